@@ -1,0 +1,30 @@
+import { Hono } from 'hono'
+import type { AuthDeps } from './deps.ts'
+import { NotFound } from './errors.ts'
+import { toOAuthResponse } from './http/error-response.ts'
+import { authorizationServerMetadataRoute } from './routes/authorization-server-metadata.ts'
+import { clientConfigurationRoute } from './routes/client-configuration.ts'
+import { healthRoute } from './routes/health.ts'
+import { jwksRoute } from './routes/jwks.ts'
+import { protectedResourceMetadataRoute } from './routes/protected-resource-metadata.ts'
+import { registerRoute } from './routes/register.ts'
+
+/** The authorization server: every endpoint mounted here, every error mapped in one place. */
+export function createApp(deps: AuthDeps): Hono {
+  const app = new Hono()
+  app.use(async (c, next) => {
+    await next()
+    c.header('X-Content-Type-Options', 'nosniff')
+  })
+  app.route('/', authorizationServerMetadataRoute(deps.config))
+  app.route('/', protectedResourceMetadataRoute(deps.config))
+  app.route('/', jwksRoute(deps.signingKeys))
+  app.route('/', registerRoute(deps))
+  app.route('/', clientConfigurationRoute(deps))
+  app.route('/', healthRoute(deps.store))
+  app.notFound(() => {
+    throw new NotFound('no such endpoint')
+  })
+  app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+  return app
+}

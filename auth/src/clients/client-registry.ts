@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto'
+import { type Clock, epochSeconds } from '../clock.ts'
+import { InvalidToken } from '../errors.ts'
+import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import { type ClientMetadata, dropUndefined } from './client-metadata.ts'
+
+/** A registered client as stored: secrets only as SHA-256 hashes (see STORAGE.md). */
+export interface ClientRecord {
+  readonly client_id: string
+  readonly client_id_issued_at: number
+  /** Absent for public clients (`token_endpoint_auth_method: none`). */
+  readonly client_secret_hash?: string
+  /** 0 when the secret never expires (RFC 7591 §3.2.1). */
+  readonly client_secret_expires_at?: number
+  readonly registration_access_token_hash: string
+  readonly metadata: ClientMetadata
+}
+
+export interface ClientRegistryDeps {
+  readonly store: Store
+  readonly clock: Clock
+  /** Seconds a registration lives; 0: forever. */
+  readonly clientLifetime: number
+}
+
+/** What a registration hands out once, in clear: never stored, never shown again. */
+export interface IssuedCredentials {
+  readonly clientSecret?: string
+  readonly registrationAccessToken?: string
+}
+
+export async function registerClient(
+  deps: ClientRegistryDeps,
+  metadata: ClientMetadata
+): Promise<{ client: ClientRecord; credentials: IssuedCredentials }> {
+  const issuedAt = epochSeconds(deps.clock)
+  const clientSecret = needsSecret(metadata) ? newSecret() : undefined
+  const registrationAccessToken = newSecret()
+  const client: ClientRecord = dropUndefined({
+    client_id: randomBytes(16).toString('base64url'),
+    client_id_issued_at: issuedAt,
+    client_secret_hash: clientSecret ? hashSecret(clientSecret) : undefined,
+    client_secret_expires_at: clientSecret ? expiresAt(deps, issuedAt) : undefined,
+    registration_access_token_hash: hashSecret(registrationAccessToken),
+    metadata,
+  })
+  await deps.store.put(keys.client(client.client_id), JSON.stringify(client), {
+    ttlSeconds: deps.clientLifetime,
+    onlyIfAbsent: true,
+  })
+  return { client, credentials: dropUndefined({ clientSecret, registrationAccessToken }) }
+}
+
+export async function findClient(
+  deps: ClientRegistryDeps,
+  clientId: string
+): Promise<ClientRecord | null> {
+  if (!/^[\w-]{1,128}$/.test(clientId)) return null
+  const raw = await deps.store.get(keys.client(clientId))
+  return raw ? (JSON.parse(raw) as ClientRecord) : null
+}
+
+/**
+ * RFC 7592 §3: the registration access token is the only credential for managing a client. An
+ * unknown client and a wrong token get the same answer, so the endpoint does not reveal which
+ * client ids exist.
+ */
+export async function authorizeClientManagement(
+  deps: ClientRegistryDeps,
+  clientId: string,
+  registrationAccessToken: string | undefined
+): Promise<ClientRecord> {
+  const client = await findClient(deps, clientId)
+  const valid =
+    client !== null &&
+    registrationAccessToken !== undefined &&
+    secretMatches(registrationAccessToken, client.registration_access_token_hash)
+  if (!client || !valid) {
+    throw new InvalidToken('the registration access token is not valid for this client', {
+      reason: client ? 'wrong_registration_token' : 'unknown_client',
+    })
+  }
+  return client
+}
+
+/**
+ * RFC 7592 §2.2: the new metadata replaces the old. The secret is kept, created when the client
+ * turns confidential, dropped when it turns public. The registration keeps its remaining lifetime.
+ */
+export async function updateClient(
+  deps: ClientRegistryDeps,
+  client: ClientRecord,
+  metadata: ClientMetadata
+): Promise<{ client: ClientRecord; credentials: IssuedCredentials }> {
+  const keepSecret = needsSecret(metadata) && client.client_secret_hash !== undefined
+  const clientSecret = needsSecret(metadata) && !keepSecret ? newSecret() : undefined
+  const updated: ClientRecord = dropUndefined({
+    ...client,
+    client_secret_hash: keepSecret
+      ? client.client_secret_hash
+      : clientSecret
+        ? hashSecret(clientSecret)
+        : undefined,
+    client_secret_expires_at:
+      keepSecret || clientSecret
+        ? (client.client_secret_expires_at ?? expiresAt(deps, epochSeconds(deps.clock)))
+        : undefined,
+    metadata,
+  })
+  const key = keys.client(client.client_id)
+  const remaining = await deps.store.ttl(key)
+  await deps.store.put(key, JSON.stringify(updated), remaining ? { ttlSeconds: remaining } : {})
+  return { client: updated, credentials: dropUndefined({ clientSecret }) }
+}
+
+export async function deleteClient(deps: ClientRegistryDeps, clientId: string): Promise<void> {
+  await deps.store.delete(keys.client(clientId))
+}
+
+/**
+ * The client information response (RFC 7591 §3.2.1, RFC 7592 §3): metadata plus identifiers,
+ * the clear-text credentials only when just issued, and no `null` anywhere.
+ */
+export function clientInformation(
+  client: ClientRecord,
+  registrationClientUri: string,
+  credentials: IssuedCredentials = {}
+): Record<string, unknown> {
+  return dropUndefined({
+    client_id: client.client_id,
+    client_id_issued_at: client.client_id_issued_at,
+    client_secret: credentials.clientSecret,
+    client_secret_expires_at: client.client_secret_hash
+      ? client.client_secret_expires_at
+      : undefined,
+    registration_access_token: credentials.registrationAccessToken,
+    registration_client_uri: registrationClientUri,
+    ...client.metadata,
+  })
+}
+
+function needsSecret(metadata: ClientMetadata): boolean {
+  return metadata.token_endpoint_auth_method !== 'none'
+}
+
+function expiresAt(deps: ClientRegistryDeps, issuedAt: number): number {
+  return deps.clientLifetime > 0 ? issuedAt + deps.clientLifetime : 0
+}

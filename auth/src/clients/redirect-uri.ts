@@ -1,0 +1,51 @@
+/**
+ * Redirect URI policy for registration (RFC 7591 §2, OAuth 2.1 §2.3.1, RFC 8252 §7):
+ * https anywhere, http only on loopback, private-use schemes for native apps (`cursor://`,
+ * `vscode://`, `com.example.app:/`), never a fragment, a wildcard or a relative URI.
+ */
+const FORBIDDEN_SCHEMES = new Set([
+  'javascript',
+  'data',
+  'vbscript',
+  'file',
+  'about',
+  'blob',
+  'filesystem',
+  'ftp',
+  'ws',
+  'wss',
+  'mailto',
+  'tel',
+  'sms',
+])
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+export const MAX_REDIRECT_URI_LENGTH = 2000
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase())
+}
+
+/** Why a redirect URI cannot be registered, or undefined when it can. */
+export function redirectUriProblem(value: string): string | undefined {
+  if (value.length > MAX_REDIRECT_URI_LENGTH) return 'is too long'
+  if (/[\s*]/.test(value)) return 'must not contain whitespace or wildcards'
+  if (value.includes('#')) return 'must not contain a fragment'
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return 'must be an absolute URI'
+  }
+  if (url.username || url.password) return 'must not contain user information'
+  const scheme = url.protocol.slice(0, -1).toLowerCase()
+  if (scheme === 'https') return url.hostname ? undefined : 'must name a host'
+  if (scheme === 'http') {
+    return isLoopbackHost(url.hostname)
+      ? undefined
+      : 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'
+  }
+  if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`
+  return undefined
+}

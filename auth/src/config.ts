@@ -1,0 +1,203 @@
+import { z } from 'zod'
+import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
+
+/**
+ * Configuration from the environment, validated once at start-up (DESIGN §3). This is the only
+ * module that reads environment variables; everything else receives the frozen `Config`.
+ */
+const seconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  )
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) =>
+    value === undefined || value === '' ? undefined : /^(true|1|yes)$/.test(value)
+  )
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  GATEWAY_MODE: z
+    .enum(['standalone', 'auth'])
+    .default('standalone')
+    .describe(
+      'standalone: auth and the enabled services in one process; auth: the authorization server alone'
+    ),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  AUTH_ISSUER: z.string().optional(),
+  BASE_DOMAIN: z
+    .string()
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i,
+      'a DNS name such as example.com'
+    )
+    .optional(),
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  GITHUB_BASE_URL: z.url().default('https://github.com'),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  ALLOWED_GITHUB_USERS: commaList,
+  ALLOWED_GITHUB_ORGS: commaList,
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().default('gateway:'),
+  JWT_PRIVATE_KEY_B64: z.string().min(1).optional(),
+  ACCESS_TOKEN_TTL: seconds(3600),
+  REFRESH_TOKEN_TTL: seconds(2_592_000),
+  AUTH_CODE_TTL: seconds(60),
+  DEVICE_CODE_TTL: seconds(600),
+  CLIENT_LIFETIME: seconds(7_776_000),
+  REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  TRUST_PROXY: flag,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export interface ProtectedResource {
+  /** The resource identifier (RFC 8707/9728): the URL clients connect to. */
+  readonly resource: string
+  readonly service: ServiceDefinition
+}
+
+export interface Config {
+  readonly production: boolean
+  readonly mode: 'standalone' | 'auth'
+  readonly host: string
+  readonly port: number
+  /** Issuer identifier, byte for byte as published (no trailing slash). */
+  readonly issuer: string
+  readonly github: {
+    readonly clientId: string | undefined
+    readonly clientSecret: string | undefined
+    readonly baseUrl: string
+    readonly apiUrl: string
+  }
+  readonly allowedUsers: readonly string[] | '*'
+  readonly allowedOrgs: readonly string[]
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined
+  readonly pinnedSigningKey: string | undefined
+  readonly ttl: {
+    readonly accessToken: number
+    readonly refreshToken: number
+    readonly authorizationCode: number
+    readonly deviceCode: number
+    /** 0: registered clients never expire. */
+    readonly client: number
+  }
+  readonly registrationRateLimit: number
+  /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
+  readonly trustProxy: boolean
+  readonly logLevel: string
+  readonly protectedResources: readonly ProtectedResource[]
+}
+
+/** A configuration value that stops start-up; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = environmentSchema.safeParse(env)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const variable = String(issue?.path[0] ?? 'environment')
+    throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid value'}`)
+  }
+  const e = parsed.data
+  const production = e.NODE_ENV === 'production'
+  const port = e.PORT ?? (e.GATEWAY_MODE === 'standalone' ? 8080 : 8000)
+  const issuer = parseIssuer(
+    e.AUTH_ISSUER ?? (e.BASE_DOMAIN ? `https://auth.${e.BASE_DOMAIN}` : `http://localhost:${port}`),
+    production
+  )
+
+  if (production && !e.REDIS_URL) {
+    throw new ConfigError(
+      'REDIS_URL: required when NODE_ENV=production (the memory store loses everything on restart)'
+    )
+  }
+  if (Boolean(e.GITHUB_CLIENT_ID) !== Boolean(e.GITHUB_CLIENT_SECRET)) {
+    throw new ConfigError(
+      'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'
+    )
+  }
+
+  return Object.freeze({
+    production,
+    mode: e.GATEWAY_MODE,
+    host: e.HOST,
+    port,
+    issuer,
+    github: {
+      clientId: e.GITHUB_CLIENT_ID,
+      clientSecret: e.GITHUB_CLIENT_SECRET,
+      baseUrl: e.GITHUB_BASE_URL.replace(/\/+$/, ''),
+      apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
+    },
+    allowedUsers: e.ALLOWED_GITHUB_USERS.includes('*') ? '*' : e.ALLOWED_GITHUB_USERS,
+    allowedOrgs: e.ALLOWED_GITHUB_ORGS,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
+    pinnedSigningKey: e.JWT_PRIVATE_KEY_B64,
+    ttl: {
+      accessToken: positive('ACCESS_TOKEN_TTL', e.ACCESS_TOKEN_TTL),
+      refreshToken: positive('REFRESH_TOKEN_TTL', e.REFRESH_TOKEN_TTL),
+      authorizationCode: positive('AUTH_CODE_TTL', e.AUTH_CODE_TTL),
+      deviceCode: positive('DEVICE_CODE_TTL', e.DEVICE_CODE_TTL),
+      client: e.CLIENT_LIFETIME,
+    },
+    registrationRateLimit: e.REGISTRATION_RATE_LIMIT,
+    trustProxy: e.TRUST_PROXY ?? false,
+    logLevel: e.LOG_LEVEL,
+    protectedResources: enabledServices(env).map((service) => ({
+      service,
+      resource: e.BASE_DOMAIN
+        ? `https://${service.name}.${e.BASE_DOMAIN}/mcp`
+        : `${issuer}/${service.name}/mcp`,
+    })),
+  })
+}
+
+function parseIssuer(value: string, production: boolean): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`AUTH_ISSUER: not a URL: ${value}`)
+  }
+  // RFC 8414 §2: https, no query or fragment; clients compare it byte for byte (no trailing slash).
+  if (url.search || url.hash || value.endsWith('/')) {
+    throw new ConfigError('AUTH_ISSUER: must have no query, fragment or trailing slash')
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || !production))) {
+    throw new ConfigError(
+      'AUTH_ISSUER: must be https (http only on loopback or outside production)'
+    )
+  }
+  return value
+}
+
+function positive(variable: string, value: number): number {
+  if (value <= 0) throw new ConfigError(`${variable}: must be a positive number of seconds`)
+  return value
+}
+
+function enabledServices(env: Readonly<Record<string, string | undefined>>): ServiceDefinition[] {
+  return serviceCatalog.filter((service) => {
+    const variable = `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_ENABLED`
+    const value = env[variable]
+    if (value === undefined || value === '') return service.enabledByDefault
+    if (/^(true|1|yes)$/i.test(value)) return true
+    if (/^(false|0|no)$/i.test(value)) return false
+    throw new ConfigError(`${variable}: expected true or false, got ${value}`)
+  })
+}

@@ -1,0 +1,161 @@
+/**
+ * OAuth errors, one class per error code of RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3.1 and
+ * RFC 8628 §3.5. Domain code throws these; `http/error-response.ts` alone turns them into HTTP.
+ *
+ * `description` is sent to the client; `reason` is an internal, more precise cause that goes to the
+ * logs only, so responses do not reveal which check failed.
+ */
+export abstract class OAuthError extends Error {
+  abstract readonly code: string
+  abstract readonly status: number
+  readonly description: string
+  readonly reason: string | undefined
+
+  constructor(description: string, options: { reason?: string; cause?: unknown } = {}) {
+    super(description, { cause: options.cause })
+    this.description = description
+    this.reason = options.reason
+  }
+
+  override get name(): string {
+    return this.constructor.name
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  readonly code = 'invalid_request'
+  readonly status: number = 400
+}
+
+/** A body larger than the endpoint accepts (HTTP 413, still in the OAuth error shape). */
+export class RequestTooLarge extends InvalidRequest {
+  override readonly status = 413
+}
+
+/** Unknown client or failed client authentication: RFC 6749 §5.2 requires 401. */
+export class InvalidClient extends OAuthError {
+  readonly code = 'invalid_client'
+  readonly status = 401
+}
+
+export class InvalidGrant extends OAuthError {
+  readonly code = 'invalid_grant'
+  readonly status = 400
+}
+
+export class UnauthorizedClient extends OAuthError {
+  readonly code = 'unauthorized_client'
+  readonly status = 400
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  readonly code = 'unsupported_grant_type'
+  readonly status = 400
+}
+
+export class UnsupportedResponseType extends OAuthError {
+  readonly code = 'unsupported_response_type'
+  readonly status = 400
+}
+
+export class InvalidScope extends OAuthError {
+  readonly code = 'invalid_scope'
+  readonly status = 400
+}
+
+/** RFC 8707 §2: the requested `resource` is not one this server protects. */
+export class InvalidTarget extends OAuthError {
+  readonly code = 'invalid_target'
+  readonly status = 400
+}
+
+export class AccessDenied extends OAuthError {
+  readonly code = 'access_denied'
+  readonly status = 403
+}
+
+/** RFC 7591 §3.2.2 */
+export class InvalidRedirectUri extends OAuthError {
+  readonly code = 'invalid_redirect_uri'
+  readonly status = 400
+}
+
+/** RFC 7591 §3.2.2 */
+export class InvalidClientMetadata extends OAuthError {
+  readonly code = 'invalid_client_metadata'
+  readonly status = 400
+}
+
+/** RFC 6750 §3.1: a missing, malformed, expired or revoked bearer token. */
+export class InvalidToken extends OAuthError {
+  readonly code = 'invalid_token'
+  readonly status = 401
+}
+
+/** RFC 6750 §3.1 */
+export class InsufficientScope extends OAuthError {
+  readonly code = 'insufficient_scope'
+  readonly status = 403
+  readonly scope: string
+
+  constructor(description: string, scope: string) {
+    super(description)
+    this.scope = scope
+  }
+}
+
+/** RFC 7009 §2.2.1 */
+export class UnsupportedTokenType extends OAuthError {
+  readonly code = 'unsupported_token_type'
+  readonly status = 400
+}
+
+/** RFC 8628 §3.5 */
+export class AuthorizationPending extends OAuthError {
+  readonly code = 'authorization_pending'
+  readonly status = 400
+}
+
+/** RFC 8628 §3.5 */
+export class SlowDown extends OAuthError {
+  readonly code = 'slow_down'
+  readonly status = 400
+}
+
+/** RFC 8628 §3.5 */
+export class ExpiredToken extends OAuthError {
+  readonly code = 'expired_token'
+  readonly status = 400
+}
+
+export class NotFound extends OAuthError {
+  readonly code = 'not_found'
+  readonly status = 404
+}
+
+export class MethodNotAllowed extends OAuthError {
+  readonly code = 'invalid_request'
+  readonly status = 405
+}
+
+/** Too many requests from one caller; `retryAfter` is in seconds. */
+export class RateLimited extends OAuthError {
+  readonly code = 'temporarily_unavailable'
+  readonly status = 429
+  readonly retryAfter: number
+
+  constructor(description: string, retryAfter: number) {
+    super(description)
+    this.retryAfter = retryAfter
+  }
+}
+
+export class TemporarilyUnavailable extends OAuthError {
+  readonly code = 'temporarily_unavailable'
+  readonly status = 503
+}
+
+export class ServerError extends OAuthError {
+  readonly code = 'server_error'
+  readonly status = 500
+}

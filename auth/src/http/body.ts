@@ -1,0 +1,62 @@
+import type { Context } from 'hono'
+import { InvalidRequest, RequestTooLarge } from '../errors.ts'
+
+/** Bodies of OAuth requests are small; anything bigger is refused before it is buffered. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+/** The media type of a request, lower-cased and without parameters (`; charset=…`). */
+export function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+}
+
+/** Reads a JSON body (RFC 7591 registration requests). */
+export async function readJsonBody(c: Context, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  if (mediaType(c) !== 'application/json') {
+    throw new InvalidRequest('the request body must be application/json')
+  }
+  const text = await readText(c, maxBytes)
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new InvalidRequest('the request body is not valid JSON')
+  }
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body (token, revocation, introspection and
+ * device authorization requests). RFC 6749 §3.1: a parameter sent twice is an error.
+ */
+export async function readFormBody(
+  c: Context,
+  maxBytes = MAX_BODY_BYTES
+): Promise<Record<string, string>> {
+  if (mediaType(c) !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded')
+  }
+  const params = new URLSearchParams(await readText(c, maxBytes))
+  const form: Record<string, string> = {}
+  for (const [name, value] of params) {
+    if (Object.hasOwn(form, name)) throw new InvalidRequest(`the ${name} parameter is repeated`)
+    form[name] = value
+  }
+  return form
+}
+
+async function readText(c: Context, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? Number.NaN)
+  if (declared > maxBytes) throw new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
+  const body = c.req.raw.body
+  if (!body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.byteLength
+    if (size > maxBytes) throw new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
+    chunks.push(chunk)
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+  } catch {
+    throw new InvalidRequest('the request body is not valid UTF-8')
+  }
+}

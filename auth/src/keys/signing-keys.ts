@@ -1,0 +1,147 @@
+import { createPrivateKey, type JsonWebKey } from 'node:crypto'
+import {
+  type CryptoKey,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+
+/** The algorithm of newly generated keys (RFC 9068 access tokens: RS256 is the default). */
+const GENERATED_ALG = 'RS256'
+/** How many retired keys stay published, so tokens signed before a rotation still verify. */
+const PREVIOUS_KEYS_KEPT = 2
+
+export interface SigningKey {
+  readonly kid: string
+  readonly alg: string
+  readonly privateKey: CryptoKey
+}
+
+/** The JWKS a verifier fetches (RFC 7517): public parts only. */
+export interface PublicKeySet {
+  readonly keys: readonly JWK[]
+}
+
+export interface SigningKeys {
+  /** The key new tokens are signed with. */
+  current(): SigningKey
+  /** A published public key by `kid`, or undefined. */
+  publicKey(kid: string): Promise<CryptoKey | undefined>
+  jwks(): PublicKeySet
+  /** Re-reads the ring from the store (after a rotation done by another replica or the CLI). */
+  reload(): Promise<void>
+}
+
+/** The ring as stored (private JWKs, each with `kid` and `alg`). */
+interface StoredKeyRing {
+  readonly current: JWK
+  readonly previous: readonly JWK[]
+}
+
+/**
+ * Loads the signing keys: the pinned key from `JWT_PRIVATE_KEY_B64` when given, else the ring in
+ * the store, generating it on first start. Creation is write-if-absent, so replicas starting
+ * together agree on one key.
+ */
+export async function loadSigningKeys(store: Store, pinned?: string): Promise<SigningKeys> {
+  if (pinned) return keyRingFrom({ current: pinnedJwk(pinned), previous: [] })
+  let ring = await readRing(store)
+  if (!ring) {
+    await store.put(keys.signingKeys(), JSON.stringify({ current: await newJwk(), previous: [] }), {
+      onlyIfAbsent: true,
+    })
+    ring = await readRing(store)
+    if (!ring) throw new Error('signing keys could not be stored')
+  }
+  let state = await keyRingFrom(ring)
+  return {
+    current: () => state.current(),
+    publicKey: (kid) => state.publicKey(kid),
+    jwks: () => state.jwks(),
+    async reload() {
+      const latest = await readRing(store)
+      // Swapped wholesale, so readers never see half a ring.
+      if (latest) state = await keyRingFrom(latest)
+    },
+  }
+}
+
+/** Makes a new current key and keeps the old one published; returns the new `kid`. */
+export async function rotateSigningKeys(store: Store): Promise<string> {
+  const ring = await readRing(store)
+  const current = await newJwk()
+  const previous = ring ? [ring.current, ...ring.previous].slice(0, PREVIOUS_KEYS_KEPT) : []
+  await store.put(keys.signingKeys(), JSON.stringify({ current, previous }))
+  return String(current.kid)
+}
+
+async function readRing(store: Store): Promise<StoredKeyRing | null> {
+  const raw = await store.get(keys.signingKeys())
+  return raw ? (JSON.parse(raw) as StoredKeyRing) : null
+}
+
+async function newJwk(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(GENERATED_ALG, { extractable: true })
+  const jwk = await exportJWK(privateKey)
+  return { ...jwk, alg: GENERATED_ALG, kid: await calculateJwkThumbprint(jwk), use: 'sig' }
+}
+
+/** Accepts a base64-encoded PEM (PKCS#8 or PKCS#1) or JWK, RSA or EC P-256. */
+function pinnedJwk(base64: string): JWK {
+  const text = Buffer.from(base64, 'base64').toString('utf8').trim()
+  let jwk: JWK
+  try {
+    const key = text.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey({ key: text, format: 'pem' })
+    jwk = key.export({ format: 'jwk' }) as JWK
+  } catch (cause) {
+    throw new Error('JWT_PRIVATE_KEY_B64: not a base64-encoded private key (PEM or JWK)', { cause })
+  }
+  const alg =
+    jwk.kty === 'RSA' ? 'RS256' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined
+  if (!alg) throw new Error('JWT_PRIVATE_KEY_B64: only RSA and EC P-256 keys are supported')
+  return { ...jwk, alg, use: 'sig' }
+}
+
+async function keyRingFrom(ring: StoredKeyRing): Promise<SigningKeys> {
+  const all = [ring.current, ...ring.previous]
+  const withKids = await Promise.all(
+    all.map(async (jwk) => ({ ...jwk, kid: jwk.kid ?? (await calculateJwkThumbprint(jwk)) }))
+  )
+  const [current] = withKids
+  if (!current?.alg) throw new Error('signing key ring has no current key')
+  const privateKey = (await importJWK(current, current.alg)) as CryptoKey
+  const publicJwks = withKids.map(publicPart)
+  const publicKeys = new Map<string, Promise<CryptoKey>>()
+  const byKid = new Map(publicJwks.map((jwk) => [jwk.kid, jwk]))
+
+  return {
+    current: () => ({ kid: current.kid, alg: current.alg as string, privateKey }),
+    async publicKey(kid) {
+      const jwk = byKid.get(kid)
+      if (!jwk?.alg) return undefined
+      let key = publicKeys.get(kid)
+      if (!key) {
+        key = importJWK(jwk, jwk.alg) as Promise<CryptoKey>
+        publicKeys.set(kid, key)
+      }
+      return key
+    },
+    jwks: () => ({ keys: publicJwks }),
+    reload: async () => {},
+  }
+}
+
+function publicPart(jwk: JWK & { kid: string }): JWK & { kid: string } {
+  const { kty, crv, x, y, n, e, alg, kid } = jwk
+  return Object.fromEntries(
+    Object.entries({ kty, crv, x, y, n, e, alg, kid, use: 'sig' }).filter(
+      ([, v]) => v !== undefined
+    )
+  ) as unknown as JWK & { kid: string }
+}

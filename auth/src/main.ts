@@ -1,0 +1,60 @@
+import { serve } from '@hono/node-server'
+import { createApp } from './app.ts'
+import { systemClock } from './clock.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
+import { loadSigningKeys } from './keys/signing-keys.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { createMemoryStore } from './store/memory-store.ts'
+import { createRedisStore } from './store/redis-store.ts'
+import type { Store } from './store/store.ts'
+
+/** Composition root: configuration → store → keys → app → HTTP server. */
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`configuration error: ${error.message}\n`)
+    process.exit(2)
+  }
+  const logger = createLogger(config.logLevel)
+  const clock = systemClock
+  const store = openStore(config, logger)
+  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
+  const app = createApp({ config, store, clock, signingKeys, logger })
+
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
+    logger.info(
+      {
+        event: 'started',
+        mode: config.mode,
+        issuer: config.issuer,
+        address: `http://${config.host}:${config.port}`,
+        resources: config.protectedResources.map((r) => r.resource),
+      },
+      'gateway listening'
+    )
+  })
+
+  const shutdown = (signal: string) => {
+    logger.info({ event: 'stopping', signal })
+    server.close(() => {
+      void store.close().finally(() => process.exit(0))
+    })
+    setTimeout(() => process.exit(0), 5_000).unref()
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+}
+
+function openStore(config: Config, logger: Logger): Store {
+  if (config.redis) return createRedisStore(config.redis.url, config.redis.keyPrefix)
+  logger.warn(
+    { event: 'memory_store' },
+    'REDIS_URL is not set: using an in-memory store, every client and token is lost when this process stops'
+  )
+  return createMemoryStore(systemClock)
+}
+
+await main()

@@ -1,0 +1,82 @@
+import { type Context, Hono } from 'hono'
+import { z } from 'zod'
+import { parseClientMetadata } from '../clients/client-metadata.ts'
+import {
+  authorizeClientManagement,
+  clientInformation,
+  deleteClient,
+  updateClient,
+} from '../clients/client-registry.ts'
+import type { AuthDeps } from '../deps.ts'
+import { InvalidClientMetadata, InvalidRequest } from '../errors.ts'
+import { readJsonBody } from '../http/body.ts'
+import { publicCors } from '../http/cors.ts'
+import { secretMatches } from '../oauth/secrets.ts'
+
+/** RFC 7592 §2.2: an update names the client and may repeat its secret, which must then match. */
+const updateIdentity = z.object({
+  client_id: z.string(),
+  client_secret: z.string().optional(),
+})
+
+/**
+ * RFC 7592 client configuration endpoint: read, replace or delete a registration with its
+ * registration access token as bearer token.
+ */
+export const clientConfigurationRoute = (deps: AuthDeps) => {
+  const { config, store, clock, logger } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const managed = (c: Context) =>
+    authorizeClientManagement(registry, c.req.param('client_id') ?? '', bearerToken(c))
+  const noStore = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+  const uriOf = (clientId: string) => `${config.issuer}/register/${clientId}`
+
+  return new Hono()
+    .use('/register/:client_id', publicCors())
+    .get('/register/:client_id', async (c) => {
+      const client = await managed(c)
+      return c.json(clientInformation(client, uriOf(client.client_id)), 200, noStore)
+    })
+    .put('/register/:client_id', async (c) => {
+      const client = await managed(c)
+      const body = await readJsonBody(c)
+      const identity = updateIdentity.safeParse(body)
+      if (!identity.success || identity.data.client_id !== client.client_id) {
+        throw new InvalidClientMetadata('client_id must be present and name this client')
+      }
+      const { client_secret: presentedSecret } = identity.data
+      if (
+        presentedSecret !== undefined &&
+        !(client.client_secret_hash && secretMatches(presentedSecret, client.client_secret_hash))
+      ) {
+        throw new InvalidClientMetadata('client_secret does not match this client')
+      }
+      const {
+        client_id: _id,
+        client_secret: _secret,
+        ...metadata
+      } = body as Record<string, unknown>
+      const updated = await updateClient(registry, client, parseClientMetadata(metadata))
+      logger.info({ event: 'client_updated', client_id: client.client_id })
+      return c.json(
+        clientInformation(updated.client, uriOf(client.client_id), updated.credentials),
+        200,
+        noStore
+      )
+    })
+    .delete('/register/:client_id', async (c) => {
+      const client = await managed(c)
+      await deleteClient(registry, client.client_id)
+      logger.info({ event: 'client_deleted', client_id: client.client_id })
+      return c.body(null, 204)
+    })
+}
+
+/** The bearer token of the `Authorization` header (RFC 6750 §2.1), or undefined. */
+function bearerToken(c: Context): string | undefined {
+  const header = c.req.header('authorization')
+  if (header === undefined) return undefined
+  const match = /^Bearer +([\w.~+/-]+=*)$/i.exec(header)
+  if (!match) throw new InvalidRequest('the Authorization header must be "Bearer <token>"')
+  return match[1]
+}

@@ -1,0 +1,21 @@
+import { Hono } from 'hono'
+import type { Store } from '../store/store.ts'
+
+const READY_TIMEOUT_MS = 2_000
+
+/** Liveness (`/health`: the process answers) and readiness (`/ready`: the store answers too). */
+export const healthRoute = (store: Store) =>
+  new Hono()
+    .get('/health', (c) => c.json({ status: 'ok' }))
+    .get('/ready', async (c) => {
+      const ready = await Promise.race([
+        store.ping().then(
+          () => true,
+          () => false
+        ),
+        new Promise<false>((resolve) => setTimeout(resolve, READY_TIMEOUT_MS, false).unref()),
+      ])
+      return ready
+        ? c.json({ status: 'ready' })
+        : c.json({ status: 'unavailable', reason: 'the store does not answer' }, 503)
+    })

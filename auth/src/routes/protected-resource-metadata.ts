@@ -1,0 +1,66 @@
+import { type Context, Hono } from 'hono'
+import type { Config, ProtectedResource } from '../config.ts'
+import { NotFound } from '../errors.ts'
+import { publicCors } from '../http/cors.ts'
+
+const WELL_KNOWN = '/.well-known/oauth-protected-resource'
+
+/** RFC 9728 §2 protected resource metadata for one of our resources. */
+export function protectedResourceMetadata(config: Config, protectedResource: ProtectedResource) {
+  return {
+    resource: protectedResource.resource,
+    authorization_servers: [config.issuer],
+    scopes_supported: [...protectedResource.service.requiredScopes],
+    bearer_methods_supported: ['header'],
+    resource_name: protectedResource.service.description,
+  }
+}
+
+/** Where the metadata of a resource is published (RFC 9728 §3.1, path-inserted form). */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource)
+  const path = url.pathname === '/' ? '' : url.pathname
+  return `${url.origin}${WELL_KNOWN}${path}`
+}
+
+/**
+ * Serves the metadata of the resource the request's host and path name: the path-inserted form
+ * `/.well-known/oauth-protected-resource/<path>` and the root form, which names the only resource
+ * on that origin. The host may come from forwarding headers: only known resources are ever
+ * answered, so a forged header can at most select another resource's public document.
+ */
+export const protectedResourceMetadataRoute = (config: Config) => {
+  const answer = (c: Context, suffix: string) => {
+    const origin = requestOrigin(c)
+    const candidates = config.protectedResources.filter(
+      (r) => new URL(r.resource).origin === origin
+    )
+    const match = suffix
+      ? candidates.find((r) => stripSlash(r.resource) === stripSlash(origin + suffix))
+      : candidates.length === 1
+        ? candidates[0]
+        : undefined
+    if (!match) throw new NotFound('no protected resource is published at this address')
+    return c.json(protectedResourceMetadata(config, match), 200, {
+      'Cache-Control': 'public, max-age=300',
+    })
+  }
+  return new Hono()
+    .use(WELL_KNOWN, publicCors())
+    .use(`${WELL_KNOWN}/*`, publicCors())
+    .get(WELL_KNOWN, (c) => answer(c, ''))
+    .get(`${WELL_KNOWN}/*`, (c) => answer(c, c.req.path.slice(WELL_KNOWN.length)))
+}
+
+function requestOrigin(c: Context): string {
+  const url = new URL(c.req.url)
+  const proto =
+    c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || url.protocol.slice(0, -1)
+  const host =
+    c.req.header('x-forwarded-host')?.split(',')[0]?.trim() || c.req.header('host') || url.host
+  return `${proto}://${host}`.toLowerCase()
+}
+
+function stripSlash(value: string): string {
+  return value.endsWith('/') ? value.slice(0, -1) : value
+}

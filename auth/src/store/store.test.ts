@@ -1,0 +1,91 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { createTestRedisStore } from '../../../tests/support/stores.ts'
+import { createMemoryStore } from './memory-store.ts'
+import type { Store } from './store.ts'
+
+/** One contract, two implementations: the memory store must behave like Redis. */
+const clock = { now: () => Date.now() }
+const implementations: [string, () => Store & { clear?(): Promise<void> }][] = [
+  ['redis', createTestRedisStore],
+  ['memory', () => createMemoryStore(clock)],
+]
+
+describe.each(implementations)('%s store', (_name, create) => {
+  const store = create()
+  beforeEach(async () => {
+    await store.clear?.()
+  })
+  afterAll(async () => {
+    await store.clear?.()
+    await store.close()
+  })
+
+  it('puts, gets and deletes', async () => {
+    expect(await store.put('a', '1')).toBe(true)
+    expect(await store.get('a')).toBe('1')
+    expect(await store.getMany(['a', 'missing'])).toEqual(['1', null])
+    expect(await store.delete('a', 'missing')).toBe(1)
+    expect(await store.get('a')).toBeNull()
+  })
+
+  it('writes only-if-absent once', async () => {
+    expect(await store.put('once', 'first', { onlyIfAbsent: true })).toBe(true)
+    expect(await store.put('once', 'second', { onlyIfAbsent: true })).toBe(false)
+    expect(await store.get('once')).toBe('first')
+  })
+
+  it('gives a taken value to exactly one of many concurrent takers', async () => {
+    await store.put('code', 'value')
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')))
+    expect(results.filter((r) => r === 'value')).toHaveLength(1)
+    expect(await store.get('code')).toBeNull()
+  })
+
+  it('expires keys after their TTL', async () => {
+    await store.put('short', 'x', { ttlSeconds: 1 })
+    const ttl = await store.ttl('short')
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(1)
+    expect(await store.ttl('missing')).toBeNull()
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await store.get('short')).toBeNull()
+  })
+
+  it('counts in a window that keeps its first TTL', async () => {
+    expect(await store.increment('counter', 60)).toBe(1)
+    expect(await store.increment('counter', 60)).toBe(2)
+    expect(await store.ttl('counter')).toBeGreaterThan(58)
+  })
+
+  it('keeps sets', async () => {
+    await store.addToSet('set', 'a')
+    await store.addToSet('set', 'b')
+    await store.removeFromSet('set', 'a')
+    expect(await store.setMembers('set')).toEqual(['b'])
+    expect(await store.setMembers('none')).toEqual([])
+  })
+
+  it('applies a batch as a whole', async () => {
+    await store.put('old', 'x')
+    await store.batch([
+      { op: 'put', key: 'new', value: 'y', ttlSeconds: 30 },
+      { op: 'delete', key: 'old' },
+      { op: 'addToSet', key: 'index', member: 'new' },
+    ])
+    expect(await store.getMany(['new', 'old'])).toEqual(['y', null])
+    expect(await store.setMembers('index')).toEqual(['new'])
+  })
+
+  it('scans by prefix, treating glob characters literally', async () => {
+    await store.put('client:a', '1')
+    await store.put('client:b', '2')
+    await store.put('clientele', '3')
+    await store.put('c*:x', '4')
+    const found: string[] = []
+    for await (const key of store.scan('client:')) found.push(key)
+    expect(found.sort()).toEqual(['client:a', 'client:b'])
+    const star: string[] = []
+    for await (const key of store.scan('c*')) star.push(key)
+    expect(star).toEqual(['c*:x'])
+  })
+})

@@ -1,0 +1,52 @@
+/**
+ * The key-value store every piece of gateway state lives in. Two implementations: Redis
+ * (`redis-store.ts`, production and tests) and memory (`memory-store.ts`, standalone demo only).
+ *
+ * Keys passed in are logical keys built by `keys.ts`; implementations add their own prefix.
+ * TTLs are in seconds. Every operation that must not race (single-use codes, rotation) is a single
+ * atomic call here, never a read followed by a write in the caller.
+ */
+export interface Store {
+  get(key: string): Promise<string | null>
+  /** Reads several keys in one round trip; `null` for each missing key. */
+  getMany(keys: readonly string[]): Promise<(string | null)[]>
+  /**
+   * Writes a value. With `onlyIfAbsent` nothing is written when the key exists, and the result
+   * says whether the write happened.
+   */
+  put(key: string, value: string, options?: PutOptions): Promise<boolean>
+  /** Atomically reads and deletes: whoever gets a non-null result is the only one who did. */
+  take(key: string): Promise<string | null>
+  delete(...keys: string[]): Promise<number>
+  /** Increments a counter; the TTL is set when the counter is created (fixed windows). */
+  increment(key: string, ttlSeconds: number): Promise<number>
+  addToSet(key: string, member: string): Promise<void>
+  removeFromSet(key: string, member: string): Promise<void>
+  setMembers(key: string): Promise<string[]>
+  /** Applies all operations atomically (MULTI/EXEC on Redis). */
+  batch(operations: readonly WriteOperation[]): Promise<void>
+  /** Iterates over the logical keys that start with `prefix` (SCAN, never KEYS). */
+  scan(prefix: string): AsyncIterable<string>
+  /** Remaining lifetime in seconds; `null` for a key without TTL or a missing key. */
+  ttl(key: string): Promise<number | null>
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface PutOptions {
+  /** Seconds until the key expires; omitted or 0 means it never does. */
+  readonly ttlSeconds?: number
+  readonly onlyIfAbsent?: boolean
+}
+
+export type WriteOperation =
+  | {
+      readonly op: 'put'
+      readonly key: string
+      readonly value: string
+      readonly ttlSeconds?: number
+    }
+  | { readonly op: 'delete'; readonly key: string }
+  | { readonly op: 'addToSet'; readonly key: string; readonly member: string }
+  | { readonly op: 'removeFromSet'; readonly key: string; readonly member: string }

@@ -1,0 +1,83 @@
+import type { Hono } from 'hono'
+import { createApp } from '../../auth/src/app.ts'
+import type { Clock } from '../../auth/src/clock.ts'
+import { type Config, loadConfig } from '../../auth/src/config.ts'
+import { loadSigningKeys, type SigningKeys } from '../../auth/src/keys/signing-keys.ts'
+import { createLogger, type Logger } from '../../auth/src/logger.ts'
+import type { Store } from '../../auth/src/store/store.ts'
+import { createTestRedisStore } from './stores.ts'
+
+/** A clock tests move by hand. */
+export interface ManualClock extends Clock {
+  advance(milliseconds: number): void
+}
+
+export function manualClock(start = Date.now()): ManualClock {
+  let now = start
+  return {
+    now: () => now,
+    advance: (milliseconds) => {
+      now += milliseconds
+    },
+  }
+}
+
+export interface TestAuthServer {
+  readonly app: Hono
+  readonly config: Config
+  readonly store: Store & { clear(): Promise<void> }
+  readonly clock: ManualClock
+  readonly signingKeys: SigningKeys
+  readonly logs: Record<string, unknown>[]
+  /** `app.request` with a path relative to the issuer. */
+  request(path: string, init?: RequestInit): Promise<Response>
+  close(): Promise<void>
+}
+
+export const TEST_ISSUER = 'http://localhost:8080'
+
+/**
+ * The real authorization server app on the run's Redis (its own key prefix), a manual clock and
+ * a logger whose lines the test can read.
+ */
+export async function createTestAuthServer(
+  env: Record<string, string> = {}
+): Promise<TestAuthServer> {
+  const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'info', ...env })
+  const store = createTestRedisStore()
+  const clock = manualClock()
+  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
+  const logs: Record<string, unknown>[] = []
+  const logger: Logger = createLogger(config.logLevel, {
+    write: (line: string) => {
+      logs.push(JSON.parse(line) as Record<string, unknown>)
+    },
+  })
+  const app = createApp({ config, store, clock, signingKeys, logger })
+  return {
+    app,
+    config,
+    store,
+    clock,
+    signingKeys,
+    logs,
+    request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
+    async close() {
+      await store.clear()
+      await store.close()
+    },
+  }
+}
+
+/** POSTs a JSON registration request. */
+export function registerClient(
+  server: TestAuthServer,
+  body: unknown,
+  headers: Record<string, string> = {}
+) {
+  return server.request('/register', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+}
