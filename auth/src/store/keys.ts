@@ -7,6 +7,10 @@ export const keys = {
   client: (clientId: string) => `client:${clientId}`,
   /** Signing key ring (JSON `StoredKeyRing`). No TTL. */
   signingKeys: () => 'signing-keys',
+  /** Marker: this access token (by `jti`) is revoked. TTL: the token's remaining lifetime. */
+  revokedAccessToken: (jti: string) => `revoked:jti:${jti}`,
+  /** Marker: every token of this refresh family is revoked. TTL: the family's longest lifetime. */
+  revokedFamily: (familyId: string) => `revoked:family:${familyId}`,
   /** Fixed-window request counter. TTL: the window. */
   rateLimit: (bucket: string, caller: string, window: number) =>
     `rate:${bucket}:${caller}:${window}`,

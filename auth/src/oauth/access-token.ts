@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { type Clock, epochSeconds } from '../clock.ts'
+import type { SigningKeys } from '../keys/signing-keys.ts'
+
+/** RFC 9068 §2.1: the JOSE `typ` of JWT access tokens. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt'
+
+/** Who the token is about: the GitHub user, as the gateway injects it downstream. */
+export interface TokenSubject {
+  /** GitHub's numeric user id, as a string (the stable `sub`). */
+  readonly id: string
+  readonly login: string
+  readonly name?: string
+  readonly email?: string
+}
+
+/**
+ * The claims of our access tokens (RFC 9068 §2.2 plus what `/verify` injects downstream).
+ * `fam` names the refresh token family the token was issued from, so revoking the family revokes
+ * its access tokens too.
+ */
+export interface AccessTokenClaims {
+  readonly iss: string
+  readonly sub: string
+  readonly aud: string | string[]
+  readonly client_id: string
+  readonly scope: string
+  readonly jti: string
+  readonly iat: number
+  readonly exp: number
+  readonly login: string
+  readonly name?: string
+  readonly email?: string
+  readonly fam?: string
+}
+
+export interface AccessTokenRequest {
+  readonly issuer: string
+  readonly subject: TokenSubject
+  readonly clientId: string
+  /** The protected resource(s) the token is for (RFC 8707): its `aud`. */
+  readonly audience: readonly string[]
+  readonly scope: string
+  readonly ttlSeconds: number
+  readonly familyId?: string
+}
+
+export interface IssuedAccessToken {
+  readonly token: string
+  readonly claims: AccessTokenClaims
+}
+
+export async function issueAccessToken(
+  request: AccessTokenRequest,
+  signingKeys: SigningKeys,
+  clock: Clock
+): Promise<IssuedAccessToken> {
+  const iat = epochSeconds(clock)
+  const aud =
+    request.audience.length === 1 ? (request.audience[0] as string) : [...request.audience]
+  const claims: AccessTokenClaims = {
+    iss: request.issuer,
+    sub: request.subject.id,
+    aud,
+    client_id: request.clientId,
+    scope: request.scope,
+    jti: randomUUID(),
+    iat,
+    exp: iat + request.ttlSeconds,
+    login: request.subject.login,
+    ...(request.subject.name ? { name: request.subject.name } : {}),
+    ...(request.subject.email ? { email: request.subject.email } : {}),
+    ...(request.familyId ? { fam: request.familyId } : {}),
+  }
+  const key = signingKeys.current()
+  const token = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+    .sign(key.privateKey)
+  return { token, claims }
+}
