@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { apiRoutes } from './fake-github/api-routes.ts'
+import { oauthRoutes } from './fake-github/oauth-routes.ts'
+import {
+  FakeGitHubState,
+  type FakeGitHubToken,
+  type FakeGitHubUser,
+  type FakeGitHubUserInput,
+  normalizeScopes,
+  type OrgRole,
+  type OrgState,
+} from './fake-github/state.ts'
+
+export type {
+  FakeGitHubEmail,
+  FakeGitHubToken,
+  FakeGitHubUser,
+  FakeGitHubUserInput,
+  OrgRole,
+  OrgState,
+  RevokeReason,
+} from './fake-github/state.ts'
+export { CODE_TTL_MS, TOKENS_PER_SCOPE_SET } from './fake-github/state.ts'
+
+export interface FakeGitHubOptions {
+  /** The OAuth App's client id; default a random `Ov23li…` id. */
+  clientId?: string
+  /** The OAuth App's client secret; default 40 random hex digits. */
+  clientSecret?: string
+  /** The app's registered callback URL. Unset: any `redirect_uri` is accepted (it is then required). */
+  callbackUrl?: string
+  /** Milliseconds since the epoch; drives the 10-minute code expiry and token expiry. */
+  now?: () => number
+  /** GitHub Enterprise Server layout: one host, REST under `/api/v3`. Default: two hosts, like github.com + api.github.com. */
+  enterprise?: boolean
+  /** Issue expiring tokens (8 h, with `ghr_` refresh tokens) for every login, not only for `offline_access`. */
+  expiringTokens?: boolean
+  users?: FakeGitHubUserInput[]
+}
+
+/** One HTTP request the fake received; `server` says which host it went to. */
+export interface FakeGitHubRequest {
+  server: 'web' | 'api'
+  method: string
+  path: string
+  query: URLSearchParams
+  /** Lower-cased names. */
+  headers: Record<string, string>
+  body: string
+}
+
+export interface FakeGitHub {
+  /** `GITHUB_BASE_URL`: the web host with `/login/oauth/*` (no trailing slash). */
+  readonly baseUrl: string
+  /** `GITHUB_API_URL`: the REST root (no trailing slash). */
+  readonly apiUrl: string
+  readonly clientId: string
+  readonly clientSecret: string
+  /** The environment a gateway needs to talk to this fake. */
+  readonly env: Readonly<Record<`GITHUB_${string}`, string>>
+  /** Everything received so far, oldest first (a live array). */
+  readonly requests: readonly FakeGitHubRequest[]
+  clearRequests(): void
+  /** Registers (or with `null` forgets) the app's callback URL. */
+  setCallbackUrl(url: string | null): void
+  /** The first user added is signed in until `setNextLogin` switches accounts. */
+  addUser(user: FakeGitHubUserInput): FakeGitHubUser
+  user(login: string): FakeGitHubUser
+  /** Signs `login` in at GitHub: it is the one who approves from the next authorize on. `scopes` overrides what that next approval grants. */
+  setNextLogin(login: string, options?: { scopes?: string[] }): void
+  /** The next authorize redirects back with `error=access_denied`. */
+  denyNextAuthorization(): void
+  /** Adds, changes or (with `null`) removes an org membership. */
+  setOrgMembership(
+    login: string,
+    org: string,
+    membership: OrgState | { state: OrgState; role: OrgRole } | null
+  ): void
+  /** The user revokes the app in their settings: all their tokens die. Returns how many were live. */
+  revokeTokensOf(login: string): number
+  /** On: every authenticated REST call answers 403 (or 429) with `x-ratelimit-remaining: 0`. */
+  setRateLimited(on: boolean, status?: 403 | 429): void
+  /** Mints a token without the browser dance (scopes default to `read:user user:email read:org`). */
+  issueToken(login: string, scopes?: string[]): FakeGitHubToken
+  /** The user's tokens that still work, oldest first. */
+  tokensOf(login: string): FakeGitHubToken[]
+  /** Any token ever issued (revoked and expired ones too), by its `gho_` value. */
+  token(value: string): FakeGitHubToken | undefined
+  /** Every token ever issued, in order. */
+  readonly issuedTokens: readonly FakeGitHubToken[]
+  close(): Promise<void>
+}
+
+/** Starts a fake GitHub (OAuth App host + REST API) on loopback; see tests/support/fake-github.test.ts. */
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const state = new FakeGitHubState({
+    clientId: options.clientId ?? `Ov23li${randomBytes(7).toString('hex')}`,
+    clientSecret: options.clientSecret ?? randomBytes(20).toString('hex'),
+    callbackUrl: options.callbackUrl ?? null,
+    now: options.now ?? Date.now,
+    expiringTokens: options.expiringTokens ?? false,
+  })
+  for (const user of options.users ?? []) state.addUser(user)
+  const requests: FakeGitHubRequest[] = []
+  const urls = { base: '', api: '' }
+
+  const web = new Hono()
+  web.use(
+    '*',
+    record(requests, (path) => (path.startsWith('/api/v3') ? 'api' : 'web'))
+  )
+  web.route('/', oauthRoutes(state))
+  const servers: Server[] = []
+  if (options.enterprise) {
+    web.route(
+      '/',
+      apiRoutes(state, '/api/v3', () => urls.api)
+    )
+    servers.push(await listen(web))
+    urls.base = origin(servers[0])
+    urls.api = `${urls.base}/api/v3`
+  } else {
+    const api = new Hono()
+    api.use(
+      '*',
+      record(requests, () => 'api')
+    )
+    api.route(
+      '/',
+      apiRoutes(state, '', () => urls.api)
+    )
+    servers.push(await listen(web), await listen(api))
+    urls.base = origin(servers[0])
+    urls.api = origin(servers[1])
+  }
+
+  return {
+    baseUrl: urls.base,
+    apiUrl: urls.api,
+    clientId: state.clientId,
+    clientSecret: state.clientSecret,
+    env: {
+      GITHUB_BASE_URL: urls.base,
+      GITHUB_API_URL: urls.api,
+      GITHUB_CLIENT_ID: state.clientId,
+      GITHUB_CLIENT_SECRET: state.clientSecret,
+    },
+    requests,
+    clearRequests: () => {
+      requests.length = 0
+    },
+    setCallbackUrl: (url) => {
+      state.callbackUrl = url
+    },
+    addUser: (user) => state.addUser(user),
+    user: (login) => state.user(login),
+    setNextLogin: (login, { scopes } = {}) => {
+      state.signedIn = state.user(login).login.toLowerCase()
+      state.nextGrantOverride = scopes ?? null
+    },
+    denyNextAuthorization: () => {
+      state.denyNext = true
+    },
+    setOrgMembership: (login, org, membership) => state.setOrgMembership(login, org, membership),
+    revokeTokensOf: (login) => state.revokeGrant(login, 'user'),
+    setRateLimited: (on, status = 403) => {
+      state.rateLimited = on ? status : null
+    },
+    issueToken: (login, scopes = ['read:user', 'user:email', 'read:org']) =>
+      state.issueToken(login, normalizeScopes(scopes.join(' ')), state.expiringTokens),
+    tokensOf: (login) => state.liveTokensOf(login),
+    token: (value) => state.tokens.get(value),
+    get issuedTokens() {
+      return [...state.tokens.values()]
+    },
+    close: async () => {
+      await Promise.all(servers.map(close))
+    },
+  }
+}
+
+function record(
+  requests: FakeGitHubRequest[],
+  serverOf: (path: string) => 'web' | 'api'
+): MiddlewareHandler {
+  return async (c, next) => {
+    const url = new URL(c.req.url)
+    requests.push({
+      server: serverOf(url.pathname),
+      method: c.req.method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: Object.fromEntries(c.req.raw.headers),
+      body: c.req.method === 'GET' || c.req.method === 'HEAD' ? '' : await c.req.text(),
+    })
+    await next()
+  }
+}
+
+async function listen(app: Hono): Promise<Server> {
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  return server
+}
+
+function origin(server: Server | undefined): string {
+  const address = server?.address() as AddressInfo
+  return `http://127.0.0.1:${address.port}`
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()))
+    server.closeAllConnections()
+  })
+}

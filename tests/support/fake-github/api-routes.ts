@@ -1,0 +1,188 @@
+import type { Context } from 'hono'
+import { Hono } from 'hono'
+import {
+  type FakeGitHubState,
+  type FakeGitHubToken,
+  type FakeGitHubUser,
+  hasScope,
+} from './state.ts'
+
+const DOCS = 'https://docs.github.com/rest'
+const API_VERSIONS = new Set(['2022-11-28', '2026-03-10'])
+const USER_AGENT_REQUIRED =
+  'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n'
+
+type Caller = { token: FakeGitHubToken; user: FakeGitHubUser }
+
+/** GitHub's REST API as far as a gateway uses it, mounted at `prefix` ('' or '/api/v3'). */
+export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => string): Hono {
+  const app = prefix ? new Hono().basePath(prefix) : new Hono()
+
+  app.use('*', async (c, next) => {
+    if (!c.req.header('user-agent')) {
+      return c.body(USER_AGENT_REQUIRED, 403, { 'content-type': 'text/plain; charset=utf-8' })
+    }
+    const version = c.req.header('x-github-api-version')
+    if (version !== undefined && !API_VERSIONS.has(version)) {
+      return json(c, 400, message(`API version '${version}' is not supported.`, 400))
+    }
+    await next()
+    c.header('x-github-api-version-selected', version ?? '2022-11-28')
+    c.header('x-github-media-type', 'github.v3; format=json')
+    return undefined
+  })
+
+  /** Bearer/token auth, rate limit and scope headers; a Response when the call stops here. */
+  const authenticate = (c: Context, accepted: string): Caller | Response => {
+    const presented = c.req.header('authorization')?.match(/^(?:Bearer|token)\s+(\S+)$/i)?.[1]
+    const token = presented === undefined ? null : state.liveToken(presented)
+    if (accepted) c.header('x-accepted-oauth-scopes', accepted)
+    if (presented === undefined || !token) {
+      setHeaders(c, state.countApiCall(`ip:${presented ?? ''}`, 60))
+      return presented === undefined
+        ? json(c, 401, message('Requires authentication', 401))
+        : json(c, 401, message('Bad credentials', 401))
+    }
+    const user = state.user(token.login)
+    setHeaders(c, state.countApiCall(`user:${user.id}`, 5000))
+    c.header('x-oauth-scopes', token.scopes.join(', '))
+    if (state.rateLimited) {
+      const status = state.rateLimited
+      return json(c, status, message(`API rate limit exceeded for user ID ${user.id}.`, status))
+    }
+    return { token, user }
+  }
+
+  app.get('/user', (c) => {
+    const caller = authenticate(c, '')
+    return caller instanceof Response ? caller : json(c, 200, userJson(caller.user, apiUrl()))
+  })
+
+  app.get('/user/emails', (c) => {
+    const caller = authenticate(c, 'user, user:email')
+    if (caller instanceof Response) return caller
+    if (!hasScope(caller.token.scopes, 'user:email')) return json(c, 404, message('Not Found', 404))
+    return json(c, 200, caller.user.emails)
+  })
+
+  app.get('/user/memberships/orgs/:org', (c) => {
+    const caller = authenticate(c, 'admin:org, read:org, write:org')
+    if (caller instanceof Response) return caller
+    if (!hasScope(caller.token.scopes, 'read:org')) {
+      const text = 'You need at least read:org scope to view your organization memberships.'
+      return json(c, 403, message(text, 403))
+    }
+    const membership = caller.user.orgs.get(c.req.param('org').toLowerCase())
+    if (!membership) return json(c, 404, message('Not Found', 404))
+    const base = apiUrl()
+    return json(c, 200, {
+      url: `${base}/orgs/${membership.org}/memberships/${caller.user.login}`,
+      state: membership.state,
+      role: membership.role,
+      organization_url: `${base}/orgs/${membership.org}`,
+      organization: orgJson(membership.org, base),
+      user: userJson(caller.user, base),
+    })
+  })
+
+  app.get('/user/orgs', (c) => {
+    const caller = authenticate(c, 'admin:org, read:org, user, write:org')
+    if (caller instanceof Response) return caller
+    const scopes = caller.token.scopes
+    if (!hasScope(scopes, 'read:org') && !scopes.includes('user')) {
+      return json(c, 403, message('You need at least read:org or user scope.', 403))
+    }
+    const active = [...caller.user.orgs.values()].filter((m) => m.state === 'active')
+    return json(
+      c,
+      200,
+      active.map((m) => orgJson(m.org, apiUrl()))
+    )
+  })
+
+  /** The app itself (HTTP Basic client_id:client_secret) revokes one token or the whole grant. */
+  const revoke = (what: 'grant' | 'token') => async (c: Context) => {
+    setHeaders(c, state.countApiCall(`app:${state.clientId}`, 5000))
+    const basic = c.req.header('authorization')?.match(/^Basic\s+(\S+)$/i)?.[1]
+    const expected = Buffer.from(`${state.clientId}:${state.clientSecret}`).toString('base64')
+    if (basic !== expected) return json(c, 401, message('Bad credentials', 401))
+    if (c.req.param('client_id') !== state.clientId) return json(c, 404, message('Not Found', 404))
+    let accessToken: unknown
+    try {
+      accessToken = (JSON.parse(await c.req.text()) as { access_token?: unknown }).access_token
+    } catch {
+      return json(c, 400, message('Problems parsing JSON', 400))
+    }
+    if (typeof accessToken !== 'string') {
+      return json(c, 422, message('Invalid request.\n\n"access_token" wasn\'t supplied.', 422))
+    }
+    const token = state.liveToken(accessToken)
+    if (!token) return json(c, 404, message('Not Found', 404))
+    if (what === 'grant') state.revokeGrant(token.login, 'app')
+    else token.revoked = 'app'
+    return c.body(null, 204)
+  }
+  app.delete('/applications/:client_id/grant', revoke('grant'))
+  app.delete('/applications/:client_id/token', revoke('token'))
+
+  return app
+}
+
+function setHeaders(c: Context, headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) c.header(name, value)
+}
+
+function json(c: Context, status: number, body: unknown): Response {
+  return c.body(JSON.stringify(body), status as 200, {
+    'content-type': 'application/json; charset=utf-8',
+  })
+}
+
+function message(text: string, status: number) {
+  return { message: text, documentation_url: DOCS, status: String(status) }
+}
+
+/** GitHub's legacy global node id: base64 of `04:User<id>` / `04:Organization<id>`. */
+function nodeId(kind: 'User' | 'Organization', id: number): string {
+  return Buffer.from(`04:${kind}${id}`).toString('base64')
+}
+
+function orgId(org: string): number {
+  let hash = 7
+  for (const ch of org.toLowerCase()) hash = (hash * 31 + ch.charCodeAt(0)) % 1_000_000
+  return 9_000_000 + hash
+}
+
+function orgJson(org: string, base: string) {
+  const id = orgId(org)
+  return {
+    login: org,
+    id,
+    node_id: nodeId('Organization', id),
+    url: `${base}/orgs/${org}`,
+    avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+    description: null,
+  }
+}
+
+function userJson(user: FakeGitHubUser, base: string) {
+  return {
+    login: user.login,
+    id: user.id,
+    node_id: nodeId('User', user.id),
+    avatar_url: `https://avatars.githubusercontent.com/u/${user.id}?v=4`,
+    gravatar_id: '',
+    url: `${base}/users/${user.login}`,
+    html_url: `https://github.com/${user.login}`,
+    type: 'User',
+    site_admin: false,
+    name: user.name,
+    company: null,
+    blog: '',
+    location: null,
+    email: user.email,
+    bio: null,
+    created_at: '2011-01-25T18:44:36Z',
+    updated_at: '2026-01-01T00:00:00Z',
+  }
+}

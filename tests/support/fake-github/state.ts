@@ -1,0 +1,287 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+export type OrgState = 'active' | 'pending'
+export type OrgRole = 'admin' | 'member' | 'billing_manager'
+
+export interface FakeGitHubEmail {
+  email: string
+  primary: boolean
+  verified: boolean
+  visibility: 'public' | 'private' | null
+}
+
+/** A user as given to `addUser`. */
+export interface FakeGitHubUserInput {
+  id: number
+  login: string
+  name?: string | null
+  /** The public e-mail shown on `/user` (GitHub shows `null` when none is public). */
+  email?: string | null
+  /** `/user/emails`; default: `email` (or `<login>@example.com`, private) as the verified primary. */
+  emails?: FakeGitHubEmail[]
+  orgs?: Record<string, OrgState | { state: OrgState; role: OrgRole }>
+}
+
+export interface FakeGitHubUser {
+  readonly id: number
+  readonly login: string
+  readonly name: string | null
+  readonly email: string | null
+  readonly emails: FakeGitHubEmail[]
+  /** Lower-cased org login → membership. */
+  readonly orgs: Map<string, { org: string; state: OrgState; role: OrgRole }>
+}
+
+export type RevokeReason = 'user' | 'app' | 'token-limit'
+
+/** An access token the fake issued (`gho_…`), with its refresh token in expiring mode. */
+export interface FakeGitHubToken {
+  readonly token: string
+  readonly login: string
+  readonly scopes: readonly string[]
+  readonly issuedAt: number
+  /** `null` for GitHub's default non-expiring tokens. */
+  readonly expiresAt: number | null
+  readonly refreshToken: string | null
+  readonly refreshExpiresAt: number | null
+  /** Set once the refresh token was used (it rotates). */
+  refreshUsed: boolean
+  revoked: RevokeReason | null
+}
+
+interface PendingCode {
+  login: string
+  scopes: string[]
+  offline: boolean
+  redirectUri: string | null
+  challenge: string | null
+  issuedAt: number
+  used: boolean
+}
+
+export type TokenError =
+  | 'incorrect_client_credentials'
+  | 'redirect_uri_mismatch'
+  | 'bad_verification_code'
+  | 'bad_refresh_token'
+  | 'unsupported_grant_type'
+
+export const CODE_TTL_MS = 10 * 60_000
+export const ACCESS_TTL_S = 28_800
+export const REFRESH_TTL_S = 15_897_600
+/** GitHub keeps at most ten tokens per user, app and scope set; it revokes the oldest beyond. */
+export const TOKENS_PER_SCOPE_SET = 10
+
+/** Scopes another scope implies; GitHub drops the implied ones when it normalises a list. */
+const IMPLIED: Record<string, string[]> = {
+  user: ['read:user', 'user:email', 'user:follow'],
+  'admin:org': ['write:org', 'read:org'],
+  'write:org': ['read:org'],
+  repo: ['repo:status', 'repo_deployment', 'public_repo', 'repo:invite', 'security_events'],
+}
+
+/** Parses a scope list (spaces or commas), de-duplicates it and drops implied scopes. */
+export function normalizeScopes(raw: string): string[] {
+  const all = [...new Set(raw.split(/[\s,]+/).filter(Boolean))]
+  return all.filter((scope) => !all.some((other) => IMPLIED[other]?.includes(scope))).sort()
+}
+
+/** True when `granted` includes `scope` directly or through an implying scope. */
+export function hasScope(granted: readonly string[], scope: string): boolean {
+  return granted.some((g) => g === scope || IMPLIED[g]?.includes(scope))
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+function randomBase62(length: number): string {
+  return [...randomBytes(length)].map((byte) => BASE62[byte % 62]).join('')
+}
+
+/** The fake's mutable world: users, codes, tokens and the registered OAuth App. */
+export class FakeGitHubState {
+  readonly clientId: string
+  readonly clientSecret: string
+  callbackUrl: string | null
+  readonly now: () => number
+  readonly expiringTokens: boolean
+  readonly users = new Map<string, FakeGitHubUser>()
+  readonly tokens = new Map<string, FakeGitHubToken>()
+  signedIn: string | null = null
+  nextGrantOverride: string[] | null = null
+  denyNext = false
+  rateLimited: 403 | 429 | null = null
+  readonly #codes = new Map<string, PendingCode>()
+  /** Scopes each user last granted the app (reused when `scope` is omitted). */
+  readonly #grants = new Map<string, string[]>()
+  readonly #apiCalls = new Map<string, number>()
+
+  constructor(options: {
+    clientId: string
+    clientSecret: string
+    callbackUrl: string | null
+    now: () => number
+    expiringTokens: boolean
+  }) {
+    this.clientId = options.clientId
+    this.clientSecret = options.clientSecret
+    this.callbackUrl = options.callbackUrl
+    this.now = options.now
+    this.expiringTokens = options.expiringTokens
+  }
+
+  addUser(input: FakeGitHubUserInput): FakeGitHubUser {
+    const key = input.login.toLowerCase()
+    if (this.users.has(key)) throw new Error(`fake GitHub: login ${input.login} exists`)
+    if ([...this.users.values()].some((u) => u.id === input.id)) {
+      throw new Error(`fake GitHub: user id ${input.id} exists`)
+    }
+    const email = input.email ?? null
+    const primary = email ?? `${input.login.toLowerCase()}@example.com`
+    const user: FakeGitHubUser = {
+      id: input.id,
+      login: input.login,
+      name: input.name ?? null,
+      email,
+      emails: input.emails ?? [
+        { email: primary, primary: true, verified: true, visibility: email ? 'public' : 'private' },
+      ],
+      orgs: new Map(),
+    }
+    this.users.set(key, user)
+    for (const [org, membership] of Object.entries(input.orgs ?? {})) {
+      this.setOrgMembership(input.login, org, membership)
+    }
+    this.signedIn ??= key
+    return user
+  }
+
+  user(login: string): FakeGitHubUser {
+    const user = this.users.get(login.toLowerCase())
+    if (!user) throw new Error(`fake GitHub: no user ${login}`)
+    return user
+  }
+
+  setOrgMembership(
+    login: string,
+    org: string,
+    membership: OrgState | { state: OrgState; role: OrgRole } | null
+  ): void {
+    const orgs = this.user(login).orgs
+    if (membership === null) orgs.delete(org.toLowerCase())
+    else if (typeof membership === 'string') {
+      orgs.set(org.toLowerCase(), { org, state: membership, role: 'member' })
+    } else orgs.set(org.toLowerCase(), { org, ...membership })
+  }
+
+  /** The scopes a login grants: the requested ones, or the previous grant when none is asked. */
+  grantedScopes(login: string, requested: string | undefined): string[] {
+    const override = this.nextGrantOverride
+    this.nextGrantOverride = null
+    if (override) return normalizeScopes(override.join(' '))
+    if (requested === undefined) return this.#grants.get(login.toLowerCase()) ?? []
+    return normalizeScopes(requested.replaceAll('offline_access', ''))
+  }
+
+  issueCode(fields: Omit<PendingCode, 'issuedAt' | 'used'>): string {
+    const code = randomBytes(10).toString('hex')
+    this.#codes.set(code, { ...fields, issuedAt: this.now(), used: false })
+    this.#grants.set(fields.login.toLowerCase(), fields.scopes)
+    return code
+  }
+
+  /** Redeems a code once; any attempt that names a live code uses it up. */
+  exchangeCode(
+    code: string | undefined,
+    redirectUri: string | undefined,
+    verifier: string | undefined
+  ): FakeGitHubToken | TokenError {
+    const pending = code === undefined ? undefined : this.#codes.get(code)
+    if (!pending || pending.used || this.now() - pending.issuedAt > CODE_TTL_MS) {
+      return 'bad_verification_code'
+    }
+    pending.used = true
+    if (redirectUri !== undefined && pending.redirectUri !== null) {
+      if (redirectUri !== pending.redirectUri) return 'redirect_uri_mismatch'
+    }
+    if (pending.challenge !== null && !verifierMatches(verifier, pending.challenge)) {
+      return 'bad_verification_code'
+    }
+    return this.issueToken(pending.login, pending.scopes, pending.offline || this.expiringTokens)
+  }
+
+  /** Rotates a refresh token (expiring mode): a fresh access and refresh token, same scopes. */
+  refresh(refreshToken: string | undefined): FakeGitHubToken | TokenError {
+    const old = [...this.tokens.values()].find((t) => t.refreshToken === refreshToken)
+    if (!old || old.refreshUsed || old.revoked || (old.refreshExpiresAt ?? 0) <= this.now()) {
+      return 'bad_refresh_token'
+    }
+    old.refreshUsed = true
+    return this.issueToken(old.login, [...old.scopes], true)
+  }
+
+  issueToken(login: string, scopes: string[], expiring: boolean): FakeGitHubToken {
+    const now = this.now()
+    const token: FakeGitHubToken = {
+      token: `gho_${randomBase62(36)}`,
+      login: this.user(login).login,
+      scopes,
+      issuedAt: now,
+      expiresAt: expiring ? now + ACCESS_TTL_S * 1000 : null,
+      refreshToken: expiring ? `ghr_${randomBase62(76)}` : null,
+      refreshExpiresAt: expiring ? now + REFRESH_TTL_S * 1000 : null,
+      refreshUsed: false,
+      revoked: null,
+    }
+    this.tokens.set(token.token, token)
+    const sameSet = this.liveTokensOf(login).filter((t) => t.scopes.join() === scopes.join())
+    for (const oldest of sameSet.slice(0, Math.max(0, sameSet.length - TOKENS_PER_SCOPE_SET))) {
+      oldest.revoked = 'token-limit'
+    }
+    return token
+  }
+
+  /** A token that still works: issued here, not revoked, not expired. */
+  liveToken(token: string): FakeGitHubToken | null {
+    const found = this.tokens.get(token)
+    if (!found || found.revoked) return null
+    if (found.expiresAt !== null && found.expiresAt <= this.now()) return null
+    return found
+  }
+
+  liveTokensOf(login: string): FakeGitHubToken[] {
+    return [...this.tokens.values()]
+      .filter((t) => t.login.toLowerCase() === login.toLowerCase() && this.liveToken(t.token))
+      .sort((a, b) => a.issuedAt - b.issuedAt)
+  }
+
+  /** The user (or the app through the grant endpoint) withdraws the whole authorization. */
+  revokeGrant(login: string, reason: RevokeReason): number {
+    const live = this.liveTokensOf(login)
+    for (const token of live) token.revoked = reason
+    for (const token of this.tokens.values()) {
+      if (token.login.toLowerCase() === login.toLowerCase()) token.refreshUsed = true
+    }
+    this.#grants.delete(login.toLowerCase())
+    return live.length
+  }
+
+  /** Counts one REST call against the caller's hourly budget; returns the rate-limit headers. */
+  countApiCall(key: string, limit: number): Record<string, string> {
+    const hour = Math.floor(this.now() / 3_600_000)
+    const slot = `${key}@${hour}`
+    const used = Math.min(limit, (this.#apiCalls.get(slot) ?? 0) + 1)
+    this.#apiCalls.set(slot, used)
+    return {
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(this.rateLimited ? 0 : limit - used),
+      'x-ratelimit-used': String(this.rateLimited ? limit : used),
+      'x-ratelimit-reset': String((hour + 1) * 3600),
+      'x-ratelimit-resource': 'core',
+    }
+  }
+}
+
+function verifierMatches(verifier: string | undefined, challenge: string): boolean {
+  if (verifier === undefined || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier)) return false
+  return createHash('sha256').update(verifier).digest('base64url') === challenge
+}
