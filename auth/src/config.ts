@@ -66,6 +66,12 @@ export interface ProtectedResource {
   /** The resource identifier (RFC 8707/9728): the URL clients connect to. */
   readonly resource: string
   readonly service: ServiceDefinition
+  /**
+   * Per-service access policy (`MCP_<NAME>_ALLOWED_USERS` / `_ALLOWED_ORGS`): who among the
+   * gateway's allowed users may use this service. Both empty: everyone the gateway lets in.
+   */
+  readonly allowedUsers: readonly string[] | '*'
+  readonly allowedOrgs: readonly string[]
 }
 
 export interface Config {
@@ -157,12 +163,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     registrationRateLimit: e.REGISTRATION_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     logLevel: e.LOG_LEVEL,
-    protectedResources: enabledServices(env).map((service) => ({
-      service,
-      resource: e.BASE_DOMAIN
-        ? `https://${service.name}.${e.BASE_DOMAIN}/mcp`
-        : `${issuer}/${service.name}/mcp`,
-    })),
+    protectedResources: enabledServices(env).map((service) => {
+      const policy = servicePolicy(env, service)
+      return {
+        service,
+        resource: e.BASE_DOMAIN
+          ? `https://${service.name}.${e.BASE_DOMAIN}/mcp`
+          : `${issuer}/${service.name}/mcp`,
+        allowedUsers:
+          policy.users.includes('*') || (policy.users.length === 0 && policy.orgs.length === 0)
+            ? '*'
+            : policy.users,
+        allowedOrgs: policy.orgs,
+      }
+    }),
   })
 }
 
@@ -191,9 +205,25 @@ function positive(variable: string, value: number): number {
   return value
 }
 
+function serviceVariable(service: ServiceDefinition, suffix: string): string {
+  return `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_${suffix}`
+}
+
+function servicePolicy(
+  env: Readonly<Record<string, string | undefined>>,
+  service: ServiceDefinition
+) {
+  const list = (suffix: string) =>
+    (env[serviceVariable(service, suffix)] ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  return { users: list('ALLOWED_USERS'), orgs: list('ALLOWED_ORGS') }
+}
+
 function enabledServices(env: Readonly<Record<string, string | undefined>>): ServiceDefinition[] {
   return serviceCatalog.filter((service) => {
-    const variable = `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_ENABLED`
+    const variable = serviceVariable(service, 'ENABLED')
     const value = env[variable]
     if (value === undefined || value === '') return service.enabledByDefault
     if (/^(true|1|yes)$/i.test(value)) return true

@@ -13,6 +13,8 @@ export interface TokenSubject {
   readonly login: string
   readonly name?: string
   readonly email?: string
+  /** The organisations named in the gateway's policies that the user is an active member of. */
+  readonly orgs?: readonly string[]
 }
 
 /**
@@ -32,6 +34,7 @@ export interface AccessTokenClaims {
   readonly login: string
   readonly name?: string
   readonly email?: string
+  readonly orgs?: readonly string[]
   readonly fam?: string
 }
 
@@ -71,6 +74,7 @@ export async function issueAccessToken(
     login: request.subject.login,
     ...(request.subject.name ? { name: request.subject.name } : {}),
     ...(request.subject.email ? { email: request.subject.email } : {}),
+    ...(request.subject.orgs?.length ? { orgs: [...request.subject.orgs] } : {}),
     ...(request.familyId ? { fam: request.familyId } : {}),
   }
   const key = signingKeys.current()
