@@ -163,7 +163,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     registrationRateLimit: e.REGISTRATION_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     logLevel: e.LOG_LEVEL,
-    protectedResources: enabledServices(env).map((service) => {
+    protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)
       return {
         service,
