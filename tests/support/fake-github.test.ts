@@ -4,7 +4,6 @@ import { type FakeGitHub, startFakeGitHub, TOKENS_PER_SCOPE_SET } from './fake-g
 
 const CALLBACK = 'http://127.0.0.1:4000/github/callback'
 const SCOPES = 'read:user user:email read:org'
-const insecure = { [oauth.allowInsecureRequests]: true }
 
 let clock = Date.UTC(2026, 10, 1)
 let gh: FakeGitHub
@@ -62,19 +61,38 @@ async function postToken(fields: Record<string, string>, headers: Record<string,
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(fields),
   })
-  return {
-    status: response.status,
-    type: response.headers.get('content-type'),
-    text: await response.text(),
-  }
+  const type = response.headers.get('content-type')
+  return { status: response.status, type, text: await response.text() }
 }
 
+const credentials = () => ({ client_id: gh.clientId, client_secret: gh.clientSecret })
+const basic = (secret = gh.clientSecret) =>
+  `Basic ${Buffer.from(`${gh.clientId}:${secret}`).toString('base64')}`
+
 async function tokenJson(fields: Record<string, string>) {
-  const credentials = { client_id: gh.clientId, client_secret: gh.clientSecret }
-  const answer = await postToken({ ...credentials, ...fields }, { accept: 'application/json' })
+  const answer = await postToken({ ...credentials(), ...fields }, { accept: 'application/json' })
   expect(answer.status).toBe(200)
   return JSON.parse(answer.text) as Record<string, unknown>
 }
+
+/** What a gateway's callback does: validate the redirect, then redeem the code. */
+function exchange(location: URL, verifier: string, auth: oauth.ClientAuth, fetchImpl = fetch) {
+  const params = oauth.validateAuthResponse(as, client, location, 's1')
+  return oauth.authorizationCodeGrantRequest(as, client, auth, params, CALLBACK, verifier, {
+    [oauth.allowInsecureRequests]: true,
+    [oauth.customFetch]: fetchImpl,
+  })
+}
+
+/** Option (b) of contracts A10: turn GitHub's 200-with-error into a 400 so the library throws it. */
+const errorsAs400: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init)
+  const body: unknown = JSON.parse((await response.clone().text()) || 'null')
+  if (!(body && typeof body === 'object' && 'error' in body)) return response
+  return new Response(JSON.stringify(body), { status: 400, headers: response.headers })
+}
+
+const tokenError = async (fields: Record<string, string>) => (await tokenJson(fields)).error
 
 function api(path: string, token: string | null, headers: Record<string, string> = {}) {
   return fetch(`${gh.apiUrl}${path}`, {
@@ -90,31 +108,15 @@ function api(path: string, token: string | null, headers: Record<string, string>
 
 describe('fake GitHub: authorization code flow through oauth4webapi', () => {
   it('exchanges a PKCE code for a gho_ token and serves the user behind it', async () => {
-    const verifier = oauth.generateRandomCodeVerifier()
-    const state = oauth.generateRandomState()
-    const location = await authorize({
-      redirect_uri: CALLBACK,
-      scope: SCOPES,
-      state,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    })
+    const { location, verifier } = await codeFor()
     expect(`${location.origin}${location.pathname}`).toBe(CALLBACK)
-    const params = oauth.validateAuthResponse(as, client, location, state)
-    const response = await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      oauth.ClientSecretPost(gh.clientSecret),
-      params,
-      CALLBACK,
-      verifier,
-      insecure
-    )
+    const response = await exchange(location, verifier, oauth.ClientSecretPost(gh.clientSecret))
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, response)
-    expect(tokens.access_token).toMatch(/^gho_[A-Za-z0-9]{36}$/)
-    expect(tokens.token_type).toBe('bearer')
-    expect(tokens.scope).toBe('read:org,read:user,user:email')
-    expect(tokens.expires_in).toBeUndefined()
+    expect(tokens).toEqual({
+      access_token: expect.stringMatching(/^gho_[A-Za-z0-9]{36}$/),
+      token_type: 'bearer',
+      scope: 'read:org,read:user,user:email',
+    })
     expect(gh.tokensOf('alice').map((t) => t.token)).toContain(tokens.access_token)
 
     const sent = gh.requests.find((r) => r.path === '/login/oauth/access_token')
@@ -140,17 +142,7 @@ describe('fake GitHub: authorization code flow through oauth4webapi', () => {
   it('answers token errors with HTTP 200, which oauth4webapi reports as a bad response', async () => {
     const { location, verifier } = await codeFor()
     const use = async () => {
-      const params = oauth.validateAuthResponse(as, client, location, 's1')
-      const auth = oauth.ClientSecretBasic(gh.clientSecret)
-      const response = await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        auth,
-        params,
-        CALLBACK,
-        verifier,
-        insecure
-      )
+      const response = await exchange(location, verifier, oauth.ClientSecretBasic(gh.clientSecret))
       expect(response.status).toBe(200)
       return oauth.processAuthorizationCodeResponse(as, client, response)
     }
@@ -165,16 +157,24 @@ describe('fake GitHub: authorization code flow through oauth4webapi', () => {
       error_uri: expect.stringContaining('bad-verification-code'),
     })
   })
+
+  it('lets a customFetch hook turn those errors into ResponseBodyError', async () => {
+    const { location, verifier } = await codeFor()
+    const auth = oauth.ClientSecretPost('wrong-secret')
+    const response = await exchange(location, verifier, auth, errorsAs400)
+    const failure = await oauth
+      .processAuthorizationCodeResponse(as, client, response)
+      .catch((e) => e)
+    expect(failure).toBeInstanceOf(oauth.ResponseBodyError)
+    expect(failure).toMatchObject({ status: 400, error: 'incorrect_client_credentials' })
+  })
 })
 
 describe('fake GitHub: token endpoint', () => {
   it('answers form-encoded by default and accepts HTTP Basic client auth', async () => {
     const { code, verifier } = await codeFor()
-    const basic = Buffer.from(`${gh.clientId}:${gh.clientSecret}`).toString('base64')
-    const answer = await postToken(
-      { code, code_verifier: verifier, redirect_uri: CALLBACK },
-      { authorization: `Basic ${basic}` }
-    )
+    const fields = { code, code_verifier: verifier, redirect_uri: CALLBACK }
+    const answer = await postToken(fields, { authorization: basic() })
     expect(answer.type).toBe('application/x-www-form-urlencoded; charset=utf-8')
     expect(answer.text).toMatch(
       /^access_token=gho_\w{36}&scope=read%3Aorg%2Cread%3Auser%2Cuser%3Aemail&token_type=bearer$/
@@ -189,30 +189,28 @@ describe('fake GitHub: token endpoint', () => {
     )
     expect(wrongSecret.status).toBe(200)
     expect(JSON.parse(wrongSecret.text).error).toBe('incorrect_client_credentials')
-    const errorOf = async (fields: Record<string, string>) => (await tokenJson(fields)).error
-    expect(await errorOf({ grant_type: 'password', code })).toBe('unsupported_grant_type')
-    expect(await errorOf({ code, redirect_uri: 'http://evil.example/github/callback' })).toBe(
+    expect(await tokenError({ grant_type: 'password', code })).toBe('unsupported_grant_type')
+    expect(await tokenError({ code, redirect_uri: 'http://evil.example/github/callback' })).toBe(
       'redirect_uri_mismatch'
     )
-    expect(await errorOf({ code: 'not-a-code', code_verifier: verifier })).toBe(
+    expect(await tokenError({ code: 'not-a-code', code_verifier: verifier })).toBe(
       'bad_verification_code'
     )
     // The credentials failure above did not use the code up; a correct exchange does, once.
-    expect(await errorOf({ code, code_verifier: verifier })).toBeUndefined()
-    expect(await errorOf({ code, code_verifier: verifier })).toBe('bad_verification_code')
+    expect(await tokenError({ code, code_verifier: verifier })).toBeUndefined()
+    expect(await tokenError({ code, code_verifier: verifier })).toBe('bad_verification_code')
   })
 
   it('rejects a missing or wrong PKCE verifier and codes older than ten minutes', async () => {
-    const missing = await codeFor()
-    expect((await tokenJson({ code: missing.code })).error).toBe('bad_verification_code')
-    const wrong = await codeFor()
+    expect(await tokenError({ code: (await codeFor()).code })).toBe('bad_verification_code')
     const other = oauth.generateRandomCodeVerifier()
-    expect((await tokenJson({ code: wrong.code, code_verifier: other })).error).toBe(
-      'bad_verification_code'
-    )
-    const late = await codeFor()
-    clock += 10 * 60_000 + 1000
-    expect((await tokenJson({ code: late.code, code_verifier: late.verifier })).error).toBe(
+    const wrong = { code: (await codeFor()).code, code_verifier: other }
+    expect(await tokenError(wrong)).toBe('bad_verification_code')
+    const [early, late] = [await codeFor(), await codeFor()]
+    clock += 9 * 60_000
+    expect(await tokenError({ code: early.code, code_verifier: early.verifier })).toBeUndefined()
+    clock += 60_000 + 1000
+    expect(await tokenError({ code: late.code, code_verifier: late.verifier })).toBe(
       'bad_verification_code'
     )
   })
@@ -222,12 +220,7 @@ describe('fake GitHub: token endpoint', () => {
     const response = await fetch(as.token_endpoint ?? '', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        client_id: gh.clientId,
-        client_secret: gh.clientSecret,
-        code,
-        code_verifier: verifier,
-      }),
+      body: JSON.stringify({ ...credentials(), code, code_verifier: verifier }),
     })
     expect(await response.json()).toMatchObject({ access_token: expect.stringMatching(/^gho_/) })
   })
@@ -268,19 +261,18 @@ describe('fake GitHub: authorize redirects', () => {
 
   it('applies the redirect_uri rule against the registered callback', async () => {
     const registered = 'https://gateway.example.com:8443/auth/callback'
-    const other = await startFakeGitHub({ callbackUrl: registered, clientId: gh.clientId })
-    other.addUser({ id: 7, login: 'carol' })
-    const outcome = async (redirectUri: string) => {
-      const location = await authorize({ redirect_uri: redirectUri, state: 's' }, other.baseUrl)
-      const target = `${location.origin}${location.pathname}`
-      return location.searchParams.has('code') ? target : location.searchParams.get('error')
+    gh.setCallbackUrl(registered)
+    const target = async (redirectUri: string) => {
+      const location = await authorize({ redirect_uri: redirectUri, state: 's' })
+      expect(location.searchParams.get('state')).toBe('s')
+      return [`${location.origin}${location.pathname}`, location.searchParams.get('error')]
     }
     const good = [
       registered,
       'https://gateway.example.com:8443/auth/callback/sub',
       'https://login.gateway.example.com:8443/auth/callback',
     ]
-    for (const uri of good) expect(await outcome(uri)).toBe(uri)
+    for (const uri of good) expect(await target(uri)).toEqual([uri, null])
     const bad = [
       'https://gateway.example.com/auth/callback',
       'https://gateway.example.com:9443/auth/callback',
@@ -289,13 +281,8 @@ describe('fake GitHub: authorize redirects', () => {
       'http://gateway.example.com:8443/auth/callback',
       'https://evil.example:8443/auth/callback',
     ]
-    for (const uri of bad) {
-      const location = await authorize({ redirect_uri: uri, state: 's' }, other.baseUrl)
-      expect(`${location.origin}${location.pathname}`).toBe(registered)
-      expect(location.searchParams.get('error')).toBe('redirect_uri_mismatch')
-      expect(location.searchParams.get('state')).toBe('s')
-    }
-    await other.close()
+    for (const uri of bad) expect(await target(uri)).toEqual([registered, 'redirect_uri_mismatch'])
+    gh.setCallbackUrl(CALLBACK)
     // A loopback callback allows any port, but the path rule still holds.
     expect((await authorize({ redirect_uri: 'http://127.0.0.1:5999/github/callback' })).port).toBe(
       '5999'
@@ -366,26 +353,24 @@ describe('fake GitHub: REST API', () => {
 })
 
 describe('fake GitHub: token lifecycle', () => {
-  const appCall = (what: 'grant' | 'token', token: string, secret = gh.clientSecret) =>
+  const appCall = (what: string, token = '', secret = gh.clientSecret, method = 'DELETE') =>
     fetch(`${gh.apiUrl}/applications/${gh.clientId}/${what}`, {
-      method: 'DELETE',
-      headers: {
-        'user-agent': 'gateway-test',
-        authorization: `Basic ${Buffer.from(`${gh.clientId}:${secret}`).toString('base64')}`,
-        'content-type': 'application/json',
-      },
+      method,
+      headers: { 'user-agent': 'gateway-test', authorization: basic(secret) },
       body: JSON.stringify({ access_token: token }),
     })
 
   it('revokes one token or the whole grant for the app', async () => {
     const [one, two, three] = [1, 2, 3].map(() => gh.issueToken('bob').token)
-    expect((await appCall('token', one ?? '', 'wrong')).status).toBe(401)
-    expect((await appCall('token', one ?? '')).status).toBe(204)
+    expect((await appCall('token', one, 'wrong')).status).toBe(401)
+    const check = await appCall('token', one, gh.clientSecret, 'POST')
+    expect(await check.json()).toMatchObject({ token: one, user: { login: 'bob' } })
+    expect((await appCall('token', one)).status).toBe(204)
     expect((await api('/user', one ?? null)).status).toBe(401)
     expect((await api('/user', two ?? null)).status).toBe(200)
-    expect((await appCall('grant', two ?? '')).status).toBe(204)
+    expect((await appCall('grant', two)).status).toBe(204)
     expect((await api('/user', three ?? null)).status).toBe(401)
-    expect((await appCall('token', three ?? '')).status).toBe(404)
+    expect((await appCall('token', three)).status).toBe(404)
     const later = gh.issueToken('bob').token
     expect(gh.revokeTokensOf('bob')).toBe(1)
     expect(gh.token(later)?.revoked).toBe('user')

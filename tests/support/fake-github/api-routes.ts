@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import {
@@ -38,7 +39,7 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
     const token = presented === undefined ? null : state.liveToken(presented)
     if (accepted) c.header('x-accepted-oauth-scopes', accepted)
     if (presented === undefined || !token) {
-      setHeaders(c, state.countApiCall(`ip:${presented ?? ''}`, 60))
+      setHeaders(c, state.countApiCall('unauthenticated', 60))
       return presented === undefined
         ? json(c, 401, message('Requires authentication', 401))
         : json(c, 401, message('Bad credentials', 401))
@@ -100,8 +101,8 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
     )
   })
 
-  /** The app itself (HTTP Basic client_id:client_secret) revokes one token or the whole grant. */
-  const revoke = (what: 'grant' | 'token') => async (c: Context) => {
+  /** The app itself (HTTP Basic client_id:client_secret) checks or revokes a token, or the grant. */
+  const appCall = (what: 'check' | 'grant' | 'token') => async (c: Context) => {
     setHeaders(c, state.countApiCall(`app:${state.clientId}`, 5000))
     const basic = c.req.header('authorization')?.match(/^Basic\s+(\S+)$/i)?.[1]
     const expected = Buffer.from(`${state.clientId}:${state.clientSecret}`).toString('base64')
@@ -118,12 +119,15 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
     }
     const token = state.liveToken(accessToken)
     if (!token) return json(c, 404, message('Not Found', 404))
+    if (what === 'check') return json(c, 200, tokenJson(token, state, apiUrl()))
     if (what === 'grant') state.revokeGrant(token.login, 'app')
     else token.revoked = 'app'
     return c.body(null, 204)
   }
-  app.delete('/applications/:client_id/grant', revoke('grant'))
-  app.delete('/applications/:client_id/token', revoke('token'))
+  app.post('/applications/:client_id/token', appCall('check'))
+  app.delete('/applications/:client_id/token', appCall('token'))
+  app.delete('/applications/:client_id/grant', appCall('grant'))
+  app.notFound((c) => json(c, 404, message('Not Found', 404)))
 
   return app
 }
@@ -184,5 +188,19 @@ function userJson(user: FakeGitHubUser, base: string) {
     bio: null,
     created_at: '2011-01-25T18:44:36Z',
     updated_at: '2026-01-01T00:00:00Z',
+  }
+}
+
+function tokenJson(token: FakeGitHubToken, state: FakeGitHubState, base: string) {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return {
+    token: token.token,
+    hashed_token: createHash('sha256').update(token.token).digest('base64'),
+    token_last_eight: token.token.slice(-8),
+    scopes: token.scopes,
+    app: { client_id: state.clientId, name: 'Gateway', url: 'http://127.0.0.1' },
+    user: userJson(state.user(token.login), base),
+    created_at: iso(token.issuedAt),
+    expires_at: iso(token.expiresAt),
   }
 }
