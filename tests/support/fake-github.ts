@@ -61,7 +61,12 @@ export interface FakeGitHub {
   readonly clientId: string
   readonly clientSecret: string
   /** The environment a gateway needs to talk to this fake. */
-  readonly env: Readonly<Record<`GITHUB_${string}`, string>>
+  readonly env: {
+    readonly GITHUB_BASE_URL: string
+    readonly GITHUB_API_URL: string
+    readonly GITHUB_CLIENT_ID: string
+    readonly GITHUB_CLIENT_SECRET: string
+  }
   /** Everything received so far, oldest first (a live array). */
   readonly requests: readonly FakeGitHubRequest[]
   clearRequests(): void
