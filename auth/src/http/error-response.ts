@@ -10,8 +10,10 @@ import {
   RateLimited,
   RequestTooLarge,
   ServerError,
+  TemporarilyUnavailable,
 } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import { StoreUnavailable } from '../store/store.ts'
 
 /**
  * The one place an error becomes an HTTP response: `{error, error_description}` JSON
@@ -21,7 +23,7 @@ import type { Logger } from '../logger.ts'
  */
 export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Response {
   const oauthError = asOAuthError(error)
-  if (oauthError instanceof ServerError) {
+  if (oauthError instanceof ServerError || error instanceof StoreUnavailable) {
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error')
   } else if (oauthError.reason) {
     logger.info({
@@ -36,6 +38,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
   const challenge = challengeFor(oauthError, c)
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
+  if (oauthError instanceof TemporarilyUnavailable) headers['Retry-After'] = '5'
 
   return c.json(
     { error: oauthError.code, error_description: oauthError.description },
@@ -46,6 +49,11 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
 
 function asOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error
+  if (error instanceof StoreUnavailable) {
+    return new TemporarilyUnavailable('the service is temporarily unavailable, retry shortly', {
+      cause: error,
+    })
+  }
   if (error instanceof HTTPException && error.status < 500) {
     return error.status === 413
       ? new RequestTooLarge('the request body is too large')

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import type { PutOptions, Store, WriteOperation } from './store.ts'
+import { type PutOptions, type Store, StoreUnavailable, type WriteOperation } from './store.ts'
 
 /**
  * The Redis store. All keys get `prefix` so several gateways (or test files) can share one Redis.
@@ -17,7 +17,7 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
   redis.on('error', () => {})
   const k = (key: string) => prefix + key
 
-  return {
+  const store: Store = {
     get: (key) => redis.get(k(key)),
 
     async getMany(keys) {
@@ -89,6 +89,45 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       await redis.quit().catch(() => redis.disconnect())
     },
   }
+  return withUnavailability(store)
+}
+
+/** Turns connection failures into `StoreUnavailable`, so callers can tell an outage from a bug. */
+function withUnavailability(store: Store): Store {
+  const wrap =
+    <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await operation(...args)
+      } catch (error) {
+        throw asUnavailable(error)
+      }
+    }
+  return {
+    ...store,
+    get: wrap(store.get),
+    getMany: wrap(store.getMany),
+    put: wrap(store.put),
+    take: wrap(store.take),
+    delete: wrap(store.delete),
+    increment: wrap(store.increment),
+    addToSet: wrap(store.addToSet),
+    removeFromSet: wrap(store.removeFromSet),
+    setMembers: wrap(store.setMembers),
+    batch: wrap(store.batch),
+    ttl: wrap(store.ttl),
+    ping: wrap(store.ping),
+  }
+}
+
+const CONNECTION_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable/i
+
+function asUnavailable(error: unknown): unknown {
+  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
+  return CONNECTION_FAILURE.test(text)
+    ? new StoreUnavailable('the store is unavailable', { cause: error })
+    : error
 }
 
 type Multi = ReturnType<Redis['multi']>

@@ -50,3 +50,8 @@ export type WriteOperation =
   | { readonly op: 'delete'; readonly key: string }
   | { readonly op: 'addToSet'; readonly key: string; readonly member: string }
   | { readonly op: 'removeFromSet'; readonly key: string; readonly member: string }
+
+/** The store could not be reached (Redis down or restarting); answered as 503, not as a bug. */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable'
+}

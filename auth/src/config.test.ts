@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './config.ts'
+
+describe('loadConfig', () => {
+  it('has working standalone defaults', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      mode: 'standalone',
+      host: '127.0.0.1',
+      port: 8080,
+      issuer: 'http://localhost:8080',
+      allowedUsers: [],
+      redis: undefined,
+      ttl: {
+        accessToken: 3600,
+        refreshToken: 2_592_000,
+        authorizationCode: 60,
+        deviceCode: 600,
+        client: 7_776_000,
+      },
+    })
+    expect(config.protectedResources.map((r) => r.resource)).toEqual([
+      'http://localhost:8080/echo/mcp',
+    ])
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('derives compose addresses from BASE_DOMAIN', () => {
+    const config = loadConfig({
+      GATEWAY_MODE: 'auth',
+      BASE_DOMAIN: 'example.com',
+      MCP_MEMORY_ENABLED: 'true',
+    })
+    expect(config.port).toBe(8000)
+    expect(config.issuer).toBe('https://auth.example.com')
+    expect(config.protectedResources.map((r) => r.resource)).toEqual([
+      'https://echo.example.com/mcp',
+      'https://memory.example.com/mcp',
+    ])
+  })
+
+  it('reads allow-lists and per-service policies', () => {
+    const config = loadConfig({
+      ALLOWED_GITHUB_USERS: 'alice, bob',
+      ALLOWED_GITHUB_ORGS: 'acme',
+      MCP_ECHO_ALLOWED_USERS: 'alice',
+    })
+    expect(config.allowedUsers).toEqual(['alice', 'bob'])
+    expect(config.allowedOrgs).toEqual(['acme'])
+    expect(config.protectedResources[0]).toMatchObject({ allowedUsers: ['alice'], allowedOrgs: [] })
+    expect(loadConfig({ ALLOWED_GITHUB_USERS: '*' }).allowedUsers).toBe('*')
+    expect(loadConfig({}).protectedResources[0]?.allowedUsers).toBe('*')
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ AUTH_ISSUER: 'https://auth.example.com/' }, /^AUTH_ISSUER: .*trailing slash/],
+    [{ AUTH_ISSUER: 'not a url' }, /^AUTH_ISSUER: /],
+    [
+      {
+        AUTH_ISSUER: 'http://auth.example.com',
+        NODE_ENV: 'production',
+        REDIS_URL: 'redis://r:6379',
+      },
+      /^AUTH_ISSUER: .*https/,
+    ],
+    [{ NODE_ENV: 'production' }, /^REDIS_URL: required/],
+    [{ REDIS_URL: 'http://redis' }, /^REDIS_URL: /],
+    [{ ACCESS_TOKEN_TTL: '-5' }, /^ACCESS_TOKEN_TTL: /],
+    [{ ACCESS_TOKEN_TTL: '0' }, /^ACCESS_TOKEN_TTL: /],
+    [{ GITHUB_CLIENT_ID: 'only-the-id' }, /^GITHUB_CLIENT_SECRET: /],
+    [{ MCP_ECHO_ENABLED: 'maybe' }, /^MCP_ECHO_ENABLED: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ GATEWAY_MODE: 'both' }, /^GATEWAY_MODE: /],
+  ])('refuses %o with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(message)
+  })
+})

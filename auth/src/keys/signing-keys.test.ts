@@ -1,0 +1,75 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { type CryptoKey, compactVerify, decodeProtectedHeader } from 'jose'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { createTestRedisStore } from '../../../tests/support/stores.ts'
+import { issueAccessToken } from '../oauth/access-token.ts'
+import { loadSigningKeys, rotateSigningKeys } from './signing-keys.ts'
+
+describe('signing keys', () => {
+  const store = createTestRedisStore()
+  afterEach(async () => {
+    await store.clear()
+  })
+  afterAll(async () => {
+    await store.close()
+  })
+
+  const sign = async (keys: Awaited<ReturnType<typeof loadSigningKeys>>) =>
+    (
+      await issueAccessToken(
+        {
+          issuer: 'http://localhost:8080',
+          subject: { id: '1', login: 'octocat' },
+          clientId: 'c',
+          audience: ['http://localhost:8080/echo/mcp'],
+          scope: 'mcp',
+          ttlSeconds: 60,
+        },
+        keys,
+        { now: () => Date.now() }
+      )
+    ).token
+
+  it('generates one key, persisted in the store and shared by every replica', async () => {
+    const [a, b] = await Promise.all([loadSigningKeys(store), loadSigningKeys(store)])
+    expect(a.current().kid).toBe(b.current().kid)
+    const token = await sign(a)
+    const header = decodeProtectedHeader(token)
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt', kid: a.current().kid })
+    const key = await b.publicKey(a.current().kid)
+    expect(key).toBeDefined()
+    await expect(compactVerify(token, key as CryptoKey)).resolves.toBeTruthy()
+  })
+
+  it('keeps the previous key published after a rotation', async () => {
+    const keys = await loadSigningKeys(store)
+    const before = keys.current().kid
+    const oldToken = await sign(keys)
+    const rotated = await rotateSigningKeys(store)
+    await keys.reload()
+    expect(keys.current().kid).toBe(rotated)
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([rotated, before])
+    await expect(
+      compactVerify(oldToken, (await keys.publicKey(before)) as CryptoKey)
+    ).resolves.toBeTruthy()
+  })
+
+  it('uses a pinned key (PEM or JWK, base64) instead of the store', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+    const jwk = JSON.stringify(privateKey.export({ format: 'jwk' }))
+    for (const encoded of [pem, jwk].map((text) => Buffer.from(text).toString('base64'))) {
+      const keys = await loadSigningKeys(store, encoded)
+      expect(keys.current().alg).toBe('ES256')
+      expect(keys.jwks().keys).toHaveLength(1)
+      expect(decodeProtectedHeader(await sign(keys)).alg).toBe('ES256')
+    }
+    expect(await store.get('signing-keys')).toBeNull()
+  })
+
+  it('refuses a pinned value that is not a private key', async () => {
+    await expect(
+      loadSigningKeys(store, Buffer.from('not a key').toString('base64'))
+    ).rejects.toThrow(/JWT_PRIVATE_KEY_B64/)
+  })
+})

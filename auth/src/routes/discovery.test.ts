@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTestAuthServer,
+  TEST_ISSUER,
+  type TestAuthServer,
+} from '../../../tests/support/auth-app.ts'
+
+describe('discovery', () => {
+  let server: TestAuthServer
+  beforeAll(async () => {
+    server = await createTestAuthServer({ MCP_MEMORY_ENABLED: 'true' })
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  it('serves the same RFC 8414 document as OAuth and OpenID metadata, issuer byte for byte', async () => {
+    const paths = [
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+      '/.well-known/oauth-authorization-server/echo/mcp',
+    ]
+    const documents = await Promise.all(
+      paths.map(async (path) => (await server.request(path)).text())
+    )
+    expect(new Set(documents).size).toBe(1)
+    const metadata = JSON.parse(documents[0] ?? '{}') as Record<string, unknown>
+    expect(metadata.issuer).toBe(TEST_ISSUER)
+    expect(metadata.registration_endpoint).toBe(`${TEST_ISSUER}/register`)
+    expect(metadata.jwks_uri).toBe(`${TEST_ISSUER}/jwks`)
+  })
+
+  it('advertises only endpoints that answer', async () => {
+    const metadata = (await (
+      await server.request('/.well-known/oauth-authorization-server')
+    ).json()) as Record<string, unknown>
+    const endpoints = Object.entries(metadata).filter(
+      ([name]) => name.endsWith('_endpoint') || name === 'jwks_uri'
+    )
+    expect(endpoints.length).toBeGreaterThan(1)
+    for (const [, url] of endpoints) {
+      const path = new URL(url as string).pathname
+      const probe = await server.request(path, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://x.example', 'Access-Control-Request-Method': 'POST' },
+      })
+      const get = await server.request(path)
+      expect([probe.status, get.status], path).not.toEqual([404, 404])
+    }
+  })
+
+  it('answers browsers with CORS on discovery documents', async () => {
+    const response = await server.request('/.well-known/oauth-authorization-server', {
+      headers: { Origin: 'https://inspector.example' },
+    })
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+  })
+
+  it('serves protected resource metadata in the path-inserted form for each resource', async () => {
+    for (const name of ['echo', 'memory']) {
+      const response = await server.request(`/.well-known/oauth-protected-resource/${name}/mcp`)
+      expect(response.status).toBe(200)
+      const metadata = (await response.json()) as Record<string, unknown>
+      expect(metadata.resource).toBe(`${TEST_ISSUER}/${name}/mcp`)
+      expect(metadata.authorization_servers).toEqual([TEST_ISSUER])
+      expect(metadata.scopes_supported).toEqual(['mcp'])
+      expect(metadata.scopes_supported).not.toContain('offline_access')
+    }
+  })
+
+  it('answers 404 for resources it does not protect', async () => {
+    expect((await server.request('/.well-known/oauth-protected-resource/unknown/mcp')).status).toBe(
+      404
+    )
+    // Two resources share the standalone origin, so the root form is ambiguous there.
+    expect((await server.request('/.well-known/oauth-protected-resource')).status).toBe(404)
+  })
+
+  it('derives the resource from the forwarded host on service hosts (compose mode)', async () => {
+    const compose = await createTestAuthServer({
+      AUTH_ISSUER: 'https://auth.example.com',
+      BASE_DOMAIN: 'example.com',
+    })
+    try {
+      const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'echo.example.com' }
+      for (const path of [
+        '/.well-known/oauth-protected-resource/mcp',
+        '/.well-known/oauth-protected-resource',
+      ]) {
+        const response = await compose.request(path, { headers: forwarded })
+        expect(response.status, path).toBe(200)
+        const metadata = (await response.json()) as Record<string, unknown>
+        expect(metadata.resource).toBe('https://echo.example.com/mcp')
+        expect(metadata.authorization_servers).toEqual(['https://auth.example.com'])
+      }
+      const spoofed = await compose.request('/.well-known/oauth-protected-resource/mcp', {
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example.net' },
+      })
+      expect(spoofed.status).toBe(404)
+    } finally {
+      await compose.close()
+    }
+  })
+
+  it('publishes the signing key with a kid and no private parts', async () => {
+    const response = await server.request('/jwks')
+    const jwks = (await response.json()) as { keys: Record<string, unknown>[] }
+    expect(jwks.keys).toHaveLength(1)
+    const [key] = jwks.keys
+    expect(key).toMatchObject({
+      kty: 'RSA',
+      alg: 'RS256',
+      use: 'sig',
+      kid: server.signingKeys.current().kid,
+    })
+    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret)
+  })
+
+  it('reports health and readiness', async () => {
+    expect(await (await server.request('/health')).json()).toEqual({ status: 'ok' })
+    expect(await (await server.request('/ready')).json()).toEqual({ status: 'ready' })
+  })
+})

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type GatewayProcess,
+  runGatewayExpectingFailure,
+  startGatewayProcess,
+} from '../support/gateway-process.ts'
+
+describe('the start command (standalone, embedded defaults)', () => {
+  let gateway: GatewayProcess
+  beforeAll(async () => {
+    gateway = await startGatewayProcess()
+  })
+  afterAll(async () => {
+    await gateway.stop()
+  })
+
+  it('warns loudly that the in-memory store is in use', () => {
+    expect(gateway.output()).toMatch(/REDIS_URL is not set: using an in-memory store/)
+  })
+
+  it('serves the metadata documents and registration', async () => {
+    const metadata = (await (
+      await fetch(`${gateway.url}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>
+    expect(metadata.issuer).toBe(gateway.url)
+    const prm = await fetch(`${gateway.url}/.well-known/oauth-protected-resource/echo/mcp`)
+    expect(prm.status).toBe(200)
+    const registration = await fetch(`${gateway.url}/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_name: 'smoke', redirect_uris: ['http://127.0.0.1:9999/cb'] }),
+    })
+    expect(registration.status).toBe(201)
+  })
+
+  it('never writes secrets to its logs', async () => {
+    const registration = await fetch(`${gateway.url}/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+    })
+    const { client_secret, registration_access_token } = (await registration.json()) as Record<
+      string,
+      string
+    >
+    expect(gateway.output()).toContain('client_registered')
+    expect(gateway.output()).not.toContain(client_secret)
+    expect(gateway.output()).not.toContain(registration_access_token)
+  })
+})
+
+describe('start-up configuration check', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ AUTH_ISSUER: 'https://auth.example.com/' }, 'AUTH_ISSUER'],
+    [{ NODE_ENV: 'production' }, 'REDIS_URL'],
+  ])('stops on %o with a one-line message naming %s', async (env, variable) => {
+    const { code, stderr } = await runGatewayExpectingFailure(env)
+    expect(code).toBe(2)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toMatch(new RegExp(`^configuration error: ${variable}: `))
+  })
+})

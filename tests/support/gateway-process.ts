@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './free-port.ts'
+
+/** The gateway started as a real process, the way the README's start command starts it. */
+export interface GatewayProcess {
+  readonly url: string
+  readonly port: number
+  readonly output: () => string
+  stop(): Promise<void>
+}
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+export async function startGatewayProcess(
+  env: Record<string, string> = {}
+): Promise<GatewayProcess> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['auth/src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  const url = env.AUTH_ISSUER ?? `http://localhost:${port}`
+  await waitUntilListening(child, port, () => output)
+  return {
+    url,
+    port,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    },
+  }
+}
+
+async function waitUntilListening(
+  child: ChildProcess,
+  port: number,
+  output: () => string
+): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`gateway exited with ${child.exitCode}: ${output()}`)
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`)
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  child.kill('SIGKILL')
+  throw new Error(`gateway did not start: ${output()}`)
+}
+
+/** Runs the gateway expecting it to refuse to start; resolves with its exit code and output. */
+export async function runGatewayExpectingFailure(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['auth/src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, stderr }
+}
