@@ -34,7 +34,7 @@ export async function startRedisServer(): Promise<RedisServer> {
 }
 
 async function startContainer(): Promise<RedisServer> {
-  let container: StartedTestContainer = await new GenericContainer('redis:7-alpine')
+  const container: StartedTestContainer = await new GenericContainer('redis:7-alpine')
     .withCommand(['redis-server', ...PERSISTENCE])
     .withExposedPorts(6379)
     .start()
