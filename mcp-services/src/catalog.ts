@@ -2,6 +2,10 @@
  * The service catalog: the one list of MCP services the gateway can serve. Compose services,
  * Traefik routers, standalone routes and the protected resources the authorization server knows
  * are all derived from (or checked against) this file.
+ *
+ * Strings in `args`, `env` and `perUserDirectories` are templates: `{userId}` becomes the
+ * path-safe form of the session user's id and `{dataDir}` the bridge's data directory
+ * (`DATA_DIR`), so stateful servers keep each user's data apart (see `template.ts`).
  */
 export interface ServiceDefinition {
   /** DNS-label name: the compose host `<name>.$BASE_DOMAIN`, the standalone path `/<name>/mcp`. */
@@ -11,7 +15,51 @@ export interface ServiceDefinition {
   readonly enabledByDefault: boolean
   /** Scopes an access token must carry to reach this service (checked by /verify). */
   readonly requiredScopes: readonly string[]
+  /** What to run: always the Node running the bridge, on an installed file (never a download). */
+  readonly launch: ServiceLaunch
+  /** Command-line arguments after the script (templates). */
+  readonly args: readonly string[]
+  /** Extra environment for the child, on top of a minimal inherited one (templates). */
+  readonly env: Readonly<Record<string, string>>
+  /** Directories created (recursively) before a user's child starts (templates). */
+  readonly perUserDirectories: readonly string[]
+  /**
+   * Whether the child gets the session user's identity as `MCP_GATEWAY_USER_ID`,
+   * `MCP_GATEWAY_USER_NAME`, `MCP_GATEWAY_USER_EMAIL`, `MCP_GATEWAY_CLIENT_ID`,
+   * `MCP_GATEWAY_AUTH_SCOPES` (the identity headers the gateway injected). Off for third-party
+   * servers: they do not need it.
+   */
+  readonly passIdentity: boolean
+  /**
+   * Client capabilities removed from `initialize` before it reaches the child. `roots` lets a
+   * client replace the filesystem server's allowed directories, which would defeat the
+   * per-user directory, so the filesystem service never sees it.
+   */
+  readonly hiddenClientCapabilities: readonly string[]
 }
+
+/** An installed npm package's bin, resolved through its package.json at start. */
+export interface PackageBinLaunch {
+  readonly kind: 'package-bin'
+  readonly package: string
+  readonly bin: string
+}
+
+/** A module of this package (path relative to this file), run directly by Node. */
+export interface ModuleLaunch {
+  readonly kind: 'module'
+  readonly path: string
+}
+
+export type ServiceLaunch = PackageBinLaunch | ModuleLaunch
+
+const noExtras = {
+  args: [],
+  env: {},
+  perUserDirectories: [],
+  passIdentity: false,
+  hiddenClientCapabilities: [],
+} as const
 
 export const serviceCatalog: readonly ServiceDefinition[] = [
   {
@@ -19,29 +67,69 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     description: 'Echo and whoami: shows the identity the gateway injected',
     enabledByDefault: true,
     requiredScopes: ['mcp'],
+    launch: { kind: 'module', path: './services/echo-server.ts' },
+    ...noExtras,
+    passIdentity: true,
   },
   {
     name: 'everything',
     description: 'The MCP reference server exercising every protocol feature',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    launch: {
+      kind: 'package-bin',
+      package: '@modelcontextprotocol/server-everything',
+      bin: 'mcp-server-everything',
+    },
+    ...noExtras,
+    args: ['stdio'],
   },
   {
     name: 'memory',
     description: 'Knowledge-graph memory, kept apart per user',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    launch: {
+      kind: 'package-bin',
+      package: '@modelcontextprotocol/server-memory',
+      bin: 'mcp-server-memory',
+    },
+    ...noExtras,
+    env: { MEMORY_FILE_PATH: '{dataDir}/memory/{userId}/memory.jsonl' },
+    perUserDirectories: ['{dataDir}/memory/{userId}'],
   },
   {
     name: 'filesystem',
     description: 'File access inside a per-user directory',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    launch: {
+      kind: 'package-bin',
+      package: '@modelcontextprotocol/server-filesystem',
+      bin: 'mcp-server-filesystem',
+    },
+    ...noExtras,
+    args: ['{dataDir}/filesystem/{userId}'],
+    perUserDirectories: ['{dataDir}/filesystem/{userId}'],
+    hiddenClientCapabilities: ['roots'],
   },
   {
     name: 'sequential-thinking',
     description: 'Structured step-by-step reasoning tool',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    launch: {
+      kind: 'package-bin',
+      package: '@modelcontextprotocol/server-sequential-thinking',
+      bin: 'mcp-server-sequential-thinking',
+    },
+    ...noExtras,
+    // The server prints every thought to stderr unless told not to.
+    env: { DISABLE_THOUGHT_LOGGING: 'true' },
   },
 ]
+
+/** The catalog entry called `name`, or undefined. */
+export function findService(name: string): ServiceDefinition | undefined {
+  return serviceCatalog.find((service) => service.name === name)
+}

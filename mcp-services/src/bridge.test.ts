@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  connectClient,
+  fixtureService,
+  identityHeaders,
+  processAlive,
+  startTestBridge,
+  type TestBridge,
+  textOf,
+} from './testing/harness.ts'
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '0' },
+  },
+}
+const POST_HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+}
+
+describe('bridge sessions', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(fixtureService, { maxSessionsPerUser: 3 })
+  })
+  afterAll(async () => {
+    await bridge.close()
+  })
+
+  it('initializes, lists and calls tools through the SDK client', async () => {
+    const { client } = await connectClient(bridge.url, 'alice')
+    const { tools } = await client.listTools()
+    expect(tools.map((tool) => tool.name)).toContain('echo')
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi')
+    await client.close()
+  })
+
+  it('resumes a session by Mcp-Session-Id from a new connection', async () => {
+    const first = await connectClient(bridge.url, 'alice')
+    const sessionId = first.transport.sessionId
+    expect(sessionId).toBeTruthy()
+    const pid = textOf(await first.client.callTool({ name: 'pid' }))
+    const second = await connectClient(bridge.url, 'alice', { sessionId: sessionId as string })
+    expect(textOf(await second.client.callTool({ name: 'pid' }))).toBe(pid)
+    await first.transport.terminateSession()
+  })
+
+  it('answers 404 to another user presenting the session id', async () => {
+    const { transport } = await connectClient(bridge.url, 'alice')
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        ...identityHeaders('mallory'),
+        'Mcp-Session-Id': transport.sessionId as string,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    })
+    expect(response.status).toBe(404)
+    expect((await response.json()).error.code).toBe(-32001)
+    await transport.terminateSession()
+  })
+
+  it('ends the child process on DELETE', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'bob')
+    const pid = Number(textOf(await client.callTool({ name: 'pid' })))
+    expect(processAlive(pid)).toBe(true)
+    await transport.terminateSession()
+    expect(processAlive(pid)).toBe(false)
+    const after = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        ...identityHeaders('bob'),
+        'Mcp-Session-Id': `${transport.sessionId}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+    })
+    expect(after.status).toBe(404)
+  })
+
+  it('refuses a request without an authenticated user', async () => {
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: POST_HEADERS,
+      body: JSON.stringify(INIT),
+    })
+    expect(response.status).toBe(403)
+  })
+
+  it('asks for initialize when a POST has no session', async () => {
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('carol') },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    })
+    expect(response.status).toBe(400)
+    expect((await response.json()).error.message).toMatch(/initialize/)
+  })
+
+  it('caps sessions per user with 429', async () => {
+    const sessions = await Promise.all([1, 2, 3].map(() => connectClient(bridge.url, 'dave')))
+    const refused = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('dave') },
+      body: JSON.stringify(INIT),
+    })
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBeTruthy()
+    const other = await connectClient(bridge.url, 'erin')
+    await Promise.all([...sessions, other].map(({ transport }) => transport.terminateSession()))
+  })
+
+  it('rejects cross-site browser origins and foreign Host headers', async () => {
+    const evilOrigin = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('alice'), Origin: 'https://evil.example' },
+      body: JSON.stringify(INIT),
+    })
+    expect(evilOrigin.status).toBe(403)
+    const sameOrigin = new URL(bridge.url).origin
+    const ok = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('alice'), Origin: sameOrigin },
+      body: JSON.stringify(INIT),
+    })
+    expect(ok.status).toBe(200)
+    const sessionId = ok.headers.get('mcp-session-id') as string
+    await ok.body?.cancel()
+    await fetch(bridge.url, {
+      method: 'DELETE',
+      headers: { ...identityHeaders('alice'), 'Mcp-Session-Id': sessionId },
+    })
+  })
+})
+
+describe('bridge limits', () => {
+  it('answers 503 when the total cap is reached', async () => {
+    const bridge = await startTestBridge(fixtureService, { maxSessions: 1 })
+    try {
+      await connectClient(bridge.url, 'alice')
+      const refused = await fetch(bridge.url, {
+        method: 'POST',
+        headers: { ...POST_HEADERS, ...identityHeaders('bob') },
+        body: JSON.stringify(INIT),
+      })
+      expect(refused.status).toBe(503)
+    } finally {
+      await bridge.close()
+    }
+  })
+
+  it('reaps idle sessions and their children', async () => {
+    const bridge = await startTestBridge(fixtureService, {
+      idleTimeoutMs: 300,
+      sweepIntervalMs: 50,
+    })
+    try {
+      const { client } = await connectClient(bridge.url, 'alice')
+      const pid = Number(textOf(await client.callTool({ name: 'pid' })))
+      // A call in flight longer than the timeout keeps the session alive.
+      await client.callTool({ name: 'sleep', arguments: { ms: 500 } })
+      expect(processAlive(pid)).toBe(true)
+      await waitFor(() => !processAlive(pid), 5000)
+      expect(bridge.bridge.sessionCount()).toBe(0)
+    } finally {
+      await bridge.close()
+    }
+  })
+})
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}

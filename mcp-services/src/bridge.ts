@@ -1,0 +1,94 @@
+import { Hono } from 'hono'
+import type { Logger } from 'pino'
+import type { ServiceDefinition } from './catalog.ts'
+import type { BridgeConfig } from './config.ts'
+import { mcpRoute } from './mcp-route.ts'
+import { requestGuard } from './request-guard.ts'
+import { resolveLaunch } from './resolve-launch.ts'
+import { SessionRegistry } from './session-registry.ts'
+
+export interface BridgeDeps {
+  /** The catalog entry to serve. */
+  readonly service: ServiceDefinition
+  /** Parsed bridge configuration (`parseBridgeConfig(process.env)` or built by the caller). */
+  readonly config: BridgeConfig
+  readonly logger: Logger
+  /** Clock in milliseconds, for idle reaping; `Date.now` unless a test moves time itself. */
+  readonly now?: () => number
+}
+
+export interface Bridge {
+  /**
+   * Routes `POST|GET|DELETE /mcp` and `GET /health`, relative, so the app can be served at the
+   * root (`serve({ fetch: bridge.app.fetch })`) or mounted (`app.route('/<name>', bridge.app)`).
+   */
+  readonly app: Hono
+  /** Sessions (child processes) alive or starting. */
+  readonly sessionCount: () => number
+  /** Refuses new sessions, ends every session and waits until every child has exited. */
+  close(): Promise<void>
+}
+
+/**
+ * Serves one stdio MCP server from the catalog as streamable HTTP (MCP transports spec,
+ * protocol versions 2025-03-26 to 2025-11-25): one child process per MCP session.
+ *
+ * Contract for whoever mounts it:
+ * - every `/mcp` request must carry the identity headers set by the gateway's token check
+ *   (`X-User-Id`, and `X-User-Name`, `X-User-Email`, `X-Client-Id`, `X-Auth-Scopes` when known);
+ *   the caller strips client-sent copies and the `Authorization` header first. Without
+ *   `X-User-Id` the request is refused with 403 unless `config.allowAnonymous`;
+ * - a session belongs to the user who created it: any other user gets 404 for its id;
+ * - new sessions beyond `config.maxSessionsPerUser` get 429 and beyond `config.maxSessions` 503,
+ *   both with `Retry-After`; sessions idle for `config.idleTimeoutMs` are ended;
+ * - `Host` and `Origin` are checked against `config.allowedHosts`/`allowedOrigins` (403);
+ * - `close()` must be awaited on shutdown, or children outlive the process.
+ *
+ * The service's package is resolved here, so a missing install throws at start, not on the first
+ * request.
+ *
+ * @example
+ * const bridge = createBridge({ service: findService('echo')!, config, logger })
+ * gateway.use('/echo/mcp', tokenCheck).route('/echo', bridge.app)
+ * process.once('SIGTERM', () => bridge.close())
+ */
+export function createBridge(deps: BridgeDeps): Bridge {
+  const { service, config } = deps
+  const logger = deps.logger.child({ service: service.name })
+  const now = deps.now ?? Date.now
+  const launch = resolveLaunch(service.launch)
+  const registry = new SessionRegistry(config)
+  let accepting = true
+
+  const reaper = setInterval(() => {
+    const time = now()
+    for (const session of registry.sessions()) {
+      if (session.id !== undefined && session.isIdle(time, config.idleTimeoutMs)) {
+        void session.end('idle timeout')
+      }
+    }
+  }, config.sweepIntervalMs)
+  reaper.unref()
+
+  const app = new Hono()
+  app.get('/health', (c) =>
+    c.json({ status: accepting ? 'ok' : 'closing', service: service.name, sessions: registry.size })
+  )
+  app.use('/mcp', ...requestGuard(config))
+  app.route(
+    '/mcp',
+    mcpRoute({ service, launch, config, registry, logger, now, accepting: () => accepting })
+  )
+
+  return {
+    app,
+    sessionCount: () => registry.size,
+    async close() {
+      accepting = false
+      clearInterval(reaper)
+      await Promise.all(
+        registry.sessions().map((session) => session.end('the bridge is shutting down'))
+      )
+    },
+  }
+}

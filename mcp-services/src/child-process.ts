@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { Logger } from 'pino'
+import { drainLines } from './stderr-drain.ts'
+
+/** How to start one stdio MCP server. */
+export interface ChildSpec {
+  readonly command: string
+  readonly args: readonly string[]
+  /** Added to the SDK's minimal inherited environment (HOME, PATH, ...), never the whole of ours. */
+  readonly env: Readonly<Record<string, string>>
+  readonly cwd?: string
+}
+
+/**
+ * One running stdio MCP server, spoken to through the SDK's `StdioClientTransport`: messages
+ * written to its stdin, read line by line from its stdout, stderr drained into the logs.
+ */
+export interface ChildConnection {
+  readonly pid: number
+  /** Writes one message to the child's stdin (waits for the pipe to drain). */
+  send(message: JSONRPCMessage): Promise<void>
+  /** Called for every message the child writes. */
+  onmessage: ((message: JSONRPCMessage) => void) | undefined
+  /** Resolves once the process has ended, however it ended. */
+  readonly exited: Promise<void>
+  readonly hasExited: boolean
+  /** Ends the child: stdin closed, then SIGTERM, then SIGKILL (the SDK's stdio shutdown). */
+  close(): Promise<void>
+}
+
+/** Spawns the child and resolves once it runs; rejects if it cannot be spawned at all. */
+export async function startChild(spec: ChildSpec, logger: Logger): Promise<ChildConnection> {
+  const transport = new StdioClientTransport({
+    command: spec.command,
+    args: [...spec.args],
+    env: { ...spec.env },
+    stderr: 'pipe',
+    ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+  })
+  // With stderr: 'pipe' the SDK hands out a PassThrough before the process exists.
+  const stderr = transport.stderr as Readable | null
+  let childLogger = logger
+  if (stderr) drainLines(stderr, (line) => childLogger.info({ stream: 'stderr' }, line))
+
+  let hasExited = false
+  let markExited: () => void = () => {}
+  const exited = new Promise<void>((resolve) => {
+    markExited = resolve
+  })
+  transport.onclose = () => {
+    hasExited = true
+    markExited()
+  }
+  transport.onerror = (error) => childLogger.warn({ err: error }, 'child transport error')
+
+  await transport.start()
+  const pid = transport.pid ?? -1
+  childLogger = logger.child({ pid })
+
+  const connection: ChildConnection = {
+    pid,
+    onmessage: undefined,
+    exited,
+    get hasExited() {
+      return hasExited
+    },
+    send: (message) => transport.send(message),
+    async close() {
+      if (hasExited) return
+      await transport.close()
+      await exited
+    },
+  }
+  transport.onmessage = (message) => connection.onmessage?.(message)
+  return connection
+}

@@ -1,0 +1,117 @@
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+/**
+ * Configuration of one bridged service, from the environment, validated once at start-up. This is
+ * the only module of the package that reads environment variables; everything else receives the
+ * frozen {@link BridgeConfig}.
+ */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1']
+
+const listOrAny = z
+  .string()
+  .optional()
+  .transform((value): readonly string[] | '*' | undefined => {
+    if (value === undefined || value.trim() === '') return undefined
+    if (value.trim() === '*') return '*'
+    return value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  })
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .default('false')
+  .transform((value) => /^(true|1|yes)$/.test(value))
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('listen port'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('listen address'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino level'),
+  SESSION_IDLE_TIMEOUT: z.coerce
+    .number()
+    .positive()
+    .default(1800)
+    .describe('seconds without a request (and nothing in flight) before a session is ended'),
+  MAX_SESSIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(200)
+    .describe('sessions (child processes) in total; beyond: 503'),
+  MAX_SESSIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('sessions per user; beyond: 429'),
+  ALLOWED_ORIGINS: listOrAny.describe(
+    'comma list of browser origins allowed besides same-origin requests, or *'
+  ),
+  ALLOWED_HOSTS: listOrAny.describe(
+    'comma list of Host header names (without port) accepted, or *; default: loopback names when HOST is loopback, else *'
+  ),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.data/services')
+    .describe('root of per-user state ({dataDir} in the catalog)'),
+  ALLOW_ANONYMOUS: flag.describe(
+    'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
+  ),
+  MAX_REQUEST_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024)
+    .describe('largest POST body accepted (the SDK default, 4 MiB)'),
+})
+
+export interface BridgeConfig {
+  readonly port: number
+  readonly host: string
+  readonly logLevel: string
+  /** A session with no request and nothing in flight for this long is ended. */
+  readonly idleTimeoutMs: number
+  /** How often idle sessions are looked for. */
+  readonly sweepIntervalMs: number
+  readonly maxSessions: number
+  readonly maxSessionsPerUser: number
+  /** Cross-origin browser origins let through (plus same-origin); `'*'`: any. */
+  readonly allowedOrigins: readonly string[] | '*'
+  /** Host header names accepted (DNS-rebinding protection); `'*'`: any. */
+  readonly allowedHosts: readonly string[] | '*'
+  readonly dataDir: string
+  /** Requests without `X-User-Id` run as user `anonymous` instead of being refused. */
+  readonly allowAnonymous: boolean
+  readonly maxRequestBodyBytes: number
+}
+
+/** Parses and freezes the bridge configuration; throws a readable error on a bad value. */
+export function parseBridgeConfig(env: Readonly<Record<string, string | undefined>>): BridgeConfig {
+  const parsed = environmentSchema.safeParse(env)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    throw new Error(`invalid bridge configuration: ${problems.join('; ')}`)
+  }
+  const e = parsed.data
+  const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    idleTimeoutMs,
+    sweepIntervalMs: Math.min(30_000, Math.max(50, idleTimeoutMs / 4)),
+    maxSessions: e.MAX_SESSIONS,
+    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
+    allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
+    dataDir: resolve(e.DATA_DIR),
+    allowAnonymous: e.ALLOW_ANONYMOUS,
+    maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+  })
+}

@@ -1,0 +1,9 @@
+/** The bridge's public surface, for the gateway's standalone mode and for tests. */
+export { type Bridge, type BridgeDeps, createBridge } from './bridge.ts'
+export {
+  findService,
+  type ServiceDefinition,
+  serviceCatalog,
+} from './catalog.ts'
+export { type BridgeConfig, parseBridgeConfig } from './config.ts'
+export { createLogger } from './logger.ts'

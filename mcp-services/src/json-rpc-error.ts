@@ -1,0 +1,21 @@
+/**
+ * A JSON-RPC error answered on the HTTP level (no request id known), the shape the SDK's
+ * transport uses for its own refusals, so clients handle ours the same way.
+ */
+export function jsonRpcErrorResponse(
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {}
+): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  })
+}
+
+/** Codes of the implementation-defined range, as the SDK uses them. */
+export const SERVER_ERROR = -32000
+export const SESSION_NOT_FOUND = -32001
+export const PARSE_ERROR = -32700
+export const INVALID_REQUEST = -32600

@@ -1,0 +1,38 @@
+import { serve } from '@hono/node-server'
+import { createBridge } from './bridge.ts'
+import { findService, serviceCatalog } from './catalog.ts'
+import { parseBridgeConfig } from './config.ts'
+import { createLogger } from './logger.ts'
+
+/**
+ * `npm run start:service -- <name>`: serves one catalog service on `HOST:PORT` until SIGTERM or
+ * SIGINT, then ends every child before exiting.
+ */
+const name = process.argv[2]
+const service = name === undefined ? undefined : findService(name)
+if (!service) {
+  const names = serviceCatalog.map((entry) => entry.name).join(', ')
+  process.stderr.write(`usage: start:service <name>   (one of: ${names})\n`)
+  process.exit(2)
+}
+
+const config = parseBridgeConfig(process.env)
+const logger = createLogger(config.logLevel, service.name)
+const bridge = createBridge({ service, config, logger })
+const server = serve(
+  { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
+  (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
+)
+
+let stopping = false
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  logger.info({ signal }, 'shutting down')
+  server.close()
+  await bridge.close()
+  logger.info('every child ended')
+  process.exit(0)
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'))
+process.once('SIGINT', () => void shutdown('SIGINT'))

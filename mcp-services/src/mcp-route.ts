@@ -1,0 +1,141 @@
+import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { Hono } from 'hono'
+import type { Logger } from 'pino'
+import type { ServiceDefinition } from './catalog.ts'
+import { startChild } from './child-process.ts'
+import { childSpecFor } from './child-spec.ts'
+import type { BridgeConfig } from './config.ts'
+import { type Identity, identityFromHeaders } from './identity.ts'
+import {
+  INVALID_REQUEST,
+  jsonRpcErrorResponse,
+  PARSE_ERROR,
+  SERVER_ERROR,
+  SESSION_NOT_FOUND,
+} from './json-rpc-error.ts'
+import type { ResolvedLaunch } from './resolve-launch.ts'
+import { Session } from './session.ts'
+import type { SessionRegistry } from './session-registry.ts'
+
+export interface McpRouteDeps {
+  readonly service: ServiceDefinition
+  readonly launch: ResolvedLaunch
+  readonly config: BridgeConfig
+  readonly registry: SessionRegistry
+  readonly logger: Logger
+  readonly now: () => number
+  /** False once the bridge is shutting down: new sessions are refused. */
+  readonly accepting: () => boolean
+}
+
+/**
+ * `POST|GET|DELETE /mcp`. A request carrying `Mcp-Session-Id` goes to that session if it belongs
+ * to the same user (else 404, as for an unknown session: the id's existence is not revealed). A
+ * POST without one must be `initialize`: it starts a child for a new session, within the caps.
+ */
+export function mcpRoute(deps: McpRouteDeps): Hono {
+  const app = new Hono()
+  app.on(['GET', 'POST', 'DELETE'], '/', async (c) => {
+    const identity = identityFromHeaders(c.req.raw.headers, deps.config.allowAnonymous)
+    if (!identity) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, 'Forbidden: no authenticated user (X-User-Id)')
+    }
+    const sessionId = c.req.header('mcp-session-id')
+    if (sessionId !== undefined) {
+      const session = deps.registry.get(sessionId)
+      if (!session || session.ended || session.identity.userId !== identity.userId) {
+        return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
+      }
+      return session.handle(c.req.raw)
+    }
+    if (c.req.method !== 'POST') {
+      return jsonRpcErrorResponse(
+        400,
+        SERVER_ERROR,
+        'Bad Request: Mcp-Session-Id header is required'
+      )
+    }
+    return startSession(c.req.raw, identity, deps)
+  })
+  app.all('/', () =>
+    jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', { Allow: 'GET, POST, DELETE' })
+  )
+  return app
+}
+
+async function startSession(request: Request, identity: Identity, deps: McpRouteDeps) {
+  const body = await readRequestBody(request, deps.config.maxRequestBodyBytes)
+  if (body.tooLarge) return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.text)
+  } catch {
+    return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
+  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed]
+  if (!messages.some((message) => isInitializeRequest(message))) {
+    return jsonRpcErrorResponse(400, INVALID_REQUEST, noSessionMessage(request))
+  }
+  if (!deps.accepting()) {
+    return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
+  }
+  const refusal = deps.registry.reserve(identity.userId)
+  if (refusal === 'total') {
+    deps.logger.warn({ event: 'session_cap', cap: 'total' }, 'session refused')
+    return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: too many sessions', {
+      'Retry-After': '30',
+    })
+  }
+  if (refusal === 'user') {
+    deps.logger.warn({ event: 'session_cap', cap: 'user' }, 'session refused')
+    return jsonRpcErrorResponse(
+      429,
+      SERVER_ERROR,
+      `Too Many Requests: at most ${deps.config.maxSessionsPerUser} sessions per user; end one (DELETE) or wait for it to expire`,
+      { 'Retry-After': '30' }
+    )
+  }
+  let session: Session
+  try {
+    session = await createSession(identity, deps)
+  } catch (error) {
+    deps.logger.error({ err: error }, 'could not start the MCP server process')
+    return jsonRpcErrorResponse(500, SERVER_ERROR, 'Internal error: could not start the MCP server')
+  } finally {
+    deps.registry.release(identity.userId)
+  }
+  const response = await session.handle(request, parsed)
+  if (session.id === undefined) await session.end('initialize was refused')
+  return response
+}
+
+async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
+  const spec = await childSpecFor(deps.service, deps.launch, identity, deps.config.dataDir)
+  const logger = deps.logger.child({ user: identity.userId })
+  const child = await startChild(spec, logger)
+  const session = new Session({
+    identity,
+    child,
+    logger,
+    now: deps.now,
+    maxRequestBodyBytes: deps.config.maxRequestBodyBytes,
+    hiddenClientCapabilities: deps.service.hiddenClientCapabilities,
+    onInitialized: (started) => {
+      deps.registry.indexById(started)
+      logger.info({ session: started.id, pid: child.pid }, 'session started')
+    },
+    onEnded: (ended) => deps.registry.forget(ended),
+  })
+  deps.registry.track(session)
+  return session
+}
+
+function noSessionMessage(request: Request): string {
+  const base = 'Bad Request: no Mcp-Session-Id; start a session with initialize first'
+  // Clients of the stateless protocol era (2026-07-28) send Mcp-Method and no handshake.
+  if (request.headers.has('mcp-method')) {
+    return `${base} (this endpoint serves protocol versions 2025-03-26 to 2025-11-25, with sessions)`
+  }
+  return base
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from 'hono'
+import { cors } from 'hono/cors'
+import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
+
+export interface RequestGuardOptions {
+  /** Host names (without port) accepted; `'*'`: any. */
+  readonly allowedHosts: readonly string[] | '*'
+  /** Cross-origin browser origins accepted besides same-origin; `'*'`: any. */
+  readonly allowedOrigins: readonly string[] | '*'
+}
+
+/**
+ * DNS-rebinding and cross-site protection for `/mcp` (MCP transports spec, "Security Warning").
+ * A request whose `Host` is not allowed is refused with 403; so is a browser request whose
+ * `Origin` is neither the request's own origin nor configured. Requests without `Origin`
+ * (non-browser clients) pass. Allowed cross-origin callers get CORS headers, including
+ * `Mcp-Session-Id` exposed.
+ */
+export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] {
+  const guard: MiddlewareHandler = async (c, next) => {
+    const host = c.req.header('host') ?? ''
+    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
+    }
+    const origin = c.req.header('origin')
+    if (origin !== undefined && !originAllowed(origin, host, options.allowedOrigins)) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Origin not allowed: ${origin}`)
+    }
+    await next()
+    return undefined
+  }
+  const corsHeaders = cors({
+    origin: (origin) => origin || null,
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: [
+      'Content-Type',
+      'Accept',
+      'Authorization',
+      'Mcp-Session-Id',
+      'Mcp-Protocol-Version',
+      'Mcp-Method',
+      'Mcp-Name',
+      'Last-Event-ID',
+    ],
+    exposeHeaders: ['Mcp-Session-Id', 'WWW-Authenticate'],
+    maxAge: 600,
+  })
+  return [guard, corsHeaders]
+}
+
+/** `example.com:8443` → `example.com`, `[::1]:3000` → `[::1]`. */
+export function hostName(host: string): string {
+  const lower = host.toLowerCase()
+  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1)
+  const colon = lower.indexOf(':')
+  return colon === -1 ? lower : lower.slice(0, colon)
+}
+
+function originAllowed(origin: string, host: string, allowed: readonly string[] | '*'): boolean {
+  if (allowed === '*' || allowed.includes(origin)) return true
+  try {
+    return new URL(origin).host === host.toLowerCase()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,60 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { z } from 'zod'
+
+/**
+ * A stdio MCP server for the bridge's tests, run for real as a child process. Each tool provokes
+ * one behaviour the bridge must survive: a crash, a large result, a stderr flood, a slow call.
+ */
+const server = new McpServer({ name: 'bridge-fixture', version: '0.0.0' })
+
+server.registerTool('pid', { description: 'Process id of this server' }, () => ({
+  content: [{ type: 'text', text: String(process.pid) }],
+}))
+
+server.registerTool(
+  'echo',
+  { description: 'Returns its input', inputSchema: { text: z.string() } },
+  ({ text }) => ({ content: [{ type: 'text', text }] })
+)
+
+server.registerTool(
+  'big',
+  { description: 'Returns a text of the given size', inputSchema: { bytes: z.number().int() } },
+  ({ bytes }) => ({ content: [{ type: 'text', text: 'x'.repeat(bytes) }] })
+)
+
+server.registerTool(
+  'stderr-flood',
+  {
+    description: 'Writes many bytes to stderr (some in one long line), then answers',
+    inputSchema: { bytes: z.number().int() },
+  },
+  async ({ bytes }) => {
+    const line = `${'e'.repeat(1023)}\n`
+    let written = 0
+    while (written < bytes) {
+      const chunk = line.repeat(64)
+      if (!process.stderr.write(chunk)) await new Promise((r) => process.stderr.once('drain', r))
+      written += chunk.length
+    }
+    process.stderr.write(`${'L'.repeat(200_000)}\n`)
+    return { content: [{ type: 'text', text: `wrote ${written}` }] }
+  }
+)
+
+server.registerTool('crash', { description: 'Exits with code 3 mid-call' }, () => {
+  setTimeout(() => process.exit(3), 10)
+  return new Promise<never>(() => {})
+})
+
+server.registerTool(
+  'sleep',
+  { description: 'Answers after the given delay', inputSchema: { ms: z.number().int() } },
+  async ({ ms }) => {
+    await new Promise((r) => setTimeout(r, ms))
+    return { content: [{ type: 'text', text: 'awake' }] }
+  }
+)
+
+await server.connect(new StdioServerTransport())

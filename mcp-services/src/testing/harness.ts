@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { pino } from 'pino'
+import { type Bridge, createBridge } from '../bridge.ts'
+import type { ServiceDefinition } from '../catalog.ts'
+import { type BridgeConfig, parseBridgeConfig } from '../config.ts'
+
+/** A bridge listening on a free loopback port, with its own data directory. */
+export interface TestBridge {
+  readonly url: string
+  readonly bridge: Bridge
+  readonly dataDir: string
+  close(): Promise<void>
+}
+
+/** The test fixture server as a catalog entry. */
+export const fixtureService: ServiceDefinition = {
+  name: 'fixture',
+  description: 'test fixture',
+  enabledByDefault: false,
+  requiredScopes: [],
+  launch: { kind: 'module', path: './testing/fixture-server.ts' },
+  args: [],
+  env: {},
+  perUserDirectories: [],
+  passIdentity: false,
+  hiddenClientCapabilities: [],
+}
+
+export async function startTestBridge(
+  service: ServiceDefinition,
+  overrides: Partial<BridgeConfig> = {}
+): Promise<TestBridge> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'))
+  const config: BridgeConfig = {
+    ...parseBridgeConfig({ DATA_DIR: dataDir }),
+    ...overrides,
+  }
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const bridge = createBridge({ service, config, logger })
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: bridge.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(started)
+    )
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    bridge,
+    dataDir,
+    async close() {
+      await bridge.close()
+      await new Promise((resolve) => server.close(resolve))
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The identity headers the gateway would inject for `userId`. */
+export function identityHeaders(userId: string): Record<string, string> {
+  return {
+    'X-User-Id': userId,
+    'X-User-Name': `user ${userId}`,
+    'X-User-Email': `${userId}@example.test`,
+    'X-Client-Id': 'test-client',
+    'X-Auth-Scopes': 'mcp offline_access',
+  }
+}
+
+/** An official SDK client connected through the bridge as `userId`. */
+export async function connectClient(
+  url: string,
+  userId: string,
+  options: { sessionId?: string; clientOptions?: ClientOptions } = {}
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: identityHeaders(userId) },
+    ...(options.sessionId === undefined ? {} : { sessionId: options.sessionId }),
+  })
+  const client = new Client({ name: 'bridge-test', version: '0.0.0' }, options.clientOptions)
+  await client.connect(transport)
+  return { client, transport }
+}
+
+/** The first text content of a tool result. */
+export function textOf(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content
+  const first = content?.find((item) => item.type === 'text')
+  return first?.text ?? ''
+}
+
+/** Whether a process with this pid still exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
