@@ -8,6 +8,7 @@ import { healthRoute } from './routes/health.ts'
 import { jwksRoute } from './routes/jwks.ts'
 import { protectedResourceMetadataRoute } from './routes/protected-resource-metadata.ts'
 import { registerRoute } from './routes/register.ts'
+import { verifyRoute } from './routes/verify.ts'
 
 /** The authorization server: every endpoint mounted here, every error mapped in one place. */
 export function createApp(deps: AuthDeps): Hono {
@@ -22,6 +23,7 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', registerRoute(deps))
   app.route('/', clientConfigurationRoute(deps))
   app.route('/', healthRoute(deps.store))
+  app.route('/', verifyRoute(deps))
   app.notFound(() => {
     throw new NotFound('no such endpoint')
   })

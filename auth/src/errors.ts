@@ -10,16 +10,28 @@ export abstract class OAuthError extends Error {
   abstract readonly status: number
   readonly description: string
   readonly reason: string | undefined
+  /**
+   * RFC 9728 §5.1: the metadata URL of the protected resource that refused the request, sent as
+   * `resource_metadata` in the `WWW-Authenticate` challenge so clients can discover how to log in.
+   */
+  readonly resourceMetadata: string | undefined
 
-  constructor(description: string, options: { reason?: string; cause?: unknown } = {}) {
+  constructor(description: string, options: OAuthErrorOptions = {}) {
     super(description, { cause: options.cause })
     this.description = description
     this.reason = options.reason
+    this.resourceMetadata = options.resourceMetadata
   }
 
   override get name(): string {
     return this.constructor.name
   }
+}
+
+export interface OAuthErrorOptions {
+  readonly reason?: string
+  readonly cause?: unknown
+  readonly resourceMetadata?: string
 }
 
 export class InvalidRequest extends OAuthError {
@@ -92,14 +104,26 @@ export class InvalidToken extends OAuthError {
   readonly status = 401
 }
 
+/**
+ * RFC 6750 §3.1: the request carried no bearer token at all. The challenge then names no error
+ * code, only where to discover the authorization server.
+ */
+export class MissingToken extends InvalidToken {}
+
+/**
+ * The token could not be checked (the store did not answer the revocation lookup): the request is
+ * refused, as if the token were invalid, and the failure is logged as an error (fail closed).
+ */
+export class TokenCheckUnavailable extends InvalidToken {}
+
 /** RFC 6750 §3.1 */
 export class InsufficientScope extends OAuthError {
   readonly code = 'insufficient_scope'
   readonly status = 403
   readonly scope: string
 
-  constructor(description: string, scope: string) {
-    super(description)
+  constructor(description: string, scope: string, options: OAuthErrorOptions = {}) {
+    super(description, options)
     this.scope = scope
   }
 }

@@ -2,15 +2,18 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import {
+  AccessDenied,
   InsufficientScope,
   InvalidClient,
   InvalidRequest,
   InvalidToken,
+  MissingToken,
   OAuthError,
   RateLimited,
   RequestTooLarge,
   ServerError,
   TemporarilyUnavailable,
+  TokenCheckUnavailable,
 } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { StoreUnavailable } from '../store/store.ts'
@@ -66,12 +69,69 @@ function challengeFor(error: OAuthError, c: Context): string | undefined {
   if (error instanceof InvalidClient && /^basic /i.test(c.req.header('authorization') ?? '')) {
     return 'Basic realm="token", charset="UTF-8"'
   }
-  if (error instanceof InvalidToken || error instanceof InsufficientScope) {
-    const params = [`error="${error.code}"`, `error_description="${quote(error.description)}"`]
-    if (error instanceof InsufficientScope) params.push(`scope="${quote(error.scope)}"`)
-    return `Bearer ${params.join(', ')}`
+  return bearerChallenge(error)
+}
+
+/**
+ * RFC 6750 §3 challenge of a protected resource, with RFC 9728 §5.1 `resource_metadata` when the
+ * error names the resource. A request without any token gets no error code (RFC 6750 §3.1).
+ */
+function bearerChallenge(error: OAuthError): string | undefined {
+  const forResource = error.resourceMetadata !== undefined
+  if (
+    !(error instanceof InvalidToken || error instanceof InsufficientScope) &&
+    !(error instanceof AccessDenied && forResource)
+  ) {
+    return undefined
   }
-  return undefined
+  const params: string[] = []
+  if (!(error instanceof MissingToken)) {
+    params.push(`error="${error.code}"`, `error_description="${quote(error.description)}"`)
+  }
+  if (error instanceof InsufficientScope) params.push(`scope="${quote(error.scope)}"`)
+  if (forResource) params.push(`resource_metadata="${quote(error.resourceMetadata)}"`)
+  return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer'
+}
+
+/**
+ * The answer of the forward-auth endpoint (`/verify`) to a refused request: only 401 or 403 (nginx
+ * `auth_request` turns any other status into a 500), the challenge, and an empty body with
+ * `Content-Length: 0`. Anything that is not a refusal is a failure on our side: it is logged and
+ * the request is refused (fail closed) rather than answered with a 5xx.
+ */
+export function toForwardAuthResponse(error: unknown, c: Context, logger: Logger): Response {
+  let refusal: OAuthError
+  if (
+    error instanceof InvalidToken ||
+    error instanceof InsufficientScope ||
+    error instanceof AccessDenied
+  ) {
+    refusal = error
+  } else {
+    logger.error({ err: error, event: 'verify_failed', path: c.req.path }, 'verify failed closed')
+    refusal = new InvalidToken('the token could not be verified', { cause: error })
+  }
+  // Every MCP connection starts with a request without a token: that is not worth an info line.
+  const level =
+    refusal instanceof TokenCheckUnavailable
+      ? 'error'
+      : refusal instanceof MissingToken
+        ? 'debug'
+        : 'info'
+  logger[level]({
+    event: 'verify_denied',
+    error: refusal.code,
+    reason: refusal.reason,
+    resource_metadata: refusal.resourceMetadata,
+    ...(refusal instanceof TokenCheckUnavailable ? { err: refusal.cause } : {}),
+  })
+  const headers: Record<string, string> = {
+    'Cache-Control': 'no-store',
+    'Content-Length': '0',
+  }
+  const challenge = bearerChallenge(refusal)
+  if (challenge) headers['WWW-Authenticate'] = challenge
+  return c.body(null, refusal.status === 403 ? 403 : 401, headers)
 }
 
 /** RFC 9110 §5.6.4 quoted-string: escape backslash and double quote. */

@@ -1,0 +1,216 @@
+import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
+import type { Clock } from '../clock.ts'
+import { InvalidToken, OAuthError } from '../errors.ts'
+import type { SigningKeys } from '../keys/signing-keys.ts'
+import { ACCESS_TOKEN_TYPE } from '../oauth/access-token.ts'
+import { isRevoked } from '../oauth/revocation.ts'
+import type { Store } from '../store/store.ts'
+import { LruCache } from './lru-cache.ts'
+
+/** An access token whose signature, type, issuer and lifetime have been checked. */
+export interface VerifiedToken {
+  /** `sub`: the GitHub numeric user id. */
+  readonly userId: string
+  readonly login: string
+  readonly name: string | undefined
+  readonly email: string | undefined
+  readonly orgs: readonly string[]
+  readonly clientId: string
+  /** The `scope` claim as issued (space-separated). */
+  readonly scope: string
+  readonly scopes: ReadonlySet<string>
+  /** `aud`: the resources the token was issued for. */
+  readonly audience: readonly string[]
+  readonly jti: string
+  readonly familyId: string | undefined
+  /** `exp`, in seconds since the epoch. */
+  readonly expiresAt: number
+}
+
+export interface AccessTokenVerifierOptions {
+  /** Verified tokens kept in memory (until they expire or are pushed out). Default 10,000. */
+  readonly maxCachedTokens?: number
+  /** How long a "not revoked" answer from the store is believed. Default 1,000 ms. */
+  readonly revocationCacheMs?: number
+  /** Minimum time between two key-ring reloads caused by an unknown `kid`. Default 5,000 ms. */
+  readonly keyReloadIntervalMs?: number
+  /** Longer bearer values are refused before any parsing. Default 8,192 characters. */
+  readonly maxTokenLength?: number
+}
+
+export interface AccessTokenVerifierDeps {
+  readonly config: { readonly issuer: string }
+  readonly store: Store
+  readonly clock: Clock
+  readonly signingKeys: SigningKeys
+}
+
+export interface AccessTokenVerifier {
+  /**
+   * Checks signature (by `kid`), `typ: at+jwt` (RFC 9068 §4), `iss`, `exp` and `nbf`, and the
+   * claims the gateway needs. Results are cached per token until `exp`, so a token is parsed and
+   * its signature checked once. Throws `InvalidToken`.
+   */
+  verify(token: string): Promise<VerifiedToken>
+  /**
+   * Whether the token or its refresh family was revoked: one `MGET`, its "not revoked" answer kept
+   * for `revocationCacheMs`, concurrent lookups for one token sharing a round trip. Rejects when
+   * the store does not answer.
+   */
+  isRevoked(token: VerifiedToken): Promise<boolean>
+}
+
+const ALGORITHMS = ['RS256', 'ES256']
+
+interface RevocationState {
+  readonly revoked: boolean
+  readonly checkedAt: number
+}
+
+export function createAccessTokenVerifier(
+  deps: AccessTokenVerifierDeps,
+  options: AccessTokenVerifierOptions = {}
+): AccessTokenVerifier {
+  const { clock, signingKeys, store } = deps
+  const issuer = deps.config.issuer
+  const maxCachedTokens = options.maxCachedTokens ?? 10_000
+  const revocationCacheMs = options.revocationCacheMs ?? 1_000
+  const keyReloadIntervalMs = options.keyReloadIntervalMs ?? 5_000
+  const maxTokenLength = options.maxTokenLength ?? 8_192
+
+  const tokens = new LruCache<string, VerifiedToken>(maxCachedTokens)
+  const revocations = new LruCache<string, RevocationState>(maxCachedTokens)
+  const revocationLookups = new Map<string, Promise<boolean>>()
+  let lastKeyReload = Number.NEGATIVE_INFINITY
+  let keyReload: Promise<void> | undefined
+
+  /** Re-reads the key ring at most once per interval; concurrent callers share one reload. */
+  const reloadKeys = (): Promise<void> => {
+    if (keyReload) return keyReload
+    const now = clock.now()
+    if (now - lastKeyReload < keyReloadIntervalMs) return Promise.resolve()
+    lastKeyReload = now
+    keyReload = signingKeys.reload().finally(() => {
+      keyReload = undefined
+    })
+    return keyReload
+  }
+
+  const keyFor = async (header: JWTHeaderParameters) => {
+    const kid = header.kid
+    if (typeof kid !== 'string' || kid === '') {
+      throw new InvalidToken('the access token is invalid', { reason: 'no_kid' })
+    }
+    let key = await signingKeys.publicKey(kid)
+    if (!key) {
+      await reloadKeys()
+      key = await signingKeys.publicKey(kid)
+    }
+    if (!key) throw new InvalidToken('the access token is invalid', { reason: 'unknown_kid' })
+    return key
+  }
+
+  return {
+    async verify(token) {
+      const now = clock.now()
+      const cached = tokens.get(token)
+      if (cached) {
+        if (cached.expiresAt * 1000 > now) return cached
+        tokens.delete(token)
+        throw new InvalidToken('the access token has expired', { reason: 'expired' })
+      }
+      if (token.length > maxTokenLength) {
+        throw new InvalidToken('the access token is invalid', { reason: 'too_long' })
+      }
+      let payload: JWTPayload
+      try {
+        ;({ payload } = await jwtVerify(token, keyFor, {
+          issuer,
+          typ: ACCESS_TOKEN_TYPE,
+          algorithms: ALGORITHMS,
+          currentDate: new Date(now),
+          requiredClaims: ['exp', 'sub', 'jti'],
+        }))
+      } catch (cause) {
+        throw new InvalidToken(
+          cause instanceof joseErrors.JWTExpired
+            ? 'the access token has expired'
+            : 'the access token is invalid',
+          { reason: reasonOf(cause), cause }
+        )
+      }
+      const verified = toVerifiedToken(payload)
+      tokens.set(token, verified)
+      return verified
+    },
+
+    isRevoked(token) {
+      const known = revocations.get(token.jti)
+      if (known && (known.revoked || clock.now() - known.checkedAt < revocationCacheMs)) {
+        return Promise.resolve(known.revoked)
+      }
+      let lookup = revocationLookups.get(token.jti)
+      if (!lookup) {
+        const checkedAt = clock.now()
+        lookup = isRevoked(store, token.jti, token.familyId)
+          .then((revoked) => {
+            // A revocation is final: it is remembered until the entry is pushed out.
+            revocations.set(token.jti, { revoked, checkedAt })
+            return revoked
+          })
+          .finally(() => revocationLookups.delete(token.jti))
+        revocationLookups.set(token.jti, lookup)
+      }
+      return lookup
+    },
+  }
+}
+
+function reasonOf(cause: unknown): string {
+  if (cause instanceof OAuthError) return cause.reason ?? cause.code
+  if (cause instanceof joseErrors.JOSEError) return cause.code
+  return 'unreadable'
+}
+
+/** The claims we rely on, type-checked: a token signed by us but missing one is still refused. */
+function toVerifiedToken(payload: JWTPayload): VerifiedToken {
+  const sub = text(payload.sub)
+  const jti = text(payload.jti)
+  const clientId = text(payload.client_id)
+  const login = text(payload.login)
+  const scope = typeof payload.scope === 'string' ? payload.scope : undefined
+  const audience = typeof payload.aud === 'string' ? [payload.aud] : payload.aud
+  const orgs = payload.orgs ?? []
+  if (
+    !sub ||
+    !jti ||
+    !clientId ||
+    !login ||
+    scope === undefined ||
+    typeof payload.exp !== 'number' ||
+    !Array.isArray(audience) ||
+    !audience.every((entry) => typeof entry === 'string') ||
+    !Array.isArray(orgs) ||
+    !orgs.every((org) => typeof org === 'string')
+  ) {
+    throw new InvalidToken('the access token is invalid', { reason: 'claims' })
+  }
+  return {
+    userId: sub,
+    login,
+    name: text(payload.name),
+    email: text(payload.email),
+    orgs: orgs as string[],
+    clientId,
+    scope,
+    scopes: new Set(scope.split(' ').filter(Boolean)),
+    audience,
+    jti,
+    familyId: text(payload.fam),
+    expiresAt: payload.exp,
+  }
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
