@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mintAccessToken } from '../../../tests/support/access-tokens.ts'
+import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { toOAuthResponse } from '../http/error-response.ts'
+import { createLogger } from '../logger.ts'
+import { protectedResourceGuard } from './protected-resource-guard.ts'
+
+describe('protectedResourceGuard (standalone mode)', () => {
+  let server: TestAuthServer
+  let app: Hono
+  let url: string
+  let close: () => void
+
+  beforeAll(async () => {
+    server = await createTestAuthServer()
+    const echo = server.config.protectedResources.find((r) => r.service.name === 'echo')
+    if (!echo) throw new Error('echo is enabled by default')
+    const deps = { ...server, logger: createLogger('silent') }
+    app = new Hono()
+    app.use('/echo/mcp', protectedResourceGuard(deps, echo))
+    app.all('/echo/mcp', (c) => c.json(Object.fromEntries(c.req.raw.headers)))
+    app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+    const listening = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+    await new Promise((resolve) => listening.once('listening', resolve))
+    url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/echo/mcp`
+    close = () => listening.close()
+  })
+  afterAll(async () => {
+    close()
+    await server.close()
+  })
+
+  it('passes the identity on, overwriting client-sent values, and drops Authorization', async () => {
+    const { token } = await mintAccessToken(server)
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'X-User-Id': 'admin',
+        'X-User-Email': 'forged@example.com',
+      },
+    })
+    expect(response.status).toBe(200)
+    const seen = (await response.json()) as Record<string, string>
+    expect(seen['x-user-id']).toBe('1001')
+    expect(seen['x-user-name']).toBe('octocat')
+    expect(seen['x-user-email']).toBe('octocat@example.com')
+    expect(seen['x-client-id']).toBe('client-1')
+    expect(seen['x-auth-scopes']).toBe('mcp')
+    expect(seen.authorization).toBeUndefined()
+  })
+
+  it('challenges a request without a token, naming the resource metadata', async () => {
+    const response = await fetch(url, { method: 'POST', headers: { 'X-User-Id': 'admin' } })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="http://localhost:8080/.well-known/oauth-protected-resource/echo/mcp"'
+    )
+  })
+
+  it('answers 403 insufficient_scope and 401 for another audience', async () => {
+    const narrow = await mintAccessToken(server, { scope: 'other' })
+    const refused = await app.request(url, { headers: { Authorization: `Bearer ${narrow.token}` } })
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get('www-authenticate')).toContain('scope="mcp"')
+    const elsewhere = await mintAccessToken(server, { audience: 'https://elsewhere.example/mcp' })
+    const wrong = await app.request(url, {
+      headers: { Authorization: `Bearer ${elsewhere.token}` },
+    })
+    expect(wrong.status).toBe(401)
+  })
+
+  it('lets a CORS preflight through with empty identity headers', async () => {
+    const response = await fetch(url, { method: 'OPTIONS', headers: { 'X-User-Id': 'admin' } })
+    expect(response.status).toBe(200)
+    expect(((await response.json()) as Record<string, string>)['x-user-id']).toBe('')
+  })
+})
