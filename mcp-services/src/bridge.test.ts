@@ -63,7 +63,9 @@ describe('bridge sessions', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
     })
     expect(response.status).toBe(404)
-    expect((await response.json()).error.code).toBe(-32001)
+    expect(
+      ((await response.json()) as { error: { code: number; message: string } }).error.code
+    ).toBe(-32001)
     await transport.terminateSession()
   })
 
@@ -101,7 +103,9 @@ describe('bridge sessions', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     })
     expect(response.status).toBe(400)
-    expect((await response.json()).error.message).toMatch(/initialize/)
+    expect(
+      ((await response.json()) as { error: { code: number; message: string } }).error.message
+    ).toMatch(/initialize/)
   })
 
   it('caps sessions per user with 429', async () => {

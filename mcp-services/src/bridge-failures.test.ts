@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHILD_EXITED_CODE } from './session.ts'
+import {
+  connectClient,
+  fixtureService,
+  processAlive,
+  startTestBridge,
+  type TestBridge,
+  textOf,
+} from './testing/harness.ts'
+
+const MEGABYTE = 1024 * 1024
+
+describe('bridge under failure and load of one session', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(fixtureService)
+  })
+  afterAll(async () => {
+    await bridge.close()
+  })
+
+  it('ends the session with a JSON-RPC error when the child crashes, and stays up', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const pid = Number(textOf(await client.callTool({ name: 'pid' })))
+    await expect(client.callTool({ name: 'crash' })).rejects.toMatchObject({
+      code: CHILD_EXITED_CODE,
+      message: expect.stringMatching(/process exited/),
+    })
+    expect(processAlive(pid)).toBe(false)
+    // The session is gone: its id now answers 404, which tells clients to start anew.
+    await expect(client.listTools()).rejects.toThrow(/404|Session not found/)
+    await transport.close()
+    const fresh = await connectClient(bridge.url, 'alice')
+    expect(textOf(await fresh.client.callTool({ name: 'echo', arguments: { text: 'ok' } }))).toBe(
+      'ok'
+    )
+    await fresh.transport.terminateSession()
+  })
+
+  it('passes a 1 MB tool result and a 1 MB argument', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const big = await client.callTool({ name: 'big', arguments: { bytes: MEGABYTE } })
+    expect(textOf(big)).toHaveLength(MEGABYTE)
+    const text = 'y'.repeat(MEGABYTE)
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text } }))).toBe(text)
+    await transport.terminateSession()
+  })
+
+  it('keeps a session responsive while its child floods stderr', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const flood = client.callTool({ name: 'stderr-flood', arguments: { bytes: 8 * MEGABYTE } })
+    const started = Date.now()
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'still here' } }))).toBe(
+      'still here'
+    )
+    expect(textOf(await flood)).toMatch(/^wrote /)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    await transport.terminateSession()
+  })
+})
