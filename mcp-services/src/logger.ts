@@ -1,6 +1,6 @@
 import { type Logger, pino } from 'pino'
 
-/** The bridge's JSON logger (pino). Identity headers are never logged in full. */
-export function createLogger(level: string, service: string): Logger {
-  return pino({ level, base: { service } })
+/** The bridge's JSON logger (pino); the bridge adds the service name to each entry. */
+export function createLogger(level: string): Logger {
+  return pino({ level })
 }

@@ -17,7 +17,7 @@ if (!service) {
 }
 
 const config = parseBridgeConfig(process.env)
-const logger = createLogger(config.logLevel, service.name)
+const logger = createLogger(config.logLevel)
 const bridge = createBridge({ service, config, logger })
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
