@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { revokeAccessToken } from '../../../auth/src/oauth/revocation.ts'
+import { IDENTITY_HEADERS } from '../../../auth/src/verify/identity-headers.ts'
+import { type MintOptions, mintAccessToken } from '../../support/access-tokens.ts'
+import { type GatewayUnderProxy, startGatewayUnderProxy } from './gateway-under-proxy.ts'
+import type { RunningProxy, StartProxy } from './proxy.ts'
+
+export interface ContractOptions {
+  /** nginx `auth_request` copies `WWW-Authenticate` on 401 only, never on 403. */
+  readonly challengeOn403: boolean
+}
+
+/**
+ * The DESIGN §5 contract as seen by a client and an MCP server through a real proxy: registers the
+ * tests inside the caller's `describe`.
+ */
+export function forwardAuthContract(startProxy: StartProxy, options: ContractOptions): void {
+  let gateway: GatewayUnderProxy
+  let proxy: RunningProxy
+  let echo: string
+  let memory: string
+
+  const token = async (mint: MintOptions = {}) => (await mintAccessToken(gateway.auth, mint)).token
+  const call = (headers: Record<string, string> = {}, url = echo, method = 'POST') =>
+    fetch(url, { method, headers })
+  const lastUpstream = () => gateway.upstreamRequests.at(-1)
+
+  beforeAll(async () => {
+    gateway = await startGatewayUnderProxy()
+    proxy = await startProxy(gateway)
+    echo = `${gateway.proxyUrl}/echo/mcp`
+    memory = `${gateway.proxyUrl}/memory/mcp`
+  })
+  afterAll(async () => {
+    await proxy?.stop()
+    await gateway?.stop()
+  })
+
+  it('challenges a request without a token, and the challenge reaches the client', async () => {
+    const before = gateway.upstreamRequests.length
+    const response = await call()
+    expect(response.status, proxy.output()).toBe(401)
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${gateway.proxyUrl}/.well-known/oauth-protected-resource/echo/mcp"`
+    )
+    expect(gateway.upstreamRequests.length).toBe(before)
+  })
+
+  it('passes a valid token on as identity headers, without the token', async () => {
+    const response = await call({ Authorization: `Bearer ${await token()}` })
+    expect(response.status, proxy.output()).toBe(200)
+    const seen = (await response.json()) as Record<string, string>
+    expect(seen['x-user-id']).toBe('1001')
+    expect(seen['x-user-name']).toBe('octocat')
+    expect(seen['x-user-email']).toBe('octocat@example.com')
+    expect(seen['x-client-id']).toBe('client-1')
+    expect(seen['x-auth-scopes']).toBe('mcp')
+    expect(seen.authorization).toBeUndefined()
+  })
+
+  it('overwrites identity headers the client sent, even ones the token has no value for', async () => {
+    const forged = Object.fromEntries(IDENTITY_HEADERS.map((name) => [name, 'forged']))
+    const response = await call({
+      ...forged,
+      Authorization: `Bearer ${await token({ email: '' })}`,
+    })
+    expect(response.status).toBe(200)
+    const seen = lastUpstream()?.headers ?? {}
+    expect(seen['x-user-id']).toBe('1001')
+    expect(seen['x-user-name']).toBe('octocat')
+    // Empty identity values arrive empty (Caddy) or not at all (nginx drops empty headers).
+    expect(seen['x-user-email'] ?? '').toBe('')
+  })
+
+  it('refuses a revoked token', async () => {
+    const { token: revoked, claims } = await mintAccessToken(gateway.auth)
+    expect((await call({ Authorization: `Bearer ${revoked}` })).status).toBe(200)
+    await revokeAccessToken(gateway.auth.store, gateway.auth.clock, claims.jti, claims.exp)
+    gateway.auth.clock.advance(1_001)
+    const response = await call({ Authorization: `Bearer ${revoked}` })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"')
+  })
+
+  it('refuses a token issued for another resource, however the client dresses the request', async () => {
+    const forMemory = await token({ audience: memory })
+    expect((await call({ Authorization: `Bearer ${forMemory}` }, memory)).status).toBe(200)
+    const spoofs: Record<string, string>[] = [
+      {},
+      { 'X-Forwarded-Uri': '/memory/mcp', 'X-Forwarded-Host': `127.0.0.1:${gateway.proxyPort}` },
+      { 'X-Original-URI': '/memory/mcp' },
+      { 'X-Original-URL': memory },
+    ]
+    for (const spoof of spoofs) {
+      const response = await call({ ...spoof, Authorization: `Bearer ${forMemory}` })
+      expect(response.status, JSON.stringify(spoof)).toBe(401)
+    }
+  })
+
+  it('answers 403 for a token without the scope the service requires', async () => {
+    const response = await call({ Authorization: `Bearer ${await token({ scope: 'profile' })}` })
+    expect(response.status).toBe(403)
+    if (options.challengeOn403) {
+      expect(response.headers.get('www-authenticate')).toContain(
+        'error="insufficient_scope", error_description="the access token lacks a scope this service requires", scope="mcp"'
+      )
+    }
+  })
+
+  it('lets CORS preflights through to the service without a token', async () => {
+    const response = await call(
+      { Origin: 'https://inspector.example', 'X-User-Id': 'forged' },
+      echo,
+      'OPTIONS'
+    )
+    expect(response.status).toBe(200)
+    expect(lastUpstream()?.method).toBe('OPTIONS')
+    expect(lastUpstream()?.headers['x-user-id'] ?? '').toBe('')
+  })
+
+  it('never lets a garbage credential become a proxy error', async () => {
+    for (const authorization of [
+      'Bearer',
+      'Bearer a.b.c',
+      `Bearer ${'x'.repeat(6_000)}`,
+      'Basic Og==',
+    ]) {
+      const response = await call({ Authorization: authorization })
+      expect(response.status, authorization).toBe(401)
+    }
+  })
+}

@@ -1,0 +1,96 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { IDENTITY_HEADERS } from '../../../auth/src/verify/identity-headers.ts'
+import { requireBinary, startProcess } from './processes.ts'
+import type { ProxyTargets, RunningProxy } from './proxy.ts'
+
+/** `X-User-Id` → `user_id`: the nginx variable an identity header is kept in. */
+const variable = (header: string) => header.toLowerCase().replace(/^x-/, '').replace(/-/g, '_')
+
+/** The `server` block documented in docs/verify.md, on test ports. */
+export function nginxServer(targets: ProxyTargets): string {
+  const copy = IDENTITY_HEADERS.map(
+    (h) =>
+      `      auth_request_set $${variable(h)} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};`
+  ).join('\n')
+  const pass = IDENTITY_HEADERS.map((h) => `      proxy_set_header ${h} $${variable(h)};`).join(
+    '\n'
+  )
+  return `  upstream gateway_auth {
+    server 127.0.0.1:${targets.authPort};
+    keepalive 16;
+  }
+  upstream mcp_service {
+    server 127.0.0.1:${targets.upstreamPort};
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${targets.proxyPort};
+
+    location / {
+      auth_request /_gateway_verify;
+${copy}
+${pass}
+      proxy_set_header Authorization "";
+      proxy_set_header Host $http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_pass http://mcp_service;
+    }
+
+    location = /_gateway_verify {
+      internal;
+      proxy_pass http://gateway_auth/verify;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Uri $request_uri;
+      proxy_set_header X-Forwarded-Method $request_method;
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-URL "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+`
+}
+
+export async function startNginx(targets: ProxyTargets): Promise<RunningProxy> {
+  const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-nginx-'))
+  await mkdir(join(dir, 'temp'))
+  const config = join(dir, 'nginx.conf')
+  await writeFile(
+    config,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/temp/body;
+  proxy_temp_path ${dir}/temp/proxy;
+  fastcgi_temp_path ${dir}/temp/fastcgi;
+  uwsgi_temp_path ${dir}/temp/uwsgi;
+  scgi_temp_path ${dir}/temp/scgi;
+${nginxServer(targets)}}
+`
+  )
+  const nginx = await startProcess(
+    binary,
+    ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
+    targets.proxyPort
+  )
+  return {
+    output: nginx.output,
+    async stop() {
+      await nginx.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,13 @@
+/** Where a proxy under test listens and what it sits in front of. */
+export interface ProxyTargets {
+  readonly proxyPort: number
+  readonly authPort: number
+  readonly upstreamPort: number
+}
+
+export interface RunningProxy {
+  output(): string
+  stop(): Promise<void>
+}
+
+export type StartProxy = (targets: ProxyTargets) => Promise<RunningProxy>
