@@ -1,13 +1,22 @@
 import { Hono } from 'hono'
 import type { AuthDeps } from './deps.ts'
 import { NotFound } from './errors.ts'
+import {
+  isAuthorizationError,
+  toAuthorizationErrorResponse,
+} from './http/authorization-error-response.ts'
 import { toOAuthResponse } from './http/error-response.ts'
 import { authorizationServerMetadataRoute } from './routes/authorization-server-metadata.ts'
+import { authorizeRoute } from './routes/authorize.ts'
+import { callbackRoute } from './routes/callback.ts'
 import { clientConfigurationRoute } from './routes/client-configuration.ts'
 import { healthRoute } from './routes/health.ts'
+import { introspectRoute } from './routes/introspect.ts'
 import { jwksRoute } from './routes/jwks.ts'
 import { protectedResourceMetadataRoute } from './routes/protected-resource-metadata.ts'
 import { registerRoute } from './routes/register.ts'
+import { revokeRoute } from './routes/revoke.ts'
+import { tokenRoute } from './routes/token.ts'
 import { verifyRoute } from './routes/verify.ts'
 
 /** The authorization server: every endpoint mounted here, every error mapped in one place. */
@@ -22,11 +31,20 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', jwksRoute(deps.signingKeys))
   app.route('/', registerRoute(deps))
   app.route('/', clientConfigurationRoute(deps))
+  app.route('/', authorizeRoute(deps))
+  app.route('/', callbackRoute(deps))
+  app.route('/', tokenRoute(deps))
+  app.route('/', revokeRoute(deps))
+  app.route('/', introspectRoute(deps))
   app.route('/', healthRoute(deps.store))
   app.route('/', verifyRoute(deps))
   app.notFound(() => {
     throw new NotFound('no such endpoint')
   })
-  app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+  app.onError((error, c) =>
+    isAuthorizationError(error)
+      ? toAuthorizationErrorResponse(error, c, deps.config.issuer, deps.logger)
+      : toOAuthResponse(error, c, deps.logger)
+  )
   return app
 }

@@ -131,6 +131,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'REDIS_URL: required when NODE_ENV=production (the memory store loses everything on restart)'
     )
   }
+  if (
+    production &&
+    !(e.GITHUB_BASE_URL.startsWith('https:') && e.GITHUB_API_URL.startsWith('https:'))
+  ) {
+    throw new ConfigError('GITHUB_BASE_URL: GitHub must be reached over https in production')
+  }
   if (Boolean(e.GITHUB_CLIENT_ID) !== Boolean(e.GITHUB_CLIENT_SECRET)) {
     throw new ConfigError(
       'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'

@@ -3,6 +3,8 @@ import type { Config } from './config.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { Store } from './store/store.ts'
+import type { Upstream } from './upstream/upstream.ts'
+import type { UpstreamGrants } from './upstream/upstream-grants.ts'
 
 /** What the authorization server is built from; `main.ts` makes it, tests make their own. */
 export interface AuthDeps {
@@ -11,4 +13,13 @@ export interface AuthDeps {
   readonly clock: Clock
   readonly signingKeys: SigningKeys
   readonly logger: Logger
+  /**
+   * Where users sign in (GitHub) and where their upstream grants are kept; absent when no
+   * identity provider is configured, and then nobody can authorize.
+   */
+  readonly upstream?: {
+    readonly provider: Upstream
+    readonly grants: UpstreamGrants
+    readonly name: string
+  }
 }

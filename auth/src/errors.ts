@@ -183,3 +183,30 @@ export class ServerError extends OAuthError {
   readonly code = 'server_error'
   readonly status = 500
 }
+
+/**
+ * An authorization endpoint error that cannot be redirected (unknown client, untrusted redirect
+ * URI, RFC 6749 §4.1.2.1): the user sees an HTML page instead.
+ */
+export class AuthorizationErrorPage extends Error {
+  readonly error: OAuthError
+
+  constructor(error: OAuthError) {
+    super(error.description, { cause: error })
+    this.error = error
+  }
+}
+
+/** An authorization endpoint error sent back to the client's verified redirect URI. */
+export class AuthorizationErrorRedirect extends Error {
+  readonly error: OAuthError
+  readonly redirectUri: string
+  readonly state: string | undefined
+
+  constructor(error: OAuthError, redirectUri: string, state: string | undefined) {
+    super(error.description, { cause: error })
+    this.error = error
+    this.redirectUri = redirectUri
+    this.state = state
+  }
+}

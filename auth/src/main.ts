@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
 import type { Store } from './store/store.ts'
+import { configuredUpstream } from './upstream/configured-upstream.ts'
 
 /** Composition root: configuration → store → keys → app → HTTP server. */
 async function main(): Promise<void> {
@@ -22,7 +23,17 @@ async function main(): Promise<void> {
   const clock = systemClock
   const store = openStore(config, logger)
   const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
-  const app = createApp({ config, store, clock, signingKeys, logger })
+  const upstream = configuredUpstream(config, store, clock)
+  if (!upstream)
+    logger.warn({ event: 'no_upstream' }, 'GITHUB_CLIENT_ID is not set: nobody can sign in')
+  const app = createApp({
+    config,
+    store,
+    clock,
+    signingKeys,
+    logger,
+    ...(upstream ? { upstream } : {}),
+  })
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
     logger.info(

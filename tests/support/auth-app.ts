@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../../auth/src/config.ts'
 import { loadSigningKeys, type SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
 import type { Store } from '../../auth/src/store/store.ts'
+import { configuredUpstream } from '../../auth/src/upstream/configured-upstream.ts'
 import { createTestRedisStore } from './stores.ts'
 
 /** A clock tests move by hand. */
@@ -53,7 +54,15 @@ export async function createTestAuthServer(
       logs.push(JSON.parse(line) as Record<string, unknown>)
     },
   })
-  const app = createApp({ config, store, clock, signingKeys, logger })
+  const upstream = configuredUpstream(config, store, clock)
+  const app = createApp({
+    config,
+    store,
+    clock,
+    signingKeys,
+    logger,
+    ...(upstream ? { upstream } : {}),
+  })
   return {
     app,
     config,

@@ -28,18 +28,27 @@ export async function readJsonBody(c: Context, maxBytes = MAX_BODY_BYTES): Promi
  */
 export async function readFormBody(
   c: Context,
-  maxBytes = MAX_BODY_BYTES
-): Promise<Record<string, string>> {
-  if (mediaType(c) !== 'application/x-www-form-urlencoded') {
-    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded')
-  }
-  const params = new URLSearchParams(await readText(c, maxBytes))
+  options: { repeatable?: readonly string[]; maxBytes?: number } = {}
+): Promise<{ form: Record<string, string>; params: URLSearchParams }> {
+  const params = await readFormParams(c, options.maxBytes)
   const form: Record<string, string> = {}
   for (const [name, value] of params) {
+    if (options.repeatable?.includes(name)) continue
     if (Object.hasOwn(form, name)) throw new InvalidRequest(`the ${name} parameter is repeated`)
     form[name] = value
   }
-  return form
+  return { form, params }
+}
+
+/** The raw parameters of a form body, repeats kept (the consent form's `resource` list). */
+export async function readFormParams(
+  c: Context,
+  maxBytes = MAX_BODY_BYTES
+): Promise<URLSearchParams> {
+  if (mediaType(c) !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded')
+  }
+  return new URLSearchParams(await readText(c, maxBytes))
 }
 
 async function readText(c: Context, maxBytes: number): Promise<string> {

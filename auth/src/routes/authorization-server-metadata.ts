@@ -9,11 +9,25 @@ import { publicCors } from '../http/cors.ts'
  */
 export function authorizationServerMetadata(config: Config): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
+  const clientAuthMethods = ['client_secret_basic', 'client_secret_post', 'none']
   return {
     issuer: config.issuer,
+    authorization_endpoint: url('/authorize'),
+    token_endpoint: url('/token'),
     registration_endpoint: url('/register'),
+    revocation_endpoint: url('/revoke'),
+    introspection_endpoint: url('/introspect'),
     jwks_uri: url('/jwks'),
-    scopes_supported: supportedScopes(config),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: clientAuthMethods,
+    revocation_endpoint_auth_methods_supported: clientAuthMethods,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // offline_access is advertised here only, never in resource metadata or challenges (MCP spec).
+    scopes_supported: [...supportedScopes(config), 'offline_access'],
+    authorization_response_iss_parameter_supported: true,
   }
 }
 

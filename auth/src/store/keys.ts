@@ -11,6 +11,30 @@ export const keys = {
   revokedAccessToken: (jti: string) => `revoked:jti:${jti}`,
   /** Marker: every token of this refresh family is revoked. TTL: the family's longest lifetime. */
   revokedFamily: (familyId: string) => `revoked:family:${familyId}`,
+  /** Authorization request approved on the consent page, awaiting the upstream sign-in. TTL: 10 min. */
+  pendingAuthorization: (state: string) => `pending-authorization:${state}`,
+  /** Authorization code, by hash. TTL: AUTH_CODE_TTL. Taken (GETDEL) on redemption. */
+  authorizationCode: (codeHash: string) => `code:${codeHash}`,
+  /** A redeemed code, by hash → the refresh family it started. TTL: ACCESS_TOKEN_TTL. */
+  redeemedCode: (codeHash: string) => `code-redeemed:${codeHash}`,
+  /** Live refresh token, by hash. TTL: REFRESH_TOKEN_TTL. Taken on rotation. */
+  refreshToken: (tokenHash: string) => `refresh:${tokenHash}`,
+  /** A rotated refresh token, by hash → its family id (reuse detection). TTL: REFRESH_TOKEN_TTL. */
+  rotatedRefreshToken: (tokenHash: string) => `refresh-rotated:${tokenHash}`,
+  /** Refresh token family: who, which client, the live token's hash. TTL: REFRESH_TOKEN_TTL. */
+  refreshFamily: (familyId: string) => `family:${familyId}`,
+  /** Index: a user's refresh families (set). */
+  userFamilies: (userId: string) => `user-families:${userId}`,
+  /** Index: a client's refresh families (set). */
+  clientFamilies: (clientId: string) => `client-families:${clientId}`,
+  /** Remembered consent of a user for a client (JSON). TTL: CLIENT_LIFETIME. */
+  consent: (userId: string, clientId: string) => `consent:${userId}:${clientId}`,
+  /** Index: the clients a user consented to (set). */
+  userConsents: (userId: string) => `user-consents:${userId}`,
+  /** Browser session at the gateway, by hash of the cookie value. TTL: 12 h. */
+  browserSession: (sessionHash: string) => `session:${sessionHash}`,
+  /** The user's latest upstream (GitHub) grant, AES-256-GCM encrypted. TTL: REFRESH_TOKEN_TTL. */
+  upstreamGrant: (userId: string) => `upstream-grant:${userId}`,
   /** Fixed-window request counter. TTL: the window. */
   rateLimit: (bucket: string, caller: string, window: number) =>
     `rate:${bucket}:${caller}:${window}`,
@@ -19,4 +43,6 @@ export const keys = {
 /** Prefixes used by listings and purges (SCAN). */
 export const keyPrefixes = {
   client: 'client:',
+  refreshFamily: 'family:',
+  consent: 'consent:',
 } as const

@@ -1,0 +1,55 @@
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { hashSecret, newSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+
+/** What an authorization code stands for: everything the token request is checked against. */
+export interface AuthorizationCodeGrant {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly codeChallenge: string
+  readonly scopes: readonly string[]
+  readonly resources: readonly string[]
+  readonly offlineAccess: boolean
+  readonly subject: TokenSubject
+  /** The refresh family the redemption will start (so a replay can revoke it). */
+  readonly familyId: string
+}
+
+export async function issueAuthorizationCode(
+  store: Store,
+  grant: AuthorizationCodeGrant,
+  ttlSeconds: number
+): Promise<string> {
+  const code = newSecret()
+  await store.put(keys.authorizationCode(hashSecret(code)), JSON.stringify(grant), { ttlSeconds })
+  return code
+}
+
+export type CodeRedemption =
+  | { readonly outcome: 'redeemed'; readonly grant: AuthorizationCodeGrant }
+  /** Presented again after a redemption: whatever it issued must be revoked (OAuth 2.1 §4.1.3). */
+  | { readonly outcome: 'replayed'; readonly familyId: string }
+  | { readonly outcome: 'unknown' }
+
+/**
+ * Redeems a code exactly once: GETDEL makes concurrent redemptions race in Redis, not here. The
+ * winner leaves a marker so a later replay is recognised.
+ */
+export async function redeemAuthorizationCode(
+  store: Store,
+  code: string,
+  replayWindowSeconds: number
+): Promise<CodeRedemption> {
+  const codeHash = hashSecret(code)
+  const raw = await store.take(keys.authorizationCode(codeHash))
+  if (raw) {
+    const grant = JSON.parse(raw) as AuthorizationCodeGrant
+    await store.put(keys.redeemedCode(codeHash), grant.familyId, {
+      ttlSeconds: replayWindowSeconds,
+    })
+    return { outcome: 'redeemed', grant }
+  }
+  const familyId = await store.get(keys.redeemedCode(codeHash))
+  return familyId ? { outcome: 'replayed', familyId } : { outcome: 'unknown' }
+}

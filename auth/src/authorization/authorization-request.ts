@@ -1,0 +1,130 @@
+import type { ClientRecord } from '../clients/client-registry.ts'
+import type { Config } from '../config.ts'
+import {
+  AuthorizationErrorPage,
+  AuthorizationErrorRedirect,
+  InvalidClient,
+  InvalidRequest,
+  type OAuthError,
+  UnauthorizedClient,
+  UnsupportedResponseType,
+} from '../errors.ts'
+import { isS256Challenge } from '../oauth/pkce.ts'
+import { matchRedirectUri } from '../oauth/redirect-match.ts'
+import { resolveResources } from '../oauth/resource.ts'
+import { grantableScopes, OFFLINE_ACCESS, parseScope } from '../oauth/scope.ts'
+
+/** A validated authorization request (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707). */
+export interface AuthorizationRequest {
+  readonly clientId: string
+  /** Exactly as sent (a loopback port may differ from the registered one); the code is bound to it. */
+  readonly redirectUri: string
+  readonly state?: string
+  readonly scopes: readonly string[]
+  /** Whether the client asked for `offline_access` (a refresh token). */
+  readonly offlineAccess: boolean
+  readonly codeChallenge: string
+  readonly resources: readonly string[]
+}
+
+/** The parameters a request may repeat (RFC 8707 §2); all others must appear at most once. */
+const REPEATABLE = new Set(['resource'])
+
+/**
+ * Validates an authorization request. Until the client and its redirect URI are trusted, errors
+ * are `AuthorizationErrorPage`s; after that, `AuthorizationErrorRedirect`s (RFC 6749 §4.1.2.1).
+ */
+export function parseAuthorizationRequest(
+  params: URLSearchParams,
+  client: ClientRecord | null,
+  config: Config
+): AuthorizationRequest {
+  const single = (name: string) => {
+    const values = params.getAll(name)
+    if (values.length > 1 && !REPEATABLE.has(name)) return { repeated: true, value: undefined }
+    return { repeated: false, value: values[0] || undefined }
+  }
+  const clientId = single('client_id')
+  if (clientId.repeated || !clientId.value) {
+    throw new AuthorizationErrorPage(new InvalidRequest('client_id is missing or repeated'))
+  }
+  if (!client) {
+    throw new AuthorizationErrorPage(
+      new InvalidClient(
+        'this application is not registered (it may have expired): let it register again',
+        {
+          reason: 'unknown_client',
+        }
+      )
+    )
+  }
+  const redirectUri = trustedRedirectUri(single('redirect_uri'), client)
+  const state = single('state')
+  const fail = (error: OAuthError): never => {
+    throw new AuthorizationErrorRedirect(
+      error,
+      redirectUri,
+      state.repeated ? undefined : state.value
+    )
+  }
+
+  for (const name of new Set(params.keys())) {
+    if (!REPEATABLE.has(name) && params.getAll(name).length > 1)
+      fail(new InvalidRequest(`${name} is repeated`))
+  }
+  const responseType = single('response_type').value
+  if (responseType !== 'code') {
+    fail(new UnsupportedResponseType('only response_type=code is supported'))
+  }
+  if (!client.metadata.grant_types.includes('authorization_code')) {
+    fail(new UnauthorizedClient('this client is not registered for the authorization code grant'))
+  }
+  const codeChallenge = single('code_challenge').value
+  const method = single('code_challenge_method').value
+  if (!codeChallenge) fail(new InvalidRequest('code_challenge is required (PKCE with S256)'))
+  if (method !== 'S256') fail(new InvalidRequest('code_challenge_method must be S256'))
+  if (!isS256Challenge(codeChallenge as string))
+    fail(new InvalidRequest('code_challenge is not a valid S256 challenge'))
+
+  let resources: string[] = []
+  try {
+    resources = resolveResources(params.getAll('resource'), config.protectedResources)
+  } catch (error) {
+    fail(error as OAuthError)
+  }
+  const requiredScopes = config.protectedResources
+    .filter((r) => resources.includes(r.resource))
+    .flatMap((r) => r.service.requiredScopes)
+  const scope = single('scope').value
+  return {
+    clientId: client.client_id,
+    redirectUri,
+    ...(state.value ? { state: state.value } : {}),
+    scopes: grantableScopes(scope, requiredScopes, [...new Set(requiredScopes)]),
+    offlineAccess: parseScope(scope).includes(OFFLINE_ACCESS),
+    codeChallenge: codeChallenge as string,
+    resources,
+  }
+}
+
+function trustedRedirectUri(
+  requested: { repeated: boolean; value: string | undefined },
+  client: ClientRecord
+): string {
+  const registered = client.metadata.redirect_uris
+  if (requested.repeated)
+    throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is repeated'))
+  // OAuth 2.1 §4.1.1: optional only when exactly one is registered.
+  if (!requested.value) {
+    if (registered.length === 1 && registered[0]) return registered[0]
+    throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is required'))
+  }
+  if (!matchRedirectUri(requested.value, registered)) {
+    throw new AuthorizationErrorPage(
+      new InvalidRequest('redirect_uri does not match any URI this application registered', {
+        reason: 'redirect_uri_mismatch',
+      })
+    )
+  }
+  return requested.value
+}

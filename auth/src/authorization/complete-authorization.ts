@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto'
+import type { Context } from 'hono'
+import type { AuthDeps } from '../deps.ts'
+import { AccessDenied, AuthorizationErrorRedirect } from '../errors.ts'
+import { redirectToClient } from '../http/redirect-to-client.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { isAllowed } from '../policy/allow-list.ts'
+import { issueAuthorizationCode } from './authorization-code.ts'
+import type { AuthorizationRequest } from './authorization-request.ts'
+import { rememberConsent } from './consent.ts'
+
+/**
+ * The end of every successful authorization: the allow-list decides, then a single-use code bound
+ * to the client, redirect URI, PKCE challenge, resources, scopes and user goes to the client.
+ */
+export async function completeAuthorization(
+  c: Context,
+  deps: AuthDeps,
+  request: AuthorizationRequest,
+  subject: TokenSubject
+): Promise<Response> {
+  const { config, store, clock, logger } = deps
+  if (!isAllowed(subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
+    logger.warn({
+      event: 'login_denied',
+      user_id: subject.id,
+      login: subject.login,
+      client_id: request.clientId,
+    })
+    throw new AuthorizationErrorRedirect(
+      new AccessDenied(`${subject.login} is not allowed to use this gateway`),
+      request.redirectUri,
+      request.state
+    )
+  }
+  await rememberConsent(
+    store,
+    clock,
+    {
+      userId: subject.id,
+      clientId: request.clientId,
+      scopes: request.scopes,
+      resources: request.resources,
+    },
+    config.ttl.client
+  )
+  const code = await issueAuthorizationCode(
+    store,
+    {
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      codeChallenge: request.codeChallenge,
+      scopes: request.scopes,
+      resources: request.resources,
+      offlineAccess: request.offlineAccess,
+      subject,
+      familyId: randomUUID(),
+    },
+    config.ttl.authorizationCode
+  )
+  logger.info({
+    event: 'authorization_code_issued',
+    client_id: request.clientId,
+    user_id: subject.id,
+    login: subject.login,
+    scope: request.scopes.join(' '),
+    resources: request.resources,
+  })
+  return redirectToClient(c, request.redirectUri, {
+    code,
+    state: request.state,
+    iss: config.issuer,
+  })
+}

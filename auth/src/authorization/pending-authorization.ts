@@ -1,0 +1,37 @@
+import { newSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import type { AuthorizationRequest } from './authorization-request.ts'
+
+/** Time to sign in at the identity provider after approving (GitHub's codes live 10 minutes). */
+export const PENDING_AUTHORIZATION_TTL_SECONDS = 600
+
+/**
+ * An approved authorization request waiting for the upstream sign-in. Stored only after consent,
+ * keyed by the `state` sent upstream, and taken once by the callback.
+ */
+export interface PendingAuthorization {
+  readonly request: AuthorizationRequest
+  /** Our PKCE verifier towards the upstream. */
+  readonly upstreamCodeVerifier: string
+}
+
+export async function savePendingAuthorization(
+  store: Store,
+  pending: PendingAuthorization
+): Promise<string> {
+  const state = newSecret()
+  await store.put(keys.pendingAuthorization(state), JSON.stringify(pending), {
+    ttlSeconds: PENDING_AUTHORIZATION_TTL_SECONDS,
+  })
+  return state
+}
+
+export async function takePendingAuthorization(
+  store: Store,
+  state: string
+): Promise<PendingAuthorization | null> {
+  if (!/^[\w-]{20,100}$/.test(state)) return null
+  const raw = await store.take(keys.pendingAuthorization(state))
+  return raw ? (JSON.parse(raw) as PendingAuthorization) : null
+}

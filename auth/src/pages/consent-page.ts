@@ -1,0 +1,59 @@
+import type { Context } from 'hono'
+import { html } from 'hono/html'
+import type { ClientRecord } from '../clients/client-registry.ts'
+import { renderPage } from './layout.ts'
+
+export interface ConsentView {
+  readonly client: ClientRecord
+  readonly redirectUri: string
+  readonly scopes: readonly string[]
+  readonly resources: readonly { resource: string; description: string }[]
+  /** Who is signed in at the gateway, if anyone. */
+  readonly signedInAs?: string
+  /** The request's parameters, posted back verbatim with the decision. */
+  readonly parameters: Readonly<Record<string, string | string[]>>
+  readonly csrfToken: string
+  readonly upstreamName: string
+}
+
+/**
+ * The consent page, shown before any redirect to the identity provider: the MCP spec requires a
+ * proxy authorization server to ask the user for every dynamically registered client.
+ */
+export function renderConsentPage(c: Context, view: ConsentView) {
+  const name = view.client.metadata.client_name ?? 'An unnamed application'
+  const hidden = Object.entries(view.parameters).flatMap(([key, value]) =>
+    (Array.isArray(value) ? value : [value]).map(
+      (v) => html`<input type="hidden" name="${key}" value="${v}">`
+    )
+  )
+  return renderPage(
+    c,
+    `Allow ${name}?`,
+    html`<h1>Allow <span id="client-name">${name}</span> to use your MCP services?</h1>
+<dl>
+<dt>Application</dt><dd>${name}${view.client.metadata.client_uri ? html` (<span>${view.client.metadata.client_uri}</span>)` : ''}</dd>
+<dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
+<dt>Access</dt><dd>${view.scopes.join(', ')}</dd>
+<dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>
+<dt>Signed in as</dt><dd id="signed-in-as">${view.signedInAs ?? html`not yet: you will sign in with ${view.upstreamName} next`}</dd>
+</dl>
+<p class="warning">This application registered itself with this gateway. Allow it only if you started this connection yourself and trust where it will return to.</p>
+<form method="post" action="/authorize">
+${hidden}
+<input type="hidden" name="csrf_token" value="${view.csrfToken}">
+<div class="actions">
+<button class="primary" type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</div>
+</form>`
+  )
+}
+
+/** The part of the redirect URI a person can judge: the host, or what kind of place it is. */
+export function describeRedirect(redirectUri: string): string {
+  const url = new URL(redirectUri)
+  if (url.protocol === 'https:') return url.host
+  if (url.protocol === 'http:') return `this computer (${url.host})`
+  return `the ${url.protocol.slice(0, -1)} application on this computer`
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto'
+import type { Context } from 'hono'
+import { html } from 'hono/html'
+import type { HtmlEscapedString } from 'hono/utils/html'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+type Markup = HtmlEscapedString | Promise<HtmlEscapedString>
+
+/**
+ * Every HTML page goes through here: values are escaped by the `html` template, no script runs,
+ * the page cannot be framed, and nothing is cached.
+ */
+export function renderPage(
+  c: Context,
+  title: string,
+  body: Markup,
+  status: ContentfulStatusCode = 200
+) {
+  const nonce = randomBytes(16).toString('base64')
+  const page = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${title}</title>
+<style nonce="${nonce}">${STYLE}</style>
+</head>
+<body><main>${body}</main></body>
+</html>`
+  return c.html(page, status, {
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    'X-Frame-Options': 'DENY',
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+  })
+}
+
+const STYLE = `
+body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
+main{max-width:32rem;margin:4rem auto;background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem}
+h1{font-size:1.4rem;margin:0 0 1rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1rem;margin:1rem 0}
+dt{color:#59636e}dd{margin:0;word-break:break-word}
+.warning{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.6rem .8rem;font-size:.9rem}
+.actions{display:flex;gap:1rem;margin-top:1.5rem}
+button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #d0d7de;background:#f6f8fa;cursor:pointer}
+button.primary{background:#1f883d;border-color:#1f883d;color:#fff}
+code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px}
+`

@@ -1,0 +1,75 @@
+import { Hono } from 'hono'
+import { authenticateClient } from '../clients/client-authentication.ts'
+import { epochSeconds } from '../clock.ts'
+import type { AuthDeps } from '../deps.ts'
+import { InvalidClient, InvalidRequest } from '../errors.ts'
+import { readFormBody } from '../http/body.ts'
+import { keys } from '../store/keys.ts'
+import { findClientToken } from '../tokens/token-lookup.ts'
+import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
+
+/**
+ * `POST /introspect` (RFC 7662) for confidential clients, about their own tokens. Anything else
+ * (unknown, expired, revoked, another client's) is `{"active": false}`.
+ */
+export const introspectRoute = (deps: AuthDeps) => {
+  const { config, store, clock } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
+  const headers = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+
+  return new Hono().post('/introspect', async (c) => {
+    const { form } = await readFormBody(c)
+    const client = await authenticateClient(registry, {
+      authorizationHeader: c.req.header('authorization'),
+      form,
+    })
+    // RFC 7662 §4: introspection must not become an oracle for unauthenticated (public) callers.
+    if (client.client_secret_hash === undefined) {
+      throw new InvalidClient('introspection is for confidential clients', {
+        reason: 'public_client',
+      })
+    }
+    if (!form.token) throw new InvalidRequest('token is required')
+    const found = await findClientToken(store, verifier, client, form.token, form.token_type_hint)
+    if (found?.kind === 'access_token' && !(await verifier.isRevoked(found.token))) {
+      const token = found.token
+      return c.json(
+        {
+          active: true,
+          token_type: 'Bearer',
+          scope: token.scope,
+          client_id: token.clientId,
+          username: token.login,
+          sub: token.userId,
+          aud: token.audience,
+          iss: config.issuer,
+          exp: token.expiresAt,
+          jti: token.jti,
+        },
+        200,
+        headers
+      )
+    }
+    if (found?.kind === 'refresh_token') {
+      const family = found.family
+      const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash))
+      return c.json(
+        {
+          active: true,
+          token_type: 'refresh_token',
+          scope: family.scopes.join(' '),
+          client_id: family.clientId,
+          username: family.subject.login,
+          sub: family.subject.id,
+          aud: family.resources,
+          iss: config.issuer,
+          ...(ttl ? { exp: epochSeconds(clock) + ttl } : {}),
+        },
+        200,
+        headers
+      )
+    }
+    return c.json({ active: false }, 200, headers)
+  })
+}

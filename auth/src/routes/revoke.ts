@@ -1,0 +1,53 @@
+import { Hono } from 'hono'
+import { authenticateClient } from '../clients/client-authentication.ts'
+import type { AuthDeps } from '../deps.ts'
+import { InvalidRequest } from '../errors.ts'
+import { readFormBody } from '../http/body.ts'
+import { publicCors } from '../http/cors.ts'
+import { revokeAccessToken } from '../oauth/revocation.ts'
+import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { findClientToken } from '../tokens/token-lookup.ts'
+import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
+
+/**
+ * `POST /revoke` (RFC 7009). A refresh token takes its whole family with it (the access tokens
+ * minted from it stop working at /verify); an access token is revoked alone. Unknown or foreign
+ * tokens get the same 200, so the endpoint reveals nothing.
+ */
+export const revokeRoute = (deps: AuthDeps) => {
+  const { config, store, clock, logger } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
+  const lifetimes = {
+    refreshTokenTtl: config.ttl.refreshToken,
+    accessTokenTtl: config.ttl.accessToken,
+  }
+
+  return new Hono().use('/revoke', publicCors()).post('/revoke', async (c) => {
+    const { form } = await readFormBody(c)
+    const client = await authenticateClient(registry, {
+      authorizationHeader: c.req.header('authorization'),
+      form,
+    })
+    if (!form.token) throw new InvalidRequest('token is required')
+    const found = await findClientToken(store, verifier, client, form.token, form.token_type_hint)
+    if (found?.kind === 'refresh_token') {
+      await revokeRefreshFamily(store, found.family.familyId, lifetimes)
+      logger.info({
+        event: 'token_revoked',
+        kind: 'refresh_token',
+        client_id: client.client_id,
+        family_id: found.family.familyId,
+      })
+    } else if (found?.kind === 'access_token') {
+      await revokeAccessToken(store, clock, found.token.jti, found.token.expiresAt)
+      logger.info({
+        event: 'token_revoked',
+        kind: 'access_token',
+        client_id: client.client_id,
+        jti: found.token.jti,
+      })
+    }
+    return c.body(null, 200, { 'Cache-Control': 'no-store' })
+  })
+}

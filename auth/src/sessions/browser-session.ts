@@ -1,0 +1,29 @@
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { hashSecret, newSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+
+/** How long a sign-in at the gateway is remembered in the browser. */
+export const SESSION_TTL_SECONDS = 12 * 60 * 60
+
+/**
+ * A browser's sign-in at the gateway, so the consent page can say who is signed in and a
+ * remembered consent does not send the user through GitHub again. The cookie holds a random
+ * value; the store keeps only its hash.
+ */
+export async function startBrowserSession(store: Store, subject: TokenSubject): Promise<string> {
+  const sessionId = newSecret()
+  await store.put(keys.browserSession(hashSecret(sessionId)), JSON.stringify(subject), {
+    ttlSeconds: SESSION_TTL_SECONDS,
+  })
+  return sessionId
+}
+
+export async function findBrowserSession(
+  store: Store,
+  sessionId: string | undefined
+): Promise<TokenSubject | null> {
+  if (!sessionId) return null
+  const raw = await store.get(keys.browserSession(hashSecret(sessionId)))
+  return raw ? (JSON.parse(raw) as TokenSubject) : null
+}

@@ -1,0 +1,82 @@
+import { redeemAuthorizationCode } from '../../authorization/authorization-code.ts'
+import type { ClientRecord } from '../../clients/client-registry.ts'
+import type { AuthDeps } from '../../deps.ts'
+import { InvalidGrant, InvalidRequest, InvalidTarget } from '../../errors.ts'
+import { verifierMatches } from '../../oauth/pkce.ts'
+import { canonicalResource } from '../../oauth/resource.ts'
+import { revokeRefreshFamily, startRefreshFamily } from '../refresh-tokens.ts'
+import { type TokenResponse, tokenResponse } from '../token-response.ts'
+
+/** OAuth 2.1 §4.1.3: redeem a code, exactly once, for the client it was issued to. */
+export async function authorizationCodeGrant(
+  deps: AuthDeps,
+  client: ClientRecord,
+  form: Readonly<Record<string, string>>,
+  requestedResources: readonly string[]
+): Promise<TokenResponse> {
+  const { config, store, clock, logger } = deps
+  const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = form
+  if (!code) throw new InvalidRequest('code is required')
+  if (!codeVerifier) throw new InvalidRequest('code_verifier is required (PKCE)')
+  const lifetimes = {
+    refreshTokenTtl: config.ttl.refreshToken,
+    accessTokenTtl: config.ttl.accessToken,
+  }
+
+  const redemption = await redeemAuthorizationCode(store, code, config.ttl.accessToken)
+  if (redemption.outcome === 'unknown') {
+    throw new InvalidGrant('the authorization code is invalid or expired', {
+      reason: 'unknown_code',
+    })
+  }
+  if (redemption.outcome === 'replayed') {
+    await revokeRefreshFamily(store, redemption.familyId, lifetimes)
+    logger.warn({
+      event: 'authorization_code_replayed',
+      client_id: client.client_id,
+      family_id: redemption.familyId,
+    })
+    throw new InvalidGrant('the authorization code was already used', { reason: 'code_replayed' })
+  }
+  const { grant } = redemption
+  const refuse = (reason: string) =>
+    new InvalidGrant('the authorization code is invalid or expired', { reason })
+  if (grant.clientId !== client.client_id) throw refuse('code_of_another_client')
+  if (redirectUri !== grant.redirectUri) throw refuse('redirect_uri_mismatch')
+  if (!verifierMatches(codeVerifier, grant.codeChallenge)) throw refuse('pkce_mismatch')
+
+  const resources = requestedResources.map(canonicalResource)
+  if (!resources.every((resource) => grant.resources.includes(resource))) {
+    throw new InvalidTarget('the resource was not part of the authorization')
+  }
+  const audience = resources.length > 0 ? [...new Set(resources)] : grant.resources
+  const refreshToken = client.metadata.grant_types.includes('refresh_token')
+    ? await startRefreshFamily(
+        store,
+        clock,
+        {
+          familyId: grant.familyId,
+          clientId: client.client_id,
+          subject: grant.subject,
+          scopes: grant.scopes,
+          resources: grant.resources,
+        },
+        lifetimes
+      )
+    : undefined
+  logger.info({
+    event: 'token_issued',
+    grant_type: 'authorization_code',
+    client_id: client.client_id,
+    user_id: grant.subject.id,
+    family_id: grant.familyId,
+  })
+  return tokenResponse(deps, {
+    clientId: client.client_id,
+    subject: grant.subject,
+    scopes: grant.scopes,
+    resources: audience,
+    familyId: grant.familyId,
+    refreshToken,
+  })
+}

@@ -1,0 +1,138 @@
+import type { ClientRecord } from '../../clients/client-registry.ts'
+import type { AuthDeps } from '../../deps.ts'
+import {
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  TemporarilyUnavailable,
+} from '../../errors.ts'
+import type { TokenSubject } from '../../oauth/access-token.ts'
+import { canonicalResource } from '../../oauth/resource.ts'
+import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
+import { isAllowed } from '../../policy/allow-list.ts'
+import { UpstreamGrantRevoked } from '../../upstream/upstream.ts'
+import {
+  lookUpRefreshToken,
+  type RefreshFamily,
+  revokeRefreshFamily,
+  rotateRefreshToken,
+} from '../refresh-tokens.ts'
+import { type TokenResponse, tokenResponse } from '../token-response.ts'
+
+/**
+ * OAuth 2.1 §4.3: a new access token and a new refresh token for a live one. A replaced refresh
+ * token presented again revokes the family. Before anything is used up, the user is read again
+ * upstream, so someone removed from the allow-list or an organisation is cut off.
+ */
+export async function refreshTokenGrant(
+  deps: AuthDeps,
+  client: ClientRecord,
+  form: Readonly<Record<string, string>>,
+  requestedResources: readonly string[]
+): Promise<TokenResponse> {
+  const { config, store, logger } = deps
+  const presented = form.refresh_token
+  if (!presented) throw new InvalidRequest('refresh_token is required')
+  const lifetimes = {
+    refreshTokenTtl: config.ttl.refreshToken,
+    accessTokenTtl: config.ttl.accessToken,
+  }
+  const invalid = (reason: string) =>
+    new InvalidGrant('the refresh token is invalid, expired or revoked', { reason })
+
+  const lookup = await lookUpRefreshToken(store, presented)
+  if (lookup.outcome === 'unknown') throw invalid('unknown_refresh_token')
+  if (lookup.outcome === 'reused') {
+    await revokeRefreshFamily(store, lookup.familyId, lifetimes)
+    logger.warn({
+      event: 'refresh_token_reuse',
+      client_id: client.client_id,
+      family_id: lookup.familyId,
+    })
+    throw invalid('refresh_token_reused')
+  }
+  const { family } = lookup
+  if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
+
+  const requestedScopes = parseScope(form.scope).filter((scope) => scope !== OFFLINE_ACCESS)
+  if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
+    throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
+  }
+  const resources = requestedResources.map(canonicalResource)
+  if (!resources.every((resource) => family.resources.includes(resource))) {
+    throw new InvalidTarget('the resource was not part of the original grant')
+  }
+
+  const subject = await currentSubject(deps, family)
+  if (!subject) {
+    await revokeRefreshFamily(store, family.familyId, lifetimes)
+    throw invalid('user_no_longer_allowed')
+  }
+  const refreshToken = await rotateRefreshToken(store, family, presented, lifetimes, subject)
+  if (!refreshToken) {
+    await revokeRefreshFamily(store, family.familyId, lifetimes)
+    logger.warn({
+      event: 'refresh_token_reuse',
+      client_id: client.client_id,
+      family_id: family.familyId,
+    })
+    throw invalid('refresh_token_raced')
+  }
+  logger.info({
+    event: 'token_refreshed',
+    client_id: client.client_id,
+    user_id: subject.id,
+    family_id: family.familyId,
+  })
+  return tokenResponse(deps, {
+    clientId: client.client_id,
+    subject,
+    scopes: requestedScopes.length > 0 ? requestedScopes : family.scopes,
+    resources: resources.length > 0 ? [...new Set(resources)] : family.resources,
+    familyId: family.familyId,
+    refreshToken,
+  })
+}
+
+/** The user as the identity provider sees them now, or null when they may no longer sign in. */
+async function currentSubject(deps: AuthDeps, family: RefreshFamily): Promise<TokenSubject | null> {
+  const { config, logger, upstream } = deps
+  const allowList = { users: config.allowedUsers, orgs: config.allowedOrgs }
+  if (!upstream) return isAllowed(family.subject, allowList) ? family.subject : null
+  const grant = await upstream.grants.find(family.subject.id)
+  if (!grant) {
+    logger.info({
+      event: 'refresh_denied',
+      reason: 'no_upstream_grant',
+      user_id: family.subject.id,
+    })
+    return null
+  }
+  let subject: TokenSubject
+  try {
+    subject = await upstream.provider.currentSubject(grant)
+  } catch (error) {
+    if (error instanceof UpstreamGrantRevoked) {
+      logger.info({
+        event: 'refresh_denied',
+        reason: 'upstream_grant_revoked',
+        user_id: family.subject.id,
+      })
+      return null
+    }
+    throw new TemporarilyUnavailable(`${upstream.name} could not be reached to re-check the user`, {
+      cause: error,
+    })
+  }
+  if (subject.id !== family.subject.id || !isAllowed(subject, allowList)) {
+    logger.warn({
+      event: 'refresh_denied',
+      reason: 'not_allowed',
+      user_id: family.subject.id,
+      login: subject.login,
+    })
+    return null
+  }
+  return subject
+}

@@ -1,0 +1,187 @@
+import * as oauth from 'oauth4webapi'
+import { type Clock, epochSeconds } from '../clock.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
+import {
+  type Upstream,
+  UpstreamDenied,
+  UpstreamFailure,
+  type UpstreamGrant,
+  UpstreamGrantRevoked,
+} from './upstream.ts'
+
+export interface GitHubSettings {
+  readonly clientId: string
+  readonly clientSecret: string
+  /** `https://github.com` or a GitHub Enterprise Server host. */
+  readonly baseUrl: string
+  /** `https://api.github.com` or `https://HOST/api/v3`. */
+  readonly apiUrl: string
+  /** Organisations whose membership matters to some policy (checked at every sign-in). */
+  readonly orgs: readonly string[]
+}
+
+const API_HEADERS = {
+  Accept: 'application/vnd.github+json',
+  'X-GitHub-Api-Version': '2022-11-28',
+  // GitHub rejects REST calls without a User-Agent.
+  'User-Agent': 'mcp-oauth-gateway',
+}
+
+/**
+ * GitHub (an OAuth App) as upstream, through oauth4webapi. GitHub has no discovery document, so
+ * its endpoints are built from the configured hosts, and it reports token errors with HTTP 200,
+ * which `githubFetch` turns into the 400 the library expects.
+ */
+export function githubUpstream(
+  settings: GitHubSettings,
+  clock: Clock,
+  fetchImpl: typeof fetch = fetch
+): Upstream {
+  const as: oauth.AuthorizationServer = {
+    issuer: settings.baseUrl,
+    authorization_endpoint: `${settings.baseUrl}/login/oauth/authorize`,
+    token_endpoint: `${settings.baseUrl}/login/oauth/access_token`,
+  }
+  const client: oauth.Client = { client_id: settings.clientId }
+  const clientAuth = oauth.ClientSecretPost(settings.clientSecret)
+  const options = {
+    [oauth.customFetch]: githubFetch(fetchImpl),
+    // http only reaches a GitHub stand-in on a private address; the configuration refuses it in production.
+    [oauth.allowInsecureRequests]: settings.baseUrl.startsWith('http:'),
+  }
+  const scope = ['read:user', 'user:email', ...(settings.orgs.length > 0 ? ['read:org'] : [])].join(
+    ' '
+  )
+
+  const api = async (path: string, token: string): Promise<Response> => {
+    try {
+      return await fetchImpl(`${settings.apiUrl}${path}`, {
+        headers: { ...API_HEADERS, Authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      })
+    } catch (cause) {
+      throw new UpstreamFailure(`GitHub API ${path} could not be reached`, { cause })
+    }
+  }
+
+  const readSubject = async (token: string): Promise<TokenSubject> => {
+    const userResponse = await api('/user', token)
+    if (userResponse.status === 401)
+      throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
+    if (!userResponse.ok) throw new UpstreamFailure(`GitHub /user answered ${userResponse.status}`)
+    const user = (await userResponse.json()) as {
+      id: number
+      login: string
+      name: string | null
+      email: string | null
+    }
+    const [email, orgs] = await Promise.all([
+      user.email ?? primaryEmail(api, token),
+      memberships(api, token, settings.orgs),
+    ])
+    return {
+      id: String(user.id),
+      login: user.login,
+      ...(user.name ? { name: user.name } : {}),
+      ...(email ? { email } : {}),
+      ...(orgs.length > 0 ? { orgs } : {}),
+    }
+  }
+
+  return {
+    authorizationUrl({ state, codeChallenge, redirectUri }) {
+      const url = new URL(as.authorization_endpoint as string)
+      url.search = new URLSearchParams({
+        client_id: settings.clientId,
+        redirect_uri: redirectUri,
+        scope,
+        state,
+        code_challenge: codeChallenge,
+        code_challenge_method: 'S256',
+      }).toString()
+      return url
+    },
+
+    async completeLogin({ callbackUrl, expectedState, codeVerifier, redirectUri }) {
+      let params: URLSearchParams
+      try {
+        params = oauth.validateAuthResponse(as, client, callbackUrl, expectedState)
+      } catch (cause) {
+        if (cause instanceof oauth.AuthorizationResponseError) {
+          throw new UpstreamDenied(`GitHub refused the sign-in: ${cause.error}`, { cause })
+        }
+        throw new UpstreamFailure('GitHub sent an invalid callback', { cause })
+      }
+      let tokens: oauth.TokenEndpointResponse
+      try {
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          clientAuth,
+          params,
+          redirectUri,
+          codeVerifier,
+          options
+        )
+        tokens = await oauth.processAuthorizationCodeResponse(as, client, response)
+      } catch (cause) {
+        throw new UpstreamFailure('GitHub did not exchange the code', { cause })
+      }
+      const grant: UpstreamGrant = {
+        accessToken: tokens.access_token,
+        ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+        ...(tokens.expires_in ? { expiresAt: epochSeconds(clock) + tokens.expires_in } : {}),
+      }
+      return { subject: await readSubject(tokens.access_token), grant }
+    },
+
+    currentSubject: (grant) => readSubject(grant.accessToken),
+  }
+}
+
+/** GitHub answers token errors with 200 and an `error` member; make them the 400 RFC 6749 says. */
+function githubFetch(fetchImpl: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await fetchImpl(input, { ...init, signal: AbortSignal.timeout(10_000) })
+    if (response.status !== 200 || !response.headers.get('content-type')?.includes('json'))
+      return response
+    const body = await response.text()
+    const parsed = safeJson(body)
+    const status = parsed && typeof parsed === 'object' && 'error' in parsed ? 400 : 200
+    return new Response(body, { status, headers: response.headers })
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+type Api = (path: string, token: string) => Promise<Response>
+
+async function primaryEmail(api: Api, token: string): Promise<string | undefined> {
+  const response = await api('/user/emails', token)
+  if (!response.ok) return undefined
+  const emails = (await response.json()) as { email: string; primary: boolean; verified: boolean }[]
+  return emails.find((e) => e.primary && e.verified)?.email
+}
+
+/** The configured organisations the user is an active member of (pending invitations do not count). */
+async function memberships(api: Api, token: string, orgs: readonly string[]): Promise<string[]> {
+  const results = await Promise.all(
+    orgs.map(async (org) => {
+      const response = await api(`/user/memberships/orgs/${encodeURIComponent(org)}`, token)
+      if (response.status === 401)
+        throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
+      if (response.status === 404 || response.status === 403) return undefined
+      if (!response.ok)
+        throw new UpstreamFailure(`GitHub org membership answered ${response.status}`)
+      const membership = (await response.json()) as { state: string }
+      return membership.state === 'active' ? org : undefined
+    })
+  )
+  return results.filter((org): org is string => org !== undefined)
+}

@@ -1,0 +1,128 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { TestAuthServer } from './auth-app.ts'
+import { TEST_ISSUER } from './auth-app.ts'
+import { type FakeGitHub, startFakeGitHub } from './fake-github.ts'
+import { HeadlessBrowser } from './headless-browser.ts'
+
+/** A gateway app wired to a fake GitHub, plus helpers to walk through the code flow. */
+export interface FlowFixture {
+  readonly github: FakeGitHub
+  browser(): HeadlessBrowser
+}
+
+export const ALICE = { id: 1001, login: 'alice', name: 'Alice Liddell', email: 'alice@example.com' }
+export const MALLORY = { id: 6666, login: 'mallory', name: 'Mallory', email: 'mallory@example.com' }
+
+export async function startFlowGitHub(): Promise<FakeGitHub> {
+  return startFakeGitHub({ callbackUrl: `${TEST_ISSUER}/callback`, users: [ALICE, MALLORY] })
+}
+
+/** Sends gateway URLs to the in-process app and everything else over the network. */
+export function browserFor(server: TestAuthServer): HeadlessBrowser {
+  return new HeadlessBrowser((url) =>
+    url.origin === TEST_ISSUER
+      ? (target, init) => Promise.resolve(server.app.request(target, init))
+      : (target, init) => fetch(target, init)
+  )
+}
+
+export interface Pkce {
+  readonly verifier: string
+  readonly challenge: string
+}
+
+export function newPkce(): Pkce {
+  const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+export interface RegisteredClient {
+  readonly client_id: string
+  readonly client_secret?: string
+  readonly redirect_uris: string[]
+}
+
+export async function registerTestClient(
+  server: TestAuthServer,
+  metadata: Record<string, unknown> = {}
+): Promise<RegisteredClient> {
+  const response = await server.request('/register', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Test client',
+      redirect_uris: ['https://client.example.com/callback'],
+      token_endpoint_auth_method: 'client_secret_post',
+      ...metadata,
+    }),
+  })
+  if (response.status !== 201) throw new Error(`registration failed: ${await response.text()}`)
+  return (await response.json()) as RegisteredClient
+}
+
+export function authorizeUrl(
+  client: RegisteredClient,
+  pkce: Pkce,
+  extra: Record<string, string> = {}
+): string {
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0] ?? '',
+    code_challenge: pkce.challenge,
+    code_challenge_method: 'S256',
+    state: 'client-state',
+    resource: `${TEST_ISSUER}/echo/mcp`,
+    ...extra,
+  })
+  return `${TEST_ISSUER}/authorize?${params}`
+}
+
+/** Walks authorize → consent (approve) → GitHub → callback and returns the client's redirect. */
+export async function obtainCode(
+  server: TestAuthServer,
+  client: RegisteredClient,
+  pkce: Pkce = newPkce(),
+  browser: HeadlessBrowser = browserFor(server),
+  extra: Record<string, string> = {}
+): Promise<{ code: string; redirect: URL; pkce: Pkce }> {
+  const redirectUri = extra.redirect_uri ?? client.redirect_uris[0] ?? ''
+  const consent = await browser.open(authorizeUrl(client, pkce, extra), redirectUri)
+  const page = consent.body ? await browser.submitConsent(consent, 'approve', redirectUri) : consent
+  const redirect = new URL(page.url)
+  const code = redirect.searchParams.get('code')
+  if (!code) throw new Error(`no code: ${page.url} ${page.body.slice(0, 500)}`)
+  return { code, redirect, pkce }
+}
+
+export function tokenRequest(
+  server: TestAuthServer,
+  client: RegisteredClient,
+  params: Record<string, string>
+) {
+  return server.request('/token', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      client_id: client.client_id,
+      ...(client.client_secret ? { client_secret: client.client_secret } : {}),
+      ...params,
+    }).toString(),
+  })
+}
+
+export async function exchangeCode(
+  server: TestAuthServer,
+  client: RegisteredClient,
+  code: string,
+  pkce: Pkce,
+  extra: Record<string, string> = {}
+) {
+  return tokenRequest(server, client, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: pkce.verifier,
+    redirect_uri: client.redirect_uris[0] ?? '',
+    ...extra,
+  })
+}
