@@ -16,7 +16,7 @@ const ROOT = new URL('../../', import.meta.url).pathname
 export async function startGatewayProcess(
   env: Record<string, string> = {}
 ): Promise<GatewayProcess> {
-  const port = await freePort()
+  const port = env.PORT ? Number(env.PORT) : await freePort()
   const child = spawn(process.execPath, ['auth/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', ...env },

@@ -201,8 +201,8 @@ describe('attacks on the authorization code flow are refused', () => {
     for (const who of [
       { ...client, client_id: 'unknown-client' },
       { ...client, client_secret: 'wrong' },
-      { ...client, client_secret: undefined },
-    ] as const) {
+      { client_id: client.client_id, redirect_uris: client.redirect_uris },
+    ]) {
       const response = await tokenRequest(server, who, {
         grant_type: 'authorization_code',
         code: 'x',
