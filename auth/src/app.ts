@@ -22,6 +22,9 @@ import { verifyRoute } from './routes/verify.ts'
 /** The authorization server: every endpoint mounted here, every error mapped in one place. */
 export function createApp(deps: AuthDeps): Hono {
   const app = new Hono()
+  // First, ahead of every middleware: the forward-auth hot path (DESIGN §5) answers every /mcp
+  // request, and a header added after the response exists costs it a third of its throughput.
+  app.route('/', verifyRoute(deps))
   app.use(async (c, next) => {
     await next()
     c.header('X-Content-Type-Options', 'nosniff')
@@ -33,11 +36,11 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', clientConfigurationRoute(deps))
   app.route('/', authorizeRoute(deps))
   app.route('/', callbackRoute(deps))
+  if (deps.upstream?.routes) app.route('/', deps.upstream.routes)
   app.route('/', tokenRoute(deps))
   app.route('/', revokeRoute(deps))
   app.route('/', introspectRoute(deps))
   app.route('/', healthRoute(deps.store))
-  app.route('/', verifyRoute(deps))
   app.notFound(() => {
     throw new NotFound('no such endpoint')
   })

@@ -137,6 +137,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   ) {
     throw new ConfigError('GITHUB_BASE_URL: GitHub must be reached over https in production')
   }
+  if (production && !e.GITHUB_CLIENT_ID) {
+    throw new ConfigError(
+      'GITHUB_CLIENT_ID: required when NODE_ENV=production (the development sign-in is refused there)'
+    )
+  }
   if (Boolean(e.GITHUB_CLIENT_ID) !== Boolean(e.GITHUB_CLIENT_SECRET)) {
     throw new ConfigError(
       'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
@@ -21,5 +22,7 @@ export interface AuthDeps {
     readonly provider: Upstream
     readonly grants: UpstreamGrants
     readonly name: string
+    /** Pages the provider serves itself (the development sign-in). */
+    readonly routes?: Hono
   }
 }

@@ -51,14 +51,20 @@ export class HeadlessBrowser {
 
   /** Submits the consent form on `page` with the given decision (`approve` or `deny`). */
   submitConsent(page: Page, decision: 'approve' | 'deny', stopAt: string): Promise<Page> {
+    return this.submitForm(page, { decision }, stopAt)
+  }
+
+  /** Submits the page's form: its hidden fields plus `values`. */
+  submitForm(page: Page, values: Record<string, string>, stopAt: string): Promise<Page> {
     const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page.body)
-    if (!form?.[1] || form[2] === undefined)
-      throw new Error(`no consent form on ${page.url}: ${page.body.slice(0, 300)}`)
+    if (!form?.[1] || form[2] === undefined) {
+      throw new Error(`no form on ${page.url}: ${page.body.slice(0, 300)}`)
+    }
     const fields = new URLSearchParams()
     for (const input of form[2].matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
       fields.append(decodeEntities(input[1] ?? ''), decodeEntities(input[2] ?? ''))
     }
-    fields.set('decision', decision)
+    for (const [name, value] of Object.entries(values)) fields.set(name, value)
     const action = new URL(decodeEntities(form[1]), page.url)
     return this.open(action.href, stopAt, {
       method: 'POST',

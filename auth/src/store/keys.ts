@@ -35,6 +35,8 @@ export const keys = {
   browserSession: (sessionHash: string) => `session:${sessionHash}`,
   /** The user's latest upstream (GitHub) grant, AES-256-GCM encrypted. TTL: REFRESH_TOKEN_TTL. */
   upstreamGrant: (userId: string) => `upstream-grant:${userId}`,
+  /** Development sign-in code (demo without GitHub), by hash. TTL: 60 s. Taken once. */
+  developmentLoginCode: (codeHash: string) => `dev-login:${codeHash}`,
   /** Fixed-window request counter. TTL: the window. */
   rateLimit: (bucket: string, caller: string, window: number) =>
     `rate:${bucket}:${caller}:${window}`,

@@ -2,10 +2,14 @@ import type { Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { AuthDeps } from '../deps.ts'
 import type { Store } from '../store/store.ts'
+import { developmentLogin } from './development-login.ts'
 import { githubUpstream } from './github.ts'
 import { upstreamGrants } from './upstream-grants.ts'
 
-/** The identity provider the configuration names: GitHub when its OAuth App is configured. */
+/**
+ * The identity provider the configuration names: GitHub when its OAuth App is configured, else
+ * (never in production, which requires GitHub) the development sign-in.
+ */
 export function configuredUpstream(
   config: Config,
   store: Store,
@@ -13,7 +17,16 @@ export function configuredUpstream(
   fetchImpl: typeof fetch = fetch
 ): AuthDeps['upstream'] {
   const { clientId, clientSecret, baseUrl, apiUrl } = config.github
-  if (!clientId || !clientSecret) return undefined
+  if (!clientId || !clientSecret) {
+    if (config.production) return undefined
+    const { provider, routes } = developmentLogin(store, config.issuer)
+    return {
+      name: 'the development sign-in',
+      provider,
+      grants: upstreamGrants(store, 'development'),
+      routes,
+    }
+  }
   const orgs = [
     ...new Set([...config.allowedOrgs, ...config.protectedResources.flatMap((r) => r.allowedOrgs)]),
   ]

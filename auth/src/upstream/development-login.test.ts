@@ -1,0 +1,59 @@
+import { decodeJwt } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import {
+  authorizeUrl,
+  browserFor,
+  exchangeCode,
+  newPkce,
+  registerTestClient,
+} from '../../../tests/support/oauth-flow.ts'
+
+describe('development sign-in (no GitHub configured, outside production)', () => {
+  let server: TestAuthServer
+  beforeAll(async () => {
+    server = await createTestAuthServer({ ALLOWED_GITHUB_USERS: 'demo' })
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  const signInAs = async (login: string) => {
+    const client = await registerTestClient(server)
+    const pkce = newPkce()
+    const browser = browserFor(server)
+    const stop = client.redirect_uris[0] ?? ''
+    const consent = await browser.open(authorizeUrl(client, pkce), stop)
+    expect(consent.body).toContain('the development sign-in')
+    const loginPage = await browser.submitConsent(consent, 'approve', stop)
+    expect(loginPage.url).toContain('/dev-login?')
+    expect(loginPage.body).toContain('Never use it for real data')
+    const landed = await browser.submitForm(loginPage, { login }, stop)
+    return { client, pkce, redirect: new URL(landed.url) }
+  }
+
+  it('walks the real flow and yields a token for the typed name', async () => {
+    const { client, pkce, redirect } = await signInAs('demo')
+    const code = redirect.searchParams.get('code') ?? ''
+    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as Record<
+      string,
+      string
+    >
+    expect(decodeJwt(tokens.access_token ?? '')).toMatchObject({ sub: 'dev-demo', login: 'demo' })
+  })
+
+  it('still applies the allow-list', async () => {
+    const { redirect } = await signInAs('intruder')
+    expect(redirect.searchParams.get('error')).toBe('access_denied')
+  })
+
+  it('refuses a malformed name with an error page', async () => {
+    const response = await server.request('/dev-login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'login=%3Cscript%3E&state=s&code_challenge=c',
+    })
+    expect(response.status).toBe(400)
+    expect(await response.text()).not.toContain('<script>')
+  })
+})
