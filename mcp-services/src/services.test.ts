@@ -119,9 +119,14 @@ describe('filesystem service', () => {
     const alice = await connectClient(bridge.url, 'alice', {
       clientOptions: { capabilities: { roots: { listChanged: true } } },
     })
-    alice.client.setRequestHandler(ListRootsRequestSchema, () => ({
-      roots: [{ uri: 'file:///', name: 'everything' }],
-    }))
+    let rootsAsked = false
+    alice.client.setRequestHandler(ListRootsRequestSchema, () => {
+      rootsAsked = true
+      return { roots: [{ uri: 'file:///', name: 'everything' }] }
+    })
+    // The server asks for roots right after initialization when the client offers them.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(rootsAsked).toBe(false)
     const allowed = textOf(await alice.client.callTool({ name: 'list_allowed_directories' }))
     expect(allowed).toContain(`${bridge.dataDir}/filesystem/alice`)
     expect(allowed).not.toMatch(/^\/$/m)
