@@ -1,13 +1,15 @@
+import type { IncomingMessage } from 'node:http'
 import { type Context, Hono } from 'hono'
 import type { AuthDeps } from '../deps.ts'
 import { toForwardAuthResponse } from '../http/error-response.ts'
 import { verifyAccessRequest } from '../verify/access-request.ts'
-import { forwardedTarget, resourceIndex } from '../verify/forwarded-target.ts'
+import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
 import { identityHeaders } from '../verify/identity-headers.ts'
-import { type AccessTokenVerifier, createAccessTokenVerifier } from '../verify/token-verifier.ts'
-
-/** Where the path-less root form of the metadata lives, for a target that matches no resource. */
-const ROOT_METADATA = '/.well-known/oauth-protected-resource'
+import {
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  type VerifiedToken,
+} from '../verify/token-verifier.ts'
 
 /**
  * `GET|POST /verify`, the forward-auth endpoint (DESIGN §5) for Traefik `forwardAuth`, Caddy
@@ -19,24 +21,23 @@ export const verifyRoute = (
   deps: AuthDeps,
   verifier: AccessTokenVerifier = createAccessTokenVerifier(deps)
 ) => {
-  const resources = resourceIndex(deps.config)
+  const resolveTarget = createTargetResolver(deps.config)
 
   const verify = async (c: Context) => {
     try {
-      const method = c.req.header('x-forwarded-method') ?? c.req.method
+      const header = headerReader(c)
+      const method = header('x-forwarded-method') ?? c.req.method
       // CORS preflights carry no token; the upstream answers them (with empty identity headers).
       if (c.req.method === 'OPTIONS' || method.toUpperCase() === 'OPTIONS') {
-        return allow(c, undefined)
+        return allow(undefined)
       }
-      const target = forwardedTarget((name) => c.req.header(name))
-      const match = target ? resources.match(target) : undefined
+      const { match, metadataUrl } = resolveTarget(header)
       const token = await verifyAccessRequest(verifier, {
-        authorization: c.req.header('authorization'),
+        authorization: header('authorization'),
         resource: match?.resource,
-        resourceMetadata:
-          match?.metadataUrl ?? (target ? target.origin + ROOT_METADATA : undefined),
+        resourceMetadata: metadataUrl,
       })
-      return allow(c, token)
+      return allow(token)
     } catch (error) {
       return toForwardAuthResponse(error, c, deps.logger)
     }
@@ -45,11 +46,32 @@ export const verifyRoute = (
   return new Hono().all('/verify', verify)
 }
 
-function allow(c: Context, token: Parameters<typeof identityHeaders>[0]): Response {
-  return c.body(null, 200, {
-    ...identityHeaders(token),
-    'Cache-Control': 'no-store',
-    // An empty chunked body makes nginx and Caddy open a new connection per request (DESIGN §5).
-    'Content-Length': '0',
+/**
+ * Reads request headers from Node's parsed header object when served by `@hono/node-server`
+ * (building a WHATWG `Headers` for every request costs the hot path dearly), else from the
+ * request. Node keeps the first of repeated singleton fields such as `Authorization`.
+ */
+function headerReader(c: Context): HeaderReader {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+  if (incoming) {
+    const headers = incoming.headers
+    return (name) => {
+      const value = headers[name]
+      return Array.isArray(value) ? value.join(', ') : value
+    }
+  }
+  return (name) => c.req.header(name)
+}
+
+/** The 200 as a plain `Response`: no `Headers` object is built on the hot path. */
+function allow(token: VerifiedToken | undefined): Response {
+  return new Response(null, {
+    status: 200,
+    headers: {
+      ...identityHeaders(token),
+      'Cache-Control': 'no-store',
+      // An empty chunked body makes nginx and Caddy open a new connection per request (DESIGN §5).
+      'Content-Length': '0',
+    },
   })
 }

@@ -1,5 +1,6 @@
 import type { Config, ProtectedResource } from '../config.ts'
 import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
+import { LruCache } from './lru-cache.ts'
 
 /** Reads one request header (case-insensitive), as Hono's `c.req.header(name)` does. */
 export type HeaderReader = (name: string) => string | undefined
@@ -79,5 +80,49 @@ export function resourceIndex(config: Pick<Config, 'protectedResources'>): Resou
       }
       return undefined
     },
+  }
+}
+
+/** Where the path-less root form of the metadata lives, for a target that matches no resource. */
+const ROOT_METADATA = '/.well-known/oauth-protected-resource'
+
+/** What the forwarding headers of one request name. */
+export interface TargetResolution {
+  /** The protected resource, if the target is one. */
+  readonly match: ResourceMatch | undefined
+  /** The metadata URL for the challenge: the resource's, else the target origin's root form. */
+  readonly metadataUrl: string | undefined
+}
+
+/**
+ * `forwardedTarget` + `ResourceIndex.match`, remembered per distinct set of forwarding headers:
+ * a proxy sends the same few values again and again, so URL parsing leaves the hot path.
+ */
+export function createTargetResolver(
+  config: Pick<Config, 'protectedResources'>,
+  capacity = 1_024
+): (header: HeaderReader) => TargetResolution {
+  const index = resourceIndex(config)
+  const cache = new LruCache<string, TargetResolution>(capacity)
+  const names = ['x-forwarded-proto', 'x-forwarded-host', 'host', 'x-forwarded-uri']
+  const optional = ['x-original-url', 'x-original-uri']
+  return (header) => {
+    let key = ''
+    for (const name of names) key += `${header(name) ?? ''}\n`
+    for (const name of optional) {
+      const value = header(name)
+      key += value === undefined ? '\u0000' : `${value}\n`
+    }
+    let resolution = cache.get(key)
+    if (!resolution) {
+      const target = forwardedTarget(header)
+      const match = target ? index.match(target) : undefined
+      resolution = {
+        match,
+        metadataUrl: match?.metadataUrl ?? (target ? target.origin + ROOT_METADATA : undefined),
+      }
+      cache.set(key, resolution)
+    }
+    return resolution
   }
 }

@@ -1,0 +1,6 @@
+import { benchBridge } from './bridge.ts'
+import { benchVerify } from './verify.ts'
+
+/** `npm run bench`: every benchmark, one after the other (figures go to docs/benchmarks.md). */
+await benchVerify()
+await benchBridge()
