@@ -1,15 +1,21 @@
 import { serve } from '@hono/node-server'
+import {
+  createLogger as createBridgeLogger,
+  parseBridgeConfig,
+} from '../../mcp-services/src/index.ts'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
+import type { AuthDeps } from './deps.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { mountServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
 import type { Store } from './store/store.ts'
 import { configuredUpstream } from './upstream/configured-upstream.ts'
 
-/** Composition root: configuration → store → keys → app → HTTP server. */
+/** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
   let config: Config
   try {
@@ -24,16 +30,30 @@ async function main(): Promise<void> {
   const store = openStore(config, logger)
   const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
   const upstream = configuredUpstream(config, store, clock)
-  if (!upstream)
-    logger.warn({ event: 'no_upstream' }, 'GITHUB_CLIENT_ID is not set: nobody can sign in')
-  const app = createApp({
+  if (upstream?.routes) {
+    logger.warn(
+      { event: 'development_login' },
+      'GITHUB_CLIENT_ID is not set: offering the development sign-in (anyone can type any name; ALLOWED_GITHUB_USERS decides who gets in)'
+    )
+  }
+  const deps: AuthDeps = {
     config,
     store,
     clock,
     signingKeys,
     logger,
     ...(upstream ? { upstream } : {}),
-  })
+  }
+  const app = createApp(deps)
+  const closeServices =
+    config.mode === 'standalone'
+      ? mountServices(
+          app,
+          deps,
+          parseBridgeConfig(process.env),
+          createBridgeLogger(config.logLevel)
+        )
+      : async () => {}
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
     logger.info(
@@ -50,9 +70,10 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal })
-    server.close(() => {
-      void store.close().finally(() => process.exit(0))
-    })
+    server.close()
+    void closeServices()
+      .then(() => store.close())
+      .finally(() => process.exit(0))
     setTimeout(() => process.exit(0), 5_000).unref()
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))

@@ -1,0 +1,36 @@
+import type { Hono } from 'hono'
+import type { Logger } from 'pino'
+import { type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
+import type { AuthDeps } from '../deps.ts'
+import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
+
+/**
+ * Standalone mode: each enabled service is bridged in this process at `/<name>/mcp`, behind the
+ * same token check `/verify` applies at a reverse proxy. The guard replaces whatever identity
+ * headers the client sent and removes `Authorization` before the bridge sees the request.
+ * Returns the function that ends every child process.
+ */
+export function mountServices(
+  app: Hono,
+  deps: AuthDeps,
+  bridgeConfig: BridgeConfig,
+  bridgeLogger: Logger
+): () => Promise<void> {
+  const bridges = deps.config.protectedResources.map((protectedResource) => {
+    const path = new URL(protectedResource.resource).pathname
+    const prefix = path.slice(0, -'/mcp'.length)
+    const guard = protectedResourceGuard(deps, protectedResource)
+    const bridge = createBridge({
+      service: protectedResource.service,
+      config: bridgeConfig,
+      logger: bridgeLogger,
+    })
+    // Hono's `/x/*` also matches `/x` itself: one registration covers both.
+    app.use(`${path}/*`, guard)
+    app.route(prefix, bridge.app)
+    return bridge
+  })
+  return async () => {
+    await Promise.all(bridges.map((bridge) => bridge.close()))
+  }
+}
