@@ -40,7 +40,7 @@ async function dynamicConfiguration(): Promise<Dynamic> {
       DOMAIN
     )
     expect(text, `${file} uses a template Traefik may not render`).not.toContain('{{')
-    const http = (parse(text) as Partial<Dynamic>).http ?? {}
+    const http: Partial<Dynamic['http']> = (parse(text) as Partial<Dynamic>).http ?? {}
     Object.assign(merged.http.routers, http.routers)
     Object.assign(merged.http.middlewares, http.middlewares)
     Object.assign(merged.http.services, http.services)

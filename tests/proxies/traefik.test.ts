@@ -1,0 +1,15 @@
+import { describe } from 'vitest'
+import { forwardAuthContract } from './support/forward-auth-contract.ts'
+import { containerRuntime, startTraefik } from './support/traefik.ts'
+
+const runtime = await containerRuntime()
+if (!runtime.available) {
+  console.info(`Traefik forward-auth suite skipped: no container runtime (${runtime.reason})`)
+}
+
+describe.skipIf(!runtime.available)(
+  `behind Traefik forwardAuth (container)${runtime.available ? '' : ` [skipped: no container runtime: ${runtime.reason}]`}`,
+  () => {
+    forwardAuthContract(startTraefik, { challengeOn403: true })
+  }
+)
