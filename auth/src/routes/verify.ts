@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { type Context, Hono } from 'hono'
 import type { AuthDeps } from '../deps.ts'
 import { toForwardAuthResponse } from '../http/error-response.ts'
-import { verifyAccessRequest } from '../verify/access-request.ts'
+import { checkAccessRequest } from '../verify/access-request.ts'
 import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
 import { identityHeaders } from '../verify/identity-headers.ts'
 import {
@@ -23,7 +23,10 @@ export const verifyRoute = (
 ) => {
   const resolveTarget = createTargetResolver(deps.config)
 
-  const verify = async (c: Context) => {
+  const refuse = (c: Context) => (error: unknown) => toForwardAuthResponse(error, c, deps.logger)
+
+  // Not async: with the token and its revocation state cached, the answer is synchronous.
+  const verify = (c: Context): Response | Promise<Response> => {
     try {
       const header = headerReader(c)
       const method = header('x-forwarded-method') ?? c.req.method
@@ -32,14 +35,14 @@ export const verifyRoute = (
         return allow(undefined)
       }
       const { match, metadataUrl } = resolveTarget(header)
-      const token = await verifyAccessRequest(verifier, {
+      const access = checkAccessRequest(verifier, {
         authorization: header('authorization'),
         resource: match?.resource,
         resourceMetadata: metadataUrl,
       })
-      return allow(token)
+      return access instanceof Promise ? access.then(allow, refuse(c)) : allow(access)
     } catch (error) {
-      return toForwardAuthResponse(error, c, deps.logger)
+      return refuse(c)(error)
     }
   }
 

@@ -27,28 +27,53 @@ const BEARER_SCHEME = /^bearer(?: |$)/i
  * The access decision shared by `/verify` (behind a proxy) and the in-process guard (standalone):
  * a bearer token that verifies, whose `aud` names this resource, that is not revoked (nor its
  * refresh family), whose user the service's policy admits, and that carries the scopes the service
- * requires. Returns the verified token or throws `MissingToken`, `InvalidToken` (401),
+ * requires. Resolves to the verified token or rejects with `MissingToken`, `InvalidToken` (401),
  * `AccessDenied` or `InsufficientScope` (403), each naming the resource metadata URL.
  */
 export async function verifyAccessRequest(
   verifier: AccessTokenVerifier,
   request: AccessRequest
 ): Promise<VerifiedToken> {
-  const { resource } = request
-  const options = (reason: string, cause?: unknown) => ({
-    reason,
-    cause,
-    ...(request.resourceMetadata === undefined
-      ? {}
-      : { resourceMetadata: request.resourceMetadata }),
-  })
+  return checkAccessRequest(verifier, request)
+}
+
+/**
+ * `verifyAccessRequest` for the hot path: when the token and its revocation state are cached the
+ * answer is synchronous (no promise, no microtask), else a promise. Throws synchronously or
+ * rejects with the same typed errors.
+ */
+export function checkAccessRequest(
+  verifier: AccessTokenVerifier,
+  request: AccessRequest
+): VerifiedToken | Promise<VerifiedToken> {
+  const authorization = request.authorization
+  // A value seen before passed the syntax check then: look it up before parsing it again.
+  const seen =
+    authorization?.startsWith('Bearer ') === true
+      ? verifier.cached(authorization.slice(7))
+      : undefined
+  if (seen) {
+    const resource = checkResource(seen, request)
+    const revoked = verifier.knownRevocation(seen)
+    if (revoked === false) return checkGrant(seen, resource, request)
+  }
+  return verifySlowly(verifier, request)
+}
+
+async function verifySlowly(
+  verifier: AccessTokenVerifier,
+  request: AccessRequest
+): Promise<VerifiedToken> {
   const authorization = request.authorization
   if (authorization === undefined || !BEARER_SCHEME.test(authorization)) {
-    throw new MissingToken('a bearer token is required', options('no_bearer_token'))
+    throw new MissingToken('a bearer token is required', options(request, 'no_bearer_token'))
   }
   const token = BEARER.exec(authorization)?.[1]
   if (token === undefined) {
-    throw new InvalidToken('the authorization header is malformed', options('malformed_header'))
+    throw new InvalidToken(
+      'the authorization header is malformed',
+      options(request, 'malformed_header')
+    )
   }
 
   let verified: VerifiedToken
@@ -57,15 +82,9 @@ export async function verifyAccessRequest(
   } catch (error) {
     const description = error instanceof OAuthError ? error.description : 'the token is invalid'
     const reason = error instanceof OAuthError ? (error.reason ?? error.code) : 'unverifiable'
-    throw new InvalidToken(description, options(reason, error))
+    throw new InvalidToken(description, options(request, reason, error))
   }
-
-  if (!resource) {
-    throw new InvalidToken('the request is not for a known resource', options('unknown_resource'))
-  }
-  if (!verified.audience.some((aud) => sameResource(aud, resource.resource))) {
-    throw new InvalidToken('the access token is not for this resource', options('audience'))
-  }
+  const resource = checkResource(verified, request)
 
   let revoked: boolean
   try {
@@ -73,23 +92,62 @@ export async function verifyAccessRequest(
   } catch (error) {
     throw new TokenCheckUnavailable(
       'the token could not be checked',
-      options('revocation_check_failed', error)
+      options(request, 'revocation_check_failed', error)
     )
   }
-  if (revoked) throw new InvalidToken('the access token was revoked', options('revoked'))
+  if (revoked) throw new InvalidToken('the access token was revoked', options(request, 'revoked'))
+  return checkGrant(verified, resource, request)
+}
 
-  if (!admits(resource, verified)) {
-    throw new AccessDenied('this account may not use this service', options('service_policy'))
+/** The request names a resource we protect, and the token was issued for it (`aud`). */
+function checkResource(token: VerifiedToken, request: AccessRequest): ProtectedResource {
+  const { resource } = request
+  if (!resource) {
+    throw new InvalidToken(
+      'the request is not for a known resource',
+      options(request, 'unknown_resource')
+    )
+  }
+  if (!token.audience.some((aud) => sameResource(aud, resource.resource))) {
+    throw new InvalidToken(
+      'the access token is not for this resource',
+      options(request, 'audience')
+    )
+  }
+  return resource
+}
+
+/** The service's policy admits the user, and the token has the scopes the service requires. */
+function checkGrant(
+  token: VerifiedToken,
+  resource: ProtectedResource,
+  request: AccessRequest
+): VerifiedToken {
+  if (!admits(resource, token)) {
+    throw new AccessDenied(
+      'this account may not use this service',
+      options(request, 'service_policy')
+    )
   }
   const required = resource.service.requiredScopes
-  if (!required.every((scope) => verified.scopes.has(scope))) {
+  if (!required.every((scope) => token.scopes.has(scope))) {
     throw new InsufficientScope(
       'the access token lacks a scope this service requires',
       required.join(' '),
-      options('scope')
+      options(request, 'scope')
     )
   }
-  return verified
+  return token
+}
+
+function options(request: AccessRequest, reason: string, cause?: unknown) {
+  return {
+    reason,
+    cause,
+    ...(request.resourceMetadata === undefined
+      ? {}
+      : { resourceMetadata: request.resourceMetadata }),
+  }
 }
 
 /** The per-service policy: `*`, a listed login, or membership of a listed organisation. */

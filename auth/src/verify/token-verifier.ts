@@ -58,6 +58,10 @@ export interface AccessTokenVerifier {
    * the store does not answer.
    */
   isRevoked(token: VerifiedToken): Promise<boolean>
+  /** The cached result of `verify(token)` if there is one and it has not expired; no I/O. */
+  cached(token: string): VerifiedToken | undefined
+  /** The cached revocation state while it is still believed, else undefined; no I/O. */
+  knownRevocation(token: VerifiedToken): boolean | undefined
 }
 
 const ALGORITHMS = ['RS256', 'ES256']
@@ -94,6 +98,14 @@ export function createAccessTokenVerifier(
       keyReload = undefined
     })
     return keyReload
+  }
+
+  const knownRevocation = (token: VerifiedToken): boolean | undefined => {
+    const known = revocations.get(token.jti)
+    if (known && (known.revoked || clock.now() - known.checkedAt < revocationCacheMs)) {
+      return known.revoked
+    }
+    return undefined
   }
 
   const keyFor = async (header: JWTHeaderParameters) => {
@@ -144,11 +156,16 @@ export function createAccessTokenVerifier(
       return verified
     },
 
+    cached(token) {
+      const cached = tokens.get(token)
+      return cached && cached.expiresAt * 1000 > clock.now() ? cached : undefined
+    },
+
+    knownRevocation,
+
     isRevoked(token) {
-      const known = revocations.get(token.jti)
-      if (known && (known.revoked || clock.now() - known.checkedAt < revocationCacheMs)) {
-        return Promise.resolve(known.revoked)
-      }
+      const known = knownRevocation(token)
+      if (known !== undefined) return Promise.resolve(known)
       let lookup = revocationLookups.get(token.jti)
       if (!lookup) {
         const checkedAt = clock.now()
