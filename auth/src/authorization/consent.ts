@@ -55,11 +55,26 @@ export async function hasConsent(
   )
 }
 
-export async function revokeConsent(store: Store, userId: string, clientId: string): Promise<void> {
+/**
+ * Withdraws a user's consent for a client. The tokens that consent led to are revoked with it
+ * (`revokeFamilies` receives the user's refresh families held by that client).
+ */
+export async function revokeConsent(
+  store: Store,
+  userId: string,
+  clientId: string,
+  revokeFamilies: (familyIds: string[]) => Promise<void>
+): Promise<void> {
   await store.batch([
     { op: 'delete', key: keys.consent(userId, clientId) },
     { op: 'removeFromSet', key: keys.userConsents(userId), member: clientId },
   ])
+  const [ofUser, ofClient] = await Promise.all([
+    store.setMembers(keys.userFamilies(userId)),
+    store.setMembers(keys.clientFamilies(clientId)),
+  ])
+  const shared = ofUser.filter((familyId) => ofClient.includes(familyId))
+  if (shared.length > 0) await revokeFamilies(shared)
 }
 
 export async function listConsents(store: Store, userId: string): Promise<string[]> {

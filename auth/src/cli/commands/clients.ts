@@ -1,0 +1,44 @@
+import { deleteClient, findClient } from '../../clients/client-registry.ts'
+import { keyPrefixes } from '../../store/keys.ts'
+import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+
+/** `clients list` and `clients delete <client-id>`. */
+export async function clientsCommand(
+  context: CliContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  const [action, clientId] = args
+  const registry = {
+    store: context.store,
+    clock: context.clock,
+    clientLifetime: context.config.ttl.client,
+  }
+  if (action === 'list') {
+    const clients = []
+    for await (const key of context.store.scan(keyPrefixes.client)) {
+      const client = await findClient(registry, key.slice(keyPrefixes.client.length))
+      if (client) {
+        clients.push({
+          client_id: client.client_id,
+          client_name: client.metadata.client_name ?? '',
+          issued_at: new Date(client.client_id_issued_at * 1000).toISOString(),
+          redirect_uris: client.metadata.redirect_uris,
+        })
+      }
+    }
+    clients.sort((a, b) => a.issued_at.localeCompare(b.issued_at))
+    const text = clients.map(
+      (c) => `${c.client_id}  ${c.issued_at}  ${c.client_name}  ${c.redirect_uris.join(' ')}`
+    )
+    return { data: clients, text: text.length ? text.join('\n') : 'no clients' }
+  }
+  if (action === 'delete' && clientId) {
+    const existed = (await findClient(registry, clientId)) !== null
+    await deleteClient(registry, clientId)
+    return {
+      data: { client_id: clientId, deleted: existed },
+      text: existed ? 'deleted' : 'no such client',
+    }
+  }
+  throw new UsageError('clients list | clients delete <client-id>')
+}

@@ -1,0 +1,20 @@
+import { rotateSigningKeys } from '../../keys/signing-keys.ts'
+import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+
+/** `keys rotate`: a new signing key; the old ones stay published so live tokens keep verifying. */
+export async function keysCommand(
+  context: CliContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  if (args[0] !== 'rotate') throw new UsageError('keys rotate')
+  if (context.config.pinnedSigningKey) {
+    throw new UsageError(
+      'JWT_PRIVATE_KEY_B64 pins the signing key: rotate it by changing that variable'
+    )
+  }
+  const kid = await rotateSigningKeys(context.store)
+  return {
+    data: { kid },
+    text: `new signing key ${kid} (replicas pick it up when they see its kid)`,
+  }
+}
