@@ -34,11 +34,14 @@ export interface VerifyBenchRow {
 /**
  * `/verify` with a valid token (the real app on a real Redis, as the proxies call it) against a
  * bare `node:http` server answering 200 with an empty body: same process, same run, same load
- * generator (wrk), at 1 and 32 connections. Prints the table and returns it.
+ * generator (wrk), at 1 and 32 connections. The two alternate, `rounds` times, and each figure is
+ * the median over the rounds, so a burst of load from something else on the machine skews one
+ * round, not the result. Prints the table and returns it.
  */
 export async function benchVerify(
   seconds = 5,
-  connectionCounts: readonly number[] = [1, 32]
+  connectionCounts: readonly number[] = [1, 32],
+  rounds = 3
 ): Promise<VerifyBenchRow[]> {
   if (!existsSync(WRK)) {
     throw new Error(`${WRK} is missing: install it with scripts/ensure-system-packages.sh`)
@@ -84,18 +87,22 @@ export async function benchVerify(
 
   const rows: VerifyBenchRow[] = []
   try {
+    const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`
+    await wrk(bareUrl, {}, 32, 1)
+    await wrk(`${issuer}/verify`, verifyHeaders, 32, 1)
     for (const connections of connectionCounts) {
-      const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`
-      await wrk(bareUrl, {}, connections, 1)
-      const bareFigures = await wrk(bareUrl, {}, connections, seconds)
-      await wrk(`${issuer}/verify`, verifyHeaders, connections, 1)
-      const verifyFigures = await wrk(`${issuer}/verify`, verifyHeaders, connections, seconds)
-      rows.push({
-        connections,
-        bare: bareFigures,
-        verify: verifyFigures,
-        ratio: verifyFigures.requestsPerSecond / bareFigures.requestsPerSecond,
-      })
+      const samples: VerifyBenchRow[] = []
+      for (let round = 0; round < rounds; round++) {
+        const bareFigures = await wrk(bareUrl, {}, connections, seconds)
+        const verifyFigures = await wrk(`${issuer}/verify`, verifyHeaders, connections, seconds)
+        samples.push({
+          connections,
+          bare: bareFigures,
+          verify: verifyFigures,
+          ratio: verifyFigures.requestsPerSecond / bareFigures.requestsPerSecond,
+        })
+      }
+      rows.push(medianRow(connections, samples))
     }
   } finally {
     gateway.closeAllConnections()
@@ -104,8 +111,27 @@ export async function benchVerify(
     await store.close()
     await redis.stop()
   }
-  print(rows, seconds)
+  print(rows, seconds, rounds)
   return rows
+}
+
+function medianRow(connections: number, samples: readonly VerifyBenchRow[]): VerifyBenchRow {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+  }
+  const figures = (pick: (row: VerifyBenchRow) => LoadFigures): LoadFigures => ({
+    requestsPerSecond: median(samples.map((row) => pick(row).requestsPerSecond)),
+    p50: median(samples.map((row) => pick(row).p50)),
+    p99: median(samples.map((row) => pick(row).p99)),
+    non2xx: samples.reduce((sum, row) => sum + pick(row).non2xx, 0),
+  })
+  return {
+    connections,
+    bare: figures((row) => row.bare),
+    verify: figures((row) => row.verify),
+    ratio: median(samples.map((row) => row.ratio)),
+  }
 }
 
 async function wrk(
@@ -146,9 +172,9 @@ function milliseconds(value: string | undefined): number {
   return Number(match[1]) * scale
 }
 
-function print(rows: readonly VerifyBenchRow[], seconds: number): void {
+function print(rows: readonly VerifyBenchRow[], seconds: number, rounds: number): void {
   const lines = [
-    `/verify (valid token) vs bare node:http 200, wrk ${seconds} s per run`,
+    `/verify (valid token) vs bare node:http 200, wrk ${seconds} s per run, median of ${rounds} alternating rounds (ratio: median of the per-round ratios)`,
     '| connections | bare req/s | bare p50 | bare p99 | /verify req/s | /verify p50 | /verify p99 | ratio |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
