@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../config.ts'
+import { isS256Challenge, verifierMatches } from './pkce.ts'
+import { matchRedirectUri } from './redirect-match.ts'
+import { canonicalResource, resolveResources } from './resource.ts'
+import { grantableScopes, isSubset, parseScope } from './scope.ts'
+
+describe('PKCE (RFC 7636, S256 only)', () => {
+  const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  it('matches the verifier of the challenge and nothing else', () => {
+    expect(isS256Challenge(challenge)).toBe(true)
+    expect(verifierMatches(verifier, challenge)).toBe(true)
+    expect(verifierMatches(`${verifier}x`, challenge)).toBe(false)
+    expect(verifierMatches(verifier, verifier)).toBe(false)
+  })
+  it('refuses verifiers outside 43–128 unreserved characters', () => {
+    expect(verifierMatches('short', challenge)).toBe(false)
+    expect(verifierMatches('a'.repeat(129), challenge)).toBe(false)
+    expect(verifierMatches(`${'a'.repeat(42)}!`, challenge)).toBe(false)
+  })
+})
+
+describe('redirect URI matching', () => {
+  it('is exact, except for the port of loopback redirects', () => {
+    const registered = [
+      'https://claude.ai/api/mcp/auth_callback',
+      'http://127.0.0.1/cb',
+      'http://localhost:6274/oauth/callback',
+    ]
+    expect(matchRedirectUri('https://claude.ai/api/mcp/auth_callback', registered)).toBeDefined()
+    expect(matchRedirectUri('https://claude.ai/api/mcp/auth_callback/', registered)).toBeUndefined()
+    expect(matchRedirectUri('https://CLAUDE.ai/api/mcp/auth_callback', registered)).toBeUndefined()
+    expect(matchRedirectUri('http://127.0.0.1:51000/cb', registered)).toBe('http://127.0.0.1/cb')
+    expect(matchRedirectUri('http://localhost:9999/oauth/callback', registered)).toBe(
+      'http://localhost:6274/oauth/callback'
+    )
+    expect(matchRedirectUri('http://127.0.0.1:51000/other', registered)).toBeUndefined()
+    expect(matchRedirectUri('https://127.0.0.1:51000/cb', registered)).toBeUndefined()
+    expect(matchRedirectUri('not a uri', registered)).toBeUndefined()
+  })
+})
+
+describe('scopes', () => {
+  it('drops unknown scopes (claudeai) and falls back to the defaults', () => {
+    expect(grantableScopes('claudeai', ['mcp'], ['mcp'])).toEqual(['mcp'])
+    expect(grantableScopes(undefined, ['mcp'], ['mcp'])).toEqual(['mcp'])
+    expect(grantableScopes('mcp offline_access', ['mcp'], ['mcp'])).toEqual(['mcp'])
+    expect(parseScope('a  b a')).toEqual(['a', 'b'])
+    expect(isSubset(['a'], ['a', 'b'])).toBe(true)
+    expect(isSubset(['c'], ['a', 'b'])).toBe(false)
+  })
+})
+
+describe('resources (RFC 8707)', () => {
+  const config = loadConfig({ MCP_MEMORY_ENABLED: 'true' })
+  it('accepts known resources with or without a trailing slash and refuses others', () => {
+    expect(canonicalResource('http://localhost:8080/echo/mcp/')).toBe(
+      'http://localhost:8080/echo/mcp'
+    )
+    expect(
+      resolveResources(['http://localhost:8080/echo/mcp/'], config.protectedResources)
+    ).toEqual(['http://localhost:8080/echo/mcp'])
+    expect(resolveResources([], config.protectedResources)).toHaveLength(2)
+    expect(() =>
+      resolveResources(['http://localhost:8080/other/mcp'], config.protectedResources)
+    ).toThrow(/not protected/)
+  })
+})
