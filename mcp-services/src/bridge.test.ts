@@ -162,14 +162,14 @@ describe('bridge limits', () => {
 
   it('reaps idle sessions and their children', async () => {
     const bridge = await startTestBridge(fixtureService, {
-      idleTimeoutMs: 300,
+      idleTimeoutMs: 1000,
       sweepIntervalMs: 50,
     })
     try {
       const { client } = await connectClient(bridge.url, 'alice')
       const pid = Number(textOf(await client.callTool({ name: 'pid' })))
       // A call in flight longer than the timeout keeps the session alive.
-      await client.callTool({ name: 'sleep', arguments: { ms: 500 } })
+      await client.callTool({ name: 'sleep', arguments: { ms: 1300 } })
       expect(processAlive(pid)).toBe(true)
       await waitFor(() => !processAlive(pid), 5000)
       expect(bridge.bridge.sessionCount()).toBe(0)

@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { parseBridgeConfig } from './config.ts'
+import { keepConnectionsLonger } from './http-server.ts'
 import { createLogger } from './logger.ts'
 
 /**
@@ -23,6 +24,8 @@ const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
 )
+
+keepConnectionsLonger(server)
 
 let stopping = false
 async function shutdown(signal: string): Promise<void> {

@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import { type Bridge, createBridge } from '../bridge.ts'
 import type { ServiceDefinition } from '../catalog.ts'
 import { type BridgeConfig, parseBridgeConfig } from '../config.ts'
+import { keepConnectionsLonger } from '../http-server.ts'
 
 /** A bridge listening on a free loopback port, with its own data directory. */
 export interface TestBridge {
@@ -48,6 +49,7 @@ export async function startTestBridge(
       resolve(started)
     )
   })
+  keepConnectionsLonger(server)
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/mcp`,
