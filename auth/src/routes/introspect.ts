@@ -1,12 +1,17 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import { epochSeconds } from '../clock.ts'
 import type { AuthDeps } from '../deps.ts'
-import { InvalidClient, InvalidRequest } from '../errors.ts'
+import { InvalidClient } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
+import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { keys } from '../store/keys.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
+
+/** RFC 7009 §2.1 / RFC 7662 §2.1 parameters. */
+const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: optionalParam(64) })
 
 /**
  * `POST /introspect` (RFC 7662) for confidential clients, about their own tokens. Anything else
@@ -30,8 +35,8 @@ export const introspectRoute = (deps: AuthDeps) => {
         reason: 'public_client',
       })
     }
-    if (!form.token) throw new InvalidRequest('token is required')
-    const found = await findClientToken(store, verifier, client, form.token, form.token_type_hint)
+    const { token, token_type_hint: hint } = parseParams(tokenParams, form)
+    const found = await findClientToken(store, verifier, client, token, hint)
     if (found?.kind === 'access_token' && !(await verifier.isRevoked(found.token))) {
       const token = found.token
       return c.json(

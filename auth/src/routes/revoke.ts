@@ -1,13 +1,17 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import type { AuthDeps } from '../deps.ts'
-import { InvalidRequest } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
+import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { revokeAccessToken } from '../oauth/revocation.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
+
+/** RFC 7009 §2.1 / RFC 7662 §2.1 parameters. */
+const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: optionalParam(64) })
 
 /**
  * `POST /revoke` (RFC 7009). A refresh token takes its whole family with it (the access tokens
@@ -29,8 +33,8 @@ export const revokeRoute = (deps: AuthDeps) => {
       authorizationHeader: c.req.header('authorization'),
       form,
     })
-    if (!form.token) throw new InvalidRequest('token is required')
-    const found = await findClientToken(store, verifier, client, form.token, form.token_type_hint)
+    const { token, token_type_hint: hint } = parseParams(tokenParams, form)
+    const found = await findClientToken(store, verifier, client, token, hint)
     if (found?.kind === 'refresh_token') {
       await revokeRefreshFamily(store, found.family.familyId, lifetimes)
       logger.info({

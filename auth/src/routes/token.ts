@@ -1,12 +1,16 @@
 import { Hono } from 'hono'
+import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import type { GrantType } from '../clients/client-metadata.ts'
 import type { AuthDeps } from '../deps.ts'
-import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
+import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
+import { parseParams, requiredParam } from '../http/params.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
+
+const tokenRequest = z.object({ grant_type: requiredParam(200) })
 
 const grants = {
   authorization_code: authorizationCodeGrant,
@@ -25,8 +29,7 @@ export const tokenRoute = (deps: AuthDeps) => {
       authorizationHeader: c.req.header('authorization'),
       form,
     })
-    const grantType = form.grant_type
-    if (!grantType) throw new InvalidRequest('grant_type is required')
+    const { grant_type: grantType } = parseParams(tokenRequest, form)
     if (!Object.hasOwn(grants, grantType))
       throw new UnsupportedGrantType(`${grantType} is not supported`)
     const name = grantType as keyof typeof grants

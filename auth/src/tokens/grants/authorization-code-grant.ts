@@ -1,11 +1,21 @@
+import { z } from 'zod'
 import { redeemAuthorizationCode } from '../../authorization/authorization-code.ts'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import { InvalidGrant, InvalidRequest, InvalidTarget } from '../../errors.ts'
+import { InvalidGrant, InvalidTarget } from '../../errors.ts'
+import { parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
 import { revokeRefreshFamily, startRefreshFamily } from '../refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from '../token-response.ts'
+
+/** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */
+const authorizationCodeRequest = z.object({
+  code: requiredParam(256),
+  // Required: every code is bound to the redirect URI it was issued for.
+  redirect_uri: requiredParam(2000),
+  code_verifier: requiredParam(128),
+})
 
 /** OAuth 2.1 §4.1.3: redeem a code, exactly once, for the client it was issued to. */
 export async function authorizationCodeGrant(
@@ -15,9 +25,11 @@ export async function authorizationCodeGrant(
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
   const { config, store, clock, logger } = deps
-  const { code, redirect_uri: redirectUri, code_verifier: codeVerifier } = form
-  if (!code) throw new InvalidRequest('code is required')
-  if (!codeVerifier) throw new InvalidRequest('code_verifier is required (PKCE)')
+  const {
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: codeVerifier,
+  } = parseParams(authorizationCodeRequest, form)
   const lifetimes = {
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,

@@ -1,12 +1,8 @@
+import { z } from 'zod'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import {
-  InvalidGrant,
-  InvalidRequest,
-  InvalidScope,
-  InvalidTarget,
-  TemporarilyUnavailable,
-} from '../../errors.ts'
+import { InvalidGrant, InvalidScope, InvalidTarget, TemporarilyUnavailable } from '../../errors.ts'
+import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import type { TokenSubject } from '../../oauth/access-token.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
@@ -20,6 +16,9 @@ import {
 } from '../refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from '../token-response.ts'
 
+/** OAuth 2.1 §4.3 refresh request parameters (client authentication is already done). */
+const refreshRequest = z.object({ refresh_token: requiredParam(256), scope: optionalParam(1000) })
+
 /**
  * OAuth 2.1 §4.3: a new access token and a new refresh token for a live one. A replaced refresh
  * token presented again revokes the family. Before anything is used up, the user is read again
@@ -32,8 +31,7 @@ export async function refreshTokenGrant(
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
   const { config, store, logger } = deps
-  const presented = form.refresh_token
-  if (!presented) throw new InvalidRequest('refresh_token is required')
+  const { refresh_token: presented, scope } = parseParams(refreshRequest, form)
   const lifetimes = {
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,
@@ -55,7 +53,7 @@ export async function refreshTokenGrant(
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
 
-  const requestedScopes = parseScope(form.scope).filter((scope) => scope !== OFFLINE_ACCESS)
+  const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
   if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
     throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
   }

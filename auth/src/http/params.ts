@@ -1,0 +1,22 @@
+import { z } from 'zod'
+import { InvalidRequest } from '../errors.ts'
+
+/** Validates request parameters against a zod schema; the first problem becomes `invalid_request`. */
+export function parseParams<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  const name = issue?.path.join('.') ?? ''
+  const message = issue?.message ?? 'is invalid'
+  throw new InvalidRequest(name ? `${name} ${message}` : message)
+}
+
+/** A required string parameter of a form or query. */
+export const requiredParam = (max = 2048) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .min(1, 'is required')
+    .max(max, 'is too long')
+
+/** An optional string parameter of a form or query. */
+export const optionalParam = (max = 2048) => z.string().max(max, 'is too long').optional()
