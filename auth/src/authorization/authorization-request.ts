@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { Config } from '../config.ts'
 import {
@@ -26,6 +27,17 @@ export interface AuthorizationRequest {
   readonly codeChallenge: string
   readonly resources: readonly string[]
 }
+
+/** Shapes of the parameters checked once the redirect URI is trusted (errors are redirected). */
+const redirectableParams = z.object({
+  state: z.string().max(2048, 'is too long').optional(),
+  scope: z.string().max(1000, 'is too long').optional(),
+  code_challenge: z
+    .string({ error: 'is required (PKCE with S256)' })
+    .refine(isS256Challenge, 'is not a valid S256 challenge'),
+  code_challenge_method: z.literal('S256', { error: 'must be S256' }),
+  resource: z.array(z.string().max(2000, 'is too long')).max(10, 'lists too many resources'),
+})
 
 /** The parameters a request may repeat (RFC 8707 §2); all others must appear at most once. */
 const REPEATABLE = new Set(['resource'])
@@ -79,12 +91,20 @@ export function parseAuthorizationRequest(
   if (!client.metadata.grant_types.includes('authorization_code')) {
     fail(new UnauthorizedClient('this client is not registered for the authorization code grant'))
   }
-  const codeChallenge = single('code_challenge').value
-  const method = single('code_challenge_method').value
-  if (!codeChallenge) fail(new InvalidRequest('code_challenge is required (PKCE with S256)'))
-  if (method !== 'S256') fail(new InvalidRequest('code_challenge_method must be S256'))
-  if (!isS256Challenge(codeChallenge as string))
-    fail(new InvalidRequest('code_challenge is not a valid S256 challenge'))
+  const shape = redirectableParams.safeParse({
+    state: state.value,
+    scope: single('scope').value,
+    code_challenge: single('code_challenge').value,
+    code_challenge_method: single('code_challenge_method').value,
+    resource: params.getAll('resource'),
+  })
+  if (!shape.success) {
+    const issue = shape.error.issues[0]
+    fail(
+      new InvalidRequest(`${issue?.path.join('.') ?? 'request'} ${issue?.message ?? 'is invalid'}`)
+    )
+  }
+  const { code_challenge: codeChallenge, scope } = shape.data as z.infer<typeof redirectableParams>
 
   let resources: string[] = []
   try {
@@ -95,14 +115,13 @@ export function parseAuthorizationRequest(
   const requiredScopes = config.protectedResources
     .filter((r) => resources.includes(r.resource))
     .flatMap((r) => r.service.requiredScopes)
-  const scope = single('scope').value
   return {
     clientId: client.client_id,
     redirectUri,
     ...(state.value ? { state: state.value } : {}),
     scopes: grantableScopes(scope, requiredScopes, [...new Set(requiredScopes)]),
     offlineAccess: parseScope(scope).includes(OFFLINE_ACCESS),
-    codeChallenge: codeChallenge as string,
+    codeChallenge,
     resources,
   }
 }
