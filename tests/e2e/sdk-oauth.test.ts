@@ -1,9 +1,9 @@
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts'
-import { freePort } from '../support/free-port.ts'
-import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts'
+import type { FakeGitHub } from '../support/fake-github.ts'
+import type { GatewayProcess } from '../support/gateway-process.ts'
+import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
@@ -14,16 +14,9 @@ describe('MCP SDK client OAuth against the standalone gateway', () => {
   let github: FakeGitHub
   let gateway: GatewayProcess
   beforeAll(async () => {
-    const port = await freePort()
-    github = await startFakeGitHub({
-      callbackUrl: `http://localhost:${port}/callback`,
-      users: [{ id: 4242, login: 'octocat', name: 'The Octocat', email: 'octocat@example.com' }],
-    })
-    gateway = await startGatewayProcess({
-      ...github.env,
-      PORT: String(port),
+    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
       ALLOWED_GITHUB_USERS: 'octocat',
-    })
+    }))
   })
   afterAll(async () => {
     await gateway?.stop()

@@ -2,9 +2,9 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts'
-import { freePort } from '../support/free-port.ts'
-import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts'
+import type { FakeGitHub } from '../support/fake-github.ts'
+import type { GatewayProcess } from '../support/gateway-process.ts'
+import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
@@ -16,16 +16,9 @@ describe('standalone gateway: OAuth in front of a bridged MCP service', () => {
   let github: FakeGitHub
   let gateway: GatewayProcess
   beforeAll(async () => {
-    const port = await freePort()
-    github = await startFakeGitHub({
-      callbackUrl: `http://localhost:${port}/callback`,
-      users: [{ id: 4242, login: 'octocat', name: 'The Octocat', email: 'octocat@example.com' }],
-    })
-    gateway = await startGatewayProcess({
-      ...github.env,
-      PORT: String(port),
+    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
       ALLOWED_GITHUB_USERS: 'octocat',
-    })
+    }))
   })
   afterAll(async () => {
     await gateway?.stop()

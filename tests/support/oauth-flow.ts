@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { TestAuthServer } from './auth-app.ts'
-import { TEST_ISSUER } from './auth-app.ts'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
+import { createTestAuthServer, TEST_ISSUER, type TestAuthServer } from './auth-app.ts'
 import { type FakeGitHub, startFakeGitHub } from './fake-github.ts'
 import { HeadlessBrowser } from './headless-browser.ts'
 
@@ -15,6 +15,30 @@ export const MALLORY = { id: 6666, login: 'mallory', name: 'Mallory', email: 'ma
 
 export async function startFlowGitHub(): Promise<FakeGitHub> {
   return startFakeGitHub({ callbackUrl: `${TEST_ISSUER}/callback`, users: [ALICE, MALLORY] })
+}
+
+/**
+ * Registers the hooks of a test file that drives the code flow: a fake GitHub with ALICE and
+ * MALLORY, a gateway app on it (with `env` on top), ALICE signing in unless a test says otherwise.
+ */
+export function useFlowServer(
+  env: Record<string, string>,
+  ready: (fixture: { github: FakeGitHub; server: TestAuthServer }) => void
+): void {
+  let github: FakeGitHub | undefined
+  let server: TestAuthServer | undefined
+  beforeAll(async () => {
+    github = await startFlowGitHub()
+    server = await createTestAuthServer({ ...github.env, ...env })
+    ready({ github, server })
+  })
+  beforeEach(() => {
+    github?.setNextLogin('alice')
+  })
+  afterAll(async () => {
+    await server?.close()
+    await github?.close()
+  })
 }
 
 /** Sends gateway URLs to the in-process app and everything else over the network. */
@@ -95,12 +119,14 @@ export async function obtainCode(
   return { code, redirect, pkce }
 }
 
-export function tokenRequest(
+/** A form POST to a client-authenticated endpoint, with the client's credentials in the body. */
+export function clientRequest(
   server: TestAuthServer,
   client: RegisteredClient,
+  path: string,
   params: Record<string, string>
 ) {
-  return server.request('/token', {
+  return server.request(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -109,6 +135,14 @@ export function tokenRequest(
       ...params,
     }).toString(),
   })
+}
+
+export function tokenRequest(
+  server: TestAuthServer,
+  client: RegisteredClient,
+  params: Record<string, string>
+) {
+  return clientRequest(server, client, '/token', params)
 }
 
 export async function exchangeCode(

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
-import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
+import { describe, expect, inject, it } from 'vitest'
+import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
   ALICE,
   authorizeUrl,
@@ -11,24 +10,15 @@ import {
   newPkce,
   obtainCode,
   registerTestClient,
-  startFlowGitHub,
   tokenRequest,
+  useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 import { runCommand } from './run-command.ts'
 
 describe('admin CLI', () => {
-  let github: FakeGitHub
   let server: TestAuthServer
-  beforeAll(async () => {
-    github = await startFlowGitHub()
-    server = await createTestAuthServer({ ...github.env, ALLOWED_GITHUB_USERS: 'alice' })
-  })
-  beforeEach(() => {
-    github.setNextLogin('alice')
-  })
-  afterAll(async () => {
-    await server.close()
-    await github.close()
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    server = fixture.server
   })
   const context = () => ({ config: server.config, store: server.store, clock: server.clock })
 

@@ -1,10 +1,6 @@
 import { decodeJwt } from 'jose'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  createTestAuthServer,
-  TEST_ISSUER,
-  type TestAuthServer,
-} from '../../../tests/support/auth-app.ts'
+import { describe, expect, it } from 'vitest'
+import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
   authorizeUrl,
@@ -13,23 +9,15 @@ import {
   newPkce,
   obtainCode,
   registerTestClient,
-  startFlowGitHub,
   tokenRequest,
+  useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 
 describe('attacks on the authorization code flow are refused', () => {
   let github: FakeGitHub
   let server: TestAuthServer
-  beforeAll(async () => {
-    github = await startFlowGitHub()
-    server = await createTestAuthServer({ ...github.env, ALLOWED_GITHUB_USERS: 'alice' })
-  })
-  beforeEach(() => {
-    github.setNextLogin('alice')
-  })
-  afterAll(async () => {
-    await server.close()
-    await github.close()
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    ;({ github, server } = fixture)
   })
 
   const redirectError = async (url: string, stopAt: string) => {

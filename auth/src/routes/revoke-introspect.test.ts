@@ -1,45 +1,28 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
+  clientRequest,
   exchangeCode,
   obtainCode,
   type RegisteredClient,
   registerTestClient,
-  startFlowGitHub,
   tokenRequest,
+  useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 
 describe('revocation (RFC 7009), introspection (RFC 7662) and re-checks on refresh', () => {
   let github: FakeGitHub
   let server: TestAuthServer
-  beforeAll(async () => {
-    github = await startFlowGitHub()
-    server = await createTestAuthServer({
-      ...github.env,
-      ALLOWED_GITHUB_USERS: 'mallory',
-      ALLOWED_GITHUB_ORGS: 'acme',
-    })
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'mallory', ALLOWED_GITHUB_ORGS: 'acme' }, (fixture) => {
+    ;({ github, server } = fixture)
   })
   beforeEach(() => {
-    github.setNextLogin('alice')
     github.setOrgMembership('alice', 'acme', 'active')
-  })
-  afterAll(async () => {
-    await server.close()
-    await github.close()
   })
 
   const post = (path: string, client: RegisteredClient, params: Record<string, string>) =>
-    server.request(path, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        client_id: client.client_id,
-        ...(client.client_secret ? { client_secret: client.client_secret } : {}),
-        ...params,
-      }).toString(),
-    })
+    clientRequest(server, client, path, params)
 
   const signIn = async (client: RegisteredClient) => {
     const { code, pkce } = await obtainCode(server, client)
