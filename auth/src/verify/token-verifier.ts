@@ -82,7 +82,15 @@ export function createAccessTokenVerifier(
   const keyReloadIntervalMs = options.keyReloadIntervalMs ?? 5_000
   const maxTokenLength = options.maxTokenLength ?? 8_192
 
-  const tokens = new LruCache<string, VerifiedToken>(maxCachedTokens)
+  // Keyed by the end of the signature: hashing 43 characters instead of the whole token on every
+  // lookup; the entry holds the full token, compared on every hit.
+  const tokens = new LruCache<string, { readonly token: string; readonly verified: VerifiedToken }>(
+    maxCachedTokens
+  )
+  const lookup = (token: string) => {
+    const entry = tokens.get(cacheKey(token))
+    return entry?.token === token ? entry.verified : undefined
+  }
   const revocations = new LruCache<string, RevocationState>(maxCachedTokens)
   const revocationLookups = new Map<string, Promise<boolean>>()
   let lastKeyReload = Number.NEGATIVE_INFINITY
@@ -125,10 +133,10 @@ export function createAccessTokenVerifier(
   return {
     async verify(token) {
       const now = clock.now()
-      const cached = tokens.get(token)
+      const cached = lookup(token)
       if (cached) {
         if (cached.expiresAt * 1000 > now) return cached
-        tokens.delete(token)
+        tokens.delete(cacheKey(token))
         throw new InvalidToken('the access token has expired', { reason: 'expired' })
       }
       if (token.length > maxTokenLength) {
@@ -152,12 +160,12 @@ export function createAccessTokenVerifier(
         )
       }
       const verified = toVerifiedToken(payload)
-      tokens.set(token, verified)
+      tokens.set(cacheKey(token), { token, verified })
       return verified
     },
 
     cached(token) {
-      const cached = tokens.get(token)
+      const cached = lookup(token)
       return cached && cached.expiresAt * 1000 > clock.now() ? cached : undefined
     },
 
@@ -181,6 +189,11 @@ export function createAccessTokenVerifier(
       return lookup
     },
   }
+}
+
+/** The last 43 characters: 256 bits of signature, distinct for every token we could have issued. */
+function cacheKey(token: string): string {
+  return token.length > 43 ? token.slice(-43) : token
 }
 
 function reasonOf(cause: unknown): string {
