@@ -37,7 +37,11 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
     })
   }
 
-  const headers: Record<string, string> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+  const headers: Record<string, string> = {
+    'Cache-Control': 'no-store',
+    Pragma: 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  }
   const challenge = challengeFor(oauthError, c)
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)

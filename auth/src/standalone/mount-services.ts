@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
 import type { AuthDeps } from '../deps.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
+import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
 
 /**
  * Standalone mode: each enabled service is bridged in this process at `/<name>/mcp`, behind the
@@ -16,10 +17,12 @@ export function mountServices(
   bridgeConfig: BridgeConfig,
   bridgeLogger: Logger
 ): () => Promise<void> {
+  // One verifier (and so one token cache) for every service.
+  const verifier = createAccessTokenVerifier(deps)
   const bridges = deps.config.protectedResources.map((protectedResource) => {
     const path = new URL(protectedResource.resource).pathname
     const prefix = path.slice(0, -'/mcp'.length)
-    const guard = protectedResourceGuard(deps, protectedResource)
+    const guard = protectedResourceGuard(deps, protectedResource, verifier)
     const bridge = createBridge({
       service: protectedResource.service,
       config: bridgeConfig,
