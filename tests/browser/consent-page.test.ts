@@ -1,0 +1,172 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type GitHubGateway, startGitHubGateway } from '../support/github-gateway.ts'
+import { newPkce, type Pkce, type RegisteredClient } from '../support/oauth-flow.ts'
+import { type RedirectTarget, startRedirectTarget } from '../support/redirect-target.ts'
+
+const SCREENSHOT = fileURLToPath(new URL('../../docs/images/consent-page.png', import.meta.url))
+
+describe('the consent page in headless Chromium, against the gateway process', () => {
+  let env: GitHubGateway
+  let target: RedirectTarget
+  let browser: Browser
+  let context: BrowserContext
+  let page: Page
+  let dialogs: string[]
+
+  beforeAll(async () => {
+    ;[env, target, browser] = await Promise.all([
+      startGitHubGateway(),
+      startRedirectTarget(),
+      chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+    ])
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await target?.close()
+    await env?.stop()
+  })
+  // A fresh browser profile per test: no gateway session, so the consent page always shows.
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: { width: 720, height: 600 } })
+    page = await context.newPage()
+    dialogs = []
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.dismiss()
+    })
+    target.received.length = 0
+  })
+  afterEach(async () => {
+    await context.close()
+  })
+
+  const register = (name: string, redirectUri = target.callbackUrl) =>
+    env.register({
+      client_name: name,
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'none',
+    })
+
+  const authorizeUrl = (client: RegisteredClient, pkce: Pkce, state = 'browser-state') =>
+    `${env.gateway.url}/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0] ?? '',
+      code_challenge: pkce.challenge,
+      code_challenge_method: 'S256',
+      state,
+      resource: `${env.gateway.url}/echo/mcp`,
+    })}`
+
+  it('shows the client and where it returns to; Approve goes through GitHub back to the client', async () => {
+    const client = await register('Browser Test Client')
+    const pkce = newPkce()
+    env.github.clearRequests()
+    await page.goto(authorizeUrl(client, pkce))
+    await expect.poll(() => page.locator('#client-name').textContent()).toBe('Browser Test Client')
+    expect(await page.locator('#redirect-host').textContent()).toContain(
+      new URL(target.callbackUrl).host
+    )
+    expect(env.github.requests).toHaveLength(0)
+
+    await page.getByRole('button', { name: 'Approve' }).click()
+    await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+    expect(await page.locator('#client-landing').textContent()).toBe('Back at the client')
+    expect(env.github.requests.some((r) => r.path === '/login/oauth/authorize')).toBe(true)
+
+    const [query] = target.received
+    expect(target.received).toHaveLength(1)
+    expect(query?.get('state')).toBe('browser-state')
+    expect(query?.get('iss')).toBe(env.gateway.url)
+    const code = query?.get('code') ?? ''
+    expect(code).not.toBe('')
+
+    // The code the browser carried is good for tokens at the token endpoint.
+    const response = await fetch(`${env.gateway.url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: client.client_id,
+        code,
+        code_verifier: pkce.verifier,
+        redirect_uri: target.callbackUrl,
+      }),
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'mcp' })
+  })
+
+  it('Deny returns access_denied with state and iss, without visiting GitHub', async () => {
+    const client = await register('Denied Client')
+    env.github.clearRequests()
+    await page.goto(authorizeUrl(client, newPkce(), 'deny-state'))
+    await page.getByRole('button', { name: 'Deny' }).click()
+    await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+
+    const [query] = target.received
+    expect(query?.get('error')).toBe('access_denied')
+    expect(query?.get('state')).toBe('deny-state')
+    expect(query?.get('iss')).toBe(env.gateway.url)
+    expect(query?.has('code')).toBe(false)
+    expect(env.github.requests).toHaveLength(0)
+  })
+
+  it('renders a client name made of markup as text: no script element, no dialog', async () => {
+    const name = '<script>alert(1)</script>'
+    const client = await register(name)
+    await page.goto(authorizeUrl(client, newPkce()))
+    expect(await page.locator('#client-name').textContent()).toBe(name)
+    expect(await page.title()).toBe(`Allow ${name}?`)
+    expect(await page.locator('script').count()).toBe(0)
+    expect(await page.content()).not.toContain('<script')
+    expect(dialogs).toEqual([])
+  })
+
+  it('cannot be framed by another origin', async () => {
+    const client = await register('Framed Client')
+    const consentUrl = authorizeUrl(client, newPkce())
+    // Control: the same harness renders an ordinary page of another origin in its frame.
+    await page.goto(`${target.origin}/frame?src=${encodeURIComponent(target.callbackUrl)}`)
+    await expect
+      .poll(() => page.frame('embedded')?.locator('#client-landing').count() ?? -1)
+      .toBe(1)
+
+    // The top page's load event waits for its frames, error pages included.
+    await page.goto(`${target.origin}/frame?src=${encodeURIComponent(consentUrl)}`)
+    const frame = page.frame('embedded')
+    expect(frame?.url()).toMatch(/^chrome-error:/)
+    expect(await frame?.locator('#client-name').count()).toBe(0)
+    expect(await frame?.locator('button').count()).toBe(0)
+    // The gateway does serve the page; the browser refuses to frame it because of these headers.
+    const response = await fetch(consentUrl)
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(response.headers.get('x-frame-options')).toBe('DENY')
+  })
+
+  it('looks right (screenshot for the docs: UPDATE_SCREENSHOTS=1)', async () => {
+    const client = await register('Claude', 'https://claude.ai/api/mcp/auth_callback')
+    await page.goto(authorizeUrl(client, newPkce()))
+    const image = await page.screenshot({ fullPage: true })
+    expect(image.byteLength).toBeLessThan(100_000)
+    if (process.env.UPDATE_SCREENSHOTS) {
+      await mkdir(dirname(SCREENSHOT), { recursive: true })
+      await writeFile(SCREENSHOT, image)
+    }
+  })
+})
