@@ -97,7 +97,8 @@ function runSuite(
     const onData = (chunk: Buffer) => {
       output += chunk.toString()
       const url = /^(http\S+\/authorize\?\S+)$/m.exec(output)?.[1]
-      if (url && !started) {
+      // Its callback server listens before it prints "started"; drive the browser only then.
+      if (url && !started && output.includes('Callback server started')) {
         started = true
         authorize(url).catch((error: unknown) => {
           child.kill('SIGTERM')
