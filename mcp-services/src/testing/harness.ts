@@ -57,7 +57,10 @@ export async function startTestBridge(
     dataDir,
     async close() {
       await bridge.close()
-      await new Promise((resolve) => server.close(resolve))
+      // Keep-alive connections (95 s) and streams a test left open would hold `close` for minutes.
+      const closed = new Promise((resolve) => server.close(resolve))
+      if ('closeAllConnections' in server) server.closeAllConnections()
+      await closed
       await rm(dataDir, { recursive: true, force: true })
     },
   }
