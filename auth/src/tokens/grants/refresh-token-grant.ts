@@ -38,18 +38,16 @@ export async function refreshTokenGrant(
   }
   const invalid = (reason: string) =>
     new InvalidGrant('the refresh token is invalid, expired or revoked', { reason })
+  /** A replaced refresh token came back: it leaked, so its whole family goes. */
+  const refuseReuse = async (familyId: string, reason: string) => {
+    await revokeRefreshFamily(store, familyId, lifetimes)
+    logger.warn({ event: 'refresh_token_reuse', client_id: client.client_id, family_id: familyId })
+    return invalid(reason)
+  }
 
   const lookup = await lookUpRefreshToken(store, presented)
   if (lookup.outcome === 'unknown') throw invalid('unknown_refresh_token')
-  if (lookup.outcome === 'reused') {
-    await revokeRefreshFamily(store, lookup.familyId, lifetimes)
-    logger.warn({
-      event: 'refresh_token_reuse',
-      client_id: client.client_id,
-      family_id: lookup.familyId,
-    })
-    throw invalid('refresh_token_reused')
-  }
+  if (lookup.outcome === 'reused') throw await refuseReuse(lookup.familyId, 'refresh_token_reused')
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
 
@@ -68,15 +66,8 @@ export async function refreshTokenGrant(
     throw invalid('user_no_longer_allowed')
   }
   const refreshToken = await rotateRefreshToken(store, family, presented, lifetimes, subject)
-  if (!refreshToken) {
-    await revokeRefreshFamily(store, family.familyId, lifetimes)
-    logger.warn({
-      event: 'refresh_token_reuse',
-      client_id: client.client_id,
-      family_id: family.familyId,
-    })
-    throw invalid('refresh_token_raced')
-  }
+  // Another request rotated it between the lookup and now: the same token was used twice.
+  if (!refreshToken) throw await refuseReuse(family.familyId, 'refresh_token_raced')
   logger.info({
     event: 'token_refreshed',
     client_id: client.client_id,
