@@ -3,17 +3,14 @@ import {
   createLogger as createBridgeLogger,
   parseBridgeConfig,
 } from '../../mcp-services/src/index.ts'
-import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
+import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
-import type { AuthDeps } from './deps.ts'
-import { loadSigningKeys } from './keys/signing-keys.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { mountServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
 import type { Store } from './store/store.ts'
-import { configuredUpstream } from './upstream/configured-upstream.ts'
 
 /** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
@@ -28,23 +25,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel)
   const clock = systemClock
   const store = openStore(config, logger)
-  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
-  const upstream = configuredUpstream(config, store, clock)
-  if (upstream?.routes) {
+  const { deps, app } = await composeAuthServer({ config, store, clock, logger })
+  if (deps.upstream?.routes) {
     logger.warn(
       { event: 'development_login' },
       'GITHUB_CLIENT_ID is not set: offering the development sign-in (anyone can type any name; ALLOWED_GITHUB_USERS decides who gets in)'
     )
   }
-  const deps: AuthDeps = {
-    config,
-    store,
-    clock,
-    signingKeys,
-    logger,
-    ...(upstream ? { upstream } : {}),
-  }
-  const app = createApp(deps)
   const closeServices =
     config.mode === 'standalone'
       ? mountServices(

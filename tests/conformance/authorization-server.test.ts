@@ -22,7 +22,7 @@ interface Check {
 /** Checks the gateway does not meet on purpose, with the reason (kept in docs/conformance.md). */
 const NOT_APPLICABLE: Record<string, string> = {
   'authorization-server-metadata-cimd':
-    'Client ID Metadata Documents are not implemented yet; the gateway registers clients dynamically',
+    'Client ID Metadata Documents are not supported yet; the gateway registers clients dynamically',
 }
 
 describe('MCP conformance suite, authorization-server scenarios, against the gateway', () => {

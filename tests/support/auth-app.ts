@@ -1,11 +1,10 @@
 import type { Hono } from 'hono'
-import { createApp } from '../../auth/src/app.ts'
 import type { Clock } from '../../auth/src/clock.ts'
+import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
 import { type Config, loadConfig } from '../../auth/src/config.ts'
-import { loadSigningKeys, type SigningKeys } from '../../auth/src/keys/signing-keys.ts'
+import type { SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
 import type { Store } from '../../auth/src/store/store.ts'
-import { configuredUpstream } from '../../auth/src/upstream/configured-upstream.ts'
 import { createTestRedisStore } from './stores.ts'
 
 /** A clock tests move by hand. */
@@ -47,28 +46,19 @@ export async function createTestAuthServer(
   const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'info', ...env })
   const store = createTestRedisStore()
   const clock = manualClock()
-  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
   const logs: Record<string, unknown>[] = []
   const logger: Logger = createLogger(config.logLevel, {
     write: (line: string) => {
       logs.push(JSON.parse(line) as Record<string, unknown>)
     },
   })
-  const upstream = configuredUpstream(config, store, clock)
-  const app = createApp({
-    config,
-    store,
-    clock,
-    signingKeys,
-    logger,
-    ...(upstream ? { upstream } : {}),
-  })
+  const { deps, app } = await composeAuthServer({ config, store, clock, logger })
   return {
     app,
     config,
     store,
     clock,
-    signingKeys,
+    signingKeys: deps.signingKeys,
     logs,
     request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
     async close() {

@@ -1,0 +1,26 @@
+import type { Hono } from 'hono'
+import { createApp } from './app.ts'
+import type { Clock } from './clock.ts'
+import type { Config } from './config.ts'
+import type { AuthDeps } from './deps.ts'
+import { loadSigningKeys } from './keys/signing-keys.ts'
+import type { Logger } from './logger.ts'
+import type { Store } from './store/store.ts'
+import { configuredUpstream } from './upstream/configured-upstream.ts'
+
+/**
+ * Builds the authorization server from its parts: signing keys from the store (or the pinned
+ * key), the configured identity provider, the app. `main.ts` and the tests compose it the same way.
+ */
+export async function composeAuthServer(parts: {
+  config: Config
+  store: Store
+  clock: Clock
+  logger: Logger
+}): Promise<{ deps: AuthDeps; app: Hono }> {
+  const { config, store, clock } = parts
+  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
+  const upstream = configuredUpstream(config, store, clock)
+  const deps: AuthDeps = { ...parts, signingKeys, ...(upstream ? { upstream } : {}) }
+  return { deps, app: createApp(deps) }
+}
