@@ -10,6 +10,8 @@ import { authorizationServerMetadataRoute } from './routes/authorization-server-
 import { authorizeRoute } from './routes/authorize.ts'
 import { callbackRoute } from './routes/callback.ts'
 import { clientConfigurationRoute } from './routes/client-configuration.ts'
+import { deviceRoute } from './routes/device.ts'
+import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { healthRoute } from './routes/health.ts'
 import { introspectRoute } from './routes/introspect.ts'
 import { jwksRoute } from './routes/jwks.ts'
@@ -37,6 +39,8 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', tokenRoute(deps))
   app.route('/', revokeRoute(deps))
   app.route('/', introspectRoute(deps))
+  app.route('/', deviceAuthorizationRoute(deps))
+  app.route('/', deviceRoute(deps))
   app.route('/', healthRoute(deps.store))
   app.notFound(() => {
     throw new NotFound('no such endpoint')

@@ -146,6 +146,12 @@ export class SlowDown extends OAuthError {
   readonly status = 400
 }
 
+/** RFC 8628 §3.5: the user denied the device (a token endpoint error, so 400, not 403). */
+export class DeviceAccessDenied extends OAuthError {
+  readonly code = 'access_denied'
+  readonly status = 400
+}
+
 /** RFC 8628 §3.5 */
 export class ExpiredToken extends OAuthError {
   readonly code = 'expired_token'

@@ -7,11 +7,18 @@ import type { AuthorizationRequest } from './authorization-request.ts'
 export const PENDING_AUTHORIZATION_TTL_SECONDS = 600
 
 /**
- * An approved authorization request waiting for the upstream sign-in. Stored only after consent,
- * keyed by the `state` sent upstream, and taken once by the callback.
+ * What an upstream sign-in finishes once the user is known: an authorization request (a code for
+ * the client) or a device authorization (RFC 8628: the waiting device gets its tokens).
  */
-export interface PendingAuthorization {
-  readonly request: AuthorizationRequest
+export type SignInContinuation =
+  | { readonly kind: 'authorization'; readonly request: AuthorizationRequest }
+  | { readonly kind: 'device'; readonly deviceCodeHash: string; readonly clientId: string }
+
+/**
+ * A consented request waiting for the upstream sign-in. Stored only after consent, keyed by the
+ * `state` sent upstream, and taken once by the callback.
+ */
+export type PendingAuthorization = SignInContinuation & {
   /** Our PKCE verifier towards the upstream. */
   readonly upstreamCodeVerifier: string
 }

@@ -34,7 +34,7 @@ export function renderConsentPage(c: Context, view: ConsentView) {
 <dl>
 <dt>Application</dt><dd>${name}${view.client.metadata.client_uri ? html` (<span>${view.client.metadata.client_uri}</span>)` : ''}</dd>
 <dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
-<dt>Access</dt><dd>${view.scopes.map((scope) => html`<div>${SCOPE_DESCRIPTIONS[scope] ?? scope} <code>${scope}</code></div>`)}</dd>
+<dt>Access</dt><dd>${describeScopes(view.scopes)}</dd>
 <dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>
 <dt>Signed in as</dt><dd id="signed-in-as">${view.signedInAs ?? html`not yet: you will sign in with ${view.upstreamName} next`}</dd>
 </dl>
@@ -53,6 +53,13 @@ ${hidden}
 /** What a scope lets the application do, in words a person can judge. */
 const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
   mcp: 'Call the tools and read the resources of these services, as you',
+}
+
+/** The scopes as a person reads them, each with its name. */
+export function describeScopes(scopes: readonly string[]) {
+  return scopes.map(
+    (scope) => html`<div>${SCOPE_DESCRIPTIONS[scope] ?? scope} <code>${scope}</code></div>`
+  )
 }
 
 /** The part of the redirect URI a person can judge: the host, or what kind of place it is. */

@@ -254,7 +254,15 @@ describe('attacks on the authorization code flow are refused', () => {
       [
         await post(`${id}&grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=x`),
         400,
-        'unsupported_grant_type',
+        'unauthorized_client',
+      ],
+      [await post(`${id}&grant_type=client_credentials`), 400, 'unsupported_grant_type'],
+      [
+        await post(
+          `${id}&grant_type=authorization_code&code=${'x'.repeat(300)}&code_verifier=v&redirect_uri=r`
+        ),
+        400,
+        'invalid_request',
       ],
     ]
     for (const [response, status, error] of cases) {

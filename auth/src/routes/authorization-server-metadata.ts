@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
 import type { Config } from '../config.ts'
 import { publicCors } from '../http/cors.ts'
 
@@ -17,10 +18,11 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     registration_endpoint: url('/register'),
     revocation_endpoint: url('/revoke'),
     introspection_endpoint: url('/introspect'),
+    device_authorization_endpoint: url('/device_authorization'),
     jwks_uri: url('/jwks'),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: clientAuthMethods,
     revocation_endpoint_auth_methods_supported: clientAuthMethods,

@@ -1,28 +1,17 @@
-import { createHash } from 'node:crypto'
-import { type Context, Hono } from 'hono'
-import {
-  type AuthorizationRequest,
-  parseAuthorizationRequest,
-} from '../authorization/authorization-request.ts'
+import { Hono } from 'hono'
+import { parseAuthorizationRequest } from '../authorization/authorization-request.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import { hasConsent } from '../authorization/consent.ts'
-import { savePendingAuthorization } from '../authorization/pending-authorization.ts'
+import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
 import { findClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import {
-  AccessDenied,
-  AuthorizationErrorPage,
-  AuthorizationErrorRedirect,
-  TemporarilyUnavailable,
-} from '../errors.ts'
+import { AccessDenied, AuthorizationErrorRedirect, TemporarilyUnavailable } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
-import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
+import { checkFormToken, issueFormToken } from '../http/csrf.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
 
-/** How long the consent page may stay open before its form is refused. */
-const CONSENT_FORM_TTL_SECONDS = 15 * 60
 /** Form fields that are ours, not the authorization request's. */
 const FORM_FIELDS = ['csrf_token', 'decision']
 
@@ -54,8 +43,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         })
         return completeAuthorization(c, deps, request, subject)
       }
-      const csrfToken = newSecret()
-      jar.set(c, 'csrf', hashSecret(csrfToken), CONSENT_FORM_TTL_SECONDS)
+      const csrfToken = issueFormToken(c, jar)
       return renderConsentPage(c, {
         client: client as NonNullable<typeof client>,
         redirectUri: request.redirectUri,
@@ -71,8 +59,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
     })
     .post('/authorize', async (c) => {
       const params = await readFormParams(c)
-      checkConsentForm(c, params, jar.get(c, 'csrf'), config.issuer)
-      jar.clear(c, 'csrf')
+      checkFormToken(c, params, jar, config.issuer)
       const decision = params.get('decision')
       for (const field of FORM_FIELDS) params.delete(field)
       const { request } = await parse(params)
@@ -91,55 +78,15 @@ export const authorizeRoute = (deps: AuthDeps) => {
       })
       const subject = await findBrowserSession(store, jar.get(c, 'session'))
       if (subject) return completeAuthorization(c, deps, request, subject)
-      return signInUpstream(c, deps, request, jar)
+      if (!hasUpstream(deps)) {
+        throw new AuthorizationErrorRedirect(
+          new TemporarilyUnavailable('no identity provider is configured on this gateway'),
+          request.redirectUri,
+          request.state
+        )
+      }
+      return redirectToUpstream(c, deps, { kind: 'authorization', request })
     })
-}
-
-async function signInUpstream(
-  c: Context,
-  deps: AuthDeps,
-  request: AuthorizationRequest,
-  jar: ReturnType<typeof cookies>
-): Promise<Response> {
-  if (!deps.upstream) {
-    throw new AuthorizationErrorRedirect(
-      new TemporarilyUnavailable('no identity provider is configured on this gateway'),
-      request.redirectUri,
-      request.state
-    )
-  }
-  const upstreamCodeVerifier = newSecret()
-  const state = await savePendingAuthorization(deps.store, { request, upstreamCodeVerifier })
-  // Binds the sign-in to this browser: the callback refuses a state it did not start (login CSRF).
-  jar.set(c, 'pending', state, 600)
-  const url = deps.upstream.provider.authorizationUrl({
-    state,
-    codeChallenge: createHash('sha256').update(upstreamCodeVerifier).digest('base64url'),
-    redirectUri: `${deps.config.issuer}/callback`,
-  })
-  return c.body(null, 302, { Location: url.href, 'Cache-Control': 'no-store' })
-}
-
-/** The consent form must come from our own page in this browser (double-submit CSRF token). */
-function checkConsentForm(
-  c: Context,
-  params: URLSearchParams,
-  csrfCookie: string | undefined,
-  issuer: string
-): void {
-  const origin = c.req.header('origin')
-  const token = params.get('csrf_token')
-  const sameOrigin = origin === undefined || origin === 'null' || origin === new URL(issuer).origin
-  if (!sameOrigin || !token || !csrfCookie || !secretMatches(token, csrfCookie)) {
-    throw new AuthorizationErrorPage(
-      new AccessDenied(
-        'this approval form has expired or did not come from this gateway; start again from the application',
-        {
-          reason: sameOrigin ? 'csrf_mismatch' : 'cross_origin_form',
-        }
-      )
-    )
-  }
 }
 
 function parameterRecord(params: URLSearchParams): Record<string, string | string[]> {

@@ -1,12 +1,17 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
-import { takePendingAuthorization } from '../authorization/pending-authorization.ts'
+import {
+  type PendingAuthorization,
+  takePendingAuthorization,
+} from '../authorization/pending-authorization.ts'
 import type { AuthDeps } from '../deps.ts'
+import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
 import {
   AccessDenied,
   AuthorizationErrorPage,
   AuthorizationErrorRedirect,
   InvalidRequest,
+  type OAuthError,
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
@@ -15,8 +20,8 @@ import { UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
 
 /**
  * `GET /callback`: the identity provider sends the browser back here. The pending request must
- * have been started by this browser; the code is exchanged upstream, the user read, the
- * allow-list applied, and the client gets its own authorization code.
+ * have been started by this browser; the code is exchanged upstream, the user read, and the
+ * request finished: a code for the client, or the waiting device approved.
  */
 export const callbackRoute = (deps: AuthDeps) => {
   const { config, store, logger } = deps
@@ -31,9 +36,7 @@ export const callbackRoute = (deps: AuthDeps) => {
       throw new AuthorizationErrorPage(
         new InvalidRequest(
           'this sign-in was not started in this browser, or it has expired; start again from the application',
-          {
-            reason: boundState ? 'state_mismatch' : 'no_pending_cookie',
-          }
+          { reason: boundState ? 'state_mismatch' : 'no_pending_cookie' }
         )
       )
     }
@@ -45,49 +48,67 @@ export const callbackRoute = (deps: AuthDeps) => {
         )
       )
     }
-    const { request } = pending
-    const login = await signIn(deps, url, state, pending.upstreamCodeVerifier, request)
+    const login = await signIn(deps, url, state, pending)
     await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
     jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
     logger.info({
       event: 'login',
       user_id: login.subject.id,
       login: login.subject.login,
-      client_id: request.clientId,
+      client_id: clientOf(pending),
     })
-    return completeAuthorization(c, deps, request, login.subject)
+    return finish(c, deps, pending, login)
   })
+}
+
+function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login: UpstreamLogin) {
+  return pending.kind === 'authorization'
+    ? completeAuthorization(c, deps, pending.request, login.subject)
+    : completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
+}
+
+function clientOf(pending: PendingAuthorization): string {
+  return pending.kind === 'authorization' ? pending.request.clientId : pending.clientId
+}
+
+/** Errors go back to the client when there is one to redirect to, else onto a page. */
+function failure(pending: PendingAuthorization, error: OAuthError): Error {
+  return pending.kind === 'authorization'
+    ? new AuthorizationErrorRedirect(error, pending.request.redirectUri, pending.request.state)
+    : new AuthorizationErrorPage(error)
 }
 
 async function signIn(
   deps: AuthDeps,
   callbackUrl: URL,
   state: string,
-  codeVerifier: string,
-  request: { redirectUri: string; state?: string }
+  pending: PendingAuthorization
 ): Promise<UpstreamLogin> {
   const upstream = deps.upstream
-  const fail = (error: AccessDenied | TemporarilyUnavailable) =>
-    new AuthorizationErrorRedirect(error, request.redirectUri, request.state)
   if (!upstream)
-    throw fail(new TemporarilyUnavailable('no identity provider is configured on this gateway'))
+    throw failure(
+      pending,
+      new TemporarilyUnavailable('no identity provider is configured on this gateway')
+    )
   try {
     return await upstream.provider.completeLogin({
       callbackUrl,
       expectedState: state,
-      codeVerifier,
+      codeVerifier: pending.upstreamCodeVerifier,
       redirectUri: `${deps.config.issuer}/callback`,
     })
   } catch (error) {
     if (error instanceof UpstreamDenied) {
-      throw fail(
+      throw failure(
+        pending,
         new AccessDenied(`the sign-in with ${upstream.name} was cancelled or refused`, {
           cause: error,
         })
       )
     }
     deps.logger.error({ event: 'upstream_failure', err: error }, 'sign-in upstream failed')
-    throw fail(
+    throw failure(
+      pending,
       new TemporarilyUnavailable(`${upstream.name} could not complete the sign-in; try again`, {
         cause: error,
       })

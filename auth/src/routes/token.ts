@@ -2,12 +2,14 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import type { GrantType } from '../clients/client-metadata.ts'
+import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
 import type { AuthDeps } from '../deps.ts'
 import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
+import { deviceCodeGrant } from '../tokens/grants/device-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
 
 const tokenRequest = z.object({ grant_type: requiredParam(200) })
@@ -15,6 +17,7 @@ const tokenRequest = z.object({ grant_type: requiredParam(200) })
 const grants = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
+  [DEVICE_CODE_GRANT]: deviceCodeGrant,
 } as const satisfies Partial<Record<GrantType, unknown>>
 
 /**

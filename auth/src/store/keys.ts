@@ -35,6 +35,12 @@ export const keys = {
   browserSession: (sessionHash: string) => `session:${sessionHash}`,
   /** The user's latest upstream (GitHub) grant, AES-256-GCM encrypted. TTL: REFRESH_TOKEN_TTL. */
   upstreamGrant: (userId: string) => `upstream-grant:${userId}`,
+  /** Device authorization (RFC 8628), by hash of the device code. TTL: DEVICE_CODE_TTL. */
+  deviceAuthorization: (deviceCodeHash: string) => `device:${deviceCodeHash}`,
+  /** A live user code → hash of its device code. TTL: DEVICE_CODE_TTL; deleted once decided. */
+  userCode: (userCode: string) => `user-code:${userCode}`,
+  /** Last poll time and current interval of a device code (slow_down). TTL: DEVICE_CODE_TTL. */
+  devicePoll: (deviceCodeHash: string) => `device-poll:${deviceCodeHash}`,
   /** Development sign-in code (demo without GitHub), by hash. TTL: 60 s. Taken once. */
   developmentLoginCode: (codeHash: string) => `dev-login:${codeHash}`,
   /** Fixed-window request counter. TTL: the window. */

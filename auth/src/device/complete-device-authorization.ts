@@ -1,0 +1,36 @@
+import type { Context } from 'hono'
+import type { AuthDeps } from '../deps.ts'
+import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { renderDeviceDonePage } from '../pages/device-pages.ts'
+import { isAllowed } from '../policy/allow-list.ts'
+import { decideDeviceAuthorization } from './device-authorization.ts'
+
+/** The end of the browser part of the device flow: the allow-list decides, the device is told. */
+export async function completeDeviceAuthorization(
+  c: Context,
+  deps: AuthDeps,
+  deviceCodeHash: string,
+  subject: TokenSubject
+): Promise<Response> {
+  const { config, store, logger } = deps
+  if (!isAllowed(subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
+    logger.warn({
+      event: 'login_denied',
+      user_id: subject.id,
+      login: subject.login,
+      flow: 'device',
+    })
+    await decideDeviceAuthorization(store, deviceCodeHash, { status: 'denied' })
+    throw new AuthorizationErrorPage(
+      new AccessDenied(`${subject.login} is not allowed to use this gateway`)
+    )
+  }
+  if (!(await decideDeviceAuthorization(store, deviceCodeHash, { status: 'approved', subject }))) {
+    throw new AuthorizationErrorPage(
+      new InvalidRequest('this code has expired or was already used; start again on the device')
+    )
+  }
+  logger.info({ event: 'device_approved', user_id: subject.id, login: subject.login })
+  return renderDeviceDonePage(c, true)
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '../clock.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { hashSecret, newSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import { newUserCode } from './user-code.ts'
+
+/** RFC 8628 §3.2: the polling interval when none is given. */
+export const DEFAULT_INTERVAL_SECONDS = 5
+
+/**
+ * A device authorization (RFC 8628): what the device asked for, and the user's answer once given.
+ * Written when created and once more by the user's decision, never by polling, so a poll cannot
+ * overwrite an approval.
+ */
+export interface DeviceAuthorization {
+  readonly clientId: string
+  readonly scopes: readonly string[]
+  readonly resources: readonly string[]
+  readonly userCode: string
+  readonly status: 'pending' | 'approved' | 'denied'
+  readonly subject?: TokenSubject
+  /** The refresh family the tokens will start. */
+  readonly familyId: string
+}
+
+export async function startDeviceAuthorization(
+  store: Store,
+  request: { clientId: string; scopes: readonly string[]; resources: readonly string[] },
+  ttlSeconds: number
+): Promise<{ deviceCode: string; userCode: string }> {
+  const deviceCode = newSecret()
+  const deviceCodeHash = hashSecret(deviceCode)
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const userCode = newUserCode()
+    // The user code must be unique while it lives: claim it first.
+    if (
+      !(await store.put(keys.userCode(userCode), deviceCodeHash, {
+        ttlSeconds,
+        onlyIfAbsent: true,
+      }))
+    )
+      continue
+    const record: DeviceAuthorization = {
+      ...request,
+      userCode,
+      status: 'pending',
+      familyId: randomUUID(),
+    }
+    await store.put(keys.deviceAuthorization(deviceCodeHash), JSON.stringify(record), {
+      ttlSeconds,
+    })
+    return { deviceCode, userCode }
+  }
+  throw new Error('could not find a free user code')
+}
+
+/** The pending authorization a typed user code names, with the hash of its device code. */
+export async function findByUserCode(
+  store: Store,
+  userCode: string
+): Promise<{ deviceCodeHash: string; authorization: DeviceAuthorization } | null> {
+  const deviceCodeHash = await store.get(keys.userCode(userCode))
+  if (!deviceCodeHash) return null
+  const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
+  return authorization?.status === 'pending' ? { deviceCodeHash, authorization } : null
+}
+
+export async function findByDeviceCodeHash(
+  store: Store,
+  deviceCodeHash: string
+): Promise<DeviceAuthorization | null> {
+  const raw = await store.get(keys.deviceAuthorization(deviceCodeHash))
+  return raw ? (JSON.parse(raw) as DeviceAuthorization) : null
+}
+
+/** Records the user's answer; the user code is used up either way. */
+export async function decideDeviceAuthorization(
+  store: Store,
+  deviceCodeHash: string,
+  decision: { status: 'approved'; subject: TokenSubject } | { status: 'denied' }
+): Promise<boolean> {
+  const key = keys.deviceAuthorization(deviceCodeHash)
+  const [authorization, ttl] = await Promise.all([
+    findByDeviceCodeHash(store, deviceCodeHash),
+    store.ttl(key),
+  ])
+  if (authorization?.status !== 'pending' || !ttl) return false
+  await store.batch([
+    { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), ttlSeconds: ttl },
+    { op: 'delete', key: keys.userCode(authorization.userCode) },
+  ])
+  return true
+}
+
+/**
+ * Paces polling (RFC 8628 §3.5): a poll sooner than the interval after the previous one is
+ * `slow_down`, and the interval grows by 5 seconds for every later poll.
+ */
+export async function pacePoll(
+  store: Store,
+  clock: Clock,
+  deviceCodeHash: string,
+  ttlSeconds: number
+): Promise<'ok' | 'slow_down'> {
+  const key = keys.devicePoll(deviceCodeHash)
+  const raw = await store.get(key)
+  const previous = raw ? (JSON.parse(raw) as { at: number; interval: number }) : undefined
+  const now = clock.now()
+  const tooSoon = previous !== undefined && now - previous.at < previous.interval * 1000
+  const interval = (previous?.interval ?? DEFAULT_INTERVAL_SECONDS) + (tooSoon ? 5 : 0)
+  await store.put(key, JSON.stringify({ at: now, interval }), { ttlSeconds })
+  return tooSoon ? 'slow_down' : 'ok'
+}
+
+/** Uses up an approved authorization: of concurrent polls exactly one gets it. */
+export async function redeemDeviceAuthorization(
+  store: Store,
+  deviceCodeHash: string
+): Promise<DeviceAuthorization | null> {
+  const raw = await store.take(keys.deviceAuthorization(deviceCodeHash))
+  if (!raw) return null
+  await store.delete(keys.devicePoll(deviceCodeHash))
+  return JSON.parse(raw) as DeviceAuthorization
+}

@@ -1,0 +1,67 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { authenticateClient } from '../clients/client-authentication.ts'
+import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
+import type { AuthDeps } from '../deps.ts'
+import {
+  DEFAULT_INTERVAL_SECONDS,
+  startDeviceAuthorization,
+} from '../device/device-authorization.ts'
+import { formatUserCode } from '../device/user-code.ts'
+import { UnauthorizedClient } from '../errors.ts'
+import { readFormBody } from '../http/body.ts'
+import { optionalParam, parseParams } from '../http/params.ts'
+import { resolveResources } from '../oauth/resource.ts'
+import { grantableScopes } from '../oauth/scope.ts'
+
+/** RFC 8628 §3.1 parameters (client authentication is checked first). */
+const deviceAuthorizationRequest = z.object({ scope: optionalParam(1000) })
+
+/**
+ * `POST /device_authorization` (RFC 8628 §3.1–3.2): a CLI or device without a browser asks for a
+ * device code and a short user code that its user types at `/device`.
+ */
+export const deviceAuthorizationRoute = (deps: AuthDeps) => {
+  const { config, store, clock, logger } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  return new Hono().post('/device_authorization', async (c) => {
+    const { form, params } = await readFormBody(c, { repeatable: ['resource'] })
+    const client = await authenticateClient(registry, {
+      authorizationHeader: c.req.header('authorization'),
+      form,
+    })
+    if (!client.metadata.grant_types.includes(DEVICE_CODE_GRANT)) {
+      throw new UnauthorizedClient(
+        'this client is not registered for the device authorization grant'
+      )
+    }
+    const { scope } = parseParams(deviceAuthorizationRequest, form)
+    const resources = resolveResources(params.getAll('resource'), config.protectedResources)
+    const required = [
+      ...new Set(
+        config.protectedResources
+          .filter((r) => resources.includes(r.resource))
+          .flatMap((r) => r.service.requiredScopes)
+      ),
+    ]
+    const { deviceCode, userCode } = await startDeviceAuthorization(
+      store,
+      { clientId: client.client_id, scopes: grantableScopes(scope, required, required), resources },
+      config.ttl.deviceCode
+    )
+    logger.info({ event: 'device_authorization_started', client_id: client.client_id })
+    const verificationUri = `${config.issuer}/device`
+    return c.json(
+      {
+        device_code: deviceCode,
+        user_code: formatUserCode(userCode),
+        verification_uri: verificationUri,
+        verification_uri_complete: `${verificationUri}?user_code=${formatUserCode(userCode)}`,
+        expires_in: config.ttl.deviceCode,
+        interval: DEFAULT_INTERVAL_SECONDS,
+      },
+      200,
+      { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+    )
+  })
+}

@@ -1,0 +1,117 @@
+import { type Context, Hono } from 'hono'
+import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
+import { findClient } from '../clients/client-registry.ts'
+import type { AuthDeps } from '../deps.ts'
+import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
+import { decideDeviceAuthorization, findByUserCode } from '../device/device-authorization.ts'
+import { formatUserCode, normalizeUserCode } from '../device/user-code.ts'
+import { AuthorizationErrorPage, TemporarilyUnavailable } from '../errors.ts'
+import { readFormParams } from '../http/body.ts'
+import { cookies } from '../http/cookies.ts'
+import { checkFormToken, issueFormToken } from '../http/csrf.ts'
+import { failureLimit } from '../http/rate-limit.ts'
+import {
+  renderDeviceConsentPage,
+  renderDeviceDonePage,
+  renderUserCodePage,
+} from '../pages/device-pages.ts'
+import { findBrowserSession } from '../sessions/browser-session.ts'
+
+/**
+ * The verification pages of the device flow (RFC 8628 §3.3): `/device` takes the user code and
+ * shows what is being connected; `/device/decision` takes the answer and signs the user in
+ * upstream when needed. Wrong codes are limited per caller (§5.1: guessing a code must not pay).
+ */
+export const deviceRoute = (deps: AuthDeps) => {
+  const { config, store, clock, logger } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const jar = cookies(config.issuer)
+  const wrongCodes = failureLimit({
+    store,
+    clock,
+    bucket: 'device-wrong-code',
+    limit: 10,
+    windowSeconds: 60,
+    trustProxy: config.trustProxy,
+  })
+
+  const askForCode = (c: Context, userCode: string, problem?: string) =>
+    renderUserCodePage(
+      c,
+      { userCode, csrfToken: issueFormToken(c, jar), ...(problem ? { problem } : {}) },
+      problem ? 400 : 200
+    )
+
+  /** The pending authorization a typed code names; wrong codes count against the caller. */
+  const lookUp = async (c: Context, typed: string) => {
+    await wrongCodes.refuseIfExceeded(c)
+    const userCode = normalizeUserCode(typed)
+    const found = userCode ? await findByUserCode(store, userCode) : null
+    const client = found ? await findClient(registry, found.authorization.clientId) : null
+    if (found && client) return { ...found, client }
+    await wrongCodes.recordFailure(c)
+    return null
+  }
+
+  return new Hono()
+    .get('/device', (c) => askForCode(c, normalizeForDisplay(c.req.query('user_code') ?? '')))
+    .post('/device', async (c) => {
+      const params = await readFormParams(c)
+      checkFormToken(c, params, jar, config.issuer)
+      const typed = params.get('user_code') ?? ''
+      const found = await lookUp(c, typed)
+      if (!found)
+        return askForCode(
+          c,
+          typed,
+          'This code is not valid or has expired. Check it on your device.'
+        )
+      const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      return renderDeviceConsentPage(c, {
+        client: found.client,
+        userCode: formatUserCode(found.authorization.userCode),
+        scopes: found.authorization.scopes,
+        resources: config.protectedResources
+          .filter((r) => found.authorization.resources.includes(r.resource))
+          .map((r) => ({ resource: r.resource, description: r.service.description })),
+        ...(subject ? { signedInAs: subject.login } : {}),
+        csrfToken: issueFormToken(c, jar),
+        upstreamName: deps.upstream?.name ?? 'your identity provider',
+      })
+    })
+    .post('/device/decision', async (c) => {
+      const params = await readFormParams(c)
+      checkFormToken(c, params, jar, config.issuer)
+      const found = await lookUp(c, params.get('user_code') ?? '')
+      if (!found)
+        return askForCode(
+          c,
+          '',
+          'This code is not valid or has expired. Start again on your device.'
+        )
+      if (params.get('decision') !== 'approve') {
+        await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' })
+        logger.info({ event: 'device_denied', client_id: found.client.client_id })
+        return renderDeviceDonePage(c, false)
+      }
+      logger.info({ event: 'consent_given', client_id: found.client.client_id, flow: 'device' })
+      const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      if (subject) return completeDeviceAuthorization(c, deps, found.deviceCodeHash, subject)
+      if (!hasUpstream(deps)) {
+        throw new AuthorizationErrorPage(
+          new TemporarilyUnavailable('no identity provider is configured on this gateway')
+        )
+      }
+      return redirectToUpstream(c, deps, {
+        kind: 'device',
+        deviceCodeHash: found.deviceCodeHash,
+        clientId: found.client.client_id,
+      })
+    })
+}
+
+/** A code from the link, shown as the device shows it; anything else is left out. */
+function normalizeForDisplay(value: string): string {
+  const code = normalizeUserCode(value)
+  return code ? formatUserCode(code) : ''
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod'
+import type { ClientRecord } from '../../clients/client-registry.ts'
+import type { AuthDeps } from '../../deps.ts'
+import {
+  findByDeviceCodeHash,
+  pacePoll,
+  redeemDeviceAuthorization,
+} from '../../device/device-authorization.ts'
+import {
+  AuthorizationPending,
+  DeviceAccessDenied,
+  ExpiredToken,
+  InvalidGrant,
+  SlowDown,
+} from '../../errors.ts'
+import { parseParams, requiredParam } from '../../http/params.ts'
+import { hashSecret } from '../../oauth/secrets.ts'
+import { startRefreshFamily } from '../refresh-tokens.ts'
+import { type TokenResponse, tokenResponse } from '../token-response.ts'
+
+/** RFC 8628 §3.4 parameters (client authentication is already done). */
+const deviceCodeRequest = z.object({ device_code: requiredParam(256) })
+
+/**
+ * RFC 8628 §3.4–3.5: the device polls until the user has answered. Polling faster than the
+ * interval is `slow_down`; an approved authorization is redeemed exactly once.
+ */
+export async function deviceCodeGrant(
+  deps: AuthDeps,
+  client: ClientRecord,
+  form: Readonly<Record<string, string>>,
+  requestedResources: readonly string[]
+): Promise<TokenResponse> {
+  const { config, store, clock, logger } = deps
+  const { device_code: deviceCode } = parseParams(deviceCodeRequest, form)
+  if (requestedResources.length > 0)
+    throw new InvalidGrant('resource belongs in the device authorization request')
+  const deviceCodeHash = hashSecret(deviceCode)
+  const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
+  if (!authorization)
+    throw new ExpiredToken('the device code has expired or is unknown; start again')
+  if (authorization.clientId !== client.client_id) {
+    throw new InvalidGrant('the device code was issued to another client', {
+      reason: 'device_code_of_another_client',
+    })
+  }
+  if ((await pacePoll(store, clock, deviceCodeHash, config.ttl.deviceCode)) === 'slow_down') {
+    throw new SlowDown('polling too fast: wait 5 seconds more between requests')
+  }
+  if (authorization.status === 'pending')
+    throw new AuthorizationPending('the user has not answered yet')
+  const redeemed = await redeemDeviceAuthorization(store, deviceCodeHash)
+  if (redeemed?.status === 'denied') throw new DeviceAccessDenied('the user denied the request')
+  if (redeemed?.status !== 'approved' || !redeemed.subject) {
+    throw new InvalidGrant('the device code was already used', { reason: 'device_code_redeemed' })
+  }
+  const lifetimes = {
+    refreshTokenTtl: config.ttl.refreshToken,
+    accessTokenTtl: config.ttl.accessToken,
+  }
+  const refreshToken = client.metadata.grant_types.includes('refresh_token')
+    ? await startRefreshFamily(
+        store,
+        clock,
+        {
+          familyId: redeemed.familyId,
+          clientId: client.client_id,
+          subject: redeemed.subject,
+          scopes: redeemed.scopes,
+          resources: redeemed.resources,
+        },
+        lifetimes
+      )
+    : undefined
+  logger.info({
+    event: 'token_issued',
+    grant_type: 'device_code',
+    client_id: client.client_id,
+    user_id: redeemed.subject.id,
+    family_id: redeemed.familyId,
+  })
+  return tokenResponse(deps, {
+    clientId: client.client_id,
+    subject: redeemed.subject,
+    scopes: redeemed.scopes,
+    resources: redeemed.resources,
+    familyId: redeemed.familyId,
+    refreshToken,
+  })
+}
