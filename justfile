@@ -42,3 +42,15 @@ bench:
 # Regenerate traefik/dynamic/services.yml from the service catalog
 generate-traefik-routes:
     npx node scripts/generate-traefik-routes.ts
+
+# Get an access token for a CLI or script through the device flow (prints JSON on stdout)
+mcp-client-token issuer=env_var_or_default("AUTH_ISSUER", "http://localhost:8080") resource="":
+    npm run -s client-token -- --issuer {{ issuer }} {{ if resource == "" { "" } else { "--resource " + resource } }}
+
+# List the registered OAuth clients (add --json for machine-readable output)
+oauth-list-registrations *flags:
+    npm run -s admin -- {{ flags }} clients list
+
+# Make a new signing key; the old ones stay published until their tokens expire
+rotate-signing-key:
+    npm run -s admin -- keys rotate
