@@ -10,7 +10,6 @@ export interface AuthorizationCodeGrant {
   readonly codeChallenge: string
   readonly scopes: readonly string[]
   readonly resources: readonly string[]
-  readonly offlineAccess: boolean
   readonly subject: TokenSubject
   /** The refresh family the redemption will start (so a replay can revoke it). */
   readonly familyId: string

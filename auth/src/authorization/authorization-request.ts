@@ -13,24 +13,26 @@ import {
 import { isS256Challenge } from '../oauth/pkce.ts'
 import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import { resolveResources } from '../oauth/resource.ts'
-import { grantableScopes, OFFLINE_ACCESS, parseScope } from '../oauth/scope.ts'
+import { grantableScopes } from '../oauth/scope.ts'
 
 /** A validated authorization request (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707). */
 export interface AuthorizationRequest {
   readonly clientId: string
   /** Exactly as sent (a loopback port may differ from the registered one); the code is bound to it. */
   readonly redirectUri: string
+  /** The registered URI it matched: what the user's consent is bound to. */
+  readonly registeredRedirectUri: string
   readonly state?: string
   readonly scopes: readonly string[]
-  /** Whether the client asked for `offline_access` (a refresh token). */
-  readonly offlineAccess: boolean
   readonly codeChallenge: string
   readonly resources: readonly string[]
 }
 
+const MAX_STATE_LENGTH = 2048
+
 /** Shapes of the parameters checked once the redirect URI is trusted (errors are redirected). */
 const redirectableParams = z.object({
-  state: z.string().max(2048, 'is too long').optional(),
+  state: z.string().max(MAX_STATE_LENGTH, 'is too long').optional(),
   scope: z.string().max(1000, 'is too long').optional(),
   code_challenge: z
     .string({ error: 'is required (PKCE with S256)' })
@@ -70,14 +72,12 @@ export function parseAuthorizationRequest(
       )
     )
   }
-  const redirectUri = trustedRedirectUri(single('redirect_uri'), client)
+  const { redirectUri, registeredRedirectUri } = trustedRedirectUri(single('redirect_uri'), client)
   const state = single('state')
+  // A state that fails validation (too long) is not echoed back.
+  const stateIsValid = !state.repeated && (state.value?.length ?? 0) <= MAX_STATE_LENGTH
   const fail = (error: OAuthError): never => {
-    throw new AuthorizationErrorRedirect(
-      error,
-      redirectUri,
-      state.repeated ? undefined : state.value
-    )
+    throw new AuthorizationErrorRedirect(error, redirectUri, stateIsValid ? state.value : undefined)
   }
 
   for (const name of new Set(params.keys())) {
@@ -118,9 +118,9 @@ export function parseAuthorizationRequest(
   return {
     clientId: client.client_id,
     redirectUri,
+    registeredRedirectUri,
     ...(state.value ? { state: state.value } : {}),
     scopes: grantableScopes(scope, requiredScopes, [...new Set(requiredScopes)]),
-    offlineAccess: parseScope(scope).includes(OFFLINE_ACCESS),
     codeChallenge,
     resources,
   }
@@ -129,21 +129,24 @@ export function parseAuthorizationRequest(
 function trustedRedirectUri(
   requested: { repeated: boolean; value: string | undefined },
   client: ClientRecord
-): string {
+): { redirectUri: string; registeredRedirectUri: string } {
   const registered = client.metadata.redirect_uris
-  if (requested.repeated)
+  if (requested.repeated) {
     throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is repeated'))
+  }
   // OAuth 2.1 §4.1.1: optional only when exactly one is registered.
   if (!requested.value) {
-    if (registered.length === 1 && registered[0]) return registered[0]
+    const [only] = registered
+    if (registered.length === 1 && only) return { redirectUri: only, registeredRedirectUri: only }
     throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is required'))
   }
-  if (!matchRedirectUri(requested.value, registered)) {
+  const registeredRedirectUri = matchRedirectUri(requested.value, registered)
+  if (!registeredRedirectUri) {
     throw new AuthorizationErrorPage(
       new InvalidRequest('redirect_uri does not match any URI this application registered', {
         reason: 'redirect_uri_mismatch',
       })
     )
   }
-  return requested.value
+  return { redirectUri: requested.value, registeredRedirectUri }
 }

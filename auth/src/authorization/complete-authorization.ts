@@ -41,6 +41,7 @@ export async function completeAuthorization(
       clientId: request.clientId,
       scopes: request.scopes,
       resources: request.resources,
+      redirectUris: [request.registeredRedirectUri],
     },
     config.ttl.client
   )
@@ -52,7 +53,6 @@ export async function completeAuthorization(
       codeChallenge: request.codeChallenge,
       scopes: request.scopes,
       resources: request.resources,
-      offlineAccess: request.offlineAccess,
       subject,
       familyId: randomUUID(),
     },

@@ -6,6 +6,11 @@ import type { Store } from '../store/store.ts'
 export interface Consent {
   readonly scopes: readonly string[]
   readonly resources: readonly string[]
+  /**
+   * The registered redirect URIs the user saw and approved: a client that registers (or moves to)
+   * another one must ask again, or a remembered "yes" would follow the client anywhere.
+   */
+  readonly redirectUris: readonly string[]
   readonly grantedAt: number
 }
 
@@ -17,26 +22,28 @@ export async function rememberConsent(
     clientId: string
     scopes: readonly string[]
     resources: readonly string[]
+    redirectUris: readonly string[]
   },
   ttlSeconds: number
 ): Promise<void> {
+  const key = keys.consent(grant.userId, grant.clientId)
+  const previous = await readConsent(store, key)
   const consent: Consent = {
     scopes: grant.scopes,
     resources: grant.resources,
+    redirectUris: [...new Set([...(previous?.redirectUris ?? []), ...grant.redirectUris])],
     grantedAt: epochSeconds(clock),
   }
   await store.batch([
-    {
-      op: 'put',
-      key: keys.consent(grant.userId, grant.clientId),
-      value: JSON.stringify(consent),
-      ttlSeconds,
-    },
+    { op: 'put', key, value: JSON.stringify(consent), ttlSeconds },
     { op: 'addToSet', key: keys.userConsents(grant.userId), member: grant.clientId },
   ])
 }
 
-/** Whether the user already consented to at least these scopes and resources for this client. */
+/**
+ * Whether the user already consented, for this client, to at least these scopes and resources,
+ * returning to this registered redirect URI.
+ */
 export async function hasConsent(
   store: Store,
   request: {
@@ -44,12 +51,13 @@ export async function hasConsent(
     clientId: string
     scopes: readonly string[]
     resources: readonly string[]
+    registeredRedirectUri: string
   }
 ): Promise<boolean> {
-  const raw = await store.get(keys.consent(request.userId, request.clientId))
-  if (!raw) return false
-  const consent = JSON.parse(raw) as Consent
+  const consent = await readConsent(store, keys.consent(request.userId, request.clientId))
+  if (!consent) return false
   return (
+    consent.redirectUris.includes(request.registeredRedirectUri) &&
     request.scopes.every((scope) => consent.scopes.includes(scope)) &&
     request.resources.every((resource) => consent.resources.includes(resource))
   )
@@ -79,4 +87,9 @@ export async function revokeConsent(
 
 export async function listConsents(store: Store, userId: string): Promise<string[]> {
   return store.setMembers(keys.userConsents(userId))
+}
+
+async function readConsent(store: Store, key: string): Promise<Consent | null> {
+  const raw = await store.get(key)
+  return raw ? (JSON.parse(raw) as Consent) : null
 }

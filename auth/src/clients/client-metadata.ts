@@ -31,7 +31,16 @@ export interface ClientMetadata {
   readonly software_version?: string
 }
 
-const text = (max: number) => z.string().trim().min(1).max(max)
+/** Control and bidirectional-override characters could disguise a name on the consent page. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const DISGUISING = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((value) => value.isWellFormed() && !DISGUISING.test(value), 'must be plain text')
 // Informational URIs are shown to users (consent page): web pages only.
 const webUri = z
   .string()

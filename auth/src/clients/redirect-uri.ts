@@ -32,6 +32,9 @@ export function redirectUriProblem(value: string): string | undefined {
   if (value.length > MAX_REDIRECT_URI_LENGTH) return 'is too long'
   if (/[\s*]/.test(value)) return 'must not contain whitespace or wildcards'
   if (value.includes('#')) return 'must not contain a fragment'
+  // Parsers disagree on these (`https:host`, `https://a\\@b`): refuse rather than guess.
+  if (value.includes('\\')) return 'must not contain backslashes'
+  if (/^https?:(?!\/\/)/i.test(value)) return 'must be an absolute URI with //'
   let url: URL
   try {
     url = new URL(value)

@@ -27,7 +27,8 @@ export function checkFormToken(
   const token = params.get('csrf_token')
   const cookie = jar.get(c, 'csrf')
   jar.clear(c, 'csrf')
-  const sameOrigin = origin === undefined || origin === 'null' || origin === new URL(issuer).origin
+  // Browsers send Origin on every form POST; only its absence (other user agents) is let through.
+  const sameOrigin = origin === undefined || origin === new URL(issuer).origin
   if (!sameOrigin || !token || !cookie || !secretMatches(token, cookie)) {
     throw new AuthorizationErrorPage(
       new AccessDenied('this form has expired or did not come from this gateway; start again', {

@@ -38,3 +38,8 @@ export async function isRevoked(
   const markers = await store.getMany(lookups)
   return markers.some((marker) => marker !== null)
 }
+
+/** Whether a refresh family has been revoked (its marker outlives its access tokens). */
+export async function isFamilyRevoked(store: Store, familyId: string): Promise<boolean> {
+  return (await store.get(keys.revokedFamily(familyId))) !== null
+}

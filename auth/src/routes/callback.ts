@@ -15,6 +15,7 @@ import {
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
+import { isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
 import { UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
 
@@ -49,8 +50,11 @@ export const callbackRoute = (deps: AuthDeps) => {
       )
     }
     const login = await signIn(deps, url, state, pending)
-    await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
-    jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
+    // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session.
+    if (isAllowed(login.subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
+      await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
+      jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
+    }
     logger.info({
       event: 'login',
       user_id: login.subject.id,

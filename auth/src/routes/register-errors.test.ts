@@ -71,6 +71,8 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['user information', 'https://user:pass@app.example.com/cb'],
     ['file:', 'file:///etc/passwd'],
     ['an empty string', ''],
+    ['a backslash', 'https://evil.example\\@good.example/cb'],
+    ['no // after https:', 'https:evil.example/cb'],
   ])('a redirect URI with %s', async (_form, uri) => {
     await expectOAuthError(
       await registerClient(server, { redirect_uris: [uri] }),
@@ -106,6 +108,8 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['only refresh_token', { grant_types: ['refresh_token'], response_types: [] }],
     ['a non-https logo', { logo_uri: 'javascript:alert(1)' }],
     ['a client_name of the wrong type', { client_name: 42 }],
+    ['a client_name with a bidirectional override', { client_name: 'Claude\u202eevil' }],
+    ['a client_name with a control character', { client_name: 'Claude\u0007' }],
     ['a malformed scope', { scope: 'a  "b"' }],
   ])('%s', async (_case, metadata) => {
     await expectOAuthError(

@@ -5,6 +5,7 @@ import { InvalidGrant, InvalidScope, InvalidTarget, TemporarilyUnavailable } fro
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import type { TokenSubject } from '../../oauth/access-token.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
+import { isFamilyRevoked } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { isAllowed } from '../../policy/allow-list.ts'
 import { UpstreamGrantRevoked } from '../../upstream/upstream.ts'
@@ -50,6 +51,8 @@ export async function refreshTokenGrant(
   if (lookup.outcome === 'reused') throw await refuseReuse(lookup.familyId, 'refresh_token_reused')
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
+  // A family revoked while it was being created (a code replay racing its redemption).
+  if (await isFamilyRevoked(store, family.familyId)) throw invalid('family_revoked')
 
   const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
   if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {

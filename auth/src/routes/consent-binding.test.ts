@@ -1,0 +1,117 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
+import {
+  authorizeUrl,
+  browserFor,
+  newPkce,
+  obtainCode,
+  registerTestClient,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+
+/** Findings of the security review, kept as tests. */
+describe('remembered consent and what a sign-in leaves behind', () => {
+  let github: FakeGitHub
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    ;({ github, server } = fixture)
+  })
+  beforeEach(() => {
+    github.setNextLogin('alice')
+  })
+
+  it('binds a remembered consent to the redirect URI the user approved', async () => {
+    const client = (await (
+      await server.request('/register', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          client_name: 'Mover',
+          redirect_uris: ['http://127.0.0.1/callback'],
+          token_endpoint_auth_method: 'none',
+        }),
+      })
+    ).json()) as { client_id: string; registration_access_token: string; redirect_uris: string[] }
+    const browser = browserFor(server)
+    await obtainCode(server, client, newPkce(), browser)
+
+    // The client moves its redirect URI elsewhere with RFC 7592 and sends the user back.
+    const moved = await server.request(`/register/${client.client_id}`, {
+      method: 'PUT',
+      headers: {
+        Authorization: `Bearer ${client.registration_access_token}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({
+        client_id: client.client_id,
+        redirect_uris: ['https://evil.example/steal'],
+        token_endpoint_auth_method: 'none',
+      }),
+    })
+    expect(moved.status).toBe(200)
+    const attempt = await browser.open(
+      authorizeUrl({ ...client, redirect_uris: ['https://evil.example/steal'] }, newPkce()),
+      'https://evil.example'
+    )
+    expect(attempt.url.startsWith(TEST_ISSUER)).toBe(true)
+    expect(attempt.body).toContain('Approve')
+    expect(attempt.body).toContain('evil.example')
+  })
+
+  it('keeps neither a GitHub token nor a session for a user the allow-list refuses', async () => {
+    github.setNextLogin('mallory')
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const consent = await browser.open(
+      authorizeUrl(client, newPkce()),
+      client.redirect_uris[0] ?? ''
+    )
+    const result = await browser.submitConsent(consent, 'approve', client.redirect_uris[0] ?? '')
+    expect(new URL(result.url).searchParams.get('error')).toBe('access_denied')
+    expect(await server.store.get('upstream-grant:6666')).toBeNull()
+    expect(
+      [...browser.cookiesOf(TEST_ISSUER).keys()].some((name) => name.endsWith('session'))
+    ).toBe(false)
+  })
+
+  it('does not echo a state that fails validation', async () => {
+    const client = await registerTestClient(server)
+    const page = await browserFor(server).open(
+      authorizeUrl(client, newPkce(), { state: 'x'.repeat(3000) }),
+      client.redirect_uris[0] ?? ''
+    )
+    const redirect = new URL(page.url)
+    expect(redirect.searchParams.get('error')).toBe('invalid_request')
+    expect(redirect.searchParams.get('state')).toBeNull()
+  })
+
+  it('refuses a consent form posted with Origin: null', async () => {
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const consent = await browser.open(
+      authorizeUrl(client, newPkce()),
+      client.redirect_uris[0] ?? ''
+    )
+    const form = new URLSearchParams()
+    for (const match of consent.body.matchAll(
+      /<input type="hidden" name="([^"]*)" value="([^"]*)">/g
+    )) {
+      form.append(match[1] ?? '', (match[2] ?? '').replace(/&amp;/g, '&'))
+    }
+    form.set('decision', 'approve')
+    const cookie = [...browser.cookiesOf(TEST_ISSUER)]
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ')
+    const response = await server.request('/authorize', {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Origin: 'null',
+        Cookie: cookie,
+      },
+      body: form.toString(),
+    })
+    expect(response.status).toBe(400)
+  })
+})
