@@ -27,7 +27,8 @@ export function checkFormToken(
   const token = params.get('csrf_token')
   const cookie = jar.get(c, 'csrf')
   jar.clear(c, 'csrf')
-  // Browsers send Origin on every form POST; only its absence (other user agents) is let through.
+  // Browsers send Origin on every form POST, our pages' own with `Referrer-Policy: same-origin`
+  // (under `no-referrer` it would be "null"); only its absence (other user agents) is let through.
   const sameOrigin = origin === undefined || origin === new URL(issuer).origin
   if (!sameOrigin || !token || !cookie || !secretMatches(token, cookie)) {
     throw new AuthorizationErrorPage(
