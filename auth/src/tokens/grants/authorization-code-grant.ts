@@ -6,8 +6,9 @@ import { InvalidGrant, InvalidTarget } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
-import { revokeRefreshFamily, startRefreshFamily } from '../refresh-tokens.ts'
-import { type TokenResponse, tokenResponse } from '../token-response.ts'
+import { firstTokens } from '../first-tokens.ts'
+import { revokeRefreshFamily } from '../refresh-tokens.ts'
+import type { TokenResponse } from '../token-response.ts'
 
 /** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */
 const authorizationCodeRequest = z.object({
@@ -24,7 +25,7 @@ export async function authorizationCodeGrant(
   form: Readonly<Record<string, string>>,
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
-  const { config, store, clock, logger } = deps
+  const { config, store, logger } = deps
   const {
     code,
     redirect_uri: redirectUri,
@@ -61,34 +62,12 @@ export async function authorizationCodeGrant(
   if (!resources.every((resource) => grant.resources.includes(resource))) {
     throw new InvalidTarget('the resource was not part of the authorization')
   }
-  const audience = resources.length > 0 ? [...new Set(resources)] : grant.resources
-  const refreshToken = client.metadata.grant_types.includes('refresh_token')
-    ? await startRefreshFamily(
-        store,
-        clock,
-        {
-          familyId: grant.familyId,
-          clientId: client.client_id,
-          subject: grant.subject,
-          scopes: grant.scopes,
-          resources: grant.resources,
-        },
-        lifetimes
-      )
-    : undefined
-  logger.info({
-    event: 'token_issued',
-    grant_type: 'authorization_code',
-    client_id: client.client_id,
-    user_id: grant.subject.id,
-    family_id: grant.familyId,
-  })
-  return tokenResponse(deps, {
-    clientId: client.client_id,
+  return firstTokens(deps, client, {
+    grantType: 'authorization_code',
+    familyId: grant.familyId,
     subject: grant.subject,
     scopes: grant.scopes,
-    resources: audience,
-    familyId: grant.familyId,
-    refreshToken,
+    resources: grant.resources,
+    ...(resources.length > 0 ? { audience: [...new Set(resources)] } : {}),
   })
 }

@@ -15,8 +15,8 @@ import {
 } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
-import { startRefreshFamily } from '../refresh-tokens.ts'
-import { type TokenResponse, tokenResponse } from '../token-response.ts'
+import { firstTokens } from '../first-tokens.ts'
+import type { TokenResponse } from '../token-response.ts'
 
 /** RFC 8628 §3.4 parameters (client authentication is already done). */
 const deviceCodeRequest = z.object({ device_code: requiredParam(256) })
@@ -31,7 +31,7 @@ export async function deviceCodeGrant(
   form: Readonly<Record<string, string>>,
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock } = deps
   const { device_code: deviceCode } = parseParams(deviceCodeRequest, form)
   if (requestedResources.length > 0)
     throw new InvalidGrant('resource belongs in the device authorization request')
@@ -54,37 +54,11 @@ export async function deviceCodeGrant(
   if (redeemed?.status !== 'approved' || !redeemed.subject) {
     throw new InvalidGrant('the device code was already used', { reason: 'device_code_redeemed' })
   }
-  const lifetimes = {
-    refreshTokenTtl: config.ttl.refreshToken,
-    accessTokenTtl: config.ttl.accessToken,
-  }
-  const refreshToken = client.metadata.grant_types.includes('refresh_token')
-    ? await startRefreshFamily(
-        store,
-        clock,
-        {
-          familyId: redeemed.familyId,
-          clientId: client.client_id,
-          subject: redeemed.subject,
-          scopes: redeemed.scopes,
-          resources: redeemed.resources,
-        },
-        lifetimes
-      )
-    : undefined
-  logger.info({
-    event: 'token_issued',
-    grant_type: 'device_code',
-    client_id: client.client_id,
-    user_id: redeemed.subject.id,
-    family_id: redeemed.familyId,
-  })
-  return tokenResponse(deps, {
-    clientId: client.client_id,
+  return firstTokens(deps, client, {
+    grantType: 'device_code',
+    familyId: redeemed.familyId,
     subject: redeemed.subject,
     scopes: redeemed.scopes,
     resources: redeemed.resources,
-    familyId: redeemed.familyId,
-    refreshToken,
   })
 }
