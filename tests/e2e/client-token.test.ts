@@ -1,24 +1,16 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { decodeJwt } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FakeGitHub } from '../support/fake-github.ts'
+import { describe, expect, it } from 'vitest'
 import type { GatewayProcess } from '../support/gateway-process.ts'
-import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import { useGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessBrowser } from '../support/headless-browser.ts'
 
 /** `npm run client-token`: a CLI gets a token through the device flow while a person approves. */
 describe('client-token (device flow from the command line)', () => {
-  let github: FakeGitHub
   let gateway: GatewayProcess
-  beforeAll(async () => {
-    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
-      ALLOWED_GITHUB_USERS: 'octocat',
-    }))
-  })
-  afterAll(async () => {
-    await gateway?.stop()
-    await github?.close()
+  useGatewayWithGitHub((fixture) => {
+    gateway = fixture.gateway
   })
 
   it('prints the code, waits for approval in a browser, then prints the tokens', async () => {

@@ -1,9 +1,8 @@
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
 import { decodeJwt } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FakeGitHub } from '../support/fake-github.ts'
+import { describe, expect, it } from 'vitest'
 import type { GatewayProcess } from '../support/gateway-process.ts'
-import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import { useGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
@@ -11,16 +10,9 @@ import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
  * from the resource's protected resource metadata, registration, consent, GitHub, tokens, refresh.
  */
 describe('MCP SDK client OAuth against the standalone gateway', () => {
-  let github: FakeGitHub
   let gateway: GatewayProcess
-  beforeAll(async () => {
-    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
-      ALLOWED_GITHUB_USERS: 'octocat',
-    }))
-  })
-  afterAll(async () => {
-    await gateway?.stop()
-    await github?.close()
+  useGatewayWithGitHub((fixture) => {
+    gateway = fixture.gateway
   })
 
   it('discovers, registers, consents, signs in and refreshes', async () => {

@@ -1,10 +1,9 @@
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FakeGitHub } from '../support/fake-github.ts'
+import { describe, expect, it } from 'vitest'
 import type { GatewayProcess } from '../support/gateway-process.ts'
-import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import { useGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
@@ -13,16 +12,9 @@ import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
  * which sees the identity the gateway injected.
  */
 describe('standalone gateway: OAuth in front of a bridged MCP service', () => {
-  let github: FakeGitHub
   let gateway: GatewayProcess
-  beforeAll(async () => {
-    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
-      ALLOWED_GITHUB_USERS: 'octocat',
-    }))
-  })
-  afterAll(async () => {
-    await gateway?.stop()
-    await github?.close()
+  useGatewayWithGitHub((fixture) => {
+    gateway = fixture.gateway
   })
 
   it('answers an unauthenticated MCP request with a 401 pointing at the resource metadata', async () => {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { type AccessTokenClaims, issueAccessToken } from '../../auth/src/oauth/access-token.ts'
 import type { TestAuthServer } from './auth-app.ts'
 
@@ -41,4 +42,17 @@ export async function mintAccessToken(
     server.signingKeys,
     server.clock
   )
+}
+
+/**
+ * The identity headers an upstream sees for a token minted with the defaults above: the token's
+ * user and client, and never the token itself.
+ */
+export function expectDefaultIdentity(seen: Record<string, string>): void {
+  expect(seen['x-user-id']).toBe('1001')
+  expect(seen['x-user-name']).toBe('octocat')
+  expect(seen['x-user-email']).toBe('octocat@example.com')
+  expect(seen['x-client-id']).toBe('client-1')
+  expect(seen['x-auth-scopes']).toBe('mcp')
+  expect(seen.authorization).toBeUndefined()
 }

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest'
 import { type FakeGitHub, type FakeGitHubUserInput, startFakeGitHub } from './fake-github.ts'
 import { freePort } from './free-port.ts'
 import { type GatewayProcess, startGatewayProcess } from './gateway-process.ts'
@@ -26,4 +27,23 @@ export const OCTOCAT: FakeGitHubUserInput = {
   login: 'octocat',
   name: 'The Octocat',
   email: 'octocat@example.com',
+}
+
+/**
+ * Registers the hooks of a file that needs the real gateway signing people in at the fake GitHub
+ * (OCTOCAT allowed); `ready` receives both once they run, and they are stopped after the file.
+ */
+export function useGatewayWithGitHub(
+  ready: (fixture: { github: FakeGitHub; gateway: GatewayProcess }) => void,
+  env: Record<string, string> = { ALLOWED_GITHUB_USERS: 'octocat' }
+): void {
+  let fixture: { github: FakeGitHub; gateway: GatewayProcess } | undefined
+  beforeAll(async () => {
+    fixture = await startGatewayWithGitHub([OCTOCAT], env)
+    ready(fixture)
+  })
+  afterAll(async () => {
+    await fixture?.gateway.stop()
+    await fixture?.github.close()
+  })
 }

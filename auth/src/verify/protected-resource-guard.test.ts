@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mintAccessToken } from '../../../tests/support/access-tokens.ts'
+import { expectDefaultIdentity, mintAccessToken } from '../../../tests/support/access-tokens.ts'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import { toOAuthResponse } from '../http/error-response.ts'
 import { createLogger } from '../logger.ts'
@@ -45,12 +45,7 @@ describe('protectedResourceGuard (standalone mode)', () => {
     })
     expect(response.status).toBe(200)
     const seen = (await response.json()) as Record<string, string>
-    expect(seen['x-user-id']).toBe('1001')
-    expect(seen['x-user-name']).toBe('octocat')
-    expect(seen['x-user-email']).toBe('octocat@example.com')
-    expect(seen['x-client-id']).toBe('client-1')
-    expect(seen['x-auth-scopes']).toBe('mcp')
-    expect(seen.authorization).toBeUndefined()
+    expectDefaultIdentity(seen)
   })
 
   it('challenges a request without a token, naming the resource metadata', async () => {
