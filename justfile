@@ -1,5 +1,5 @@
 # Operator recipes. Each one calls docker compose or an npm script: logic lives in TypeScript.
-# `just` comes with the dev dependencies (npm package rust-just): run `npx just <recipe>`.
+# `just` comes with the dev dependencies (the `just` launcher of the scripts workspace): `npx just <recipe>`.
 
 set dotenv-load := true
 
