@@ -36,7 +36,17 @@ export interface ServiceDefinition {
    * per-user directory, so the filesystem service never sees it.
    */
   readonly hiddenClientCapabilities: readonly string[]
+  /**
+   * Where the service's child may open connections: `'none'`, or the host names it needs. Compose
+   * puts a service with `'none'` on an internal network that only Traefik shares (no route out,
+   * no neighbour); a server with a fetch-like tool gets its own allow-list set to match
+   * (`catalog.test.ts` and `tests/deploy/compose.test.ts` check both).
+   */
+  readonly egress: Egress
 }
+
+/** `'none'`, or the host names a service's child must reach. */
+export type Egress = 'none' | readonly string[]
 
 /** An installed npm package's bin, resolved through its package.json at start. */
 export interface PackageBinLaunch {
@@ -53,6 +63,9 @@ export interface ModuleLaunch {
 
 export type ServiceLaunch = PackageBinLaunch | ModuleLaunch
 
+/** A domain allow-list entry no host name can match (host names never contain `<`). */
+export const NO_DOMAIN = '<none>'
+
 const noExtras = {
   args: [],
   env: {},
@@ -67,6 +80,7 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     description: 'Echo and whoami: shows the identity the gateway injected',
     enabledByDefault: true,
     requiredScopes: ['mcp'],
+    egress: 'none',
     launch: { kind: 'module', path: './services/echo-server.ts' },
     ...noExtras,
     passIdentity: true,
@@ -76,6 +90,7 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     description: 'The MCP reference server exercising every protocol feature',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    egress: 'none',
     launch: {
       kind: 'package-bin',
       package: '@modelcontextprotocol/server-everything',
@@ -83,12 +98,18 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     },
     ...noExtras,
     args: ['stdio'],
+    // Its gzip-file-as-resource tool fetches any http(s) URL it is given, from inside the
+    // deployment; an empty list means "every domain" to it. `<` cannot occur in a host name, so
+    // this list matches none: every http(s) URL is refused before a connection is opened, and
+    // data: URLs still work.
+    env: { GZIP_ALLOWED_DOMAINS: NO_DOMAIN },
   },
   {
     name: 'memory',
     description: 'Knowledge-graph memory, kept apart per user',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    egress: 'none',
     launch: {
       kind: 'package-bin',
       package: '@modelcontextprotocol/server-memory',
@@ -103,6 +124,7 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     description: 'File access inside a per-user directory',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    egress: 'none',
     launch: {
       kind: 'package-bin',
       package: '@modelcontextprotocol/server-filesystem',
@@ -118,6 +140,7 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     description: 'Structured step-by-step reasoning tool',
     enabledByDefault: false,
     requiredScopes: ['mcp'],
+    egress: 'none',
     launch: {
       kind: 'package-bin',
       package: '@modelcontextprotocol/server-sequential-thinking',

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import {
   CreateMessageRequestSchema,
   ListRootsRequestSchema,
@@ -79,6 +81,37 @@ describe('everything service', () => {
     expect(prompts[0]).toMatch(/ping/)
     expect(textOf(result)).toMatch(/sampled answer/)
     await transport.terminateSession()
+  })
+
+  it('refuses to fetch a URL from inside the deployment, and still compresses data: URLs', async () => {
+    // Stands for an internal-only endpoint next to the bridge (Redis, auth's port, a metadata IP).
+    let hits = 0
+    const internal: Server = createServer((_request, response) => {
+      hits += 1
+      response.end('internal secret')
+    })
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve))
+    const { port } = internal.address() as AddressInfo
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    try {
+      for (const url of [`http://127.0.0.1:${port}/`, `http://localhost:${port}/admin`]) {
+        const refused = await client.callTool({
+          name: 'gzip-file-as-resource',
+          arguments: { name: 'x.gz', data: url, outputType: 'resource' },
+        })
+        expect(refused.isError, url).toBe(true)
+        expect(textOf(refused)).toMatch(/not in the allowed domains list/)
+      }
+      expect(hits).toBe(0)
+      const local = await client.callTool({
+        name: 'gzip-file-as-resource',
+        arguments: { name: 'x.gz', data: 'data:text/plain,hello', outputType: 'resource' },
+      })
+      expect(local.isError).toBeFalsy()
+    } finally {
+      await transport.terminateSession()
+      await new Promise((resolve) => internal.close(resolve))
+    }
   })
 })
 

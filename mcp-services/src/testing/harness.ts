@@ -31,6 +31,7 @@ export const fixtureService: ServiceDefinition = {
   perUserDirectories: [],
   passIdentity: false,
   hiddenClientCapabilities: [],
+  egress: 'none',
 }
 
 export async function startTestBridge(
