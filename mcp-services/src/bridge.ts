@@ -6,6 +6,7 @@ import { mcpRoute } from './mcp-route.ts'
 import { requestGuard } from './request-guard.ts'
 import { resolveLaunch } from './resolve-launch.ts'
 import { SessionRegistry } from './session-registry.ts'
+import { sharedSecretGuard } from './shared-secret.ts'
 
 export interface BridgeDeps {
   /** The catalog entry to serve. */
@@ -15,6 +16,13 @@ export interface BridgeDeps {
   readonly logger: Logger
   /** Clock in milliseconds, for idle reaping; `Date.now` unless a test moves time itself. */
   readonly now?: () => number
+  /**
+   * The edge's shared secret (`config.sharedSecret`): when given, a `/mcp` request without it in
+   * `X-Bridge-Secret` is refused with 403 before anything else. Give it whenever the app is
+   * served on a network listener; leave it out only for an in-process mount behind the gateway's
+   * own token check (standalone), where no request reaches the bridge any other way.
+   */
+  readonly sharedSecret?: string | undefined
 }
 
 export interface Bridge {
@@ -34,6 +42,8 @@ export interface Bridge {
  * protocol versions 2025-03-26 to 2025-11-25): one child process per MCP session.
  *
  * Contract for whoever mounts it:
+ * - served on its own listener, it gets `sharedSecret` and only requests carrying it (added by
+ *   the edge) are served; mounted in-process, the caller's token check is the only way in;
  * - every `/mcp` request must carry the identity headers set by the gateway's token check
  *   (`X-User-Id`, and `X-User-Name`, `X-User-Email`, `X-Client-Id`, `X-Auth-Scopes` when known);
  *   the caller strips client-sent copies and the `Authorization` header first. Without
@@ -74,6 +84,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   app.get('/health', (c) =>
     c.json({ status: accepting ? 'ok' : 'closing', service: service.name, sessions: registry.size })
   )
+  if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
   app.route(
     '/mcp',

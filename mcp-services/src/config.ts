@@ -63,6 +63,22 @@ const environmentSchema = z.object({
   ALLOW_ANONYMOUS: flag.describe(
     'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
   ),
+  BRIDGE_SHARED_SECRET: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9._~+/=-]{32,}$/,
+          'at least 32 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -hex 32)'
+        )
+        .optional()
+    )
+    .describe(
+      'the per-deployment secret the reverse proxy adds as X-Bridge-Secret; required unless HOST is loopback'
+    ),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -89,6 +105,11 @@ export interface BridgeConfig {
   /** Requests without `X-User-Id` run as user `anonymous` instead of being refused. */
   readonly allowAnonymous: boolean
   readonly maxRequestBodyBytes: number
+  /**
+   * The secret the edge adds to every request it forwards (`X-Bridge-Secret`); unset: none.
+   * Checked by the bridge's own listener (`main.ts`), not by in-process mounts.
+   */
+  readonly sharedSecret: string | undefined
 }
 
 /** Parses and freezes the bridge configuration; throws a readable error on a bad value. */
@@ -113,5 +134,22 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     dataDir: resolve(e.DATA_DIR),
     allowAnonymous: e.ALLOW_ANONYMOUS,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+    sharedSecret: e.BRIDGE_SHARED_SECRET,
   })
+}
+
+/**
+ * Fails closed: a bridge on its own listener trusts the identity headers of whoever reaches it,
+ * so beyond loopback it must only accept requests carrying the edge's secret. Throws a readable
+ * error, naming the variable, when the secret is missing on a non-loopback address.
+ */
+export function assertListenerGuarded(config: BridgeConfig): void {
+  if (config.sharedSecret !== undefined || isLoopback(config.host)) return
+  throw new Error(
+    `invalid bridge configuration: BRIDGE_SHARED_SECRET is not set and HOST=${config.host} is not a loopback address, so any neighbour could send forged X-User-Id headers. Set BRIDGE_SHARED_SECRET to the secret the reverse proxy adds as X-Bridge-Secret (docs/mcp-services.md), or listen on 127.0.0.1.`
+  )
+}
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host) || /^127(\.\d{1,3}){3}$/.test(host)
 }

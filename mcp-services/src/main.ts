@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { findService, serviceCatalog } from './catalog.ts'
-import { parseBridgeConfig } from './config.ts'
+import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
 import { keepConnectionsLonger } from './http-server.ts'
 import { createLogger } from './logger.ts'
 
@@ -17,9 +17,16 @@ if (!service) {
   process.exit(2)
 }
 
-const config = parseBridgeConfig(process.env)
+let config: BridgeConfig
+try {
+  config = parseBridgeConfig(process.env)
+  assertListenerGuarded(config)
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(2)
+}
 const logger = createLogger(config.logLevel)
-const bridge = createBridge({ service, config, logger })
+const bridge = createBridge({ service, config, logger, sharedSecret: config.sharedSecret })
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')

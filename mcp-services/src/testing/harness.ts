@@ -36,7 +36,8 @@ export const fixtureService: ServiceDefinition = {
 
 export async function startTestBridge(
   service: ServiceDefinition,
-  overrides: Partial<BridgeConfig> = {}
+  overrides: Partial<BridgeConfig> = {},
+  options: { sharedSecret?: string } = {}
 ): Promise<TestBridge> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'))
   const config: BridgeConfig = {
@@ -44,7 +45,7 @@ export async function startTestBridge(
     ...overrides,
   }
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
-  const bridge = createBridge({ service, config, logger })
+  const bridge = createBridge({ service, config, logger, sharedSecret: options.sharedSecret })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: bridge.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(started)
@@ -82,10 +83,15 @@ export function identityHeaders(userId: string): Record<string, string> {
 export async function connectClient(
   url: string,
   userId: string,
-  options: { sessionId?: string; clientOptions?: ClientOptions } = {}
+  options: {
+    sessionId?: string
+    clientOptions?: ClientOptions
+    /** Sent on every request besides the identity headers (e.g. the edge's shared secret). */
+    headers?: Record<string, string>
+  } = {}
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(url), {
-    requestInit: { headers: identityHeaders(userId) },
+    requestInit: { headers: { ...identityHeaders(userId), ...options.headers } },
     ...(options.sessionId === undefined ? {} : { sessionId: options.sessionId }),
   })
   const client = new Client({ name: 'bridge-test', version: '0.0.0' }, options.clientOptions)

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assertListenerGuarded, parseBridgeConfig } from './config.ts'
+import { SHARED_SECRET_HEADER } from './shared-secret.ts'
+import {
+  connectClient,
+  fixtureService,
+  identityHeaders,
+  startTestBridge,
+  type TestBridge,
+  textOf,
+} from './testing/harness.ts'
+
+const SECRET = 'edge-secret-0123456789abcdef0123456789'
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '0' },
+  },
+}
+const POST_HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+}
+
+describe('a bridge holding the edge’s shared secret', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(fixtureService, {}, { sharedSecret: SECRET })
+  })
+  afterAll(() => bridge.close())
+
+  const forged = (extra: Record<string, string>) =>
+    fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('victim'), ...extra },
+      body: JSON.stringify(INIT),
+    })
+
+  it('refuses forged identity headers without the secret or with a wrong one, starting nothing', async () => {
+    for (const extra of [
+      {},
+      { [SHARED_SECRET_HEADER]: '' },
+      { [SHARED_SECRET_HEADER]: 'wrong' },
+      { [SHARED_SECRET_HEADER]: SECRET.slice(0, -1) },
+      { [SHARED_SECRET_HEADER]: `${SECRET}x` },
+    ]) {
+      const response = await forged(extra)
+      expect(response.status, JSON.stringify(extra)).toBe(403)
+      const body = (await response.json()) as { error: { code: number; message: string } }
+      expect(body.error.code).toBe(-32000)
+      expect(body.error.message).toMatch(/gateway/)
+    }
+    expect(bridge.bridge.sessionCount()).toBe(0)
+  })
+
+  it('refuses a request that knows a live session id but not the secret', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'victim', {
+      headers: { [SHARED_SECRET_HEADER]: SECRET },
+    })
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi')
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        ...identityHeaders('victim'),
+        'Mcp-Session-Id': transport.sessionId as string,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    })
+    expect(response.status).toBe(403)
+    await transport.terminateSession()
+  })
+
+  it('still answers its health check, which reveals nobody’s data', async () => {
+    const response = await fetch(bridge.url.replace(/\/mcp$/, '/health'))
+    expect(response.status).toBe(200)
+  })
+})
+
+describe('starting a bridge on its own listener', () => {
+  it('accepts loopback without a secret, and any address with one', () => {
+    expect(() => assertListenerGuarded(parseBridgeConfig({}))).not.toThrow()
+    expect(() => assertListenerGuarded(parseBridgeConfig({ HOST: '127.0.0.5' }))).not.toThrow()
+    const guarded = parseBridgeConfig({ HOST: '0.0.0.0', BRIDGE_SHARED_SECRET: SECRET })
+    expect(guarded.sharedSecret).toBe(SECRET)
+    expect(() => assertListenerGuarded(guarded)).not.toThrow()
+  })
+
+  it('refuses a short or odd secret, naming the variable but not the value', () => {
+    expect(() => parseBridgeConfig({ BRIDGE_SHARED_SECRET: 'short' })).toThrow(
+      /BRIDGE_SHARED_SECRET/
+    )
+    expect(() => parseBridgeConfig({ BRIDGE_SHARED_SECRET: `${SECRET}"quote` })).toThrow(
+      /BRIDGE_SHARED_SECRET/
+    )
+    expect(() => parseBridgeConfig({ BRIDGE_SHARED_SECRET: `${SECRET}"quote` })).not.toThrow(SECRET)
+  })
+
+  it('refuses to start beyond loopback without the secret', async () => {
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+    const child = spawn(process.execPath, [main, 'echo'], {
+      env: { PATH: process.env.PATH, HOST: '0.0.0.0', PORT: '39917', BRIDGE_SHARED_SECRET: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    // A bridge that starts anyway is stopped: the test must fail, not hang.
+    const stop = setTimeout(() => child.kill('SIGTERM'), 5_000)
+    const code = await new Promise((resolve) => child.once('close', resolve))
+    clearTimeout(stop)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/BRIDGE_SHARED_SECRET is not set and HOST=0\.0\.0\.0/)
+  })
+})
