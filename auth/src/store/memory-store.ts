@@ -1,23 +1,83 @@
 import type { Clock } from '../clock.ts'
-import type { PutOptions, Store, WriteOperation } from './store.ts'
+import { type PutOptions, type Store, StoreFull, type WriteOperation } from './store.ts'
 
 interface Entry {
   value: string | Set<string>
   expiresAt: number | undefined
+  /** UTF-8 bytes of the key and the value (every member of a set). */
+  bytes: number
 }
+
+export interface MemoryStoreLimits {
+  /** Keys held at most: a write that would add one more is refused. */
+  readonly maxKeys: number
+  /** UTF-8 bytes of keys and values held at most. */
+  readonly maxBytes: number
+  /** How often expired keys are dropped even when nobody reads them. */
+  readonly sweepIntervalMs: number
+}
+
+/**
+ * Bounds of the standalone demo's store: far above what a handful of users need (a client is
+ * about 1 KB, a token family a few hundred bytes), low enough that a flood cannot take the
+ * process' memory.
+ */
+export const MEMORY_STORE_LIMITS: MemoryStoreLimits = {
+  maxKeys: 100_000,
+  maxBytes: 64 * 1024 * 1024,
+  sweepIntervalMs: 60_000,
+}
+
+export interface MemoryStore extends Store {
+  /** What the store holds now, expired keys not swept yet included (what the bound counts). */
+  usage(): { keys: number; bytes: number }
+}
+
+/** A full store is swept before a write is refused, but not more often than this. */
+const SWEEP_ON_FULL_MS = 1_000
 
 /**
  * An in-process store with the same semantics as the Redis one (TTLs, atomic take, batches).
  * State is lost when the process ends, so it is only for the standalone demo and is refused in
  * production by the configuration.
+ *
+ * Like Redis with `maxmemory` and `noeviction`, it has a size bound and never evicts a live key to
+ * make room: a write over the bound fails with `StoreFull` (answered 503). Expired keys are
+ * dropped when read and by a periodic sweep, so keys nobody reads again do not pile up.
  */
-export function createMemoryStore(clock: Clock): Store {
+export function createMemoryStore(
+  clock: Clock,
+  limits: Partial<MemoryStoreLimits> = {}
+): MemoryStore {
+  const { maxKeys, maxBytes, sweepIntervalMs } = { ...MEMORY_STORE_LIMITS, ...limits }
   const entries = new Map<string, Entry>()
+  let totalBytes = 0
+  let lastSweep = 0
+
+  const expired = (entry: Entry, now: number) =>
+    entry.expiresAt !== undefined && entry.expiresAt <= now
+  const write = (key: string, entry: Entry) => {
+    totalBytes += entry.bytes - (entries.get(key)?.bytes ?? 0)
+    entries.set(key, entry)
+  }
+  const remove = (key: string): boolean => {
+    const entry = entries.get(key)
+    if (!entry) return false
+    totalBytes -= entry.bytes
+    return entries.delete(key)
+  }
+  const sweep = () => {
+    const now = clock.now()
+    lastSweep = now
+    for (const [key, entry] of entries) if (expired(entry, now)) remove(key)
+  }
+  const timer = setInterval(sweep, sweepIntervalMs)
+  timer.unref()
 
   const live = (key: string): Entry | undefined => {
     const entry = entries.get(key)
-    if (entry?.expiresAt !== undefined && entry.expiresAt <= clock.now()) {
-      entries.delete(key)
+    if (entry && expired(entry, clock.now())) {
+      remove(key)
       return undefined
     }
     return entry
@@ -34,32 +94,95 @@ export function createMemoryStore(clock: Clock): Store {
   }
   const expiry = (ttlSeconds: number | undefined) =>
     ttlSeconds && ttlSeconds > 0 ? clock.now() + ttlSeconds * 1000 : undefined
+  const stringEntry = (key: string, value: string, expiresAt: number | undefined): Entry => ({
+    value,
+    expiresAt,
+    bytes: Buffer.byteLength(key) + Buffer.byteLength(value),
+  })
+
+  /** What a write adds: new keys and bytes (deletions in the same batch are not credited). */
+  const growthOf = (operation: WriteOperation): { keys: number; bytes: number } => {
+    const existing = live(operation.key)
+    switch (operation.op) {
+      case 'put':
+        return {
+          keys: existing ? 0 : 1,
+          bytes:
+            Buffer.byteLength(operation.key) +
+            Buffer.byteLength(operation.value) -
+            (existing?.bytes ?? 0),
+        }
+      case 'addToSet': {
+        const members = existing?.value
+        if (members instanceof Set && members.has(operation.member)) return { keys: 0, bytes: 0 }
+        const memberBytes = Buffer.byteLength(operation.member)
+        return existing
+          ? { keys: 0, bytes: memberBytes }
+          : { keys: 1, bytes: Buffer.byteLength(operation.key) + memberBytes }
+      }
+      default:
+        return { keys: 0, bytes: 0 }
+    }
+  }
+  /** Refuses a write that would take the store over its bound, after dropping expired keys. */
+  const makeRoom = (operations: readonly WriteOperation[]) => {
+    let keys = 0
+    let bytes = 0
+    for (const operation of operations) {
+      const growth = growthOf(operation)
+      keys += growth.keys
+      bytes += growth.bytes
+    }
+    const fits = () =>
+      (keys <= 0 || entries.size + keys <= maxKeys) &&
+      (bytes <= 0 || totalBytes + bytes <= maxBytes)
+    if (fits()) return
+    if (clock.now() - lastSweep >= SWEEP_ON_FULL_MS) sweep()
+    if (!fits()) throw new StoreFull('the memory store is full')
+  }
 
   const apply = (operation: WriteOperation): void => {
     switch (operation.op) {
       case 'put':
-        entries.set(operation.key, {
-          value: operation.value,
-          expiresAt: expiry(operation.ttlSeconds),
-        })
+        write(
+          operation.key,
+          stringEntry(operation.key, operation.value, expiry(operation.ttlSeconds))
+        )
         return
       case 'delete':
-        entries.delete(operation.key)
+        remove(operation.key)
         return
       case 'addToSet': {
         const members = setAt(operation.key)
-        if (members) members.add(operation.member)
-        else
-          entries.set(operation.key, { value: new Set([operation.member]), expiresAt: undefined })
+        const entry = live(operation.key)
+        if (members && entry) {
+          if (members.has(operation.member)) return
+          members.add(operation.member)
+          entry.bytes += Buffer.byteLength(operation.member)
+          totalBytes += Buffer.byteLength(operation.member)
+        } else {
+          write(operation.key, {
+            value: new Set([operation.member]),
+            expiresAt: undefined,
+            bytes: Buffer.byteLength(operation.key) + Buffer.byteLength(operation.member),
+          })
+        }
         return
       }
       case 'removeFromSet': {
         const members = setAt(operation.key)
-        members?.delete(operation.member)
-        if (members?.size === 0) entries.delete(operation.key)
+        const entry = live(operation.key)
+        if (!members || !entry || !members.delete(operation.member)) return
+        entry.bytes -= Buffer.byteLength(operation.member)
+        totalBytes -= Buffer.byteLength(operation.member)
+        if (members.size === 0) remove(operation.key)
         return
       }
     }
+  }
+  const applyAll = (operations: readonly WriteOperation[]) => {
+    makeRoom(operations)
+    for (const operation of operations) apply(operation)
   }
 
   return {
@@ -68,36 +191,37 @@ export function createMemoryStore(clock: Clock): Store {
 
     async put(key, value, options: PutOptions = {}) {
       if (options.onlyIfAbsent && live(key)) return false
-      entries.set(key, { value, expiresAt: expiry(options.ttlSeconds) })
+      const operation: WriteOperation = { op: 'put', key, value }
+      makeRoom([operation])
+      write(key, stringEntry(key, value, expiry(options.ttlSeconds)))
       return true
     },
 
     async take(key) {
       const value = stringAt(key)
-      if (value !== null) entries.delete(key)
+      if (value !== null) remove(key)
       return value
     },
 
     async delete(...keys) {
       let removed = 0
-      for (const key of keys) if (live(key) && entries.delete(key)) removed++
+      for (const key of keys) if (live(key) && remove(key)) removed++
       return removed
     },
 
     async increment(key, ttlSeconds) {
-      const count = Number(stringAt(key) ?? '0') + 1
+      const count = String(Number(stringAt(key) ?? '0') + 1)
+      makeRoom([{ op: 'put', key, value: count }])
       const expiresAt = live(key)?.expiresAt ?? expiry(ttlSeconds)
-      entries.set(key, { value: String(count), expiresAt })
-      return count
+      write(key, stringEntry(key, count, expiresAt))
+      return Number(count)
     },
 
-    addToSet: async (key, member) => apply({ op: 'addToSet', key, member }),
+    addToSet: async (key, member) => applyAll([{ op: 'addToSet', key, member }]),
     removeFromSet: async (key, member) => apply({ op: 'removeFromSet', key, member }),
     setMembers: async (key) => [...(setAt(key) ?? [])],
 
-    async batch(operations) {
-      for (const operation of operations) apply(operation)
-    },
+    batch: async (operations) => applyAll(operations),
 
     async *scan(prefix) {
       for (const key of [...entries.keys()]) if (key.startsWith(prefix) && live(key)) yield key
@@ -108,7 +232,20 @@ export function createMemoryStore(clock: Clock): Store {
       return expiresAt === undefined ? null : Math.ceil((expiresAt - clock.now()) / 1000)
     },
 
+    async expire(key, ttlSeconds) {
+      const entry = live(key)
+      if (!entry) return false
+      entry.expiresAt = expiry(ttlSeconds)
+      return true
+    },
+
+    usage: () => ({ keys: entries.size, bytes: totalBytes }),
+
     ping: async () => {},
-    close: async () => entries.clear(),
+    async close() {
+      clearInterval(timer)
+      entries.clear()
+      totalBytes = 0
+    },
   }
 }

@@ -1,5 +1,11 @@
 import { Redis } from 'ioredis'
-import { type PutOptions, type Store, StoreUnavailable, type WriteOperation } from './store.ts'
+import {
+  type PutOptions,
+  type Store,
+  StoreFull,
+  StoreUnavailable,
+  type WriteOperation,
+} from './store.ts'
 
 /**
  * The Redis store. All keys get `prefix` so several gateways (or test files) can share one Redis.
@@ -81,6 +87,13 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return seconds >= 0 ? seconds : null
     },
 
+    async expire(key, ttlSeconds) {
+      if (ttlSeconds > 0) return (await redis.expire(k(key), ttlSeconds)) === 1
+      // PERSIST also answers 0 for a key that has no TTL: ask whether the key exists.
+      await redis.persist(k(key))
+      return (await redis.exists(k(key))) === 1
+    },
+
     async ping() {
       await redis.ping()
     },
@@ -92,7 +105,10 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
   return withUnavailability(store)
 }
 
-/** Turns connection failures into `StoreUnavailable`, so callers can tell an outage from a bug. */
+/**
+ * Turns connection failures into `StoreUnavailable` and a full Redis into `StoreFull`, so callers
+ * can tell an outage from a bug.
+ */
 function withUnavailability(store: Store): Store {
   const wrap =
     <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
@@ -116,6 +132,7 @@ function withUnavailability(store: Store): Store {
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
     ttl: wrap(store.ttl),
+    expire: wrap(store.expire),
     ping: wrap(store.ping),
   }
 }
@@ -123,8 +140,18 @@ function withUnavailability(store: Store): Store {
 const CONNECTION_FAILURE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable/i
 
+/**
+ * `maxmemory` reached under `noeviction`: Redis refuses the write (inside MULTI it aborts the
+ * transaction, and ioredis keeps the refusals in `previousErrors`).
+ */
+const OUT_OF_MEMORY = /^OOM /
+
 function asUnavailable(error: unknown): unknown {
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
+  const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
+  if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
+    return new StoreFull('the store is full (Redis maxmemory)', { cause: error })
+  }
   return CONNECTION_FAILURE.test(text)
     ? new StoreUnavailable('the store is unavailable', { cause: error })
     : error

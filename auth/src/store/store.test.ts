@@ -57,6 +57,18 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.ttl('counter')).toBeGreaterThan(58)
   })
 
+  it('gives an existing key a new lifetime, or none, and leaves its value alone', async () => {
+    await store.put('renewed', 'x', { ttlSeconds: 10 })
+    expect(await store.expire('renewed', 100)).toBe(true)
+    expect(await store.ttl('renewed')).toBeGreaterThan(90)
+    expect(await store.expire('renewed', 0)).toBe(true)
+    expect(await store.ttl('renewed')).toBeNull()
+    expect(await store.expire('renewed', 0)).toBe(true)
+    expect(await store.get('renewed')).toBe('x')
+    expect(await store.expire('missing', 10)).toBe(false)
+    expect(await store.expire('missing', 0)).toBe(false)
+  })
+
   it('keeps sets', async () => {
     await store.addToSet('set', 'a')
     await store.addToSet('set', 'b')

@@ -29,6 +29,11 @@ export interface Store {
   scan(prefix: string): AsyncIterable<string>
   /** Remaining lifetime in seconds; `null` for a key without TTL or a missing key. */
   ttl(key: string): Promise<number | null>
+  /**
+   * Gives an existing key a new lifetime from now (0: none, it never expires); the value is left
+   * alone. False when the key does not exist.
+   */
+  expire(key: string, ttlSeconds: number): Promise<boolean>
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -53,5 +58,13 @@ export type WriteOperation =
 
 /** The store could not be reached (Redis down or restarting); answered as 503, not as a bug. */
 export class StoreUnavailable extends Error {
-  override readonly name = 'StoreUnavailable'
+  override readonly name: string = 'StoreUnavailable'
+}
+
+/**
+ * The store is at its size bound (Redis `maxmemory` with `noeviction`, or the memory store's
+ * limit): the write is refused rather than a live key evicted, and answered like an outage.
+ */
+export class StoreFull extends StoreUnavailable {
+  override readonly name = 'StoreFull'
 }

@@ -1,0 +1,79 @@
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
+import { type RedisServer, startRedisServer } from '../../../tests/support/redis-server.ts'
+import { composeAuthServer } from '../compose-auth-server.ts'
+import { loadConfig } from '../config.ts'
+import { createLogger } from '../logger.ts'
+import { createRedisStore } from './redis-store.ts'
+import { type Store, StoreFull } from './store.ts'
+
+/**
+ * Redis with `maxmemory` and `noeviction` (as compose runs it) refuses writes once full. The
+ * gateway must answer that as 503 `temporarily_unavailable`, never as a 500, and no live key may
+ * be lost. A Redis of its own: a tiny `maxmemory` would break every other test file.
+ */
+describe('a full Redis (maxmemory, noeviction)', () => {
+  let redisServer: RedisServer
+  let admin: Redis
+  let store: Store
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer()
+    admin = new Redis(redisServer.url)
+    store = createRedisStore(redisServer.url, 'full:')
+  })
+  afterAll(async () => {
+    await store?.close()
+    await admin?.quit()
+    await redisServer?.stop()
+  })
+
+  const usedMemory = async () =>
+    Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1] ?? Number.NaN)
+
+  it('refuses writes with StoreFull, keeps live keys, and the gateway answers 503', async () => {
+    const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'silent' })
+    const { app } = await composeAuthServer({
+      config,
+      store,
+      clock: manualClock(),
+      logger: createLogger('silent'),
+    })
+    await store.put('live', 'kept')
+    await admin.config('SET', 'maxmemory-policy', 'noeviction')
+    await admin.config('SET', 'maxmemory', String((await usedMemory()) + 256 * 1024))
+
+    let refusal: unknown
+    for (let i = 0; i < 5_000 && refusal === undefined; i++) {
+      refusal = await store.put(`filler:${i}`, 'x'.repeat(1024)).then(
+        () => undefined,
+        (error: unknown) => error
+      )
+    }
+    expect(refusal).toBeInstanceOf(StoreFull)
+    await expect(store.increment('counter', 60)).rejects.toBeInstanceOf(StoreFull)
+    await expect(
+      store.batch([
+        { op: 'put', key: 'a', value: 'x' },
+        { op: 'addToSet', key: 'b', member: 'y' },
+      ])
+    ).rejects.toBeInstanceOf(StoreFull)
+    expect(await store.get('live')).toBe('kept')
+    expect(await store.get('filler:0')).toBe('x'.repeat(1024))
+
+    const response = await app.request('http://localhost:8080/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+    })
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('5')
+    expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
+
+    // Reads and deletes still work when full, so room can be made.
+    expect(await store.delete('filler:0', 'filler:1')).toBe(2)
+    await admin.config('SET', 'maxmemory', '0')
+    expect(await store.put('after', 'x')).toBe(true)
+  })
+})
