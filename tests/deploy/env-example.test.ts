@@ -73,7 +73,8 @@ const names = (text: string, variable: string) =>
 
 /**
  * A variable is documented when the line above it is a comment, or when it sits in a block of
- * assignments whose comment names it (or a pattern such as `MCP_<NAME>_ENABLED` that covers it).
+ * assignments whose comment (its lines together) names it, or names a pattern such as
+ * `MCP_<NAME>_ENABLED` that covers it.
  */
 function documentation(variable: string): string | undefined {
   const at = example.findIndex((line) => line.match(ASSIGNMENT)?.[1] === variable)
@@ -82,8 +83,9 @@ function documentation(variable: string): string | undefined {
   if (isProse(above)) return above
   let line = at - 1
   while (line >= 0 && isAssignment(example[line] ?? '')) line--
-  const comment = example[line] ?? ''
-  return isProse(comment) && names(comment, variable) ? comment : undefined
+  const comment: string[] = []
+  for (; line >= 0 && isProse(example[line] ?? ''); line--) comment.unshift(example[line] ?? '')
+  return names(comment.join(' '), variable) ? comment.join('\n') : undefined
 }
 
 describe('.env.example', () => {
