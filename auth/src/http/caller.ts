@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { Context } from 'hono'
 
 interface NodeBindings {
@@ -6,12 +7,48 @@ interface NodeBindings {
 
 /**
  * The caller's address for rate limiting. Behind a trusted reverse proxy it is the last
- * X-Forwarded-For entry (the one the proxy appended); otherwise the socket's peer.
+ * X-Forwarded-For entry: the one the proxy appended, the only one a client cannot forge (entries
+ * before it are whatever the client sent). Otherwise, or when that entry is not an address, the
+ * socket's peer.
+ *
+ * An IPv6 caller is its /64: one host gets a whole /64, and counting per address would give it
+ * 2^64 buckets. An IPv4-mapped address is the IPv4 address.
  */
 export function callerAddress(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
-    if (forwarded) return forwarded
+    const address = forwarded ? rateLimitAddress(forwarded) : undefined
+    if (address) return address
   }
-  return (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress ?? 'unknown'
+  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
+  return (peer && rateLimitAddress(peer)) || 'unknown'
+}
+
+/** The address as rate limits count it, or undefined when `value` is not an IP address. */
+export function rateLimitAddress(value: string): string | undefined {
+  const address = value.replace(/%.*$/, '')
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
+  if (mapped && isIP(mapped) === 4) return mapped
+  switch (isIP(address)) {
+    case 4:
+      return address
+    case 6:
+      return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`
+    default:
+      return undefined
+  }
+}
+
+/** The eight 16-bit groups of a valid IPv6 address, without leading zeros. */
+function ipv6Groups(address: string): string[] {
+  const [head = '', tail] = address.toLowerCase().split('::')
+  const groups = (part: string) =>
+    part
+      .split(':')
+      .filter(Boolean)
+      // A trailing dotted quad is two groups; only the first four groups matter here.
+      .flatMap((group) => (group.includes('.') ? ['0', '0'] : [group.replace(/^0+(?=.)/, '')]))
+  const left = groups(head)
+  const right = tail === undefined ? [] : groups(tail)
+  return [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
 }

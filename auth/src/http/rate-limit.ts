@@ -10,52 +10,54 @@ export interface RateLimitOptions {
   readonly clock: Clock
   /** Names the limited endpoint in the store key. */
   readonly bucket: string
+  /** Requests per window from one caller. */
   readonly limit: number
   readonly windowSeconds: number
   readonly trustProxy: boolean
-}
-
-/** A fixed-window limit per caller address, counted in the store so replicas share it. */
-export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
-  const { store, clock, bucket, limit, windowSeconds, trustProxy } = options
-  if (limit < 1 || windowSeconds < 1) throw new TypeError('rate limit and window must be positive')
-  return async (c, next) => {
-    const now = epochSeconds(clock)
-    const window = Math.floor(now / windowSeconds)
-    const caller = callerAddress(c, trustProxy)
-    const count = await store.increment(keys.rateLimit(bucket, caller, window), windowSeconds)
-    if (count > limit) {
-      throw new RateLimited('too many requests, retry later', (window + 1) * windowSeconds - now)
-    }
-    await next()
-  }
+  /**
+   * Requests per window from all callers together, which bounds what many callers can write.
+   * Only requests within their caller's own limit count towards it, so a single flooder spends at
+   * most `limit` of it: keep `limit` well below it.
+   */
+  readonly globalLimit?: number
+  /** What the 429 says; the default suits any endpoint. */
+  readonly description?: string
 }
 
 /**
- * Counts only failures (wrong codes), per caller and fixed window: `refuseIfExceeded` before the
- * attempt, `recordFailure` after a wrong one. Guessing is limited; a person who types their code
- * right is never slowed.
+ * Counts a request before it is served (fixed windows, counted in the store so replicas share
+ * them) and refuses it with 429 and `Retry-After` once the caller's or the global limit is
+ * exceeded. Counting first, atomically, means concurrent requests cannot all slip in before any is
+ * counted.
  */
-export function failureLimit(options: RateLimitOptions) {
-  const { store, clock, bucket, limit, windowSeconds, trustProxy } = options
-  if (limit < 1 || windowSeconds < 1) throw new TypeError('rate limit and window must be positive')
-  const keyOf = (c: Context) => {
+export function requestLimiter(options: RateLimitOptions): (c: Context) => Promise<void> {
+  const { store, clock, bucket, limit, windowSeconds, trustProxy, globalLimit } = options
+  if (limit < 1 || windowSeconds < 1 || (globalLimit !== undefined && globalLimit < 1)) {
+    throw new TypeError('rate limits and windows must be positive')
+  }
+  const description = options.description ?? 'too many requests, retry later'
+  return async (c) => {
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
-    return {
-      key: keys.rateLimit(bucket, callerAddress(c, trustProxy), window),
-      retryAfter: (window + 1) * windowSeconds - now,
+    const refuse = () => new RateLimited(description, (window + 1) * windowSeconds - now)
+    const caller = callerAddress(c, trustProxy)
+    if ((await store.increment(keys.rateLimit(bucket, caller, window), windowSeconds)) > limit) {
+      throw refuse()
+    }
+    if (
+      globalLimit !== undefined &&
+      (await store.increment(keys.globalRateLimit(bucket, window), windowSeconds)) > globalLimit
+    ) {
+      throw refuse()
     }
   }
-  return {
-    async refuseIfExceeded(c: Context): Promise<void> {
-      const { key, retryAfter } = keyOf(c)
-      if (Number((await store.get(key)) ?? 0) >= limit) {
-        throw new RateLimited('too many wrong codes, retry later', retryAfter)
-      }
-    },
-    async recordFailure(c: Context): Promise<void> {
-      await store.increment(keyOf(c).key, windowSeconds)
-    },
+}
+
+/** `requestLimiter` as middleware, for endpoints limited as a whole. */
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
+  const countRequest = requestLimiter(options)
+  return async (c, next) => {
+    await countRequest(c)
+    await next()
   }
 }

@@ -9,7 +9,7 @@ import { AuthorizationErrorPage, TemporarilyUnavailable } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
 import { checkFormToken, issueFormToken } from '../http/csrf.ts'
-import { failureLimit } from '../http/rate-limit.ts'
+import { requestLimiter } from '../http/rate-limit.ts'
 import {
   renderDeviceConsentPage,
   renderDeviceDonePage,
@@ -18,21 +18,30 @@ import {
 import { findBrowserSession } from '../sessions/browser-session.ts'
 
 /**
+ * User codes entered per minute (at `/device` and `/device/decision`, right or wrong) from one
+ * caller and from all together. A person enters a code twice per device (code, then decision).
+ * Once over, a right code is refused too until the window ends.
+ */
+export const USER_CODE_ENTRY_LIMITS = { perCaller: 10, global: 100, windowSeconds: 60 }
+
+/**
  * The verification pages of the device flow (RFC 8628 §3.3): `/device` takes the user code and
  * shows what is being connected; `/device/decision` takes the answer and signs the user in
- * upstream when needed. Wrong codes are limited per caller (§5.1: guessing a code must not pay).
+ * upstream when needed. Code entries are limited (§5.1: guessing a code must not pay).
  */
 export const deviceRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const jar = cookies(config.issuer)
-  const wrongCodes = failureLimit({
+  const countCodeEntry = requestLimiter({
     store,
     clock,
-    bucket: 'device-wrong-code',
-    limit: 10,
-    windowSeconds: 60,
+    bucket: 'device-code-entry',
+    limit: USER_CODE_ENTRY_LIMITS.perCaller,
+    globalLimit: USER_CODE_ENTRY_LIMITS.global,
+    windowSeconds: USER_CODE_ENTRY_LIMITS.windowSeconds,
     trustProxy: config.trustProxy,
+    description: 'too many user codes entered, retry later',
   })
 
   const askForCode = (c: Context, userCode: string, problem?: string) =>
@@ -42,15 +51,17 @@ export const deviceRoute = (deps: AuthDeps) => {
       problem ? 400 : 200
     )
 
-  /** The pending authorization a typed code names; wrong codes count against the caller. */
+  /**
+   * The pending authorization a typed code names. Every entry is counted before the code is
+   * judged, right or wrong: counting only wrong ones after judging let concurrent guesses all be
+   * judged before any was counted.
+   */
   const lookUp = async (c: Context, typed: string) => {
-    await wrongCodes.refuseIfExceeded(c)
+    await countCodeEntry(c)
     const userCode = normalizeUserCode(typed)
     const found = userCode ? await findByUserCode(store, userCode) : null
     const client = found ? await findClient(registry, found.authorization.clientId) : null
-    if (found && client) return { ...found, client }
-    await wrongCodes.recordFailure(c)
-    return null
+    return found && client ? { ...found, client } : null
   }
 
   return new Hono()

@@ -43,9 +43,11 @@ export const keys = {
   devicePoll: (deviceCodeHash: string) => `device-poll:${deviceCodeHash}`,
   /** Development sign-in code (demo without GitHub), by hash. TTL: 60 s. Taken once. */
   developmentLoginCode: (codeHash: string) => `dev-login:${codeHash}`,
-  /** Fixed-window request counter. TTL: the window. */
+  /** Fixed-window request counter of one caller (IPv4 address or IPv6 /64). TTL: the window. */
   rateLimit: (bucket: string, caller: string, window: number) =>
     `rate:${bucket}:${caller}:${window}`,
+  /** Fixed-window counter of all callers together (`all` is no address). TTL: the window. */
+  globalRateLimit: (bucket: string, window: number) => `rate:${bucket}:all:${window}`,
 } as const
 
 /** Prefixes used by listings and purges (SCAN). */

@@ -1,0 +1,77 @@
+import { Hono } from 'hono'
+import { afterAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
+import { createTestRedisStore } from '../../../tests/support/stores.ts'
+import { createLogger } from '../logger.ts'
+import { toOAuthResponse } from './error-response.ts'
+import { type RateLimitOptions, rateLimit } from './rate-limit.ts'
+
+describe('rateLimit', () => {
+  const store = createTestRedisStore()
+  afterAll(async () => {
+    await store.clear()
+    await store.close()
+  })
+
+  /** An endpoint behind the limit, and a request from `caller`. */
+  const limitedApp = (options: Partial<RateLimitOptions> & { bucket: string }) => {
+    const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 10))
+    const app = new Hono()
+      .post(
+        '/',
+        rateLimit({ store, clock, limit: 2, windowSeconds: 60, trustProxy: false, ...options }),
+        (c) => c.text('served')
+      )
+      .onError((error, c) => toOAuthResponse(error, c, createLogger('silent')))
+    const from = (caller: string) =>
+      app.request('/', { method: 'POST' }, { incoming: { socket: { remoteAddress: caller } } })
+    return { clock, from }
+  }
+  const statuses = async (responses: Promise<Response>[]) =>
+    (await Promise.all(responses)).map((response) => response.status)
+
+  it('limits each caller on its own and answers 429 with Retry-After until the window ends', async () => {
+    const { clock, from } = limitedApp({ bucket: 'per-caller' })
+    expect(await statuses([from('192.0.2.1'), from('192.0.2.1')])).toEqual([200, 200])
+    const refused = await from('192.0.2.1')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('50')
+    expect(await refused.json()).toMatchObject({
+      error: 'temporarily_unavailable',
+      error_description: 'too many requests, retry later',
+    })
+    expect((await from('192.0.2.2')).status).toBe(200)
+    clock.advance(50_000)
+    expect((await from('192.0.2.1')).status).toBe(200)
+  })
+
+  it('caps all callers together, and a caller over its own limit spends none of it', async () => {
+    const { from } = limitedApp({ bucket: 'global', globalLimit: 5 })
+    const flood = await statuses(Array.from({ length: 20 }, () => from('192.0.2.1')))
+    expect(flood.filter((status) => status === 200)).toHaveLength(2)
+    expect(await statuses([from('192.0.2.2'), from('192.0.2.2')])).toEqual([200, 200])
+    expect(await statuses([from('192.0.2.3'), from('192.0.2.3')])).toEqual([200, 429])
+    expect((await from('192.0.2.4')).status).toBe(429)
+  })
+
+  it('counts concurrent requests atomically: exactly the limit get through', async () => {
+    const { from } = limitedApp({ bucket: 'concurrent', limit: 10, globalLimit: 10 })
+    const burst = await statuses(Array.from({ length: 100 }, () => from('192.0.2.1')))
+    expect(burst.filter((status) => status === 200)).toHaveLength(10)
+    expect(burst.filter((status) => status === 429)).toHaveLength(90)
+  })
+
+  it('keeps its counters only for the window', async () => {
+    const { from } = limitedApp({ bucket: 'ttl' })
+    await from('192.0.2.1')
+    const counters: string[] = []
+    for await (const key of store.scan('rate:ttl:')) counters.push(key)
+    expect(counters).toHaveLength(1)
+    expect(await store.ttl(counters[0] ?? '')).toBeLessThanOrEqual(60)
+  })
+
+  it('refuses limits that are not positive', () => {
+    expect(() => limitedApp({ bucket: 'bad', limit: 0 })).toThrow(TypeError)
+    expect(() => limitedApp({ bucket: 'bad', globalLimit: 0 })).toThrow(TypeError)
+  })
+})
