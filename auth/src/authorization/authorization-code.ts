@@ -33,7 +33,8 @@ export type CodeRedemption =
 
 /**
  * Redeems a code exactly once: GETDEL makes concurrent redemptions race in Redis, not here. The
- * winner leaves a marker so a later replay is recognised.
+ * code is marked redeemed before it is taken, so a redemption that loses the race, or comes
+ * later, always finds the marker and is recognised as a replay.
  */
 export async function redeemAuthorizationCode(
   store: Store,
@@ -41,13 +42,16 @@ export async function redeemAuthorizationCode(
   replayWindowSeconds: number
 ): Promise<CodeRedemption> {
   const codeHash = hashSecret(code)
-  const raw = await store.take(keys.authorizationCode(codeHash))
+  const raw = await store.get(keys.authorizationCode(codeHash))
   if (raw) {
     const grant = JSON.parse(raw) as AuthorizationCodeGrant
     await store.put(keys.redeemedCode(codeHash), grant.familyId, {
       ttlSeconds: replayWindowSeconds,
     })
-    return { outcome: 'redeemed', grant }
+    if ((await store.take(keys.authorizationCode(codeHash))) !== null) {
+      return { outcome: 'redeemed', grant }
+    }
+    return { outcome: 'replayed', familyId: grant.familyId }
   }
   const familyId = await store.get(keys.redeemedCode(codeHash))
   return familyId ? { outcome: 'replayed', familyId } : { outcome: 'unknown' }

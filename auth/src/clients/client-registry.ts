@@ -115,10 +115,6 @@ export async function updateClient(
   return { client: updated, credentials: dropUndefined({ clientSecret }) }
 }
 
-export async function deleteClient(deps: ClientRegistryDeps, clientId: string): Promise<void> {
-  await deps.store.delete(keys.client(clientId))
-}
-
 /**
  * The client information response (RFC 7591 §3.2.1, RFC 7592 §3): metadata plus identifiers,
  * the clear-text credentials only when just issued, and no `null` anywhere.

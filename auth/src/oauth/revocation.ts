@@ -1,11 +1,12 @@
 import { type Clock, epochSeconds } from '../clock.ts'
+import type { Config } from '../config.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 
 /**
- * Revocation markers: one key per revoked access token (`jti`) and per revoked refresh token
- * family, each living exactly as long as what it revokes could still be used. Checking both is
- * one `MGET`, so `/verify` stays O(1) with a single round trip.
+ * Revocation markers: one key per revoked access token (`jti`), per revoked refresh token family
+ * and per deleted client, each living at least as long as what it revokes could still be used.
+ * Checking all three is one `MGET`, so `/verify` stays O(1) with a single round trip.
  */
 export async function revokeAccessToken(
   store: Store,
@@ -17,7 +18,27 @@ export async function revokeAccessToken(
   if (ttl > 0) await store.put(keys.revokedAccessToken(jti), '1', { ttlSeconds: ttl })
 }
 
-/** Marks a whole family revoked for `ttlSeconds` (the longest any of its tokens can live). */
+export interface TokenLifetimes {
+  readonly refreshTokenTtl: number
+  readonly accessTokenTtl: number
+}
+
+export function tokenLifetimes(config: Pick<Config, 'ttl'>): TokenLifetimes {
+  return { refreshTokenTtl: config.ttl.refreshToken, accessTokenTtl: config.ttl.accessToken }
+}
+
+/**
+ * How long a family or client marker lives. What it revokes may be written after it: a request
+ * that raced the revocation (the winner of a replayed code, a rotation in flight, a token request
+ * of a client being deleted) stores its refresh family and signs its access token a moment later,
+ * and they then live `REFRESH_TOKEN_TTL` and `ACCESS_TOKEN_TTL` from that moment. The sum of both
+ * outlives them whichever write lands first.
+ */
+export function revocationLifetime(ttl: TokenLifetimes): number {
+  return ttl.refreshTokenTtl + ttl.accessTokenTtl
+}
+
+/** Marks a whole family revoked for `ttlSeconds` (see `revocationLifetime`). */
 export async function revokeFamilyMarker(
   store: Store,
   familyId: string,
@@ -26,20 +47,31 @@ export async function revokeFamilyMarker(
   await store.put(keys.revokedFamily(familyId), '1', { ttlSeconds })
 }
 
-/** Whether an access token, or the family it came from, has been revoked. */
-export async function isRevoked(
+/** Marks every token ever issued to a client revoked (the client was deleted). */
+export async function revokeClientMarker(
   store: Store,
-  jti: string,
-  familyId: string | undefined
-): Promise<boolean> {
-  const lookups = familyId
-    ? [keys.revokedAccessToken(jti), keys.revokedFamily(familyId)]
-    : [keys.revokedAccessToken(jti)]
+  clientId: string,
+  ttl: TokenLifetimes
+): Promise<void> {
+  await store.put(keys.revokedClient(clientId), '1', { ttlSeconds: revocationLifetime(ttl) })
+}
+
+/** What identifies an access token to the revocation check. */
+export interface RevocableToken {
+  readonly jti: string
+  readonly familyId: string | undefined
+  readonly clientId: string
+}
+
+/** Whether an access token, the family it came from, or its client has been revoked. */
+export async function isRevoked(store: Store, token: RevocableToken): Promise<boolean> {
+  const lookups = [keys.revokedAccessToken(token.jti), keys.revokedClient(token.clientId)]
+  if (token.familyId) lookups.push(keys.revokedFamily(token.familyId))
   const markers = await store.getMany(lookups)
   return markers.some((marker) => marker !== null)
 }
 
-/** Whether a refresh family has been revoked (its marker outlives its access tokens). */
+/** Whether a refresh family has been revoked (its marker outlives everything of the family). */
 export async function isFamilyRevoked(store: Store, familyId: string): Promise<boolean> {
   return (await store.get(keys.revokedFamily(familyId))) !== null
 }

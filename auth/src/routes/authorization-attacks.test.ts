@@ -125,13 +125,18 @@ describe('attacks on the authorization code flow are refused', () => {
     expect(refresh.status).toBe(400)
   })
 
-  it('two concurrent redemptions of one code: exactly one succeeds', async () => {
+  it('concurrent redemptions of one code: at most one gets tokens, the others are replays', async () => {
     const client = await registerTestClient(server)
     const { code, pkce } = await obtainCode(server, client)
     const responses = await Promise.all(
       Array.from({ length: 8 }, () => exchangeCode(server, client, code, pkce))
     )
-    expect(responses.filter((r) => r.status === 200)).toHaveLength(1)
+    // A replay revokes what the code issued; a winner still writing its tokens then gets none
+    // (code-replay-race.test.ts checks that whatever it did get stays revoked).
+    expect(responses.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1)
+    expect(responses.filter((r) => r.status === 400)).toHaveLength(
+      responses.filter((r) => r.status !== 200).length
+    )
   })
 
   it('a code redeemed by another client', async () => {

@@ -1,16 +1,17 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
+import { deleteClient } from '../clients/client-deletion.ts'
 import { parseClientMetadata } from '../clients/client-metadata.ts'
 import {
   authorizeClientManagement,
   clientInformation,
-  deleteClient,
   updateClient,
 } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { InvalidClientMetadata, InvalidRequest } from '../errors.ts'
 import { readJsonBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
+import { tokenLifetimes } from '../oauth/revocation.ts'
 import { secretMatches } from '../oauth/secrets.ts'
 
 /** RFC 7592 §2.2: an update names the client and may repeat its secret, which must then match. */
@@ -66,8 +67,8 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     })
     .delete('/register/:client_id', async (c) => {
       const client = await managed(c)
-      await deleteClient(registry, client.client_id)
-      logger.info({ event: 'client_deleted', client_id: client.client_id })
+      await deleteClient({ store, lifetimes: tokenLifetimes(config) }, client.client_id)
+      logger.info({ event: 'client_deleted', client_id: client.client_id, by: 'client' })
       return c.body(null, 204)
     })
 }

@@ -6,6 +6,7 @@ import type { AuthDeps } from '../deps.ts'
 import { InvalidClient } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
+import { isFamilyRevoked } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
@@ -56,7 +57,8 @@ export const introspectRoute = (deps: AuthDeps) => {
         headers
       )
     }
-    if (found?.kind === 'refresh_token') {
+    // A family revoked while it was being written is still stored, and refused by its marker.
+    if (found?.kind === 'refresh_token' && !(await isFamilyRevoked(store, found.family.familyId))) {
       const family = found.family
       const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash))
       return c.json(

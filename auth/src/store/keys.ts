@@ -9,8 +9,10 @@ export const keys = {
   signingKeys: () => 'signing-keys',
   /** Marker: this access token (by `jti`) is revoked. TTL: the token's remaining lifetime. */
   revokedAccessToken: (jti: string) => `revoked:jti:${jti}`,
-  /** Marker: every token of this refresh family is revoked. TTL: the family's longest lifetime. */
+  /** Marker: every token of this refresh family is revoked. TTL: ACCESS + REFRESH_TOKEN_TTL. */
   revokedFamily: (familyId: string) => `revoked:family:${familyId}`,
+  /** Marker: every token issued to this (deleted) client is revoked. TTL: as for a family. */
+  revokedClient: (clientId: string) => `revoked:client:${clientId}`,
   /** Authorization request approved on the consent page, awaiting the upstream sign-in. TTL: 10 min. */
   pendingAuthorization: (state: string) => `pending-authorization:${state}`,
   /** Authorization code, by hash. TTL: AUTH_CODE_TTL. Taken (GETDEL) on redemption. */

@@ -1,7 +1,9 @@
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
+import { InvalidGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { startRefreshFamily } from './refresh-tokens.ts'
+import { isFamilyRevoked } from '../oauth/revocation.ts'
+import { revokeRefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from './token-response.ts'
 
 /**
@@ -23,6 +25,10 @@ export async function firstTokens(
   }
 ): Promise<TokenResponse> {
   const { config, store, clock, logger } = deps
+  const lifetimes = {
+    refreshTokenTtl: config.ttl.refreshToken,
+    accessTokenTtl: config.ttl.accessToken,
+  }
   const refreshToken = client.metadata.grant_types.includes('refresh_token')
     ? await startRefreshFamily(
         store,
@@ -34,9 +40,24 @@ export async function firstTokens(
           scopes: grant.scopes,
           resources: grant.resources,
         },
-        { refreshTokenTtl: config.ttl.refreshToken, accessTokenTtl: config.ttl.accessToken }
+        lifetimes
       )
     : undefined
+  // Read after the family is written: a revocation that raced this grant (the code replayed while
+  // it was being redeemed) wrote its marker first, so either it saw the family and removed it, or
+  // the marker is seen here. Then nothing is handed out and what was written goes.
+  if (await isFamilyRevoked(store, grant.familyId)) {
+    if (refreshToken) await revokeRefreshFamily(store, grant.familyId, lifetimes)
+    logger.warn({
+      event: 'grant_revoked_while_issued',
+      grant_type: grant.grantType,
+      client_id: client.client_id,
+      family_id: grant.familyId,
+    })
+    throw new InvalidGrant('the grant was revoked while it was being redeemed', {
+      reason: 'family_revoked',
+    })
+  }
   logger.info({
     event: 'token_issued',
     grant_type: grant.grantType,

@@ -1,6 +1,6 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { revokeFamilyMarker } from '../oauth/revocation.ts'
+import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store, WriteOperation } from '../store/store.ts'
@@ -95,15 +95,20 @@ export async function rotateRefreshToken(
   return next
 }
 
-/** Revokes a family: its live refresh token goes, and a marker refuses its access tokens at /verify. */
+/**
+ * Revokes a family: its live refresh token goes, and a marker refuses its access tokens at
+ * /verify and the family at refresh and introspection. The marker is written first and outlives
+ * anything of the family (`revocationLifetime`): a family stored after it, by a request that raced
+ * the revocation, stays refused.
+ */
 export async function revokeRefreshFamily(
   store: Store,
   familyId: string,
   ttl: RefreshTokenLifetimes
 ): Promise<void> {
+  await revokeFamilyMarker(store, familyId, revocationLifetime(ttl))
   const raw = await store.get(keys.refreshFamily(familyId))
   const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
-  await revokeFamilyMarker(store, familyId, ttl.accessTokenTtl)
   if (!family) return
   await store.batch([
     { op: 'delete', key: keys.refreshToken(family.currentTokenHash) },

@@ -53,9 +53,9 @@ export interface AccessTokenVerifier {
    */
   verify(token: string): Promise<VerifiedToken>
   /**
-   * Whether the token or its refresh family was revoked: one `MGET`, its "not revoked" answer kept
-   * for `revocationCacheMs`, concurrent lookups for one token sharing a round trip. Rejects when
-   * the store does not answer.
+   * Whether the token, its refresh family or its client was revoked: one `MGET`, its "not
+   * revoked" answer kept for `revocationCacheMs`, concurrent lookups for one token sharing a round
+   * trip. Rejects when the store does not answer.
    */
   isRevoked(token: VerifiedToken): Promise<boolean>
   /** The cached result of `verify(token)` if there is one and it has not expired; no I/O. */
@@ -177,7 +177,7 @@ export function createAccessTokenVerifier(
       let lookup = revocationLookups.get(token.jti)
       if (!lookup) {
         const checkedAt = clock.now()
-        lookup = isRevoked(store, token.jti, token.familyId)
+        lookup = isRevoked(store, token)
           .then((revoked) => {
             // A revocation is final: it is remembered until the entry is pushed out.
             revocations.set(token.jti, { revoked, checkedAt })

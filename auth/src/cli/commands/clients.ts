@@ -1,4 +1,6 @@
-import { deleteClient, findClient } from '../../clients/client-registry.ts'
+import { deleteClient } from '../../clients/client-deletion.ts'
+import { findClient } from '../../clients/client-registry.ts'
+import { tokenLifetimes } from '../../oauth/revocation.ts'
 import { keyPrefixes } from '../../store/keys.ts'
 import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
 
@@ -33,11 +35,13 @@ export async function clientsCommand(
     return { data: clients, text: text.length ? text.join('\n') : 'no clients' }
   }
   if (action === 'delete' && clientId) {
-    const existed = (await findClient(registry, clientId)) !== null
-    await deleteClient(registry, clientId)
+    const deleted = await deleteClient(
+      { store: context.store, lifetimes: tokenLifetimes(context.config) },
+      clientId
+    )
     return {
-      data: { client_id: clientId, deleted: existed },
-      text: existed ? 'deleted' : 'no such client',
+      data: { client_id: clientId, deleted },
+      text: deleted ? 'deleted; its tokens and consents are revoked' : 'no such client',
     }
   }
   throw new UsageError('clients list | clients delete <client-id>')

@@ -1,0 +1,65 @@
+import { revokeConsent } from '../authorization/consent.ts'
+import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
+import { keyPrefixes, keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+
+export interface ClientDeletionDeps {
+  readonly store: Store
+  readonly lifetimes: TokenLifetimes
+}
+
+/**
+ * Deletes a client and revokes everything it holds, with the effect of `/revoke` on each of its
+ * tokens: RFC 7592 `DELETE /register/<id>` and `admin clients delete` both come here.
+ *
+ * - A client marker, written first, refuses every access token of the client at `/verify` (one
+ *   more key in the same `MGET`, so within the verifier's one-second cache), including a token
+ *   signed by a token request that raced the deletion.
+ * - Its refresh families are revoked (refresh tokens gone, family markers written).
+ * - Every user's remembered consent for it is withdrawn.
+ * - Its pending authorization codes and device codes are left to expire: they are stored by hash,
+ *   so they cannot be found by client, and `/token` refuses them since the client is unknown.
+ *
+ * Returns false when there was nothing to delete (no such client, and no tokens of one).
+ */
+export async function deleteClient(deps: ClientDeletionDeps, clientId: string): Promise<boolean> {
+  const { store, lifetimes } = deps
+  if (!/^[\w-]{1,128}$/.test(clientId)) return false
+  const [record, families] = await Promise.all([
+    store.get(keys.client(clientId)),
+    store.setMembers(keys.clientFamilies(clientId)),
+  ])
+  // An expired registration may still have live tokens: they are revoked all the same.
+  if (record === null && families.length === 0) return false
+
+  await revokeClientMarker(store, clientId, lifetimes)
+  await store.delete(keys.client(clientId))
+  const revokeFamilies = async (familyIds: readonly string[]) => {
+    await Promise.all(familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes)))
+  }
+  await revokeFamilies(families)
+  for (const userId of await consentingUsers(store, clientId)) {
+    await revokeConsent(store, userId, clientId, revokeFamilies)
+  }
+  await store.delete(keys.clientFamilies(clientId))
+  return true
+}
+
+/**
+ * The users with a remembered consent for the client. Consents are kept per user, so this is a
+ * SCAN of the consent keys: deletions are rare (an operator, or a client deleting itself, which
+ * registration rate limits), and no second index has to be kept in step.
+ */
+async function consentingUsers(store: Store, clientId: string): Promise<string[]> {
+  const users: string[] = []
+  for await (const key of store.scan(keyPrefixes.consent)) {
+    // `consent:<user_id>:<client_id>`; user ids (GitHub ids, `dev-<login>`) have no colon.
+    const rest = key.slice(keyPrefixes.consent.length)
+    const separator = rest.indexOf(':')
+    if (separator > 0 && rest.slice(separator + 1) === clientId) {
+      users.push(rest.slice(0, separator))
+    }
+  }
+  return users
+}
