@@ -1,5 +1,7 @@
-# Operator recipes. Each one calls docker compose or an npm script: logic lives in TypeScript.
-# `just` comes with the dev dependencies (the `just` launcher of the scripts workspace): `npx just <recipe>`.
+# Operator recipes. Each one calls docker compose, the admin CLI or an npm script: logic lives in
+# TypeScript (`auth/src/cli/`, `auth/src/admin/`). `just` comes with the dev dependencies (the
+# `just` launcher of the scripts workspace): `npx just <recipe>`. Admin recipes take the CLI's
+# options after the recipe name, e.g. `npx just oauth-list-tokens --user octocat --json`.
 
 set dotenv-load := true
 
@@ -7,50 +9,127 @@ set dotenv-load := true
 default:
     @just --list
 
+# Write the missing secrets (Redis password, signing key, bridge secret) into .env, never overwriting one
+[group('setup')]
+generate-all-secrets *flags:
+    npm run -s admin -- secrets {{ flags }}
+
+# Write a pinned RSA 2048 signing key (JWT_PRIVATE_KEY_B64) into .env unless one is set
+[group('setup')]
+generate-rsa-keys *flags:
+    npm run -s admin -- secrets JWT_PRIVATE_KEY_B64 {{ flags }}
+
+# Write a Redis password (REDIS_PASSWORD) into .env unless one is set
+[group('setup')]
+generate-redis-password *flags:
+    npm run -s admin -- secrets REDIS_PASSWORD {{ flags }}
+
 # Start the compose deployment (Traefik, Redis, auth, the MCP services) in the background
+[group('deployment')]
 up:
     docker compose up -d
 
 # Stop the compose deployment (volumes are kept)
+[group('deployment')]
 down:
     docker compose down
 
 # Rebuild the images and restart what changed
+[group('deployment')]
 rebuild:
     docker compose up -d --build
 
 # Follow the logs of one service, or of all
+[group('deployment')]
 logs service="":
     docker compose logs -f {{ service }}
 
+# Check the gateway from outside: /health, /ready, metadata, the signing key, each service (--url to override AUTH_ISSUER)
+[group('deployment')]
+check-health *flags:
+    npm run -s admin -- health {{ flags }}
+
 # Run the gateway in standalone mode (one process, no Docker)
+[group('development')]
 start:
     npm start
 
 # Serve one catalog service over streamable HTTP (e.g. `just start-service echo`)
+[group('development')]
 start-service name:
     npm run start:service -- {{ name }}
 
 # Format, lint, type-check and run every test
+[group('development')]
 test:
     npm test
 
 # Benchmarks: /verify and the bridge against a bare node:http server
+[group('development')]
 bench:
     npm run bench
 
 # Regenerate traefik/dynamic/services.yml from the service catalog
+[group('development')]
 generate-traefik-routes:
     npx node scripts/generate-traefik-routes.ts
 
 # Get an access token for a CLI or script through the device flow (prints JSON on stdout)
+[group('clients and tokens')]
 mcp-client-token issuer=env_var_or_default("AUTH_ISSUER", "http://localhost:8080") resource="":
     npm run -s client-token -- --issuer {{ issuer }} {{ if resource == "" { "" } else { "--resource " + resource } }}
 
 # List the registered OAuth clients (add --json for machine-readable output)
+[group('clients and tokens')]
 oauth-list-registrations *flags:
-    npm run -s admin -- {{ flags }} clients list
+    npm run -s admin -- clients list {{ flags }}
 
-# Make a new signing key; the old ones stay published until their tokens expire
-rotate-signing-key:
-    npm run -s admin -- keys rotate
+# Show one registration (metadata, lifetime, token families; no secrets)
+[group('clients and tokens')]
+oauth-show-registration client_id *flags:
+    npm run -s admin -- clients show {{ client_id }} {{ flags }}
+
+# Delete a registration
+[group('clients and tokens')]
+oauth-delete-registration client_id *flags:
+    npm run -s admin -- clients delete {{ client_id }} {{ flags }}
+
+# List live token families: user, client, scopes, dates (--user, --client, --family filter; never token values)
+[group('clients and tokens')]
+oauth-list-tokens *flags:
+    npm run -s admin -- tokens list {{ flags }}
+
+# Revoke tokens: --user <id|login>, --client <client-id> or --family <id>; /verify refuses them at once
+[group('clients and tokens')]
+oauth-revoke-tokens +flags:
+    npm run -s admin -- tokens revoke {{ flags }}
+
+# Drop index entries that point at expired state, and say what went
+[group('clients and tokens')]
+oauth-purge-expired *flags:
+    npm run -s admin -- purge-expired {{ flags }}
+
+# Make a new signing key, used once the gateway restarts; the old ones stay published for live tokens
+[group('clients and tokens')]
+rotate-signing-key *flags:
+    npm run -s admin -- keys rotate {{ flags }}
+
+# Back up clients, consents, live tokens and signing keys (default backups/gateway-<time>.json, mode 0600)
+[group('backups')]
+oauth-backup *args:
+    npm run -s admin -- backup {{ args }}
+
+# List the backups in backups/ (--dir for another directory)
+[group('backups')]
+oauth-backup-list *flags:
+    npm run -s admin -- backup list {{ flags }}
+
+# Show what a backup holds (default the newest): names, ids and dates, no secrets
+[group('backups')]
+oauth-backup-view *args:
+    npm run -s admin -- backup view {{ args }}
+
+# Restore a backup (default the newest): writes only what is absent; --force for another issuer's
+[group('backups')]
+oauth-restore *args:
+    npm run -s admin -- restore {{ args }}

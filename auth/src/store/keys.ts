@@ -57,4 +57,12 @@ export const keyPrefixes = {
   client: 'client:',
   refreshFamily: 'family:',
   consent: 'consent:',
+  refreshToken: 'refresh:',
+  rotatedRefreshToken: 'refresh-rotated:',
+  userFamilies: 'user-families:',
+  clientFamilies: 'client-families:',
+  userConsents: 'user-consents:',
+  upstreamGrant: 'upstream-grant:',
+  revokedAccessToken: 'revoked:jti:',
+  revokedFamily: 'revoked:family:',
 } as const

@@ -15,6 +15,8 @@ export async function keysCommand(
   const kid = await rotateSigningKeys(context.store)
   return {
     data: { kid },
-    text: `new signing key ${kid} (replicas pick it up when they see its kid)`,
+    // A running gateway keeps the ring it loaded (it reloads only to verify an unknown kid), so
+    // it signs with the new key once restarted; the old keys stay published either way.
+    text: `new signing key ${kid}: restart the gateway (every replica) to sign with it; tokens signed by the previous keys keep verifying`,
   }
 }

@@ -1,0 +1,302 @@
+import { z } from 'zod'
+import { type Clock, epochSeconds } from '../clock.ts'
+import { keyPrefixes, keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import { AdminRefusal } from './admin-refusal.ts'
+
+/**
+ * A backup of the gateway state that must outlive a lost Redis: registered clients, consents,
+ * live refresh tokens with their families and index sets, the markers that keep revoked tokens
+ * revoked, the users' encrypted upstream grants (a refresh re-checks the user upstream with them)
+ * and the signing keys. Each value keeps its expiry, so a restore gives it only the lifetime it
+ * had left. Short-lived state is deliberately left out (STORAGE.md, "Backups").
+ */
+export const BACKUP_FORMAT = 'mcp-oauth-gateway-backup'
+
+export const BACKUP_NOTE =
+  'This file holds secrets: the private signing keys, the users’ encrypted GitHub tokens and the ' +
+  'hashes of every live credential. Keep it private (mode 0600) and delete copies you do not need.'
+
+type Section =
+  | 'clients'
+  | 'signing_keys'
+  | 'consents'
+  | 'refresh_families'
+  | 'refresh_tokens'
+  | 'rotated_refresh_tokens'
+  | 'revocations'
+  | 'upstream_grants'
+  | 'index_sets'
+
+interface BackedUp {
+  /** A key prefix, or with `exact` the one key. */
+  readonly prefix: string
+  readonly exact?: boolean
+  readonly type: 'string' | 'set'
+  readonly section: Section
+}
+
+/** Everything a backup holds; any other key is short-lived and left out on purpose. */
+const BACKED_UP: readonly BackedUp[] = [
+  { prefix: keyPrefixes.client, type: 'string', section: 'clients' },
+  { prefix: keys.signingKeys(), exact: true, type: 'string', section: 'signing_keys' },
+  { prefix: keyPrefixes.consent, type: 'string', section: 'consents' },
+  { prefix: keyPrefixes.refreshFamily, type: 'string', section: 'refresh_families' },
+  { prefix: keyPrefixes.refreshToken, type: 'string', section: 'refresh_tokens' },
+  { prefix: keyPrefixes.rotatedRefreshToken, type: 'string', section: 'rotated_refresh_tokens' },
+  { prefix: keyPrefixes.revokedAccessToken, type: 'string', section: 'revocations' },
+  { prefix: keyPrefixes.revokedFamily, type: 'string', section: 'revocations' },
+  { prefix: keyPrefixes.upstreamGrant, type: 'string', section: 'upstream_grants' },
+  { prefix: keyPrefixes.userFamilies, type: 'set', section: 'index_sets' },
+  { prefix: keyPrefixes.clientFamilies, type: 'set', section: 'index_sets' },
+  { prefix: keyPrefixes.userConsents, type: 'set', section: 'index_sets' },
+]
+
+const stringEntry = z.object({
+  key: z.string().min(1),
+  value: z.string(),
+  /** Seconds since the epoch; null: the key never expires. */
+  expires_at: z.number().int().nullable(),
+})
+const setEntry = z.object({ key: z.string().min(1), members: z.array(z.string()) })
+export type StringEntry = z.infer<typeof stringEntry>
+export type SetEntry = z.infer<typeof setEntry>
+
+const backupSchema = z.object({
+  format: z.literal(BACKUP_FORMAT),
+  version: z.literal(1),
+  note: z.string(),
+  issuer: z.string(),
+  created_at: z.string(),
+  key_prefix: z.string(),
+  /** JWT_PRIVATE_KEY_B64 was set: the signing key lives in the environment, not in this file. */
+  signing_key_pinned: z.boolean(),
+  counts: z.record(z.string(), z.number()),
+  entries: z.array(z.union([stringEntry, setEntry])),
+})
+export type Backup = z.infer<typeof backupSchema>
+export type BackupHeader = Omit<Backup, 'entries'>
+
+export interface GatewayIdentity {
+  readonly issuer: string
+  readonly keyPrefix: string
+  readonly signingKeyPinned: boolean
+}
+
+export async function createBackup(
+  store: Store,
+  clock: Clock,
+  gateway: GatewayIdentity
+): Promise<Backup> {
+  const now = epochSeconds(clock)
+  const entries: (StringEntry | SetEntry)[] = []
+  for (const backedUp of BACKED_UP) {
+    const found = new Set<string>()
+    if (backedUp.exact) found.add(backedUp.prefix)
+    else for await (const key of store.scan(backedUp.prefix)) found.add(key)
+    for (const key of [...found].sort()) {
+      const entry =
+        backedUp.type === 'set' ? await readSet(store, key) : await readString(store, key, now)
+      if (entry) entries.push(entry)
+    }
+  }
+  return {
+    format: BACKUP_FORMAT,
+    version: 1,
+    note: BACKUP_NOTE,
+    issuer: gateway.issuer,
+    created_at: new Date(clock.now()).toISOString(),
+    key_prefix: gateway.keyPrefix,
+    signing_key_pinned: gateway.signingKeyPinned,
+    counts: countEntries(entries),
+    entries,
+  }
+}
+
+async function readString(store: Store, key: string, now: number): Promise<StringEntry | null> {
+  let value = await store.get(key)
+  if (value === null) return null
+  const ttl = await store.ttl(key)
+  if (ttl === null) {
+    // No TTL, or the key expired between the two reads: only a second read tells which.
+    value = await store.get(key)
+    if (value === null) return null
+  }
+  return { key, value, expires_at: ttl === null ? null : now + ttl }
+}
+
+async function readSet(store: Store, key: string): Promise<SetEntry | null> {
+  const members = await store.setMembers(key)
+  return members.length > 0 ? { key, members: members.sort() } : null
+}
+
+function countEntries(entries: readonly (StringEntry | SetEntry)[]): Record<Section, number> {
+  const counts: Record<Section, number> = {
+    clients: 0,
+    signing_keys: 0,
+    consents: 0,
+    refresh_families: 0,
+    refresh_tokens: 0,
+    rotated_refresh_tokens: 0,
+    revocations: 0,
+    upstream_grants: 0,
+    index_sets: 0,
+  }
+  for (const entry of entries) {
+    const section = sectionOf(entry.key)
+    if (!section) continue
+    if (section === 'signing_keys' && 'value' in entry) {
+      counts.signing_keys += ringKeys(parseRing(entry.value)).length
+    } else counts[section]++
+  }
+  return counts
+}
+
+function sectionOf(key: string): Section | undefined {
+  return BACKED_UP.find((b) => (b.exact ? key === b.prefix : key.startsWith(b.prefix)))?.section
+}
+
+/** Reads and checks a backup file's text: only the keys a backup can hold are accepted. */
+export function parseBackup(text: string): Backup {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new AdminRefusal('not a gateway backup: the file is not JSON')
+  }
+  const parsed = backupSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new AdminRefusal(
+      `not a gateway backup: ${issue?.path.join('.') || 'file'}: ${issue?.message ?? 'invalid'}`
+    )
+  }
+  for (const entry of parsed.data.entries) {
+    const backedUp = BACKED_UP.find((b) =>
+      b.exact ? entry.key === b.prefix : entry.key.startsWith(b.prefix)
+    )
+    if (!backedUp || (backedUp.type === 'set') !== 'members' in entry) {
+      throw new AdminRefusal(`not a gateway backup: unexpected key ${entry.key}`)
+    }
+  }
+  return parsed.data
+}
+
+export interface RestoreReport {
+  /** Keys written (they were absent). */
+  readonly restored: number
+  /** Keys already present with the same value. */
+  readonly unchanged: number
+  /** Keys whose lifetime ended since the backup: not written. */
+  readonly expired: number
+  /** Keys present with another value: left as they are (the live state is newer). */
+  readonly conflicts: readonly string[]
+  /** Members added to index sets. */
+  readonly indexMembersAdded: number
+  readonly signingKeys: 'restored' | 'unchanged' | 'merged' | 'not in the backup'
+}
+
+/**
+ * Writes a backup back. Idempotent: a key is written only when absent, an index set only gains
+ * members, so restoring twice (or into a running gateway) changes nothing the second time and
+ * never overwrites newer state. The one merge is the signing key ring: the backup's keys join an
+ * existing ring as published previous keys, so tokens they signed verify while the ring's current
+ * key keeps signing. A backup of another issuer is refused unless `force`: its tokens name an
+ * issuer this gateway is not.
+ */
+export async function restoreBackup(
+  store: Store,
+  clock: Clock,
+  backup: Backup,
+  target: { readonly issuer: string; readonly force: boolean }
+): Promise<RestoreReport> {
+  if (backup.issuer !== target.issuer && !target.force) {
+    throw new AdminRefusal(
+      `this backup is of ${backup.issuer}, this gateway is ${target.issuer}: its tokens would not ` +
+        'verify here. Restore it anyway with --force (clients and consents carry over).'
+    )
+  }
+  const now = epochSeconds(clock)
+  let restored = 0
+  let unchanged = 0
+  let expired = 0
+  let indexMembersAdded = 0
+  const conflicts: string[] = []
+  let signingKeys: RestoreReport['signingKeys'] = 'not in the backup'
+  // Records before the index sets that point at them.
+  const strings = backup.entries.filter((entry): entry is StringEntry => 'value' in entry)
+  const sets = backup.entries.filter((entry): entry is SetEntry => 'members' in entry)
+  for (const entry of strings) {
+    if (entry.key === keys.signingKeys()) {
+      signingKeys = await restoreSigningKeys(store, entry.value)
+      continue
+    }
+    const remaining = entry.expires_at === null ? 0 : entry.expires_at - now
+    if (entry.expires_at !== null && remaining <= 0) {
+      expired++
+      continue
+    }
+    const options =
+      remaining > 0 ? { ttlSeconds: remaining, onlyIfAbsent: true } : { onlyIfAbsent: true }
+    if (await store.put(entry.key, entry.value, options)) restored++
+    else if ((await store.get(entry.key)) === entry.value) unchanged++
+    else conflicts.push(entry.key)
+  }
+  for (const entry of sets) {
+    const present = new Set(await store.setMembers(entry.key))
+    for (const member of entry.members) {
+      if (present.has(member)) continue
+      await store.addToSet(entry.key, member)
+      indexMembersAdded++
+    }
+  }
+  return { restored, unchanged, expired, conflicts, indexMembersAdded, signingKeys }
+}
+
+interface StoredRing {
+  readonly current: { readonly kid?: string }
+  readonly previous: readonly { readonly kid?: string }[]
+}
+
+function parseRing(value: string): StoredRing {
+  const ring = JSON.parse(value) as StoredRing
+  return { current: ring.current, previous: ring.previous ?? [] }
+}
+
+function ringKeys(ring: StoredRing): { readonly kid?: string }[] {
+  return [ring.current, ...ring.previous]
+}
+
+async function restoreSigningKeys(
+  store: Store,
+  value: string
+): Promise<RestoreReport['signingKeys']> {
+  const key = keys.signingKeys()
+  if (await store.put(key, value, { onlyIfAbsent: true })) return 'restored'
+  const existing = await store.get(key)
+  if (existing === null) return restoreSigningKeys(store, value)
+  if (existing === value) return 'unchanged'
+  const ring = parseRing(existing)
+  const known = new Set(ringKeys(ring).map((jwk) => jwk.kid))
+  const missing = ringKeys(parseRing(value)).filter((jwk) => !known.has(jwk.kid))
+  if (missing.length === 0) return 'unchanged'
+  // First among the previous keys: a later rotation keeps the newest previous keys published.
+  await store.put(
+    key,
+    JSON.stringify({ current: ring.current, previous: [...missing, ...ring.previous] })
+  )
+  return 'merged'
+}
+
+/** The kids of the signing keys a backup holds, the current one first. */
+export function backupSigningKeyIds(backup: Backup): string[] {
+  const entry = backup.entries.find(
+    (e): e is StringEntry => e.key === keys.signingKeys() && 'value' in e
+  )
+  return entry ? ringKeys(parseRing(entry.value)).map((jwk) => jwk.kid ?? '?') : []
+}
+
+export function backupHeader(backup: Backup): BackupHeader {
+  const { entries: _entries, ...header } = backup
+  return header
+}

@@ -1,0 +1,138 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises'
+import { AdminRefusal } from './admin-refusal.ts'
+
+/**
+ * The secrets a deployment generates for itself, written into `.env`. A value already there is
+ * never replaced: regenerating the Redis password or the signing key of a running deployment
+ * would lock it out of its data or invalidate every token. To add a generated secret, add it here.
+ */
+export interface GeneratedSecret {
+  readonly name: string
+  readonly purpose: string
+  generate(): string
+}
+
+const randomHex = () => randomBytes(32).toString('hex')
+
+export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
+  {
+    name: 'REDIS_PASSWORD',
+    purpose: 'the password of the compose Redis (64 hex digits: safe inside a redis:// URL)',
+    generate: randomHex,
+  },
+  {
+    name: 'JWT_PRIVATE_KEY_B64',
+    purpose: 'the pinned token signing key: RSA 2048, PKCS#8 PEM, base64',
+    generate: () =>
+      Buffer.from(
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+          type: 'pkcs8',
+          format: 'pem',
+        })
+      ).toString('base64'),
+  },
+  {
+    name: 'BRIDGE_SHARED_SECRET',
+    purpose: 'the secret the edge adds as X-Bridge-Secret so bridges accept only its requests',
+    generate: randomHex,
+  },
+]
+
+/** Values only the operator can supply (compose needs the last two). */
+export const FILLED_BY_HAND: readonly (readonly string[])[] = [
+  ['GITHUB_CLIENT_ID'],
+  ['GITHUB_CLIENT_SECRET'],
+  ['ALLOWED_GITHUB_USERS', 'ALLOWED_GITHUB_ORGS'],
+  ['BASE_DOMAIN'],
+  ['ACME_EMAIL'],
+]
+
+export interface SecretsReport {
+  readonly envFile: string
+  /** `.env` did not exist and was created from the example. */
+  readonly created: boolean
+  readonly written: readonly string[]
+  /** Already set: left as they were. */
+  readonly kept: readonly string[]
+  /** Empty values only the operator can fill (alternatives joined by ` or `). */
+  readonly toFillByHand: readonly string[]
+}
+
+/**
+ * Fills the missing generated secrets (all, or those named) into `envFile`, creating it from
+ * `exampleFile` when absent. An empty `NAME=` line is filled in place, a commented `# NAME=` line
+ * gets the value below it, anything else is appended. The file ends up readable by its owner only.
+ */
+export async function writeMissingSecrets(
+  files: { readonly envFile: string; readonly exampleFile: string },
+  names: readonly string[] = []
+): Promise<SecretsReport> {
+  const unknown = names.filter((name) => !GENERATED_SECRETS.some((s) => s.name === name))
+  if (unknown.length > 0) {
+    throw new AdminRefusal(
+      `cannot generate ${unknown.join(', ')}: the generated secrets are ${GENERATED_SECRETS.map((s) => s.name).join(', ')}`
+    )
+  }
+  const wanted = GENERATED_SECRETS.filter((s) => names.length === 0 || names.includes(s.name))
+  const created = await createFromExample(files)
+  let lines = (await readFile(files.envFile, 'utf8')).split('\n')
+  const written: string[] = []
+  const kept: string[] = []
+  for (const secret of wanted) {
+    if (assignedValue(lines, secret.name)) {
+      kept.push(secret.name)
+      continue
+    }
+    lines = withValue(lines, secret.name, secret.generate())
+    written.push(secret.name)
+  }
+  if (written.length > 0) await writeFile(files.envFile, lines.join('\n'))
+  if (written.length > 0 || created) await chmod(files.envFile, 0o600)
+  const toFillByHand = FILLED_BY_HAND.filter((alternatives) =>
+    alternatives.every((name) => !assignedValue(lines, name))
+  ).map((alternatives) => alternatives.join(' or '))
+  return { envFile: files.envFile, created, written, kept, toFillByHand }
+}
+
+async function createFromExample(files: { envFile: string; exampleFile: string }) {
+  try {
+    await copyFile(files.exampleFile, files.envFile, constants.COPYFILE_EXCL)
+    return true
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return false
+    if (code === 'ENOENT') {
+      // No example either (an unusual checkout): start from an empty file.
+      await writeFile(files.envFile, '', { flag: 'wx', mode: 0o600 }).catch((cause: unknown) => {
+        if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause
+      })
+      return true
+    }
+    throw error
+  }
+}
+
+const assignment = (name: string) => new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=(.*)$`)
+
+/** The value set for `name` (the last assignment wins, as in a shell), unquoted; '' when unset. */
+function assignedValue(lines: readonly string[], name: string): string {
+  let value = ''
+  for (const line of lines) {
+    const match = assignment(name).exec(line)
+    if (match) value = (match[1] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2')
+  }
+  return value
+}
+
+function withValue(lines: readonly string[], name: string, value: string): string[] {
+  const line = `${name}=${value}`
+  const empty = lines.findLastIndex((l) => assignment(name).test(l))
+  if (empty !== -1) return lines.map((l, i) => (i === empty ? line : l))
+  const commented = lines.findIndex((l) => new RegExp(`^\\s*#\\s*${name}\\s*=`).test(l))
+  if (commented !== -1)
+    return [...lines.slice(0, commented + 1), line, ...lines.slice(commented + 1)]
+  const body = lines.at(-1) === '' ? lines.slice(0, -1) : [...lines]
+  return [...body, line, '']
+}

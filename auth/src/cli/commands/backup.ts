@@ -1,0 +1,100 @@
+import { join } from 'node:path'
+import { createBackup } from '../../admin/backup.ts'
+import {
+  backupFileName,
+  DEFAULT_BACKUP_DIR,
+  listBackupFiles,
+  readBackupFile,
+  resolveBackupFile,
+  writeBackupFile,
+} from '../../admin/backup-files.ts'
+import { type BackupSummary, summarizeBackup } from '../../admin/backup-summary.ts'
+import {
+  type CliContext,
+  type CommandResult,
+  parseCommandLine,
+  UsageError,
+} from '../cli-context.ts'
+
+const USAGE = 'backup [file] | backup list | backup view [file]  (options: --dir <directory>)'
+
+/** `backup [file]`, `backup list`, `backup view [file]`. */
+export async function backupCommand(
+  context: CliContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  const { values, positionals } = parseCommandLine(
+    args,
+    { dir: { type: 'string', default: DEFAULT_BACKUP_DIR } },
+    USAGE
+  )
+  const dir = values.dir
+  const [first, second, ...rest] = positionals
+  if (rest.length > 0) throw new UsageError(USAGE)
+  if (first === 'list' && second === undefined) {
+    const files = await listBackupFiles(dir)
+    const lines = files.map((f) =>
+      f.header
+        ? `${f.file}  ${f.header.created_at}  ${f.header.issuer}  ${f.header.counts.clients ?? 0} clients, ` +
+          `${f.header.counts.refresh_families ?? 0} token families  (${f.bytes} bytes, mode ${f.mode})`
+        : `${f.file}  not a backup: ${f.problem}`
+    )
+    return { data: files, text: lines.length ? lines.join('\n') : `no backups in ${dir}/` }
+  }
+  if (first === 'view') {
+    const file = await resolveBackupFile(dir, second)
+    const summary = summarizeBackup(await readBackupFile(file), context.config.ttl.refreshToken)
+    return { data: { file, ...summary }, text: `${file}\n${summaryText(summary)}` }
+  }
+  if (second !== undefined) throw new UsageError(USAGE)
+  const { config, store, clock } = context
+  const backup = await createBackup(store, clock, {
+    issuer: config.issuer,
+    keyPrefix: config.redis?.keyPrefix ?? '',
+    signingKeyPinned: config.pinnedSigningKey !== undefined,
+  })
+  const file = first ?? join(dir, backupFileName(backup))
+  await writeBackupFile(file, backup)
+  const pinned = backup.signing_key_pinned
+    ? '\nThe signing key is pinned by JWT_PRIVATE_KEY_B64: keep .env as safe as this file.'
+    : ''
+  return {
+    data: { file, created_at: backup.created_at, issuer: backup.issuer, counts: backup.counts },
+    text:
+      `wrote ${file} (mode 0600): ${countsText(backup.counts)}\n` +
+      `It holds secrets (private signing keys, encrypted GitHub tokens): keep it private.${pinned}`,
+  }
+}
+
+export function countsText(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .map(([name, count]) => `${count} ${name.replace(/_/g, ' ')}`)
+    .join(', ')
+}
+
+function summaryText(summary: BackupSummary): string {
+  const { header } = summary
+  return [
+    `issuer ${header.issuer}, made ${header.created_at}, key prefix ${header.key_prefix}`,
+    countsText(header.counts),
+    header.note,
+    '',
+    `clients (${summary.clients.length}):`,
+    ...summary.clients.map(
+      (c) =>
+        `  ${c.client_id}  ${c.client_name}  ${c.redirect_uris.join(' ')}  expires ${c.expires_at ?? 'never'}`
+    ),
+    `signing keys: ${summary.signing_keys.join(', ') || (header.signing_key_pinned ? 'pinned (not in the backup)' : 'none')}`,
+    `token families (${summary.refresh_families.length}):`,
+    ...summary.refresh_families.map(
+      (f) =>
+        `  ${f.id}  ${f.user_login} (${f.user_id})  client ${f.client_id}  expires ${f.expires_at ?? 'never'}`
+    ),
+    `consents (${summary.consents.length}):`,
+    ...summary.consents.map(
+      (c) => `  user ${c.user_id}  client ${c.client_id}  ${c.scopes.join(' ')}`
+    ),
+    `upstream grants of users: ${summary.upstream_grants.join(', ') || 'none'}`,
+    `revocation markers: ${summary.revocations}`,
+  ].join('\n')
+}

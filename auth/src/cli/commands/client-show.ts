@@ -1,0 +1,42 @@
+import { findClient } from '../../clients/client-registry.ts'
+import { epochSeconds } from '../../clock.ts'
+import { keys } from '../../store/keys.ts'
+import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+
+/**
+ * `clients show <client-id>`: a registration as its owner sees it (RFC 7591 metadata), plus its
+ * lifetime and how many token families it holds; never a secret or a hash.
+ */
+export async function clientShowCommand(
+  context: CliContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  const [clientId, ...rest] = args
+  if (!clientId || rest.length > 0) throw new UsageError('clients show <client-id>')
+  const { store, clock, config } = context
+  const client = await findClient({ store, clock, clientLifetime: config.ttl.client }, clientId)
+  if (!client) return { data: null, text: `no client ${clientId}`, exitCode: 1 }
+  const ttl = await store.ttl(keys.client(clientId))
+  const families = await store.setMembers(keys.clientFamilies(clientId))
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
+  const data = {
+    client_id: client.client_id,
+    issued_at: iso(client.client_id_issued_at),
+    expires_at: ttl === null ? null : iso(epochSeconds(clock) + ttl),
+    confidential: client.client_secret_hash !== undefined,
+    ...(client.client_secret_expires_at
+      ? { client_secret_expires_at: iso(client.client_secret_expires_at) }
+      : {}),
+    token_families: families.length,
+    metadata: client.metadata,
+  }
+  const text = [
+    `${data.client_id}  ${client.metadata.client_name ?? '(no name)'}`,
+    `issued ${data.issued_at}, expires ${data.expires_at ?? 'never'}`,
+    `${data.confidential ? 'confidential' : 'public'} client, ${data.token_families} token family(ies)`,
+    ...Object.entries(client.metadata).map(
+      ([name, value]) => `  ${name}: ${JSON.stringify(value)}`
+    ),
+  ].join('\n')
+  return { data, text }
+}

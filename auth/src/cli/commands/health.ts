@@ -1,0 +1,54 @@
+import { activeSigningKeyId, checkHealth, healthTarget } from '../../admin/health.ts'
+import { loadConfig } from '../../config.ts'
+import { createRedisStore } from '../../store/redis-store.ts'
+import { type CommandResult, parseCommandLine, UsageError } from '../cli-context.ts'
+
+const USAGE = 'health [--url <gateway issuer URL>]  (default: AUTH_ISSUER)'
+
+/**
+ * `health`: checks the deployment over HTTP as clients reach it. Exits non-zero when a check
+ * fails. With REDIS_URL it also knows the current signing key and checks that it is published.
+ */
+export async function healthCommand(
+  env: Readonly<Record<string, string | undefined>>,
+  args: readonly string[]
+): Promise<CommandResult> {
+  const { values, positionals } = parseCommandLine(args, { url: { type: 'string' } }, USAGE)
+  if (positionals.length > 0) throw new UsageError(USAGE)
+  const config = loadConfig(values.url ? { ...env, AUTH_ISSUER: values.url } : env)
+  const store = config.redis
+    ? createRedisStore(config.redis.url, config.redis.keyPrefix)
+    : undefined
+  let activeKid: string | undefined
+  let kidNote = 'current signing key not checked: REDIS_URL is not set here'
+  try {
+    activeKid = await activeSigningKeyId(store, config.pinnedSigningKey)
+    if (activeKid) kidNote = `current signing key ${activeKid}`
+    else if (store) kidNote = 'current signing key not checked: the store holds no key ring yet'
+  } catch {
+    kidNote = 'current signing key not checked: the store did not answer from here'
+  } finally {
+    await store?.close()
+  }
+  const checks = await checkHealth(healthTarget(config, activeKid))
+  const failed = checks.filter((check) => !check.ok)
+  const lines = [
+    `${config.issuer} (${kidNote})`,
+    ...checks.map(
+      (c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}  ${c.url}${c.ok ? '' : `: ${c.detail}`}`
+    ),
+    failed.length
+      ? `${failed.length} of ${checks.length} checks failed`
+      : `all ${checks.length} checks passed`,
+  ]
+  return {
+    data: {
+      issuer: config.issuer,
+      active_kid: activeKid ?? null,
+      healthy: failed.length === 0,
+      checks,
+    },
+    text: lines.join('\n'),
+    exitCode: failed.length ? 1 : 0,
+  }
+}

@@ -1,0 +1,25 @@
+import { purgeExpired } from '../../admin/purge-expired.ts'
+import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+
+/** `purge-expired`: drops index entries that point at expired records, and says what went. */
+export async function purgeExpiredCommand(
+  context: CliContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  if (args.length > 0) throw new UsageError('purge-expired (no arguments)')
+  const report = await purgeExpired(context.store)
+  const total = report.familyIndexEntries + report.consentIndexEntries
+  return {
+    data: {
+      family_index_entries: report.familyIndexEntries,
+      consent_index_entries: report.consentIndexEntries,
+      removed: report.removed,
+    },
+    text: [
+      `removed ${total} index entries pointing at expired state: ` +
+        `${report.familyIndexEntries} of refresh families, ${report.consentIndexEntries} of consents`,
+      ...report.removed.map((entry) => `  ${entry.index}  ${entry.member}`),
+      'Redis expires tokens, codes, sessions, consents and markers itself (each has a TTL).',
+    ].join('\n'),
+  }
+}

@@ -1,0 +1,47 @@
+import { GENERATED_SECRETS, writeMissingSecrets } from '../../admin/secrets.ts'
+import { type CommandResult, parseCommandLine } from '../cli-context.ts'
+
+const USAGE = `secrets [NAME...] [--file .env] [--example .env.example]
+  generates the missing ones of: ${GENERATED_SECRETS.map((s) => s.name).join(', ')}`
+
+/** `secrets [NAME...]`: writes missing generated secrets into `.env`, never replacing a value. */
+export async function secretsCommand(args: readonly string[]): Promise<CommandResult> {
+  const { values, positionals } = parseCommandLine(
+    args,
+    {
+      file: { type: 'string', default: '.env' },
+      example: { type: 'string', default: '.env.example' },
+    },
+    USAGE
+  )
+  const report = await writeMissingSecrets(
+    { envFile: values.file, exampleFile: values.example },
+    positionals
+  )
+  const purpose = (name: string) => GENERATED_SECRETS.find((s) => s.name === name)?.purpose ?? ''
+  const lines = [
+    ...(report.created ? [`created ${report.envFile} from ${values.example}`] : []),
+    ...report.written.map((name) => `wrote ${name}: ${purpose(name)}`),
+    ...report.kept.map((name) => `kept ${name}: already set (never overwritten)`),
+    ...(report.written.length ? [`${report.envFile} is readable by its owner only (0600)`] : []),
+    ...(report.written.includes('JWT_PRIVATE_KEY_B64')
+      ? [
+          'JWT_PRIVATE_KEY_B64 pins the signing key: tokens signed by keys the gateway kept in Redis ' +
+            'stop verifying once it restarts with it, and rotation means changing this value.',
+        ]
+      : []),
+    ...(report.toFillByHand.length
+      ? [`still empty, fill in by hand: ${report.toFillByHand.join(', ')}`]
+      : []),
+  ]
+  return {
+    data: {
+      env_file: report.envFile,
+      created: report.created,
+      written: report.written,
+      kept: report.kept,
+      to_fill_by_hand: report.toFillByHand,
+    },
+    text: lines.join('\n'),
+  }
+}
