@@ -22,7 +22,7 @@ export function traefikServiceRoutes(catalog: readonly ServiceDefinition[]): str
       priority: 100
       entryPoints: [websecure]
       service: mcp-${name}
-      middlewares: [mcp-auth, strip-authorization, security-headers]
+      middlewares: [mcp-auth, strip-authorization, bridge-secret, security-headers]
 
     mcp-${name}-oauth-fallbacks:
       rule: '${host} && (Path(\`/authorize\`) || Path(\`/token\`) || Path(\`/register\`) || PathPrefix(\`/register/\`))'

@@ -57,7 +57,10 @@ const environmentSchema = z.object({
   AUTH_CODE_TTL: seconds(60),
   DEVICE_CODE_TTL: seconds(600),
   CLIENT_LIFETIME: seconds(7_776_000),
+  CLIENT_UNUSED_LIFETIME: seconds(86_400),
   REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  REGISTRATION_GLOBAL_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
+  TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
@@ -96,10 +99,16 @@ export interface Config {
     readonly refreshToken: number
     readonly authorizationCode: number
     readonly deviceCode: number
-    /** 0: registered clients never expire. */
+    /** A registration's lifetime from its last use; 0: used registrations never expire. */
     readonly client: number
+    /** A registration's lifetime until it is first used; 0: `client` from the start. */
+    readonly unusedClient: number
   }
+  /** Registrations per minute from one caller, and from all callers together. */
   readonly registrationRateLimit: number
+  readonly registrationGlobalRateLimit: number
+  /** Token requests per minute from one caller. */
+  readonly tokenRateLimit: number
   /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
   readonly trustProxy: boolean
   readonly logLevel: string
@@ -170,8 +179,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       authorizationCode: positive('AUTH_CODE_TTL', e.AUTH_CODE_TTL),
       deviceCode: positive('DEVICE_CODE_TTL', e.DEVICE_CODE_TTL),
       client: e.CLIENT_LIFETIME,
+      unusedClient: e.CLIENT_UNUSED_LIFETIME,
     },
     registrationRateLimit: e.REGISTRATION_RATE_LIMIT,
+    registrationGlobalRateLimit: e.REGISTRATION_GLOBAL_RATE_LIMIT,
+    tokenRateLimit: e.TOKEN_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     logLevel: e.LOG_LEVEL,
     protectedResources: enabledServices(env).map((service): ProtectedResource => {

@@ -10,14 +10,32 @@ interface ComposeService {
   command?: string[]
   environment?: Record<string, string>
   networks?: string[]
+  volumes?: string[]
+  mem_limit?: string
+  deploy?: { resources?: { limits?: { memory?: string } } }
+  cap_drop?: string[]
+  security_opt?: string[]
+}
+interface ComposeNetwork {
+  internal?: boolean
+  ipam?: { config: { subnet: string }[] }
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>
-  networks: { gateway: { ipam: { config: { subnet: string }[] } } }
+  networks: Record<string, ComposeNetwork | null>
 }
 const middlewares = parse(read('traefik/dynamic/middlewares.yml')) as {
   http: { middlewares: { 'mcp-auth': { forwardAuth: { address: string } } } }
 }
+
+const containers = Object.entries(compose.services)
+/** The containers attached to a network. */
+const members = (network: string) =>
+  containers.filter(([, service]) => service.networks?.includes(network)).map(([name]) => name)
+/** Every container that shares a network with `name`, itself included. */
+const neighbours = (name: string) =>
+  new Set((compose.services[name]?.networks ?? []).flatMap((network) => members(network)))
+const requiredSecret = /^\$\{BRIDGE_SHARED_SECRET:\?.+\}$/
 
 /** The compose file, the catalog, Traefik and .env.example must tell the same story. */
 describe('docker-compose.yml', () => {
@@ -44,16 +62,87 @@ describe('docker-compose.yml', () => {
     expect(auth.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD\}@redis:6379/)
   })
 
-  it('keeps Redis durable (AOF) and password-protected', () => {
-    const command = compose.services.redis?.command ?? []
-    expect(command.join(' ')).toMatch(/--appendonly yes/)
-    expect(command.join(' ')).toMatch(/--requirepass \$\{REDIS_PASSWORD/)
+  it('keeps Redis durable (AOF), password-protected, bounded and never evicting', () => {
+    const command = (compose.services.redis?.command ?? []).join(' ')
+    expect(command).toMatch(/--appendonly yes/)
+    expect(command).toMatch(/--requirepass \$\{REDIS_PASSWORD/)
+    expect(command).toMatch(/--maxmemory \d+[kmg]b\b/)
+    expect(command).toMatch(/--maxmemory-policy noeviction\b/)
   })
 
-  it('puts everything on the network whose subnet Traefik trusts', () => {
-    expect(compose.networks.gateway.ipam.config[0]?.subnet).toBe('172.30.0.0/24')
-    for (const [name, service] of Object.entries(compose.services))
-      expect(service.networks, name).toEqual(['gateway'])
+  it('lets only auth reach Redis, on a network with no route out', () => {
+    expect([...neighbours('redis')].sort()).toEqual(['auth', 'redis'])
+    for (const network of compose.services.redis?.networks ?? []) {
+      expect(compose.networks[network]?.internal, network).toBe(true)
+    }
+  })
+
+  it('lets only Traefik reach auth’s port (/verify, and X-Forwarded-For it believes)', () => {
+    expect([...neighbours('auth')].sort()).toEqual(['auth', 'redis', 'traefik'])
+  })
+
+  it('gives each bridge a network of its own that only Traefik shares', () => {
+    for (const service of serviceCatalog) {
+      const name = `mcp-${service.name}`
+      expect(compose.services[name]?.networks, name).toEqual([name])
+      expect(members(name).sort(), name).toEqual([name, 'traefik'].sort())
+    }
+    const bridges = serviceCatalog.map((service) => `mcp-${service.name}`)
+    expect(containers.map(([name]) => name).sort()).toEqual(
+      ['auth', 'redis', 'traefik', ...bridges].sort()
+    )
+  })
+
+  it('gives each bridge the egress its catalog entry states', () => {
+    for (const service of serviceCatalog) {
+      for (const network of compose.services[`mcp-${service.name}`]?.networks ?? []) {
+        // Compose cannot filter by host: a service that needs hosts gets a network with a route
+        // out (and should go through an egress proxy); one that needs none gets no route at all.
+        expect(compose.networks[network]?.internal === true, network).toBe(
+          service.egress === 'none'
+        )
+      }
+    }
+  })
+
+  it('has every bridge check the shared secret that Traefik adds', () => {
+    expect(compose.services.traefik?.environment?.BRIDGE_SHARED_SECRET).toMatch(requiredSecret)
+    for (const service of serviceCatalog) {
+      const environment = compose.services[`mcp-${service.name}`]?.environment ?? {}
+      expect(environment.BRIDGE_SHARED_SECRET, service.name).toMatch(requiredSecret)
+      expect(environment.HOST).toBe('0.0.0.0')
+    }
+  })
+
+  it('limits the memory of every container, and MCP containers run without privileges', () => {
+    for (const [name, service] of containers) {
+      const limit = service.mem_limit ?? service.deploy?.resources?.limits?.memory
+      expect(limit, name).toMatch(/^\d+[kmg]$/i)
+    }
+    for (const service of serviceCatalog) {
+      const container = compose.services[`mcp-${service.name}`]
+      expect(container?.cap_drop).toEqual(['ALL'])
+      expect(container?.security_opt).toContain('no-new-privileges:true')
+      expect(Number(container?.environment?.MAX_SESSIONS)).toBeGreaterThan(0)
+    }
+  })
+
+  it('keeps each service’s data in a volume of its own', () => {
+    const volumes = serviceCatalog.map(
+      (service) => compose.services[`mcp-${service.name}`]?.volumes?.[0]?.split(':')[0]
+    )
+    expect(new Set(volumes).size).toBe(serviceCatalog.length)
+  })
+
+  it('mounts the Docker socket nowhere', () => {
+    for (const [name, service] of containers) {
+      for (const volume of service.volumes ?? []) expect(volume, name).not.toMatch(/docker\.sock/)
+    }
+  })
+
+  it('puts Traefik and auth on the network whose subnet Traefik trusts', () => {
+    expect(compose.networks.edge?.ipam?.config[0]?.subnet).toBe('172.30.0.0/24')
+    expect(members('edge').sort()).toEqual(['auth', 'traefik'])
   })
 
   it('documents in .env.example every variable the compose file reads', () => {

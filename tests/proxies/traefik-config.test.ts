@@ -5,12 +5,16 @@ import { parse } from 'yaml'
 import { loadConfig } from '../../auth/src/config.ts'
 import { IDENTITY_HEADERS } from '../../auth/src/verify/identity-headers.ts'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { SHARED_SECRET_HEADER } from '../../mcp-services/src/shared-secret.ts'
 import { TRAEFIK_ROUTES_FILE, traefikServiceRoutes } from '../../scripts/generate-traefik-routes.ts'
 import { mintAccessToken } from '../support/access-tokens.ts'
 import { createTestAuthServer, type TestAuthServer } from '../support/auth-app.ts'
 
 const TRAEFIK = join(import.meta.dirname, '../../traefik')
 const DOMAIN = 'example.com'
+/** What Traefik renders the shared-secret template to, here. */
+const SECRET_TEMPLATE = '{{ env "BRIDGE_SHARED_SECRET" }}'
+const SECRET = 'rendered-bridge-secret'
 
 interface Router {
   rule: string
@@ -35,10 +39,9 @@ async function dynamicConfiguration(): Promise<Dynamic> {
   const merged: Dynamic = { http: { routers: {}, middlewares: {}, services: {} } }
   const dir = join(TRAEFIK, 'dynamic')
   for (const file of (await readdir(dir)).filter((name) => name.endsWith('.yml'))) {
-    const text = (await readFile(join(dir, file), 'utf8')).replaceAll(
-      '{{ env "BASE_DOMAIN" }}',
-      DOMAIN
-    )
+    const text = (await readFile(join(dir, file), 'utf8'))
+      .replaceAll('{{ env "BASE_DOMAIN" }}', DOMAIN)
+      .replaceAll(SECRET_TEMPLATE, SECRET)
     expect(text, `${file} uses a template Traefik may not render`).not.toContain('{{')
     const http: Partial<Dynamic['http']> = (parse(text) as Partial<Dynamic>).http ?? {}
     Object.assign(merged.http.routers, http.routers)
@@ -104,6 +107,30 @@ describe('the Traefik configuration matches the code', () => {
     }
   })
 
+  it('adds the shared secret, from Traefik’s environment, to every request sent to a bridge', async () => {
+    const raw = await readFile(join(TRAEFIK, 'dynamic/bridge-secret.yml'), 'utf8')
+    expect(raw).toContain(`'${SECRET_TEMPLATE}'`)
+    expect(dynamic.http.middlewares['bridge-secret']).toEqual({
+      headers: { customRequestHeaders: { [SHARED_SECRET_HEADER]: SECRET } },
+    })
+    const toBridge = ([, router]: [string, Router]) =>
+      (dynamic.http.services[router.service]?.loadBalancer.servers ?? []).some((server) =>
+        server.url.startsWith('http://mcp-')
+      )
+    const routers = Object.entries(dynamic.http.routers)
+    expect(routers.filter(toBridge).length).toBe(serviceCatalog.length)
+    for (const [name, router] of routers) {
+      const order = router.middlewares ?? []
+      if (toBridge([name, router])) {
+        expect(order[0], name).toBe('mcp-auth')
+        expect(order.indexOf('bridge-secret'), name).toBeGreaterThan(0)
+      } else {
+        // Nothing else, the auth server included, ever sees the secret.
+        expect(order, name).not.toContain('bridge-secret')
+      }
+    }
+  })
+
   it('routes /mcp of every catalog service to it, behind forward-auth, on its resource URL', () => {
     const all = Object.fromEntries(
       serviceCatalog.map((s) => [`MCP_${s.name.toUpperCase().replace(/-/g, '_')}_ENABLED`, 'true'])
@@ -145,7 +172,7 @@ describe('the Traefik configuration matches the code', () => {
     expect(await readFile(TRAEFIK_ROUTES_FILE, 'utf8')).toBe(traefikServiceRoutes(serviceCatalog))
   })
 
-  it('redirects http to https, gets certificates from ACME and reads both providers', async () => {
+  it('redirects http to https, gets certificates from ACME and reads only the file provider', async () => {
     const text = await readFile(join(TRAEFIK, 'traefik.yml'), 'utf8')
     const stat = parse(text) as Record<string, Record<string, Record<string, unknown>>>
     const web = stat.entryPoints?.web as { http: { redirections: { entryPoint: unknown } } }
@@ -157,7 +184,8 @@ describe('the Traefik configuration matches the code', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder rendered at start-up
       acme: { email: '${ACME_EMAIL}' },
     })
-    expect(stat.providers?.docker).toMatchObject({ exposedByDefault: false })
+    // Routes come from files only: no docker provider, so no Docker socket for Traefik.
+    expect(stat.providers?.docker).toBeUndefined()
     expect(stat.providers?.file).toMatchObject({ directory: '/etc/traefik/dynamic' })
     expect(stat.accessLog).toMatchObject({ format: 'json' })
   })

@@ -3,7 +3,10 @@
  * what is hashed). Secrets never appear in keys: tokens and codes are looked up by their hash.
  */
 export const keys = {
-  /** Registered client record (JSON `ClientRecord`). TTL: CLIENT_LIFETIME, none when 0. */
+  /**
+   * Registered client record (JSON `ClientRecord`). TTL: CLIENT_UNUSED_LIFETIME until first used,
+   * then CLIENT_LIFETIME from the last use (none when 0).
+   */
   client: (clientId: string) => `client:${clientId}`,
   /** Signing key ring (JSON `StoredKeyRing`). No TTL. */
   signingKeys: () => 'signing-keys',

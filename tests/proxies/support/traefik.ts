@@ -8,6 +8,9 @@ import type { ProxyTargets, RunningProxy } from './proxy.ts'
 /** The Traefik release the configuration in traefik/ is written for. */
 const TRAEFIK_IMAGE = 'traefik:v3.6'
 
+/** The BRIDGE_SHARED_SECRET the Traefik container renders into traefik/dynamic/bridge-secret.yml. */
+export const TRAEFIK_BRIDGE_SECRET = 'traefik-test-bridge-secret-0123456789abcdef'
+
 /** Whether a container engine answers, and if not why (as tests/support/redis-server.ts decides). */
 export async function containerRuntime(): Promise<{ available: boolean; reason: string }> {
   try {
@@ -21,13 +24,19 @@ export async function containerRuntime(): Promise<{ available: boolean; reason: 
 /**
  * Traefik in a container with the repository's own `mcp-auth` and `strip-authorization`
  * middlewares (traefik/dynamic/middlewares.yml), only the auth address pointed at the test's auth
- * server on the host. Everything on the entry point goes through that chain to the upstream.
+ * server on the host, and its `bridge-secret` middleware (traefik/dynamic/bridge-secret.yml, as
+ * is: Traefik renders the secret from its environment). Everything on the entry point goes
+ * through that chain to the upstream.
  */
 export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy> {
   await TestContainers.exposeHostPorts(targets.authPort, targets.upstreamPort)
   const shared = parse(
     await readFile(join(import.meta.dirname, '../../../traefik/dynamic/middlewares.yml'), 'utf8')
   ) as { http: { middlewares: Record<string, { forwardAuth?: { address: string } }> } }
+  const bridgeSecret = await readFile(
+    join(import.meta.dirname, '../../../traefik/dynamic/bridge-secret.yml'),
+    'utf8'
+  )
   const forwardAuth = shared.http.middlewares['mcp-auth']?.forwardAuth
   if (!forwardAuth) throw new Error('traefik/dynamic/middlewares.yml has no mcp-auth forwardAuth')
   forwardAuth.address = `http://host.testcontainers.internal:${targets.authPort}/verify`
@@ -39,7 +48,7 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
           rule: 'PathPrefix(`/`)',
           entryPoints: ['web'],
           service: 'upstream',
-          middlewares: ['mcp-auth', 'strip-authorization'],
+          middlewares: ['mcp-auth', 'strip-authorization', 'bridge-secret'],
         },
       },
       services: {
@@ -54,11 +63,13 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
   const container = await new GenericContainer(TRAEFIK_IMAGE)
     .withCommand([
       '--entryPoints.web.address=:80',
-      '--providers.file.filename=/etc/traefik/dynamic.yml',
+      '--providers.file.directory=/etc/traefik/dynamic',
       '--log.level=ERROR',
     ])
+    .withEnvironment({ BRIDGE_SHARED_SECRET: TRAEFIK_BRIDGE_SECRET })
     .withCopyContentToContainer([
-      { content: stringify(dynamic), target: '/etc/traefik/dynamic.yml' },
+      { content: stringify(dynamic), target: '/etc/traefik/dynamic/chain.yml' },
+      { content: bridgeSecret, target: '/etc/traefik/dynamic/bridge-secret.yml' },
     ])
     .withExposedPorts({ container: 80, host: targets.proxyPort })
     .start()
