@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, epochSeconds } from '../clock.ts'
-import { InvalidToken } from '../errors.ts'
+import { InvalidClientMetadata, InvalidToken } from '../errors.ts'
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -21,9 +21,29 @@ export interface ClientRecord {
 export interface ClientRegistryDeps {
   readonly store: Store
   readonly clock: Clock
-  /** Seconds a registration lives; 0: forever. */
+  /** Seconds a registration lives after its last use; 0: forever. */
   readonly clientLifetime: number
+  /**
+   * Seconds a registration lives until it is first used; 0 or absent: `clientLifetime`. Clients
+   * register on every connection, and most registrations are never used again.
+   */
+  readonly clientUnusedLifetime?: number
 }
+
+/**
+ * The largest stored client record. A registration body is at most 8 KiB
+ * (`MAX_REGISTRATION_BODY_BYTES`), and the record adds identifiers and hashes to the metadata.
+ */
+export const MAX_CLIENT_RECORD_BYTES = 10 * 1024
+
+/** A used registration is renewed when it has lost this much of its lifetime: one write an hour. */
+const RENEWAL_INTERVAL_SECONDS = 3600
+
+/**
+ * RFC 7591 §3.2.1 `client_secret_expires_at: 0`: the secret has no expiry date of its own. It goes
+ * with the registration, which ends when the client stops using it, a date nobody knows in advance.
+ */
+const SECRET_NEVER_EXPIRES = 0
 
 /** What a registration hands out once, in clear: never stored, never shown again. */
 export interface IssuedCredentials {
@@ -42,12 +62,12 @@ export async function registerClient(
     client_id: randomBytes(16).toString('base64url'),
     client_id_issued_at: issuedAt,
     client_secret_hash: clientSecret ? hashSecret(clientSecret) : undefined,
-    client_secret_expires_at: clientSecret ? expiresAt(deps, issuedAt) : undefined,
+    client_secret_expires_at: clientSecret ? SECRET_NEVER_EXPIRES : undefined,
     registration_access_token_hash: hashSecret(registrationAccessToken),
     metadata,
   })
-  await deps.store.put(keys.client(client.client_id), JSON.stringify(client), {
-    ttlSeconds: deps.clientLifetime,
+  await deps.store.put(keys.client(client.client_id), serialize(client), {
+    ttlSeconds: unusedLifetime(deps),
     onlyIfAbsent: true,
   })
   return { client, credentials: dropUndefined({ clientSecret, registrationAccessToken }) }
@@ -60,6 +80,21 @@ export async function findClient(
   if (!/^[\w-]{1,128}$/.test(clientId)) return null
   const raw = await deps.store.get(keys.client(clientId))
   return raw ? (JSON.parse(raw) as ClientRecord) : null
+}
+
+/**
+ * The client was used (tokens issued, a device authorization started): its registration lives
+ * `clientLifetime` from now. One TTL read per use; the write only when an hour of the lifetime is
+ * gone, so a busy client costs one write an hour.
+ */
+export async function recordClientUse(deps: ClientRegistryDeps, clientId: string): Promise<void> {
+  const key = keys.client(clientId)
+  const remaining = await deps.store.ttl(key)
+  // No TTL: the client is gone, or it already lives forever (CLIENT_LIFETIME=0).
+  if (remaining === null) return
+  const slack = Math.min(RENEWAL_INTERVAL_SECONDS, deps.clientLifetime / 2)
+  if (deps.clientLifetime > 0 && remaining > deps.clientLifetime - slack) return
+  await deps.store.expire(key, deps.clientLifetime)
 }
 
 /**
@@ -105,13 +140,13 @@ export async function updateClient(
         : undefined,
     client_secret_expires_at:
       keepSecret || clientSecret
-        ? (client.client_secret_expires_at ?? expiresAt(deps, epochSeconds(deps.clock)))
+        ? (client.client_secret_expires_at ?? SECRET_NEVER_EXPIRES)
         : undefined,
     metadata,
   })
   const key = keys.client(client.client_id)
   const remaining = await deps.store.ttl(key)
-  await deps.store.put(key, JSON.stringify(updated), remaining ? { ttlSeconds: remaining } : {})
+  await deps.store.put(key, serialize(updated), remaining ? { ttlSeconds: remaining } : {})
   return { client: updated, credentials: dropUndefined({ clientSecret }) }
 }
 
@@ -141,6 +176,19 @@ function needsSecret(metadata: ClientMetadata): boolean {
   return metadata.token_endpoint_auth_method !== 'none'
 }
 
-function expiresAt(deps: ClientRegistryDeps, issuedAt: number): number {
-  return deps.clientLifetime > 0 ? issuedAt + deps.clientLifetime : 0
+function unusedLifetime(deps: ClientRegistryDeps): number {
+  const unused = deps.clientUnusedLifetime ?? 0
+  if (unused === 0) return deps.clientLifetime
+  return deps.clientLifetime === 0 ? unused : Math.min(unused, deps.clientLifetime)
+}
+
+/** A client record as stored, refused when over `MAX_CLIENT_RECORD_BYTES`. */
+function serialize(client: ClientRecord): string {
+  const value = JSON.stringify(client)
+  if (Buffer.byteLength(value) > MAX_CLIENT_RECORD_BYTES) {
+    throw new InvalidClientMetadata(
+      `the client metadata is too large (a client is stored in at most ${MAX_CLIENT_RECORD_BYTES} bytes)`
+    )
+  }
+  return value
 }

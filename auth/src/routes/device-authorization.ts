@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
+import { recordClientUse } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import {
   DEFAULT_INTERVAL_SECONDS,
@@ -11,11 +12,18 @@ import { formatUserCode } from '../device/user-code.ts'
 import { UnauthorizedClient } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { optionalParam, parseParams } from '../http/params.ts'
+import { rateLimit } from '../http/rate-limit.ts'
 import { resolveResources } from '../oauth/resource.ts'
 import { grantableScopes } from '../oauth/scope.ts'
 
 /** RFC 8628 §3.1 parameters (client authentication is checked first). */
 const deviceAuthorizationRequest = z.object({ scope: optionalParam(1000) })
+
+/**
+ * Device authorizations per minute from one caller and from all together. A person starts one
+ * per device sign-in; each holds two keys for DEVICE_CODE_TTL, so the global limit bounds them.
+ */
+export const DEVICE_AUTHORIZATION_LIMITS = { perCaller: 20, global: 200, windowSeconds: 60 }
 
 /**
  * `POST /device_authorization` (RFC 8628 §3.1–3.2): a CLI or device without a browser asks for a
@@ -24,7 +32,17 @@ const deviceAuthorizationRequest = z.object({ scope: optionalParam(1000) })
 export const deviceAuthorizationRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
-  return new Hono().post('/device_authorization', async (c) => {
+  const limit = rateLimit({
+    store,
+    clock,
+    bucket: 'device-authorization',
+    limit: DEVICE_AUTHORIZATION_LIMITS.perCaller,
+    globalLimit: DEVICE_AUTHORIZATION_LIMITS.global,
+    windowSeconds: DEVICE_AUTHORIZATION_LIMITS.windowSeconds,
+    trustProxy: config.trustProxy,
+    description: 'too many device authorizations, retry later',
+  })
+  return new Hono().post('/device_authorization', limit, async (c) => {
     const { form, params } = await readFormBody(c, { repeatable: ['resource'] })
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
@@ -49,6 +67,7 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
       { clientId: client.client_id, scopes: grantableScopes(scope, required, required), resources },
       config.ttl.deviceCode
     )
+    await recordClientUse(registry, client.client_id)
     logger.info({ event: 'device_authorization_started', client_id: client.client_id })
     const verificationUri = `${config.issuer}/device`
     return c.json(

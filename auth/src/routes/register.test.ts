@@ -94,9 +94,8 @@ describe('POST /register', () => {
       expect(client).not.toHaveProperty('client_secret_expires_at')
     } else {
       expect(client.client_secret).toMatch(/^[\w-]{43}$/)
-      expect(client.client_secret_expires_at).toBe(
-        (client.client_id_issued_at as number) + server.config.ttl.client
-      )
+      // The secret goes with the registration, whose end depends on use: no date of its own.
+      expect(client.client_secret_expires_at).toBe(0)
     }
   })
 
@@ -113,15 +112,16 @@ describe('POST /register', () => {
     expect(JSON.stringify(server.logs)).not.toContain(client.client_secret)
   })
 
-  it('applies CLIENT_LIFETIME as the registration TTL', async () => {
+  it('applies CLIENT_UNUSED_LIFETIME as the TTL of a registration not used yet', async () => {
     const response = await registerClient(
       server,
       realClients['Cursor (private-use scheme, public client)']
     )
     const { client_id } = (await response.json()) as { client_id: string }
     const ttl = await server.store.ttl(`client:${client_id}`)
-    expect(ttl).toBeGreaterThan(server.config.ttl.client - 5)
-    expect(ttl).toBeLessThanOrEqual(server.config.ttl.client)
+    expect(server.config.ttl.unusedClient).toBe(86_400)
+    expect(ttl).toBeGreaterThan(server.config.ttl.unusedClient - 5)
+    expect(ttl).toBeLessThanOrEqual(server.config.ttl.unusedClient)
   })
 
   it('defaults grant types to code + refresh and the auth method to client_secret_basic', async () => {

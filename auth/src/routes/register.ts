@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { parseClientMetadata } from '../clients/client-metadata.ts'
+import { MAX_REGISTRATION_BODY_BYTES, parseClientMetadata } from '../clients/client-metadata.ts'
 import { clientInformation, registerClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { readJsonBody } from '../http/body.ts'
@@ -8,11 +8,17 @@ import { rateLimit } from '../http/rate-limit.ts'
 
 /**
  * RFC 7591 dynamic client registration. Open to anyone (MCP clients such as Claude register a new
- * client per connection), so it is rate limited per caller address.
+ * client per connection), so it is rate limited per caller address and for all callers together,
+ * a body is at most 8 KiB, and a registration nobody uses expires after CLIENT_UNUSED_LIFETIME.
  */
 export const registerRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const registry = {
+    store,
+    clock,
+    clientLifetime: config.ttl.client,
+    clientUnusedLifetime: config.ttl.unusedClient,
+  }
   return new Hono().use('/register', publicCors()).post(
     '/register',
     rateLimit({
@@ -20,11 +26,13 @@ export const registerRoute = (deps: AuthDeps) => {
       clock,
       bucket: 'register',
       limit: config.registrationRateLimit,
+      globalLimit: config.registrationGlobalRateLimit,
       windowSeconds: 60,
       trustProxy: config.trustProxy,
+      description: 'too many registrations, retry later',
     }),
     async (c) => {
-      const metadata = parseClientMetadata(await readJsonBody(c))
+      const metadata = parseClientMetadata(await readJsonBody(c, MAX_REGISTRATION_BODY_BYTES))
       const { client, credentials } = await registerClient(registry, metadata)
       logger.info({
         event: 'client_registered',

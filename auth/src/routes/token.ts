@@ -3,11 +3,13 @@ import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
 import type { GrantType } from '../clients/client-metadata.ts'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
+import { recordClientUse } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
+import { rateLimit } from '../http/rate-limit.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
 import { deviceCodeGrant } from '../tokens/grants/device-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
@@ -23,10 +25,24 @@ const grants = {
 /**
  * `POST /token` (OAuth 2.1 §3.2): authenticates the client first (401 `invalid_client` makes MCP
  * clients register again), then hands over to the grant. Responses are never cached.
+ *
+ * Limited per caller only, and generously (TOKEN_RATE_LIMIT): clients refresh in parallel, and
+ * many users may share one address (an MCP client's servers). A global limit would let anyone
+ * stop every refresh; what a request can write needs a live credential anyway.
  */
 export const tokenRoute = (deps: AuthDeps) => {
-  const registry = { store: deps.store, clock: deps.clock, clientLifetime: deps.config.ttl.client }
-  return new Hono().use('/token', publicCors()).post('/token', async (c) => {
+  const { config, store, clock } = deps
+  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const limit = rateLimit({
+    store,
+    clock,
+    bucket: 'token',
+    limit: config.tokenRateLimit,
+    windowSeconds: 60,
+    trustProxy: config.trustProxy,
+    description: 'too many token requests, retry later',
+  })
+  return new Hono().use('/token', publicCors()).post('/token', limit, async (c) => {
     const { form, params } = await readFormBody(c, { repeatable: ['resource'] })
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
@@ -40,6 +56,7 @@ export const tokenRoute = (deps: AuthDeps) => {
       throw new UnauthorizedClient(`this client is not registered for the ${name} grant`)
     }
     const response = await grants[name](deps, client, form, params.getAll('resource'))
+    await recordClientUse(registry, client.client_id)
     return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   })
 }
