@@ -1,0 +1,84 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { systemClock } from '../clock.ts'
+import { loadConfig } from '../config.ts'
+import { loadSigningKeys } from '../keys/signing-keys.ts'
+import { createMemoryStore } from '../store/memory-store.ts'
+import { secretsCommand as secrets } from './commands/secrets.ts'
+
+const EXAMPLE = new URL('../../../.env.example', import.meta.url).pathname
+
+/** Every `NAME=value` line of an env file (comments left out). */
+function assignments(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((line) => /^[A-Z_0-9]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+  )
+}
+
+describe('secrets (generate-all-secrets)', () => {
+  let dir: string
+  let envFile: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gateway-secrets-'))
+    envFile = join(dir, '.env')
+  })
+  afterEach(() => rm(dir, { recursive: true, force: true }))
+
+  it('creates .env from the example with every generated secret, readable by its owner only', async () => {
+    const result = await secrets(['--file', envFile, '--example', EXAMPLE])
+    expect(result.data).toMatchObject({
+      created: true,
+      written: ['REDIS_PASSWORD', 'JWT_PRIVATE_KEY_B64', 'BRIDGE_SHARED_SECRET'],
+      kept: [],
+    })
+    expect((result.data as { to_fill_by_hand: string[] }).to_fill_by_hand).toContain(
+      'GITHUB_CLIENT_ID'
+    )
+    expect((await stat(envFile)).mode & 0o777).toBe(0o600)
+    const text = await readFile(envFile, 'utf8')
+    // The example's settings and comments are all still there.
+    expect(text).toContain((await readFile(EXAMPLE, 'utf8')).split('\n')[0])
+    const values = assignments(text)
+    expect(values.REDIS_PASSWORD).toMatch(/^[0-9a-f]{64}$/)
+    expect(values.BRIDGE_SHARED_SECRET).toMatch(/^[0-9a-f]{64}$/)
+    // The generated key is one the gateway accepts as its pinned RSA key.
+    const config = loadConfig({ JWT_PRIVATE_KEY_B64: values.JWT_PRIVATE_KEY_B64 })
+    const store = createMemoryStore(systemClock)
+    const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
+    await store.close()
+    expect(signingKeys.current().alg).toBe('RS256')
+    expect(signingKeys.jwks().keys[0]?.n).toHaveLength(342)
+  })
+
+  it('never overwrites a value, fills empty ones in place and generates only what is named', async () => {
+    await writeFile(envFile, 'REDIS_PASSWORD=keep-me\nBRIDGE_SHARED_SECRET=\n# a comment\n')
+    const named = await secrets(['BRIDGE_SHARED_SECRET', 'REDIS_PASSWORD', '--file', envFile])
+    expect(named.data).toMatchObject({
+      created: false,
+      written: ['BRIDGE_SHARED_SECRET'],
+      kept: ['REDIS_PASSWORD'],
+    })
+    const lines = (await readFile(envFile, 'utf8')).split('\n')
+    expect(lines[0]).toBe('REDIS_PASSWORD=keep-me')
+    expect(lines[1]).toMatch(/^BRIDGE_SHARED_SECRET=[0-9a-f]{64}$/)
+    expect(lines[2]).toBe('# a comment')
+
+    const all = await secrets(['--file', envFile])
+    expect(all.data).toMatchObject({ written: ['JWT_PRIVATE_KEY_B64'] })
+    const before = await readFile(envFile, 'utf8')
+    const again = await secrets(['--file', envFile])
+    expect(again.data).toMatchObject({
+      written: [],
+      kept: expect.arrayContaining(['REDIS_PASSWORD']),
+    })
+    expect(await readFile(envFile, 'utf8')).toBe(before)
+    await expect(secrets(['GITHUB_CLIENT_SECRET', '--file', envFile])).rejects.toThrow(
+      /cannot generate GITHUB_CLIENT_SECRET/
+    )
+  })
+})
