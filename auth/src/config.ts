@@ -63,6 +63,7 @@ const environmentSchema = z.object({
   TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 })
 
 export interface ProtectedResource {
@@ -112,6 +113,8 @@ export interface Config {
   /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
   readonly trustProxy: boolean
   readonly logLevel: string
+  /** `json` or `pretty` (readable lines); unset: pretty when stdout is a terminal, else JSON. */
+  readonly logFormat: 'json' | 'pretty' | undefined
   readonly protectedResources: readonly ProtectedResource[]
 }
 
@@ -186,6 +189,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tokenRateLimit: e.TOKEN_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY ?? false,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)
       return {

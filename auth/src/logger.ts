@@ -1,12 +1,18 @@
 import { type Logger, pino } from 'pino'
+import { type LogFormat, logDestination } from '../../mcp-services/src/logger.ts'
 
-export type { Logger }
+export type { LogFormat, Logger }
 
 /**
- * JSON logs (pino). Anything that could carry a credential is redacted by path, as a second line
+ * Logs (pino): JSON, or readable lines on a terminal (`LOG_FORMAT`, see the bridge's logger).
+ * Anything that could carry a credential is redacted by path, in both formats, as a second line
  * of defence: code never passes tokens, secrets or codes to the logger in the first place.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format?: LogFormat
+): Logger {
   return pino(
     {
       level,
@@ -35,6 +41,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         censor: '[redacted]',
       },
     },
-    destination
+    logDestination(destination, format)
   )
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: ${error.message}\n`)
     process.exit(2)
   }
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const clock = systemClock
   const store = openStore(config, logger)
   const { deps, app } = await composeAuthServer({ config, store, clock, logger })
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
           app,
           deps,
           parseBridgeConfig(process.env),
-          createBridgeLogger(config.logLevel)
+          createBridgeLogger(config.logLevel, undefined, config.logFormat)
         )
       : async () => {}
 

@@ -32,6 +32,10 @@ const environmentSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino level'),
+  LOG_FORMAT: z
+    .enum(['json', 'pretty'])
+    .optional()
+    .describe('json, or pretty (readable lines); unset: pretty when stdout is a terminal'),
   SESSION_IDLE_TIMEOUT: z.coerce
     .number()
     .positive()
@@ -91,6 +95,8 @@ export interface BridgeConfig {
   readonly port: number
   readonly host: string
   readonly logLevel: string
+  /** `json` or `pretty`; unset: pretty when stdout is a terminal, else JSON. */
+  readonly logFormat: 'json' | 'pretty' | undefined
   /** A session with no request and nothing in flight for this long is ended. */
   readonly idleTimeoutMs: number
   /** How often idle sessions are looked for. */
@@ -125,6 +131,7 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     idleTimeoutMs,
     sweepIntervalMs: Math.min(30_000, Math.max(50, idleTimeoutMs / 4)),
     maxSessions: e.MAX_SESSIONS,

@@ -25,7 +25,7 @@ try {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(2)
 }
-const logger = createLogger(config.logLevel)
+const logger = createLogger(config.logLevel, undefined, config.logFormat)
 const bridge = createBridge({ service, config, logger, sharedSecret: config.sharedSecret })
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
