@@ -98,8 +98,14 @@ describe('device authorization grant (RFC 8628)', () => {
     })
     expect(refreshed.status).toBe(200)
 
+    // Used once: invalid_grant, not expired_token (it has not expired, it was used).
     server.clock.advance(10_001)
-    expect(await errorOf(await poll(device.device_code))).toBe('expired_token')
+    const again = await poll(device.device_code)
+    expect(again.status).toBe(400)
+    expect(await again.json()).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'the device code was already used',
+    })
   })
 
   it('tells the device when the user denies', async () => {

@@ -53,14 +53,14 @@ export async function readFormParams(
 
 async function readText(c: Context, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header('content-length') ?? Number.NaN)
-  if (declared > maxBytes) throw new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
+  if (declared > maxBytes) throw tooLarge(c, maxBytes)
   const body = c.req.raw.body
   if (!body) return ''
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of body) {
     size += chunk.byteLength
-    if (size > maxBytes) throw new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
+    if (size > maxBytes) throw tooLarge(c, maxBytes)
     chunks.push(chunk)
   }
   try {
@@ -68,4 +68,14 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
   } catch {
     throw new InvalidRequest('the request body is not valid UTF-8')
   }
+}
+
+/**
+ * The body is left unread, and the server closes the connection once the answer is sent rather
+ * than read the rest of an oversized upload. `Connection: close` says so (RFC 9112 §9.6), so the
+ * client opens a new connection for its next request instead of having it reset.
+ */
+function tooLarge(c: Context, maxBytes: number): RequestTooLarge {
+  c.header('Connection', 'close')
+  return new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
 }

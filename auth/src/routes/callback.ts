@@ -17,7 +17,7 @@ import {
 import { cookies } from '../http/cookies.ts'
 import { isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
-import { UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
+import { UpstreamCodeRejected, UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
 
 /**
  * `GET /callback`: the identity provider sends the browser back here. The pending request must
@@ -108,6 +108,16 @@ async function signIn(
         new AccessDenied(`the sign-in with ${upstream.name} was cancelled or refused`, {
           cause: error,
         })
+      )
+    }
+    if (error instanceof UpstreamCodeRejected) {
+      // A forged, stale or replayed callback URL: the caller's doing, not an outage of ours.
+      deps.logger.warn({ event: 'upstream_code_rejected', reason: error.message })
+      throw new AuthorizationErrorPage(
+        new InvalidRequest(
+          `the sign-in could not be completed: the code ${upstream.name} sent back is wrong, expired or already used; start again from the application`,
+          { reason: 'upstream_code_rejected', cause: error }
+        )
       )
     }
     deps.logger.error({ event: 'upstream_failure', err: error }, 'sign-in upstream failed')

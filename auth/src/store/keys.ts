@@ -46,6 +46,8 @@ export const keys = {
   userCode: (userCode: string) => `user-code:${userCode}`,
   /** Last poll time and current interval of a device code (slow_down). TTL: DEVICE_CODE_TTL. */
   devicePoll: (deviceCodeHash: string) => `device-poll:${deviceCodeHash}`,
+  /** A redeemed device code, by hash (a later poll is told it was used). TTL: DEVICE_CODE_TTL. */
+  redeemedDeviceCode: (deviceCodeHash: string) => `device-redeemed:${deviceCodeHash}`,
   /** Development sign-in code (demo without GitHub), by hash. TTL: 60 s. Taken once. */
   developmentLoginCode: (codeHash: string) => `dev-login:${codeHash}`,
   /** Fixed-window request counter of one caller (IPv4 address or IPv6 /64). TTL: the window. */

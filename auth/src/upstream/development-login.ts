@@ -8,7 +8,7 @@ import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { renderPage } from '../pages/layout.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
-import { type Upstream, UpstreamDenied } from './upstream.ts'
+import { type Upstream, UpstreamCodeRejected } from './upstream.ts'
 
 /** GitHub's login rule: alphanumerics and single inner hyphens, at most 39 characters. */
 const LOGIN = /^[a-z\d](?:[a-z\d]|-(?=[a-z\d])){0,38}$/i
@@ -35,7 +35,7 @@ export function developmentLogin(
       const raw = code ? await store.take(keys.developmentLoginCode(hashSecret(code))) : null
       const record = raw ? (JSON.parse(raw) as { login: string; codeChallenge: string }) : null
       if (!record || !verifierMatches(codeVerifier, record.codeChallenge)) {
-        throw new UpstreamDenied('the development sign-in code is invalid or expired')
+        throw new UpstreamCodeRejected('the development sign-in code is invalid or expired')
       }
       return { subject: subjectOf(record.login), grant: { accessToken: record.login } }
     },

@@ -3,6 +3,7 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import {
   type Upstream,
+  UpstreamCodeRejected,
   UpstreamDenied,
   UpstreamFailure,
   type UpstreamGrant,
@@ -19,6 +20,13 @@ export interface GitHubSettings {
   /** Organisations whose membership matters to some policy (checked at every sign-in). */
   readonly orgs: readonly string[]
 }
+
+/**
+ * Token errors that mean the code itself is bad (wrong, expired, used): GitHub's own
+ * `bad_verification_code` and the standard `invalid_grant`. Anything else (a wrong client secret,
+ * a redirect URI mismatch) is our configuration's fault and stays an upstream failure.
+ */
+const REJECTED_CODE = new Set(['bad_verification_code', 'invalid_grant'])
 
 const API_HEADERS = {
   Accept: 'application/vnd.github+json',
@@ -125,6 +133,9 @@ export function githubUpstream(
         )
         tokens = await oauth.processAuthorizationCodeResponse(as, client, response)
       } catch (cause) {
+        if (cause instanceof oauth.ResponseBodyError && REJECTED_CODE.has(cause.error)) {
+          throw new UpstreamCodeRejected(`GitHub refused the code: ${cause.error}`, { cause })
+        }
         throw new UpstreamFailure('GitHub did not exchange the code', { cause })
       }
       const grant: UpstreamGrant = {

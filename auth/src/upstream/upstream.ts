@@ -47,6 +47,14 @@ export class UpstreamDenied extends Error {
   override readonly name = 'UpstreamDenied'
 }
 
+/**
+ * The provider refused the code the browser brought back (wrong, expired or already used): the
+ * caller's fault, not an outage, so the user is told to start again.
+ */
+export class UpstreamCodeRejected extends Error {
+  override readonly name = 'UpstreamCodeRejected'
+}
+
 /** The kept grant was revoked or expired at the provider: the user must sign in again. */
 export class UpstreamGrantRevoked extends Error {
   override readonly name = 'UpstreamGrantRevoked'

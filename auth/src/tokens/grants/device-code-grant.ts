@@ -15,6 +15,7 @@ import {
 } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
+import { keys } from '../../store/keys.ts'
 import { firstTokens } from '../first-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
@@ -37,8 +38,10 @@ export async function deviceCodeGrant(
     throw new InvalidGrant('resource belongs in the device authorization request')
   const deviceCodeHash = hashSecret(deviceCode)
   const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
-  if (!authorization)
+  if (!authorization) {
+    if ((await store.get(keys.redeemedDeviceCode(deviceCodeHash))) !== null) throw alreadyUsed()
     throw new ExpiredToken('the device code has expired or is unknown; start again')
+  }
   if (authorization.clientId !== client.client_id) {
     throw new InvalidGrant('the device code was issued to another client', {
       reason: 'device_code_of_another_client',
@@ -49,11 +52,15 @@ export async function deviceCodeGrant(
   }
   if (authorization.status === 'pending')
     throw new AuthorizationPending('the user has not answered yet')
+  if (authorization.status === 'approved') {
+    // Before it is taken: a poll that loses the race, or comes later, is told it was used.
+    await store.put(keys.redeemedDeviceCode(deviceCodeHash), '1', {
+      ttlSeconds: config.ttl.deviceCode,
+    })
+  }
   const redeemed = await redeemDeviceAuthorization(store, deviceCodeHash)
   if (redeemed?.status === 'denied') throw new DeviceAccessDenied('the user denied the request')
-  if (redeemed?.status !== 'approved' || !redeemed.subject) {
-    throw new InvalidGrant('the device code was already used', { reason: 'device_code_redeemed' })
-  }
+  if (redeemed?.status !== 'approved' || !redeemed.subject) throw alreadyUsed()
   return firstTokens(deps, client, {
     grantType: 'device_code',
     familyId: redeemed.familyId,
@@ -61,4 +68,9 @@ export async function deviceCodeGrant(
     scopes: redeemed.scopes,
     resources: redeemed.resources,
   })
+}
+
+/** RFC 8628 §3.5 has no code for a used device code; RFC 6749 §5.2 `invalid_grant` fits it. */
+function alreadyUsed(): InvalidGrant {
+  return new InvalidGrant('the device code was already used', { reason: 'device_code_redeemed' })
 }

@@ -1,0 +1,102 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import { type AddressInfo, connect, type Socket } from 'node:net'
+import { serve } from '@hono/node-server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { MAX_BODY_BYTES } from './body.ts'
+
+/** The raw bytes a socket receives until the server closes it (or `ms` pass). */
+function received(socket: Socket, ms = 5_000): Promise<{ text: string; closed: boolean }> {
+  let text = ''
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1')
+  })
+  // The server may close while we are still sending: EPIPE/ECONNRESET on our side.
+  socket.on('error', () => {})
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ text, closed: false }), ms)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve({ text, closed: true })
+    })
+  })
+}
+
+function head(text: string): { status: number; headers: Record<string, string> } {
+  const [statusLine = '', ...lines] = (text.split('\r\n\r\n')[0] ?? '').split('\r\n')
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers }
+}
+
+describe('an oversized request body on a real connection', () => {
+  let server: TestAuthServer
+  let http: Server
+  let port: number
+  beforeAll(async () => {
+    server = await createTestAuthServer()
+    http = serve({ fetch: server.app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+    await once(http, 'listening')
+    port = (http.address() as AddressInfo).port
+  })
+  afterAll(async () => {
+    http.close()
+    await server.close()
+  })
+
+  const open = async () => {
+    const socket = connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    return socket
+  }
+  const requestHead = (framing: string) =>
+    `POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n${framing}\r\n\r\n`
+
+  it('answers 413 with Connection: close to a chunked upload, then closes', async () => {
+    const socket = await open()
+    const answer = received(socket)
+    socket.write(requestHead('Transfer-Encoding: chunked'))
+    const chunk = 'x'.repeat(16 * 1024)
+    // Far more than the server reads before refusing; the client keeps sending as clients do.
+    for (let sent = 0; sent < 64 * MAX_BODY_BYTES; sent += chunk.length) {
+      if (socket.destroyed) break
+      socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)
+    }
+    socket.write('0\r\n\r\n')
+    // The client's next request on the same connection: it must not be left to be reset.
+    socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    const { text, closed } = await answer
+    const { status, headers } = head(text)
+    expect(status).toBe(413)
+    expect(headers.connection).toBe('close')
+    expect(headers['keep-alive']).toBeUndefined()
+    expect(text).toContain('"error":"invalid_request"')
+    expect(closed).toBe(true)
+  })
+
+  it('answers 413 with Connection: close to a declared oversized length', async () => {
+    const socket = await open()
+    const answer = received(socket)
+    socket.write(requestHead(`Content-Length: ${MAX_BODY_BYTES + 1}`))
+    const { text } = await answer
+    const { status, headers } = head(text)
+    expect(status).toBe(413)
+    expect(headers.connection).toBe('close')
+  })
+
+  it('keeps the connection open after a body within the limit', async () => {
+    const socket = await open()
+    const answer = received(socket, 1_000)
+    const body = 'grant_type=nonsense'
+    socket.write(requestHead(`Content-Length: ${body.length}`) + body)
+    socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    const { text, closed } = await answer
+    socket.destroy()
+    expect(closed).toBe(false)
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(2)
+  })
+})
