@@ -65,7 +65,6 @@ export function summarizeBackup(backup: Backup, refreshTokenTtl: number): Backup
     upstream_grants: under(keyPrefixes.upstreamGrant).map((entry) =>
       entry.key.slice(keyPrefixes.upstreamGrant.length)
     ),
-    revocations:
-      under(keyPrefixes.revokedAccessToken).length + under(keyPrefixes.revokedFamily).length,
+    revocations: under(keyPrefixes.revocationMarker).length,
   }
 }

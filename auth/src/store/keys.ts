@@ -68,6 +68,6 @@ export const keyPrefixes = {
   clientFamilies: 'client-families:',
   userConsents: 'user-consents:',
   upstreamGrant: 'upstream-grant:',
-  revokedAccessToken: 'revoked:jti:',
-  revokedFamily: 'revoked:family:',
+  /** Every revocation marker: of an access token, a refresh family, a client. */
+  revocationMarker: 'revoked:',
 } as const

@@ -1,5 +1,5 @@
-import { restoreBackup } from '../../admin/backup.ts'
 import { DEFAULT_BACKUP_DIR, readBackupFile, resolveBackupFile } from '../../admin/backup-files.ts'
+import { restoreBackup } from '../../admin/restore.ts'
 import {
   type CliContext,
   type CommandResult,
