@@ -52,6 +52,47 @@ describe('loadConfig', () => {
     expect(loadConfig({}).protectedResources[0]?.allowedUsers).toBe('*')
   })
 
+  it('offers the development sign-in only on a loopback issuer or when asked, never in public', () => {
+    const github = { GITHUB_CLIENT_ID: 'id', GITHUB_CLIENT_SECRET: 'secret' }
+    expect(loadConfig({}).developmentSignIn).toBe(true)
+    expect(loadConfig({ AUTH_ISSUER: 'http://127.0.0.1:9000' }).developmentSignIn).toBe(true)
+    expect(loadConfig({ DEVELOPMENT_SIGN_IN: 'false' }).developmentSignIn).toBe(false)
+    expect(loadConfig({ ...github }).developmentSignIn).toBe(false)
+    // A public https issuer, whatever NODE_ENV says (unset here).
+    expect(loadConfig({ AUTH_ISSUER: 'https://auth.example.com' }).developmentSignIn).toBe(false)
+    expect(loadConfig({ BASE_DOMAIN: 'example.com' }).developmentSignIn).toBe(false)
+    expect(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: 'example.com' }).developmentSignIn).toBe(
+      false
+    )
+    // A LAN address over http: only when asked for by name.
+    expect(loadConfig({ AUTH_ISSUER: 'http://192.168.1.20:8080' }).developmentSignIn).toBe(false)
+    expect(
+      loadConfig({ AUTH_ISSUER: 'http://192.168.1.20:8080', DEVELOPMENT_SIGN_IN: 'true' })
+        .developmentSignIn
+    ).toBe(true)
+  })
+
+  it.each([
+    [
+      { AUTH_ISSUER: 'https://auth.example.com', DEVELOPMENT_SIGN_IN: 'true' },
+      /^DEVELOPMENT_SIGN_IN: refused for the public https issuer/,
+    ],
+    [{ BASE_DOMAIN: 'example.com', DEVELOPMENT_SIGN_IN: 'yes' }, /^DEVELOPMENT_SIGN_IN: /],
+    [
+      {
+        NODE_ENV: 'production',
+        REDIS_URL: 'redis://r:6379',
+        DEVELOPMENT_SIGN_IN: 'true',
+        AUTH_ISSUER: 'http://localhost:8080',
+      },
+      /^DEVELOPMENT_SIGN_IN: refused when NODE_ENV=production/,
+    ],
+    [{ DEVELOPMENT_SIGN_IN: 'maybe' }, /^DEVELOPMENT_SIGN_IN: /],
+  ])('refuses the development sign-in asked for where it may not run: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(message)
+  })
+
   it.each([
     [{ PORT: 'eighty' }, /^PORT: /],
     [{ PORT: '70000' }, /^PORT: /],

@@ -44,6 +44,7 @@ const environmentSchema = z.object({
   GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
   GITHUB_BASE_URL: z.url().default('https://github.com'),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
+  DEVELOPMENT_SIGN_IN: flag,
   ALLOWED_GITHUB_USERS: commaList,
   ALLOWED_GITHUB_ORGS: commaList,
   REDIS_URL: z
@@ -91,6 +92,12 @@ export interface Config {
     readonly baseUrl: string
     readonly apiUrl: string
   }
+  /**
+   * Whether the development sign-in (a page where anyone types any name) is offered when no
+   * GitHub OAuth App is configured: on a loopback issuer, or with `DEVELOPMENT_SIGN_IN=true`;
+   * never in production nor for a non-loopback https issuer.
+   */
+  readonly developmentSignIn: boolean
   readonly allowedUsers: readonly string[] | '*'
   readonly allowedOrgs: readonly string[]
   readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined
@@ -149,6 +156,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   ) {
     throw new ConfigError('GITHUB_BASE_URL: GitHub must be reached over https in production')
   }
+  const developmentSignIn = developmentSignInAllowed({
+    optIn: e.DEVELOPMENT_SIGN_IN,
+    issuer,
+    production,
+    github: Boolean(e.GITHUB_CLIENT_ID),
+  })
   if (production && !e.GITHUB_CLIENT_ID) {
     throw new ConfigError(
       'GITHUB_CLIENT_ID: required when NODE_ENV=production (the development sign-in is refused there)'
@@ -172,6 +185,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       baseUrl: e.GITHUB_BASE_URL.replace(/\/+$/, ''),
       apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
     },
+    developmentSignIn,
     allowedUsers: e.ALLOWED_GITHUB_USERS.includes('*') ? '*' : e.ALLOWED_GITHUB_USERS,
     allowedOrgs: e.ALLOWED_GITHUB_ORGS,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
@@ -218,13 +232,42 @@ function parseIssuer(value: string, production: boolean): string {
   if (url.search || url.hash || value.endsWith('/')) {
     throw new ConfigError('AUTH_ISSUER: must have no query, fragment or trailing slash')
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+  const loopback = isLoopbackHost(url.hostname)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || !production))) {
     throw new ConfigError(
       'AUTH_ISSUER: must be https (http only on loopback or outside production)'
     )
   }
   return value
+}
+
+/**
+ * The development sign-in lets anyone in under any name: only where nobody else can reach the
+ * issuer (loopback), or where the operator asked for it by name (a LAN address over http), and
+ * never where a public https issuer says the gateway is meant for others.
+ */
+function developmentSignInAllowed(settings: {
+  optIn: boolean | undefined
+  issuer: string
+  production: boolean
+  github: boolean
+}): boolean {
+  const url = new URL(settings.issuer)
+  const loopback = isLoopbackHost(url.hostname)
+  if (settings.optIn === true && settings.production) {
+    throw new ConfigError('DEVELOPMENT_SIGN_IN: refused when NODE_ENV=production')
+  }
+  if (settings.optIn === true && url.protocol === 'https:' && !loopback) {
+    throw new ConfigError(
+      `DEVELOPMENT_SIGN_IN: refused for the public https issuer ${settings.issuer}; configure GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET`
+    )
+  }
+  if (settings.github || settings.production) return false
+  return settings.optIn ?? loopback
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
 }
 
 function positive(variable: string, value: number): number {

@@ -32,6 +32,12 @@ async function main(): Promise<void> {
       'GITHUB_CLIENT_ID is not set: offering the development sign-in (anyone can type any name; ALLOWED_GITHUB_USERS decides who gets in)'
     )
   }
+  if (!deps.upstream) {
+    logger.warn(
+      { event: 'no_identity_provider' },
+      'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only on a loopback AUTH_ISSUER or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer): nobody can sign in'
+    )
+  }
   const closeServices =
     config.mode === 'standalone'
       ? mountServices(

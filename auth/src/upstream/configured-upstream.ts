@@ -8,7 +8,8 @@ import { upstreamGrants } from './upstream-grants.ts'
 
 /**
  * The identity provider the configuration names: GitHub when its OAuth App is configured, else
- * (never in production, which requires GitHub) the development sign-in.
+ * the development sign-in where the configuration allows it (`Config.developmentSignIn`), else
+ * none: nobody can sign in, and authorization answers `temporarily_unavailable`.
  */
 export function configuredUpstream(
   config: Config,
@@ -18,7 +19,7 @@ export function configuredUpstream(
 ): AuthDeps['upstream'] {
   const { clientId, clientSecret, baseUrl, apiUrl } = config.github
   if (!clientId || !clientSecret) {
-    if (config.production) return undefined
+    if (!config.developmentSignIn) return undefined
     const { provider, routes } = developmentLogin(store, config.issuer)
     return {
       name: 'the development sign-in',

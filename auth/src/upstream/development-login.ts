@@ -16,7 +16,8 @@ const CODE_TTL_SECONDS = 60
 
 /**
  * A development sign-in for the standalone demo without a GitHub OAuth App: the user types a
- * name, no password. The configuration refuses it in production; the page says what it is. It
+ * name, no password. The configuration allows it only on a loopback issuer or when asked for
+ * (`Config.developmentSignIn`); the page says what it is. It
  * walks the same path as GitHub (state, PKCE, callback, allow-list), so the demo shows the real
  * flow.
  */
@@ -50,7 +51,7 @@ export function developmentLogin(
         c,
         'Development sign-in',
         html`<h1>Development sign-in</h1>
-<p class="warning">This gateway has no GitHub OAuth App configured, so it offers this sign-in for trying it out: anyone can type any name. Never use it for real data; it is refused when <code>NODE_ENV=production</code>.</p>
+<p class="warning">This gateway has no GitHub OAuth App configured, so it offers this sign-in for trying it out: anyone can type any name. Never use it for real data: it runs only on a loopback address or with <code>DEVELOPMENT_SIGN_IN=true</code>, never in production or for a public https address.</p>
 <form method="post" action="/dev-login">
 <input type="hidden" name="state" value="${state}">
 <input type="hidden" name="code_challenge" value="${challenge}">
