@@ -127,6 +127,42 @@ describe('the consent page in headless Chromium, against the gateway process', (
     expect(env.github.requests).toHaveLength(0)
   })
 
+  it('Deny denies even when the link carries decision=approve; nothing is remembered', async () => {
+    const client = await register('Tampered Link Client')
+    env.github.clearRequests()
+    await page.goto(`${authorizeUrl(client, newPkce(), 'tampered-state')}&decision=approve`)
+    await page.getByRole('button', { name: 'Deny' }).click()
+    await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+    const [query] = target.received
+    expect(target.received).toHaveLength(1)
+    expect(query?.get('error')).toBe('access_denied')
+    expect(query?.get('state')).toBe('tampered-state')
+    expect(query?.has('code')).toBe(false)
+    expect(env.github.requests).toHaveLength(0)
+    expect((await context.cookies()).some((cookie) => cookie.name.endsWith('session'))).toBe(false)
+
+    // Signed in now (through another client), the denied one still asks: no consent was kept.
+    await page.goto(authorizeUrl(await register('Another Client'), newPkce()))
+    await page.getByRole('button', { name: 'Approve' }).click()
+    await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+    expect((await context.cookies()).some((cookie) => cookie.name.endsWith('session'))).toBe(true)
+    await page.goto(authorizeUrl(client, newPkce()))
+    expect(await page.locator('#client-name').textContent()).toBe('Tampered Link Client')
+    expect(await page.locator('#signed-in-as').textContent()).toBe('alice')
+    expect(target.received).toHaveLength(2)
+  })
+
+  it('a request with a repeated parameter ends on the gateway’s error page, not at the client', async () => {
+    const client = await register('Repeated Scope Client')
+    const url = `${authorizeUrl(client, newPkce())}&scope=mcp&scope=admin`
+    const response = await page.goto(url)
+    expect(response?.status()).toBe(400)
+    expect(page.url()).toBe(url)
+    expect(await page.locator('main').textContent()).toContain('the scope parameter is repeated')
+    expect(await page.getByRole('button').count()).toBe(0)
+    expect(target.received).toHaveLength(0)
+  })
+
   it('renders a client name made of markup as text: no script element, no dialog', async () => {
     const name = '<script>alert(1)</script>'
     const client = await register(name)

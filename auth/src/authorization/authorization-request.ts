@@ -45,22 +45,37 @@ const redirectableParams = z.object({
 const REPEATABLE = new Set(['resource'])
 
 /**
+ * Ceiling of a validated request as stored JSON (consent requests, pending sign-ins). Its fields
+ * are bounded (state 2048 characters, redirect URIs 2000), which keeps an ASCII request under
+ * about 7 KiB; the check makes the bound hold for any content.
+ */
+export const MAX_AUTHORIZATION_REQUEST_BYTES = 8 * 1024
+
+/**
  * Validates an authorization request. Until the client and its redirect URI are trusted, errors
- * are `AuthorizationErrorPage`s; after that, `AuthorizationErrorRedirect`s (RFC 6749 §4.1.2.1).
+ * are `AuthorizationErrorPage`s; after that, `AuthorizationErrorRedirect`s (RFC 6749 §4.1.2.1),
+ * which the endpoint sends back only to a client the user has approved (RFC 9700 §4.11.2).
  */
 export function parseAuthorizationRequest(
   params: URLSearchParams,
   client: ClientRecord | null,
   config: Config
 ): AuthorizationRequest {
-  const single = (name: string) => {
-    const values = params.getAll(name)
-    if (values.length > 1 && !REPEATABLE.has(name)) return { repeated: true, value: undefined }
-    return { repeated: false, value: values[0] || undefined }
+  // RFC 6749 §3.1: a repeated parameter makes the request ambiguous, whichever copy a reader
+  // takes; refused before anything is trusted, so it never reaches the client either.
+  for (const name of new Set(params.keys())) {
+    if (!REPEATABLE.has(name) && params.getAll(name).length > 1) {
+      throw new AuthorizationErrorPage(
+        new InvalidRequest(`the ${name.slice(0, 40)} parameter is repeated`, {
+          reason: 'repeated_parameter',
+        })
+      )
+    }
   }
-  const clientId = single('client_id')
-  if (clientId.repeated || !clientId.value) {
-    throw new AuthorizationErrorPage(new InvalidRequest('client_id is missing or repeated'))
+  const param = (name: string) => params.get(name) || undefined
+  const clientId = param('client_id')
+  if (!clientId) {
+    throw new AuthorizationErrorPage(new InvalidRequest('client_id is missing'))
   }
   if (!client) {
     throw new AuthorizationErrorPage(
@@ -72,19 +87,15 @@ export function parseAuthorizationRequest(
       )
     )
   }
-  const { redirectUri, registeredRedirectUri } = trustedRedirectUri(single('redirect_uri'), client)
-  const state = single('state')
+  const { redirectUri, registeredRedirectUri } = trustedRedirectUri(param('redirect_uri'), client)
+  const state = param('state')
   // A state that fails validation (too long) is not echoed back.
-  const stateIsValid = !state.repeated && (state.value?.length ?? 0) <= MAX_STATE_LENGTH
+  const stateIsValid = (state?.length ?? 0) <= MAX_STATE_LENGTH
   const fail = (error: OAuthError): never => {
-    throw new AuthorizationErrorRedirect(error, redirectUri, stateIsValid ? state.value : undefined)
+    throw new AuthorizationErrorRedirect(error, redirectUri, stateIsValid ? state : undefined)
   }
 
-  for (const name of new Set(params.keys())) {
-    if (!REPEATABLE.has(name) && params.getAll(name).length > 1)
-      fail(new InvalidRequest(`${name} is repeated`))
-  }
-  const responseType = single('response_type').value
+  const responseType = param('response_type')
   if (responseType !== 'code') {
     fail(new UnsupportedResponseType('only response_type=code is supported'))
   }
@@ -92,10 +103,10 @@ export function parseAuthorizationRequest(
     fail(new UnauthorizedClient('this client is not registered for the authorization code grant'))
   }
   const shape = redirectableParams.safeParse({
-    state: state.value,
-    scope: single('scope').value,
-    code_challenge: single('code_challenge').value,
-    code_challenge_method: single('code_challenge_method').value,
+    state,
+    scope: param('scope'),
+    code_challenge: param('code_challenge'),
+    code_challenge_method: param('code_challenge_method'),
     resource: params.getAll('resource'),
   })
   if (!shape.success) {
@@ -115,32 +126,33 @@ export function parseAuthorizationRequest(
   const requiredScopes = config.protectedResources
     .filter((r) => resources.includes(r.resource))
     .flatMap((r) => r.service.requiredScopes)
-  return {
+  const request: AuthorizationRequest = {
     clientId: client.client_id,
     redirectUri,
     registeredRedirectUri,
-    ...(state.value ? { state: state.value } : {}),
+    ...(state ? { state } : {}),
     scopes: grantableScopes(scope, requiredScopes, [...new Set(requiredScopes)]),
     codeChallenge,
     resources,
   }
+  if (Buffer.byteLength(JSON.stringify(request)) > MAX_AUTHORIZATION_REQUEST_BYTES) {
+    fail(new InvalidRequest('the authorization request is too large'))
+  }
+  return request
 }
 
 function trustedRedirectUri(
-  requested: { repeated: boolean; value: string | undefined },
+  requested: string | undefined,
   client: ClientRecord
 ): { redirectUri: string; registeredRedirectUri: string } {
   const registered = client.metadata.redirect_uris
-  if (requested.repeated) {
-    throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is repeated'))
-  }
   // OAuth 2.1 §4.1.1: optional only when exactly one is registered.
-  if (!requested.value) {
+  if (!requested) {
     const [only] = registered
     if (registered.length === 1 && only) return { redirectUri: only, registeredRedirectUri: only }
     throw new AuthorizationErrorPage(new InvalidRequest('redirect_uri is required'))
   }
-  const registeredRedirectUri = matchRedirectUri(requested.value, registered)
+  const registeredRedirectUri = matchRedirectUri(requested, registered)
   if (!registeredRedirectUri) {
     throw new AuthorizationErrorPage(
       new InvalidRequest('redirect_uri does not match any URI this application registered', {
@@ -148,5 +160,5 @@ function trustedRedirectUri(
       })
     )
   }
-  return { redirectUri: requested.value, registeredRedirectUri }
+  return { redirectUri: requested, registeredRedirectUri }
 }

@@ -1,4 +1,5 @@
 import { type Clock, epochSeconds } from '../clock.ts'
+import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 
@@ -60,6 +61,22 @@ export async function hasConsent(
     consent.redirectUris.includes(request.registeredRedirectUri) &&
     request.scopes.every((scope) => consent.scopes.includes(scope)) &&
     request.resources.every((resource) => consent.resources.includes(resource))
+  )
+}
+
+/**
+ * Whether the user has approved this client, returning to this redirect URI (as requested: a
+ * loopback port may differ), whatever the scopes. RFC 9700 §4.11.2: only then may an error of an
+ * authorization request go back to the client; for any other client it would make the gateway a
+ * redirector for whoever registers one.
+ */
+export async function hasApprovedRedirect(
+  store: Store,
+  request: { userId: string; clientId: string; redirectUri: string }
+): Promise<boolean> {
+  const consent = await readConsent(store, keys.consent(request.userId, request.clientId))
+  return (
+    consent !== null && matchRedirectUri(request.redirectUri, consent.redirectUris) !== undefined
   )
 }
 

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { AuthorizationErrorPage, AuthorizationErrorRedirect } from '../errors.ts'
+import { AuthorizationErrorPage, AuthorizationErrorRedirect, RateLimited } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { renderErrorPage } from '../pages/error-page.ts'
 import { redirectToClient } from './redirect-to-client.ts'
@@ -24,6 +24,10 @@ export function toAuthorizationErrorResponse(
   const { code, description, reason } = error.error
   logger.info({ event: 'authorization_refused', error: code, reason, path: c.req.path })
   if (error instanceof AuthorizationErrorPage) {
+    if (error.error instanceof RateLimited) {
+      c.header('Retry-After', String(error.error.retryAfter))
+      return renderErrorPage(c, { code, description }, 429)
+    }
     return renderErrorPage(c, { code, description })
   }
   return redirectToClient(c, error.redirectUri, {

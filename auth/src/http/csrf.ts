@@ -1,10 +1,11 @@
 import type { Context } from 'hono'
-import { AccessDenied, AuthorizationErrorPage } from '../errors.ts'
+import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
+import { readFormParams } from './body.ts'
 import type { Cookies } from './cookies.ts'
 
-/** How long a consent form may stay open before it is refused. */
-const FORM_TTL_SECONDS = 15 * 60
+/** How long a form of ours (a consent page) may stay open before it is refused. */
+export const FORM_TTL_SECONDS = 15 * 60
 
 /**
  * Double-submit CSRF protection for the gateway's own forms: the page carries a random token, the
@@ -37,4 +38,48 @@ export function checkFormToken(
       })
     )
   }
+}
+
+/**
+ * Reads a form of ours whose answer decides something: its CSRF token checked, then exactly the
+ * fields the page has, each once, and nothing else, in the body or the query. A field we did not
+ * put there is a forgery to refuse, not noise to ignore: whichever copy of a repeated field a
+ * reader took, someone else could have chosen it.
+ */
+export async function readOwnForm<Field extends string>(
+  c: Context,
+  jar: Cookies,
+  issuer: string,
+  fields: readonly Field[]
+): Promise<Record<Field | 'csrf_token', string>> {
+  const params = await readFormParams(c)
+  checkFormToken(c, params, jar, issuer)
+  const expected: readonly string[] = ['csrf_token', ...fields]
+  const refuse = (problem: string, reason: string): never => {
+    throw new AuthorizationErrorPage(
+      new InvalidRequest(`this form was altered (${problem}); start again`, { reason })
+    )
+  }
+  if (new URL(c.req.url).search !== '') refuse('parameters in the address', 'form_query')
+  const form: Record<string, string> = {}
+  for (const [name, value] of params) {
+    if (!expected.includes(name))
+      refuse(`an unexpected ${name.slice(0, 40)} field`, 'form_extra_field')
+    if (Object.hasOwn(form, name)) refuse(`the ${name} field is repeated`, 'form_repeated_field')
+    form[name] = value
+  }
+  for (const name of expected) {
+    if (!Object.hasOwn(form, name)) refuse(`the ${name} field is missing`, 'form_missing_field')
+  }
+  return form as Record<Field | 'csrf_token', string>
+}
+
+/** The button the user pressed; anything else is refused rather than read as either answer. */
+export function userDecision(value: string): 'approve' | 'deny' {
+  if (value === 'approve' || value === 'deny') return value
+  throw new AuthorizationErrorPage(
+    new InvalidRequest('this form was altered (an unknown decision); start again', {
+      reason: 'unknown_decision',
+    })
+  )
 }

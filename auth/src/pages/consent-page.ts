@@ -10,8 +10,8 @@ export interface ConsentView {
   readonly resources: readonly { resource: string; description: string }[]
   /** Who is signed in at the gateway, if anyone. */
   readonly signedInAs?: string
-  /** The request's parameters, posted back verbatim with the decision. */
-  readonly parameters: Readonly<Record<string, string | string[]>>
+  /** The reference to the request kept on the server: the form carries no copy of it. */
+  readonly consentRequest: string
   readonly csrfToken: string
   readonly upstreamName: string
 }
@@ -22,11 +22,6 @@ export interface ConsentView {
  */
 export function renderConsentPage(c: Context, view: ConsentView) {
   const name = view.client.metadata.client_name ?? 'An unnamed application'
-  const hidden = Object.entries(view.parameters).flatMap(([key, value]) =>
-    (Array.isArray(value) ? value : [value]).map(
-      (v) => html`<input type="hidden" name="${key}" value="${v}">`
-    )
-  )
   return renderPage(
     c,
     `Allow ${name}?`,
@@ -40,7 +35,7 @@ export function renderConsentPage(c: Context, view: ConsentView) {
 </dl>
 <p class="warning">This application registered itself with this gateway. Allow it only if you started this connection yourself and trust where it will return to.</p>
 <form method="post" action="/authorize">
-${hidden}
+<input type="hidden" name="consent_request" value="${view.consentRequest}">
 <input type="hidden" name="csrf_token" value="${view.csrfToken}">
 <div class="actions">
 <button class="primary" type="submit" name="decision" value="approve">Approve</button>

@@ -20,8 +20,15 @@ describe('attacks on the authorization code flow are refused', () => {
     ;({ github, server } = fixture)
   })
 
+  /**
+   * The error a client gets back for a bad request. Errors are redirected only to a client the user
+   * has approved (RFC 9700 §4.11.2, see open-redirect.test.ts), so the browser approves it first.
+   */
   const redirectError = async (url: string, stopAt: string) => {
-    const page = await browserFor(server).open(url, stopAt)
+    const client = new URL(url).searchParams.get('client_id') ?? ''
+    const browser = browserFor(server)
+    await obtainCode(server, { client_id: client, redirect_uris: [stopAt] }, newPkce(), browser)
+    const page = await browser.open(url, stopAt)
     const redirect = new URL(page.url)
     expect(redirect.href.startsWith(stopAt), page.body.slice(0, 200)).toBe(true)
     expect(redirect.searchParams.get('iss')).toBe(TEST_ISSUER)

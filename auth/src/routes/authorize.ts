@@ -1,40 +1,72 @@
 import { Hono } from 'hono'
+import { anonymousWriteLimit } from '../authorization/anonymous-writes.ts'
 import { parseAuthorizationRequest } from '../authorization/authorization-request.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
-import { hasConsent } from '../authorization/consent.ts'
+import { hasApprovedRedirect, hasConsent } from '../authorization/consent.ts'
+import { saveConsentRequest, takeConsentRequest } from '../authorization/consent-request.ts'
 import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
-import { findClient } from '../clients/client-registry.ts'
+import { type ClientRecord, findClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { AccessDenied, AuthorizationErrorRedirect, TemporarilyUnavailable } from '../errors.ts'
-import { readFormParams } from '../http/body.ts'
+import {
+  AccessDenied,
+  AuthorizationErrorPage,
+  AuthorizationErrorRedirect,
+  InvalidRequest,
+  TemporarilyUnavailable,
+} from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
-import { checkFormToken, issueFormToken } from '../http/csrf.ts'
+import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
 
-/** Form fields that are ours, not the authorization request's. */
-const FORM_FIELDS = ['csrf_token', 'decision']
-
 /**
  * `GET /authorize` validates the request and asks for consent, before any redirect to the
- * identity provider; `POST /authorize` takes the decision. The request is stored only after the
- * user approves, and only when a sign-in upstream is still needed.
+ * identity provider; `POST /authorize` takes the decision. The validated request waits on the
+ * server for the answer (the page carries only a reference to it); after an approval it waits
+ * again, as a pending authorization, only while a sign-in upstream is needed.
  */
 export const authorizeRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const jar = cookies(config.issuer)
+  const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
 
-  const parse = async (params: URLSearchParams) => {
+  /**
+   * Validates the request. RFC 9700 §4.11.2: an error goes back to the client only when this user
+   * has approved it (for that redirect URI) before; otherwise it ends on our page, so a client
+   * anyone can register cannot use the gateway as a redirector.
+   */
+  const parse = async (params: URLSearchParams, subject: TokenSubject | null) => {
     const client = await findClient(registry, params.get('client_id') ?? '')
-    return { client, request: parseAuthorizationRequest(params, client, config) }
+    try {
+      return {
+        client: client as ClientRecord,
+        request: parseAuthorizationRequest(params, client, config),
+      }
+    } catch (error) {
+      if (
+        error instanceof AuthorizationErrorRedirect &&
+        !(
+          subject &&
+          client &&
+          (await hasApprovedRedirect(store, {
+            userId: subject.id,
+            clientId: client.client_id,
+            redirectUri: error.redirectUri,
+          }))
+        )
+      ) {
+        throw new AuthorizationErrorPage(error.error)
+      }
+      throw error
+    }
   }
 
   return new Hono()
     .get('/authorize', async (c) => {
-      const params = new URL(c.req.url).searchParams
-      const { client, request } = await parse(params)
       const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      const { client, request } = await parse(new URL(c.req.url).searchParams, subject)
       if (subject && (await hasConsent(store, { userId: subject.id, ...request }))) {
         logger.info({
           event: 'consent_remembered',
@@ -43,27 +75,36 @@ export const authorizeRoute = (deps: AuthDeps) => {
         })
         return completeAuthorization(c, deps, request, subject)
       }
+      await limitConsentRequests(c)
       const csrfToken = issueFormToken(c, jar)
+      const consentRequest = await saveConsentRequest(store, request, csrfToken, FORM_TTL_SECONDS)
       return renderConsentPage(c, {
-        client: client as NonNullable<typeof client>,
+        client,
         redirectUri: request.redirectUri,
         scopes: request.scopes,
         resources: config.protectedResources
           .filter((r) => request.resources.includes(r.resource))
           .map((r) => ({ resource: r.resource, description: r.service.description })),
         ...(subject ? { signedInAs: subject.login } : {}),
-        parameters: parameterRecord(params),
+        consentRequest,
         csrfToken,
         upstreamName: deps.upstream?.name ?? 'your identity provider',
       })
     })
     .post('/authorize', async (c) => {
-      const params = await readFormParams(c)
-      checkFormToken(c, params, jar, config.issuer)
-      const decision = params.get('decision')
-      for (const field of FORM_FIELDS) params.delete(field)
-      const { request } = await parse(params)
-      if (decision !== 'approve') {
+      const form = await readOwnForm(c, jar, config.issuer, ['consent_request', 'decision'])
+      const decision = userDecision(form.decision)
+      const request = await takeConsentRequest(store, form.consent_request, form.csrf_token)
+      if (!request) {
+        throw new AuthorizationErrorPage(
+          new InvalidRequest(
+            'this consent page has expired, was already answered or was opened in another browser; start again from the application',
+            { reason: 'unknown_consent_request' }
+          )
+        )
+      }
+      // The user has seen the consent page: from here on errors go back to the client.
+      if (decision === 'deny') {
         logger.info({ event: 'consent_denied', client_id: request.clientId })
         throw new AuthorizationErrorRedirect(
           new AccessDenied('the user denied the request'),
@@ -87,13 +128,4 @@ export const authorizeRoute = (deps: AuthDeps) => {
       }
       return redirectToUpstream(c, deps, { kind: 'authorization', request })
     })
-}
-
-function parameterRecord(params: URLSearchParams): Record<string, string | string[]> {
-  const record: Record<string, string | string[]> = {}
-  for (const name of new Set(params.keys())) {
-    const values = params.getAll(name)
-    record[name] = values.length === 1 ? (values[0] as string) : values
-  }
-  return record
 }

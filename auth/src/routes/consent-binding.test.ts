@@ -77,7 +77,10 @@ describe('remembered consent and what a sign-in leaves behind', () => {
 
   it('does not echo a state that fails validation', async () => {
     const client = await registerTestClient(server)
-    const page = await browserFor(server).open(
+    // Approved first: errors go back only to a client the user has approved.
+    const browser = browserFor(server)
+    await obtainCode(server, client, newPkce(), browser)
+    const page = await browser.open(
       authorizeUrl(client, newPkce(), { state: 'x'.repeat(3000) }),
       client.redirect_uris[0] ?? ''
     )

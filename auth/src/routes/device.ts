@@ -8,7 +8,7 @@ import { formatUserCode, normalizeUserCode } from '../device/user-code.ts'
 import { AuthorizationErrorPage, TemporarilyUnavailable } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
-import { checkFormToken, issueFormToken } from '../http/csrf.ts'
+import { checkFormToken, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import { requestLimiter } from '../http/rate-limit.ts'
 import {
   renderDeviceConsentPage,
@@ -91,16 +91,16 @@ export const deviceRoute = (deps: AuthDeps) => {
       })
     })
     .post('/device/decision', async (c) => {
-      const params = await readFormParams(c)
-      checkFormToken(c, params, jar, config.issuer)
-      const found = await lookUp(c, params.get('user_code') ?? '')
+      const form = await readOwnForm(c, jar, config.issuer, ['user_code', 'decision'])
+      const decision = userDecision(form.decision)
+      const found = await lookUp(c, form.user_code)
       if (!found)
         return askForCode(
           c,
           '',
           'This code is not valid or has expired. Start again on your device.'
         )
-      if (params.get('decision') !== 'approve') {
+      if (decision === 'deny') {
         await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' })
         logger.info({ event: 'device_denied', client_id: found.client.client_id })
         return renderDeviceDonePage(c, false)

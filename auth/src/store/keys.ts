@@ -18,6 +18,11 @@ export const keys = {
   revokedClient: (clientId: string) => `revoked:client:${clientId}`,
   /** Authorization request approved on the consent page, awaiting the upstream sign-in. TTL: 10 min. */
   pendingAuthorization: (state: string) => `pending-authorization:${state}`,
+  /**
+   * Validated authorization request shown on a consent page, by hash of the page's reference.
+   * TTL: the form's lifetime (15 min). Taken (GETDEL) by the decision.
+   */
+  consentRequest: (referenceHash: string) => `consent-request:${referenceHash}`,
   /** Authorization code, by hash. TTL: AUTH_CODE_TTL. Taken (GETDEL) on redemption. */
   authorizationCode: (codeHash: string) => `code:${codeHash}`,
   /** A redeemed code, by hash → the refresh family it started. TTL: ACCESS_TOKEN_TTL. */

@@ -1,0 +1,42 @@
+import type { Context } from 'hono'
+import type { AuthDeps } from '../deps.ts'
+import { AuthorizationErrorPage, RateLimited } from '../errors.ts'
+import { requestLimiter } from '../http/rate-limit.ts'
+
+/**
+ * What a browser that is not signed in can make the gateway store: a consent request per consent
+ * page shown (15 minutes), a pending sign-in per approval sent upstream (10 minutes). Each is
+ * limited per caller, so a flooder is refused while everyone else is served, and for all callers
+ * together, so the total stays bounded however many addresses a flood comes from: at most
+ * 300 × 16 consent requests and 300 × 11 pending sign-ins alive at once (a window more than their
+ * lifetime), each under 8.3 KiB (`MAX_AUTHORIZATION_REQUEST_BYTES` plus a hash or a verifier),
+ * about 65 MiB in all. A person never opens 60 consent pages in a minute.
+ */
+const LIMITS = {
+  consentRequest: { bucket: 'consent-request', limit: 60, globalLimit: 300 },
+  pendingAuthorization: { bucket: 'pending-authorization', limit: 60, globalLimit: 300 },
+} as const
+
+const WINDOW_SECONDS = 60
+
+/** Counts one write of the kind; over a limit, a 429 page (these are browser pages). */
+export function anonymousWriteLimit(
+  deps: AuthDeps,
+  kind: keyof typeof LIMITS
+): (c: Context) => Promise<void> {
+  const count = requestLimiter({
+    store: deps.store,
+    clock: deps.clock,
+    windowSeconds: WINDOW_SECONDS,
+    trustProxy: deps.config.trustProxy,
+    description: 'too many authorization requests at once; wait a minute and start again',
+    ...LIMITS[kind],
+  })
+  return async (c) => {
+    try {
+      await count(c)
+    } catch (error) {
+      throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
+    }
+  }
+}
