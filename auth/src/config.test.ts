@@ -39,17 +39,33 @@ describe('loadConfig', () => {
     ])
   })
 
-  it('reads allow-lists and per-service policies', () => {
+  it('reads allow-lists and per-service policies, by GitHub id or login', () => {
     const config = loadConfig({
-      ALLOWED_GITHUB_USERS: 'alice, bob',
+      ALLOWED_GITHUB_USERS: 'id:583231, Alice, login:1234',
       ALLOWED_GITHUB_ORGS: 'acme',
-      MCP_ECHO_ALLOWED_USERS: 'alice',
+      MCP_ECHO_ALLOWED_USERS: 'id:1001,bob',
     })
-    expect(config.allowedUsers).toEqual(['alice', 'bob'])
+    expect(config.allowedUsers).toEqual([{ id: '583231' }, { login: 'alice' }, { login: '1234' }])
     expect(config.allowedOrgs).toEqual(['acme'])
-    expect(config.protectedResources[0]).toMatchObject({ allowedUsers: ['alice'], allowedOrgs: [] })
+    expect(config.protectedResources[0]).toMatchObject({
+      allowedUsers: [{ id: '1001' }, { login: 'bob' }],
+      allowedOrgs: [],
+    })
     expect(loadConfig({ ALLOWED_GITHUB_USERS: '*' }).allowedUsers).toBe('*')
     expect(loadConfig({}).protectedResources[0]?.allowedUsers).toBe('*')
+    expect(loadConfig({ MCP_ECHO_ALLOWED_ORGS: 'acme' }).protectedResources[0]).toMatchObject({
+      allowedUsers: [],
+      allowedOrgs: ['acme'],
+    })
+  })
+
+  it.each([
+    [{ ALLOWED_GITHUB_USERS: 'alice,1234' }, /^ALLOWED_GITHUB_USERS: 1234 is ambiguous/],
+    [{ ALLOWED_GITHUB_USERS: 'id:alice' }, /^ALLOWED_GITHUB_USERS: id:alice: /],
+    [{ MCP_ECHO_ALLOWED_USERS: 'uid:5' }, /^MCP_ECHO_ALLOWED_USERS: uid:5: /],
+  ])('refuses the user list %o, naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(message)
   })
 
   it('offers the development sign-in only on a loopback issuer or when asked, never in public', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { parseUserEntry, type UserEntry } from './policy/allow-list.ts'
 
 /**
  * Configuration from the environment, validated once at start-up (DESIGN §3). This is the only
@@ -75,7 +76,7 @@ export interface ProtectedResource {
    * Per-service access policy (`MCP_<NAME>_ALLOWED_USERS` / `_ALLOWED_ORGS`): who among the
    * gateway's allowed users may use this service. Both empty: everyone the gateway lets in.
    */
-  readonly allowedUsers: readonly string[] | '*'
+  readonly allowedUsers: readonly UserEntry[] | '*'
   readonly allowedOrgs: readonly string[]
 }
 
@@ -98,7 +99,8 @@ export interface Config {
    * never in production nor for a non-loopback https issuer.
    */
   readonly developmentSignIn: boolean
-  readonly allowedUsers: readonly string[] | '*'
+  /** `ALLOWED_GITHUB_USERS`: `id:<number>` entries (preferred) and logins, or '*'. */
+  readonly allowedUsers: readonly UserEntry[] | '*'
   readonly allowedOrgs: readonly string[]
   readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined
   readonly pinnedSigningKey: string | undefined
@@ -186,7 +188,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
     },
     developmentSignIn,
-    allowedUsers: e.ALLOWED_GITHUB_USERS.includes('*') ? '*' : e.ALLOWED_GITHUB_USERS,
+    allowedUsers: userList('ALLOWED_GITHUB_USERS', e.ALLOWED_GITHUB_USERS),
     allowedOrgs: e.ALLOWED_GITHUB_ORGS,
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     pinnedSigningKey: e.JWT_PRIVATE_KEY_B64,
@@ -212,9 +214,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           ? `https://${service.name}.${e.BASE_DOMAIN}/mcp`
           : `${issuer}/${service.name}/mcp`,
         allowedUsers:
-          policy.users.includes('*') || (policy.users.length === 0 && policy.orgs.length === 0)
+          policy.users.length === 0 && policy.orgs.length === 0
             ? '*'
-            : policy.users,
+            : userList(serviceVariable(service, 'ALLOWED_USERS'), policy.users),
         allowedOrgs: policy.orgs,
       }
     }),
@@ -273,6 +275,18 @@ function isLoopbackHost(hostname: string): boolean {
 function positive(variable: string, value: number): number {
   if (value <= 0) throw new ConfigError(`${variable}: must be a positive number of seconds`)
   return value
+}
+
+/** A user allow-list: '*' for everyone, else its entries (see `parseUserEntry`). */
+function userList(variable: string, entries: readonly string[]): readonly UserEntry[] | '*' {
+  if (entries.includes('*')) return '*'
+  return entries.map((entry) => {
+    try {
+      return parseUserEntry(entry)
+    } catch (error) {
+      throw new ConfigError(`${variable}: ${(error as Error).message}`)
+    }
+  })
 }
 
 function serviceVariable(service: ServiceDefinition, suffix: string): string {

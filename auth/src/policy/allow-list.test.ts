@@ -1,15 +1,47 @@
 import { describe, expect, it } from 'vitest'
-import { isAllowed } from './allow-list.ts'
+import { isAllowed, parseUserEntry } from './allow-list.ts'
 
 describe('isAllowed', () => {
   const alice = { id: '1', login: 'Alice', orgs: ['acme'] }
-  it('fails closed on empty lists', () => {
+  it('fails closed and matches logins case-insensitively, ids exactly, orgs', () => {
     expect(isAllowed(alice, { users: [], orgs: [] })).toBe(false)
-  })
-  it('lets in listed logins regardless of case, everyone with *, and active org members', () => {
-    expect(isAllowed(alice, { users: ['alice'], orgs: [] })).toBe(true)
+    expect(isAllowed(alice, { users: [{ login: 'alice' }], orgs: [] })).toBe(true)
+    expect(isAllowed(alice, { users: [{ id: '1' }], orgs: [] })).toBe(true)
     expect(isAllowed(alice, { users: '*', orgs: [] })).toBe(true)
-    expect(isAllowed(alice, { users: ['bob'], orgs: ['ACME'] })).toBe(true)
-    expect(isAllowed({ id: '2', login: 'bob' }, { users: ['alice'], orgs: ['acme'] })).toBe(false)
+    expect(isAllowed(alice, { users: [{ login: 'bob' }], orgs: ['ACME'] })).toBe(true)
+    expect(
+      isAllowed({ id: '2', login: 'bob' }, { users: [{ login: 'alice' }], orgs: ['acme'] })
+    ).toBe(false)
+  })
+
+  it('keeps out whoever took over a listed id’s old login, and follows a renamed id', () => {
+    const list = { users: [{ id: '1' }], orgs: [] }
+    expect(isAllowed({ id: '1', login: 'alice-renamed' }, list)).toBe(true)
+    expect(isAllowed({ id: '99', login: 'alice' }, list)).toBe(false)
+    // A development sign-in user (`dev-<name>`) never matches an id.
+    expect(isAllowed({ id: 'dev-1', login: '1' }, list)).toBe(false)
+  })
+})
+
+describe('parseUserEntry', () => {
+  it('reads ids and logins', () => {
+    expect(parseUserEntry('id:583231')).toEqual({ id: '583231' })
+    expect(parseUserEntry('ID:007')).toEqual({ id: '7' })
+    expect(parseUserEntry('login:Octocat')).toEqual({ login: 'octocat' })
+    expect(parseUserEntry('Octocat')).toEqual({ login: 'octocat' })
+    expect(parseUserEntry('login:1234')).toEqual({ login: '1234' })
+    expect(parseUserEntry('old--style-')).toEqual({ login: 'old--style-' })
+  })
+
+  it.each([
+    ['1234', /ambiguous: write id:1234 .* or login:1234/],
+    ['id:octocat', /numeric user id/],
+    ['id:', /numeric user id/],
+    ['email:a@b.c', /write id:<number> or login:<name>/],
+    ['login:', /not a GitHub login/],
+    ['-bad', /not a GitHub login/],
+    ['a'.repeat(40), /not a GitHub login/],
+  ])('refuses %s', (entry, message) => {
+    expect(() => parseUserEntry(entry)).toThrow(message)
   })
 })

@@ -1,19 +1,63 @@
 import type { TokenSubject } from '../oauth/access-token.ts'
 
+/**
+ * One entry of a user allow-list (`ALLOWED_GITHUB_USERS`, `MCP_<NAME>_ALLOWED_USERS`): GitHub's
+ * numeric user id, which never changes, or a login, which its owner can rename and someone else
+ * can then register. Ids are the safer choice; logins stay accepted because they are what people
+ * know.
+ */
+export type UserEntry = { readonly id: string } | { readonly login: string }
+
 export interface AllowList {
-  /** GitHub logins, or '*' for every user. */
-  readonly users: readonly string[] | '*'
+  /** Listed users, or '*' for every user. */
+  readonly users: readonly UserEntry[] | '*'
   readonly orgs: readonly string[]
 }
 
+/** A GitHub login, including the older forms GitHub still honours (double or trailing hyphens). */
+const LOGIN = /^[a-z\d][a-z\d-]{0,38}$/i
+
 /**
- * Whether a user may use the gateway: named in the list (logins compare case-insensitively, as
- * on GitHub), or an active member of a listed organisation. Empty lists let nobody in.
+ * Reads one entry: `id:<digits>` is a user id; `login:<name>` or a bare `<name>` is a login
+ * (compared case-insensitively, as on GitHub). A bare all-digit entry is refused: GitHub logins
+ * can be all digits too, so it could name either of two different people.
+ *
+ * @throws Error with a message saying how to write the entry.
+ */
+export function parseUserEntry(entry: string): UserEntry {
+  const separator = entry.indexOf(':')
+  const kind = separator < 0 ? undefined : entry.slice(0, separator).toLowerCase()
+  const value = separator < 0 ? entry : entry.slice(separator + 1)
+  if (kind === 'id') {
+    if (!/^\d{1,20}$/.test(value)) throw new Error(`${entry}: an id is GitHub's numeric user id`)
+    return { id: value.replace(/^0+(?=\d)/, '') }
+  }
+  if (kind !== undefined && kind !== 'login') {
+    throw new Error(`${entry}: write id:<number> or login:<name>`)
+  }
+  if (!LOGIN.test(value)) throw new Error(`${entry}: not a GitHub login`)
+  if (kind === undefined && /^\d+$/.test(value)) {
+    throw new Error(`${entry} is ambiguous: write id:${value} (a user id) or login:${value}`)
+  }
+  return { login: value.toLowerCase() }
+}
+
+/** Whether the list names the user, by id or by current login. */
+export function listsUser(
+  entries: readonly UserEntry[],
+  subject: { readonly id: string; readonly login: string }
+): boolean {
+  const login = subject.login.toLowerCase()
+  return entries.some((entry) => ('id' in entry ? entry.id === subject.id : entry.login === login))
+}
+
+/**
+ * Whether a user may use the gateway: named in the list, or an active member of a listed
+ * organisation. Empty lists let nobody in.
  */
 export function isAllowed(subject: TokenSubject, allowList: AllowList): boolean {
   if (allowList.users === '*') return true
-  const login = subject.login.toLowerCase()
-  if (allowList.users.some((user) => user.toLowerCase() === login)) return true
+  if (listsUser(allowList.users, subject)) return true
   const orgs = new Set((subject.orgs ?? []).map((org) => org.toLowerCase()))
   return allowList.orgs.some((org) => orgs.has(org.toLowerCase()))
 }

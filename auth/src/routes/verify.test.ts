@@ -25,7 +25,7 @@ describe('GET|POST /verify', () => {
   beforeAll(async () => {
     server = await createTestAuthServer({
       MCP_MEMORY_ENABLED: 'true',
-      MCP_MEMORY_ALLOWED_USERS: 'alice',
+      MCP_MEMORY_ALLOWED_USERS: 'alice, id:2002',
       MCP_MEMORY_ALLOWED_ORGS: 'acme',
     })
   })
@@ -168,6 +168,18 @@ describe('GET|POST /verify', () => {
     expect((await verify({ ...forwarded(), Authorization: `Bearer ${echo.token}` })).status).toBe(
       200
     )
+  })
+
+  it("matches the service's user list by GitHub id (the token's sub), whatever the login", async () => {
+    const memory = forwarded('/memory/mcp')
+    const at = async (id: string, login: string) => {
+      const { token } = await mintAccessToken(server, { audience: MEMORY, id, login })
+      return verify({ ...memory, Authorization: `Bearer ${token}` })
+    }
+    expect((await at('2002', 'renamed-since')).status).toBe(200)
+    // Someone else under a login the listed id once had, or any other id, is refused.
+    expect((await at('3003', 'id-2002-old-login')).status).toBe(403)
+    expect((await at('20020', 'x')).status).toBe(403)
   })
 
   it('lets CORS preflights through without a token, with empty identity headers', async () => {

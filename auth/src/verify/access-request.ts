@@ -7,6 +7,7 @@ import {
   OAuthError,
   TokenCheckUnavailable,
 } from '../errors.ts'
+import { listsUser } from '../policy/allow-list.ts'
 import type { AccessTokenVerifier, VerifiedToken } from './token-verifier.ts'
 
 /** What a request to a protected resource brings for the access check. */
@@ -150,11 +151,13 @@ function options(request: AccessRequest, reason: string, cause?: unknown) {
   }
 }
 
-/** The per-service policy: `*`, a listed login, or membership of a listed organisation. */
+/**
+ * The per-service policy: `*`, a listed user (by the token's `sub`, GitHub's numeric id, or its
+ * `login`), or membership of a listed organisation.
+ */
 function admits(resource: ProtectedResource, token: VerifiedToken): boolean {
   if (resource.allowedUsers === '*') return true
-  const login = token.login.toLowerCase()
-  if (resource.allowedUsers.some((user) => user.toLowerCase() === login)) return true
+  if (listsUser(resource.allowedUsers, { id: token.userId, login: token.login })) return true
   const orgs = new Set(token.orgs.map((org) => org.toLowerCase()))
   return resource.allowedOrgs.some((org) => orgs.has(org.toLowerCase()))
 }
