@@ -48,4 +48,20 @@ describe('GET /callback', () => {
     )
     expect(lines.some((line) => (line.level as number) >= 50)).toBe(false)
   })
+
+  it.each([
+    ['no code', ''],
+    ['an empty code', '&code='],
+    ['two codes', '&code=a&code=b'],
+  ])('answers a callback with %s the same way, without asking GitHub', async (_, query) => {
+    const { browser, state, client } = await atGitHub()
+    github.clearRequests()
+    const page = await browser.open(
+      `${TEST_ISSUER}/callback?state=${state}${query}`,
+      client.redirect_uris[0] ?? ''
+    )
+    expect(page.response.status).toBe(400)
+    expect(page.body).toContain('wrong, expired or already used')
+    expect(github.requests.some((r) => r.path === '/login/oauth/access_token')).toBe(false)
+  })
 })

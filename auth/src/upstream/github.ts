@@ -120,6 +120,10 @@ export function githubUpstream(
         }
         throw new UpstreamFailure('GitHub sent an invalid callback', { cause })
       }
+      // GitHub always sends exactly one: anything else was made up by whoever sent the browser.
+      if (params.getAll('code').length !== 1 || !params.get('code')) {
+        throw new UpstreamCodeRejected('the callback carries no single code')
+      }
       let tokens: oauth.TokenEndpointResponse
       try {
         const response = await oauth.authorizationCodeGrantRequest(
