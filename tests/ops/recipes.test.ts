@@ -125,7 +125,9 @@ describe('just recipes', () => {
       expect(listed.stdout).toMatch(new RegExp(`^\\s+${recipe}\\b`, 'm'))
   })
 
-  it('generates the secrets into .env, each once, never overwriting one', SLOW, async () => {
+  it('generates the secrets into .env, each once, never overwriting one', {
+    timeout: SLOW,
+  }, async () => {
     const envFile = join(dir, '.env')
     const password = await just(['generate-redis-password', '--file', envFile, '--json'])
     expect(json(password)).toMatchObject({ created: true, written: ['REDIS_PASSWORD'] })
@@ -141,7 +143,7 @@ describe('just recipes', () => {
 
   let tokens: { access_token: string; refresh_token: string; client_id: string }
 
-  it('mcp-client-token gets a token through the device flow', SLOW, async () => {
+  it('mcp-client-token gets a token through the device flow', { timeout: SLOW }, async () => {
     const resource = `${gateway.url}/echo/mcp`
     const cli = start(['mcp-client-token', gateway.url, resource])
     let stdout = ''
@@ -170,7 +172,7 @@ describe('just recipes', () => {
     expect(tokens.refresh_token).toBeTruthy()
   })
 
-  it('lists and shows the registration and lists its tokens', SLOW, async () => {
+  it('lists and shows the registration and lists its tokens', { timeout: SLOW }, async () => {
     const clients = json<{ client_id: string }[]>(
       await just(['oauth-list-registrations', '--json'])
     )
@@ -190,7 +192,9 @@ describe('just recipes', () => {
     expect(purged).toMatchObject({ family_index_entries: 0, consent_index_entries: 0 })
   })
 
-  it('check-health passes against the gateway and fails against nothing', SLOW, async () => {
+  it('check-health passes against the gateway and fails against nothing', {
+    timeout: SLOW,
+  }, async () => {
     const healthy = await just(['check-health'])
     expect(healthy.code, healthy.stdout + healthy.stderr).toBe(0)
     expect(healthy.stdout).toMatch(/all \d+ checks passed/)
@@ -201,7 +205,9 @@ describe('just recipes', () => {
     expect(JSON.parse(down.stdout)).toMatchObject({ healthy: false })
   })
 
-  it('backs up, lists, shows and restores: after a flush the tokens work again', SLOW, async () => {
+  it('backs up, lists, shows and restores: after a flush the tokens work again', {
+    timeout: SLOW,
+  }, async () => {
     const file = join(dir, 'backups', 'before-flush.json')
     const made = await just(['oauth-backup', file])
     expect(made.code, made.stderr).toBe(0)
@@ -232,7 +238,7 @@ describe('just recipes', () => {
     tokens = { ...tokens, access_token: next.access_token }
   })
 
-  it("oauth-revoke-tokens makes /verify refuse the user's tokens", SLOW, async () => {
+  it("oauth-revoke-tokens makes /verify refuse the user's tokens", { timeout: SLOW }, async () => {
     expect((await verify(tokens.access_token)).status).toBe(200)
     const revoked = await just(['oauth-revoke-tokens', '--user', 'octocat'])
     expect(revoked.code, revoked.stderr).toBe(0)
@@ -240,7 +246,7 @@ describe('just recipes', () => {
     expect((await verify(tokens.access_token)).status).toBe(401)
   })
 
-  it('rotates the signing key and deletes the registration', SLOW, async () => {
+  it('rotates the signing key and deletes the registration', { timeout: SLOW }, async () => {
     const rotated = json<{ kid: string }>(await just(['rotate-signing-key', '--json']))
     expect(rotated.kid).toMatch(/^[\w-]{43}$/)
     const deleted = json(await just(['oauth-delete-registration', tokens.client_id, '--json']))
