@@ -63,7 +63,8 @@ export interface SecretsReport {
 /**
  * Fills the missing generated secrets (all, or those named) into `envFile`, creating it from
  * `exampleFile` when absent. An empty `NAME=` line is filled in place, a commented `# NAME=` line
- * gets the value below it, anything else is appended. The file ends up readable by its owner only.
+ * gets the value below it, anything else is appended. A file it writes to is made readable by its
+ * owner only.
  */
 export async function writeMissingSecrets(
   files: { readonly envFile: string; readonly exampleFile: string },
