@@ -24,7 +24,9 @@ describe('rateLimit', () => {
       )
       .onError((error, c) => toOAuthResponse(error, c, createLogger('silent')))
     const from = (caller: string) =>
-      app.request('/', { method: 'POST' }, { incoming: { socket: { remoteAddress: caller } } })
+      Promise.resolve(
+        app.request('/', { method: 'POST' }, { incoming: { socket: { remoteAddress: caller } } })
+      )
     return { clock, from }
   }
   const statuses = async (responses: Promise<Response>[]) =>
