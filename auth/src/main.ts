@@ -1,13 +1,10 @@
 import { serve } from '@hono/node-server'
-import {
-  createLogger as createBridgeLogger,
-  parseBridgeConfig,
-} from '../../mcp-services/src/index.ts'
+import type { Hono } from 'hono'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
+import type { AuthDeps } from './deps.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { mountServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
 import type { Store } from './store/store.ts'
@@ -39,14 +36,7 @@ async function main(): Promise<void> {
     )
   }
   const closeServices =
-    config.mode === 'standalone'
-      ? mountServices(
-          app,
-          deps,
-          parseBridgeConfig(process.env),
-          createBridgeLogger(config.logLevel, undefined, config.logFormat)
-        )
-      : async () => {}
+    config.mode === 'standalone' ? await mountStandaloneServices(app, deps) : async () => {}
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
     logger.info(
@@ -71,6 +61,24 @@ async function main(): Promise<void> {
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
+}
+
+/**
+ * The bridge is loaded only when services run in this process: the auth image (`GATEWAY_MODE=auth`)
+ * ships neither the bridge nor the MCP servers it depends on.
+ */
+async function mountStandaloneServices(app: Hono, deps: AuthDeps): Promise<() => Promise<void>> {
+  const [{ mountServices }, bridge] = await Promise.all([
+    import('./standalone/mount-services.ts'),
+    import('../../mcp-services/src/index.ts'),
+  ])
+  const { logLevel, logFormat } = deps.config
+  return mountServices(
+    app,
+    deps,
+    bridge.parseBridgeConfig(process.env),
+    bridge.createLogger(logLevel, undefined, logFormat)
+  )
 }
 
 function openStore(config: Config, logger: Logger): Store {
