@@ -196,6 +196,37 @@ describe('what an anonymous registration may hold, and for how long', () => {
   })
 })
 
+describe('registrations an hour', () => {
+  it('caps a caller at ten times its limit a minute, so a patient caller cannot pile up clients', async () => {
+    const server = await createTestAuthServer({ REGISTRATION_RATE_LIMIT: '2' })
+    try {
+      const post = () =>
+        server.app.request(
+          `${TEST_ISSUER}/register`,
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+          },
+          { incoming: { socket: { remoteAddress: '192.0.2.9' } } }
+        )
+      const hour = 3_600_000
+      server.clock.advance(hour - (server.clock.now() % hour))
+      for (let minute = 0; minute < 10; minute++) {
+        expect([(await post()).status, (await post()).status]).toEqual([201, 201])
+        server.clock.advance(60_000)
+      }
+      const refused = await post()
+      expect(refused.status).toBe(429)
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(60)
+      server.clock.advance(hour - (server.clock.now() % hour))
+      expect((await post()).status).toBe(201)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('registration lifetimes at the edges', () => {
   it('CLIENT_LIFETIME=0: unused registrations still expire, used ones never', async () => {
     const server = await createTestAuthServer({ CLIENT_LIFETIME: '0' })
