@@ -15,7 +15,8 @@ export async function healthCommand(
 ): Promise<CommandResult> {
   const { values, positionals } = parseCommandLine(args, { url: { type: 'string' } }, USAGE)
   if (positionals.length > 0) throw new UsageError(USAGE)
-  const config = loadConfig(values.url ? { ...env, AUTH_ISSUER: values.url } : env)
+  const url = values.url?.replace(/\/+$/, '')
+  const config = loadConfig(url ? { ...env, AUTH_ISSUER: url } : env)
   const store = config.redis
     ? createRedisStore(config.redis.url, config.redis.keyPrefix)
     : undefined
