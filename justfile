@@ -5,6 +5,11 @@
 
 set dotenv-load := true
 
+# Where the store commands run: on this machine against the Redis that REDIS_URL names (standalone
+# with Redis, tests), else in the compose deployment's one-off admin container, since the compose
+# Redis is reachable from its own network only.
+store-admin := if env("REDIS_URL", "") != "" { "npm run -s admin --" } else { "docker compose run --rm admin" }
+
 # List the recipes
 default:
     @just --list
@@ -82,54 +87,54 @@ mcp-client-token issuer=env_var_or_default("AUTH_ISSUER", "http://localhost:8080
 # List the registered OAuth clients (add --json for machine-readable output)
 [group('clients and tokens')]
 oauth-list-registrations *flags:
-    npm run -s admin -- clients list {{ flags }}
+    {{ store-admin }} clients list {{ flags }}
 
 # Show one registration (metadata, lifetime, token families; no secrets)
 [group('clients and tokens')]
 oauth-show-registration client_id *flags:
-    npm run -s admin -- clients show {{ client_id }} {{ flags }}
+    {{ store-admin }} clients show {{ client_id }} {{ flags }}
 
 # Delete a registration
 [group('clients and tokens')]
 oauth-delete-registration client_id *flags:
-    npm run -s admin -- clients delete {{ client_id }} {{ flags }}
+    {{ store-admin }} clients delete {{ client_id }} {{ flags }}
 
 # List live token families: user, client, scopes, dates (--user, --client, --family filter; never token values)
 [group('clients and tokens')]
 oauth-list-tokens *flags:
-    npm run -s admin -- tokens list {{ flags }}
+    {{ store-admin }} tokens list {{ flags }}
 
 # Revoke tokens: --user <id|login>, --client <client-id> or --family <id>; /verify refuses them at once
 [group('clients and tokens')]
 oauth-revoke-tokens +flags:
-    npm run -s admin -- tokens revoke {{ flags }}
+    {{ store-admin }} tokens revoke {{ flags }}
 
 # Drop index entries that point at expired state, and say what went
 [group('clients and tokens')]
 oauth-purge-expired *flags:
-    npm run -s admin -- purge-expired {{ flags }}
+    {{ store-admin }} purge-expired {{ flags }}
 
 # Make a new signing key, used once the gateway restarts; the old ones stay published for live tokens
 [group('clients and tokens')]
 rotate-signing-key *flags:
-    npm run -s admin -- keys rotate {{ flags }}
+    {{ store-admin }} keys rotate {{ flags }}
 
 # Back up clients, consents, live tokens and signing keys (default backups/gateway-<time>.json, mode 0600)
 [group('backups')]
 oauth-backup *args:
-    npm run -s admin -- backup {{ args }}
+    {{ store-admin }} backup {{ args }}
 
 # List the backups in backups/ (--dir for another directory)
 [group('backups')]
 oauth-backup-list *flags:
-    npm run -s admin -- backup list {{ flags }}
+    {{ store-admin }} backup list {{ flags }}
 
 # Show what a backup holds (default the newest): names, ids and dates, no secrets
 [group('backups')]
 oauth-backup-view *args:
-    npm run -s admin -- backup view {{ args }}
+    {{ store-admin }} backup view {{ args }}
 
 # Restore a backup (default the newest): writes only what is absent; --force for another issuer's
 [group('backups')]
 oauth-restore *args:
-    npm run -s admin -- restore {{ args }}
+    {{ store-admin }} restore {{ args }}

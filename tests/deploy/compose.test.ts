@@ -7,6 +7,9 @@ const root = new URL('../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
 
 interface ComposeService {
+  image?: string
+  profiles?: string[]
+  entrypoint?: string[]
   command?: string[]
   environment?: Record<string, string>
   networks?: string[]
@@ -70,15 +73,16 @@ describe('docker-compose.yml', () => {
     expect(command).toMatch(/--maxmemory-policy noeviction\b/)
   })
 
-  it('lets only auth reach Redis, on a network with no route out', () => {
-    expect([...neighbours('redis')].sort()).toEqual(['auth', 'redis'])
+  it('lets only auth and the one-off admin container reach Redis, on a network with no route out', () => {
+    expect([...neighbours('redis')].sort()).toEqual(['admin', 'auth', 'redis'])
     for (const network of compose.services.redis?.networks ?? []) {
       expect(compose.networks[network]?.internal, network).toBe(true)
     }
   })
 
   it('lets only Traefik reach auth’s port (/verify, and X-Forwarded-For it believes)', () => {
-    expect([...neighbours('auth')].sort()).toEqual(['auth', 'redis', 'traefik'])
+    // …and the operator's one-off admin container, which shares the Redis network.
+    expect([...neighbours('auth')].sort()).toEqual(['admin', 'auth', 'redis', 'traefik'])
   })
 
   it('gives each bridge a network of its own that only Traefik shares', () => {
@@ -89,8 +93,18 @@ describe('docker-compose.yml', () => {
     }
     const bridges = serviceCatalog.map((service) => `mcp-${service.name}`)
     expect(containers.map(([name]) => name).sort()).toEqual(
-      ['auth', 'redis', 'traefik', ...bridges].sort()
+      ['admin', 'auth', 'redis', 'traefik', ...bridges].sort()
     )
+  })
+
+  it('runs the store recipes in a one-off admin container on the Redis network alone', () => {
+    const admin = compose.services.admin
+    expect(admin?.profiles).toEqual(['tools'])
+    expect(admin?.image).toBe(compose.services.auth?.image)
+    expect(admin?.networks).toEqual(['redis'])
+    expect(admin?.entrypoint).toEqual(['node', 'auth/src/cli/main.ts'])
+    expect(admin?.volumes).toEqual(['./backups:/app/backups'])
+    expect(admin?.environment?.REDIS_URL).toBe(compose.services.auth?.environment?.REDIS_URL)
   })
 
   it('gives each bridge the egress its catalog entry states', () => {
