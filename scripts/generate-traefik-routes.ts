@@ -10,7 +10,8 @@ export const TRAEFIK_ROUTES_FILE = fileURLToPath(
 /**
  * Traefik routers and services for every service of the catalog (file provider, rendered by
  * Traefik with BASE_DOMAIN): `<name>.$BASE_DOMAIN/mcp` → `mcp-<name>:3000` behind forward-auth,
- * and the OAuth fallback paths on that host → auth.
+ * its `/health` → the bridge (open, like the bridge's own), and the OAuth fallback paths on that
+ * host → auth.
  */
 export function traefikServiceRoutes(catalog: readonly ServiceDefinition[]): string {
   const routers: string[] = []
@@ -23,6 +24,15 @@ export function traefikServiceRoutes(catalog: readonly ServiceDefinition[]): str
       entryPoints: [websecure]
       service: mcp-${name}
       middlewares: [mcp-auth, strip-authorization, bridge-secret, security-headers]
+
+    # Liveness for uptime monitors and \`just check-health\`: the bridge's /health only (no session
+    # is reachable this way; it says ok/closing and how many sessions run).
+    mcp-${name}-health:
+      rule: '${host} && Path(\`/health\`)'
+      priority: 100
+      entryPoints: [websecure]
+      service: mcp-${name}
+      middlewares: [bridge-secret, security-headers]
 
     mcp-${name}-oauth-fallbacks:
       rule: '${host} && (Path(\`/authorize\`) || Path(\`/token\`) || Path(\`/register\`) || PathPrefix(\`/register/\`))'
