@@ -80,6 +80,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: 'example.com' }).developmentSignIn).toBe(
       false
     )
+    // A loopback issuer on a listener others reach (a published container port, a tunnel): only
+    // when asked for by name.
+    expect(loadConfig({ HOST: '0.0.0.0' }).developmentSignIn).toBe(false)
+    expect(loadConfig({ HOST: '::' }).developmentSignIn).toBe(false)
+    expect(loadConfig({ HOST: '::1' }).developmentSignIn).toBe(true)
+    expect(loadConfig({ HOST: '0.0.0.0', DEVELOPMENT_SIGN_IN: 'true' }).developmentSignIn).toBe(
+      true
+    )
     // A LAN address over http: only when asked for by name.
     expect(loadConfig({ AUTH_ISSUER: 'http://192.168.1.20:8080' }).developmentSignIn).toBe(false)
     expect(

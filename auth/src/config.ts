@@ -95,8 +95,8 @@ export interface Config {
   }
   /**
    * Whether the development sign-in (a page where anyone types any name) is offered when no
-   * GitHub OAuth App is configured: on a loopback issuer, or with `DEVELOPMENT_SIGN_IN=true`;
-   * never in production nor for a non-loopback https issuer.
+   * GitHub OAuth App is configured: on a loopback issuer listening on loopback, or with
+   * `DEVELOPMENT_SIGN_IN=true`; never in production nor for a non-loopback https issuer.
    */
   readonly developmentSignIn: boolean
   /** `ALLOWED_GITHUB_USERS`: `id:<number>` entries (preferred) and logins, or '*'. */
@@ -161,6 +161,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const developmentSignIn = developmentSignInAllowed({
     optIn: e.DEVELOPMENT_SIGN_IN,
     issuer,
+    host: e.HOST,
     production,
     github: Boolean(e.GITHUB_CLIENT_ID),
   })
@@ -245,31 +246,38 @@ function parseIssuer(value: string, production: boolean): string {
 
 /**
  * The development sign-in lets anyone in under any name: only where nobody else can reach the
- * issuer (loopback), or where the operator asked for it by name (a LAN address over http), and
- * never where a public https issuer says the gateway is meant for others.
+ * gateway (a loopback issuer AND a loopback listen address: a loopback issuer alone says nothing
+ * of who reaches `HOST=0.0.0.0`, a published container port or a tunnel), or where the operator
+ * asked for it by name, and never where a public https issuer says the gateway is meant for others.
  */
 function developmentSignInAllowed(settings: {
   optIn: boolean | undefined
   issuer: string
+  host: string
   production: boolean
   github: boolean
 }): boolean {
   const url = new URL(settings.issuer)
-  const loopback = isLoopbackHost(url.hostname)
+  const loopbackIssuer = isLoopbackHost(url.hostname)
   if (settings.optIn === true && settings.production) {
     throw new ConfigError('DEVELOPMENT_SIGN_IN: refused when NODE_ENV=production')
   }
-  if (settings.optIn === true && url.protocol === 'https:' && !loopback) {
+  if (settings.optIn === true && url.protocol === 'https:' && !loopbackIssuer) {
     throw new ConfigError(
       `DEVELOPMENT_SIGN_IN: refused for the public https issuer ${settings.issuer}; configure GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET`
     )
   }
   if (settings.github || settings.production) return false
-  return settings.optIn ?? loopback
+  return settings.optIn ?? (loopbackIssuer && isLoopbackHost(settings.host))
 }
 
 function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    hostname === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  )
 }
 
 function positive(variable: string, value: number): number {
