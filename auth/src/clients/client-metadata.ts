@@ -18,7 +18,7 @@ export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[numbe
  * The largest registration (or update) request body. Real clients send a few hundred bytes; the
  * bound keeps what an anonymous caller can make the store hold per registration small.
  */
-export const MAX_REGISTRATION_BODY_BYTES = 8 * 1024
+export const MAX_REGISTRATION_BODY_BYTES = 4 * 1024
 
 /** The client metadata we accept and keep (RFC 7591 §2); unknown fields are dropped. */
 export interface ClientMetadata {

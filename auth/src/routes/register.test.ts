@@ -119,7 +119,7 @@ describe('POST /register', () => {
     )
     const { client_id } = (await response.json()) as { client_id: string }
     const ttl = await server.store.ttl(`client:${client_id}`)
-    expect(server.config.ttl.unusedClient).toBe(86_400)
+    expect(server.config.ttl.unusedClient).toBe(3600)
     expect(ttl).toBeGreaterThan(server.config.ttl.unusedClient - 5)
     expect(ttl).toBeLessThanOrEqual(server.config.ttl.unusedClient)
   })

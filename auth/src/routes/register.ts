@@ -7,16 +7,18 @@ import { publicCors } from '../http/cors.ts'
 import { rateLimit } from '../http/rate-limit.ts'
 
 /**
- * A caller's registration requests an hour, as a multiple of its limit a minute. Unused
- * registrations live a day, so the minute limit alone would let one patient caller keep 43,200 of
- * them (about 400 MB at the 8 KiB maximum); an hour's cap makes that 7,200.
+ * A caller's registration requests an hour, as a multiple of its limit a minute: one caller keeps
+ * at most 300 unused registrations alive. What all callers together can keep is bounded by the
+ * global limit times the unused lifetime (defaults: 120/min × 1 h = 7,200 registrations of at
+ * most 5 KiB, some 40 MB of Redis), well inside the compose Redis's `maxmemory`: a flood of
+ * registrations must never fill the store that revocations write to.
  */
 const HOURLY_REGISTRATIONS_PER_MINUTE_LIMIT = 10
 
 /**
  * RFC 7591 dynamic client registration. Open to anyone (MCP clients such as Claude register a new
  * client per connection), so it is rate limited per caller address (a minute and an hour) and for
- * all callers together, a body is at most 8 KiB, and a registration nobody uses expires after
+ * all callers together, a body is at most 4 KiB, and a registration nobody uses expires after
  * CLIENT_UNUSED_LIFETIME.
  */
 export const registerRoute = (deps: AuthDeps) => {
