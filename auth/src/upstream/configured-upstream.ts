@@ -20,7 +20,10 @@ export function configuredUpstream(
   const { clientId, clientSecret, baseUrl, apiUrl } = config.github
   if (!clientId || !clientSecret) {
     if (!config.developmentSignIn) return undefined
-    const { provider, routes } = developmentLogin(store, config.issuer)
+    const { provider, routes } = developmentLogin(store, config.issuer, {
+      clock,
+      trustProxy: config.trustProxy,
+    })
     return {
       name: 'the development sign-in',
       provider,

@@ -1,6 +1,10 @@
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import {
+  createTestAuthServer,
+  TEST_ISSUER,
+  type TestAuthServer,
+} from '../../../tests/support/auth-app.ts'
 import {
   authorizeUrl,
   browserFor,
@@ -55,5 +59,37 @@ describe('development sign-in (no GitHub configured, outside production)', () =>
     })
     expect(response.status).toBe(400)
     expect(await response.text()).not.toContain('<script>')
+  })
+
+  const post = (body: Record<string, string>, from = '127.0.0.9') =>
+    server.app.request(
+      `${TEST_ISSUER}/dev-login`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body).toString(),
+      },
+      { incoming: { socket: { remoteAddress: from } } }
+    )
+  const wellFormed = { login: 'demo', state: 's'.repeat(43), code_challenge: 'c'.repeat(43) }
+
+  it('stores nothing for a state or challenge the gateway did not make (no 60 KB records)', async () => {
+    for (const body of [
+      { ...wellFormed, code_challenge: 'c'.repeat(60_000) },
+      { ...wellFormed, state: 's'.repeat(60_000) },
+      { ...wellFormed, state: 'short' },
+    ]) {
+      const response = await post(body)
+      expect(response.status).toBe(400)
+      expect(response.headers.get('location')).toBeNull()
+    }
+  })
+
+  it('limits the codes one caller can make, while another is served', async () => {
+    const statuses = []
+    for (let i = 0; i < 31; i++) statuses.push((await post(wellFormed, '127.0.0.10')).status)
+    expect(statuses.slice(0, 30).every((status) => status === 302)).toBe(true)
+    expect(statuses[30]).toBe(429)
+    expect((await post(wellFormed, '127.0.0.11')).status).toBe(302)
   })
 })

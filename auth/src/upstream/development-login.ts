@@ -1,9 +1,11 @@
 import { type Context, Hono } from 'hono'
 import { html } from 'hono/html'
-import { AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
+import type { Clock } from '../clock.ts'
+import { AuthorizationErrorPage, InvalidRequest, RateLimited } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
+import { requestLimiter } from '../http/rate-limit.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { verifierMatches } from '../oauth/pkce.ts'
+import { isS256Challenge, verifierMatches } from '../oauth/pkce.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { renderPage } from '../pages/layout.ts'
 import { keys } from '../store/keys.ts'
@@ -13,6 +15,13 @@ import { type Upstream, UpstreamCodeRejected } from './upstream.ts'
 /** GitHub's login rule: alphanumerics and single inner hyphens, at most 39 characters. */
 const LOGIN = /^[a-z\d](?:[a-z\d]|-(?=[a-z\d])){0,38}$/i
 const CODE_TTL_SECONDS = 60
+/** The `state` the gateway sends upstream (`newSecret`), as the callback accepts it. */
+const STATE = /^[\w-]{20,100}$/
+/**
+ * Anyone who reaches the page can post to it, and each post stores a code: limited like the other
+ * writes before sign-in (a person signs in once).
+ */
+const SIGN_IN_LIMITS = { bucket: 'dev-login', limit: 30, globalLimit: 300, windowSeconds: 60 }
 
 /**
  * A development sign-in for the standalone demo without a GitHub OAuth App: the user types a
@@ -23,8 +32,15 @@ const CODE_TTL_SECONDS = 60
  */
 export function developmentLogin(
   store: Store,
-  issuer: string
+  issuer: string,
+  limits: { clock: Clock; trustProxy: boolean }
 ): { provider: Upstream; routes: Hono } {
+  const countSignIn = requestLimiter({
+    store,
+    ...limits,
+    ...SIGN_IN_LIMITS,
+    description: 'too many sign-ins at once; wait a minute and start again',
+  })
   const provider: Upstream = {
     authorizationUrl({ state, codeChallenge }) {
       const url = new URL(`${issuer}/dev-login`)
@@ -65,10 +81,20 @@ export function developmentLogin(
       const login = form.get('login') ?? ''
       const state = form.get('state') ?? ''
       const codeChallenge = form.get('code_challenge') ?? ''
-      if (!LOGIN.test(login) || !state || !codeChallenge) {
+      if (!LOGIN.test(login)) {
         throw new AuthorizationErrorPage(
           new InvalidRequest('a user name of letters, digits and hyphens is required')
         )
+      }
+      if (!STATE.test(state) || !isS256Challenge(codeChallenge)) {
+        throw new AuthorizationErrorPage(
+          new InvalidRequest('this sign-in did not start at the gateway; start again')
+        )
+      }
+      try {
+        await countSignIn(c)
+      } catch (error) {
+        throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
       }
       const code = newSecret()
       await store.put(
