@@ -223,6 +223,14 @@ export function createMemoryStore(
 
     batch: async (operations) => applyAll(operations),
 
+    async takeAndWrite(key, operations) {
+      const taken = stringAt(key)
+      if (taken === null) return null
+      applyAll(operations)
+      remove(key)
+      return taken
+    },
+
     async *scan(prefix) {
       for (const key of [...entries.keys()]) if (key.startsWith(prefix) && live(key)) yield key
     },

@@ -59,6 +59,10 @@ describe('a full Redis (maxmemory, noeviction)', () => {
         { op: 'addToSet', key: 'b', member: 'y' },
       ])
     ).rejects.toBeInstanceOf(StoreFull)
+    // A rotation's script is refused before it takes anything.
+    await expect(
+      store.takeAndWrite('live', [{ op: 'put', key: 'successor', value: 'x' }])
+    ).rejects.toBeInstanceOf(StoreFull)
     expect(await store.get('live')).toBe('kept')
     expect(await store.get('filler:0')).toBe('x'.repeat(1024))
 

@@ -72,6 +72,18 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       if (failure) throw failure[0]
     },
 
+    async takeAndWrite(key, operations) {
+      const args = operations.flatMap((operation) => operationArguments(operation))
+      const taken = await redis.eval(
+        TAKE_AND_WRITE,
+        1 + operations.length,
+        k(key),
+        ...operations.map((operation) => k(operation.key)),
+        ...args
+      )
+      return typeof taken === 'string' ? taken : null
+    },
+
     async *scan(keyPrefix) {
       const pattern = `${escapeGlob(k(keyPrefix))}*`
       let cursor = '0'
@@ -131,6 +143,7 @@ function withUnavailability(store: Store): Store {
     removeFromSet: wrap(store.removeFromSet),
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
+    takeAndWrite: wrap(store.takeAndWrite),
     ttl: wrap(store.ttl),
     expire: wrap(store.expire),
     ping: wrap(store.ping),
@@ -177,6 +190,40 @@ function addToMulti(multi: Multi, operation: WriteOperation, k: (key: string) =>
     case 'removeFromSet':
       multi.srem(k(operation.key), operation.member)
       return
+  }
+}
+
+/**
+ * `takeAndWrite`: KEYS[1] is taken, KEYS[2..] are written, three ARGV per write (operation,
+ * value or member, TTL). The writes come before the delete, so under `maxmemory` the first of
+ * them is refused before anything changed (Redis lets a script that has written go on, to keep
+ * it atomic).
+ */
+const TAKE_AND_WRITE = `
+local taken = redis.call('GET', KEYS[1])
+if not taken then return false end
+for i = 2, #KEYS do
+  local op, value, ttl = ARGV[i * 3 - 5], ARGV[i * 3 - 4], tonumber(ARGV[i * 3 - 3])
+  if op == 'put' and ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
+  elseif op == 'put' then redis.call('SET', KEYS[i], value)
+  elseif op == 'delete' then redis.call('DEL', KEYS[i])
+  elseif op == 'addToSet' then redis.call('SADD', KEYS[i], value)
+  elseif op == 'removeFromSet' then redis.call('SREM', KEYS[i], value)
+  end
+end
+redis.call('DEL', KEYS[1])
+return taken
+`
+
+function operationArguments(operation: WriteOperation): [string, string, number] {
+  switch (operation.op) {
+    case 'put':
+      return ['put', operation.value, operation.ttlSeconds ?? 0]
+    case 'delete':
+      return ['delete', '', 0]
+    case 'addToSet':
+    case 'removeFromSet':
+      return [operation.op, operation.member, 0]
   }
 }
 

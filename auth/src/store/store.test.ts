@@ -88,6 +88,32 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.setMembers('index')).toEqual(['new'])
   })
 
+  it('takes a key and writes with it, all or nothing, for exactly one of many callers', async () => {
+    expect(await store.takeAndWrite('absent', [{ op: 'put', key: 'never', value: 'x' }])).toBeNull()
+    expect(await store.get('never')).toBeNull()
+
+    await store.put('token', 'family')
+    await store.put('stale', 'x')
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.takeAndWrite('token', [
+          { op: 'put', key: 'successor', value: String(i), ttlSeconds: 30 },
+          { op: 'delete', key: 'stale' },
+          { op: 'addToSet', key: 'winners', member: String(i) },
+        ])
+      )
+    )
+    const winners = results.flatMap((result, i) => (result === 'family' ? [i] : []))
+    expect(winners).toHaveLength(1)
+    expect(await store.getMany(['token', 'stale', 'successor'])).toEqual([
+      null,
+      null,
+      String(winners[0]),
+    ])
+    expect(await store.ttl('successor')).toBeGreaterThan(28)
+    expect(await store.setMembers('winners')).toEqual([String(winners[0])])
+  })
+
   it('scans by prefix, treating glob characters literally', async () => {
     await store.put('client:a', '1')
     await store.put('client:b', '2')

@@ -25,6 +25,12 @@ export interface Store {
   setMembers(key: string): Promise<string[]>
   /** Applies all operations atomically (MULTI/EXEC on Redis). */
   batch(operations: readonly WriteOperation[]): Promise<void>
+  /**
+   * Takes `key` and, only when it was there, applies `operations`, all in one atomic step (a Lua
+   * script on Redis): whoever gets a non-null result is the only one who did, and nobody ever sees
+   * the key gone without the operations applied.
+   */
+  takeAndWrite(key: string, operations: readonly WriteOperation[]): Promise<string | null>
   /** Iterates over the logical keys that start with `prefix` (SCAN, never KEYS). */
   scan(prefix: string): AsyncIterable<string>
   /** Remaining lifetime in seconds; `null` for a key without TTL or a missing key. */

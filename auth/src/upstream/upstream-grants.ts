@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { seal, sealingKey, unseal } from '../oauth/sealing.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { UpstreamGrant } from './upstream.ts'
@@ -15,34 +15,17 @@ export interface UpstreamGrants {
 }
 
 export function upstreamGrants(store: Store, secret: string): UpstreamGrants {
-  const key = Buffer.from(
-    hkdfSync('sha256', secret, 'mcp-oauth-gateway', 'upstream-grant-encryption', 32)
-  )
+  const key = sealingKey(secret, 'upstream-grant-encryption')
   return {
     async save(userId, grant, ttlSeconds) {
-      const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', key, iv)
-      cipher.setAAD(Buffer.from(userId))
-      const sealed = Buffer.concat([cipher.update(JSON.stringify(grant), 'utf8'), cipher.final()])
-      const value = [iv, cipher.getAuthTag(), sealed].map((b) => b.toString('base64url')).join('.')
+      const value = seal(key, JSON.stringify(grant), userId)
       await store.put(keys.upstreamGrant(userId), value, { ttlSeconds })
     },
     async find(userId) {
       const value = await store.get(keys.upstreamGrant(userId))
-      if (!value) return null
-      const [iv, tag, sealed] = value.split('.').map((part) => Buffer.from(part, 'base64url'))
-      if (!iv || !tag || !sealed) return null
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv)
-        decipher.setAAD(Buffer.from(userId))
-        decipher.setAuthTag(tag)
-        return JSON.parse(
-          Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')
-        ) as UpstreamGrant
-      } catch {
-        // Sealed under another secret (the upstream secret was rotated): as good as absent.
-        return null
-      }
+      // Sealed under another secret (the upstream secret was rotated): as good as absent.
+      const grant = value ? unseal(key, value, userId) : null
+      return grant ? (JSON.parse(grant) as UpstreamGrant) : null
     },
     async remove(userId) {
       await store.delete(keys.upstreamGrant(userId))
