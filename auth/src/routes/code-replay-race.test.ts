@@ -68,6 +68,24 @@ describe('a code redeemed twice at once (Redis)', () => {
     }
   })
 
+  it('revokes what a code issued when it is replayed after the access-token lifetime', async () => {
+    const client = await registerTestClient(server)
+    const { code, pkce } = await obtainCode(server, client, undefined, browserFor(server))
+    const first = (await (await exchangeCode(server, client, code, pkce)).json()) as Record<
+      string,
+      string
+    >
+    await sleep((ACCESS_TOKEN_TTL + 1) * 1000)
+    server.clock.advance((ACCESS_TOKEN_TTL + 1) * 1000)
+    const replay = await exchangeCode(server, client, code, pkce)
+    expect(await replay.json()).toMatchObject({ error: 'invalid_grant' })
+    const refreshed = await tokenRequest(server, client, {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token ?? '',
+    })
+    expect(await refreshed.json()).toMatchObject({ error: 'invalid_grant' })
+  })
+
   it('keeps a family refused when it is stored after its revocation', async () => {
     const client = await registerTestClient(server)
     const lifetimes = tokenLifetimes(server.config)

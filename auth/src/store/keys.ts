@@ -25,12 +25,17 @@ export const keys = {
   consentRequest: (referenceHash: string) => `consent-request:${referenceHash}`,
   /** Authorization code, by hash. TTL: AUTH_CODE_TTL. Taken (GETDEL) on redemption. */
   authorizationCode: (codeHash: string) => `code:${codeHash}`,
-  /** A redeemed code, by hash → the refresh family it started. TTL: ACCESS_TOKEN_TTL. */
+  /** A redeemed code, by hash → the refresh family it started. TTL: ACCESS + REFRESH_TOKEN_TTL. */
   redeemedCode: (codeHash: string) => `code-redeemed:${codeHash}`,
   /** Live refresh token, by hash. TTL: REFRESH_TOKEN_TTL. Taken on rotation. */
   refreshToken: (tokenHash: string) => `refresh:${tokenHash}`,
   /** A rotated refresh token, by hash → its family id (reuse detection). TTL: REFRESH_TOKEN_TTL. */
   rotatedRefreshToken: (tokenHash: string) => `refresh-rotated:${tokenHash}`,
+  /**
+   * A just-rotated refresh token, by hash → when, its family, and its successor sealed under a key
+   * derived from the rotated token itself (the reuse grace). TTL: REFRESH_TOKEN_REUSE_GRACE.
+   */
+  refreshSuccessor: (tokenHash: string) => `refresh-successor:${tokenHash}`,
   /** Refresh token family: who, which client, the live token's hash. TTL: REFRESH_TOKEN_TTL. */
   refreshFamily: (familyId: string) => `family:${familyId}`,
   /** Index: a user's refresh families (set). */

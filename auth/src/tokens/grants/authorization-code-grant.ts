@@ -6,6 +6,7 @@ import { InvalidGrant, InvalidTarget } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
+import { revocationLifetime } from '../../oauth/revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
 import { revokeRefreshFamily } from '../refresh-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
@@ -36,7 +37,8 @@ export async function authorizationCodeGrant(
     accessTokenTtl: config.ttl.accessToken,
   }
 
-  const redemption = await redeemAuthorizationCode(store, code, config.ttl.accessToken)
+  // A replay revokes what the code issued for as long as any of it can live.
+  const redemption = await redeemAuthorizationCode(store, code, revocationLifetime(lifetimes))
   if (redemption.outcome === 'unknown') {
     throw new InvalidGrant('the authorization code is invalid or expired', {
       reason: 'unknown_code',
