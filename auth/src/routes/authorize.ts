@@ -31,6 +31,13 @@ export const authorizeRoute = (deps: AuthDeps) => {
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const jar = cookies(config.issuer)
   const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
+  const issuerHost = new URL(config.issuer).host
+  /** Service hosts (compose: `<name>.$BASE_DOMAIN`) that route `/authorize` here as a fallback. */
+  const serviceHosts = new Set(
+    config.protectedResources
+      .map((r) => new URL(r.resource).host)
+      .filter((host) => host !== issuerHost)
+  )
 
   /**
    * Validates the request. RFC 9700 §4.11.2: an error goes back to the client only when this user
@@ -65,8 +72,14 @@ export const authorizeRoute = (deps: AuthDeps) => {
 
   return new Hono()
     .get('/authorize', async (c) => {
+      const url = new URL(c.req.url)
+      // Clients that miss discovery (claude.ai among them) try /authorize on the service's own
+      // host; the consent form, its cookies and its Origin check belong to the issuer's origin.
+      if (serviceHosts.has(url.host)) {
+        return c.redirect(`${config.issuer}/authorize${url.search}`, 302)
+      }
       const subject = await findBrowserSession(store, jar.get(c, 'session'))
-      const { client, request } = await parse(new URL(c.req.url).searchParams, subject)
+      const { client, request } = await parse(url.searchParams, subject)
       if (subject && (await hasConsent(store, { userId: subject.id, ...request }))) {
         logger.info({
           event: 'consent_remembered',

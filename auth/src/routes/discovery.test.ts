@@ -75,6 +75,24 @@ describe('discovery', () => {
     expect((await server.request('/.well-known/oauth-protected-resource')).status).toBe(404)
   })
 
+  it('sends /authorize on a service host (a client that missed discovery) to the issuer', async () => {
+    const compose = await createTestAuthServer({
+      AUTH_ISSUER: 'https://auth.example.com',
+      BASE_DOMAIN: 'example.com',
+    })
+    try {
+      const query = '?response_type=code&client_id=abc&state=xyz'
+      const response = await compose.app.request(`https://echo.example.com/authorize${query}`)
+      expect(response.status).toBe(302)
+      expect(response.headers.get('location')).toBe(`https://auth.example.com/authorize${query}`)
+      // On the issuer itself it is the authorization endpoint (here: an unknown client's page).
+      const own = await compose.app.request(`https://auth.example.com/authorize${query}`)
+      expect(own.status).toBe(400)
+    } finally {
+      await compose.close()
+    }
+  })
+
   it('derives the resource from the forwarded host on service hosts (compose mode)', async () => {
     const compose = await createTestAuthServer({
       AUTH_ISSUER: 'https://auth.example.com',
