@@ -1,4 +1,4 @@
-import { newSecret } from '../oauth/secrets.ts'
+import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
@@ -28,7 +28,8 @@ export async function savePendingAuthorization(
   pending: PendingAuthorization
 ): Promise<string> {
   const state = newSecret()
-  await store.put(keys.pendingAuthorization(state), JSON.stringify(pending), {
+  // Keyed by its hash, like every credential: `state` is what lets a callback finish the sign-in.
+  await store.put(keys.pendingAuthorization(hashSecret(state)), JSON.stringify(pending), {
     ttlSeconds: PENDING_AUTHORIZATION_TTL_SECONDS,
   })
   return state
@@ -39,6 +40,6 @@ export async function takePendingAuthorization(
   state: string
 ): Promise<PendingAuthorization | null> {
   if (!/^[\w-]{20,100}$/.test(state)) return null
-  const raw = await store.take(keys.pendingAuthorization(state))
+  const raw = await store.take(keys.pendingAuthorization(hashSecret(state)))
   return raw ? (JSON.parse(raw) as PendingAuthorization) : null
 }

@@ -17,7 +17,7 @@ export const keys = {
   /** Marker: every token issued to this (deleted) client is revoked. TTL: as for a family. */
   revokedClient: (clientId: string) => `revoked:client:${clientId}`,
   /** Authorization request approved on the consent page, awaiting the upstream sign-in. TTL: 10 min. */
-  pendingAuthorization: (state: string) => `pending-authorization:${state}`,
+  pendingAuthorization: (stateHash: string) => `pending-authorization:${stateHash}`,
   /**
    * Validated authorization request shown on a consent page, by hash of the page's reference.
    * TTL: the form's lifetime (15 min). Taken (GETDEL) by the decision.
