@@ -19,6 +19,24 @@ const FORBIDDEN_SCHEMES = new Set([
   'sms',
 ])
 
+/**
+ * Schemes that browsers register to open a web page: `microsoft-edge:https://evil.example/cb`
+ * looks like a native app's redirect but hands the code to a web site.
+ */
+const BROWSER_SCHEMES = new Set([
+  'microsoft-edge',
+  'microsoft-edge-holographic',
+  'x-safari-http',
+  'x-safari-https',
+  'googlechrome',
+  'googlechromes',
+  'firefox',
+  'opera-http',
+  'opera-https',
+  'brave',
+  'intent',
+])
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 export const MAX_REDIRECT_URI_LENGTH = 2000
@@ -50,5 +68,8 @@ export function redirectUriProblem(value: string): string | undefined {
       : 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'
   }
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`
+  if (BROWSER_SCHEMES.has(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
+    return 'must not open a web page through a browser scheme (use https for web redirects)'
+  }
   return undefined
 }

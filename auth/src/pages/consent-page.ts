@@ -62,5 +62,6 @@ export function describeRedirect(redirectUri: string): string {
   const url = new URL(redirectUri)
   if (url.protocol === 'https:') return url.host
   if (url.protocol === 'http:') return `this computer (${url.host})`
-  return `the ${url.protocol.slice(0, -1)} application on this computer`
+  // The whole URI: a person can judge `cursor://anysphere.cursor-retrieval/…`, not a scheme alone.
+  return `the ${url.protocol.slice(0, -1)} application on this computer (${redirectUri})`
 }

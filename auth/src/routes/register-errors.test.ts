@@ -73,6 +73,10 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['an empty string', ''],
     ['a backslash', 'https://evil.example\\@good.example/cb'],
     ['no // after https:', 'https:evil.example/cb'],
+    ['a browser scheme opening a web page', 'microsoft-edge:https://evil.example/cb'],
+    ['a browser scheme (Safari)', 'x-safari-https://evil.example/cb'],
+    ['a browser scheme (Chrome)', 'googlechromes://evil.example/cb'],
+    ['a private-use scheme wrapping a web URL', 'myapp://https://evil.example/cb'],
   ])('a redirect URI with %s', async (_form, uri) => {
     await expectOAuthError(
       await registerClient(server, { redirect_uris: [uri] }),
