@@ -117,6 +117,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message)
   })
 
+  it('gives a replaced refresh token a 30 s reuse grace unless told otherwise (0: none)', () => {
+    expect(loadConfig({}).refreshTokenReuseGrace).toBe(30)
+    expect(loadConfig({ REFRESH_TOKEN_REUSE_GRACE: '0' }).refreshTokenReuseGrace).toBe(0)
+    expect(loadConfig({ REFRESH_TOKEN_REUSE_GRACE: '300' }).refreshTokenReuseGrace).toBe(300)
+  })
+
   it.each([
     [{ PORT: 'eighty' }, /^PORT: /],
     [{ PORT: '70000' }, /^PORT: /],
@@ -134,6 +140,8 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://redis' }, /^REDIS_URL: /],
     [{ ACCESS_TOKEN_TTL: '-5' }, /^ACCESS_TOKEN_TTL: /],
     [{ ACCESS_TOKEN_TTL: '0' }, /^ACCESS_TOKEN_TTL: /],
+    [{ REFRESH_TOKEN_REUSE_GRACE: '301' }, /^REFRESH_TOKEN_REUSE_GRACE: /],
+    [{ REFRESH_TOKEN_REUSE_GRACE: '-1' }, /^REFRESH_TOKEN_REUSE_GRACE: /],
     [{ GITHUB_CLIENT_ID: 'only-the-id' }, /^GITHUB_CLIENT_SECRET: /],
     [{ MCP_ECHO_ENABLED: 'maybe' }, /^MCP_ECHO_ENABLED: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],

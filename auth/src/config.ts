@@ -56,6 +56,7 @@ const environmentSchema = z.object({
   JWT_PRIVATE_KEY_B64: z.string().min(1).optional(),
   ACCESS_TOKEN_TTL: seconds(3600),
   REFRESH_TOKEN_TTL: seconds(2_592_000),
+  REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(30),
   AUTH_CODE_TTL: seconds(60),
   DEVICE_CODE_TTL: seconds(600),
   CLIENT_LIFETIME: seconds(7_776_000),
@@ -119,6 +120,11 @@ export interface Config {
   readonly registrationGlobalRateLimit: number
   /** Token requests per minute from one caller. */
   readonly tokenRateLimit: number
+  /**
+   * Seconds after a rotation during which the replaced refresh token, presented again, gets the
+   * same successor instead of revoking its family (parallel sessions of one client); 0: none.
+   */
+  readonly refreshTokenReuseGrace: number
   /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
   readonly trustProxy: boolean
   readonly logLevel: string
@@ -204,6 +210,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     registrationRateLimit: e.REGISTRATION_RATE_LIMIT,
     registrationGlobalRateLimit: e.REGISTRATION_GLOBAL_RATE_LIMIT,
     tokenRateLimit: e.TOKEN_RATE_LIMIT,
+    refreshTokenReuseGrace: e.REFRESH_TOKEN_REUSE_GRACE,
     trustProxy: e.TRUST_PROXY ?? false,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

@@ -52,10 +52,13 @@ const BOUNDS = {
   deviceKeys: 2 * (WINDOWS * LIMITS.devices + SECOND_CALLER),
   /** One rotated-token marker per refresh. */
   rotatedTokens: WINDOWS * LIMITS.refreshes + SECOND_CALLER,
+  /** And one successor record per refresh, for the reuse grace (REFRESH_TOKEN_REUSE_GRACE). */
+  successors: WINDOWS * LIMITS.refreshes + SECOND_CALLER,
   /** Counters: 4 buckets × (flooder, second caller, all callers) × windows, and setup's. */
   counters: 4 * 3 * WINDOWS + 10,
 }
-const KEY_BOUND = BOUNDS.clients + BOUNDS.deviceKeys + BOUNDS.rotatedTokens + BOUNDS.counters
+const KEY_BOUND =
+  BOUNDS.clients + BOUNDS.deviceKeys + BOUNDS.rotatedTokens + BOUNDS.successors + BOUNDS.counters
 /** Registrations of about 6 KB dominate; Redis adds its own overhead per key. */
 const REDIS_MEMORY_BOUND = 3 * 1024 * 1024
 

@@ -79,6 +79,8 @@ describe('authorization code flow through GitHub', () => {
     expect(second.refresh_token).not.toBe(first.refresh_token)
     expect(decodeJwt(second.access_token ?? '').fam).toBe(decodeJwt(first.access_token ?? '').fam)
 
+    // After the reuse grace (REFRESH_TOKEN_REUSE_GRACE, refresh-reuse-grace.test.ts).
+    server.clock.advance((server.config.refreshTokenReuseGrace + 1) * 1000)
     const reuse = await tokenRequest(server, client, {
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token ?? '',

@@ -37,7 +37,10 @@ export const introspectRoute = (deps: AuthDeps) => {
       })
     }
     const { token, token_type_hint: hint } = parseParams(tokenParams, form)
-    const found = await findClientToken(store, verifier, client, token, hint)
+    const found = await findClientToken(store, verifier, client, token, hint, {
+      clock,
+      seconds: config.refreshTokenReuseGrace,
+    })
     if (found?.kind === 'access_token' && !(await verifier.isRevoked(found.token))) {
       const token = found.token
       return c.json(

@@ -34,7 +34,10 @@ export const revokeRoute = (deps: AuthDeps) => {
       form,
     })
     const { token, token_type_hint: hint } = parseParams(tokenParams, form)
-    const found = await findClientToken(store, verifier, client, token, hint)
+    const found = await findClientToken(store, verifier, client, token, hint, {
+      clock,
+      seconds: config.refreshTokenReuseGrace,
+    })
     if (found?.kind === 'refresh_token') {
       await revokeRefreshFamily(store, found.family.familyId, lifetimes)
       logger.info({

@@ -4,11 +4,13 @@ import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store, WriteOperation } from '../store/store.ts'
+import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
 
 /**
  * A refresh token family: every refresh token descending from one authorization. Each use of a
  * refresh token replaces it (rotation); presenting a replaced one means it leaked, and the whole
- * family is revoked, access tokens included (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2).
+ * family is revoked, access tokens included (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2), unless it comes
+ * back within the reuse grace (`refresh-successor.ts`).
  */
 export interface RefreshFamily {
   readonly familyId: string
@@ -49,41 +51,64 @@ export async function startRefreshFamily(
 
 export type RefreshLookup =
   | { readonly outcome: 'live'; readonly family: RefreshFamily }
+  /** Replaced within the reuse grace: the caller hands out `successor` again. */
+  | { readonly outcome: 'just_rotated'; readonly familyId: string; readonly successor: string }
   | { readonly outcome: 'reused'; readonly familyId: string }
   | { readonly outcome: 'unknown' }
 
-/** Finds the family of a presented refresh token without using it up. */
-export async function lookUpRefreshToken(store: Store, token: string): Promise<RefreshLookup> {
+/**
+ * Finds the family of a presented refresh token without using it up, in one round trip. Without
+ * `grace`, a replaced token is always `reused`.
+ */
+export async function lookUpRefreshToken(
+  store: Store,
+  token: string,
+  grace?: ReuseGrace
+): Promise<RefreshLookup> {
   const tokenHash = hashSecret(token)
-  const [familyId, rotatedFrom] = await store.getMany([
+  const [familyId, rotatedFrom, rotation] = await store.getMany([
     keys.refreshToken(tokenHash),
     keys.rotatedRefreshToken(tokenHash),
+    keys.refreshSuccessor(tokenHash),
   ])
   if (familyId) {
-    const raw = await store.get(keys.refreshFamily(familyId))
-    const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
+    const family = await findRefreshFamily(store, familyId)
     if (family?.currentTokenHash === tokenHash) return { outcome: 'live', family }
   }
+  const successor = grace && rotation ? openSuccessor(token, rotation, grace) : null
+  if (successor) return { outcome: 'just_rotated', ...successor }
   if (rotatedFrom) return { outcome: 'reused', familyId: rotatedFrom }
   return { outcome: 'unknown' }
 }
 
+export async function findRefreshFamily(
+  store: Store,
+  familyId: string
+): Promise<RefreshFamily | null> {
+  const raw = await store.get(keys.refreshFamily(familyId))
+  return raw ? (JSON.parse(raw) as RefreshFamily) : null
+}
+
 /**
- * Replaces the presented refresh token with a new one. Returns null when another request used it
- * first (GETDEL decides): the caller treats that as reuse.
+ * Replaces the presented refresh token with a new one. Taking the old token, storing the new one
+ * and leaving the successor for the reuse grace are one atomic step, so a request that finds the
+ * old token gone also finds its successor. Returns null when another request rotated it first.
  */
 export async function rotateRefreshToken(
   store: Store,
   family: RefreshFamily,
   token: string,
-  ttl: RefreshTokenLifetimes,
-  subject: TokenSubject = family.subject
+  options: {
+    readonly ttl: RefreshTokenLifetimes
+    readonly subject: TokenSubject
+    readonly grace: ReuseGrace
+  }
 ): Promise<string | null> {
+  const { ttl, subject, grace } = options
   const oldHash = hashSecret(token)
-  if ((await store.take(keys.refreshToken(oldHash))) === null) return null
   const next = newSecret()
   const record: RefreshFamily = { ...family, subject, currentTokenHash: hashSecret(next) }
-  await store.batch([
+  const rotation: WriteOperation[] = [
     ...familyWrites(record, ttl.refreshTokenTtl),
     {
       op: 'put',
@@ -91,8 +116,17 @@ export async function rotateRefreshToken(
       value: family.familyId,
       ttlSeconds: ttl.refreshTokenTtl,
     },
-  ])
-  return next
+  ]
+  if (grace.seconds > 0) {
+    rotation.push({
+      op: 'put',
+      key: keys.refreshSuccessor(oldHash),
+      value: sealSuccessor(token, next, family.familyId, grace.clock.now()),
+      ttlSeconds: grace.seconds,
+    })
+  }
+  const taken = await store.takeAndWrite(keys.refreshToken(oldHash), rotation)
+  return taken === null ? null : next
 }
 
 /**
@@ -107,8 +141,7 @@ export async function revokeRefreshFamily(
   ttl: RefreshTokenLifetimes
 ): Promise<void> {
   await revokeFamilyMarker(store, familyId, revocationLifetime(ttl))
-  const raw = await store.get(keys.refreshFamily(familyId))
-  const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
+  const family = await findRefreshFamily(store, familyId)
   if (!family) return
   await store.batch([
     { op: 'delete', key: keys.refreshToken(family.currentTokenHash) },

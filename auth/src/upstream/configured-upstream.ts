@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
 import type { AuthDeps } from '../deps.ts'
 import type { Store } from '../store/store.ts'
+import { coalesceSubjectChecks } from './coalesced-checks.ts'
 import { developmentLogin } from './development-login.ts'
 import { githubUpstream } from './github.ts'
 import { upstreamGrants } from './upstream-grants.ts'
@@ -26,7 +27,7 @@ export function configuredUpstream(
     })
     return {
       name: 'the development sign-in',
-      provider,
+      provider: coalesceSubjectChecks(provider),
       grants: upstreamGrants(store, 'development'),
       routes,
     }
@@ -36,7 +37,9 @@ export function configuredUpstream(
   ]
   return {
     name: 'GitHub',
-    provider: githubUpstream({ clientId, clientSecret, baseUrl, apiUrl, orgs }, clock, fetchImpl),
+    provider: coalesceSubjectChecks(
+      githubUpstream({ clientId, clientSecret, baseUrl, apiUrl, orgs }, clock, fetchImpl)
+    ),
     grants: upstreamGrants(store, clientSecret),
   }
 }

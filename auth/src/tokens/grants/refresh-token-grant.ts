@@ -5,11 +5,12 @@ import { InvalidGrant, InvalidScope, InvalidTarget, TemporarilyUnavailable } fro
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import type { TokenSubject } from '../../oauth/access-token.ts'
 import { canonicalResource } from '../../oauth/resource.ts'
-import { isFamilyRevoked } from '../../oauth/revocation.ts'
+import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { isAllowed } from '../../policy/allow-list.ts'
 import { UpstreamGrantRevoked } from '../../upstream/upstream.ts'
 import {
+  findRefreshFamily,
   lookUpRefreshToken,
   type RefreshFamily,
   revokeRefreshFamily,
@@ -22,8 +23,11 @@ const refreshRequest = z.object({ refresh_token: requiredParam(256), scope: opti
 
 /**
  * OAuth 2.1 §4.3: a new access token and a new refresh token for a live one. A replaced refresh
- * token presented again revokes the family. Before anything is used up, the user is read again
- * upstream, so someone removed from the allow-list or an organisation is cut off.
+ * token presented again revokes the family, unless it comes back within the reuse grace
+ * (`REFRESH_TOKEN_REUSE_GRACE`): then it gets the same successor, and a new access token. Before
+ * anything is used up, the user is read again upstream, so someone removed from the allow-list or
+ * an organisation is cut off; a redemption within the grace repeats a rotation that did so at
+ * most that many seconds earlier, and skips it.
  */
 export async function refreshTokenGrant(
   deps: AuthDeps,
@@ -31,12 +35,10 @@ export async function refreshTokenGrant(
   form: Readonly<Record<string, string>>,
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
-  const { config, store, logger } = deps
+  const { config, store, clock, logger } = deps
   const { refresh_token: presented, scope } = parseParams(refreshRequest, form)
-  const lifetimes = {
-    refreshTokenTtl: config.ttl.refreshToken,
-    accessTokenTtl: config.ttl.accessToken,
-  }
+  const lifetimes = tokenLifetimes(config)
+  const grace = { clock, seconds: config.refreshTokenReuseGrace }
   const invalid = (reason: string) =>
     new InvalidGrant('the refresh token is invalid, expired or revoked', { reason })
   /** A replaced refresh token came back: it leaked, so its whole family goes. */
@@ -45,32 +47,72 @@ export async function refreshTokenGrant(
     logger.warn({ event: 'refresh_token_reuse', client_id: client.client_id, family_id: familyId })
     return invalid(reason)
   }
+  /** What this request may have of a family's grant: less, never more. */
+  const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
+  const resources = [...new Set(requestedResources.map(canonicalResource))]
+  const narrowed = (family: RefreshFamily) => {
+    if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
+      throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
+    }
+    if (!resources.every((resource) => family.resources.includes(resource))) {
+      throw new InvalidTarget('the resource was not part of the original grant')
+    }
+    return {
+      scopes: requestedScopes.length > 0 ? requestedScopes : family.scopes,
+      resources: resources.length > 0 ? resources : family.resources,
+    }
+  }
+  /** The token was replaced moments ago by a parallel request: the same successor again. */
+  const reissue = async (rotation: { familyId: string; successor: string }) => {
+    const family = await findRefreshFamily(store, rotation.familyId)
+    if (!family || (await isFamilyRevoked(store, rotation.familyId))) {
+      throw invalid('family_revoked')
+    }
+    if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
+    const granted = narrowed(family)
+    logger.info({
+      event: 'token_refreshed',
+      reuse_grace: true,
+      client_id: client.client_id,
+      user_id: family.subject.id,
+      family_id: family.familyId,
+    })
+    return tokenResponse(deps, {
+      clientId: client.client_id,
+      subject: family.subject,
+      ...granted,
+      familyId: family.familyId,
+      refreshToken: rotation.successor,
+    })
+  }
 
-  const lookup = await lookUpRefreshToken(store, presented)
+  const lookup = await lookUpRefreshToken(store, presented, grace)
   if (lookup.outcome === 'unknown') throw invalid('unknown_refresh_token')
   if (lookup.outcome === 'reused') throw await refuseReuse(lookup.familyId, 'refresh_token_reused')
+  if (lookup.outcome === 'just_rotated') return reissue(lookup)
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
   // A family revoked while it was being created (a code replay racing its redemption).
   if (await isFamilyRevoked(store, family.familyId)) throw invalid('family_revoked')
-
-  const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
-  if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
-    throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
-  }
-  const resources = requestedResources.map(canonicalResource)
-  if (!resources.every((resource) => family.resources.includes(resource))) {
-    throw new InvalidTarget('the resource was not part of the original grant')
-  }
+  const granted = narrowed(family)
 
   const subject = await currentSubject(deps, family)
   if (!subject) {
     await revokeRefreshFamily(store, family.familyId, lifetimes)
     throw invalid('user_no_longer_allowed')
   }
-  const refreshToken = await rotateRefreshToken(store, family, presented, lifetimes, subject)
-  // Another request rotated it between the lookup and now: the same token was used twice.
-  if (!refreshToken) throw await refuseReuse(family.familyId, 'refresh_token_raced')
+  const refreshToken = await rotateRefreshToken(store, family, presented, {
+    ttl: lifetimes,
+    subject,
+    grace,
+  })
+  if (!refreshToken) {
+    // Another request rotated it between the lookup and now: a parallel session within the
+    // grace, else the same token used twice.
+    const raced = await lookUpRefreshToken(store, presented, grace)
+    if (raced.outcome === 'just_rotated') return reissue(raced)
+    throw await refuseReuse(family.familyId, 'refresh_token_raced')
+  }
   logger.info({
     event: 'token_refreshed',
     client_id: client.client_id,
@@ -80,8 +122,7 @@ export async function refreshTokenGrant(
   return tokenResponse(deps, {
     clientId: client.client_id,
     subject,
-    scopes: requestedScopes.length > 0 ? requestedScopes : family.scopes,
-    resources: resources.length > 0 ? [...new Set(resources)] : family.resources,
+    ...granted,
     familyId: family.familyId,
     refreshToken,
   })
