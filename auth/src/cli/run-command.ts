@@ -38,6 +38,7 @@ export const USAGE = `usage: npm run admin -- [--json] <command>
   secrets [NAME...] [--file .env]      write missing generated secrets into .env (never overwrites)
   health [--url URL]                   check the gateway, its metadata, keys and services (exit 1 on failure)
   clients list                         registered clients
+  clients count                        how many, used and never used, by client name
   clients show <client-id>             one registration, without secrets
   clients delete <client-id>           remove a registration
   consents list <user-id>              clients a user consented to

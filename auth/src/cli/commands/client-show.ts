@@ -1,7 +1,9 @@
+import { registrationUsed } from '../../admin/client-counts.ts'
 import { findClient } from '../../clients/client-registry.ts'
 import { epochSeconds } from '../../clock.ts'
 import { keys } from '../../store/keys.ts'
 import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { registrationLifetimes } from './client-counts.ts'
 
 /**
  * `clients show <client-id>`: a registration as its owner sees it (RFC 7591 metadata), plus its
@@ -24,6 +26,7 @@ export async function clientShowCommand(
     issued_at: iso(client.client_id_issued_at),
     expires_at: ttl === null ? null : iso(epochSeconds(clock) + ttl),
     confidential: client.client_secret_hash !== undefined,
+    used: registrationUsed(client, ttl, epochSeconds(clock), registrationLifetimes(config)),
     ...(client.client_secret_expires_at
       ? { client_secret_expires_at: iso(client.client_secret_expires_at) }
       : {}),
@@ -32,7 +35,7 @@ export async function clientShowCommand(
   }
   const text = [
     `${data.client_id}  ${client.metadata.client_name ?? '(no name)'}`,
-    `issued ${data.issued_at}, expires ${data.expires_at ?? 'never'}`,
+    `issued ${data.issued_at}, expires ${data.expires_at ?? 'never'}${data.used === null ? '' : data.used ? ', used' : ', never used'}`,
     `${data.confidential ? 'confidential' : 'public'} client, ${data.token_families} token family(ies)`,
     ...Object.entries(client.metadata).map(
       ([name, value]) => `  ${name}: ${JSON.stringify(value)}`
