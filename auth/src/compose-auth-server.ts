@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
 import { createApp } from './app.ts'
+import { createMetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AuthDeps } from './deps.ts'
@@ -21,6 +22,20 @@ export async function composeAuthServer(parts: {
   const { config, store, clock } = parts
   const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
   const upstream = configuredUpstream(config, store, clock)
-  const deps: AuthDeps = { ...parts, signingKeys, ...(upstream ? { upstream } : {}) }
+  const { enabled, allowLoopback } = config.clientIdMetadataDocuments
+  const metadataDocumentClients = enabled
+    ? createMetadataDocumentClients({
+        store,
+        clock,
+        logger: parts.logger,
+        fetch: { allowLoopback },
+      })
+    : undefined
+  const deps: AuthDeps = {
+    ...parts,
+    signingKeys,
+    ...(upstream ? { upstream } : {}),
+    ...(metadataDocumentClients ? { metadataDocumentClients } : {}),
+  }
   return { deps, app: createApp(deps) }
 }

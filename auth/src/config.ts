@@ -65,6 +65,9 @@ const environmentSchema = z.object({
   REGISTRATION_GLOBAL_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
   TRUST_PROXY: flag,
+  CLIENT_ID_METADATA_DOCUMENTS: flag,
+  DYNAMIC_CLIENT_REGISTRATION: flag,
+  CIMD_ALLOW_LOOPBACK: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 })
@@ -127,6 +130,13 @@ export interface Config {
   readonly refreshTokenReuseGrace: number
   /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
   readonly trustProxy: boolean
+  /**
+   * Client ID metadata documents (MCP 2025-11-25): an https `client_id` is fetched as the client's
+   * metadata. `allowLoopback` (tests only, never in production) lets loopback hosts serve them.
+   */
+  readonly clientIdMetadataDocuments: { readonly enabled: boolean; readonly allowLoopback: boolean }
+  /** RFC 7591 dynamic client registration at `/register`. */
+  readonly dynamicClientRegistration: boolean
   readonly logLevel: string
   /** `json` or `pretty` (readable lines); unset: pretty when stdout is a terminal, else JSON. */
   readonly logFormat: 'json' | 'pretty' | undefined
@@ -176,6 +186,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'GITHUB_CLIENT_ID: required when NODE_ENV=production (the development sign-in is refused there)'
     )
   }
+  if (production && e.CIMD_ALLOW_LOOPBACK) {
+    throw new ConfigError(
+      'CIMD_ALLOW_LOOPBACK: refused when NODE_ENV=production (it lets anyone make the gateway fetch from its own host)'
+    )
+  }
   if (Boolean(e.GITHUB_CLIENT_ID) !== Boolean(e.GITHUB_CLIENT_SECRET)) {
     throw new ConfigError(
       'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'
@@ -212,6 +227,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     tokenRateLimit: e.TOKEN_RATE_LIMIT,
     refreshTokenReuseGrace: e.REFRESH_TOKEN_REUSE_GRACE,
     trustProxy: e.TRUST_PROXY ?? false,
+    clientIdMetadataDocuments: {
+      enabled: e.CLIENT_ID_METADATA_DOCUMENTS ?? true,
+      allowLoopback: e.CIMD_ALLOW_LOOPBACK ?? false,
+    },
+    dynamicClientRegistration: e.DYNAMIC_CLIENT_REGISTRATION ?? true,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     protectedResources: enabledServices(env).map((service): ProtectedResource => {

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { MetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
@@ -25,4 +26,6 @@ export interface AuthDeps {
     /** Pages the provider serves itself (the development sign-in). */
     readonly routes?: Hono
   }
+  /** Clients identified by a metadata document URL; absent when CIMD is turned off. */
+  readonly metadataDocumentClients?: MetadataDocumentClients
 }

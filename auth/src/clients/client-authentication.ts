@@ -1,11 +1,14 @@
 import { epochSeconds } from '../clock.ts'
 import { InvalidClient, InvalidRequest } from '../errors.ts'
 import { secretMatches } from '../oauth/secrets.ts'
-import { type ClientRecord, type ClientRegistryDeps, findClient } from './client-registry.ts'
+import { type ClientLookupDeps, lookUpClient } from './client-lookup.ts'
+import type { ClientRecord } from './client-registry.ts'
 
 export interface ClientCredentials {
   readonly authorizationHeader: string | undefined
   readonly form: Readonly<Record<string, string>>
+  /** The caller's address as rate limits count it: bounds the metadata documents it makes us fetch. */
+  readonly caller?: string
 }
 
 /**
@@ -16,7 +19,7 @@ export interface ClientCredentials {
  * again.
  */
 export async function authenticateClient(
-  registry: ClientRegistryDeps,
+  registry: ClientLookupDeps,
   credentials: ClientCredentials
 ): Promise<ClientRecord> {
   const basic = parseBasic(credentials.authorizationHeader)
@@ -38,7 +41,7 @@ export async function authenticateClient(
   if (!clientId)
     throw new InvalidClient('client authentication is required', { reason: 'no_client_id' })
 
-  const client = await findClient(registry, clientId)
+  const client = await lookUpClient(registry, clientId, credentials.caller)
   const refuse = (reason: string) => new InvalidClient('client authentication failed', { reason })
   if (!client) throw refuse('unknown_client')
   if (client.client_secret_hash === undefined) {

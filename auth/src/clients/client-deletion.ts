@@ -1,8 +1,10 @@
 import { revokeConsent } from '../authorization/consent.ts'
 import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
+import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { clientIdUrlProblem, isClientIdUrl } from './client-id-metadata.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store
@@ -21,20 +23,25 @@ export interface ClientDeletionDeps {
  * - Its pending authorization codes and device codes are left to expire: they are stored by hash,
  *   so they cannot be found by client, and `/token` refuses them since the client is unknown.
  *
+ * A client identified by a metadata document (its id is the document's URL) has no registration,
+ * and anyone can name the URL again: deleting it also blocks it, since the client marker refuses
+ * its tokens at `/verify` and its authorizations until the marker expires (`revocationLifetime`).
+ *
  * Returns false when there was nothing to delete (no such client, and no tokens of one).
  */
 export async function deleteClient(deps: ClientDeletionDeps, clientId: string): Promise<boolean> {
   const { store, lifetimes } = deps
-  if (!/^[\w-]{1,128}$/.test(clientId)) return false
+  const byDocument = isClientIdUrl(clientId) && clientIdUrlProblem(clientId) === undefined
+  if (!byDocument && !/^[\w-]{1,128}$/.test(clientId)) return false
   const [record, families] = await Promise.all([
     store.get(keys.client(clientId)),
     store.setMembers(keys.clientFamilies(clientId)),
   ])
   // An expired registration may still have live tokens: they are revoked all the same.
-  if (record === null && families.length === 0) return false
+  if (!byDocument && record === null && families.length === 0) return false
 
   await revokeClientMarker(store, clientId, lifetimes)
-  await store.delete(keys.client(clientId))
+  await store.delete(keys.client(clientId), keys.clientMetadataDocument(hashSecret(clientId)))
   const revokeFamilies = async (familyIds: readonly string[]) => {
     await Promise.all(familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes)))
   }

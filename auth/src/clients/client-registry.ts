@@ -14,7 +14,8 @@ export interface ClientRecord {
   readonly client_secret_hash?: string
   /** 0 when the secret never expires (RFC 7591 §3.2.1). */
   readonly client_secret_expires_at?: number
-  readonly registration_access_token_hash: string
+  /** Absent for a client identified by a metadata document: it has no registration to manage. */
+  readonly registration_access_token_hash?: string
   readonly metadata: ClientMetadata
 }
 
@@ -112,6 +113,7 @@ export async function authorizeClientManagement(
   const valid =
     client !== null &&
     registrationAccessToken !== undefined &&
+    client.registration_access_token_hash !== undefined &&
     secretMatches(registrationAccessToken, client.registration_access_token_hash)
   if (!client || !valid) {
     throw new InvalidToken('the registration access token is not valid for this client', {

@@ -1,5 +1,7 @@
 import type { Context } from 'hono'
 import { html } from 'hono/html'
+import { clientIdHost } from '../clients/client-id-metadata.ts'
+import { isMetadataDocumentClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import { renderPage } from './layout.ts'
 
@@ -18,14 +20,20 @@ export interface ConsentView {
 
 /**
  * The consent page, shown before any redirect to the identity provider: the MCP spec requires a
- * proxy authorization server to ask the user for every dynamically registered client.
+ * proxy authorization server to ask the user for every dynamically registered client. A client
+ * identified by a metadata document is introduced by the host that publishes it, the one thing
+ * about it the gateway has checked (its name is whatever the document says).
  */
 export function renderConsentPage(c: Context, view: ConsentView) {
   const name = view.client.metadata.client_name ?? 'An unnamed application'
+  const documentHost = isMetadataDocumentClient(view.client)
+    ? clientIdHost(view.client.client_id)
+    : undefined
   return renderPage(
     c,
     `Allow ${name}?`,
     html`<h1>Allow <span id="client-name">${name}</span> to use your MCP services?</h1>
+${documentHost ? html`<p id="client-identity">Identified by <strong id="client-host">${documentHost}</strong></p>` : ''}
 <dl>
 <dt>Application</dt><dd>${name}${view.client.metadata.client_uri ? html` (<span>${view.client.metadata.client_uri}</span>)` : ''}</dd>
 <dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
@@ -33,7 +41,7 @@ export function renderConsentPage(c: Context, view: ConsentView) {
 <dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>
 <dt>Signed in as</dt><dd id="signed-in-as">${view.signedInAs ?? html`not yet: you will sign in with ${view.upstreamName} next`}</dd>
 </dl>
-<p class="warning">This application registered itself with this gateway. Allow it only if you started this connection yourself and trust where it will return to.</p>
+${documentHost ? metadataDocumentWarning(view, documentHost) : html`<p class="warning">This application registered itself with this gateway. Allow it only if you started this connection yourself and trust where it will return to.</p>`}
 <form method="post" action="/authorize">
 <input type="hidden" name="consent_request" value="${view.consentRequest}">
 <input type="hidden" name="csrf_token" value="${view.csrfToken}">
@@ -43,6 +51,12 @@ export function renderConsentPage(c: Context, view: ConsentView) {
 </div>
 </form>`
   )
+}
+
+/** Who vouches for a metadata-document client, and the caveat of a redirect to this computer. */
+function metadataDocumentWarning(view: ConsentView, documentHost: string) {
+  const local = !view.redirectUri.startsWith('https://')
+  return html`<p class="warning" id="client-document">This application is identified by the URL <code>${view.client.client_id}</code>: its name and where it may return come from a document published by <strong>${documentHost}</strong>. Allow it only if you started this connection yourself and trust ${documentHost}.${local ? html` It returns to this computer, where any program could use this identity: approve only a connection you just started here.` : ''}</p>`
 }
 
 /** What a scope lets the application do, in words a person can judge. */

@@ -15,7 +15,7 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     issuer: config.issuer,
     authorization_endpoint: url('/authorize'),
     token_endpoint: url('/token'),
-    registration_endpoint: url('/register'),
+    ...(config.dynamicClientRegistration ? { registration_endpoint: url('/register') } : {}),
     revocation_endpoint: url('/revoke'),
     introspection_endpoint: url('/introspect'),
     device_authorization_endpoint: url('/device_authorization'),
@@ -30,6 +30,11 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     // offline_access is advertised here only, never in resource metadata or challenges (MCP spec).
     scopes_supported: [...supportedScopes(config), 'offline_access'],
     authorization_response_iss_parameter_supported: true,
+    // MCP 2025-11-25: an https client_id is a metadata document URL. Claude uses it only when
+    // `none` is among the token endpoint auth methods, which it always is here.
+    ...(config.clientIdMetadataDocuments.enabled
+      ? { client_id_metadata_document_supported: true }
+      : {}),
   }
 }
 

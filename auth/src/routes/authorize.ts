@@ -5,20 +5,33 @@ import { completeAuthorization } from '../authorization/complete-authorization.t
 import { hasApprovedRedirect, hasConsent } from '../authorization/consent.ts'
 import { saveConsentRequest, takeConsentRequest } from '../authorization/consent-request.ts'
 import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
-import { type ClientRecord, findClient } from '../clients/client-registry.ts'
+import { clientLookup, isMetadataDocumentClient, lookUpClient } from '../clients/client-lookup.ts'
+import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import {
   AccessDenied,
   AuthorizationErrorPage,
   AuthorizationErrorRedirect,
   InvalidRequest,
+  OAuthError,
   TemporarilyUnavailable,
 } from '../errors.ts'
+import { callerAddress } from '../http/caller.ts'
 import { cookies } from '../http/cookies.ts'
 import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
+
+/**
+ * A metadata document is public, so anyone can send its client_id; a program on the user's
+ * computer could then claim a loopback or app-scheme redirect it lists (the MCP specification's
+ * localhost impersonation). Such a client is asked about every time, never on a remembered
+ * consent; an https redirect goes only to the document's own site.
+ */
+function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
+  return isMetadataDocumentClient(client) && !redirectUri.startsWith('https://')
+}
 
 /**
  * `GET /authorize` validates the request and asks for consent, before any redirect to the
@@ -27,8 +40,8 @@ import { findBrowserSession } from '../sessions/browser-session.ts'
  * again, as a pending authorization, only while a sign-in upstream is needed.
  */
 export const authorizeRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const { config, store, logger } = deps
+  const registry = clientLookup(deps)
   const jar = cookies(config.issuer)
   const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
   const issuerHost = new URL(config.issuer).host
@@ -44,8 +57,13 @@ export const authorizeRoute = (deps: AuthDeps) => {
    * has approved it (for that redirect URI) before; otherwise it ends on our page, so a client
    * anyone can register cannot use the gateway as a redirector.
    */
-  const parse = async (params: URLSearchParams, subject: TokenSubject | null) => {
-    const client = await findClient(registry, params.get('client_id') ?? '')
+  const parse = async (params: URLSearchParams, subject: TokenSubject | null, caller: string) => {
+    // A metadata document that cannot be had ends here too: nothing about the client is trusted.
+    const client = await lookUpClient(registry, params.get('client_id') ?? '', caller).catch(
+      (error: unknown) => {
+        throw error instanceof OAuthError ? new AuthorizationErrorPage(error) : error
+      }
+    )
     try {
       return {
         client: client as ClientRecord,
@@ -79,8 +97,16 @@ export const authorizeRoute = (deps: AuthDeps) => {
         return c.redirect(`${config.issuer}/authorize${url.search}`, 302)
       }
       const subject = await findBrowserSession(store, jar.get(c, 'session'))
-      const { client, request } = await parse(url.searchParams, subject)
-      if (subject && (await hasConsent(store, { userId: subject.id, ...request }))) {
+      const { client, request } = await parse(
+        url.searchParams,
+        subject,
+        callerAddress(c, config.trustProxy)
+      )
+      if (
+        subject &&
+        !asksEveryTime(client, request.redirectUri) &&
+        (await hasConsent(store, { userId: subject.id, ...request }))
+      ) {
         logger.info({
           event: 'consent_remembered',
           client_id: request.clientId,

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
+import { clientLookup, recordUse } from '../clients/client-lookup.ts'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
-import { recordClientUse } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import {
   DEFAULT_INTERVAL_SECONDS,
@@ -11,6 +11,7 @@ import {
 import { formatUserCode } from '../device/user-code.ts'
 import { UnauthorizedClient } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
+import { callerAddress } from '../http/caller.ts'
 import { optionalParam, parseParams } from '../http/params.ts'
 import { rateLimit } from '../http/rate-limit.ts'
 import { resolveResources } from '../oauth/resource.ts'
@@ -31,7 +32,7 @@ export const DEVICE_AUTHORIZATION_LIMITS = { perCaller: 20, global: 200, windowS
  */
 export const deviceAuthorizationRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const registry = clientLookup(deps)
   const limit = rateLimit({
     store,
     clock,
@@ -47,6 +48,7 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
       form,
+      caller: callerAddress(c, config.trustProxy),
     })
     if (!client.metadata.grant_types.includes(DEVICE_CODE_GRANT)) {
       throw new UnauthorizedClient(
@@ -67,7 +69,7 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
       { clientId: client.client_id, scopes: grantableScopes(scope, required, required), resources },
       config.ttl.deviceCode
     )
-    await recordClientUse(registry, client.client_id)
+    await recordUse(registry, client.client_id)
     logger.info({ event: 'device_authorization_started', client_id: client.client_id })
     const verificationUri = `${config.issuer}/device`
     return c.json(

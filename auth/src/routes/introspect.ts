@@ -1,10 +1,12 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
+import { clientLookup } from '../clients/client-lookup.ts'
 import { epochSeconds } from '../clock.ts'
 import type { AuthDeps } from '../deps.ts'
 import { InvalidClient } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
+import { callerAddress } from '../http/caller.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
@@ -20,7 +22,7 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
  */
 export const introspectRoute = (deps: AuthDeps) => {
   const { config, store, clock } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const registry = clientLookup(deps)
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
   const headers = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
 
@@ -29,6 +31,7 @@ export const introspectRoute = (deps: AuthDeps) => {
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
       form,
+      caller: callerAddress(c, config.trustProxy),
     })
     // RFC 7662 §4: introspection must not become an oracle for unauthenticated (public) callers.
     if (client.client_secret_hash === undefined) {

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { MAX_REGISTRATION_BODY_BYTES, parseClientMetadata } from '../clients/client-metadata.ts'
 import { clientInformation, registerClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
+import { AccessDenied } from '../errors.ts'
 import { readJsonBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
 import { rateLimit } from '../http/rate-limit.ts'
@@ -23,6 +24,16 @@ const HOURLY_REGISTRATIONS_PER_MINUTE_LIMIT = 10
  */
 export const registerRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
+  // DYNAMIC_CLIENT_REGISTRATION=false: not advertised either, but clients that miss discovery
+  // (claude.ai among them) try /register anyway and must learn why it fails.
+  if (!config.dynamicClientRegistration) {
+    return new Hono().use('/register', publicCors()).post('/register', () => {
+      throw new AccessDenied(
+        'dynamic client registration is turned off on this gateway: identify the application with a client ID metadata document (an https client_id)',
+        { reason: 'registration_disabled' }
+      )
+    })
+  }
   const registry = {
     store,
     clock,

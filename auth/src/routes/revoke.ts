@@ -1,8 +1,10 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
+import { clientLookup } from '../clients/client-lookup.ts'
 import type { AuthDeps } from '../deps.ts'
 import { readFormBody } from '../http/body.ts'
+import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { revokeAccessToken } from '../oauth/revocation.ts'
@@ -20,7 +22,7 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
  */
 export const revokeRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const registry = clientLookup(deps)
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
   const lifetimes = {
     refreshTokenTtl: config.ttl.refreshToken,
@@ -32,6 +34,7 @@ export const revokeRoute = (deps: AuthDeps) => {
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
       form,
+      caller: callerAddress(c, config.trustProxy),
     })
     const { token, token_type_hint: hint } = parseParams(tokenParams, form)
     const found = await findClientToken(store, verifier, client, token, hint, {

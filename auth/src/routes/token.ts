@@ -1,12 +1,13 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { authenticateClient } from '../clients/client-authentication.ts'
+import { clientLookup, recordUse } from '../clients/client-lookup.ts'
 import type { GrantType } from '../clients/client-metadata.ts'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
-import { recordClientUse } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
+import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
 import { rateLimit } from '../http/rate-limit.ts'
@@ -32,7 +33,7 @@ const grants = {
  */
 export const tokenRoute = (deps: AuthDeps) => {
   const { config, store, clock } = deps
-  const registry = { store, clock, clientLifetime: config.ttl.client }
+  const registry = clientLookup(deps)
   const limit = rateLimit({
     store,
     clock,
@@ -47,6 +48,7 @@ export const tokenRoute = (deps: AuthDeps) => {
     const client = await authenticateClient(registry, {
       authorizationHeader: c.req.header('authorization'),
       form,
+      caller: callerAddress(c, config.trustProxy),
     })
     const { grant_type: grantType } = parseParams(tokenRequest, form)
     if (!Object.hasOwn(grants, grantType))
@@ -56,7 +58,7 @@ export const tokenRoute = (deps: AuthDeps) => {
       throw new UnauthorizedClient(`this client is not registered for the ${name} grant`)
     }
     const response = await grants[name](deps, client, form, params.getAll('resource'))
-    await recordClientUse(registry, client.client_id)
+    await recordUse(registry, client.client_id)
     return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   })
 }

@@ -8,6 +8,13 @@ export const keys = {
    * then CLIENT_LIFETIME from the last use (none when 0).
    */
   client: (clientId: string) => `client:${clientId}`,
+  /**
+   * Cached client ID metadata document of a client whose id is that document's URL, by hash of the
+   * URL (JSON: the client it describes, until when it is fresh, whether tokens were issued to it;
+   * or a failed fetch). TTL: the document's max-age within 5 min..24 h once tokens were issued,
+   * at most 10 min before; 60 s for a failure.
+   */
+  clientMetadataDocument: (urlHash: string) => `client-metadata-document:${urlHash}`,
   /** Signing key ring (JSON `StoredKeyRing`). No TTL. */
   signingKeys: () => 'signing-keys',
   /** Marker: this access token (by `jti`) is revoked. TTL: the token's remaining lifetime. */

@@ -1,0 +1,58 @@
+import type { AuthDeps } from '../deps.ts'
+import { InvalidClient } from '../errors.ts'
+import { isClientIdUrl } from './client-id-metadata.ts'
+import {
+  type ClientRecord,
+  type ClientRegistryDeps,
+  findClient,
+  recordClientUse,
+} from './client-registry.ts'
+import type { MetadataDocumentClients } from './metadata-document-clients.ts'
+
+/** Where clients come from: registrations (RFC 7591) and, when enabled, metadata documents. */
+export interface ClientLookupDeps extends ClientRegistryDeps {
+  /** Absent when `CLIENT_ID_METADATA_DOCUMENTS=false`. */
+  readonly metadataDocuments?: MetadataDocumentClients | undefined
+}
+
+/** The lookup deps of the app: the registry and the app's one metadata document cache. */
+export function clientLookup(deps: AuthDeps): ClientLookupDeps {
+  return {
+    store: deps.store,
+    clock: deps.clock,
+    clientLifetime: deps.config.ttl.client,
+    metadataDocuments: deps.metadataDocumentClients,
+  }
+}
+
+/**
+ * The client a `client_id` names: a registered client, or (an https URL) the client its metadata
+ * document describes. Null for an unknown registered id; a metadata document that cannot be had
+ * is an `OAuthError` saying why (`invalid_client`, or `temporarily_unavailable`). `caller` (an
+ * address as rate limits count it) bounds the document fetches one caller can cause.
+ */
+export async function lookUpClient(
+  deps: ClientLookupDeps,
+  clientId: string,
+  caller?: string
+): Promise<ClientRecord | null> {
+  if (!isClientIdUrl(clientId)) return findClient(deps, clientId)
+  if (!deps.metadataDocuments) {
+    throw new InvalidClient(
+      'this gateway does not accept client ID metadata documents (an https client_id): the application must register',
+      { reason: 'client_metadata_documents_off' }
+    )
+  }
+  return deps.metadataDocuments.find(clientId, caller)
+}
+
+/** The client was used (tokens issued): its registration, or its cached document, lives on. */
+export async function recordUse(deps: ClientLookupDeps, clientId: string): Promise<void> {
+  if (!isClientIdUrl(clientId)) return recordClientUse(deps, clientId)
+  await deps.metadataDocuments?.recordUse(clientId)
+}
+
+/** Whether the client is identified by a metadata document (its id is the document's URL). */
+export function isMetadataDocumentClient(client: ClientRecord): boolean {
+  return isClientIdUrl(client.client_id)
+}

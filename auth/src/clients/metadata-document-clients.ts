@@ -1,0 +1,190 @@
+import { type Clock, epochSeconds } from '../clock.ts'
+import { InvalidClient, type OAuthError, RateLimited, TemporarilyUnavailable } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { hashSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import {
+  clientFromMetadataDocument,
+  clientIdHost,
+  clientIdUrlProblem,
+} from './client-id-metadata.ts'
+import type { ClientRecord } from './client-registry.ts'
+import {
+  fetchMetadataDocument,
+  MetadataDocumentError,
+  type MetadataDocumentFetchOptions,
+} from './metadata-document.ts'
+
+/**
+ * Clients identified by a client ID metadata document: fetched on first sight, cached in the
+ * store (so replicas share one copy) for as long as the document's `Cache-Control` allows within
+ * bounds, refused with a clear OAuth error when the document cannot be had. Failures are cached
+ * briefly, so a bad URL is not fetched again and again; fetches are limited per caller, per
+ * document host and in all, since anyone can name a URL.
+ */
+export interface MetadataDocumentClients {
+  /** The client the document at `clientId` describes; an `OAuthError` when there is none. */
+  find(clientId: string, caller?: string): Promise<ClientRecord>
+  /** Tokens were issued to the client: its document is kept for its whole cache lifetime. */
+  recordUse(clientId: string): Promise<void>
+  /** Drops the cached document (the client was deleted). */
+  forget(clientId: string): Promise<void>
+}
+
+export interface MetadataDocumentClientsDeps {
+  readonly store: Store
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly fetch: MetadataDocumentFetchOptions
+}
+
+/** How long a document is cached: its `max-age` within these bounds, the default without one. */
+export const DOCUMENT_CACHE_SECONDS = { min: 300, max: 86_400, default: 3600 } as const
+/**
+ * A document no token was issued for is kept this long at most. Anyone can make the gateway fetch
+ * documents; only a signed-in, allowed user's approval makes one worth a day of the store.
+ */
+export const UNUSED_DOCUMENT_SECONDS = 600
+/** A failed fetch is remembered this long: the URL is not fetched again meanwhile. */
+export const FAILED_DOCUMENT_SECONDS = 60
+/**
+ * Fetches a minute, from one caller, of one document host, and in all. With the lifetimes above
+ * the store holds at most 600 unused documents (under 5 KiB each) and 60 failures.
+ */
+export const DOCUMENT_FETCH_LIMITS = { perCaller: 10, perHost: 10, global: 60, windowSeconds: 60 }
+
+type CacheEntry =
+  | { readonly client: ClientRecord; readonly freshUntil: number; readonly used: boolean }
+  | { readonly failure: { readonly transient: boolean; readonly problem: string } }
+
+export function createMetadataDocumentClients(
+  deps: MetadataDocumentClientsDeps
+): MetadataDocumentClients {
+  const { store, clock, logger } = deps
+  // Concurrent first requests for one document (a client retrying, parallel tabs) share a fetch.
+  const inFlight = new Map<string, Promise<ClientRecord>>()
+  const cacheKey = (clientId: string) => keys.clientMetadataDocument(hashSecret(clientId))
+
+  const read = async (clientId: string) => {
+    const [entry, blocked] = await store.getMany([cacheKey(clientId), keys.revokedClient(clientId)])
+    return { entry: entry ? (JSON.parse(entry) as CacheEntry) : null, blocked: blocked !== null }
+  }
+
+  const countFetch = async (clientId: string, caller: string | undefined) => {
+    const { perCaller, perHost, global, windowSeconds } = DOCUMENT_FETCH_LIMITS
+    const now = epochSeconds(clock)
+    const window = Math.floor(now / windowSeconds)
+    const over = async (key: string, limit: number) =>
+      (await store.increment(key, windowSeconds)) > limit
+    if (
+      (caller && (await over(keys.rateLimit('client-metadata', caller, window), perCaller))) ||
+      (await over(
+        keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
+        perHost
+      )) ||
+      (await over(keys.globalRateLimit('client-metadata', window), global))
+    ) {
+      throw new RateLimited(
+        'too many client metadata documents fetched at once, retry in a minute',
+        (window + 1) * windowSeconds - now
+      )
+    }
+  }
+
+  const fetchClient = async (clientId: string, caller: string | undefined) => {
+    await countFetch(clientId, caller)
+    const fetchedAt = epochSeconds(clock)
+    try {
+      const fetched = await fetchMetadataDocument(new URL(clientId), deps.fetch)
+      const client = clientFromMetadataDocument(clientId, fetched.document, fetchedAt)
+      const lifetime = cacheLifetime(fetched.maxAgeSeconds)
+      const entry: CacheEntry = { client, freshUntil: fetchedAt + lifetime, used: false }
+      await store.put(cacheKey(clientId), JSON.stringify(entry), {
+        ttlSeconds: Math.min(lifetime, UNUSED_DOCUMENT_SECONDS),
+      })
+      logger.info({ event: 'client_metadata_document_fetched', client_id: clientId, lifetime })
+      return client
+    } catch (error) {
+      if (!(error instanceof MetadataDocumentError)) throw error
+      const failure = { transient: error.transient, problem: error.message }
+      logger.info({ event: 'client_metadata_document_refused', client_id: clientId, ...failure })
+      const entry: CacheEntry = { failure }
+      await store.put(cacheKey(clientId), JSON.stringify(entry), {
+        ttlSeconds: FAILED_DOCUMENT_SECONDS,
+      })
+      throw refusal(clientId, failure)
+    }
+  }
+
+  return {
+    async find(clientId, caller) {
+      const problem = clientIdUrlProblem(clientId)
+      if (problem) {
+        throw new InvalidClient(
+          `client_id is an https URL, so a metadata document URL, but it ${problem}`,
+          {
+            reason: 'client_id_url_invalid',
+          }
+        )
+      }
+      const { entry, blocked } = await read(clientId)
+      if (blocked) {
+        throw new InvalidClient(
+          'this application has been removed from this gateway by its operator',
+          {
+            reason: 'client_blocked',
+          }
+        )
+      }
+      if (entry && 'failure' in entry) throw refusal(clientId, entry.failure)
+      if (entry && entry.freshUntil > epochSeconds(clock)) return entry.client
+      const pending = inFlight.get(clientId) ?? fetchClient(clientId, caller)
+      inFlight.set(clientId, pending)
+      try {
+        return await pending
+      } finally {
+        inFlight.delete(clientId)
+      }
+    },
+
+    async recordUse(clientId) {
+      const { entry } = await read(clientId)
+      if (!entry || 'failure' in entry || entry.used) return
+      const remaining = entry.freshUntil - epochSeconds(clock)
+      if (remaining <= 0) return
+      await store.put(cacheKey(clientId), JSON.stringify({ ...entry, used: true }), {
+        ttlSeconds: remaining,
+      })
+    },
+
+    async forget(clientId) {
+      await store.delete(cacheKey(clientId))
+    },
+  }
+}
+
+/** `max-age` (or `Expires`) within the bounds; `no-store` and `no-cache` get the minimum. */
+function cacheLifetime(maxAgeSeconds: number | undefined): number {
+  const { min, max } = DOCUMENT_CACHE_SECONDS
+  return Math.min(max, Math.max(min, maxAgeSeconds ?? DOCUMENT_CACHE_SECONDS.default))
+}
+
+/**
+ * A document that cannot be fetched now is `temporarily_unavailable` (the client keeps its tokens
+ * and retries); one that is wrong is `invalid_client`.
+ */
+function refusal(clientId: string, failure: { transient: boolean; problem: string }): OAuthError {
+  const options = {
+    reason: failure.transient ? 'client_metadata_unreachable' : 'client_metadata_invalid',
+  }
+  return failure.transient
+    ? new TemporarilyUnavailable(
+        `the client metadata document ${clientId} could not be fetched: ${failure.problem}; retry later`,
+        options
+      )
+    : new InvalidClient(
+        `the client metadata document ${clientId} cannot be used: ${failure.problem}`,
+        options
+      )
+}
