@@ -13,6 +13,8 @@ import { HeadlessBrowser } from './headless-browser.ts'
  */
 export class HeadlessOAuthProvider implements OAuthClientProvider {
   readonly redirectUrl: string
+  /** Set: the client identifies itself by this metadata document URL where the server allows. */
+  readonly clientMetadataUrl?: string
   readonly clientMetadata: OAuthClientMetadata
   readonly browser: HeadlessBrowser
   client: OAuthClientInformationMixed | undefined
@@ -25,8 +27,10 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     redirectUrl: string
     metadata?: Partial<OAuthClientMetadata>
     browser?: HeadlessBrowser
+    clientMetadataUrl?: string
   }) {
     this.redirectUrl = options.redirectUrl
+    if (options.clientMetadataUrl) this.clientMetadataUrl = options.clientMetadataUrl
     this.browser = options.browser ?? new HeadlessBrowser()
     this.clientMetadata = {
       client_name: 'SDK end-to-end client',
