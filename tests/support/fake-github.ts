@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import { Hono, type MiddlewareHandler } from 'hono'
@@ -40,6 +41,12 @@ export interface FakeGitHubOptions {
   /** Issue expiring tokens (8 h, with `ghr_` refresh tokens) for every login, not only for `offline_access`. */
   expiringTokens?: boolean
   users?: FakeGitHubUserInput[]
+  /** Serve https with this PEM key and certificate chain instead of http (clients must trust its CA). */
+  tls?: { key: string; cert: string }
+  /** The address the servers listen on; default loopback. `0.0.0.0` lets containers reach the fake. */
+  listenHost?: string
+  /** The host name in `baseUrl` and `apiUrl`, as the gateway reaches the fake; default `127.0.0.1`. */
+  publicHost?: string
 }
 
 /** One HTTP request the fake received; `server` says which host it went to. */
@@ -125,8 +132,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       '/',
       apiRoutes(state, '/api/v3', () => urls.api)
     )
-    servers.push(await listen(web))
-    urls.base = origin(servers[0])
+    servers.push(await listen(web, options))
+    urls.base = origin(servers[0], options)
     urls.api = `${urls.base}/api/v3`
   } else {
     const api = new Hono()
@@ -138,9 +145,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       '/',
       apiRoutes(state, '', () => urls.api)
     )
-    servers.push(await listen(web), await listen(api))
-    urls.base = origin(servers[0])
-    urls.api = origin(servers[1])
+    servers.push(await listen(web, options), await listen(api, options))
+    urls.base = origin(servers[0], options)
+    urls.api = origin(servers[1], options)
   }
 
   return {
@@ -206,18 +213,27 @@ function record(
   }
 }
 
-async function listen(app: Hono): Promise<Server> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+async function listen(app: Hono, options: FakeGitHubOptions): Promise<Server> {
+  const server = (
+    options.tls
+      ? createAdaptorServer({
+          fetch: app.fetch,
+          createServer: createHttpsServer,
+          serverOptions: { key: options.tls.key, cert: options.tls.cert },
+        })
+      : createAdaptorServer({ fetch: app.fetch })
+  ) as Server
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    server.listen(0, options.listenHost ?? '127.0.0.1', () => resolve())
   })
   return server
 }
 
-function origin(server: Server | undefined): string {
+function origin(server: Server | undefined, options: FakeGitHubOptions): string {
   const address = server?.address() as AddressInfo
-  return `http://127.0.0.1:${address.port}`
+  const scheme = options.tls ? 'https' : 'http'
+  return `${scheme}://${options.publicHost ?? '127.0.0.1'}:${address.port}`
 }
 
 function close(server: Server): Promise<void> {
