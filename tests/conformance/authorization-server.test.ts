@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../support/free-port.ts'
 import { type GitHubGateway, startGitHubGateway } from '../support/github-gateway.ts'
 import { HeadlessBrowser } from '../support/headless-browser.ts'
+import {
+  createTestCertificates,
+  type MetadataDocumentServer,
+  startMetadataDocumentServer,
+  type TestCertificates,
+} from '../support/metadata-document-server.ts'
 
 /** The 0.2.0 line is the first with authorization-server scenarios (installed under an alias). */
 const cli = fileURLToPath(
@@ -19,40 +26,70 @@ interface Check {
   readonly errorMessage?: string
 }
 
-/** Checks the gateway does not meet on purpose, with the reason (kept in docs/conformance.md). */
-const NOT_APPLICABLE: Record<string, string> = {
-  'authorization-server-metadata-cimd':
-    'Client ID Metadata Documents are not supported yet; the gateway registers clients dynamically',
-}
+/**
+ * Checks the gateway does not meet on purpose, with the reason (kept in docs/conformance.md).
+ * None today: `authorization-server-metadata-cimd` passes since the gateway accepts client ID
+ * metadata documents.
+ */
+const NOT_APPLICABLE: Record<string, string> = {}
 
 describe('MCP conformance suite, authorization-server scenarios, against the gateway', () => {
   let env: GitHubGateway
   let outputDir: string
+  let certificates: TestCertificates
+  let documents: MetadataDocumentServer
   beforeAll(async () => {
-    env = await startGitHubGateway()
+    // The suite also runs as a client identified by a metadata document, served from here.
+    certificates = await createTestCertificates()
+    documents = await startMetadataDocumentServer(certificates)
+    env = await startGitHubGateway({
+      CIMD_ALLOW_LOOPBACK: 'true',
+      NODE_EXTRA_CA_CERTS: certificates.caFile,
+    })
     outputDir = await mkdtemp(join(tmpdir(), 'conformance-as-'))
   })
   afterAll(async () => {
     await env?.stop()
+    await documents?.close()
+    await certificates?.remove()
     await rm(outputDir, { recursive: true, force: true })
   })
 
-  // A public client: the suite authenticates with `none` whenever the server offers it.
-  it.each([
-    ['without a resource', false],
-    ['with an MCP resource (RFC 8707)', true],
-  ] as const)(
-    'passes every applicable check, %s',
-    async (_, withResource) => {
-      const port = await freePort()
-      const redirectUri = `http://127.0.0.1:${port}/callback`
+  /** A public client for the suite's callback: registered, or a metadata document naming it. */
+  const clientFor = async (redirectUri: string, identified: 'registered' | 'by document') => {
+    if (identified === 'registered') {
       const client = await env.register({
         client_name: 'Conformance suite',
         redirect_uris: [redirectUri],
         token_endpoint_auth_method: 'none',
       })
+      return client.client_id
+    }
+    const clientId = documents.url(`/conformance-${randomUUID()}.json`)
+    documents.serve(new URL(clientId).pathname, {
+      body: {
+        client_id: clientId,
+        client_name: 'Conformance suite',
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+      },
+    })
+    return clientId
+  }
+
+  // A public client: the suite authenticates with `none` whenever the server offers it.
+  it.each([
+    ['without a resource', false, 'registered'],
+    ['with an MCP resource (RFC 8707)', true, 'registered'],
+    ['as a client identified by a metadata document', true, 'by document'],
+  ] as const)(
+    'passes every applicable check, %s',
+    async (_, withResource, identified) => {
+      const port = await freePort()
+      const redirectUri = `http://127.0.0.1:${port}/callback`
+      const clientId = await clientFor(redirectUri, identified)
       const dir = await mkdtemp(join(outputDir, 'run-'))
-      const args = ['authorization', '--url', env.gateway.url, '--client-id', client.client_id]
+      const args = ['authorization', '--url', env.gateway.url, '--client-id', clientId]
       args.push('--port', String(port), '-o', dir)
       if (withResource) args.push('--resource', `${env.gateway.url}/echo/mcp`)
 
