@@ -1,7 +1,10 @@
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
-import { PUBLISHED_DOCUMENTS } from '../../../tests/support/client-metadata-documents.ts'
+import {
+  CURSOR_REGISTRATION,
+  PUBLISHED_DOCUMENTS,
+} from '../../../tests/support/client-metadata-documents.ts'
 import {
   createTestCertificates,
   type MetadataDocumentServer,
@@ -15,6 +18,7 @@ import {
   newPkce,
   obtainCode,
   type RegisteredClient,
+  registerTestClient,
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
@@ -102,6 +106,17 @@ describe('clients identified by a client ID metadata document', () => {
       expect(fetchesOf(path)).toBe(1)
     }
   )
+
+  it('Cursor, which publishes no document, still registers beside them and gets tokens', async () => {
+    const cursor = await registerTestClient(server, CURSOR_REGISTRATION)
+    expect(cursor.client_secret).toBeUndefined()
+    const redirectUri = 'http://localhost:8787/callback'
+    const { code, pkce } = await obtainCode(server, cursor, newPkce(), browserFor(server), {
+      redirect_uri: redirectUri,
+    })
+    const response = await exchangeCode(server, cursor, code, pkce, { redirect_uri: redirectUri })
+    expect(response.status).toBe(200)
+  })
 
   it('a ChatGPT-style document that prefers private_key_jwt is used as the public client it allows', async () => {
     const chatgpt = PUBLISHED_DOCUMENTS.find((d) => d.client === 'ChatGPT')
