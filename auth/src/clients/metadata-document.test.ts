@@ -9,10 +9,10 @@ import {
 } from '../../../tests/support/metadata-document-server.ts'
 import {
   fetchMetadataDocument,
-  isPermittedAddress,
   METADATA_DOCUMENT_MAX_BYTES,
   MetadataDocumentError,
 } from './metadata-document.ts'
+import { isPermittedAddress } from './public-address.ts'
 
 /** A resolver answering `addresses` for every name, recording what it was asked. */
 function fakeResolver(addresses: string[], asked: string[] = []): LookupFunction {
