@@ -117,6 +117,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message)
   })
 
+  it('accepts metadata documents and registrations by default; loopback documents only in tests', () => {
+    expect(loadConfig({})).toMatchObject({
+      clientIdMetadataDocuments: { enabled: true, allowLoopback: false },
+      dynamicClientRegistration: true,
+    })
+    expect(
+      loadConfig({
+        CLIENT_ID_METADATA_DOCUMENTS: 'false',
+        DYNAMIC_CLIENT_REGISTRATION: 'false',
+        CIMD_ALLOW_LOOPBACK: 'true',
+      })
+    ).toMatchObject({
+      clientIdMetadataDocuments: { enabled: false, allowLoopback: true },
+      dynamicClientRegistration: false,
+    })
+    const production = {
+      NODE_ENV: 'production',
+      AUTH_ISSUER: 'https://auth.example.com',
+      REDIS_URL: 'redis://r:6379',
+      GITHUB_CLIENT_ID: 'id',
+      GITHUB_CLIENT_SECRET: 'secret',
+    }
+    expect(loadConfig(production).clientIdMetadataDocuments.allowLoopback).toBe(false)
+    expect(() => loadConfig({ ...production, CIMD_ALLOW_LOOPBACK: 'true' })).toThrow(
+      /^CIMD_ALLOW_LOOPBACK: refused when NODE_ENV=production/
+    )
+    expect(() => loadConfig({ CIMD_ALLOW_LOOPBACK: 'maybe' })).toThrow(/^CIMD_ALLOW_LOOPBACK: /)
+  })
+
   it('gives a replaced refresh token a 30 s reuse grace unless told otherwise (0: none)', () => {
     expect(loadConfig({}).refreshTokenReuseGrace).toBe(30)
     expect(loadConfig({ REFRESH_TOKEN_REUSE_GRACE: '0' }).refreshTokenReuseGrace).toBe(0)
