@@ -150,6 +150,17 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     // The server prints every thought to stderr unless told not to.
     env: { DISABLE_THOUGHT_LOGGING: 'true' },
   },
+  {
+    name: 'conformance',
+    description:
+      'Fixtures of the MCP conformance suite (test_* tools, test:// resources, prompts): exists ' +
+      'so the suite runs through the bridge; not a service for users',
+    enabledByDefault: false,
+    requiredScopes: ['mcp'],
+    egress: 'none',
+    launch: { kind: 'module', path: './services/conformance-fixtures.ts' },
+    ...noExtras,
+  },
 ]
 
 /** The catalog entry called `name`, or undefined. */

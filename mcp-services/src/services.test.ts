@@ -196,3 +196,43 @@ describe('sequential-thinking service', () => {
     await transport.terminateSession()
   })
 })
+
+describe('conformance service', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(service('conformance'))
+  })
+  afterAll(() => bridge.close())
+
+  // The suite checks these fixtures' names and shapes (tests/bridge/conformance.test.ts); this
+  // checks what it does not look at.
+  it('returns media that decodes, and refuses what the client or the server lacks', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const media = async (name: string) => {
+      const result = await client.callTool({ name })
+      const [item] = result.content as Array<{ data: string }>
+      return Buffer.from(item?.data ?? '', 'base64')
+    }
+    const png = await media('test_image_content')
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG')
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1, 1]) // IHDR width, height
+    const wav = await media('test_audio_content')
+    expect([wav.subarray(0, 4), wav.subarray(8, 12)].map(String)).toEqual(['RIFF', 'WAVE'])
+    expect(wav.readUInt32LE(4)).toBe(wav.length - 8)
+
+    // This client declared neither sampling nor elicitation.
+    const sampling = await client.callTool({ name: 'test_sampling', arguments: { prompt: 'hi' } })
+    expect(sampling.isError).toBe(true)
+    expect(textOf(sampling)).toMatch(/does not support sampling/)
+    const elicitation = await client.callTool({
+      name: 'test_elicitation',
+      arguments: { message: 'hi' },
+    })
+    expect(elicitation.isError).toBe(true)
+    expect(textOf(elicitation)).toMatch(/does not support form elicitation/)
+    await expect(client.subscribeResource({ uri: 'test://no-such-resource' })).rejects.toThrow(
+      /Resource not found/
+    )
+    await transport.terminateSession()
+  })
+})

@@ -52,6 +52,10 @@ describe('docker-compose.yml', () => {
     }
   })
 
+  it('starts the conformance fixtures only when asked: they are not a service for users', () => {
+    expect(compose.services['mcp-conformance']?.profiles).toEqual(['conformance'])
+  })
+
   it('serves the authorization server where Traefik’s forward-auth looks for it', () => {
     const auth = compose.services.auth?.environment ?? {}
     const address = new URL(middlewares.http.middlewares['mcp-auth'].forwardAuth.address)
