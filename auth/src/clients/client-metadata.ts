@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { InvalidClientMetadata, InvalidRedirectUri } from '../errors.ts'
-import { redirectUriProblem } from './redirect-uri.ts'
+import { applicationTypeProblem, redirectUriProblem } from './redirect-uri.ts'
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
@@ -11,7 +11,11 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
 ] as const
 
+/** OpenID Connect Dynamic Client Registration §2; MCP clients send it since 2026-07-28. */
+export const APPLICATION_TYPES = ['web', 'native'] as const
+
 export type GrantType = (typeof GRANT_TYPES)[number]
+export type ApplicationType = (typeof APPLICATION_TYPES)[number]
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number]
 
 /**
@@ -26,6 +30,8 @@ export interface ClientMetadata {
   readonly token_endpoint_auth_method: TokenEndpointAuthMethod
   readonly grant_types: readonly GrantType[]
   readonly response_types: readonly 'code'[]
+  /** Kept only when the client sent it: it narrows its redirect URIs (`redirect-uri.ts`). */
+  readonly application_type?: ApplicationType
   readonly client_name?: string
   readonly client_uri?: string
   readonly logo_uri?: string
@@ -61,6 +67,7 @@ const metadataSchema = z.object({
   token_endpoint_auth_method: z.string().optional(),
   grant_types: z.array(z.string()).max(5).optional(),
   response_types: z.array(z.string()).max(5).optional(),
+  application_type: z.string().max(20).optional(),
   client_name: text(200).optional(),
   client_uri: webUri.optional(),
   logo_uri: webUri.optional(),
@@ -94,10 +101,15 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
     const error = field.startsWith('redirect_uris') ? InvalidRedirectUri : InvalidClientMetadata
     throw new error(`${field}: ${issue?.message ?? 'invalid value'}`)
   }
-  const { redirect_uris = [], ...rest } = parsed.data
+  const { redirect_uris = [], application_type: applicationType, ...rest } = parsed.data
+  if (applicationType !== undefined && !isOneOf(APPLICATION_TYPES, applicationType)) {
+    throw new InvalidClientMetadata(
+      `application_type: ${applicationType} is not supported (use web or native)`
+    )
+  }
 
   for (const uri of redirect_uris) {
-    const problem = redirectUriProblem(uri)
+    const problem = redirectUriProblem(uri) ?? applicationTypeProblem(uri, applicationType)
     if (problem) throw new InvalidRedirectUri(`redirect_uris: ${JSON.stringify(uri)} ${problem}`)
   }
 
@@ -140,6 +152,7 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
     token_endpoint_auth_method: method,
     grant_types: grantTypes as GrantType[],
     response_types: responseTypes as 'code'[],
+    application_type: applicationType,
   })
 }
 

@@ -73,3 +73,18 @@ export function redirectUriProblem(value: string): string | undefined {
   }
   return undefined
 }
+
+/**
+ * What a client's `application_type` (OpenID Connect Dynamic Client Registration §2, which MCP
+ * clients send since 2026-07-28) adds to the rules above: a web application redirects to https
+ * only. A native one may use loopback http (any port at authorization time, RFC 8252 §7.3), its
+ * own scheme (§7.1) or a claimed https URL (§7.2: VS Code registers `https://vscode.dev/redirect`
+ * as native). Without a type, the rules above alone, as for clients that predate it.
+ */
+export function applicationTypeProblem(
+  value: string,
+  applicationType: 'web' | 'native' | undefined
+): string | undefined {
+  if (applicationType !== 'web' || /^https:/i.test(value)) return undefined
+  return 'must use https for a web application (loopback and custom-scheme redirects are for application_type "native")'
+}
