@@ -66,9 +66,8 @@ export async function completeAuthorization(
     scope: request.scopes.join(' '),
     resources: request.resources,
   })
-  return redirectToClient(c, request.redirectUri, {
+  return redirectToClient(c, request.redirectUri, config.issuer, {
     code,
     state: request.state,
-    iss: config.issuer,
   })
 }

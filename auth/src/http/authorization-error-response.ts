@@ -30,10 +30,9 @@ export function toAuthorizationErrorResponse(
     }
     return renderErrorPage(c, { code, description })
   }
-  return redirectToClient(c, error.redirectUri, {
+  return redirectToClient(c, error.redirectUri, issuer, {
     error: code,
     error_description: description,
     state: error.state,
-    iss: issuer,
   })
 }

@@ -62,6 +62,14 @@ describe('resources (RFC 8707)', () => {
     expect(
       resolveResources(['http://localhost:8080/echo/mcp/'], config.protectedResources)
     ).toEqual(['http://localhost:8080/echo/mcp'])
+    expect(canonicalResource('HTTPS://Echo.Example.COM:443/mcp')).toBe(
+      'https://echo.example.com/mcp'
+    )
+    expect(canonicalResource('https://echo.example.com/')).toBe('https://echo.example.com')
+    expect(canonicalResource('https://echo.example.com/mcp?x=1')).toBe(
+      'https://echo.example.com/mcp?x=1'
+    )
+    expect(canonicalResource('not a url/')).toBe('not a url/')
     expect(resolveResources([], config.protectedResources)).toHaveLength(2)
     expect(() =>
       resolveResources(['http://localhost:8080/other/mcp'], config.protectedResources)

@@ -1,26 +1,65 @@
 import type { ProtectedResource } from '../config.ts'
 import { InvalidTarget } from '../errors.ts'
 
-/** Resource identifiers compare without a trailing slash (`…/mcp` and `…/mcp/` are one resource). */
+/**
+ * The form resource identifiers compare in. URL parsing lower-cases the scheme and host and drops
+ * a default port (MCP 2026-07-28 asks servers to accept an upper-case scheme or host), and a
+ * trailing slash goes (`…/mcp/`, as some clients send it, is `…/mcp`). A query or fragment stays,
+ * so it names no resource of ours; a value that is no URL is returned as it is.
+ */
 export function canonicalResource(value: string): string {
-  return value.endsWith('/') ? value.slice(0, -1) : value
+  let href: string
+  try {
+    href = new URL(value).href
+  } catch {
+    return value
+  }
+  return href.replace(/\/+$/, '')
+}
+
+/** The one of `known` that `requested` names, in the form it is known by, if any. */
+export function findResource(requested: string, known: readonly string[]): string | undefined {
+  const wanted = canonicalResource(requested)
+  return known.find((resource) => canonicalResource(resource) === wanted)
+}
+
+/**
+ * RFC 8707 §2 at the token endpoint: each requested resource must be one of those granted; the
+ * result is in their form, without repeats, and empty when none was asked (then: all of them).
+ */
+export function narrowResources(
+  requested: readonly string[],
+  granted: readonly string[],
+  refusal: string
+): string[] {
+  return [
+    ...new Set(
+      requested.map((value) => {
+        const match = findResource(value, granted)
+        if (!match) throw new InvalidTarget(refusal)
+        return match
+      })
+    ),
+  ]
 }
 
 /**
  * RFC 8707 §2: each requested `resource` must be one we protect; the token's audience is what
- * was asked. Nothing asked: every protected resource (a gateway-wide token, for CLIs).
+ * was asked. Nothing asked: every protected resource (a gateway-wide token; clients such as
+ * Claude Code sometimes send none, and the gateway cannot tell which service they meant).
  */
 export function resolveResources(
   requested: readonly string[],
   resources: readonly ProtectedResource[]
 ): string[] {
-  if (requested.length === 0) return resources.map((r) => r.resource)
+  const known = resources.map((r) => r.resource)
+  if (requested.length === 0) return known
   return [
     ...new Set(
       requested.map((value) => {
-        const match = resources.find((r) => r.resource === canonicalResource(value))
+        const match = findResource(value, known)
         if (!match) throw new InvalidTarget(`the resource ${value} is not protected by this server`)
-        return match.resource
+        return match
       })
     ),
   ]

@@ -2,10 +2,10 @@ import { z } from 'zod'
 import { redeemAuthorizationCode } from '../../authorization/authorization-code.ts'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import { InvalidGrant, InvalidTarget } from '../../errors.ts'
+import { InvalidGrant } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
-import { canonicalResource } from '../../oauth/resource.ts'
+import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
 import { revokeRefreshFamily } from '../refresh-tokens.ts'
@@ -60,16 +60,17 @@ export async function authorizationCodeGrant(
   if (redirectUri !== grant.redirectUri) throw refuse('redirect_uri_mismatch')
   if (!verifierMatches(codeVerifier, grant.codeChallenge)) throw refuse('pkce_mismatch')
 
-  const resources = requestedResources.map(canonicalResource)
-  if (!resources.every((resource) => grant.resources.includes(resource))) {
-    throw new InvalidTarget('the resource was not part of the authorization')
-  }
+  const resources = narrowResources(
+    requestedResources,
+    grant.resources,
+    'the resource was not part of the authorization'
+  )
   return firstTokens(deps, client, {
     grantType: 'authorization_code',
     familyId: grant.familyId,
     subject: grant.subject,
     scopes: grant.scopes,
     resources: grant.resources,
-    ...(resources.length > 0 ? { audience: [...new Set(resources)] } : {}),
+    ...(resources.length > 0 ? { audience: resources } : {}),
   })
 }

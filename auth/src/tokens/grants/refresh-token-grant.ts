@@ -1,10 +1,10 @@
 import { z } from 'zod'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import { InvalidGrant, InvalidScope, InvalidTarget, TemporarilyUnavailable } from '../../errors.ts'
+import { InvalidGrant, InvalidScope, TemporarilyUnavailable } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import type { TokenSubject } from '../../oauth/access-token.ts'
-import { canonicalResource } from '../../oauth/resource.ts'
+import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { isAllowed } from '../../policy/allow-list.ts'
@@ -49,14 +49,15 @@ export async function refreshTokenGrant(
   }
   /** What this request may have of a family's grant: less, never more. */
   const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
-  const resources = [...new Set(requestedResources.map(canonicalResource))]
   const narrowed = (family: RefreshFamily) => {
     if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
       throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
     }
-    if (!resources.every((resource) => family.resources.includes(resource))) {
-      throw new InvalidTarget('the resource was not part of the original grant')
-    }
+    const resources = narrowResources(
+      requestedResources,
+      family.resources,
+      'the resource was not part of the original grant'
+    )
     return {
       scopes: requestedScopes.length > 0 ? requestedScopes : family.scopes,
       resources: resources.length > 0 ? resources : family.resources,
