@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
+import type { AuthDeps } from '../../auth/src/deps.ts'
 import { type AccessTokenClaims, issueAccessToken } from '../../auth/src/oauth/access-token.ts'
-import type { TestAuthServer } from './auth-app.ts'
 
 export interface MintOptions {
   /** The `aud`: one resource URL or several. */
@@ -18,7 +18,7 @@ export interface MintOptions {
 
 /** Mints a real access token with the server's current signing key, as `/token` would. */
 export async function mintAccessToken(
-  server: TestAuthServer,
+  server: Pick<AuthDeps, 'config' | 'signingKeys' | 'clock'>,
   options: MintOptions = {}
 ): Promise<{ token: string; claims: AccessTokenClaims }> {
   const audience = options.audience ?? server.config.protectedResources[0]?.resource
