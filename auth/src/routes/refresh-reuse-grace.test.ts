@@ -118,9 +118,7 @@ describe('refresh token reuse grace', () => {
     const record = await server.store.get(`refresh-successor:${hashSecret(tokens.refresh_token)}`)
     expect(record).toBeTypeOf('string')
     expect(record).not.toContain(next.refresh_token)
-    expect(await server.store.ttl(`refresh-successor:${hashSecret(tokens.refresh_token)}`)).toBe(
-      30
-    )
+    expect(await server.store.ttl(`refresh-successor:${hashSecret(tokens.refresh_token)}`)).toBe(30)
   })
 
   it('gives nothing within the grace to another client, nor after the family was revoked', async () => {
