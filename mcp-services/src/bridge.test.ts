@@ -108,19 +108,6 @@ describe('bridge sessions', () => {
     ).toMatch(/initialize/)
   })
 
-  it('caps sessions per user with 429', async () => {
-    const sessions = await Promise.all([1, 2, 3].map(() => connectClient(bridge.url, 'dave')))
-    const refused = await fetch(bridge.url, {
-      method: 'POST',
-      headers: { ...POST_HEADERS, ...identityHeaders('dave') },
-      body: JSON.stringify(INIT),
-    })
-    expect(refused.status).toBe(429)
-    expect(refused.headers.get('retry-after')).toBeTruthy()
-    const other = await connectClient(bridge.url, 'erin')
-    await Promise.all([...sessions, other].map(({ transport }) => transport.terminateSession()))
-  })
-
   it('rejects cross-site browser origins and foreign Host headers', async () => {
     const evilOrigin = await fetch(bridge.url, {
       method: 'POST',
@@ -145,21 +132,6 @@ describe('bridge sessions', () => {
 })
 
 describe('bridge limits', () => {
-  it('answers 503 when the total cap is reached', async () => {
-    const bridge = await startTestBridge(fixtureService, { maxSessions: 1 })
-    try {
-      await connectClient(bridge.url, 'alice')
-      const refused = await fetch(bridge.url, {
-        method: 'POST',
-        headers: { ...POST_HEADERS, ...identityHeaders('bob') },
-        body: JSON.stringify(INIT),
-      })
-      expect(refused.status).toBe(503)
-    } finally {
-      await bridge.close()
-    }
-  })
-
   it('reaps idle sessions and their children', async () => {
     const bridge = await startTestBridge(fixtureService, {
       idleTimeoutMs: 1000,

@@ -49,8 +49,9 @@ export interface Bridge {
  *   the caller strips client-sent copies and the `Authorization` header first. Without
  *   `X-User-Id` the request is refused with 403 unless `config.allowAnonymous`;
  * - a session belongs to the user who created it: any other user gets 404 for its id;
- * - new sessions beyond `config.maxSessionsPerUser` get 429 and beyond `config.maxSessions` 503,
- *   both with `Retry-After`; sessions idle for `config.idleTimeoutMs` are ended;
+ * - at `config.maxSessionsPerUser` (or `config.maxSessions`) a new session makes the user's (or
+ *   anyone's) least recently used idle session give way; only when all are busy is it refused,
+ *   with 429 (or 503) and `Retry-After`; sessions idle for `config.idleTimeoutMs` are ended;
  * - `Host` and `Origin` are checked against `config.allowedHosts`/`allowedOrigins` (403);
  * - `close()` must be awaited on shutdown, or children outlive the process.
  *

@@ -46,13 +46,13 @@ const environmentSchema = z.object({
     .int()
     .min(1)
     .default(200)
-    .describe('sessions (child processes) in total; beyond: 503'),
+    .describe('sessions (child processes) in total; at the cap an idle one gives way, else 503'),
   MAX_SESSIONS_PER_USER: z.coerce
     .number()
     .int()
     .min(1)
     .default(10)
-    .describe('sessions per user; beyond: 429'),
+    .describe('sessions per user; at the cap an idle one of theirs gives way, else 429'),
   ALLOWED_ORIGINS: listOrAny.describe(
     'comma list of browser origins allowed besides same-origin requests, or *'
   ),
@@ -112,6 +112,12 @@ export interface BridgeConfig {
   readonly allowAnonymous: boolean
   readonly maxRequestBodyBytes: number
   /**
+   * What each session keeps of its SSE events for `Last-Event-ID` resumption: the last 1000
+   * events, at most 4 MiB of JSON (a larger message is sent but not kept). Fixed: a client that
+   * comes back later than that starts over, which every client can.
+   */
+  readonly eventStore: { readonly maxEvents: number; readonly maxBytes: number }
+  /**
    * The secret the edge adds to every request it forwards (`X-Bridge-Secret`); unset: none.
    * Checked by the bridge's own listener (`main.ts`), not by in-process mounts.
    */
@@ -141,6 +147,7 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     dataDir: resolve(e.DATA_DIR),
     allowAnonymous: e.ALLOW_ANONYMOUS,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+    eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
     sharedSecret: e.BRIDGE_SHARED_SECRET,
   })
 }

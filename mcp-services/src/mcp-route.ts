@@ -16,7 +16,7 @@ import {
 } from './json-rpc-error.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
-import type { SessionRegistry } from './session-registry.ts'
+import type { SessionCap, SessionRegistry } from './session-registry.ts'
 
 export interface McpRouteDeps {
   readonly service: ServiceDefinition
@@ -80,24 +80,19 @@ async function startSession(request: Request, identity: Identity, deps: McpRoute
   if (!deps.accepting()) {
     return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
   }
-  const refusal = deps.registry.reserve(identity.userId)
-  if (refusal === 'total') {
-    deps.logger.warn({ event: 'session_cap', cap: 'total' }, 'session refused')
-    return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: too many sessions', {
-      'Retry-After': '30',
-    })
-  }
-  if (refusal === 'user') {
-    deps.logger.warn({ event: 'session_cap', cap: 'user' }, 'session refused')
-    return jsonRpcErrorResponse(
-      429,
-      SERVER_ERROR,
-      `Too Many Requests: at most ${deps.config.maxSessionsPerUser} sessions per user; end one (DELETE) or wait for it to expire`,
-      { 'Retry-After': '30' }
-    )
-  }
+  const admission = deps.registry.admit(identity.userId, deps.now())
+  if (!admission.admitted) return capReached(admission.cap, admission.retryAfterSeconds, deps)
   let session: Session
   try {
+    const evicted = admission.evicted
+    if (evicted) {
+      deps.logger.info(
+        { event: 'session_evicted', cap: evicted.cap, user: evicted.session.identity.userId },
+        'least recently used idle session ended to make room'
+      )
+      // Its child exits before the new one starts: the cap holds for processes, not just ids.
+      await evicted.session.end(`the least recently used idle session at the ${evicted.cap} cap`)
+    }
     session = await createSession(identity, deps)
   } catch (error) {
     deps.logger.error({ err: error }, 'could not start the MCP server process')
@@ -110,6 +105,26 @@ async function startSession(request: Request, identity: Identity, deps: McpRoute
   return response
 }
 
+/** Every session in the way is busy: 429 at the user's cap, 503 at the total cap. */
+function capReached(cap: SessionCap, retryAfterSeconds: number, deps: McpRouteDeps): Response {
+  deps.logger.warn({ event: 'session_cap', cap, retryAfterSeconds }, 'session refused')
+  const headers = { 'Retry-After': String(retryAfterSeconds) }
+  if (cap === 'total') {
+    return jsonRpcErrorResponse(
+      503,
+      SERVER_ERROR,
+      'Service Unavailable: every session is in use; try again later',
+      headers
+    )
+  }
+  return jsonRpcErrorResponse(
+    429,
+    SERVER_ERROR,
+    `Too Many Requests: at most ${deps.config.maxSessionsPerUser} sessions per user and each of yours is in use (a request in flight or a stream open); end one (DELETE) or try again later`,
+    headers
+  )
+}
+
 async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
   const spec = await childSpecFor(deps.service, deps.launch, identity, deps.config.dataDir)
   const logger = deps.logger.child({ user: identity.userId })
@@ -120,6 +135,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
     logger,
     now: deps.now,
     maxRequestBodyBytes: deps.config.maxRequestBodyBytes,
+    eventStoreLimits: deps.config.eventStore,
     hiddenClientCapabilities: deps.service.hiddenClientCapabilities,
     onInitialized: (started) => {
       deps.registry.indexById(started)

@@ -10,8 +10,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
 import type { ChildConnection } from './child-process.ts'
+import { type EventStoreLimits, type ReplayRefusal, SessionEventStore } from './event-store.ts'
 import type { Identity } from './identity.ts'
-import { InFlightRequests, progressTokenOf } from './message-routing.ts'
+import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
+import { InFlightRequests } from './message-routing.ts'
 
 /** JSON-RPC error code sent for requests a child can no longer answer (implementation range). */
 export const CHILD_EXITED_CODE = -32003
@@ -22,6 +24,8 @@ export interface SessionOptions {
   readonly logger: Logger
   readonly now: () => number
   readonly maxRequestBodyBytes: number
+  /** What is kept of the session's SSE events for `Last-Event-ID` resumption. */
+  readonly eventStoreLimits: EventStoreLimits
   /** Client capabilities stripped from `initialize` (see the catalog). */
   readonly hiddenClientCapabilities: readonly string[]
   /** Called once the session has an id (the `initialize` request was accepted). */
@@ -33,9 +37,10 @@ export interface SessionOptions {
 /**
  * One MCP session of the session era (protocol 2025-03-26 … 2025-11-25): one SDK streamable-HTTP
  * server transport on the client side, one child process on the other, messages relayed as they
- * are. The session belongs to the user who created it and ends when the client deletes it, when it
- * idles out, when the bridge shuts down or when the child exits; then every request still in
- * flight is answered with a JSON-RPC error and the child is ended.
+ * are, SSE events kept for resumption. The session belongs to the user who created it and ends
+ * when the client deletes it, when it idles out, when it gives way to a new session at a cap,
+ * when the bridge shuts down or when the child exits; then every request still in flight is
+ * answered with a JSON-RPC error and the child is ended.
  */
 export class Session {
   readonly identity: Identity
@@ -44,7 +49,14 @@ export class Session {
   #id: string | undefined
   #lastActivity: number
   #ended = false
+  /**
+   * GET streams the client is reading (the standalone one, resumed ones). A POST stream needs no
+   * count: it is open while its requests are in flight, and ends with their answers.
+   */
+  #openStreams = 0
+  #openStandaloneStreams = 0
   readonly #inFlight = new InFlightRequests()
+  readonly #events: SessionEventStore
   readonly #options: SessionOptions
   readonly #logger: Logger
 
@@ -54,9 +66,11 @@ export class Session {
     this.child = options.child
     this.#logger = options.logger
     this.#lastActivity = options.now()
+    this.#events = new SessionEventStore(options.eventStoreLimits)
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: options.maxRequestBodyBytes,
+      eventStore: this.#events,
       onsessioninitialized: (id) => {
         this.#id = id
         options.onInitialized(this)
@@ -79,16 +93,56 @@ export class Session {
     return this.#ended
   }
 
-  /** True when nothing is in flight and the last request is older than `idleMs`. */
+  /** When the session was last used: its last request, or the end of its last stream. */
+  get lastUsed(): number {
+    return this.#lastActivity
+  }
+
+  /** True when nothing is in flight and the last use is older than `idleMs`. */
   isIdle(now: number, idleMs: number): boolean {
     return this.#inFlight.size === 0 && now - this.#lastActivity >= idleMs
+  }
+
+  /** A request in flight or a stream open: the client is using the session right now. */
+  get busy(): boolean {
+    return this.#inFlight.size > 0 || this.#openStreams > 0
+  }
+
+  /** The earliest time the session can reach the idle timeout, if its client sends nothing more. */
+  idleDeadline(now: number, idleMs: number): number {
+    return (this.#inFlight.size > 0 ? now : this.#lastActivity) + idleMs
   }
 
   /** Serves one HTTP request of this session (POST, GET or DELETE on /mcp). */
   async handle(request: Request, parsedBody?: unknown): Promise<Response> {
     this.#lastActivity = this.#options.now()
+    const lastEventId = request.method === 'GET' ? request.headers.get('last-event-id') : null
+    if (lastEventId) {
+      const refusal = this.#events.refusal(lastEventId)
+      if (refusal !== undefined) return replayRefused(refusal, this.#options.eventStoreLimits)
+    }
     const options = parsedBody === undefined ? undefined : { parsedBody }
-    return this.transport.handleRequest(request, options)
+    const response = await this.transport.handleRequest(request, options)
+    if (request.method !== 'GET') return response
+    return this.#tracked(response, !lastEventId || isStandalone(lastEventId))
+  }
+
+  /** Counts a GET stream as open until it ends or the client goes away. */
+  #tracked(response: Response, standalone: boolean): Response {
+    const type = response.headers.get('content-type') ?? ''
+    if (!response.body || !type.startsWith('text/event-stream')) return response
+    this.#openStreams += 1
+    if (standalone) this.#openStandaloneStreams += 1
+    const body = onEnd(response.body, () => {
+      this.#openStreams -= 1
+      if (standalone) this.#openStandaloneStreams -= 1
+      this.#lastActivity = this.#options.now()
+    })
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    })
   }
 
   /**
@@ -110,7 +164,9 @@ export class Session {
   #fromClient(message: JSONRPCMessage): void {
     this.#lastActivity = this.#options.now()
     if (isJSONRPCRequest(message)) {
-      this.#inFlight.add(message.id, progressTokenOf(message.params))
+      this.#inFlight.add(message)
+    } else if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+      if (message.id !== undefined) this.#inFlight.clientAnswered(message.id)
     } else if (isCancellation(message)) {
       const params = (message as { params?: { requestId?: RequestId } }).params
       if (params?.requestId !== undefined) this.#inFlight.delete(params.requestId)
@@ -149,10 +205,11 @@ export class Session {
   #fromChild(message: JSONRPCMessage): void {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       if (message.id !== undefined) this.#inFlight.delete(message.id)
+      this.#lastActivity = this.#options.now()
       void this.#sendToClient(message)
       return
     }
-    const related = this.#inFlight.relatedRequestFor(message)
+    const related = this.#inFlight.relatedRequestFor(message, this.#openStandaloneStreams > 0)
     void this.#sendToClient(message, related)
   }
 
@@ -171,6 +228,50 @@ export class Session {
 
 function isCancellation(message: JSONRPCMessage): boolean {
   return 'method' in message && !('id' in message) && message.method === 'notifications/cancelled'
+}
+
+/** The standalone GET stream's id in the SDK transport, as event ids carry it. */
+function isStandalone(eventId: string): boolean {
+  return eventId.startsWith('_GET_stream/')
+}
+
+function replayRefused(refusal: ReplayRefusal, limits: EventStoreLimits): Response {
+  const message =
+    refusal === 'unknown'
+      ? 'Bad Request: unknown Last-Event-ID'
+      : `Bad Request: the events after this Last-Event-ID are no longer kept (a session keeps its last ${limits.maxEvents} events, at most ${limits.maxBytes} bytes)`
+  return jsonRpcErrorResponse(400, SERVER_ERROR, message)
+}
+
+/** Passes a stream through and calls `ended` once when it ends, fails or is cancelled. */
+function onEnd(source: ReadableStream<Uint8Array>, ended: () => void): ReadableStream<Uint8Array> {
+  const reader = source.getReader()
+  let done = false
+  const finish = () => {
+    if (done) return
+    done = true
+    ended()
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read()
+        if (chunk.done) {
+          finish()
+          controller.close()
+        } else {
+          controller.enqueue(chunk.value)
+        }
+      } catch (error) {
+        finish()
+        controller.error(error)
+      }
+    },
+    async cancel(reason) {
+      finish()
+      await reader.cancel(reason)
+    },
+  })
 }
 
 function childGoneError(id: RequestId, reason: string): JSONRPCMessage {

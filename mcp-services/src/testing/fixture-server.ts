@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 
 /**
@@ -54,6 +55,33 @@ server.registerTool(
   async ({ ms }) => {
     await new Promise((r) => setTimeout(r, ms))
     return { content: [{ type: 'text', text: 'awake' }] }
+  }
+)
+
+server.registerTool(
+  'ask',
+  {
+    description:
+      'Reports progress (when the call has a progress token), waits, asks the user (elicitation) and answers with their action',
+    inputSchema: { waitMs: z.number().int() },
+  },
+  async ({ waitMs }, extra) => {
+    const progressToken = extra._meta?.progressToken
+    if (progressToken !== undefined) {
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken, progress: 1, total: 2 },
+      })
+    }
+    await new Promise((r) => setTimeout(r, waitMs))
+    const reply = await extra.sendRequest(
+      {
+        method: 'elicitation/create',
+        params: { message: 'Go on?', requestedSchema: { type: 'object', properties: {} } },
+      },
+      ElicitResultSchema
+    )
+    return { content: [{ type: 'text', text: reply.action }] }
   }
 )
 
