@@ -19,7 +19,7 @@ describe('bridge streams', () => {
       await session.post({
         id: 'ask',
         method: 'tools/call',
-        params: { name: 'ask', arguments: { waitMs: 400 }, _meta: { progressToken: 'p-ask' } },
+        params: { name: 'ask', arguments: { waitMs: 1000 }, _meta: { progressToken: 'p-ask' } },
       })
     )
     await asking.waitFor((message) => message.method === 'notifications/progress')
@@ -28,7 +28,7 @@ describe('bridge streams', () => {
       await session.post({
         id: 'sleep',
         method: 'tools/call',
-        params: { name: 'sleep', arguments: { ms: 1500 }, _meta: { progressToken: 'p-sleep' } },
+        params: { name: 'sleep', arguments: { ms: 2500 }, _meta: { progressToken: 'p-sleep' } },
       })
     )
     await Promise.race([asking.waitFor(isElicitation), sleeping.waitFor(isElicitation)])
