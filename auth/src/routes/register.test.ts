@@ -5,8 +5,14 @@ import {
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
 
-/** Registration bodies as real MCP clients send them (external-contracts §D). */
+/**
+ * Registration bodies as real MCP clients send them, each with the public reports it is built
+ * from (issue threads on GitHub, as `owner/repo#number`). No client publishes its whole body:
+ * fields no source shows are left out.
+ */
 const realClients: Record<string, Record<string, unknown>> = {
+  // anthropics/claude-code#30511 (the registration echoed back), anthropics/claude-ai-mcp#1043
+  // (asks client_secret_post), #124 (scope=claudeai); callbacks: RevenueCat/ai-toolkit#58.
   'Claude (claude.ai and claude.com callbacks, client_secret_post)': {
     client_name: 'Claude',
     redirect_uris: [
@@ -18,6 +24,7 @@ const realClients: Record<string, Record<string, unknown>> = {
     token_endpoint_auth_method: 'client_secret_post',
     scope: 'claudeai',
   },
+  // makeplane/plane-mcp-server#165, BasedHardware/omi#8824, kunickiaj/codemem#1286.
   'ChatGPT (legacy and per-connector callbacks)': {
     client_name: 'ChatGPT',
     redirect_uris: [
@@ -28,6 +35,7 @@ const realClients: Record<string, Record<string, unknown>> = {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   },
+  // microsoft/vscode#278512 and #282472 (redirects), #252892 (resource and scope).
   'VS Code (web redirect and loopback)': {
     client_name: 'Visual Studio Code',
     redirect_uris: [
@@ -39,6 +47,7 @@ const realClients: Record<string, Record<string, unknown>> = {
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'none',
   },
+  // modelcontextprotocol/inspector#930 and #556.
   'MCP Inspector (localhost callbacks)': {
     client_name: 'MCP Inspector',
     client_uri: 'https://github.com/modelcontextprotocol/inspector',
@@ -50,6 +59,7 @@ const realClients: Record<string, Record<string, unknown>> = {
     response_types: ['code'],
     token_endpoint_auth_method: 'none',
   },
+  // different-ai/openwork#3059.
   'Cursor (private-use scheme, public client)': {
     client_name: 'Cursor',
     redirect_uris: ['cursor://anysphere.cursor-mcp/oauth/callback'],
