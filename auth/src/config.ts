@@ -1,6 +1,18 @@
 import { z } from 'zod'
-import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
-import { parseUserEntry, type UserEntry } from './policy/allow-list.ts'
+import type { ServiceDefinition } from '../../mcp-services/src/catalog.ts'
+import {
+  ConfigError,
+  developmentSignInAllowed,
+  enabledServices,
+  parseIssuer,
+  positive,
+  servicePolicy,
+  serviceVariable,
+  userList,
+} from './config-values.ts'
+import type { UserEntry } from './policy/allow-list.ts'
+
+export { ConfigError }
 
 /**
  * Configuration from the environment, validated once at start-up (DESIGN §3). This is the only
@@ -143,11 +155,6 @@ export interface Config {
   readonly protectedResources: readonly ProtectedResource[]
 }
 
-/** A configuration value that stops start-up; the message names the variable. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-}
-
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const parsed = environmentSchema.safeParse(env)
   if (!parsed.success) {
@@ -248,105 +255,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         allowedOrgs: policy.orgs,
       }
     }),
-  })
-}
-
-function parseIssuer(value: string, production: boolean): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError(`AUTH_ISSUER: not a URL: ${value}`)
-  }
-  // RFC 8414 §2: https, no query or fragment; clients compare it byte for byte (no trailing slash).
-  if (url.search || url.hash || value.endsWith('/')) {
-    throw new ConfigError('AUTH_ISSUER: must have no query, fragment or trailing slash')
-  }
-  const loopback = isLoopbackHost(url.hostname)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || !production))) {
-    throw new ConfigError(
-      'AUTH_ISSUER: must be https (http only on loopback or outside production)'
-    )
-  }
-  return value
-}
-
-/**
- * The development sign-in lets anyone in under any name: only where nobody else can reach the
- * gateway (a loopback issuer AND a loopback listen address: a loopback issuer alone says nothing
- * of who reaches `HOST=0.0.0.0`, a published container port or a tunnel), or where the operator
- * asked for it by name, and never where a public https issuer says the gateway is meant for others.
- */
-function developmentSignInAllowed(settings: {
-  optIn: boolean | undefined
-  issuer: string
-  host: string
-  production: boolean
-  github: boolean
-}): boolean {
-  const url = new URL(settings.issuer)
-  const loopbackIssuer = isLoopbackHost(url.hostname)
-  if (settings.optIn === true && settings.production) {
-    throw new ConfigError('DEVELOPMENT_SIGN_IN: refused when NODE_ENV=production')
-  }
-  if (settings.optIn === true && url.protocol === 'https:' && !loopbackIssuer) {
-    throw new ConfigError(
-      `DEVELOPMENT_SIGN_IN: refused for the public https issuer ${settings.issuer}; configure GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET`
-    )
-  }
-  if (settings.github || settings.production) return false
-  return settings.optIn ?? (loopbackIssuer && isLoopbackHost(settings.host))
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    hostname === '::1' ||
-    /^127(\.\d{1,3}){3}$/.test(hostname)
-  )
-}
-
-function positive(variable: string, value: number): number {
-  if (value <= 0) throw new ConfigError(`${variable}: must be a positive number of seconds`)
-  return value
-}
-
-/** A user allow-list: '*' for everyone, else its entries (see `parseUserEntry`). */
-function userList(variable: string, entries: readonly string[]): readonly UserEntry[] | '*' {
-  if (entries.includes('*')) return '*'
-  return entries.map((entry) => {
-    try {
-      return parseUserEntry(entry)
-    } catch (error) {
-      throw new ConfigError(`${variable}: ${(error as Error).message}`)
-    }
-  })
-}
-
-function serviceVariable(service: ServiceDefinition, suffix: string): string {
-  return `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_${suffix}`
-}
-
-function servicePolicy(
-  env: Readonly<Record<string, string | undefined>>,
-  service: ServiceDefinition
-) {
-  const list = (suffix: string) =>
-    (env[serviceVariable(service, suffix)] ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean)
-  return { users: list('ALLOWED_USERS'), orgs: list('ALLOWED_ORGS') }
-}
-
-function enabledServices(env: Readonly<Record<string, string | undefined>>): ServiceDefinition[] {
-  return serviceCatalog.filter((service) => {
-    const variable = serviceVariable(service, 'ENABLED')
-    const value = env[variable]
-    if (value === undefined || value === '') return service.enabledByDefault
-    if (/^(true|1|yes)$/i.test(value)) return true
-    if (/^(false|0|no)$/i.test(value)) return false
-    throw new ConfigError(`${variable}: expected true or false, got ${value}`)
   })
 }

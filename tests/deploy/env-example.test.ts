@@ -26,9 +26,9 @@ function schemaKeys(path: string): string[] {
   )
 }
 
-/** `MCP_<NAME>_<SUFFIX>`: the per-service suffixes auth/src/config.ts reads for each catalog entry. */
+/** `MCP_<NAME>_<SUFFIX>`: the per-service suffixes the auth configuration reads for each entry. */
 function perServiceSuffixes(): string[] {
-  const source = read('auth/src/config.ts')
+  const source = read('auth/src/config.ts') + read('auth/src/config-values.ts')
   return [...source.matchAll(/(?:serviceVariable\(service,|list\()\s*'([A-Z_]+)'/g)].flatMap((m) =>
     m[1] ? [m[1]] : []
   )

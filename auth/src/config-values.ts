@@ -1,0 +1,115 @@
+import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { parseUserEntry, type UserEntry } from './policy/allow-list.ts'
+
+/**
+ * The rules for single configuration values that the schema cannot express: the issuer, when the
+ * development sign-in may run, allow-lists and the per-service settings. Each refusal is a
+ * `ConfigError` naming the variable, so start-up stops with one clear line.
+ */
+
+/** A configuration value that stops start-up; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export function parseIssuer(value: string, production: boolean): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`AUTH_ISSUER: not a URL: ${value}`)
+  }
+  // RFC 8414 §2: https, no query or fragment; clients compare it byte for byte (no trailing slash).
+  if (url.search || url.hash || value.endsWith('/')) {
+    throw new ConfigError('AUTH_ISSUER: must have no query, fragment or trailing slash')
+  }
+  const loopback = isLoopbackHost(url.hostname)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || !production))) {
+    throw new ConfigError(
+      'AUTH_ISSUER: must be https (http only on loopback or outside production)'
+    )
+  }
+  return value
+}
+
+/**
+ * The development sign-in lets anyone in under any name: only where nobody else can reach the
+ * gateway (a loopback issuer AND a loopback listen address: a loopback issuer alone says nothing
+ * of who reaches `HOST=0.0.0.0`, a published container port or a tunnel), or where the operator
+ * asked for it by name, and never where a public https issuer says the gateway is meant for others.
+ */
+export function developmentSignInAllowed(settings: {
+  optIn: boolean | undefined
+  issuer: string
+  host: string
+  production: boolean
+  github: boolean
+}): boolean {
+  const url = new URL(settings.issuer)
+  const loopbackIssuer = isLoopbackHost(url.hostname)
+  if (settings.optIn === true && settings.production) {
+    throw new ConfigError('DEVELOPMENT_SIGN_IN: refused when NODE_ENV=production')
+  }
+  if (settings.optIn === true && url.protocol === 'https:' && !loopbackIssuer) {
+    throw new ConfigError(
+      `DEVELOPMENT_SIGN_IN: refused for the public https issuer ${settings.issuer}; configure GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET`
+    )
+  }
+  if (settings.github || settings.production) return false
+  return settings.optIn ?? (loopbackIssuer && isLoopbackHost(settings.host))
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '[::1]' ||
+    hostname === '::1' ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  )
+}
+
+export function positive(variable: string, value: number): number {
+  if (value <= 0) throw new ConfigError(`${variable}: must be a positive number of seconds`)
+  return value
+}
+
+/** A user allow-list: '*' for everyone, else its entries (see `parseUserEntry`). */
+export function userList(variable: string, entries: readonly string[]): readonly UserEntry[] | '*' {
+  if (entries.includes('*')) return '*'
+  return entries.map((entry) => {
+    try {
+      return parseUserEntry(entry)
+    } catch (error) {
+      throw new ConfigError(`${variable}: ${(error as Error).message}`)
+    }
+  })
+}
+
+export function serviceVariable(service: ServiceDefinition, suffix: string): string {
+  return `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_${suffix}`
+}
+
+export function servicePolicy(
+  env: Readonly<Record<string, string | undefined>>,
+  service: ServiceDefinition
+) {
+  const list = (suffix: string) =>
+    (env[serviceVariable(service, suffix)] ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean)
+  return { users: list('ALLOWED_USERS'), orgs: list('ALLOWED_ORGS') }
+}
+
+export function enabledServices(
+  env: Readonly<Record<string, string | undefined>>
+): ServiceDefinition[] {
+  return serviceCatalog.filter((service) => {
+    const variable = serviceVariable(service, 'ENABLED')
+    const value = env[variable]
+    if (value === undefined || value === '') return service.enabledByDefault
+    if (/^(true|1|yes)$/i.test(value)) return true
+    if (/^(false|0|no)$/i.test(value)) return false
+    throw new ConfigError(`${variable}: expected true or false, got ${value}`)
+  })
+}
