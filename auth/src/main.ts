@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
+import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       'gateway listening'
     )
   })
+  // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
+  keepConnectionsLonger(server)
 
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal })

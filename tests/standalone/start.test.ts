@@ -33,6 +33,23 @@ describe('the start command (standalone, embedded defaults)', () => {
     expect(registration.status).toBe(201)
   })
 
+  it('keeps idle connections longer than a reverse proxy pools them (Traefik: 90 s)', async () => {
+    const { request } = await import('node:http')
+    const keepAlive = await new Promise<unknown>((resolve, reject) => {
+      const req = request(
+        `${gateway.url}/health`,
+        { headers: { Connection: 'keep-alive' } },
+        (res) => {
+          res.resume()
+          resolve(res.headers['keep-alive'])
+        }
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    expect(keepAlive).toBe('timeout=95')
+  })
+
   it('never writes secrets to its logs', async () => {
     const registration = await fetch(`${gateway.url}/register`, {
       method: 'POST',
