@@ -147,9 +147,13 @@ export async function updateClient(
         : undefined,
     metadata,
   })
-  const key = keys.client(client.client_id)
-  const remaining = await deps.store.ttl(key)
-  await deps.store.put(key, serialize(updated), remaining ? { ttlSeconds: remaining } : {})
+  // One atomic replace: an update that races a deletion or the expiry never brings the client
+  // back, nor writes it without its lifetime.
+  if (!(await deps.store.replace(keys.client(client.client_id), serialize(updated)))) {
+    throw new InvalidToken('the registration access token is not valid for this client', {
+      reason: 'unknown_client',
+    })
+  }
   return { client: updated, credentials: dropUndefined({ clientSecret }) }
 }
 

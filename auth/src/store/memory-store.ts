@@ -197,6 +197,14 @@ export function createMemoryStore(
       return true
     },
 
+    async replace(key, value) {
+      const entry = live(key)
+      if (!entry || typeof entry.value !== 'string') return false
+      makeRoom([{ op: 'put', key, value }])
+      write(key, stringEntry(key, value, entry.expiresAt))
+      return true
+    },
+
     async take(key) {
       const value = stringAt(key)
       if (value !== null) remove(key)

@@ -39,6 +39,10 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return result === 'OK'
     },
 
+    async replace(key, value) {
+      return (await redis.call('SET', k(key), value, 'XX', 'KEEPTTL')) === 'OK'
+    },
+
     take: (key) => redis.getdel(k(key)),
 
     async delete(...keys) {
@@ -136,6 +140,7 @@ function withUnavailability(store: Store): Store {
     get: wrap(store.get),
     getMany: wrap(store.getMany),
     put: wrap(store.put),
+    replace: wrap(store.replace),
     take: wrap(store.take),
     delete: wrap(store.delete),
     increment: wrap(store.increment),

@@ -34,6 +34,26 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.get('once')).toBe('first')
   })
 
+  it('replaces only an existing key, keeping its remaining lifetime', async () => {
+    expect(await store.replace('absent', 'x')).toBe(false)
+    expect(await store.get('absent')).toBeNull()
+
+    await store.put('lasting', 'old', { ttlSeconds: 100 })
+    expect(await store.replace('lasting', 'new')).toBe(true)
+    expect(await store.get('lasting')).toBe('new')
+    expect(await store.ttl('lasting')).toBeGreaterThan(90)
+
+    await store.put('forever', 'old')
+    expect(await store.replace('forever', 'new')).toBe(true)
+    expect(await store.ttl('forever')).toBeNull()
+    expect(await store.get('forever')).toBe('new')
+
+    await store.put('gone', 'old', { ttlSeconds: 1 })
+    await store.delete('gone')
+    expect(await store.replace('gone', 'new')).toBe(false)
+    expect(await store.get('gone')).toBeNull()
+  })
+
   it('gives a taken value to exactly one of many concurrent takers', async () => {
     await store.put('code', 'value')
     const results = await Promise.all(Array.from({ length: 20 }, () => store.take('code')))

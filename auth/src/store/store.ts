@@ -15,6 +15,12 @@ export interface Store {
    * says whether the write happened.
    */
   put(key: string, value: string, options?: PutOptions): Promise<boolean>
+  /**
+   * Replaces the value of an existing key and keeps its remaining lifetime, in one atomic step
+   * (`SET … XX KEEPTTL`). False, and nothing written, when the key does not exist (never written,
+   * deleted or expired): a replace never brings a key back.
+   */
+  replace(key: string, value: string): Promise<boolean>
   /** Atomically reads and deletes: whoever gets a non-null result is the only one who did. */
   take(key: string): Promise<string | null>
   delete(...keys: string[]): Promise<number>
