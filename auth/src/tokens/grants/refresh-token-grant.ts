@@ -1,14 +1,12 @@
 import { z } from 'zod'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import { InvalidGrant, InvalidScope, TemporarilyUnavailable } from '../../errors.ts'
+import { InvalidGrant, InvalidScope } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
-import type { TokenSubject } from '../../oauth/access-token.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
-import { isAllowed } from '../../policy/allow-list.ts'
-import { UpstreamGrantRevoked } from '../../upstream/upstream.ts'
+import { recheckUser } from '../../upstream/recheck-user.ts'
 import {
   findRefreshFamily,
   lookUpRefreshToken,
@@ -97,11 +95,12 @@ export async function refreshTokenGrant(
   if (await isFamilyRevoked(store, family.familyId)) throw invalid('family_revoked')
   const granted = narrowed(family)
 
-  const subject = await currentSubject(deps, family)
-  if (!subject) {
+  const check = await recheckUser(deps, family.subject, { event: 'refresh_denied' })
+  if (!check.allowed) {
     await revokeRefreshFamily(store, family.familyId, lifetimes)
     throw invalid('user_no_longer_allowed')
   }
+  const { subject } = check
   const refreshToken = await rotateRefreshToken(store, family, presented, {
     ttl: lifetimes,
     subject,
@@ -127,46 +126,4 @@ export async function refreshTokenGrant(
     familyId: family.familyId,
     refreshToken,
   })
-}
-
-/** The user as the identity provider sees them now, or null when they may no longer sign in. */
-async function currentSubject(deps: AuthDeps, family: RefreshFamily): Promise<TokenSubject | null> {
-  const { config, logger, upstream } = deps
-  const allowList = { users: config.allowedUsers, orgs: config.allowedOrgs }
-  if (!upstream) return isAllowed(family.subject, allowList) ? family.subject : null
-  const grant = await upstream.grants.find(family.subject.id)
-  if (!grant) {
-    logger.info({
-      event: 'refresh_denied',
-      reason: 'no_upstream_grant',
-      user_id: family.subject.id,
-    })
-    return null
-  }
-  let subject: TokenSubject
-  try {
-    subject = await upstream.provider.currentSubject(grant)
-  } catch (error) {
-    if (error instanceof UpstreamGrantRevoked) {
-      logger.info({
-        event: 'refresh_denied',
-        reason: 'upstream_grant_revoked',
-        user_id: family.subject.id,
-      })
-      return null
-    }
-    throw new TemporarilyUnavailable(`${upstream.name} could not be reached to re-check the user`, {
-      cause: error,
-    })
-  }
-  if (subject.id !== family.subject.id || !isAllowed(subject, allowList)) {
-    logger.warn({
-      event: 'refresh_denied',
-      reason: 'not_allowed',
-      user_id: family.subject.id,
-      login: subject.login,
-    })
-    return null
-  }
-  return subject
 }
