@@ -1,6 +1,9 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { anonymousWriteLimit } from '../authorization/anonymous-writes.ts'
-import { parseAuthorizationRequest } from '../authorization/authorization-request.ts'
+import {
+  type AuthorizationRequest,
+  parseAuthorizationRequest,
+} from '../authorization/authorization-request.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import { hasApprovedRedirect, hasConsent } from '../authorization/consent.ts'
 import { saveConsentRequest, takeConsentRequest } from '../authorization/consent-request.ts'
@@ -22,6 +25,7 @@ import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
+import { recheckSessionUser } from '../sessions/session-user.ts'
 
 /**
  * A metadata document is public, so anyone can send its client_id; a program on the user's
@@ -88,6 +92,27 @@ export const authorizeRoute = (deps: AuthDeps) => {
     }
   }
 
+  /**
+   * The user of a remembered browser session as the identity provider sees them now, or null when
+   * they must sign in there again; a user no longer allowed gets `access_denied`, as at the
+   * callback.
+   */
+  const sessionUserFor = async (
+    c: Context,
+    session: TokenSubject,
+    request: AuthorizationRequest
+  ) => {
+    const toClient = (error: OAuthError) =>
+      new AuthorizationErrorRedirect(error, request.redirectUri, request.state)
+    const user = await recheckSessionUser(c, deps, jar, session, {
+      client_id: request.clientId,
+    }).catch((error: unknown) => {
+      throw error instanceof OAuthError ? toClient(error) : error
+    })
+    if (user.outcome === 'refused') throw toClient(user.error)
+    return user.outcome === 'allowed' ? user.subject : null
+  }
+
   return new Hono()
     .get('/authorize', async (c) => {
       const url = new URL(c.req.url)
@@ -96,23 +121,29 @@ export const authorizeRoute = (deps: AuthDeps) => {
       if (serviceHosts.has(url.host)) {
         return c.redirect(`${config.issuer}/authorize${url.search}`, 302)
       }
-      const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
       const { client, request } = await parse(
         url.searchParams,
-        subject,
+        session,
         callerAddress(c, config.trustProxy)
       )
+      let subject = session
       if (
-        subject &&
+        session &&
         !asksEveryTime(client, request.redirectUri) &&
-        (await hasConsent(store, { userId: subject.id, ...request }))
+        (await hasConsent(store, { userId: session.id, ...request }))
       ) {
-        logger.info({
-          event: 'consent_remembered',
-          client_id: request.clientId,
-          user_id: subject.id,
-        })
-        return completeAuthorization(c, deps, request, subject)
+        // A remembered consent means this user approved this redirect: errors may go back to it.
+        const user = await sessionUserFor(c, session, request)
+        if (user) {
+          logger.info({
+            event: 'consent_remembered',
+            client_id: request.clientId,
+            user_id: user.id,
+          })
+          return completeAuthorization(c, deps, request, user)
+        }
+        subject = null
       }
       await limitConsentRequests(c)
       const csrfToken = issueFormToken(c, jar)
@@ -156,7 +187,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
         client_id: request.clientId,
         scope: request.scopes.join(' '),
       })
-      const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
+      const subject = session && (await sessionUserFor(c, session, request))
       if (subject) return completeAuthorization(c, deps, request, subject)
       if (!hasUpstream(deps)) {
         throw new AuthorizationErrorRedirect(

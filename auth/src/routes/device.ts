@@ -5,7 +5,7 @@ import type { AuthDeps } from '../deps.ts'
 import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
 import { decideDeviceAuthorization, findByUserCode } from '../device/device-authorization.ts'
 import { formatUserCode, normalizeUserCode } from '../device/user-code.ts'
-import { AuthorizationErrorPage, TemporarilyUnavailable } from '../errors.ts'
+import { AuthorizationErrorPage, OAuthError, TemporarilyUnavailable } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
 import { checkFormToken, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
@@ -16,6 +16,7 @@ import {
   renderUserCodePage,
 } from '../pages/device-pages.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
+import { recheckSessionUser } from '../sessions/session-user.ts'
 
 /**
  * User codes entered per minute (at `/device` and `/device/decision`, right or wrong) from one
@@ -106,8 +107,23 @@ export const deviceRoute = (deps: AuthDeps) => {
         return renderDeviceDonePage(c, false)
       }
       logger.info({ event: 'consent_given', client_id: found.client.client_id, flow: 'device' })
-      const subject = await findBrowserSession(store, jar.get(c, 'session'))
-      if (subject) return completeDeviceAuthorization(c, deps, found.deviceCodeHash, subject)
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
+      if (session) {
+        // The session may be hours old: the user is read again upstream before approving.
+        const user = await recheckSessionUser(c, deps, jar, session, {
+          client_id: found.client.client_id,
+          flow: 'device',
+        }).catch((error: unknown) => {
+          throw error instanceof OAuthError ? new AuthorizationErrorPage(error) : error
+        })
+        if (user.outcome === 'refused') {
+          await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' })
+          throw new AuthorizationErrorPage(user.error)
+        }
+        if (user.outcome === 'allowed') {
+          return completeDeviceAuthorization(c, deps, found.deviceCodeHash, user.subject)
+        }
+      }
       if (!hasUpstream(deps)) {
         throw new AuthorizationErrorPage(
           new TemporarilyUnavailable('no identity provider is configured on this gateway')

@@ -27,3 +27,8 @@ export async function findBrowserSession(
   const raw = await store.get(keys.browserSession(hashSecret(sessionId)))
   return raw ? (JSON.parse(raw) as TokenSubject) : null
 }
+
+/** Signs the browser out at the gateway: the next authorization goes through sign-in again. */
+export async function endBrowserSession(store: Store, sessionId: string): Promise<void> {
+  await store.delete(keys.browserSession(hashSecret(sessionId)))
+}

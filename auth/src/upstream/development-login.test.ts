@@ -33,7 +33,7 @@ describe('development sign-in (no GitHub configured, outside production)', () =>
     expect(loginPage.url).toContain('/dev-login?')
     expect(loginPage.body).toContain('Never use it for real data')
     const landed = await browser.submitForm(loginPage, { login }, stop)
-    return { client, pkce, redirect: new URL(landed.url) }
+    return { client, pkce, browser, redirect: new URL(landed.url) }
   }
 
   it('walks the real flow and yields a token for the typed name', async () => {
@@ -44,6 +44,12 @@ describe('development sign-in (no GitHub configured, outside production)', () =>
       string
     >
     expect(decodeJwt(tokens.access_token ?? '')).toMatchObject({ sub: 'dev-demo', login: 'demo' })
+  })
+
+  it('re-checks a remembered browser session with the development provider, and lets it in', async () => {
+    const { client, browser } = await signInAs('demo')
+    const again = await browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+    expect(new URL(again.url).searchParams.get('code')).toBeTruthy()
   })
 
   it('still applies the allow-list', async () => {
