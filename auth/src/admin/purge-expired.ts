@@ -2,10 +2,11 @@ import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 
 /**
- * Removes what Redis does not expire by itself. Every record and marker carries a TTL, but the
- * index sets (a user's and a client's refresh families, a user's consents) have none: their
- * members naming a record that has expired since are dropped here. A member whose record still
- * exists is never touched, so purging can run at any time next to a live gateway.
+ * Removes what Redis does not expire by itself. Every record and marker carries a TTL, and so
+ * does each index set (a user's and a client's refresh families, a user's consents), but a set's
+ * TTL is that of its longest-lived member: members naming a record that has expired since stay
+ * until then, and are dropped here (as are sets from before index sets had a TTL). A member whose
+ * record still exists is never touched, so purging can run at any time next to a live gateway.
  */
 export interface PurgeReport {
   /** Index entries dropped because their refresh family had expired. */
@@ -47,10 +48,12 @@ export async function purgeExpired(store: Store): Promise<PurgeReport> {
       const records = await store.getMany(members.map((member) => recordKey(owner, member)))
       const gone = members.filter((_, i) => records[i] === null)
       for (const member of gone) {
+        const lifetime = await store.ttl(index)
         await store.removeFromSet(index, member)
-        // Granted again between the read and the removal (a consent): put the entry back.
+        // Granted again between the read and the removal (a consent): put the entry back, with
+        // the set's lifetime (removing the last member deleted the set, and its TTL with it).
         if ((await store.get(recordKey(owner, member))) !== null) {
-          await store.addToSet(index, member)
+          await store.batch([{ op: 'addToSet', key: index, member, ttlSeconds: lifetime ?? 0 }])
           continue
         }
         removed.push({ index, member })

@@ -37,7 +37,8 @@ export async function rememberConsent(
   }
   await store.batch([
     { op: 'put', key, value: JSON.stringify(consent), ttlSeconds },
-    { op: 'addToSet', key: keys.userConsents(grant.userId), member: grant.clientId },
+    // The index lives as long as its longest-lived consent, so it goes when they all have.
+    { op: 'addToSet', key: keys.userConsents(grant.userId), member: grant.clientId, ttlSeconds },
   ])
 }
 

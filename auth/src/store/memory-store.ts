@@ -155,7 +155,13 @@ export function createMemoryStore(
       case 'addToSet': {
         const members = setAt(operation.key)
         const entry = live(operation.key)
+        const lifetime = expiry(operation.ttlSeconds)
         if (members && entry) {
+          // As on Redis: a lifetime is given to a set without one, or lengthened, never shortened.
+          if (operation.ttlSeconds === 0) entry.expiresAt = undefined
+          else if (lifetime !== undefined && (entry.expiresAt ?? 0) < lifetime) {
+            entry.expiresAt = lifetime
+          }
           if (members.has(operation.member)) return
           members.add(operation.member)
           entry.bytes += Buffer.byteLength(operation.member)
@@ -163,7 +169,7 @@ export function createMemoryStore(
         } else {
           write(operation.key, {
             value: new Set([operation.member]),
-            expiresAt: undefined,
+            expiresAt: lifetime,
             bytes: Buffer.byteLength(operation.key) + Buffer.byteLength(operation.member),
           })
         }

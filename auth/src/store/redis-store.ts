@@ -191,6 +191,13 @@ function addToMulti(multi: Multi, operation: WriteOperation, k: (key: string) =>
       return
     case 'addToSet':
       multi.sadd(k(operation.key), operation.member)
+      if (operation.ttlSeconds && operation.ttlSeconds > 0) {
+        // NX gives a new set (or one from before set TTLs) its lifetime, GT only ever lengthens it.
+        multi.expire(k(operation.key), operation.ttlSeconds, 'NX')
+        multi.expire(k(operation.key), operation.ttlSeconds, 'GT')
+      } else if (operation.ttlSeconds === 0) {
+        multi.persist(k(operation.key))
+      }
       return
     case 'removeFromSet':
       multi.srem(k(operation.key), operation.member)
@@ -212,7 +219,13 @@ for i = 2, #KEYS do
   if op == 'put' and ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
   elseif op == 'put' then redis.call('SET', KEYS[i], value)
   elseif op == 'delete' then redis.call('DEL', KEYS[i])
-  elseif op == 'addToSet' then redis.call('SADD', KEYS[i], value)
+  elseif op == 'addToSet' then
+    redis.call('SADD', KEYS[i], value)
+    if ttl > 0 then
+      redis.call('EXPIRE', KEYS[i], ttl, 'NX')
+      redis.call('EXPIRE', KEYS[i], ttl, 'GT')
+    elseif ttl == 0 then redis.call('PERSIST', KEYS[i])
+    end
   elseif op == 'removeFromSet' then redis.call('SREM', KEYS[i], value)
   end
 end
@@ -227,8 +240,10 @@ function operationArguments(operation: WriteOperation): [string, string, number]
     case 'delete':
       return ['delete', '', 0]
     case 'addToSet':
+      // -1: the set's TTL is left alone.
+      return ['addToSet', operation.member, operation.ttlSeconds ?? -1]
     case 'removeFromSet':
-      return [operation.op, operation.member, 0]
+      return ['removeFromSet', operation.member, 0]
   }
 }
 

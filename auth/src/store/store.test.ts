@@ -97,6 +97,32 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.setMembers('none')).toEqual([])
   })
 
+  it('gives a set the lifetime of its longest-lived member, in batches and with a take', async () => {
+    await store.batch([{ op: 'addToSet', key: 'indexed', member: 'a', ttlSeconds: 100 }])
+    expect(await store.ttl('indexed')).toBeGreaterThan(98)
+    await store.batch([{ op: 'addToSet', key: 'indexed', member: 'b', ttlSeconds: 10 }])
+    expect(await store.ttl('indexed')).toBeGreaterThan(98)
+    await store.batch([{ op: 'addToSet', key: 'indexed', member: 'a', ttlSeconds: 500 }])
+    expect(await store.ttl('indexed')).toBeGreaterThan(498)
+    expect((await store.setMembers('indexed')).sort()).toEqual(['a', 'b'])
+    await store.batch([{ op: 'addToSet', key: 'indexed', member: 'c' }])
+    expect(await store.ttl('indexed')).toBeGreaterThan(498)
+    await store.batch([{ op: 'addToSet', key: 'indexed', member: 'forever', ttlSeconds: 0 }])
+    expect(await store.ttl('indexed')).toBeNull()
+    expect(await store.setMembers('indexed')).toHaveLength(4)
+
+    await store.addToSet('older-set', 'a')
+    await store.put('taken-token', 'x')
+    await store.takeAndWrite('taken-token', [
+      { op: 'addToSet', key: 'older-set', member: 'b', ttlSeconds: 200 },
+    ])
+    expect(await store.ttl('older-set')).toBeGreaterThan(198)
+
+    await store.batch([{ op: 'addToSet', key: 'short-set', member: 'a', ttlSeconds: 1 }])
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await store.setMembers('short-set')).toEqual([])
+  })
+
   it('applies a batch as a whole', async () => {
     await store.put('old', 'x')
     await store.batch([

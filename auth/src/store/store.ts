@@ -65,7 +65,17 @@ export type WriteOperation =
       readonly ttlSeconds?: number
     }
   | { readonly op: 'delete'; readonly key: string }
-  | { readonly op: 'addToSet'; readonly key: string; readonly member: string }
+  | {
+      readonly op: 'addToSet'
+      readonly key: string
+      readonly member: string
+      /**
+       * The set lives at least this long from now: its TTL is set, or lengthened, never shortened
+       * (an index set given its members' lifetime on every add outlives every member). 0: the set
+       * never expires (a member that never does); omitted: the set's TTL is left alone.
+       */
+      readonly ttlSeconds?: number
+    }
   | { readonly op: 'removeFromSet'; readonly key: string; readonly member: string }
 
 /** The store could not be reached (Redis down or restarting); answered as 503, not as a bug. */

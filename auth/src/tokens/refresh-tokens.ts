@@ -41,11 +41,7 @@ export async function startRefreshFamily(
     createdAt: epochSeconds(clock),
     currentTokenHash: hashSecret(token),
   }
-  await store.batch([
-    ...familyWrites(record, ttl.refreshTokenTtl),
-    { op: 'addToSet', key: keys.userFamilies(family.subject.id), member: family.familyId },
-    { op: 'addToSet', key: keys.clientFamilies(family.clientId), member: family.familyId },
-  ])
+  await store.batch(familyWrites(record, ttl.refreshTokenTtl))
   return token
 }
 
@@ -151,19 +147,27 @@ export async function revokeRefreshFamily(
   ])
 }
 
+/**
+ * The family's records and its entries in the index sets. Each write gives the family a full
+ * lifetime, and its index sets at least as long, so an index set outlives every family in it and
+ * expires by itself once they all could have.
+ */
 function familyWrites(family: RefreshFamily, ttlSeconds: number): WriteOperation[] {
+  const { familyId } = family
   return [
     {
       op: 'put',
       key: keys.refreshToken(family.currentTokenHash),
-      value: family.familyId,
+      value: familyId,
       ttlSeconds,
     },
     {
       op: 'put',
-      key: keys.refreshFamily(family.familyId),
+      key: keys.refreshFamily(familyId),
       value: JSON.stringify(family),
       ttlSeconds,
     },
+    { op: 'addToSet', key: keys.userFamilies(family.subject.id), member: familyId, ttlSeconds },
+    { op: 'addToSet', key: keys.clientFamilies(family.clientId), member: familyId, ttlSeconds },
   ]
 }
