@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
+import { ChildPool } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
 import { mcpRoute } from './mcp-route.ts'
 import { requestGuard } from './request-guard.ts'
@@ -33,6 +34,8 @@ export interface Bridge {
   readonly app: Hono
   /** Sessions (child processes) alive or starting. */
   readonly sessionCount: () => number
+  /** The stateless era's pooled children (one per user). */
+  readonly pool: ChildPool
   /** Refuses new sessions, ends every session and waits until every child has exited. */
   close(): Promise<void>
 }
@@ -69,6 +72,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const now = deps.now ?? Date.now
   const launch = resolveLaunch(service.launch)
   const registry = new SessionRegistry(config)
+  const pool = new ChildPool({ service, launch, config, logger, now })
   let accepting = true
 
   const reaper = setInterval(() => {
@@ -78,29 +82,37 @@ export function createBridge(deps: BridgeDeps): Bridge {
         void session.end('idle timeout')
       }
     }
+    pool.sweep(time)
   }, config.sweepIntervalMs)
   reaper.unref()
 
   const app = new Hono()
   app.get('/health', (c) =>
-    c.json({ status: accepting ? 'ok' : 'closing', service: service.name, sessions: registry.size })
+    c.json({
+      status: accepting ? 'ok' : 'closing',
+      service: service.name,
+      sessions: registry.size,
+      pooledChildren: pool.size,
+    })
   )
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
   app.route(
     '/mcp',
-    mcpRoute({ service, launch, config, registry, logger, now, accepting: () => accepting })
+    mcpRoute({ service, launch, config, registry, pool, logger, now, accepting: () => accepting })
   )
 
   return {
     app,
     sessionCount: () => registry.size,
+    pool,
     async close() {
       accepting = false
       clearInterval(reaper)
-      await Promise.all(
-        registry.sessions().map((session) => session.end('the bridge is shutting down'))
-      )
+      await Promise.all([
+        ...registry.sessions().map((session) => session.end('the bridge is shutting down')),
+        pool.close(),
+      ])
     },
   }
 }

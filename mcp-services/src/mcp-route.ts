@@ -3,6 +3,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
+import type { ChildPool } from './child-pool.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
@@ -14,15 +15,19 @@ import {
   SERVER_ERROR,
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
+import { isModernVersion, opensStatelessly } from './modern-protocol.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
+import { serveStateless } from './stateless-route.ts'
 
 export interface McpRouteDeps {
   readonly service: ServiceDefinition
   readonly launch: ResolvedLaunch
   readonly config: BridgeConfig
   readonly registry: SessionRegistry
+  /** The children serving the stateless era (2026-07-28). */
+  readonly pool: ChildPool
   readonly logger: Logger
   readonly now: () => number
   /** False once the bridge is shutting down: new sessions are refused. */
@@ -30,9 +35,12 @@ export interface McpRouteDeps {
 }
 
 /**
- * `POST|GET|DELETE /mcp`. A request carrying `Mcp-Session-Id` goes to that session if it belongs
- * to the same user (else 404, as for an unknown session: the id's existence is not revealed). A
- * POST without one must be `initialize`: it starts a child for a new session, within the caps.
+ * `POST|GET|DELETE /mcp`, both protocol eras. A request carrying `Mcp-Session-Id` goes to that
+ * session if it belongs to the same user (else 404, as for an unknown session: the id's existence
+ * is not revealed). A POST without one that opens the stateless way (a protocol version in its
+ * `_meta`, or a 2026-era `MCP-Protocol-Version`) is served statelessly by the user's pooled child;
+ * otherwise it must be `initialize`: it starts a child for a new session, within the caps. The
+ * stateless era is POST only: GET or DELETE naming a 2026-era version is answered 405.
  */
 export function mcpRoute(deps: McpRouteDeps): Hono {
   const app = new Hono()
@@ -50,13 +58,37 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       return session.handle(c.req.raw)
     }
     if (c.req.method !== 'POST') {
+      if (isModernVersion(c.req.header('mcp-protocol-version'))) {
+        return jsonRpcErrorResponse(
+          405,
+          SERVER_ERROR,
+          'Method not allowed: the stateless era is POST only',
+          {
+            Allow: 'POST',
+          }
+        )
+      }
       return jsonRpcErrorResponse(
         400,
         SERVER_ERROR,
         'Bad Request: Mcp-Session-Id header is required'
       )
     }
-    return startSession(c.req.raw, identity, deps)
+    const body = await readRequestBody(c.req.raw, deps.config.maxRequestBodyBytes)
+    if (body.tooLarge) return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body.text)
+    } catch {
+      return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
+    }
+    if (opensStatelessly(c.req.raw.headers, parsed)) {
+      if (!deps.accepting()) {
+        return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
+      }
+      return serveStateless(c.req.raw, parsed, identity, deps)
+    }
+    return startSession(c.req.raw, parsed, identity, deps)
   })
   app.all('/', () =>
     jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', { Allow: 'GET, POST, DELETE' })
@@ -64,15 +96,12 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   return app
 }
 
-async function startSession(request: Request, identity: Identity, deps: McpRouteDeps) {
-  const body = await readRequestBody(request, deps.config.maxRequestBodyBytes)
-  if (body.tooLarge) return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.text)
-  } catch {
-    return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
-  }
+async function startSession(
+  request: Request,
+  parsed: unknown,
+  identity: Identity,
+  deps: McpRouteDeps
+) {
   const messages = Array.isArray(parsed) ? parsed : [parsed]
   if (!messages.some((message) => isInitializeRequest(message))) {
     return jsonRpcErrorResponse(400, INVALID_REQUEST, noSessionMessage(request))
@@ -149,9 +178,9 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
 
 function noSessionMessage(request: Request): string {
   const base = 'Bad Request: no Mcp-Session-Id; start a session with initialize first'
-  // Clients of the stateless protocol era (2026-07-28) send Mcp-Method and no handshake.
+  // A 2026-era client that sent Mcp-Method but no protocol version in _meta.
   if (request.headers.has('mcp-method')) {
-    return `${base} (this endpoint serves protocol versions 2025-03-26 to 2025-11-25, with sessions)`
+    return `${base}, or send the protocol version and client capabilities in _meta (2026-07-28)`
   }
   return base
 }

@@ -1,0 +1,116 @@
+import type { Logger } from 'pino'
+import type { ServiceDefinition } from './catalog.ts'
+import { startChild } from './child-process.ts'
+import { childSpecFor } from './child-spec.ts'
+import type { BridgeConfig } from './config.ts'
+import type { Identity } from './identity.ts'
+import { PooledChild } from './pooled-child.ts'
+import type { ResolvedLaunch } from './resolve-launch.ts'
+
+export interface ChildPoolDeps {
+  readonly service: ServiceDefinition
+  readonly launch: ResolvedLaunch
+  readonly config: BridgeConfig
+  readonly logger: Logger
+  readonly now: () => number
+}
+
+/**
+ * The children serving the stateless era: one per user (per identity when the service is given
+ * the identity, so a child's environment always matches who it serves), started and initialized
+ * on the user's first request, shared by all of that user's stateless requests (JSON-RPC ids keep
+ * concurrent requests apart), ended once idle for `config.idleTimeoutMs`. A child never serves
+ * another user: the key is the user id the gateway injected.
+ */
+export class ChildPool {
+  readonly #deps: ChildPoolDeps
+  readonly #children = new Map<string, PooledChild>()
+  readonly #starting = new Map<string, Promise<PooledChild>>()
+
+  constructor(deps: ChildPoolDeps) {
+    this.#deps = deps
+  }
+
+  get size(): number {
+    return this.#children.size + this.#starting.size
+  }
+
+  /** The user's child, started and initialized if there is none alive. */
+  acquire(identity: Identity): Promise<PooledChild> {
+    const key = this.#keyOf(identity)
+    const existing = this.#children.get(key)
+    if (existing && !existing.child.hasExited) {
+      existing.lastUsed = this.#deps.now()
+      return Promise.resolve(existing)
+    }
+    const starting = this.#starting.get(key)
+    if (starting) return starting
+    const started = this.#start(key, identity).finally(() => this.#starting.delete(key))
+    this.#starting.set(key, started)
+    return started
+  }
+
+  /** Ends the children idle for the idle timeout. */
+  sweep(now: number): void {
+    for (const pooled of this.#children.values()) {
+      if (pooled.isIdle(now, this.#deps.config.idleTimeoutMs)) {
+        this.#children.delete(pooled.key)
+        this.#deps.logger.info({ pid: pooled.child.pid }, 'pooled child ended: idle timeout')
+        void pooled.close()
+      }
+    }
+  }
+
+  /** Pids of the children alive, for tests and health. */
+  pids(): number[] {
+    return [...this.#children.values()].map((pooled) => pooled.child.pid)
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#starting.values())
+    const children = [...this.#children.values()]
+    this.#children.clear()
+    await Promise.all(children.map((pooled) => pooled.close()))
+  }
+
+  #keyOf(identity: Identity): string {
+    if (!this.#deps.service.passIdentity) return JSON.stringify([identity.userId])
+    return JSON.stringify([
+      identity.userId,
+      identity.userName,
+      identity.userEmail,
+      identity.clientId,
+      identity.scopes,
+    ])
+  }
+
+  async #start(key: string, identity: Identity): Promise<PooledChild> {
+    const { service, launch, config } = this.#deps
+    const spec = await childSpecFor(service, launch, identity, config.dataDir)
+    const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
+    const child = await startChild(spec, logger)
+    const pooled = new PooledChild(key, child, this.#deps.now())
+    void child.exited.then(() => {
+      if (this.#children.get(key) === pooled) this.#children.delete(key)
+    })
+    try {
+      await pooled.initialize(this.#relayedCapabilities())
+    } catch (error) {
+      await pooled.close()
+      throw error
+    }
+    this.#children.set(key, pooled)
+    logger.info({ pid: child.pid }, 'pooled child started')
+    return pooled
+  }
+
+  /**
+   * What the bridge can relay to a stateless client as input requests: sampling and form
+   * elicitation. Roots are not declared: a child would ask for them with no request in flight.
+   */
+  #relayedCapabilities(): Record<string, unknown> {
+    const capabilities: Record<string, unknown> = { sampling: {}, elicitation: { form: {} } }
+    for (const name of this.#deps.service.hiddenClientCapabilities) delete capabilities[name]
+    return capabilities
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The wire vocabulary of the stateless protocol era (revision 2026-07-28) that the bridge needs:
+ * the per-request `_meta` envelope, the standard request headers, the error codes of the
+ * transport's validation ladder and the result fields the revision adds.
+ */
+
+export const MODERN_PROTOCOL_VERSIONS: readonly string[] = ['2026-07-28']
+/** The session era's revisions, still served on the same endpoint. */
+export const SESSION_PROTOCOL_VERSIONS: readonly string[] = [
+  '2025-11-25',
+  '2025-06-18',
+  '2025-03-26',
+]
+/** Every revision the endpoint serves, newest first: what an unsupported version is told. */
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [
+  ...MODERN_PROTOCOL_VERSIONS,
+  ...SESSION_PROTOCOL_VERSIONS,
+]
+/** The revision the bridge speaks to its (session-era, stdio) children. */
+export const CHILD_PROTOCOL_VERSION = '2025-11-25'
+
+export const PROTOCOL_VERSION_META_KEY = 'io.modelcontextprotocol/protocolVersion'
+export const CLIENT_CAPABILITIES_META_KEY = 'io.modelcontextprotocol/clientCapabilities'
+export const CLIENT_INFO_META_KEY = 'io.modelcontextprotocol/clientInfo'
+export const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel'
+export const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo'
+export const SUBSCRIPTION_ID_META_KEY = 'io.modelcontextprotocol/subscriptionId'
+const ENVELOPE_KEYS = [
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  LOG_LEVEL_META_KEY,
+]
+
+export const HEADER_MISMATCH = -32020
+export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022
+export const INVALID_PARAMS = -32602
+export const METHOD_NOT_FOUND = -32601
+export const INTERNAL_ERROR = -32603
+
+/** Methods whose `Mcp-Name` header mirrors a body field. */
+const MCP_NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
+}
+
+/** Results a client may cache: they carry `ttlMs` and `cacheScope`. */
+const CACHEABLE_METHODS = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'server/discover',
+])
+
+/** The methods whose result may be `input_required` instead of complete. */
+export const INPUT_CAPABLE_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read'])
+
+export interface JsonObject {
+  [key: string]: unknown
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+export function isModernVersion(version: string | undefined): boolean {
+  return version !== undefined && !SESSION_PROTOCOL_VERSIONS.includes(version) && version >= '2026'
+}
+
+/** The `_meta` envelope of a request or notification body, when it has one. */
+export function envelopeOf(message: unknown): JsonObject | undefined {
+  if (!isObject(message) || !isObject(message.params)) return undefined
+  const meta = message.params._meta
+  return isObject(meta) ? meta : undefined
+}
+
+/**
+ * Whether a request opens the stateless way: its body claims a protocol version in `_meta`, or
+ * its `MCP-Protocol-Version` header names a revision of the stateless era.
+ */
+export function opensStatelessly(headers: Headers, body: unknown): boolean {
+  if (isModernVersion(headers.get('mcp-protocol-version') ?? undefined)) return true
+  const messages = Array.isArray(body) ? body : [body]
+  return messages.some((message) => {
+    const claimed = envelopeOf(message)?.[PROTOCOL_VERSION_META_KEY]
+    return typeof claimed === 'string'
+  })
+}
+
+/** A header value as the client encoded it (`=?base64?…?=` for values unsafe in a header). */
+export function decodeHeaderValue(value: string): string {
+  if (value.startsWith('=?base64?') && value.endsWith('?=')) {
+    return Buffer.from(value.slice('=?base64?'.length, -'?='.length), 'base64').toString('utf8')
+  }
+  return value
+}
+
+/** The body field `Mcp-Name` must mirror for this request, when the method has one. */
+export function mcpNameOf(method: string, params: unknown): string | undefined {
+  const field = MCP_NAME_SOURCE[method]
+  if (field === undefined || !isObject(params)) return undefined
+  const value = params[field]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** The request's params without the envelope keys, as a session-era child expects them. */
+export function withoutEnvelope(params: unknown): JsonObject | undefined {
+  if (!isObject(params)) return undefined
+  const meta = params._meta
+  if (!isObject(meta)) return params
+  const rest: JsonObject = {}
+  for (const [key, value] of Object.entries(meta)) {
+    if (!ENVELOPE_KEYS.includes(key)) rest[key] = value
+  }
+  const copy: JsonObject = { ...params }
+  if (Object.keys(rest).length === 0) delete copy._meta
+  else copy._meta = rest
+  return copy
+}
+
+/**
+ * A child's (2025-era) result as the 2026-07-28 revision requires it: `resultType`, `ttlMs` and
+ * `cacheScope` on cacheable results (nothing is cached: results are per user and may change),
+ * fields the revision deleted removed (`execution` of tools, the `tasks` capability), and the
+ * server's identity in `_meta`.
+ */
+export function toModernResult(
+  method: string,
+  result: JsonObject,
+  serverInfo: unknown
+): JsonObject {
+  const translated: JsonObject = { ...result }
+  if (translated.resultType === undefined) translated.resultType = 'complete'
+  if (method === 'tools/list' && Array.isArray(translated.tools)) {
+    translated.tools = translated.tools.map((tool) => {
+      if (!isObject(tool) || !('execution' in tool)) return tool
+      const { execution: _execution, ...rest } = tool
+      return rest
+    })
+  }
+  if (CACHEABLE_METHODS.has(method) && translated.resultType === 'complete') {
+    translated.ttlMs = 0
+    translated.cacheScope = 'private'
+  }
+  if (serverInfo !== undefined) {
+    const meta = isObject(translated._meta) ? translated._meta : {}
+    translated._meta = { [SERVER_INFO_META_KEY]: serverInfo, ...meta }
+  }
+  return translated
+}
+
+/** A child's server capabilities without what the 2026-07-28 revision deleted. */
+export function modernCapabilities(capabilities: unknown): JsonObject {
+  if (!isObject(capabilities)) return {}
+  const { tasks: _tasks, ...rest } = capabilities
+  return rest
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { ChildConnection } from './child-process.ts'
+import {
+  CHILD_PROTOCOL_VERSION,
+  INTERNAL_ERROR,
+  isObject,
+  type JsonObject,
+} from './modern-protocol.ts'
+
+/** What a forwarded request came to: the child's answer, or a request of the child's. */
+export type ExchangeEvent =
+  | { readonly kind: 'answer'; readonly result?: JsonObject; readonly error?: JsonObject }
+  | {
+      readonly kind: 'child-request'
+      readonly id: string | number
+      readonly method: string
+      readonly params: unknown
+    }
+
+/**
+ * One request forwarded to a pooled child, under an id of the bridge's (clients' ids may clash),
+ * until the child answers it. Requests the child sends while it is the only exchange in flight
+ * that can make a server talk back are its (over stdio the child does not say which request
+ * they relate to).
+ */
+export class Exchange {
+  readonly childId: string
+  readonly method: string
+  #events: ExchangeEvent[] = []
+  #waiter: ((event: ExchangeEvent) => void) | undefined
+
+  constructor(childId: string, method: string) {
+    this.childId = childId
+    this.method = method
+  }
+
+  push(event: ExchangeEvent): void {
+    const waiter = this.#waiter
+    if (waiter) {
+      this.#waiter = undefined
+      waiter(event)
+    } else this.#events.push(event)
+  }
+
+  next(): Promise<ExchangeEvent> {
+    const queued = this.#events.shift()
+    if (queued) return Promise.resolve(queued)
+    return new Promise((resolve) => {
+      this.#waiter = resolve
+    })
+  }
+}
+
+export type NotificationListener = (notification: { method: string; params?: unknown }) => void
+
+/**
+ * A session-era stdio child serving stateless requests for one user: initialized once by the
+ * bridge (with the client capabilities the bridge can relay as input requests), then each request
+ * forwarded as a plain JSON-RPC request.
+ */
+export class PooledChild {
+  readonly key: string
+  readonly child: ChildConnection
+  initializeResult: JsonObject = {}
+  lastUsed: number
+  #exchanges = new Map<string, Exchange>()
+  /** Continuations waiting for the client's retry with input responses (see input-required). */
+  readonly suspended = new Map<string, { exchange: Exchange; childRequestId: string | number }>()
+  readonly listeners = new Set<NotificationListener>()
+
+  constructor(key: string, child: ChildConnection, now: number) {
+    this.key = key
+    this.child = child
+    this.lastUsed = now
+    child.onmessage = (message) => this.#fromChild(message)
+    void child.exited.then(() => {
+      for (const exchange of this.#exchanges.values()) {
+        exchange.push({
+          kind: 'answer',
+          error: { code: INTERNAL_ERROR, message: 'The MCP server process ended' },
+        })
+      }
+      this.#exchanges.clear()
+    })
+  }
+
+  /** The `initialize` handshake, once, before the child serves anything. */
+  async initialize(clientCapabilities: JsonObject): Promise<void> {
+    const exchange = this.forward('initialize', {
+      protocolVersion: CHILD_PROTOCOL_VERSION,
+      capabilities: clientCapabilities,
+      clientInfo: { name: 'mcp-gateway-bridge', version: '1.0.0' },
+    })
+    const event = await exchange.next()
+    if (event.kind !== 'answer' || !event.result) {
+      throw new Error(`the MCP server refused initialize: ${JSON.stringify(event)}`)
+    }
+    this.initializeResult = event.result
+    await this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' })
+  }
+
+  get inFlight(): number {
+    return this.#exchanges.size + this.suspended.size
+  }
+
+  isIdle(now: number, idleTimeoutMs: number): boolean {
+    return this.inFlight === 0 && this.listeners.size === 0 && now - this.lastUsed >= idleTimeoutMs
+  }
+
+  /** Sends a request to the child; its answer (and requests of the child's) come on the exchange. */
+  forward(method: string, params: JsonObject | undefined): Exchange {
+    const exchange = new Exchange(`bridge-${randomUUID()}`, method)
+    this.#exchanges.set(exchange.childId, exchange)
+    const message = { jsonrpc: '2.0', id: exchange.childId, method, ...(params ? { params } : {}) }
+    this.child.send(message as JSONRPCMessage).catch((error: unknown) => {
+      this.#exchanges.delete(exchange.childId)
+      exchange.push({ kind: 'answer', error: { code: INTERNAL_ERROR, message: String(error) } })
+    })
+    return exchange
+  }
+
+  /** Gives up on an exchange: the child is told to cancel it. */
+  abandon(exchange: Exchange, reason: string): void {
+    if (!this.#exchanges.delete(exchange.childId)) return
+    void this.send({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: exchange.childId, reason },
+    })
+  }
+
+  send(message: JsonObject): Promise<void> {
+    return this.child.send(message as JSONRPCMessage).catch(() => {})
+  }
+
+  #fromChild(message: JSONRPCMessage): void {
+    const raw = message as JsonObject
+    const id = raw.id
+    if ('method' in raw && typeof raw.method === 'string') {
+      if (typeof id === 'string' || typeof id === 'number') {
+        this.#childRequest(id, raw.method, raw.params)
+        return
+      }
+      for (const listener of this.listeners) listener({ method: raw.method, params: raw.params })
+      return
+    }
+    if (typeof id !== 'string') return
+    const exchange = this.#exchanges.get(id)
+    if (!exchange) return
+    this.#exchanges.delete(id)
+    exchange.push({
+      kind: 'answer',
+      ...(isObject(raw.result) ? { result: raw.result } : {}),
+      ...(isObject(raw.error) ? { error: raw.error } : {}),
+    })
+  }
+
+  /** A request of the child's goes with the most recent exchange that can make it talk back. */
+  #childRequest(id: string | number, method: string, params: unknown): void {
+    if (method === 'ping') {
+      void this.send({ jsonrpc: '2.0', id, result: {} })
+      return
+    }
+    const owner = [...this.#exchanges.values()]
+      .reverse()
+      .find(
+        (exchange) => !['tools/list', 'prompts/list', 'resources/list'].includes(exchange.method)
+      )
+    if (!owner) {
+      void this.send({
+        jsonrpc: '2.0',
+        id,
+        error: { code: INTERNAL_ERROR, message: 'No client request is in flight to carry this' },
+      })
+      return
+    }
+    owner.push({ kind: 'child-request', id, method, params })
+  }
+
+  /** Ends the child; pending exchanges are answered with an error. */
+  async close(): Promise<void> {
+    this.suspended.clear()
+    await this.child.close()
+  }
+}

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findService, type ServiceDefinition } from './catalog.ts'
+import {
+  connectClient,
+  identityHeaders,
+  processAlive,
+  startTestBridge,
+  type TestBridge,
+  textOf,
+} from './testing/harness.ts'
+import { connectModernClient, postModern } from './testing/modern-client.ts'
+
+function service(name: string): ServiceDefinition {
+  const found = findService(name)
+  if (!found) throw new Error(`no service ${name} in the catalog`)
+  return found
+}
+
+/** A tool of each shipped service and arguments that make it succeed. */
+const SHIPPED: ReadonlyArray<readonly [string, string, Record<string, unknown>, RegExp]> = [
+  ['echo', 'echo', { message: 'modern hi' }, /modern hi/],
+  ['everything', 'echo', { message: 'modern hi' }, /modern hi/],
+  ['memory', 'read_graph', {}, /entities/],
+  ['filesystem', 'list_allowed_directories', {}, /filesystem/],
+  [
+    'sequential-thinking',
+    'sequentialthinking',
+    { thought: 'first', nextThoughtNeeded: false, thoughtNumber: 1, totalThoughts: 1 },
+    /thoughtNumber/,
+  ],
+]
+
+describe.each(SHIPPED)('the v2 client pinned to 2026-07-28 on %s', (name, tool, args, expected) => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(service(name))
+  })
+  afterAll(() => bridge.close())
+
+  it('lists and calls tools statelessly, on a pooled child', async () => {
+    const client = await connectModernClient(bridge.url, 'alice')
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28')
+    const { tools } = await client.listTools()
+    expect(tools.map((entry) => entry.name)).toContain(tool)
+    expect(textOf(await client.callTool({ name: tool, arguments: args }))).toMatch(expected)
+    await client.close()
+    expect(bridge.bridge.sessionCount()).toBe(0)
+    expect(bridge.bridge.pool.pids()).toHaveLength(1)
+  })
+})
+
+describe('the stateless era beside the session era', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(service('everything'))
+  })
+  afterAll(() => bridge.close())
+
+  it('serves the v1 client and the v2 client in auto mode on the same endpoint', async () => {
+    const v1 = await connectClient(bridge.url, 'alice')
+    expect(textOf(await v1.client.callTool({ name: 'echo', arguments: { message: 'v1' } }))).toBe(
+      'Echo: v1'
+    )
+    expect(bridge.bridge.sessionCount()).toBe(1)
+    await v1.transport.terminateSession()
+    const auto = await connectModernClient(bridge.url, 'alice', { mode: 'auto' })
+    const result = await auto.callTool({ name: 'echo', arguments: { message: 'auto' } })
+    expect(textOf(result)).toBe('Echo: auto')
+    await auto.close()
+  })
+
+  it('answers server/discover from the child and stamps resultType and cache fields', async () => {
+    const discover = await postModern(bridge.url, 'alice', { method: 'server/discover' })
+    expect(discover.status).toBe(200)
+    expect(discover.json.result).toMatchObject({
+      resultType: 'complete',
+      supportedVersions: ['2026-07-28'],
+      ttlMs: 0,
+      cacheScope: 'private',
+      capabilities: { tools: {} },
+      _meta: { 'io.modelcontextprotocol/serverInfo': { name: expect.any(String) } },
+    })
+    const list = await postModern(bridge.url, 'alice', { method: 'tools/list' })
+    expect(list.json.result).toMatchObject({
+      resultType: 'complete',
+      ttlMs: 0,
+      cacheScope: 'private',
+    })
+    const call = await postModern(
+      bridge.url,
+      'alice',
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } },
+      { 'Mcp-Name': 'echo' }
+    )
+    expect(call.json.result).toMatchObject({ resultType: 'complete' })
+    expect(call.json.result).not.toHaveProperty('ttlMs')
+  })
+
+  it('refuses header/body mismatches with 400 and -32020', async () => {
+    const method = await postModern(
+      bridge.url,
+      'alice',
+      { method: 'tools/list' },
+      {
+        'Mcp-Method': 'prompts/list',
+      }
+    )
+    expect(method.status).toBe(400)
+    expect(method.json.error?.code).toBe(-32020)
+    const version = await postModern(
+      bridge.url,
+      'alice',
+      { method: 'tools/list' },
+      {
+        'MCP-Protocol-Version': '2026-01-01',
+      }
+    )
+    expect(version.status).toBe(400)
+    expect(version.json.error?.code).toBe(-32020)
+    const name = await postModern(
+      bridge.url,
+      'alice',
+      { method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } },
+      { 'Mcp-Name': 'get-sum' }
+    )
+    expect(name.status).toBe(400)
+    expect(name.json.error?.code).toBe(-32020)
+  })
+
+  it('refuses an unsupported version with 400, -32022 and every version served', async () => {
+    const reply = await postModern(bridge.url, 'alice', {
+      method: 'server/discover',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+    })
+    expect(reply.status).toBe(400)
+    expect(reply.json.error?.code).toBe(-32022)
+    expect(reply.json.error?.data?.supported).toEqual([
+      '2026-07-28',
+      '2025-11-25',
+      '2025-06-18',
+      '2025-03-26',
+    ])
+  })
+
+  it('refuses a call that needs a client capability the request did not declare (-32021)', async () => {
+    const reply = await postModern(
+      bridge.url,
+      'alice',
+      {
+        method: 'tools/call',
+        params: { name: 'trigger-sampling-request', arguments: { prompt: 'p' } },
+      },
+      { 'Mcp-Name': 'trigger-sampling-request' }
+    )
+    expect(reply.status).toBe(400)
+    expect(reply.json.error?.code).toBe(-32021)
+    expect(reply.json.error?.data).toEqual({ requiredCapabilities: { sampling: {} } })
+  })
+
+  it('relays a sampling request of the child as an input-required result', async () => {
+    const client = await connectModernClient(bridge.url, 'alice', {
+      clientOptions: { capabilities: { sampling: {} } },
+    })
+    const prompts: string[] = []
+    client.setRequestHandler('sampling/createMessage', (request) => {
+      const content = request.params.messages[0]?.content
+      prompts.push(content && 'text' in content ? String(content.text) : '')
+      return {
+        model: 'test-model',
+        role: 'assistant',
+        content: { type: 'text', text: 'sampled answer' },
+      }
+    })
+    const result = await client.callTool({
+      name: 'trigger-sampling-request',
+      arguments: { prompt: 'ping', maxTokens: 5 },
+    })
+    expect(prompts).toHaveLength(1)
+    expect(prompts[0]).toMatch(/ping/)
+    expect(JSON.stringify(result)).toMatch(/sampled answer/)
+    await client.close()
+  })
+
+  it('answers GET and DELETE of the stateless era with 405', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const response = await fetch(bridge.url, {
+        method,
+        headers: { ...identityHeaders('alice'), 'MCP-Protocol-Version': '2026-07-28' },
+      })
+      expect(response.status).toBe(405)
+      expect(response.headers.get('allow')).toBe('POST')
+    }
+  })
+
+  it('acknowledges subscriptions/listen with the part of the filter it honours', async () => {
+    const client = await connectModernClient(bridge.url, 'alice')
+    const subscription = await client.listen({ toolsListChanged: true, promptsListChanged: true })
+    expect(subscription.honoredFilter).toBeTypeOf('object')
+    await subscription.close()
+    await client.close()
+  })
+})
+
+describe('the per-user pool', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(service('echo'), { idleTimeoutMs: 1500, sweepIntervalMs: 50 })
+  })
+  afterAll(() => bridge.close())
+
+  it('reuses one child per user, never serves another user with it, and reaps it when idle', async () => {
+    const whoami = async (userId: string) => {
+      const client = await connectModernClient(bridge.url, userId)
+      const result = await client.callTool({ name: 'whoami' })
+      await client.close()
+      return result.structuredContent as { userId: string }
+    }
+    expect((await whoami('alice')).userId).toBe('alice')
+    const [alicePid] = bridge.bridge.pool.pids()
+    expect((await whoami('alice')).userId).toBe('alice')
+    expect(bridge.bridge.pool.pids()).toEqual([alicePid])
+    expect((await whoami('bob')).userId).toBe('bob')
+    const pids = bridge.bridge.pool.pids()
+    expect(pids).toHaveLength(2)
+    expect(pids).toContain(alicePid)
+    await expect.poll(() => bridge.bridge.pool.pids(), { timeout: 5000 }).toEqual([])
+    for (const pid of pids)
+      await expect.poll(() => processAlive(pid), { timeout: 5000 }).toBe(false)
+  })
+})

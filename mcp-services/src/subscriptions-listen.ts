@@ -1,0 +1,74 @@
+import { isObject, type JsonObject, SUBSCRIPTION_ID_META_KEY } from './modern-protocol.ts'
+import type { NotificationListener, PooledChild } from './pooled-child.ts'
+
+/** Filter flags of `subscriptions/listen` and the child's notification each one stands for. */
+const LIST_CHANGED: ReadonlyArray<readonly [string, string, string]> = [
+  ['toolsListChanged', 'tools', 'notifications/tools/list_changed'],
+  ['promptsListChanged', 'prompts', 'notifications/prompts/list_changed'],
+  ['resourcesListChanged', 'resources', 'notifications/resources/list_changed'],
+]
+
+/**
+ * `subscriptions/listen`: an SSE stream that opens with the acknowledgement (the part of the
+ * filter honoured: the list-changed flags whose list the child says can change; resource
+ * subscriptions are not relayed) and then carries the child's matching notifications, tagged
+ * with the subscription's id, until the client goes away or the child ends.
+ */
+export function listen(
+  pooled: PooledChild,
+  id: string | number,
+  params: unknown,
+  signal: AbortSignal
+): Response {
+  const filter = isObject(params) && isObject(params.notifications) ? params.notifications : {}
+  const capabilities = isObject(pooled.initializeResult.capabilities)
+    ? pooled.initializeResult.capabilities
+    : {}
+  const honoured: JsonObject = {}
+  const relayed = new Set<string>()
+  for (const [flag, capability, notification] of LIST_CHANGED) {
+    const declared = capabilities[capability]
+    if (filter[flag] === true && isObject(declared) && declared.listChanged === true) {
+      honoured[flag] = true
+      relayed.add(notification)
+    }
+  }
+  const meta = { [SUBSCRIPTION_ID_META_KEY]: id }
+  const encoder = new TextEncoder()
+  let listener: NotificationListener | undefined
+  const stop = () => {
+    if (listener) pooled.listeners.delete(listener)
+    listener = undefined
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (message: JsonObject) => {
+        controller.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`))
+      }
+      const end = () => {
+        stop()
+        try {
+          controller.close()
+        } catch {
+          // already closed by the client going away
+        }
+      }
+      write({
+        jsonrpc: '2.0',
+        method: 'notifications/subscriptions/acknowledged',
+        params: { _meta: meta, notifications: honoured },
+      })
+      listener = (notification) => {
+        if (!relayed.has(notification.method)) return
+        write({ jsonrpc: '2.0', method: notification.method, params: { _meta: meta } })
+      }
+      pooled.listeners.add(listener)
+      signal.addEventListener('abort', end, { once: true })
+      void pooled.child.exited.then(end)
+    },
+    cancel: stop,
+  })
+  return new Response(stream, {
+    headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' },
+  })
+}
