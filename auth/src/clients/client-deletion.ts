@@ -1,14 +1,17 @@
 import { revokeConsent } from '../authorization/consent.ts'
+import type { Logger } from '../logger.ts'
 import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
-import type { Store } from '../store/store.ts'
+import { type Store, StoreFull } from '../store/store.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 import { clientIdUrlProblem, isClientIdUrl } from './client-id-metadata.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store
   readonly lifetimes: TokenLifetimes
+  /** Told when the store is full and revocation markers could not be written. */
+  readonly logger?: Pick<Logger, 'warn'>
 }
 
 /**
@@ -27,6 +30,10 @@ export interface ClientDeletionDeps {
  * and anyone can name the URL again: deleting it also blocks it, since the client marker refuses
  * its tokens at `/verify` and its authorizations until the marker expires (`revocationLifetime`).
  *
+ * When the store is full (`StoreFull`) the markers, writes, are refused, but everything else is
+ * deletions, which a full Redis still accepts: the client, its refresh tokens and consents go, and
+ * only access tokens already issued live until they expire (logged as a warning).
+ *
  * Returns false when there was nothing to delete (no such client, and no tokens of one).
  */
 export async function deleteClient(deps: ClientDeletionDeps, clientId: string): Promise<boolean> {
@@ -40,16 +47,38 @@ export async function deleteClient(deps: ClientDeletionDeps, clientId: string): 
   // An expired registration may still have live tokens: they are revoked all the same.
   if (!byDocument && record === null && families.length === 0) return false
 
-  await revokeClientMarker(store, clientId, lifetimes)
+  let marked = await revokeClientMarker(store, clientId, lifetimes).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof StoreFull) return false
+      throw error
+    }
+  )
   await store.delete(keys.client(clientId), keys.clientMetadataDocument(hashSecret(clientId)))
   const revokeFamilies = async (familyIds: readonly string[]) => {
-    await Promise.all(familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes)))
+    const results = await Promise.all(
+      familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes))
+    )
+    if (results.some((result) => !result.marked)) marked = false
   }
   await revokeFamilies(families)
   for (const userId of await consentingUsers(store, clientId)) {
-    await revokeConsent(store, userId, clientId, revokeFamilies)
+    // Its families are revoked above: a consent left to expire on a full store names a client
+    // that no longer exists.
+    await revokeConsent(store, userId, clientId, revokeFamilies).catch((error: unknown) => {
+      if (!(error instanceof StoreFull)) throw error
+      marked = false
+    })
   }
   await store.delete(keys.clientFamilies(clientId))
+  if (!marked) {
+    deps.logger?.warn({
+      event: 'revocation_unmarked',
+      client_id: clientId,
+      detail:
+        'the store is full: the client is deleted, but access tokens already issued to it live until they expire',
+    })
+  }
   return true
 }
 

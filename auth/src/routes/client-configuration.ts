@@ -67,7 +67,7 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     })
     .delete('/register/:client_id', async (c) => {
       const client = await managed(c)
-      await deleteClient({ store, lifetimes: tokenLifetimes(config) }, client.client_id)
+      await deleteClient({ store, lifetimes: tokenLifetimes(config), logger }, client.client_id)
       logger.info({ event: 'client_deleted', client_id: client.client_id, by: 'client' })
       return c.body(null, 204)
     })

@@ -42,7 +42,15 @@ export const revokeRoute = (deps: AuthDeps) => {
       seconds: config.refreshTokenReuseGrace,
     })
     if (found?.kind === 'refresh_token') {
-      await revokeRefreshFamily(store, found.family.familyId, lifetimes)
+      const { marked } = await revokeRefreshFamily(store, found.family.familyId, lifetimes)
+      if (!marked) {
+        logger.warn({
+          event: 'revocation_unmarked',
+          family_id: found.family.familyId,
+          detail:
+            'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
+        })
+      }
       logger.info({
         event: 'token_revoked',
         kind: 'refresh_token',

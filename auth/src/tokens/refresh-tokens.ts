@@ -3,7 +3,7 @@ import type { TokenSubject } from '../oauth/access-token.ts'
 import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
-import type { Store, WriteOperation } from '../store/store.ts'
+import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
 import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
 
 /**
@@ -130,21 +130,39 @@ export async function rotateRefreshToken(
  * /verify and the family at refresh and introspection. The marker is written first and outlives
  * anything of the family (`revocationLifetime`): a family stored after it, by a request that raced
  * the revocation, stays refused.
+ *
+ * A full store (`StoreFull`) refuses the marker, a write, but not the deletions: the family record
+ * and its live refresh token still go, so refreshing stops at once. Only the family's access
+ * tokens then live until they expire; the result says so (`marked: false`) for the caller to log.
  */
 export async function revokeRefreshFamily(
   store: Store,
   familyId: string,
   ttl: RefreshTokenLifetimes
-): Promise<void> {
-  await revokeFamilyMarker(store, familyId, revocationLifetime(ttl))
+): Promise<{ readonly marked: boolean }> {
+  const marked = await revokeFamilyMarker(store, familyId, revocationLifetime(ttl)).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof StoreFull) return false
+      throw error
+    }
+  )
   const family = await findRefreshFamily(store, familyId)
-  if (!family) return
+  if (!family) return { marked }
+  const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
+  if (!marked) {
+    // A full Redis refuses every command queued in a MULTI, deletions too, but not a lone DEL or
+    // SREM: the refresh token and the family go in one DEL, the index entries after it.
+    await store.delete(keys.refreshToken(family.currentTokenHash), keys.refreshFamily(familyId))
+    for (const index of indexes) await store.removeFromSet(index, familyId)
+    return { marked }
+  }
   await store.batch([
     { op: 'delete', key: keys.refreshToken(family.currentTokenHash) },
     { op: 'delete', key: keys.refreshFamily(familyId) },
-    { op: 'removeFromSet', key: keys.userFamilies(family.subject.id), member: familyId },
-    { op: 'removeFromSet', key: keys.clientFamilies(family.clientId), member: familyId },
+    ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
+  return { marked }
 }
 
 /**

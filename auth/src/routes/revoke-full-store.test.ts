@@ -1,0 +1,125 @@
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
+import { type RedisServer, startRedisServer } from '../../../tests/support/redis-server.ts'
+import { rememberConsent } from '../authorization/consent.ts'
+import { deleteClient } from '../clients/client-deletion.ts'
+import { composeAuthServer } from '../compose-auth-server.ts'
+import { loadConfig } from '../config.ts'
+import { createLogger } from '../logger.ts'
+import { keys } from '../store/keys.ts'
+import { createRedisStore } from '../store/redis-store.ts'
+import type { Store } from '../store/store.ts'
+import { lookUpRefreshToken, startRefreshFamily } from '../tokens/refresh-tokens.ts'
+
+/**
+ * Revocation when Redis is full (`maxmemory`, `noeviction`): the markers are writes and are
+ * refused, but the deletions are not, so refreshing stops at once and the caller is answered as
+ * usual. A Redis of its own: a tiny `maxmemory` would break every other test file.
+ */
+describe('revocation on a full Redis', () => {
+  let redisServer: RedisServer
+  let admin: Redis
+  let store: Store
+  const logs: Record<string, unknown>[] = []
+  const logger = createLogger('info', {
+    write: (line: string) => {
+      logs.push(JSON.parse(line) as Record<string, unknown>)
+    },
+  })
+  const lifetimes = { refreshTokenTtl: 3600, accessTokenTtl: 300 }
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer()
+    admin = new Redis(redisServer.url)
+    store = createRedisStore(redisServer.url, 'full:')
+  })
+  afterAll(async () => {
+    await store?.close()
+    await admin?.quit()
+    await redisServer?.stop()
+  })
+
+  const usedMemory = async () =>
+    Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1] ?? Number.NaN)
+  const fill = async () => {
+    await admin.config('SET', 'maxmemory-policy', 'noeviction')
+    await admin.config('SET', 'maxmemory', String((await usedMemory()) + 256 * 1024))
+    for (let i = 0; i < 5_000; i++) {
+      const refused = await store.put(`filler:${i}`, 'x'.repeat(1024)).then(
+        () => false,
+        () => true
+      )
+      if (refused) return
+    }
+    throw new Error('Redis never filled up')
+  }
+  const family = (familyId: string, clientId: string) =>
+    startRefreshFamily(
+      store,
+      manualClock(),
+      { familyId, clientId, subject: { id: '42', login: 'octo' }, scopes: [], resources: [] },
+      lifetimes
+    )
+
+  it('deletes the family and its refresh token, answers 200 and warns', async () => {
+    const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'info' })
+    const { app } = await composeAuthServer({ config, store, clock: manualClock(), logger })
+    const registered = await app.request('http://localhost:8080/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: ['https://app.example.com/cb'],
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['authorization_code', 'refresh_token'],
+      }),
+    })
+    const client = (await registered.json()) as { client_id: string; client_secret: string }
+    const refreshToken = await family('revoked-family', client.client_id)
+    const otherClientFamily = await family('deleted-client-family', 'deleted-client')
+    await store.put(keys.client('deleted-client'), '{}')
+    await rememberConsent(
+      store,
+      manualClock(),
+      { userId: '42', clientId: 'deleted-client', scopes: [], resources: [], redirectUris: [] },
+      3600
+    )
+    await fill()
+
+    const response = await app.request('http://localhost:8080/revoke', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: refreshToken,
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+      }),
+    })
+    expect(response.status).toBe(200)
+    expect(await lookUpRefreshToken(store, refreshToken)).toEqual({ outcome: 'unknown' })
+    expect(await store.get(keys.refreshFamily('revoked-family'))).toBeNull()
+    expect(await store.get(keys.revokedFamily('revoked-family'))).toBeNull()
+    expect(logs).toContainEqual(
+      expect.objectContaining({ event: 'revocation_unmarked', family_id: 'revoked-family' })
+    )
+
+    // Deleting a client (RFC 7592 or admin) degrades the same way.
+    expect(await deleteClient({ store, lifetimes, logger }, 'deleted-client')).toBe(true)
+    expect(await store.get(keys.client('deleted-client'))).toBeNull()
+    expect(await lookUpRefreshToken(store, otherClientFamily)).toEqual({ outcome: 'unknown' })
+    expect(await store.setMembers(keys.clientFamilies('deleted-client'))).toEqual([])
+    expect(logs).toContainEqual(
+      expect.objectContaining({ event: 'revocation_unmarked', client_id: 'deleted-client' })
+    )
+  })
+
+  it('keeps writing the marker first when there is room', async () => {
+    await admin.config('SET', 'maxmemory', '0')
+    const refreshToken = await family('roomy-family', 'roomy-client')
+    const response = await deleteClient({ store, lifetimes, logger }, 'roomy-client')
+    expect(response).toBe(true)
+    expect(await store.get(keys.revokedClient('roomy-client'))).toBe('1')
+    expect(await store.get(keys.revokedFamily('roomy-family'))).toBe('1')
+    expect(await lookUpRefreshToken(store, refreshToken)).toEqual({ outcome: 'unknown' })
+  })
+})
