@@ -7,6 +7,13 @@ import type { Identity } from './identity.ts'
 import { PooledChild } from './pooled-child.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 
+/** Every pooled child is busy and the pool is at `config.maxSessions`. */
+export class PoolFullError extends Error {
+  constructor() {
+    super('every pooled MCP server is busy')
+  }
+}
+
 export interface ChildPoolDeps {
   readonly service: ServiceDefinition
   readonly launch: ResolvedLaunch
@@ -20,7 +27,8 @@ export interface ChildPoolDeps {
  * the identity, so a child's environment always matches who it serves), started and initialized
  * on the user's first request, shared by all of that user's stateless requests (JSON-RPC ids keep
  * concurrent requests apart), ended once idle for `config.idleTimeoutMs`. A child never serves
- * another user: the key is the user id the gateway injected.
+ * another user: the key is the user id the gateway injected. At most `config.maxSessions`
+ * children (counted apart from the sessions): at the cap the least recently used idle one ends.
  */
 export class ChildPool {
   readonly #deps: ChildPoolDeps
@@ -45,6 +53,9 @@ export class ChildPool {
     }
     const starting = this.#starting.get(key)
     if (starting) return starting
+    if (this.size >= this.#deps.config.maxSessions && !this.#evictLeastRecentlyUsed()) {
+      return Promise.reject(new PoolFullError())
+    }
     const started = this.#start(key, identity).finally(() => this.#starting.delete(key))
     this.#starting.set(key, started)
     return started
@@ -59,6 +70,19 @@ export class ChildPool {
         void pooled.close()
       }
     }
+  }
+
+  /** At the cap, the least recently used child with nothing in flight gives way. */
+  #evictLeastRecentlyUsed(): boolean {
+    const idle = [...this.#children.values()].filter(
+      (pooled) => pooled.inFlight === 0 && pooled.listeners.size === 0
+    )
+    const oldest = idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]
+    if (!oldest) return false
+    this.#children.delete(oldest.key)
+    this.#deps.logger.info({ pid: oldest.child.pid }, 'pooled child ended to make room')
+    void oldest.close()
+    return true
   }
 
   /** Pids of the children alive, for tests and health. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { ChildPool } from './child-pool.ts'
+import { type ChildPool, PoolFullError } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
 import type { Identity } from './identity.ts'
 import { INVALID_REQUEST, SERVER_ERROR } from './json-rpc-error.ts'
@@ -114,6 +114,11 @@ export async function serveStateless(
   try {
     pooled = await deps.pool.acquire(identity)
   } catch (error) {
+    if (error instanceof PoolFullError) {
+      return ladderError(503, SERVER_ERROR, 'Service Unavailable: every server is busy', {}, id, {
+        'Retry-After': '5',
+      })
+    }
     deps.logger.error({ err: error }, 'could not start the MCP server process')
     return ladderError(500, SERVER_ERROR, 'Internal error: could not start the MCP server')
   }
@@ -284,8 +289,9 @@ function ladderError(
   code: number,
   message: string,
   data?: JsonObject,
-  id: RequestId | null = null
+  id: RequestId | null = null,
+  headers: Record<string, string> = {}
 ): Response {
-  const error = { code, message, ...(data ? { data } : {}) }
-  return Response.json({ jsonrpc: '2.0', id, error }, { status })
+  const error = { code, message, ...(data && Object.keys(data).length > 0 ? { data } : {}) }
+  return Response.json({ jsonrpc: '2.0', id, error }, { status, headers })
 }

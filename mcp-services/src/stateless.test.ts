@@ -181,6 +181,33 @@ describe('the stateless era beside the session era', () => {
     await client.close()
   })
 
+  it("keeps a waiting call to its user: another user's retry cannot resume it", async () => {
+    const call = {
+      method: 'tools/call',
+      params: {
+        name: 'trigger-sampling-request',
+        arguments: { prompt: 'raw', maxTokens: 5 },
+        _meta: { 'io.modelcontextprotocol/clientCapabilities': { sampling: {} } },
+      },
+    }
+    const headers = { 'Mcp-Name': 'trigger-sampling-request' }
+    const first = await postModern(bridge.url, 'alice', call, headers)
+    expect(first.json.result).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { input: { method: 'sampling/createMessage' } },
+    })
+    const requestState = String(first.json.result?.requestState)
+    const inputResponses = {
+      input: { model: 'm', role: 'assistant', content: { type: 'text', text: 'raw answer' } },
+    }
+    const retry = { ...call, params: { ...call.params, requestState, inputResponses } }
+    const stolen = await postModern(bridge.url, 'bob', retry, headers)
+    expect(stolen.json.error?.code).toBe(-32602)
+    const resumed = await postModern(bridge.url, 'alice', retry, headers)
+    expect(resumed.json.result).toMatchObject({ resultType: 'complete' })
+    expect(JSON.stringify(resumed.json.result)).toMatch(/raw answer/)
+  })
+
   it('answers GET and DELETE of the stateless era with 405', async () => {
     for (const method of ['GET', 'DELETE']) {
       const response = await fetch(bridge.url, {
@@ -226,5 +253,27 @@ describe('the per-user pool', () => {
     await expect.poll(() => bridge.bridge.pool.pids(), { timeout: 5000 }).toEqual([])
     for (const pid of pids)
       await expect.poll(() => processAlive(pid), { timeout: 5000 }).toBe(false)
+  })
+})
+
+describe('the pool at its cap', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(service('echo'), { maxSessions: 1 })
+  })
+  afterAll(() => bridge.close())
+
+  it("ends the least recently used idle child to start another user's", async () => {
+    const alice = await connectModernClient(bridge.url, 'alice')
+    await alice.callTool({ name: 'echo', arguments: { message: 'a' } })
+    const [alicePid] = bridge.bridge.pool.pids()
+    const bob = await connectModernClient(bridge.url, 'bob')
+    expect((await bob.callTool({ name: 'whoami' })).structuredContent).toMatchObject({
+      userId: 'bob',
+    })
+    expect(bridge.bridge.pool.pids()).not.toContain(alicePid)
+    await expect.poll(() => processAlive(alicePid ?? -1), { timeout: 5000 }).toBe(false)
+    await alice.close()
+    await bob.close()
   })
 })
