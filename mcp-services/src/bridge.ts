@@ -41,8 +41,9 @@ export interface Bridge {
 }
 
 /**
- * Serves one stdio MCP server from the catalog as streamable HTTP (MCP transports spec,
- * protocol versions 2025-03-26 to 2025-11-25): one child process per MCP session.
+ * Serves one stdio MCP server from the catalog as streamable HTTP (MCP transports spec): protocol
+ * versions 2025-03-26 to 2025-11-25 with one child process per MCP session, and the stateless
+ * revision 2026-07-28 on a per-user pool of children (docs/mcp-services.md, "Protocol eras").
  *
  * Contract for whoever mounts it:
  * - served on its own listener, it gets `sharedSecret` and only requests carrying it (added by
