@@ -42,11 +42,12 @@ describe('standalone gateway: the stateless protocol era through OAuth', () => {
     }
   )
 
-  it.each(SHIPPED)('lists and calls tools of %s', async (name, tool, args, expected) => {
+  /** The v2 client through OAuth to `name`'s service, in the given negotiation mode. */
+  const connect = async (name: string, mode: 'auto' | { pin: string }) => {
     const resource = new URL(`${gateway.url}/${name}/mcp`)
     const headless = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43140/callback' })
     const provider = headless as unknown as OAuthClientProviderV2
-    const options = { versionNegotiation: { mode: { pin: '2026-07-28' } } }
+    const options = { versionNegotiation: { mode } }
     const firstTry = new StreamableHTTPClientTransportV2(resource, { authProvider: provider })
     await expect(
       new ClientV2({ name: 'modern-e2e', version: '2.0.0' }, options).connect(firstTry)
@@ -55,6 +56,11 @@ describe('standalone gateway: the stateless protocol era through OAuth', () => {
 
     const client = new ClientV2({ name: 'modern-e2e', version: '2.0.0' }, options)
     await client.connect(new StreamableHTTPClientTransportV2(resource, { authProvider: provider }))
+    return client
+  }
+
+  it.each(SHIPPED)('lists and calls tools of %s', async (name, tool, args, expected) => {
+    const client = await connect(name, { pin: '2026-07-28' })
     try {
       expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28')
       const { tools } = await client.listTools()
@@ -65,6 +71,17 @@ describe('standalone gateway: the stateless protocol era through OAuth', () => {
         const whoami = await client.callTool({ name: 'whoami', arguments: {} })
         expect(whoami.structuredContent).toMatchObject({ userId: '4242', userName: 'octocat' })
       }
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('serves the v2 client in auto mode (it now negotiates the stateless era)', async () => {
+    const client = await connect('echo', 'auto')
+    try {
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28')
+      const echoed = await client.callTool({ name: 'echo', arguments: { message: 'auto' } })
+      expect(echoed.content).toEqual([{ type: 'text', text: 'auto' }])
     } finally {
       await client.close()
     }
