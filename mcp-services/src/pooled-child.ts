@@ -8,7 +8,7 @@ import {
   type JsonObject,
 } from './modern-protocol.ts'
 
-/** What a forwarded request came to: the child's answer, or a request of the child's. */
+/** What a forwarded request came to: the child's answer, a request of the child's, progress. */
 export type ExchangeEvent =
   | { readonly kind: 'answer'; readonly result?: JsonObject; readonly error?: JsonObject }
   | {
@@ -17,6 +17,7 @@ export type ExchangeEvent =
       readonly method: string
       readonly params: unknown
     }
+  | { readonly kind: 'notification'; readonly method: string; readonly params: unknown }
 
 /**
  * One request forwarded to a pooled child, under an id of the bridge's (clients' ids may clash),
@@ -27,12 +28,15 @@ export type ExchangeEvent =
 export class Exchange {
   readonly childId: string
   readonly method: string
+  /** The request's `_meta.progressToken`: the child's progress for it goes with it. */
+  readonly progressToken: string | number | undefined
   #events: ExchangeEvent[] = []
   #waiter: ((event: ExchangeEvent) => void) | undefined
 
-  constructor(childId: string, method: string) {
+  constructor(childId: string, method: string, progressToken: string | number | undefined) {
     this.childId = childId
     this.method = method
+    this.progressToken = progressToken
   }
 
   push(event: ExchangeEvent): void {
@@ -110,7 +114,10 @@ export class PooledChild {
 
   /** Sends a request to the child; its answer (and requests of the child's) come on the exchange. */
   forward(method: string, params: JsonObject | undefined): Exchange {
-    const exchange = new Exchange(`bridge-${randomUUID()}`, method)
+    const meta = isObject(params?._meta) ? params._meta : {}
+    const token = meta.progressToken
+    const progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined
+    const exchange = new Exchange(`bridge-${randomUUID()}`, method, progressToken)
     this.#exchanges.set(exchange.childId, exchange)
     const message = { jsonrpc: '2.0', id: exchange.childId, method, ...(params ? { params } : {}) }
     this.child.send(message as JSONRPCMessage).catch((error: unknown) => {
@@ -140,6 +147,12 @@ export class PooledChild {
     if ('method' in raw && typeof raw.method === 'string') {
       if (typeof id === 'string' || typeof id === 'number') {
         this.#childRequest(id, raw.method, raw.params)
+        return
+      }
+      const token = isObject(raw.params) ? raw.params.progressToken : undefined
+      if (token !== undefined) {
+        const owner = [...this.#exchanges.values()].find((each) => each.progressToken === token)
+        owner?.push({ kind: 'notification', method: raw.method, params: raw.params })
         return
       }
       for (const listener of this.listeners) listener({ method: raw.method, params: raw.params })

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { type ChildPool, PoolFullError } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
@@ -9,13 +8,10 @@ import {
   decodeHeaderValue,
   envelopeOf,
   HEADER_MISMATCH,
-  INPUT_CAPABLE_METHODS,
-  INTERNAL_ERROR,
   INVALID_PARAMS,
   isObject,
   type JsonObject,
   METHOD_NOT_FOUND,
-  MISSING_REQUIRED_CLIENT_CAPABILITY,
   MODERN_PROTOCOL_VERSIONS,
   mcpNameOf,
   modernCapabilities,
@@ -26,6 +22,8 @@ import {
   withoutEnvelope,
 } from './modern-protocol.ts'
 import type { Exchange, PooledChild } from './pooled-child.ts'
+import { sseResponse } from './sse.ts'
+import { resume, settle } from './stateless-exchange.ts'
 import { listen } from './subscriptions-listen.ts'
 
 export interface StatelessDeps {
@@ -36,13 +34,6 @@ export interface StatelessDeps {
 }
 
 type RequestId = string | number
-
-/** The client capability a request of the child's needs, by method. */
-const CAPABILITY_FOR: Readonly<Record<string, string>> = {
-  'sampling/createMessage': 'sampling',
-  'elicitation/create': 'elicitation',
-  'roots/list': 'roots',
-}
 
 /**
  * One request of the stateless era (revision 2026-07-28), validated as its transport requires,
@@ -155,7 +146,26 @@ export async function serveStateless(
   } else {
     exchange = pooled.forward(method, params)
   }
-  return drive(pooled, exchange, id, clientCapabilities, request.signal, deps)
+  const settling = (notify: (notification: JsonObject) => void) =>
+    settle(pooled, exchange, id, clientCapabilities, {
+      signal: request.signal,
+      suspendForMs: deps.config.idleTimeoutMs,
+      now: deps.now,
+      notify,
+    })
+  // Progress asked for and a client that reads SSE: the answer becomes a stream carrying the
+  // child's progress first (a refusal on the way is then in-band: the status is sent).
+  const streams = (request.headers.get('accept') ?? '').includes('text/event-stream')
+  if (exchange.progressToken === undefined || !streams) {
+    const outcome = await settling(() => {})
+    return Response.json(outcome.message, { status: outcome.status })
+  }
+  return sseResponse((write, close) => {
+    void settling(write).then((outcome) => {
+      write(outcome.message)
+      close()
+    })
+  })
 }
 
 /** `MCP-Protocol-Version`, `Mcp-Method` and (where the method has one) `Mcp-Name` must be there. */
@@ -174,109 +184,6 @@ function standardHeaderProblem(headers: Headers, method: string, params: unknown
     return "Header mismatch: Mcp-Name does not match the body's params"
   }
   return undefined
-}
-
-/** Waits for the child: its answer, or a request of its own that becomes `input_required`. */
-async function drive(
-  pooled: PooledChild,
-  exchange: Exchange,
-  id: RequestId,
-  clientCapabilities: JsonObject,
-  signal: AbortSignal,
-  deps: StatelessDeps
-): Promise<Response> {
-  const onAbort = () => pooled.abandon(exchange, 'the client went away')
-  signal.addEventListener('abort', onAbort, { once: true })
-  try {
-    const event = await exchange.next()
-    pooled.lastUsed = deps.now()
-    if (event.kind === 'answer') {
-      if (event.error) return answer(id, { error: event.error })
-      const serverInfo = pooled.initializeResult.serverInfo
-      return answer(id, { result: toModernResult(exchange.method, event.result ?? {}, serverInfo) })
-    }
-    const capability = CAPABILITY_FOR[event.method]
-    if (
-      capability === undefined ||
-      !INPUT_CAPABLE_METHODS.has(exchange.method) ||
-      !(capability in clientCapabilities)
-    ) {
-      await pooled.send({
-        jsonrpc: '2.0',
-        id: event.id,
-        error: { code: INTERNAL_ERROR, message: `The client cannot answer ${event.method}` },
-      })
-      pooled.abandon(exchange, 'the client lacks a capability the request needs')
-      if (capability === undefined || !INPUT_CAPABLE_METHODS.has(exchange.method)) {
-        return answer(id, {
-          error: {
-            code: INTERNAL_ERROR,
-            message: `The server asked ${event.method} of the client`,
-          },
-        })
-      }
-      return ladderError(
-        400,
-        MISSING_REQUIRED_CLIENT_CAPABILITY,
-        `Missing required client capability: ${capability}`,
-        { requiredCapabilities: { [capability]: {} } },
-        id
-      )
-    }
-    return answer(id, { result: suspend(pooled, exchange, event, deps) })
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
-}
-
-/** Keeps the call waiting and hands the client the child's request as an input request. */
-function suspend(
-  pooled: PooledChild,
-  exchange: Exchange,
-  event: { id: RequestId; method: string; params: unknown },
-  deps: StatelessDeps
-): JsonObject {
-  const requestState = randomUUID()
-  pooled.suspended.set(requestState, { exchange, childRequestId: event.id })
-  // A client that never retries must not keep the child's call (and the child) forever.
-  setTimeout(() => {
-    if (!pooled.suspended.delete(requestState)) return
-    void pooled.send({
-      jsonrpc: '2.0',
-      id: event.id,
-      error: { code: INTERNAL_ERROR, message: 'The client did not answer in time' },
-    })
-    pooled.abandon(exchange, 'the client did not answer the input request')
-  }, deps.config.idleTimeoutMs).unref()
-  const params = isObject(event.params) ? event.params : {}
-  return {
-    resultType: 'input_required',
-    inputRequests: { input: { method: event.method, params } },
-    requestState,
-  }
-}
-
-/** The client's retry: its input response goes to the child, the call continues. */
-function resume(
-  pooled: PooledChild,
-  requestState: string,
-  method: string,
-  params: JsonObject | undefined
-): { exchange: Exchange } | { error: JsonObject } {
-  const suspended = pooled.suspended.get(requestState)
-  if (!suspended || suspended.exchange.method !== method) {
-    return { error: { code: INVALID_PARAMS, message: 'Invalid params: unknown requestState' } }
-  }
-  const responses = params?.inputResponses
-  const response = isObject(responses) ? responses.input : undefined
-  if (!isObject(response)) {
-    return {
-      error: { code: INVALID_PARAMS, message: 'Invalid params: inputResponses.input missing' },
-    }
-  }
-  pooled.suspended.delete(requestState)
-  void pooled.send({ jsonrpc: '2.0', id: suspended.childRequestId, result: response })
-  return { exchange: suspended.exchange }
 }
 
 function answer(id: RequestId, outcome: { result?: JsonObject; error?: JsonObject }): Response {

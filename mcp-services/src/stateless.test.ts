@@ -208,6 +208,18 @@ describe('the stateless era beside the session era', () => {
     expect(JSON.stringify(resumed.json.result)).toMatch(/raw answer/)
   })
 
+  it("streams the child's progress when the request asks for it", async () => {
+    const client = await connectModernClient(bridge.url, 'alice')
+    const progress: number[] = []
+    const result = await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+      { onprogress: (update) => progress.push(update.progress) }
+    )
+    expect(textOf(result)).toMatch(/completed/)
+    expect(progress).toEqual([1, 2, 3])
+    await client.close()
+  })
+
   it('answers GET and DELETE of the stateless era with 405', async () => {
     for (const method of ['GET', 'DELETE']) {
       const response = await fetch(bridge.url, {

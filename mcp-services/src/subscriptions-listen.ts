@@ -1,5 +1,6 @@
 import { isObject, type JsonObject, SUBSCRIPTION_ID_META_KEY } from './modern-protocol.ts'
 import type { NotificationListener, PooledChild } from './pooled-child.ts'
+import { sseResponse } from './sse.ts'
 
 /** Filter flags of `subscriptions/listen` and the child's notification each one stands for. */
 const LIST_CHANGED: ReadonlyArray<readonly [string, string, string]> = [
@@ -34,41 +35,27 @@ export function listen(
     }
   }
   const meta = { [SUBSCRIPTION_ID_META_KEY]: id }
-  const encoder = new TextEncoder()
   let listener: NotificationListener | undefined
   const stop = () => {
     if (listener) pooled.listeners.delete(listener)
     listener = undefined
   }
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const write = (message: JsonObject) => {
-        controller.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`))
-      }
-      const end = () => {
-        stop()
-        try {
-          controller.close()
-        } catch {
-          // already closed by the client going away
-        }
-      }
-      write({
-        jsonrpc: '2.0',
-        method: 'notifications/subscriptions/acknowledged',
-        params: { _meta: meta, notifications: honoured },
-      })
-      listener = (notification) => {
-        if (!relayed.has(notification.method)) return
-        write({ jsonrpc: '2.0', method: notification.method, params: { _meta: meta } })
-      }
-      pooled.listeners.add(listener)
-      signal.addEventListener('abort', end, { once: true })
-      void pooled.child.exited.then(end)
-    },
-    cancel: stop,
-  })
-  return new Response(stream, {
-    headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' },
-  })
+  return sseResponse((write, close) => {
+    const end = () => {
+      stop()
+      close()
+    }
+    write({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: meta, notifications: honoured },
+    })
+    listener = (notification) => {
+      if (!relayed.has(notification.method)) return
+      write({ jsonrpc: '2.0', method: notification.method, params: { _meta: meta } })
+    }
+    pooled.listeners.add(listener)
+    signal.addEventListener('abort', end, { once: true })
+    void pooled.child.exited.then(end)
+  }, stop)
 }
