@@ -5,6 +5,7 @@ import {
   INVALID_PARAMS,
   isObject,
   type JsonObject,
+  METHOD_NOT_FOUND,
   MISSING_REQUIRED_CLIENT_CAPABILITY,
   toModernResult,
 } from './modern-protocol.ts'
@@ -52,7 +53,11 @@ export async function settle(
         continue
       }
       if (event.kind === 'answer') {
-        if (event.error) return inBand(id, { error: event.error })
+        if (event.error) {
+          // An unknown method is the one error of a handler the transport maps to a status.
+          const status = event.error.code === METHOD_NOT_FOUND ? 404 : 200
+          return { status, message: { jsonrpc: '2.0', id, error: event.error } }
+        }
         const serverInfo = pooled.initializeResult.serverInfo
         const result = toModernResult(exchange.method, event.result ?? {}, serverInfo)
         return inBand(id, { result })

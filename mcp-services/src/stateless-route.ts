@@ -26,6 +26,15 @@ import { sseResponse } from './sse.ts'
 import { resume, settle } from './stateless-exchange.ts'
 import { listen } from './subscriptions-listen.ts'
 
+/** Session-era methods the 2026-07-28 revision removed: 404, never forwarded to the child. */
+const REMOVED_METHODS = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+])
+
 export interface StatelessDeps {
   readonly pool: ChildPool
   readonly config: BridgeConfig
@@ -51,6 +60,7 @@ export async function serveStateless(
 ): Promise<Response> {
   if (!isObject(body) || typeof body.method !== 'string') {
     return ladderError(
+      null,
       400,
       INVALID_REQUEST,
       'Invalid Request: one JSON-RPC request or notification'
@@ -59,11 +69,14 @@ export async function serveStateless(
   const method = body.method
   const id = body.id as RequestId | undefined
   const isRequest = typeof id === 'string' || typeof id === 'number'
+  // Refusals name the request they refuse, when it is one.
+  const replyId = isRequest ? id : null
   const envelope = envelopeOf(body)
   const claimed = envelope?.[PROTOCOL_VERSION_META_KEY]
   const header = request.headers.get('mcp-protocol-version')
   if (typeof claimed !== 'string') {
     return ladderError(
+      replyId,
       400,
       INVALID_PARAMS,
       `Invalid params: the _meta envelope lacks ${PROTOCOL_VERSION_META_KEY}`
@@ -71,6 +84,7 @@ export async function serveStateless(
   }
   if (header !== null && header !== claimed) {
     return ladderError(
+      replyId,
       400,
       HEADER_MISMATCH,
       `Header mismatch: MCP-Protocol-Version ${header} but the body claims ${claimed}`
@@ -78,6 +92,7 @@ export async function serveStateless(
   }
   if (!MODERN_PROTOCOL_VERSIONS.includes(claimed)) {
     return ladderError(
+      replyId,
       400,
       UNSUPPORTED_PROTOCOL_VERSION,
       `Unsupported protocol version ${claimed}`,
@@ -91,27 +106,43 @@ export async function serveStateless(
   // by the client's id, and the HTTP request's end already abandons the call.
   if (!isRequest) return new Response(null, { status: 202 })
   const headerProblem = standardHeaderProblem(request.headers, method, body.params)
-  if (headerProblem) return ladderError(400, HEADER_MISMATCH, headerProblem)
+  if (headerProblem) return ladderError(replyId, 400, HEADER_MISMATCH, headerProblem)
   const clientCapabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY]
   if (!isObject(clientCapabilities)) {
     return ladderError(
+      replyId,
       400,
       INVALID_PARAMS,
       `Invalid params: the _meta envelope lacks ${CLIENT_CAPABILITIES_META_KEY}`
     )
   }
 
+  if (REMOVED_METHODS.has(method)) {
+    return ladderError(
+      replyId,
+      404,
+      METHOD_NOT_FOUND,
+      `Method not found: ${method} (removed in 2026-07-28)`
+    )
+  }
   let pooled: PooledChild
   try {
     pooled = await deps.pool.acquire(identity)
   } catch (error) {
     if (error instanceof PoolFullError) {
-      return ladderError(503, SERVER_ERROR, 'Service Unavailable: every server is busy', {}, id, {
-        'Retry-After': '5',
-      })
+      return ladderError(
+        replyId,
+        503,
+        SERVER_ERROR,
+        'Service Unavailable: every server is busy',
+        {},
+        {
+          'Retry-After': '5',
+        }
+      )
     }
     deps.logger.error({ err: error }, 'could not start the MCP server process')
-    return ladderError(500, SERVER_ERROR, 'Internal error: could not start the MCP server')
+    return ladderError(replyId, 500, SERVER_ERROR, 'Internal error: could not start the MCP server')
   }
   const serverInfo = pooled.initializeResult.serverInfo
   switch (method) {
@@ -131,10 +162,6 @@ export async function serveStateless(
       })
     case 'subscriptions/listen':
       return listen(pooled, id, body.params, request.signal)
-    case 'initialize':
-      return answer(id, {
-        error: { code: METHOD_NOT_FOUND, message: 'initialize belongs to the session era' },
-      })
   }
   const params = withoutEnvelope(body.params)
   const requestState = params?.requestState
@@ -192,11 +219,11 @@ function answer(id: RequestId, outcome: { result?: JsonObject; error?: JsonObjec
 
 /** A refusal of the transport's validation ladder: an HTTP status with a JSON-RPC error. */
 function ladderError(
+  id: RequestId | null,
   status: number,
   code: number,
   message: string,
   data?: JsonObject,
-  id: RequestId | null = null,
   headers: Record<string, string> = {}
 ): Response {
   const error = { code, message, ...(data && Object.keys(data).length > 0 ? { data } : {}) }

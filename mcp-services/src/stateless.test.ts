@@ -106,7 +106,7 @@ describe('the stateless era beside the session era', () => {
       }
     )
     expect(method.status).toBe(400)
-    expect(method.json.error?.code).toBe(-32020)
+    expect(method.json).toMatchObject({ id: 1, error: { code: -32020 } })
     const version = await postModern(
       bridge.url,
       'alice',
@@ -218,6 +218,14 @@ describe('the stateless era beside the session era', () => {
     expect(textOf(result)).toMatch(/completed/)
     expect(progress).toEqual([1, 2, 3])
     await client.close()
+  })
+
+  it('answers removed and unknown methods with 404 and -32601', async () => {
+    for (const method of ['initialize', 'ping', 'logging/setLevel', 'no/such-method']) {
+      const reply = await postModern(bridge.url, 'alice', { method, id: 7 })
+      expect(reply.status).toBe(404)
+      expect(reply.json).toMatchObject({ id: 7, error: { code: -32601 } })
+    }
   })
 
   it('answers GET and DELETE of the stateless era with 405', async () => {
