@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getCACertificates, setDefaultCACertificates } from 'node:tls'
 import { promisify } from 'node:util'
+import { afterAll, beforeAll } from 'vitest'
 
 /**
  * Client ID metadata documents served over real TLS from this machine: a test CA made with
@@ -133,4 +134,23 @@ export async function startMetadataDocumentServer(
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * For one describe block: a test CA trusted in this process and a document server signed by it,
+ * handed to `use` once started, both removed afterwards.
+ */
+export function useMetadataDocumentServer(use: (documents: MetadataDocumentServer) => void): void {
+  let certificates: TestCertificates | undefined
+  let documents: MetadataDocumentServer | undefined
+  beforeAll(async () => {
+    certificates = await createTestCertificates()
+    certificates.trustInThisProcess()
+    documents = await startMetadataDocumentServer(certificates)
+    use(documents)
+  })
+  afterAll(async () => {
+    await documents?.close()
+    await certificates?.remove()
+  })
 }

@@ -1,15 +1,13 @@
 import { decodeJwt } from 'jose'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
   CURSOR_REGISTRATION,
   PUBLISHED_DOCUMENTS,
 } from '../../../tests/support/client-metadata-documents.ts'
 import {
-  createTestCertificates,
   type MetadataDocumentServer,
-  startMetadataDocumentServer,
-  type TestCertificates,
+  useMetadataDocumentServer,
 } from '../../../tests/support/metadata-document-server.ts'
 import {
   authorizeUrl,
@@ -31,17 +29,10 @@ import { keys } from '../store/keys.ts'
  * `CIMD_ALLOW_LOOPBACK=true` so the gateway may fetch from loopback).
  */
 describe('clients identified by a client ID metadata document', () => {
-  let certificates: TestCertificates
   let documents: MetadataDocumentServer
   let server: TestAuthServer
-  beforeAll(async () => {
-    certificates = await createTestCertificates()
-    certificates.trustInThisProcess()
-    documents = await startMetadataDocumentServer(certificates)
-  })
-  afterAll(async () => {
-    await documents?.close()
-    await certificates?.remove()
+  useMetadataDocumentServer((started) => {
+    documents = started
   })
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice', CIMD_ALLOW_LOOPBACK: 'true' }, (fixture) => {
     server = fixture.server

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
-  createTestCertificates,
   type MetadataDocumentServer,
-  startMetadataDocumentServer,
-  type TestCertificates,
+  useMetadataDocumentServer,
 } from '../../../tests/support/metadata-document-server.ts'
 import {
   authorizeUrl,
@@ -21,17 +19,10 @@ import { runCommand } from '../cli/run-command.ts'
 
 /** Everything that must refuse a metadata document, each with an OAuth error that says why. */
 describe('client ID metadata documents that are refused', () => {
-  let certificates: TestCertificates
   let documents: MetadataDocumentServer
   let server: TestAuthServer
-  beforeAll(async () => {
-    certificates = await createTestCertificates()
-    certificates.trustInThisProcess()
-    documents = await startMetadataDocumentServer(certificates)
-  })
-  afterAll(async () => {
-    await documents?.close()
-    await certificates?.remove()
+  useMetadataDocumentServer((started) => {
+    documents = started
   })
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice', CIMD_ALLOW_LOOPBACK: 'true' }, (fixture) => {
     server = fixture.server
@@ -159,18 +150,13 @@ describe('client ID metadata documents that are refused', () => {
 })
 
 describe('without CIMD_ALLOW_LOOPBACK (the default), and with the mechanisms turned off', () => {
-  let certificates: TestCertificates
   let documents: MetadataDocumentServer
   const servers: TestAuthServer[] = []
-  beforeAll(async () => {
-    certificates = await createTestCertificates()
-    certificates.trustInThisProcess()
-    documents = await startMetadataDocumentServer(certificates)
+  useMetadataDocumentServer((started) => {
+    documents = started
   })
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()))
-    await documents?.close()
-    await certificates?.remove()
   })
   const start = async (env: Record<string, string>) => {
     const server = await createTestAuthServer(env)
