@@ -1,14 +1,12 @@
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../../tests/support/auth-app.ts'
-import { type RedisServer, startRedisServer } from '../../../tests/support/redis-server.ts'
+import { type FillableRedis, useFillableRedis } from '../../../tests/support/stores.ts'
 import { rememberConsent } from '../authorization/consent.ts'
 import { deleteClient } from '../clients/client-deletion.ts'
 import { composeAuthServer } from '../compose-auth-server.ts'
 import { loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
-import { createRedisStore } from '../store/redis-store.ts'
 import type { Store } from '../store/store.ts'
 import { lookUpRefreshToken, startRefreshFamily } from '../tokens/refresh-tokens.ts'
 
@@ -18,8 +16,7 @@ import { lookUpRefreshToken, startRefreshFamily } from '../tokens/refresh-tokens
  * usual. A Redis of its own: a tiny `maxmemory` would break every other test file.
  */
 describe('revocation on a full Redis', () => {
-  let redisServer: RedisServer
-  let admin: Redis
+  let redis: FillableRedis
   let store: Store
   const logs: Record<string, unknown>[] = []
   const logger = createLogger('info', {
@@ -29,31 +26,10 @@ describe('revocation on a full Redis', () => {
   })
   const lifetimes = { refreshTokenTtl: 3600, accessTokenTtl: 300 }
 
-  beforeAll(async () => {
-    redisServer = await startRedisServer()
-    admin = new Redis(redisServer.url)
-    store = createRedisStore(redisServer.url, 'full:')
+  useFillableRedis((started) => {
+    redis = started
+    store = started.store
   })
-  afterAll(async () => {
-    await store?.close()
-    await admin?.quit()
-    await redisServer?.stop()
-  })
-
-  const usedMemory = async () =>
-    Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1] ?? Number.NaN)
-  const fill = async () => {
-    await admin.config('SET', 'maxmemory-policy', 'noeviction')
-    await admin.config('SET', 'maxmemory', String((await usedMemory()) + 256 * 1024))
-    for (let i = 0; i < 5_000; i++) {
-      const refused = await store.put(`filler:${i}`, 'x'.repeat(1024)).then(
-        () => false,
-        () => true
-      )
-      if (refused) return
-    }
-    throw new Error('Redis never filled up')
-  }
   const family = (familyId: string, clientId: string) =>
     startRefreshFamily(
       store,
@@ -84,7 +60,7 @@ describe('revocation on a full Redis', () => {
       { userId: '42', clientId: 'deleted-client', scopes: [], resources: [], redirectUris: [] },
       3600
     )
-    await fill()
+    await redis.fill()
 
     const response = await app.request('http://localhost:8080/revoke', {
       method: 'POST',
@@ -114,7 +90,7 @@ describe('revocation on a full Redis', () => {
   })
 
   it('keeps writing the marker first when there is room', async () => {
-    await admin.config('SET', 'maxmemory', '0')
+    await redis.makeRoom()
     const refreshToken = await family('roomy-family', 'roomy-client')
     const response = await deleteClient({ store, lifetimes, logger }, 'roomy-client')
     expect(response).toBe(true)

@@ -1,11 +1,9 @@
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../../tests/support/auth-app.ts'
-import { type RedisServer, startRedisServer } from '../../../tests/support/redis-server.ts'
+import { type FillableRedis, useFillableRedis } from '../../../tests/support/stores.ts'
 import { composeAuthServer } from '../compose-auth-server.ts'
 import { loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
-import { createRedisStore } from './redis-store.ts'
 import { type Store, StoreFull } from './store.ts'
 
 /**
@@ -14,23 +12,12 @@ import { type Store, StoreFull } from './store.ts'
  * be lost. A Redis of its own: a tiny `maxmemory` would break every other test file.
  */
 describe('a full Redis (maxmemory, noeviction)', () => {
-  let redisServer: RedisServer
-  let admin: Redis
+  let redis: FillableRedis
   let store: Store
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer()
-    admin = new Redis(redisServer.url)
-    store = createRedisStore(redisServer.url, 'full:')
+  useFillableRedis((started) => {
+    redis = started
+    store = started.store
   })
-  afterAll(async () => {
-    await store?.close()
-    await admin?.quit()
-    await redisServer?.stop()
-  })
-
-  const usedMemory = async () =>
-    Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1] ?? Number.NaN)
 
   it('refuses writes with StoreFull, keeps live keys, and the gateway answers 503', async () => {
     const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'silent' })
@@ -41,17 +28,7 @@ describe('a full Redis (maxmemory, noeviction)', () => {
       logger: createLogger('silent'),
     })
     await store.put('live', 'kept')
-    await admin.config('SET', 'maxmemory-policy', 'noeviction')
-    await admin.config('SET', 'maxmemory', String((await usedMemory()) + 256 * 1024))
-
-    let refusal: unknown
-    for (let i = 0; i < 5_000 && refusal === undefined; i++) {
-      refusal = await store.put(`filler:${i}`, 'x'.repeat(1024)).then(
-        () => undefined,
-        (error: unknown) => error
-      )
-    }
-    expect(refusal).toBeInstanceOf(StoreFull)
+    expect(await redis.fill()).toBeInstanceOf(StoreFull)
     await expect(store.increment('counter', 60)).rejects.toBeInstanceOf(StoreFull)
     await expect(
       store.batch([
@@ -77,7 +54,7 @@ describe('a full Redis (maxmemory, noeviction)', () => {
 
     // Reads and deletes still work when full, so room can be made.
     expect(await store.delete('filler:0', 'filler:1')).toBe(2)
-    await admin.config('SET', 'maxmemory', '0')
+    await redis.makeRoom()
     expect(await store.put('after', 'x')).toBe(true)
   })
 })
