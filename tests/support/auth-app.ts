@@ -36,6 +36,14 @@ export interface TestAuthServer {
 
 export const TEST_ISSUER = 'http://localhost:8080'
 
+/** What a forward-auth proxy sends `/verify` for a POST to the echo service of `TEST_ISSUER`. */
+export const ECHO_FORWARDED_HEADERS = {
+  'X-Forwarded-Proto': 'http',
+  'X-Forwarded-Host': 'localhost:8080',
+  'X-Forwarded-Uri': '/echo/mcp',
+  'X-Forwarded-Method': 'POST',
+} as const
+
 /**
  * The real authorization server app on the run's Redis (its own key prefix), a manual clock and
  * a logger whose lines the test can read.

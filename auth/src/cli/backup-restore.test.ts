@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import {
+  ECHO_FORWARDED_HEADERS,
+  TEST_ISSUER,
+  type TestAuthServer,
+} from '../../../tests/support/auth-app.ts'
 import {
   ALICE,
   clientRequest,
@@ -22,14 +26,6 @@ import { composeAuthServer } from '../compose-auth-server.ts'
 import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import { runCommand } from './run-command.ts'
-
-/** What Traefik sends `/verify` for a request to the echo service. */
-const forwarded = {
-  'X-Forwarded-Proto': 'http',
-  'X-Forwarded-Host': 'localhost:8080',
-  'X-Forwarded-Uri': '/echo/mcp',
-  'X-Forwarded-Method': 'POST',
-}
 
 describe('backup and restore', () => {
   let server: TestAuthServer
@@ -60,7 +56,9 @@ describe('backup and restore', () => {
     const request = (path: string, init?: RequestInit) =>
       Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init))
     const verify = (token: string) =>
-      request('/verify', { headers: { ...forwarded, Authorization: `Bearer ${token}` } })
+      request('/verify', {
+        headers: { ...ECHO_FORWARDED_HEADERS, Authorization: `Bearer ${token}` },
+      })
     const refresh = (client: RegisteredClient, refreshToken: string) =>
       request('/token', {
         method: 'POST',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
-import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { ECHO_FORWARDED_HEADERS, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
   ALICE,
   exchangeCode,
@@ -19,13 +19,6 @@ import { keys } from '../store/keys.ts'
 import { startRefreshFamily } from '../tokens/refresh-tokens.ts'
 import { runCommand } from './run-command.ts'
 
-const forwarded = {
-  'X-Forwarded-Proto': 'http',
-  'X-Forwarded-Host': 'localhost:8080',
-  'X-Forwarded-Uri': '/echo/mcp',
-  'X-Forwarded-Method': 'POST',
-}
-
 describe('tokens list, tokens revoke and purge-expired', () => {
   let server: TestAuthServer
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
@@ -38,7 +31,9 @@ describe('tokens list, tokens revoke and purge-expired', () => {
     return (await (await exchangeCode(server, client, code, pkce)).json()) as Record<string, string>
   }
   const verify = (token: string) =>
-    server.request('/verify', { headers: { ...forwarded, Authorization: `Bearer ${token}` } })
+    server.request('/verify', {
+      headers: { ...ECHO_FORWARDED_HEADERS, Authorization: `Bearer ${token}` },
+    })
   const refresh = (client: RegisteredClient, token: string) =>
     tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: token })
   /** /verify believes a "not revoked" answer for one second: let it pass. */

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
-import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { ECHO_FORWARDED_HEADERS, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
   clientRequest,
@@ -17,10 +17,7 @@ type Tokens = { access_token: string; refresh_token: string }
 
 /** The headers a proxy sends to /verify for a request to the echo service. */
 const toEcho = (accessToken: string) => ({
-  'X-Forwarded-Proto': 'http',
-  'X-Forwarded-Host': 'localhost:8080',
-  'X-Forwarded-Uri': '/echo/mcp',
-  'X-Forwarded-Method': 'POST',
+  ...ECHO_FORWARDED_HEADERS,
   Authorization: `Bearer ${accessToken}`,
 })
 
