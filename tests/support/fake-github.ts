@@ -6,6 +6,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono, type MiddlewareHandler } from 'hono'
 import { apiRoutes } from './fake-github/api-routes.ts'
 import { oauthRoutes } from './fake-github/oauth-routes.ts'
+import type { FakeRepository, FakeRepositoryInput } from './fake-github/repositories.ts'
 import {
   FakeGitHubState,
   type FakeGitHubToken,
@@ -25,6 +26,11 @@ export type {
   OrgState,
   RevokeReason,
 } from './fake-github/state.ts'
+export type {
+  FakeIssue,
+  FakeRepository,
+  FakeRepositoryInput,
+} from './fake-github/repositories.ts'
 export { CODE_TTL_MS, TOKENS_PER_SCOPE_SET } from './fake-github/state.ts'
 
 export interface FakeGitHubOptions {
@@ -96,6 +102,8 @@ export interface FakeGitHub {
   revokeTokensOf(login: string): number
   /** On: every authenticated REST call answers 403 (or 429) with `x-ratelimit-remaining: 0`. */
   setRateLimited(on: boolean, status?: 403 | 429): void
+  /** Adds a repository (public unless `private`), answered by `/user/repos` and the issue endpoints. */
+  addRepository(input: FakeRepositoryInput): FakeRepository
   /** Mints a token without the browser dance (scopes default to `read:user user:email read:org`). */
   issueToken(login: string, scopes?: string[]): FakeGitHubToken
   /** The user's tokens that still work, oldest first. */
@@ -182,6 +190,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     setRateLimited: (on, status = 403) => {
       state.rateLimited = on ? status : null
     },
+    addRepository: (input) => state.repositories.add(input),
     issueToken: (login, scopes = ['read:user', 'user:email', 'read:org']) =>
       state.issueToken(login, normalizeScopes(scopes.join(' ')), state.expiringTokens),
     tokensOf: (login) => state.liveTokensOf(login),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
+import { repoRoutes } from './repo-routes.ts'
 import {
   type FakeGitHubState,
   type FakeGitHubToken,
@@ -127,6 +128,7 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
   app.post('/applications/:client_id/token', appCall('check'))
   app.delete('/applications/:client_id/token', appCall('token'))
   app.delete('/applications/:client_id/grant', appCall('grant'))
+  repoRoutes(app, state.repositories, { authenticate, json, message, apiUrl })
   app.notFound((c) => json(c, 404, message('Not Found', 404)))
 
   return app

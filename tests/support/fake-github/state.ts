@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { FakeRepositories } from './repositories.ts'
 
 export type OrgState = 'active' | 'pending'
 export type OrgRole = 'admin' | 'member' | 'billing_manager'
@@ -106,6 +107,7 @@ export class FakeGitHubState {
   readonly expiringTokens: boolean
   readonly users = new Map<string, FakeGitHubUser>()
   readonly tokens = new Map<string, FakeGitHubToken>()
+  readonly repositories = new FakeRepositories()
   signedIn: string | null = null
   nextGrantOverride: string[] | null = null
   denyNext = false
