@@ -28,6 +28,16 @@ describe('the authorization server’s logger', () => {
     }
   })
 
+  it('redacts GitHub tokens by their shape, wherever they sit', () => {
+    const token = `gho_${'T0k3n'.repeat(8)}`
+    for (const text of logBoth((logger) =>
+      logger.warn({ err: new Error(`GitHub said no to ${token}`) }, `upstream ${token}`)
+    )) {
+      expect(text).not.toContain(token)
+      expect(text).toContain('[redacted]')
+    }
+  })
+
   it('names the service in both formats', () => {
     const [json, pretty] = logBoth((logger) => logger.warn({ event: 'memory_store' }, 'in memory'))
     expect(JSON.parse(json ?? '')).toMatchObject({

@@ -1,5 +1,9 @@
 import { type Logger, pino } from 'pino'
-import { type LogFormat, logDestination } from '../../mcp-services/src/logger.ts'
+import {
+  type LogFormat,
+  logDestination,
+  redactCredentialShapes,
+} from '../../mcp-services/src/logger.ts'
 
 export type { LogFormat, Logger }
 
@@ -40,6 +44,8 @@ export function createLogger(
         ],
         censor: '[redacted]',
       },
+      // Paths cannot reach a token inside a message or an upstream's error text; shapes can.
+      hooks: { streamWrite: redactCredentialShapes },
     },
     logDestination(destination, format)
   )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseBridgeConfig } from './config.ts'
-import { createLogger, formatLogLine, logDestination } from './logger.ts'
+import { createLogger, formatLogLine, logDestination, redactCredentialShapes } from './logger.ts'
 
 const TIME = Date.UTC(2026, 0, 31, 9, 15, 2, 123)
 const line = (entry: Record<string, unknown>) =>
@@ -96,5 +96,35 @@ describe('the default format', () => {
     expect(parseBridgeConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')
     expect(parseBridgeConfig({}).logFormat).toBeUndefined()
     expect(() => parseBridgeConfig({ LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT/)
+  })
+})
+
+describe('credential shapes', () => {
+  const tokens = [
+    `gho_${'a1B2'.repeat(9)}`,
+    `ghu_${'Z9y8'.repeat(9)}`,
+    `ghp_${'Q'.repeat(36)}`,
+    `ghr_${'r'.repeat(76)}`,
+    `github_pat_${'11ABCDEFG0'.repeat(2)}_${'x'.repeat(59)}`,
+  ]
+
+  it('are redacted from every entry, in messages and fields, in both formats', () => {
+    for (const format of ['json', 'pretty'] as const) {
+      let text = ''
+      const logger = createLogger('info', { write: (chunk: string) => (text += chunk) }, format)
+      for (const token of tokens) {
+        logger.info({ stream: 'stderr' }, `token is ${token}`)
+        logger.warn({ detail: { nested: `Bearer ${token}` } }, `multi\nline ${token}`)
+      }
+      for (const token of tokens) expect(text, format).not.toContain(token)
+      expect(text).toContain('[redacted]')
+      expect(text).toContain('token is')
+    }
+  })
+
+  it('leave text that only looks a little like them', () => {
+    expect(redactCredentialShapes('gho_short ghx_0123456789012345678901234567890123')).toBe(
+      'gho_short ghx_0123456789012345678901234567890123'
+    )
   })
 })

@@ -14,7 +14,26 @@ export function createLogger(
   destination?: DestinationStream,
   format?: LogFormat
 ): Logger {
-  return pino({ level }, logDestination(destination, format))
+  return pino(
+    { level, hooks: { streamWrite: redactCredentialShapes } },
+    logDestination(destination, format)
+  )
+}
+
+/**
+ * GitHub's token shapes (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, fine-grained `github_pat_`). No
+ * leading word boundary: in JSON a token can follow an escape such as `\n`.
+ */
+const GITHUB_TOKEN = /gh[oprsu]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}/g
+
+/**
+ * Removes credentials recognisable by their shape from one serialized log entry, wherever they
+ * sit: a child's stderr line or an upstream's error message can hold one where no redaction
+ * path reaches. Both loggers run every entry through it before it is written (and before the
+ * readable format is made from it).
+ */
+export function redactCredentialShapes(line: string): string {
+  return line.replace(GITHUB_TOKEN, '[redacted]')
 }
 
 /**
