@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { auditedRequest } from './audit/audit-trail.ts'
 import type { AuthDeps } from './deps.ts'
 import { NotFound } from './errors.ts'
 import {
@@ -21,12 +22,33 @@ import { revokeRoute } from './routes/revoke.ts'
 import { tokenRoute } from './routes/token.ts'
 import { verifyRoute } from './routes/verify.ts'
 
+/**
+ * Endpoints whose work may be audited: they run knowing the caller's address (docs/audit.md).
+ * An endpoint missing here still records its events, without `caller`.
+ */
+const AUDITED_PATHS = [
+  '/register',
+  '/register/*',
+  '/authorize',
+  '/callback',
+  '/dev-login',
+  '/token',
+  '/revoke',
+  '/device_authorization',
+  '/device',
+  '/device/*',
+  '/account',
+  '/account/*',
+] as const
+
 /** The authorization server: every endpoint mounted here, every error mapped in one place. */
 export function createApp(deps: AuthDeps): Hono {
   const app = new Hono()
   // No app-wide middleware: the forward-auth hot path (DESIGN §5) answers every /mcp request, and
   // any middleware matching it takes Hono off its fast path. Pages and error responses set
   // `X-Content-Type-Options` themselves.
+  const audited = auditedRequest(deps.config.trustProxy)
+  for (const path of AUDITED_PATHS) app.use(path, audited)
   app.route('/', verifyRoute(deps))
   app.route('/', authorizationServerMetadataRoute(deps.config))
   app.route('/', protectedResourceMetadataRoute(deps.config))

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
 import { createApp } from './app.ts'
+import { createAuditTrail } from './audit/audit-trail.ts'
 import { createMetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
@@ -31,8 +32,15 @@ export async function composeAuthServer(parts: {
         fetch: { allowLoopback },
       })
     : undefined
+  const audit = createAuditTrail({
+    logger: parts.logger,
+    clock,
+    store,
+    streamMaxLength: config.auditStreamMaxLength,
+  })
   const deps: AuthDeps = {
     ...parts,
+    audit,
     signingKeys,
     ...(upstream ? { upstream } : {}),
     ...(metadataDocumentClients ? { metadataDocumentClients } : {}),

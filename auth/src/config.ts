@@ -82,6 +82,7 @@ const environmentSchema = z.object({
   CIMD_ALLOW_LOOPBACK: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
 })
 
 export interface ProtectedResource {
@@ -152,6 +153,11 @@ export interface Config {
   readonly logLevel: string
   /** `json` or `pretty` (readable lines); unset: pretty when stdout is a terminal, else JSON. */
   readonly logFormat: 'json' | 'pretty' | undefined
+  /**
+   * Audit events kept in the store's stream for `admin audit` (the newest, about this many); 0:
+   * none (they are on standard output either way).
+   */
+  readonly auditStreamMaxLength: number
   readonly protectedResources: readonly ProtectedResource[]
 }
 
@@ -241,6 +247,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dynamicClientRegistration: e.DYNAMIC_CLIENT_REGISTRATION ?? true,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    auditStreamMaxLength: e.AUDIT_STREAM_MAX_LENGTH,
     protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)
       return {

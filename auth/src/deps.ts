@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { AuditTrail } from './audit/audit-trail.ts'
 import type { MetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
@@ -15,6 +16,8 @@ export interface AuthDeps {
   readonly clock: Clock
   readonly signingKeys: SigningKeys
   readonly logger: Logger
+  /** Where audited events go: standard output, and the store's stream when kept (docs/audit.md). */
+  readonly audit: AuditTrail
   /**
    * Where users sign in (GitHub) and where their upstream grants are kept; absent when no
    * identity provider is configured, and then nobody can authorize.

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp } from '../../auth/src/app.ts'
+import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
@@ -53,7 +54,8 @@ export async function benchVerify(
   const config = loadConfig({ AUTH_ISSUER: issuer, GATEWAY_MODE: 'auth', LOG_LEVEL: 'warn' })
   const signingKeys = await loadSigningKeys(store)
   const logger = createLogger(config.logLevel)
-  const app = createApp({ config, store, clock: systemClock, signingKeys, logger })
+  const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
+  const app = createApp({ config, store, clock: systemClock, signingKeys, logger, audit })
   const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: gatewayPort }) as Server
   const bare = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Length': '0' })

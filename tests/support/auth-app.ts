@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { AuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import type { Clock } from '../../auth/src/clock.ts'
 import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
 import { type Config, loadConfig } from '../../auth/src/config.ts'
@@ -28,6 +29,7 @@ export interface TestAuthServer {
   readonly store: Store & { clear(): Promise<void> }
   readonly clock: ManualClock
   readonly signingKeys: SigningKeys
+  readonly audit: AuditTrail
   readonly logs: Record<string, unknown>[]
   /** `app.request` with a path relative to the issuer. */
   request(path: string, init?: RequestInit): Promise<Response>
@@ -67,6 +69,7 @@ export async function createTestAuthServer(
     store,
     clock,
     signingKeys: deps.signingKeys,
+    audit: deps.audit,
     logs,
     request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
     async close() {

@@ -24,6 +24,27 @@ export function callerAddress(c: Context, trustProxy: boolean): string {
   return (peer && rateLimitAddress(peer)) || 'unknown'
 }
 
+/**
+ * The caller's address for the audit trail, chosen as `callerAddress` chooses it but whole: an
+ * IPv6 caller is its own address, not its /64. An IPv4-mapped address is the IPv4 address.
+ */
+export function auditAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+    const address = forwarded ? plainAddress(forwarded) : undefined
+    if (address) return address
+  }
+  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
+  return (peer && plainAddress(peer)) || 'unknown'
+}
+
+function plainAddress(value: string): string | undefined {
+  const address = value.replace(/%.*$/, '').toLowerCase()
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address)?.[1]
+  if (mapped && isIP(mapped) === 4) return mapped
+  return isIP(address) === 0 ? undefined : address
+}
+
 /** The address as rate limits count it, or undefined when `value` is not an IP address. */
 export function rateLimitAddress(value: string): string | undefined {
   const address = value.replace(/%.*$/, '')

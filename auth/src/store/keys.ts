@@ -67,6 +67,11 @@ export const keys = {
   redeemedDeviceCode: (deviceCodeHash: string) => `device-redeemed:${deviceCodeHash}`,
   /** Development sign-in code (demo without GitHub), by hash. TTL: 60 s. Taken once. */
   developmentLoginCode: (codeHash: string) => `dev-login:${codeHash}`,
+  /**
+   * The audit trail (docs/audit.md): a stream of JSON `AuditRecord`s, one entry each. No TTL:
+   * capped at AUDIT_STREAM_MAX_LENGTH entries (`XADD … MAXLEN ~`), the oldest dropped first.
+   */
+  auditTrail: () => 'audit-trail',
   /** Fixed-window request counter of one caller (IPv4 address or IPv6 /64). TTL: the window. */
   rateLimit: (bucket: string, caller: string, window: number) =>
     `rate:${bucket}:${caller}:${window}`,

@@ -1,5 +1,11 @@
 import type { Clock } from '../clock.ts'
-import { type PutOptions, type Store, StoreFull, type WriteOperation } from './store.ts'
+import {
+  type PutOptions,
+  type Store,
+  StoreFull,
+  type StreamEntry,
+  type WriteOperation,
+} from './store.ts'
 
 interface Entry {
   value: string | Set<string>
@@ -53,6 +59,8 @@ export function createMemoryStore(
   const entries = new Map<string, Entry>()
   let totalBytes = 0
   let lastSweep = 0
+  // Streams live beside the keys, outside the key and byte bounds: each is capped by its length.
+  const streams = new Map<string, { entries: StreamEntry[]; lastTime: number; sequence: number }>()
 
   const expired = (entry: Entry, now: number) =>
     entry.expiresAt !== undefined && entry.expiresAt <= now
@@ -261,13 +269,43 @@ export function createMemoryStore(
       return true
     },
 
+    async appendToStream(key, entry, maxLength) {
+      const stream = streams.get(key) ?? { entries: [], lastTime: 0, sequence: 0 }
+      streams.set(key, stream)
+      // Ids as Redis makes them, `<ms>-<sequence>`, increasing even when the clock goes back.
+      const now = clock.now()
+      if (now > stream.lastTime) {
+        stream.lastTime = now
+        stream.sequence = 0
+      } else stream.sequence++
+      stream.entries.push({ id: `${stream.lastTime}-${stream.sequence}`, entry })
+      if (stream.entries.length > maxLength) {
+        stream.entries.splice(0, stream.entries.length - maxLength)
+      }
+    },
+
+    async readStream(key, count, before) {
+      const held = streams.get(key)?.entries ?? []
+      const later = before === undefined ? -1 : held.findIndex((e) => !olderId(e.id, before))
+      const end = later === -1 ? held.length : later
+      return held.slice(Math.max(0, end - count), end).reverse()
+    },
+
     usage: () => ({ keys: entries.size, bytes: totalBytes }),
 
     ping: async () => {},
     async close() {
       clearInterval(timer)
       entries.clear()
+      streams.clear()
       totalBytes = 0
     },
   }
+}
+
+/** Whether stream entry id `a` (`<ms>-<sequence>`) comes before `b`. */
+function olderId(a: string, b: string): boolean {
+  const [aTime = 0, aSequence = 0] = a.split('-').map(Number)
+  const [bTime = 0, bSequence = 0] = b.split('-').map(Number)
+  return aTime < bTime || (aTime === bTime && aSequence < bSequence)
 }

@@ -110,6 +110,16 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return (await redis.exists(k(key))) === 1
     },
 
+    async appendToStream(key, entry, maxLength) {
+      await redis.xadd(k(key), 'MAXLEN', '~', maxLength, '*', 'entry', entry)
+    },
+
+    async readStream(key, count, before) {
+      const end = before === undefined ? '+' : `(${before}`
+      const found = await redis.xrevrange(k(key), end, '-', 'COUNT', count)
+      return found.map(([id, fields]) => ({ id, entry: fields[fields.indexOf('entry') + 1] ?? '' }))
+    },
+
     async ping() {
       await redis.ping()
     },
@@ -151,6 +161,8 @@ function withUnavailability(store: Store): Store {
     takeAndWrite: wrap(store.takeAndWrite),
     ttl: wrap(store.ttl),
     expire: wrap(store.expire),
+    appendToStream: wrap(store.appendToStream),
+    readStream: wrap(store.readStream),
     ping: wrap(store.ping),
   }
 }

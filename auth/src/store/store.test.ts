@@ -172,4 +172,29 @@ describe.each(implementations)('%s store', (_name, create) => {
     for await (const key of store.scan('c*')) star.push(key)
     expect(star).toEqual(['c*:x'])
   })
+
+  it('appends to a stream and reads it newest first, page by page', async () => {
+    for (let i = 0; i < 5; i++) await store.appendToStream('log:pages', `e${i}`, 100)
+    const first = await store.readStream('log:pages', 2)
+    expect(first.map((e) => e.entry)).toEqual(['e4', 'e3'])
+    const next = await store.readStream('log:pages', 10, first.at(-1)?.id)
+    expect(next.map((e) => e.entry)).toEqual(['e2', 'e1', 'e0'])
+    expect(await store.readStream('log:pages', 10, next.at(-1)?.id)).toEqual([])
+    expect(await store.readStream('log:absent', 10)).toEqual([])
+  })
+
+  it('keeps a stream near its cap, dropping the oldest entries', async () => {
+    // One connection keeps the order of commands sent at once.
+    await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => store.appendToStream('log:capped', String(i), 300))
+    )
+    const held = await store.readStream('log:capped', 10_000)
+    // Redis trims whole nodes (100 entries by default), so a stream may hold up to a node more.
+    expect(held.length).toBeGreaterThanOrEqual(300)
+    expect(held.length).toBeLessThanOrEqual(400)
+    expect(held[0]?.entry).toBe('999')
+    expect(held.map((e) => Number(e.entry))).toEqual(
+      Array.from({ length: held.length }, (_, i) => 999 - i)
+    )
+  })
 })

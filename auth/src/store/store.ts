@@ -46,9 +46,26 @@ export interface Store {
    * alone. False when the key does not exist.
    */
   expire(key: string, ttlSeconds: number): Promise<boolean>
+  /**
+   * Appends an entry to a capped stream (Redis `XADD … MAXLEN ~ maxLength`): once the stream is
+   * longer, its oldest entries go (on Redis in whole nodes, so it may briefly hold up to ~100 more).
+   * Streams have no TTL; the cap is their bound.
+   */
+  appendToStream(key: string, entry: string, maxLength: number): Promise<void>
+  /**
+   * Up to `count` entries of a stream, newest first, only those older than the entry id `before`
+   * when given (to read on from the last entry of a previous page).
+   */
+  readStream(key: string, count: number, before?: string): Promise<StreamEntry[]>
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/** One entry of a stream: its id (ordered by time of writing) and what was appended. */
+export interface StreamEntry {
+  readonly id: string
+  readonly entry: string
 }
 
 export interface PutOptions {

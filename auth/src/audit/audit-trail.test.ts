@@ -1,0 +1,150 @@
+import { Hono } from 'hono'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
+import {
+  createTestRedisStore,
+  type FillableRedis,
+  useFillableRedis,
+} from '../../../tests/support/stores.ts'
+import { createLogger } from '../logger.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import { type AuditTrail, auditedRequest, createAuditTrail } from './audit-trail.ts'
+
+const clock = manualClock(Date.parse('2026-11-30T10:00:00.000Z'))
+const alice = { id: '1001', login: 'alice', name: 'Alice', email: 'alice@example.com' }
+const client = { client_id: 'c-1', metadata: { client_name: 'Claude', redirect_uris: [] } }
+
+function capture(level: string) {
+  const lines: Record<string, unknown>[] = []
+  const logger = createLogger(level, {
+    write: (line: string) => {
+      lines.push(JSON.parse(line) as Record<string, unknown>)
+    },
+  })
+  return { lines, logger }
+}
+
+const streamed = async (store: Store) =>
+  (await store.readStream(keys.auditTrail(), 100)).map(
+    (e) => JSON.parse(e.entry) as Record<string, unknown>
+  )
+
+describe('the audit trail', () => {
+  const store = createTestRedisStore()
+  beforeEach(() => store.clear())
+  afterAll(async () => {
+    await store.clear()
+    await store.close()
+  })
+
+  it('writes one flat JSON line marked audit, whatever LOG_LEVEL says', async () => {
+    for (const level of ['silent', 'warn', 'info']) {
+      const { lines, logger } = capture(level)
+      const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 0 })
+      await audit.record({
+        event: 'token.issued',
+        user: alice,
+        client,
+        grant_type: 'authorization_code',
+        scope: 'mcp',
+        family_id: 'f-1',
+      })
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatchObject({
+        level: 30,
+        audit: true,
+        event: 'token.issued',
+        at: '2026-11-30T10:00:00.000Z',
+        user_id: '1001',
+        login: 'alice',
+        client_id: 'c-1',
+        client_name: 'Claude',
+        grant_type: 'authorization_code',
+        scope: 'mcp',
+        family_id: 'f-1',
+      })
+      // Only id and login of the user: the name and e-mail stay out of the trail.
+      expect(lines[0]).not.toHaveProperty('user')
+      expect(JSON.stringify(lines[0])).not.toContain('alice@example.com')
+      expect(lines[0]).not.toHaveProperty('caller')
+    }
+    expect(await streamed(store)).toEqual([])
+  })
+
+  it('keeps each record in the store’s stream, newest first', async () => {
+    const { lines, logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 100 })
+    await audit.record({ event: 'client.registered', client, redirect_uris: [], grant_types: [] })
+    clock.advance(1_000)
+    await audit.record({ event: 'client.deleted', client, by: 'admin' })
+    const records = await streamed(store)
+    expect(records.map((r) => r.event)).toEqual(['client.deleted', 'client.registered'])
+    expect(records[0]).toEqual({
+      event: 'client.deleted',
+      at: '2026-11-30T10:00:01.000Z',
+      client_id: 'c-1',
+      client_name: 'Claude',
+      by: 'admin',
+    })
+    expect(lines).toHaveLength(2)
+  })
+
+  it('takes the caller from the request being served, TRUST_PROXY respected', async () => {
+    const { lines, logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 0, caller: 'cli' })
+    const appFor = (trustProxy: boolean, trail: AuditTrail) =>
+      new Hono().use('/x', auditedRequest(trustProxy)).post('/x', async (c) => {
+        // Awaits in between: the caller follows the request through asynchronous work.
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        await trail.record({ event: 'client.deleted', client, by: 'client' })
+        return c.body(null, 204)
+      })
+    const request = (trustProxy: boolean, peer: string, forwarded?: string) =>
+      appFor(trustProxy, audit).request(
+        '/x',
+        { method: 'POST', headers: forwarded ? { 'X-Forwarded-For': forwarded } : {} },
+        { incoming: { socket: { remoteAddress: peer } } }
+      )
+    await request(false, '::ffff:10.0.0.7', '203.0.113.9')
+    await request(true, '10.0.0.1', '198.51.100.1, 203.0.113.9')
+    await request(false, '2001:db8::1:2')
+    await audit.record({ event: 'admin.expired_purged', removed: 0 })
+    expect(lines.map((line) => line.caller)).toEqual([
+      '10.0.0.7',
+      '203.0.113.9',
+      '2001:db8::1:2',
+      'cli',
+    ])
+  })
+})
+
+describe('the audit trail on a full store', () => {
+  let redis: FillableRedis
+  useFillableRedis((started) => {
+    redis = started
+  })
+
+  it('never fails the caller: the line is written, the failure logged once and counted', async () => {
+    const { lines, logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store: redis.store, streamMaxLength: 1_000 })
+    await redis.fill()
+    for (let i = 0; i < 3; i++) {
+      await expect(audit.record({ event: 'client.deleted', client, by: 'admin' })).resolves.toBe(
+        undefined
+      )
+    }
+    // Redis may take one more small write just after refusing one.
+    const failures = audit.streamFailures()
+    expect(failures).toBeGreaterThanOrEqual(2)
+    expect(lines.filter((line) => line.audit === true)).toHaveLength(3)
+    expect(lines.filter((line) => line.event === 'audit_stream_failed')).toHaveLength(1)
+
+    await redis.makeRoom()
+    await audit.record({ event: 'client.deleted', client, by: 'admin' })
+    expect(lines.filter((line) => line.event === 'audit_stream_recovered')).toEqual([
+      expect.objectContaining({ failures }),
+    ])
+    expect(await redis.store.readStream(keys.auditTrail(), 10)).toHaveLength(4 - failures)
+  })
+})

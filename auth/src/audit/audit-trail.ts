@@ -1,0 +1,103 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { MiddlewareHandler } from 'hono'
+import type { Clock } from '../clock.ts'
+import { auditAddress } from '../http/caller.ts'
+import type { Logger } from '../logger.ts'
+import { keys } from '../store/keys.ts'
+import type { Store } from '../store/store.ts'
+import type { AuditEvent, AuditRecord } from './audit-events.ts'
+
+export type { AuditEvent, AuditRecord } from './audit-events.ts'
+
+/**
+ * Where audited events go (docs/audit.md). Domain code calls `record` at the one place each event
+ * happens and awaits it; it never throws: an event that cannot be kept in the stream is still on
+ * standard output, and the request goes on.
+ */
+export interface AuditTrail {
+  record(event: AuditEvent): Promise<void>
+}
+
+export interface AuditTrailParts {
+  /** Audit lines go through it at `info`, whatever its level, marked `"audit": true`. */
+  readonly logger: Logger
+  readonly clock: Clock
+  readonly store: Store
+  /** Entries the store's audit stream keeps (`AUDIT_STREAM_MAX_LENGTH`); 0: no stream. */
+  readonly streamMaxLength: number
+  /** The caller of events recorded outside a request (`cli` for the admin CLI). */
+  readonly caller?: string
+}
+
+/** An audit trail and how many events it could not keep in the stream since it was made. */
+export interface CountingAuditTrail extends AuditTrail {
+  readonly streamFailures: () => number
+}
+
+/** The caller of the request being served, set by `auditedRequest`. */
+const requestCaller = new AsyncLocalStorage<string>()
+
+/**
+ * Middleware for the endpoints whose work is audited: the rest of the request runs knowing its
+ * caller's address, so domain code records events without passing the HTTP request around. Not
+ * mounted on `/verify` (nothing there is audited, and it is the hot path).
+ */
+export const auditedRequest =
+  (trustProxy: boolean): MiddlewareHandler =>
+  (c, next) =>
+    requestCaller.run(auditAddress(c, trustProxy), next)
+
+export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
+  const { clock, store, streamMaxLength } = parts
+  // A child at `info`: LOG_LEVEL=warn (or silent) quiets the logs, never the audit trail.
+  const lines = parts.logger.child({ audit: true }, { level: 'info' })
+  let failures = 0
+  let failing = false
+
+  const keep = async (record: AuditRecord) => {
+    try {
+      await store.appendToStream(keys.auditTrail(), JSON.stringify(record), streamMaxLength)
+      if (failing) {
+        failing = false
+        parts.logger.warn(
+          { event: 'audit_stream_recovered', failures },
+          'the audit stream takes events again'
+        )
+      }
+    } catch (error) {
+      failures++
+      // Once per outage: a full or unreachable store would otherwise log every request twice.
+      if (!failing) {
+        failing = true
+        parts.logger.error(
+          { event: 'audit_stream_failed', err: error },
+          'an audit event could not be kept in the store (it is on standard output); further failures are counted, not logged'
+        )
+      }
+    }
+  }
+
+  return {
+    async record(event) {
+      const record = toRecord(event, clock, requestCaller.getStore() ?? parts.caller)
+      lines.info(record)
+      if (streamMaxLength > 0) await keep(record)
+    },
+    streamFailures: () => failures,
+  }
+}
+
+/** The event made flat: who, which client, from where, when, then its own fields. */
+export function toRecord(event: AuditEvent, clock: Clock, caller: string | undefined): AuditRecord {
+  const { event: name, user, client, ...fields } = event
+  return {
+    event: name,
+    at: new Date(clock.now()).toISOString(),
+    ...(user ? { user_id: user.id } : {}),
+    ...(user?.login ? { login: user.login } : {}),
+    ...(client ? { client_id: client.client_id } : {}),
+    ...(client?.metadata?.client_name ? { client_name: client.metadata.client_name } : {}),
+    ...(caller ? { caller } : {}),
+    ...fields,
+  }
+}
