@@ -69,7 +69,13 @@ export type AuditEvent = About &
         readonly scope: string
         readonly family_id: string
       }
-    | { readonly event: 'token.refreshed'; readonly scope: string; readonly family_id: string }
+    | {
+        readonly event: 'token.refreshed'
+        readonly scope: string
+        readonly family_id: string
+        /** The replaced token came back within REFRESH_TOKEN_REUSE_GRACE: the same successor. */
+        readonly reuse_grace?: true
+      }
     | {
         readonly event: 'token.refresh_refused'
         readonly family_id: string

@@ -94,7 +94,7 @@ describe('authorization code flow through GitHub', () => {
       refresh_token: second.refresh_token ?? '',
     })
     expect(afterRevocation.status).toBe(400)
-    expect(server.logs.some((line) => line.event === 'refresh_token_reuse')).toBe(true)
+    expect(server.logs.some((line) => line.event === 'refresh_token.reuse_detected')).toBe(true)
   })
 
   it('down-scopes on refresh but never widens', async () => {
@@ -153,7 +153,7 @@ describe('authorization code flow through GitHub', () => {
       string
     >
     const events = new Set(server.logs.map((line) => line.event))
-    for (const event of ['consent_given', 'login', 'authorization_code_issued', 'token_issued'])
+    for (const event of ['consent_given', 'login', 'authorization_code_issued', 'token.issued'])
       expect(events).toContain(event)
     const logged = JSON.stringify(server.logs)
     for (const secret of [code, tokens.access_token, tokens.refresh_token, client.client_secret]) {

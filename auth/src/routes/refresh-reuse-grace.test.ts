@@ -64,7 +64,7 @@ describe('refresh token reuse grace', () => {
     const userReads = github.requests.filter((r) => r.server === 'api' && r.path === '/user')
     expect(userReads.length).toBeGreaterThan(0)
     expect(userReads.length).toBeLessThanOrEqual(5)
-    expect(server.logs.some((line) => line.event === 'refresh_token_reuse')).toBe(false)
+    expect(server.logs.some((line) => line.event === 'refresh_token.reuse_detected')).toBe(false)
 
     const [successor] = successors
     const next = await refresh(client, successor ?? '')
@@ -85,7 +85,7 @@ describe('refresh token reuse grace', () => {
     expect(await server.store.get(`revoked:family:${family(tokens)}`)).toBe('1')
     expect((await refresh(client, first.refresh_token)).status).toBe(400)
     expect(await verify(first.access_token)).toBe(401)
-    expect(server.logs.some((line) => line.event === 'refresh_token_reuse')).toBe(true)
+    expect(server.logs.some((line) => line.event === 'refresh_token.reuse_detected')).toBe(true)
   })
 
   it('keeps two sessions that refresh within a second both working, twice over', async () => {

@@ -24,7 +24,7 @@ export async function firstTokens(
     audience?: readonly string[]
   }
 ): Promise<TokenResponse> {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, logger, audit } = deps
   const lifetimes = {
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,
@@ -58,11 +58,12 @@ export async function firstTokens(
       reason: 'family_revoked',
     })
   }
-  logger.info({
-    event: 'token_issued',
+  await audit.record({
+    event: 'token.issued',
+    user: grant.subject,
+    client,
     grant_type: grant.grantType,
-    client_id: client.client_id,
-    user_id: grant.subject.id,
+    scope: grant.scopes.join(' '),
     family_id: grant.familyId,
   })
   return tokenResponse(deps, {

@@ -8,7 +8,7 @@ import { verifierMatches } from '../../oauth/pkce.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
-import { revokeRefreshFamily } from '../refresh-tokens.ts'
+import { findRefreshFamily, revokeRefreshFamily } from '../refresh-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
 /** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */
@@ -26,7 +26,7 @@ export async function authorizationCodeGrant(
   form: Readonly<Record<string, string>>,
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
-  const { config, store, logger } = deps
+  const { config, store, audit } = deps
   const {
     code,
     redirect_uri: redirectUri,
@@ -45,10 +45,12 @@ export async function authorizationCodeGrant(
     })
   }
   if (redemption.outcome === 'replayed') {
+    const family = await findRefreshFamily(store, redemption.familyId)
     await revokeRefreshFamily(store, redemption.familyId, lifetimes)
-    logger.warn({
-      event: 'authorization_code_replayed',
-      client_id: client.client_id,
+    await audit.record({
+      event: 'authorization_code.reuse_detected',
+      user: family?.subject,
+      client,
       family_id: redemption.familyId,
     })
     throw new InvalidGrant('the authorization code was already used', { reason: 'code_replayed' })

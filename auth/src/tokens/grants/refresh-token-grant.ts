@@ -33,7 +33,7 @@ export async function refreshTokenGrant(
   form: Readonly<Record<string, string>>,
   requestedResources: readonly string[]
 ): Promise<TokenResponse> {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, audit } = deps
   const { refresh_token: presented, scope } = parseParams(refreshRequest, form)
   const lifetimes = tokenLifetimes(config)
   const grace = { clock, seconds: config.refreshTokenReuseGrace }
@@ -41,8 +41,14 @@ export async function refreshTokenGrant(
     new InvalidGrant('the refresh token is invalid, expired or revoked', { reason })
   /** A replaced refresh token came back: it leaked, so its whole family goes. */
   const refuseReuse = async (familyId: string, reason: string) => {
+    const family = await findRefreshFamily(store, familyId)
     await revokeRefreshFamily(store, familyId, lifetimes)
-    logger.warn({ event: 'refresh_token_reuse', client_id: client.client_id, family_id: familyId })
+    await audit.record({
+      event: 'refresh_token.reuse_detected',
+      user: family?.subject,
+      client,
+      family_id: familyId,
+    })
     return invalid(reason)
   }
   /** What this request may have of a family's grant: less, never more. */
@@ -69,12 +75,13 @@ export async function refreshTokenGrant(
     }
     if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
     const granted = narrowed(family)
-    logger.info({
-      event: 'token_refreshed',
-      reuse_grace: true,
-      client_id: client.client_id,
-      user_id: family.subject.id,
+    await audit.record({
+      event: 'token.refreshed',
+      user: family.subject,
+      client,
+      scope: granted.scopes.join(' '),
       family_id: family.familyId,
+      reuse_grace: true,
     })
     return tokenResponse(deps, {
       clientId: client.client_id,
@@ -98,6 +105,13 @@ export async function refreshTokenGrant(
   const check = await recheckUser(deps, family.subject, { event: 'refresh_denied' })
   if (!check.allowed) {
     await revokeRefreshFamily(store, family.familyId, lifetimes)
+    await audit.record({
+      event: 'token.refresh_refused',
+      user: family.subject,
+      client,
+      family_id: family.familyId,
+      reason: check.reason,
+    })
     throw invalid('user_no_longer_allowed')
   }
   const { subject } = check
@@ -113,10 +127,11 @@ export async function refreshTokenGrant(
     if (raced.outcome === 'just_rotated') return reissue(raced)
     throw await refuseReuse(family.familyId, 'refresh_token_raced')
   }
-  logger.info({
-    event: 'token_refreshed',
-    client_id: client.client_id,
-    user_id: subject.id,
+  await audit.record({
+    event: 'token.refreshed',
+    user: subject,
+    client,
+    scope: granted.scopes.join(' '),
     family_id: family.familyId,
   })
   return tokenResponse(deps, {

@@ -1,0 +1,141 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
+import {
+  exchangeCode,
+  obtainCode,
+  type RegisteredClient,
+  registerTestClient,
+  tokenRequest,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+import { keys } from '../store/keys.ts'
+
+/** The audit lines written so far (standard output), oldest first. */
+const auditLines = (server: TestAuthServer) => server.logs.filter((line) => line.audit === true)
+
+/** What the store's audit stream holds, oldest first. */
+async function streamed(server: TestAuthServer): Promise<Record<string, unknown>[]> {
+  const entries = await server.store.readStream(keys.auditTrail(), 1_000)
+  return entries.map((e) => JSON.parse(e.entry) as Record<string, unknown>).reverse()
+}
+
+const alice = { user_id: '1001', login: 'alice' }
+
+describe('the audit trail of the OAuth endpoints', () => {
+  let github: FakeGitHub
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    ;({ github, server } = fixture)
+  })
+  beforeEach(async () => {
+    server.logs.length = 0
+    await server.store.delete(keys.auditTrail())
+  })
+
+  const named = (client: RegisteredClient) => ({
+    client_id: client.client_id,
+    client_name: 'Audited client',
+  })
+
+  it('records tokens issued, refreshed, a reused refresh token and a replayed code', async () => {
+    const client = await registerTestClient(server, { client_name: 'Audited client' })
+    const { code, pkce } = await obtainCode(server, client)
+    const first = (await (await exchangeCode(server, client, code, pkce)).json()) as Record<
+      string,
+      string
+    >
+    const refresh = (refreshToken: string) =>
+      tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: refreshToken })
+    const second = (await (await refresh(first.refresh_token ?? '')).json()) as Record<
+      string,
+      string
+    >
+    server.clock.advance((server.config.refreshTokenReuseGrace + 1) * 1000)
+    expect((await refresh(first.refresh_token ?? '')).status).toBe(400)
+    const another = await obtainCode(server, client)
+    expect((await exchangeCode(server, client, another.code, another.pkce)).status).toBe(200)
+    expect((await exchangeCode(server, client, another.code, another.pkce)).status).toBe(400)
+
+    const lines = auditLines(server).filter((line) =>
+      /^(token|refresh_token|authorization_code)\./.test(String(line.event))
+    )
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: 'token.issued',
+        ...alice,
+        ...named(client),
+        grant_type: 'authorization_code',
+        scope: 'mcp',
+        family_id: expect.any(String),
+      }),
+      expect.objectContaining({ event: 'token.refreshed', ...alice, ...named(client) }),
+      expect.objectContaining({
+        event: 'refresh_token.reuse_detected',
+        ...alice,
+        ...named(client),
+      }),
+      expect.objectContaining({ event: 'token.issued', ...alice, ...named(client) }),
+      expect.objectContaining({
+        event: 'authorization_code.reuse_detected',
+        ...alice,
+        ...named(client),
+      }),
+    ])
+    const families = lines.map((line) => line.family_id)
+    expect(new Set(families.slice(0, 3)).size).toBe(1)
+    expect(families[3]).not.toBe(families[0])
+    expect(families[4]).toBe(families[3])
+    for (const line of lines) expect(line.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+
+    // The same records, in order, in the stream `admin audit` reads; never a credential.
+    const kept = await streamed(server)
+    expect(kept.map((record) => record.event)).toEqual(auditLines(server).map((line) => line.event))
+    const written = JSON.stringify([server.logs, kept])
+    for (const secret of [
+      code,
+      another.code,
+      pkce.verifier,
+      first.access_token,
+      first.refresh_token,
+      second.access_token,
+      second.refresh_token,
+      client.client_secret,
+      ...github.issuedTokens.map((token) => token.token),
+    ]) {
+      expect(secret && written.includes(secret)).toBeFalsy()
+    }
+  })
+})
+
+describe('the audit trail of a user who is no longer allowed', () => {
+  let github: FakeGitHub
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_ORGS: 'acme' }, (fixture) => {
+    ;({ github, server } = fixture)
+    github.setOrgMembership('alice', 'acme', 'active')
+  })
+
+  it('says why the next refresh was refused', async () => {
+    const client = await registerTestClient(server, { client_name: 'Audited client' })
+    const { code, pkce } = await obtainCode(server, client)
+    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as Record<
+      string,
+      string
+    >
+    github.setOrgMembership('alice', 'acme', null)
+    const refresh = await tokenRequest(server, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token ?? '',
+    })
+    expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(auditLines(server).at(-1)).toMatchObject({
+      event: 'token.refresh_refused',
+      ...alice,
+      client_id: client.client_id,
+      client_name: 'Audited client',
+      reason: 'not_allowed',
+      family_id: expect.any(String),
+    })
+  })
+})
