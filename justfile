@@ -14,7 +14,7 @@ store-admin := if env("REDIS_URL", "") != "" { "npm run -s admin --" } else { "d
 default:
     @just --list
 
-# Write the missing secrets (Redis password, signing key, bridge secret) into .env, never overwriting one
+# Write the missing secrets (Redis password, signing key, bridge and internal API secrets) into .env, never overwriting one
 [group('setup')]
 generate-all-secrets *flags:
     npm run -s admin -- secrets {{ flags }}

@@ -1,25 +1,29 @@
 import type { Hono } from 'hono'
+import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { createApp } from './app.ts'
 import { createAuditTrail } from './audit/audit-trail.ts'
 import { createMetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AuthDeps } from './deps.ts'
+import { createInternalApp } from './internal/internal-app.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { Store } from './store/store.ts'
 import { configuredUpstream } from './upstream/configured-upstream.ts'
+import { userDirectory } from './users/user-directory.ts'
 
 /**
  * Builds the authorization server from its parts: signing keys from the store (or the pinned
- * key), the configured identity provider, the app. `main.ts` and the tests compose it the same way.
+ * key), the configured identity provider, the app, and the internal API (its own listener) with
+ * the user directory it serves. `main.ts` and the tests compose it the same way.
  */
 export async function composeAuthServer(parts: {
   config: Config
   store: Store
   clock: Clock
   logger: Logger
-}): Promise<{ deps: AuthDeps; app: Hono }> {
+}): Promise<{ deps: AuthDeps; app: Hono; users: UserDirectory; internalApp: Hono | undefined }> {
   const { config, store, clock } = parts
   const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
   const upstream = configuredUpstream(config, store, clock)
@@ -45,5 +49,9 @@ export async function composeAuthServer(parts: {
     ...(upstream ? { upstream } : {}),
     ...(metadataDocumentClients ? { metadataDocumentClients } : {}),
   }
-  return { deps, app: createApp(deps) }
+  const users = userDirectory(deps)
+  const internalApp = config.internalApi
+    ? createInternalApp(deps, users, config.internalApi.secret)
+    : undefined
+  return { deps, app: createApp(deps), users, internalApp }
 }

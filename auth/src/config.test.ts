@@ -175,8 +175,34 @@ describe('loadConfig', () => {
     [{ MCP_ECHO_ENABLED: 'maybe' }, /^MCP_ECHO_ENABLED: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ GATEWAY_MODE: 'both' }, /^GATEWAY_MODE: /],
+    [{ INTERNAL_API_SECRET: 'too-short' }, /^INTERNAL_API_SECRET: at least 32/],
+    [{ INTERNAL_API_SECRET: 's'.repeat(32), INTERNAL_PORT: '0' }, /^INTERNAL_PORT: /],
+    [
+      { INTERNAL_API_SECRET: 's'.repeat(32), PORT: '9000', INTERNAL_PORT: '9000' },
+      /^INTERNAL_PORT: /,
+    ],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(message)
+  })
+})
+
+describe('the internal API settings', () => {
+  it('serves no internal API without INTERNAL_API_SECRET', () => {
+    expect(loadConfig({}).internalApi).toBeUndefined()
+  })
+
+  it('serves it on INTERNAL_PORT (default 8001) with the secret', () => {
+    const secret = 'x'.repeat(40)
+    expect(loadConfig({ INTERNAL_API_SECRET: secret }).internalApi).toEqual({ port: 8001, secret })
+    expect(
+      loadConfig({ INTERNAL_API_SECRET: secret, INTERNAL_PORT: '9101' }).internalApi?.port
+    ).toBe(9101)
+  })
+
+  it('never echoes a refused secret', () => {
+    expect(() => loadConfig({ INTERNAL_API_SECRET: 'short-secret-value' })).toThrow(
+      /^(?!.*short-secret-value)/
+    )
   })
 })

@@ -82,6 +82,11 @@ const environmentSchema = z.object({
   CIMD_ALLOW_LOOPBACK: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).default(8001),
+  INTERNAL_API_SECRET: z
+    .string()
+    .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
+    .optional(),
   AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
 })
 
@@ -159,6 +164,11 @@ export interface Config {
    */
   readonly auditStreamMaxLength: number
   readonly protectedResources: readonly ProtectedResource[]
+  /**
+   * The internal API for the deployment's own services (docs/internal-api.md), on its own port
+   * of `host`; absent, and not served, without `INTERNAL_API_SECRET`.
+   */
+  readonly internalApi: { readonly port: number; readonly secret: string } | undefined
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -204,6 +214,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'CIMD_ALLOW_LOOPBACK: refused when NODE_ENV=production (it lets anyone make the gateway fetch from its own host)'
     )
   }
+  if (e.INTERNAL_API_SECRET && e.INTERNAL_PORT === port) {
+    throw new ConfigError(`INTERNAL_PORT: must differ from the public port ${port}`)
+  }
   if (Boolean(e.GITHUB_CLIENT_ID) !== Boolean(e.GITHUB_CLIENT_SECRET)) {
     throw new ConfigError(
       'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'
@@ -247,6 +260,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dynamicClientRegistration: e.DYNAMIC_CLIENT_REGISTRATION ?? true,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    internalApi: e.INTERNAL_API_SECRET
+      ? { port: e.INTERNAL_PORT, secret: e.INTERNAL_API_SECRET }
+      : undefined,
     auditStreamMaxLength: e.AUDIT_STREAM_MAX_LENGTH,
     protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)

@@ -28,6 +28,11 @@ export interface AuthDeps {
     readonly name: string
     /** Pages the provider serves itself (the development sign-in). */
     readonly routes?: Hono
+    /**
+     * Whether the kept grants hold the provider's real tokens (GitHub), which the internal API
+     * hands to a bridge acting as the user; absent for the development sign-in.
+     */
+    readonly providerTokens?: boolean
   }
   /** Clients identified by a metadata document URL; absent when CIMD is turned off. */
   readonly metadataDocumentClients?: MetadataDocumentClients

@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
@@ -23,7 +24,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const clock = systemClock
   const store = openStore(config, logger)
-  const { deps, app } = await composeAuthServer({ config, store, clock, logger })
+  const { deps, app, users, internalApp } = await composeAuthServer({
+    config,
+    store,
+    clock,
+    logger,
+  })
   if (deps.upstream?.routes) {
     logger.warn(
       { event: 'development_login' },
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
     )
   }
   const closeServices =
-    config.mode === 'standalone' ? await mountStandaloneServices(app, deps) : async () => {}
+    config.mode === 'standalone' ? await mountStandaloneServices(app, deps, users) : async () => {}
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
     logger.info(
@@ -53,10 +59,24 @@ async function main(): Promise<void> {
   })
   // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
   keepConnectionsLonger(server)
+  // The internal API: its own port, which the edge never routes (docs/internal-api.md).
+  const internalServer =
+    internalApp && config.internalApi
+      ? serve(
+          { fetch: internalApp.fetch, hostname: config.host, port: config.internalApi.port },
+          () => {
+            logger.info({
+              event: 'internal_api_listening',
+              address: `http://${config.host}:${config.internalApi?.port}`,
+            })
+          }
+        )
+      : undefined
 
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal })
     server.close()
+    internalServer?.close()
     void closeServices()
       .then(() => store.close())
       .finally(() => process.exit(0))
@@ -70,7 +90,11 @@ async function main(): Promise<void> {
  * The bridge is loaded only when services run in this process: the auth image (`GATEWAY_MODE=auth`)
  * ships neither the bridge nor the MCP servers it depends on.
  */
-async function mountStandaloneServices(app: Hono, deps: AuthDeps): Promise<() => Promise<void>> {
+async function mountStandaloneServices(
+  app: Hono,
+  deps: AuthDeps,
+  users: UserDirectory
+): Promise<() => Promise<void>> {
   const [{ mountServices }, bridge] = await Promise.all([
     import('./standalone/mount-services.ts'),
     import('../../mcp-services/src/index.ts'),
@@ -80,7 +104,8 @@ async function mountStandaloneServices(app: Hono, deps: AuthDeps): Promise<() =>
     app,
     deps,
     bridge.parseBridgeConfig(process.env),
-    bridge.createLogger(logLevel, undefined, logFormat)
+    bridge.createLogger(logLevel, undefined, logFormat),
+    users
   )
 }
 

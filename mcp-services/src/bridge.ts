@@ -4,6 +4,8 @@ import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
 import { mcpRoute } from './mcp-route.ts'
+import { PolicyGate } from './policy/gate.ts'
+import type { MembershipDirectory } from './policy/memberships.ts'
 import { requestGuard } from './request-guard.ts'
 import { resolveLaunch } from './resolve-launch.ts'
 import { SessionRegistry } from './session-registry.ts'
@@ -24,6 +26,16 @@ export interface BridgeDeps {
    * own token check (standalone), where no request reaches the bridge any other way.
    */
   readonly sharedSecret?: string | undefined
+  /**
+   * Where the policy's organisation and team rules find a user's memberships (the auth server's
+   * user directory); absent: those rules match nobody.
+   */
+  readonly userDirectory?: MembershipDirectory | undefined
+  /**
+   * The service's public resource URL, for the `resource_metadata` of step-up challenges; absent:
+   * derived from each request's (forwarded) host and path.
+   */
+  readonly resource?: string | undefined
 }
 
 export interface Bridge {
@@ -74,6 +86,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const launch = resolveLaunch(service.launch)
   const registry = new SessionRegistry(config)
   const pool = new ChildPool({ service, launch, config, logger, now })
+  const servicePolicy = config.policy?.services[service.name] ?? service.policy
+  const policy =
+    servicePolicy &&
+    new PolicyGate({
+      policy: servicePolicy,
+      serviceScopes: service.requiredScopes,
+      directory: deps.userDirectory,
+      resource: deps.resource,
+      logger,
+      now,
+    })
   let accepting = true
 
   const reaper = setInterval(() => {
@@ -100,7 +123,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
   app.use('/mcp', ...requestGuard(config))
   app.route(
     '/mcp',
-    mcpRoute({ service, launch, config, registry, pool, logger, now, accepting: () => accepting })
+    mcpRoute({
+      service,
+      launch,
+      config,
+      registry,
+      pool,
+      logger,
+      now,
+      accepting: () => accepting,
+      policy,
+    })
   )
 
   return {

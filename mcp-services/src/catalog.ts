@@ -1,3 +1,5 @@
+import type { ServicePolicy } from './policy/policy-format.ts'
+
 /**
  * The service catalog: the one list of MCP services the gateway can serve. Compose services,
  * Traefik routers, standalone routes and the protected resources the authorization server knows
@@ -43,6 +45,12 @@ export interface ServiceDefinition {
    * (`catalog.test.ts` and `tests/deploy/compose.test.ts` check both).
    */
   readonly egress: Egress
+  /**
+   * Who may use the service and which of its tools, and the scopes tools need (docs/policy.md);
+   * the policy file's entry for the service (`MCP_POLICY_FILE`) replaces it. Absent: no rules
+   * beyond the gateway's own.
+   */
+  readonly policy?: ServicePolicy
 }
 
 /** `'none'`, or the host names a service's child must reach. */

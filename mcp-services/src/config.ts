@@ -1,5 +1,7 @@
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { serviceCatalog } from './catalog.ts'
+import { type GatewayPolicy, loadPolicyFile } from './policy/policy-format.ts'
 
 /**
  * Configuration of one bridged service, from the environment, validated once at start-up. This is
@@ -83,6 +85,10 @@ const environmentSchema = z.object({
     .describe(
       'the per-deployment secret the reverse proxy adds as X-Bridge-Secret; required unless HOST is loopback'
     ),
+  MCP_POLICY_FILE: z
+    .string()
+    .optional()
+    .describe('JSON file of per-service and per-tool policy (docs/policy.md); default: none'),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -122,6 +128,8 @@ export interface BridgeConfig {
    * Checked by the bridge's own listener (`main.ts`), not by in-process mounts.
    */
   readonly sharedSecret: string | undefined
+  /** `MCP_POLICY_FILE`, read and checked at start (docs/policy.md); undefined: none. */
+  readonly policy: GatewayPolicy | undefined
 }
 
 /** Parses and freezes the bridge configuration; throws a readable error on a bad value. */
@@ -149,6 +157,7 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
     sharedSecret: e.BRIDGE_SHARED_SECRET,
+    policy: policyFrom(e.MCP_POLICY_FILE),
   })
 }
 
@@ -166,4 +175,16 @@ export function assertListenerGuarded(config: BridgeConfig): void {
 
 function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+function policyFrom(path: string | undefined): GatewayPolicy | undefined {
+  if (path === undefined || path.trim() === '') return undefined
+  try {
+    return loadPolicyFile(
+      path.trim(),
+      serviceCatalog.map((service) => service.name)
+    )
+  } catch (error) {
+    throw new Error(`invalid bridge configuration: ${(error as Error).message}`)
+  }
 }

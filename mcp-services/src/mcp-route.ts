@@ -16,6 +16,8 @@ import {
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
 import { isModernVersion, opensStatelessly } from './modern-protocol.ts'
+import type { PolicyGate } from './policy/gate.ts'
+import { screenedSessionPost } from './policy/session-era.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
@@ -32,6 +34,8 @@ export interface McpRouteDeps {
   readonly now: () => number
   /** False once the bridge is shutting down: new sessions are refused. */
   readonly accepting: () => boolean
+  /** The service's policy (docs/policy.md); undefined: no rules beyond the gateway's. */
+  readonly policy?: PolicyGate | undefined
 }
 
 /**
@@ -49,11 +53,20 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     if (!identity) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, 'Forbidden: no authenticated user (X-User-Id)')
     }
+    // Policy: a user the service is not for is refused whatever they send (ending a session aside).
+    const subject = deps.policy ? await deps.policy.subject(identity) : undefined
+    if (deps.policy && subject && c.req.method !== 'DELETE') {
+      const refused = deps.policy.serviceRefused(subject)
+      if (refused) return refused
+    }
     const sessionId = c.req.header('mcp-session-id')
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)
       if (!session || session.ended || session.identity.userId !== identity.userId) {
         return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
+      }
+      if (deps.policy && subject) {
+        return screenedSessionPost(c.req.raw, session, identity, subject, deps.policy, deps.config)
       }
       return session.handle(c.req.raw)
     }
@@ -166,6 +179,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
     maxRequestBodyBytes: deps.config.maxRequestBodyBytes,
     eventStoreLimits: deps.config.eventStore,
     hiddenClientCapabilities: deps.service.hiddenClientCapabilities,
+    filterForClient: deps.policy && ((message) => deps.policy?.answer(session, message) ?? message),
     onInitialized: (started) => {
       deps.registry.indexById(started)
       logger.info({ session: started.id, pid: child.pid }, 'session started')

@@ -28,6 +28,8 @@ export interface SessionOptions {
   readonly eventStoreLimits: EventStoreLimits
   /** Client capabilities stripped from `initialize` (see the catalog). */
   readonly hiddenClientCapabilities: readonly string[]
+  /** Applied to every message of the child before it goes to the client (policy: tools/list). */
+  readonly filterForClient?: ((message: JSONRPCMessage) => JSONRPCMessage) | undefined
   /** Called once the session has an id (the `initialize` request was accepted). */
   readonly onInitialized: (session: Session) => void
   /** Called once when the session ends, whatever ended it. */
@@ -202,7 +204,8 @@ export class Session {
     return message
   }
 
-  #fromChild(message: JSONRPCMessage): void {
+  #fromChild(received: JSONRPCMessage): void {
+    const message = this.#options.filterForClient?.(received) ?? received
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       if (message.id !== undefined) this.#inFlight.delete(message.id)
       this.#lastActivity = this.#options.now()

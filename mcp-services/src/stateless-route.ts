@@ -21,6 +21,7 @@ import {
   UNSUPPORTED_PROTOCOL_VERSION,
   withoutEnvelope,
 } from './modern-protocol.ts'
+import type { PolicyGate } from './policy/gate.ts'
 import type { Exchange, PooledChild } from './pooled-child.ts'
 import { sseResponse } from './sse.ts'
 import { resume, settle } from './stateless-exchange.ts'
@@ -40,6 +41,7 @@ export interface StatelessDeps {
   readonly config: BridgeConfig
   readonly logger: Logger
   readonly now: () => number
+  readonly policy?: PolicyGate | undefined
 }
 
 type RequestId = string | number
@@ -125,6 +127,15 @@ export async function serveStateless(
       `Method not found: ${method} (removed in 2026-07-28)`
     )
   }
+  // Policy (the user may use the service: checked by the route): the tool's rules and scopes.
+  const subject = deps.policy && (await deps.policy.subject(identity))
+  if (deps.policy && subject) {
+    const decision = deps.policy.decide(body, subject, identity)
+    if (decision.kind === 'step-up') return deps.policy.stepUp(request, identity, decision)
+    if (decision.kind === 'refused') {
+      return answer(id, { error: deps.policy.refusalError(decision) })
+    }
+  }
   let pooled: PooledChild
   try {
     pooled = await deps.pool.acquire(identity)
@@ -173,13 +184,19 @@ export async function serveStateless(
   } else {
     exchange = pooled.forward(method, params)
   }
-  const settling = (notify: (notification: JsonObject) => void) =>
-    settle(pooled, exchange, id, clientCapabilities, {
+  const settling = async (notify: (notification: JsonObject) => void) => {
+    const outcome = await settle(pooled, exchange, id, clientCapabilities, {
       signal: request.signal,
       suspendForMs: deps.config.idleTimeoutMs,
       now: deps.now,
       notify,
     })
+    if (method !== 'tools/list' || !deps.policy || !subject || !outcome.message.result) {
+      return outcome
+    }
+    const result = deps.policy.filterToolsList(outcome.message.result, subject) as JsonObject
+    return { ...outcome, message: { ...outcome.message, result } }
+  }
   // Progress asked for and a client that reads SSE: the answer becomes a stream carrying the
   // child's progress first (a refusal on the way is then in-band: the status is sent).
   const streams = (request.headers.get('accept') ?? '').includes('text/event-stream')

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
@@ -156,6 +156,29 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of containers) {
       for (const volume of service.volumes ?? []) expect(volume, name).not.toMatch(/docker\.sock/)
     }
+  })
+
+  it('routes nothing to auth’s internal API, which only the internal network carries', () => {
+    const auth = compose.services.auth?.environment ?? {}
+    expect(auth.INTERNAL_API_SECRET).toMatch(/^\$\{INTERNAL_API_SECRET:\?.+\}$/)
+    const internalPort = auth.INTERNAL_PORT
+    expect(Number(internalPort)).toBeGreaterThan(0)
+    expect(internalPort).not.toBe(auth.PORT)
+    const traefikFiles = [
+      'traefik/traefik.yml',
+      ...readdirSync(new URL('traefik/dynamic/', root))
+        .filter((name) => name.endsWith('.yml'))
+        .map((name) => `traefik/dynamic/${name}`),
+    ]
+    const targets = traefikFiles.flatMap((path) =>
+      [...read(path).matchAll(/(?:url|address):\s*"?([a-z]+:\/\/[^"\s]+)/g)].map((m) => m[1] ?? '')
+    )
+    const authTargets = targets.filter((target) => new URL(target).hostname === 'auth')
+    expect(authTargets.length).toBeGreaterThan(0)
+    for (const target of authTargets) expect(new URL(target).port, target).toBe(auth.PORT)
+    expect(compose.services.auth?.networks).toContain('auth-internal')
+    expect(compose.networks['auth-internal']?.internal).toBe(true)
+    expect(members('auth-internal')).not.toContain('traefik')
   })
 
   it('puts Traefik and auth on the network whose subnet Traefik trusts', () => {

@@ -114,6 +114,7 @@ describe('auth/Dockerfile started as compose starts it', () => {
       REDIS_URL: inject('redisUrl'),
       REDIS_KEY_PREFIX: `image-replay-${randomUUID()}:`,
       PORT: String(await freePort()),
+      INTERNAL_PORT: String(await freePort()),
     })
     try {
       const base = `http://127.0.0.1:${started.port}`

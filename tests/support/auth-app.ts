@@ -1,4 +1,5 @@
 import type { Hono } from 'hono'
+import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import type { AuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import type { Clock } from '../../auth/src/clock.ts'
 import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
@@ -31,6 +32,10 @@ export interface TestAuthServer {
   readonly signingKeys: SigningKeys
   readonly audit: AuditTrail
   readonly logs: Record<string, unknown>[]
+  /** The internal API app (served on `INTERNAL_PORT`), when `INTERNAL_API_SECRET` is set. */
+  readonly internalApp: Hono | undefined
+  /** The user directory standalone bridges get in process. */
+  readonly users: UserDirectory
   /** `app.request` with a path relative to the issuer. */
   request(path: string, init?: RequestInit): Promise<Response>
   close(): Promise<void>
@@ -62,7 +67,12 @@ export async function createTestAuthServer(
       logs.push(JSON.parse(line) as Record<string, unknown>)
     },
   })
-  const { deps, app } = await composeAuthServer({ config, store, clock, logger })
+  const { deps, app, internalApp, users } = await composeAuthServer({
+    config,
+    store,
+    clock,
+    logger,
+  })
   return {
     app,
     config,
@@ -71,6 +81,8 @@ export async function createTestAuthServer(
     signingKeys: deps.signingKeys,
     audit: deps.audit,
     logs,
+    internalApp,
+    users,
     request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
     async close() {
       await store.clear()

@@ -15,8 +15,15 @@ import {
   normalizeScopes,
   type OrgRole,
   type OrgState,
+  type TeamRole,
+  type TeamState,
 } from './fake-github/state.ts'
 
+export type {
+  FakeIssue,
+  FakeRepository,
+  FakeRepositoryInput,
+} from './fake-github/repositories.ts'
 export type {
   FakeGitHubEmail,
   FakeGitHubToken,
@@ -25,12 +32,9 @@ export type {
   OrgRole,
   OrgState,
   RevokeReason,
+  TeamRole,
+  TeamState,
 } from './fake-github/state.ts'
-export type {
-  FakeIssue,
-  FakeRepository,
-  FakeRepositoryInput,
-} from './fake-github/repositories.ts'
 export { CODE_TTL_MS, TOKENS_PER_SCOPE_SET } from './fake-github/state.ts'
 
 export interface FakeGitHubOptions {
@@ -97,6 +101,15 @@ export interface FakeGitHub {
     login: string,
     org: string,
     membership: OrgState | { state: OrgState; role: OrgRole } | null
+  ): void
+  /**
+   * Adds, changes or (with `null`) removes a team membership (`org/team-slug`); an active one
+   * makes the user an organisation member too, as on GitHub.
+   */
+  setTeamMembership(
+    login: string,
+    team: string,
+    membership: TeamState | { state: TeamState; role: TeamRole } | null
   ): void
   /** The user revokes the app in their settings: all their tokens die. Returns how many were live. */
   revokeTokensOf(login: string): number
@@ -186,6 +199,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       state.denyNext = true
     },
     setOrgMembership: (login, org, membership) => state.setOrgMembership(login, org, membership),
+    setTeamMembership: (login, team, membership) =>
+      state.setTeamMembership(login, team, membership),
     revokeTokensOf: (login) => state.revokeGrant(login, 'user'),
     setRateLimited: (on, status = 403) => {
       state.rateLimited = on ? status : null

@@ -38,6 +38,11 @@ export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
     purpose: 'the secret the edge adds as X-Bridge-Secret so bridges accept only its requests',
     generate: randomHex,
   },
+  {
+    name: 'INTERNAL_API_SECRET',
+    purpose: 'the bearer secret of the auth server’s internal API (users and their GitHub tokens)',
+    generate: randomHex,
+  },
 ]
 
 /** Values only the operator can supply (compose needs the last two). */

@@ -33,7 +33,12 @@ describe('secrets (generate-all-secrets)', () => {
     const result = await secrets(['--file', envFile, '--example', EXAMPLE])
     expect(result.data).toMatchObject({
       created: true,
-      written: ['REDIS_PASSWORD', 'JWT_PRIVATE_KEY_B64', 'BRIDGE_SHARED_SECRET'],
+      written: [
+        'REDIS_PASSWORD',
+        'JWT_PRIVATE_KEY_B64',
+        'BRIDGE_SHARED_SECRET',
+        'INTERNAL_API_SECRET',
+      ],
       kept: [],
     })
     expect((result.data as { to_fill_by_hand: string[] }).to_fill_by_hand).toContain(
@@ -46,6 +51,7 @@ describe('secrets (generate-all-secrets)', () => {
     const values = assignments(text)
     expect(values.REDIS_PASSWORD).toMatch(/^[0-9a-f]{64}$/)
     expect(values.BRIDGE_SHARED_SECRET).toMatch(/^[0-9a-f]{64}$/)
+    expect(values.INTERNAL_API_SECRET).toMatch(/^[0-9a-f]{64}$/)
     // The generated key is one the gateway accepts as its pinned RSA key.
     const config = loadConfig({ JWT_PRIVATE_KEY_B64: values.JWT_PRIVATE_KEY_B64 })
     const store = createMemoryStore(systemClock)
@@ -69,7 +75,7 @@ describe('secrets (generate-all-secrets)', () => {
     expect(lines[2]).toBe('# a comment')
 
     const all = await secrets(['--file', envFile])
-    expect(all.data).toMatchObject({ written: ['JWT_PRIVATE_KEY_B64'] })
+    expect(all.data).toMatchObject({ written: ['JWT_PRIVATE_KEY_B64', 'INTERNAL_API_SECRET'] })
     const before = await readFile(envFile, 'utf8')
     const again = await secrets(['--file', envFile])
     expect(again.data).toMatchObject({

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
+import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
@@ -9,13 +10,15 @@ import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
  * Standalone mode: each enabled service is bridged in this process at `/<name>/mcp`, behind the
  * same token check `/verify` applies at a reverse proxy. The guard replaces whatever identity
  * headers the client sent and removes `Authorization` before the bridge sees the request.
- * Returns the function that ends every child process.
+ * The bridges read users from `userDirectory` in this process, where a bridge behind a reverse
+ * proxy calls the internal API. Returns the function that ends every child process.
  */
 export function mountServices(
   app: Hono,
   deps: AuthDeps,
   bridgeConfig: BridgeConfig,
-  bridgeLogger: Logger
+  bridgeLogger: Logger,
+  userDirectory: UserDirectory
 ): () => Promise<void> {
   // One verifier (and so one token cache) for every service.
   const verifier = createAccessTokenVerifier(deps)
@@ -23,11 +26,15 @@ export function mountServices(
     const path = new URL(protectedResource.resource).pathname
     const prefix = path.slice(0, -'/mcp'.length)
     const guard = protectedResourceGuard(deps, protectedResource, verifier)
-    const bridge = createBridge({
+    // `userDirectory`: the bridge's `BridgeDeps.userDirectory` (the policy's memberships, the
+    // GitHub service's tokens); a bridge without that option ignores it.
+    const bridgeDeps = {
       service: protectedResource.service,
       config: bridgeConfig,
       logger: bridgeLogger,
-    })
+      userDirectory,
+    }
+    const bridge = createBridge(bridgeDeps)
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
     app.use(`${path}/*`, guard)
     app.route(prefix, bridge.app)

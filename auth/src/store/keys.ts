@@ -57,6 +57,11 @@ export const keys = {
   browserSession: (sessionHash: string) => `session:${sessionHash}`,
   /** The user's latest upstream (GitHub) grant, AES-256-GCM encrypted. TTL: REFRESH_TOKEN_TTL. */
   upstreamGrant: (userId: string) => `upstream-grant:${userId}`,
+  /**
+   * The user as last checked at the identity provider that let them in (JSON `CheckedUser`: id,
+   * login, organisations, teams, checked_at), served by the internal API. TTL: REFRESH_TOKEN_TTL.
+   */
+  checkedUser: (userId: string) => `checked-user:${userId}`,
   /** Device authorization (RFC 8628), by hash of the device code. TTL: DEVICE_CODE_TTL. */
   deviceAuthorization: (deviceCodeHash: string) => `device:${deviceCodeHash}`,
   /** A live user code → hash of its device code. TTL: DEVICE_CODE_TTL; deleted once decided. */

@@ -1,5 +1,4 @@
-import type { TokenSubject } from '../oauth/access-token.ts'
-import type { Upstream } from './upstream.ts'
+import type { Upstream, UpstreamUser } from './upstream.ts'
 
 /**
  * Concurrent re-checks of one user share one round trip to the provider: parallel sessions of a
@@ -8,7 +7,7 @@ import type { Upstream } from './upstream.ts'
  * the kept grant (one per user), so two users never share an answer.
  */
 export function coalesceSubjectChecks(upstream: Upstream): Upstream {
-  const inFlight = new Map<string, Promise<TokenSubject>>()
+  const inFlight = new Map<string, Promise<UpstreamUser>>()
   return {
     authorizationUrl: (request) => upstream.authorizationUrl(request),
     completeLogin: (callback) => upstream.completeLogin(callback),
@@ -20,5 +19,6 @@ export function coalesceSubjectChecks(upstream: Upstream): Upstream {
       }
       return check
     },
+    ...(upstream.refreshGrant ? { refreshGrant: upstream.refreshGrant.bind(upstream) } : {}),
   }
 }

@@ -41,5 +41,6 @@ export function configuredUpstream(
       githubUpstream({ clientId, clientSecret, baseUrl, apiUrl, orgs }, clock, fetchImpl)
     ),
     grants: upstreamGrants(store, clientSecret),
+    providerTokens: true,
   }
 }

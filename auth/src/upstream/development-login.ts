@@ -10,7 +10,7 @@ import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { renderPage } from '../pages/layout.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
-import { type Upstream, UpstreamCodeRejected } from './upstream.ts'
+import { NO_MEMBERSHIPS, type Upstream, UpstreamCodeRejected } from './upstream.ts'
 
 /** GitHub's login rule: alphanumerics and single inner hyphens, at most 39 characters. */
 const LOGIN = /^[a-z\d](?:[a-z\d]|-(?=[a-z\d])){0,38}$/i
@@ -54,9 +54,16 @@ export function developmentLogin(
       if (!record || !verifierMatches(codeVerifier, record.codeChallenge)) {
         throw new UpstreamCodeRejected('the development sign-in code is invalid or expired')
       }
-      return { subject: subjectOf(record.login), grant: { accessToken: record.login } }
+      return {
+        subject: subjectOf(record.login),
+        memberships: NO_MEMBERSHIPS,
+        grant: { accessToken: record.login },
+      }
     },
-    currentSubject: async (grant) => subjectOf(grant.accessToken),
+    currentSubject: async (grant) => ({
+      subject: subjectOf(grant.accessToken),
+      memberships: NO_MEMBERSHIPS,
+    }),
   }
 
   const routes = new Hono()

@@ -2,12 +2,14 @@ import * as oauth from 'oauth4webapi'
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import {
+  type MembershipOrganization,
   type Upstream,
   UpstreamCodeRejected,
   UpstreamDenied,
   UpstreamFailure,
   type UpstreamGrant,
   UpstreamGrantRevoked,
+  type UpstreamUser,
 } from './upstream.ts'
 
 export interface GitHubSettings {
@@ -27,6 +29,8 @@ export interface GitHubSettings {
  * a redirect URI mismatch) is our configuration's fault and stays an upstream failure.
  */
 const REJECTED_CODE = new Set(['bad_verification_code', 'invalid_grant'])
+/** Refresh errors that mean the refresh token is dead (expired, used, revoked). */
+const REJECTED_REFRESH = new Set(['bad_refresh_token', 'invalid_grant'])
 
 const API_HEADERS = {
   Accept: 'application/vnd.github+json',
@@ -57,9 +61,9 @@ export function githubUpstream(
     // http only reaches a GitHub stand-in on a private address; the configuration refuses it in production.
     [oauth.allowInsecureRequests]: settings.baseUrl.startsWith('http:'),
   }
-  const scope = ['read:user', 'user:email', ...(settings.orgs.length > 0 ? ['read:org'] : [])].join(
-    ' '
-  )
+  // read:org: organisation and team memberships, for the allow-lists and for the bridges'
+  // policies (which the authorization server cannot see), so always.
+  const scope = 'read:user user:email read:org'
 
   const api = async (path: string, token: string): Promise<Response> => {
     try {
@@ -72,7 +76,7 @@ export function githubUpstream(
     }
   }
 
-  const readSubject = async (token: string): Promise<TokenSubject> => {
+  const readSubject = async (token: string): Promise<UpstreamUser> => {
     const userResponse = await api('/user', token)
     if (userResponse.status === 401)
       throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
@@ -83,16 +87,30 @@ export function githubUpstream(
       name: string | null
       email: string | null
     }
-    const [email, orgs] = await Promise.all([
+    const [email, configuredOrgs, organizations, teams] = await Promise.all([
       user.email ?? primaryEmail(api, token),
-      memberships(api, token, settings.orgs),
+      orgMemberships(api, token, settings.orgs),
+      listAll<{ id: number; login: string }>(api, token, '/user/orgs'),
+      listAll<GitHubTeam>(api, token, '/user/teams'),
     ])
-    return {
+    const orgs = configuredOrgs.map((membership) => membership.configured)
+    const subject: TokenSubject = {
       id: String(user.id),
       login: user.login,
       ...(user.name ? { name: user.name } : {}),
       ...(email ? { email } : {}),
       ...(orgs.length > 0 ? { orgs } : {}),
+    }
+    return {
+      subject,
+      memberships: {
+        organizations: organizations.map(({ id, login }) => ({ id, login })),
+        teams: teams.map(({ id, slug, organization }) => ({
+          id,
+          slug,
+          organization: { id: organization.id, login: organization.login },
+        })),
+      },
     }
   }
 
@@ -142,15 +160,40 @@ export function githubUpstream(
         }
         throw new UpstreamFailure('GitHub did not exchange the code', { cause })
       }
-      const grant: UpstreamGrant = {
-        accessToken: tokens.access_token,
-        ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
-        ...(tokens.expires_in ? { expiresAt: epochSeconds(clock) + tokens.expires_in } : {}),
-      }
-      return { subject: await readSubject(tokens.access_token), grant }
+      const grant = grantFrom(tokens)
+      return { ...(await readSubject(tokens.access_token)), grant }
     },
 
     currentSubject: (grant) => readSubject(grant.accessToken),
+
+    async refreshGrant(grant) {
+      if (!grant.refreshToken) throw new UpstreamGrantRevoked('the GitHub token cannot be renewed')
+      try {
+        const response = await oauth.refreshTokenGrantRequest(
+          as,
+          client,
+          clientAuth,
+          grant.refreshToken,
+          options
+        )
+        return grantFrom(await oauth.processRefreshTokenResponse(as, client, response))
+      } catch (cause) {
+        if (cause instanceof oauth.ResponseBodyError && REJECTED_REFRESH.has(cause.error)) {
+          throw new UpstreamGrantRevoked(`GitHub refused the refresh token: ${cause.error}`, {
+            cause,
+          })
+        }
+        throw new UpstreamFailure('GitHub did not renew the token', { cause })
+      }
+    },
+  }
+
+  function grantFrom(tokens: oauth.TokenEndpointResponse): UpstreamGrant {
+    return {
+      accessToken: tokens.access_token,
+      ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+      ...(tokens.expires_in ? { expiresAt: epochSeconds(clock) + tokens.expires_in } : {}),
+    }
   }
 }
 
@@ -177,6 +220,47 @@ function safeJson(text: string): unknown {
 
 type Api = (path: string, token: string) => Promise<Response>
 
+interface GitHubTeam {
+  id: number
+  slug: string
+  organization: { id: number; login: string }
+}
+
+/** Pages followed at most: 1,000 organisations or teams are plenty for one person. */
+const MAX_PAGES = 10
+
+/**
+ * Every item of a user-scoped list (`/user/orgs`, `/user/teams`), following `Link: rel="next"`.
+ * A grant without `read:org` (one from before it was asked for) is refused with 403: as far as
+ * the app may see, the user is in none.
+ */
+async function listAll<T>(api: Api, token: string, path: string): Promise<T[]> {
+  const items: T[] = []
+  let next: string | undefined = `${path}?per_page=100`
+  for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
+    const response = await api(next, token)
+    if (response.status === 401)
+      throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
+    if (response.status === 403 || response.status === 404) {
+      await response.body?.cancel()
+      return items
+    }
+    if (!response.ok) throw new UpstreamFailure(`GitHub ${path} answered ${response.status}`)
+    items.push(...((await response.json()) as T[]))
+    next = nextPage(response.headers.get('link'), path)
+  }
+  return items
+}
+
+/** The path and query of the `rel="next"` link, if it continues the same list. */
+function nextPage(link: string | null, path: string): string | undefined {
+  const target = link?.match(/<([^>]+)>\s*;\s*rel="next"/)?.[1]
+  if (!target) return undefined
+  const url = new URL(target)
+  const at = url.pathname.lastIndexOf(path)
+  return at < 0 ? undefined : `${url.pathname.slice(at)}${url.search}`
+}
+
 async function primaryEmail(api: Api, token: string): Promise<string | undefined> {
   const response = await api('/user/emails', token)
   if (!response.ok) return undefined
@@ -185,7 +269,11 @@ async function primaryEmail(api: Api, token: string): Promise<string | undefined
 }
 
 /** The configured organisations the user is an active member of (pending invitations do not count). */
-async function memberships(api: Api, token: string, orgs: readonly string[]): Promise<string[]> {
+async function orgMemberships(
+  api: Api,
+  token: string,
+  orgs: readonly string[]
+): Promise<{ configured: string; organization: MembershipOrganization }[]> {
   const results = await Promise.all(
     orgs.map(async (org) => {
       const response = await api(`/user/memberships/orgs/${encodeURIComponent(org)}`, token)
@@ -194,9 +282,15 @@ async function memberships(api: Api, token: string, orgs: readonly string[]): Pr
       if (response.status === 404 || response.status === 403) return undefined
       if (!response.ok)
         throw new UpstreamFailure(`GitHub org membership answered ${response.status}`)
-      const membership = (await response.json()) as { state: string }
-      return membership.state === 'active' ? org : undefined
+      const membership = (await response.json()) as {
+        state: string
+        organization: { id: number; login: string }
+      }
+      if (membership.state !== 'active') return undefined
+      const { id, login } = membership.organization
+      // Tokens carry the configured spelling, as policies name it.
+      return { configured: org, organization: { id, login } }
     })
   )
-  return results.filter((org): org is string => org !== undefined)
+  return results.filter((result) => result !== undefined)
 }

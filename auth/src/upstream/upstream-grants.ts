@@ -11,6 +11,11 @@ import type { UpstreamGrant } from './upstream.ts'
 export interface UpstreamGrants {
   save(userId: string, grant: UpstreamGrant, ttlSeconds: number): Promise<void>
   find(userId: string): Promise<UpstreamGrant | null>
+  /**
+   * Replaces the kept grant with its renewal (a refreshed expiring token), keeping its lifetime:
+   * using the token does not extend how long the gateway keeps it. False when it is gone.
+   */
+  renew(userId: string, grant: UpstreamGrant): Promise<boolean>
   remove(userId: string): Promise<void>
 }
 
@@ -26,6 +31,9 @@ export function upstreamGrants(store: Store, secret: string): UpstreamGrants {
       // Sealed under another secret (the upstream secret was rotated): as good as absent.
       const grant = value ? unseal(key, value, userId) : null
       return grant ? (JSON.parse(grant) as UpstreamGrant) : null
+    },
+    renew(userId, grant) {
+      return store.replace(keys.upstreamGrant(userId), seal(key, JSON.stringify(grant), userId))
     },
     async remove(userId) {
       await store.delete(keys.upstreamGrant(userId))

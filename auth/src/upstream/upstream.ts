@@ -13,7 +13,41 @@ export interface Upstream {
    * Reads the user again with a grant kept from sign-in (used on refresh, to notice someone
    * who left an organisation). Throws `UpstreamGrantRevoked` when the grant no longer works.
    */
-  currentSubject(grant: UpstreamGrant): Promise<TokenSubject>
+  currentSubject(grant: UpstreamGrant): Promise<UpstreamUser>
+  /**
+   * Exchanges the grant's refresh token for a fresh grant (expiring GitHub tokens); absent when
+   * the provider's grants never expire. Throws `UpstreamGrantRevoked` when it is refused.
+   */
+  refreshGrant?(grant: UpstreamGrant): Promise<UpstreamGrant>
+}
+
+/**
+ * The organisations and teams the user is an active member of, as far as the app may see them
+ * (GitHub: `read:org`; organisations restricting OAuth Apps hide themselves), with the provider's
+ * ids: the bridges' policies name them.
+ */
+export interface Memberships {
+  readonly organizations: readonly MembershipOrganization[]
+  readonly teams: readonly MembershipTeam[]
+}
+
+export interface MembershipOrganization {
+  readonly id: number
+  readonly login: string
+}
+
+export interface MembershipTeam {
+  readonly id: number
+  readonly slug: string
+  readonly organization: MembershipOrganization
+}
+
+export const NO_MEMBERSHIPS: Memberships = Object.freeze({ organizations: [], teams: [] })
+
+/** The user as the provider sees them now: who (for tokens) and their memberships. */
+export interface UpstreamUser {
+  readonly subject: TokenSubject
+  readonly memberships: Memberships
 }
 
 export interface UpstreamAuthorizationRequest {
@@ -37,8 +71,7 @@ export interface UpstreamGrant {
   readonly expiresAt?: number
 }
 
-export interface UpstreamLogin {
-  readonly subject: TokenSubject
+export interface UpstreamLogin extends UpstreamUser {
   readonly grant: UpstreamGrant
 }
 

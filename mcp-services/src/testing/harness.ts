@@ -10,6 +10,7 @@ import { type Bridge, createBridge } from '../bridge.ts'
 import type { ServiceDefinition } from '../catalog.ts'
 import { type BridgeConfig, parseBridgeConfig } from '../config.ts'
 import { keepConnectionsLonger } from '../http-server.ts'
+import type { MembershipDirectory } from '../policy/memberships.ts'
 
 /** A bridge listening on a free loopback port, with its own data directory. */
 export interface TestBridge {
@@ -37,7 +38,7 @@ export const fixtureService: ServiceDefinition = {
 export async function startTestBridge(
   service: ServiceDefinition,
   overrides: Partial<BridgeConfig> = {},
-  options: { sharedSecret?: string } = {}
+  options: { sharedSecret?: string; userDirectory?: MembershipDirectory } = {}
 ): Promise<TestBridge> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'))
   const config: BridgeConfig = {
@@ -45,7 +46,13 @@ export async function startTestBridge(
     ...overrides,
   }
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
-  const bridge = createBridge({ service, config, logger, sharedSecret: options.sharedSecret })
+  const bridge = createBridge({
+    service,
+    config,
+    logger,
+    sharedSecret: options.sharedSecret,
+    userDirectory: options.userDirectory,
+  })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: bridge.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(started)

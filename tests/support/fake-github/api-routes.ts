@@ -95,11 +95,47 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
       return json(c, 403, message('You need at least read:org or user scope.', 403))
     }
     const active = [...caller.user.orgs.values()].filter((m) => m.state === 'active')
-    return json(
+    return page(
       c,
-      200,
-      active.map((m) => orgJson(m.org, apiUrl()))
+      active.map((m) => orgJson(m.org, apiUrl())),
+      apiUrl()
     )
+  })
+
+  /** The teams the caller is an active member of, across organisations (pending ones are not). */
+  app.get('/user/teams', (c) => {
+    const caller = authenticate(c, 'admin:org, read:org, repo, user, write:org')
+    if (caller instanceof Response) return caller
+    const scopes = caller.token.scopes
+    if (!hasScope(scopes, 'read:org') && !scopes.includes('user') && !scopes.includes('repo')) {
+      return json(c, 403, message('Resource not accessible by integration', 403))
+    }
+    const active = [...caller.user.teams.values()].filter((t) => t.state === 'active')
+    return page(
+      c,
+      active.map((t) => teamJson(t.org, t.slug, apiUrl())),
+      apiUrl()
+    )
+  })
+
+  /** One user's membership of a team, as a member of the same organisation sees it. */
+  app.get('/orgs/:org/teams/:slug/memberships/:username', (c) => {
+    const caller = authenticate(c, 'admin:org, read:org, write:org')
+    if (caller instanceof Response) return caller
+    const org = c.req.param('org')
+    const slug = c.req.param('slug').toLowerCase()
+    const callerOrg = caller.user.orgs.get(org.toLowerCase())
+    if (!hasScope(caller.token.scopes, 'read:org') || callerOrg?.state !== 'active') {
+      return json(c, 404, message('Not Found', 404))
+    }
+    const member = state.users.get(c.req.param('username').toLowerCase())
+    const membership = member?.teams.get(`${org}/${slug}`.toLowerCase())
+    if (!member || !membership) return json(c, 404, message('Not Found', 404))
+    return json(c, 200, {
+      url: `${apiUrl()}/teams/${teamId(org, slug)}/memberships/${member.login}`,
+      role: membership.role,
+      state: membership.state,
+    })
   })
 
   /** The app itself (HTTP Basic client_id:client_secret) checks or revokes a token, or the grant. */
@@ -134,6 +170,18 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
   return app
 }
 
+/** A list page as GitHub serves it: `per_page` (default 30, at most 100), `page`, `Link`. */
+function page(c: Context, items: unknown[], base: string): Response {
+  const perPage = Math.min(100, Math.max(1, Number(c.req.query('per_page') ?? 30) || 30))
+  const number = Math.max(1, Number(c.req.query('page') ?? 1) || 1)
+  const last = Math.max(1, Math.ceil(items.length / perPage))
+  if (number < last) {
+    const path = new URL(c.req.url).pathname.replace(/^\/api\/v3/, '')
+    c.header('link', `<${base}${path}?per_page=${perPage}&page=${number + 1}>; rel="next"`)
+  }
+  return json(c, 200, items.slice((number - 1) * perPage, number * perPage))
+}
+
 function setHeaders(c: Context, headers: Record<string, string>): void {
   for (const [name, value] of Object.entries(headers)) c.header(name, value)
 }
@@ -157,6 +205,27 @@ function orgId(org: string): number {
   let hash = 7
   for (const ch of org.toLowerCase()) hash = (hash * 31 + ch.charCodeAt(0)) % 1_000_000
   return 9_000_000 + hash
+}
+
+function teamId(org: string, slug: string): number {
+  return 8_000_000 + (orgId(`${org}/${slug}`) - 9_000_000)
+}
+
+function teamJson(org: string, slug: string, base: string) {
+  const id = teamId(org, slug)
+  return {
+    id,
+    node_id: Buffer.from(`04:Team${id}`).toString('base64'),
+    url: `${base}/teams/${id}`,
+    html_url: `https://github.com/orgs/${org}/teams/${slug}`,
+    name: slug,
+    slug,
+    description: null,
+    privacy: 'closed',
+    permission: 'pull',
+    parent: null,
+    organization: orgJson(org, base),
+  }
 }
 
 function orgJson(org: string, base: string) {

@@ -21,7 +21,12 @@ export interface FakeGitHubUserInput {
   /** `/user/emails`; default: `email` (or `<login>@example.com`, private) as the verified primary. */
   emails?: FakeGitHubEmail[]
   orgs?: Record<string, OrgState | { state: OrgState; role: OrgRole }>
+  /** Team memberships by `org/team-slug`. */
+  teams?: Record<string, TeamState | { state: TeamState; role: TeamRole }>
 }
+
+export type TeamState = 'active' | 'pending'
+export type TeamRole = 'member' | 'maintainer'
 
 export interface FakeGitHubUser {
   readonly id: number
@@ -31,6 +36,8 @@ export interface FakeGitHubUser {
   readonly emails: FakeGitHubEmail[]
   /** Lower-cased org login → membership. */
   readonly orgs: Map<string, { org: string; state: OrgState; role: OrgRole }>
+  /** Lower-cased `org/slug` → team membership. */
+  readonly teams: Map<string, { org: string; slug: string; state: TeamState; role: TeamRole }>
 }
 
 export type RevokeReason = 'user' | 'app' | 'token-limit'
@@ -148,10 +155,14 @@ export class FakeGitHubState {
         { email: primary, primary: true, verified: true, visibility: email ? 'public' : 'private' },
       ],
       orgs: new Map(),
+      teams: new Map(),
     }
     this.users.set(key, user)
     for (const [org, membership] of Object.entries(input.orgs ?? {})) {
       this.setOrgMembership(input.login, org, membership)
+    }
+    for (const [team, membership] of Object.entries(input.teams ?? {})) {
+      this.setTeamMembership(input.login, team, membership)
     }
     this.signedIn ??= key
     return user
@@ -168,11 +179,41 @@ export class FakeGitHubState {
     org: string,
     membership: OrgState | { state: OrgState; role: OrgRole } | null
   ): void {
-    const orgs = this.user(login).orgs
-    if (membership === null) orgs.delete(org.toLowerCase())
-    else if (typeof membership === 'string') {
+    const { orgs, teams } = this.user(login)
+    if (membership === null) {
+      orgs.delete(org.toLowerCase())
+      for (const [key, team] of teams) {
+        if (team.org.toLowerCase() === org.toLowerCase()) teams.delete(key)
+      }
+    } else if (typeof membership === 'string') {
       orgs.set(org.toLowerCase(), { org, state: membership, role: 'member' })
     } else orgs.set(org.toLowerCase(), { org, ...membership })
+  }
+
+  /**
+   * Adds, changes or (with `null`) removes a team membership (`org/team-slug`). As on GitHub, a
+   * team member is a member of the organisation too: an active team membership makes an absent
+   * org membership active; removing someone from the organisation removes them from its teams.
+   */
+  setTeamMembership(
+    login: string,
+    team: string,
+    membership: TeamState | { state: TeamState; role: TeamRole } | null
+  ): void {
+    const [org, slug, ...rest] = team.split('/')
+    if (!org || !slug || rest.length > 0) throw new Error(`fake GitHub: ${team} is not org/slug`)
+    const user = this.user(login)
+    const key = `${org}/${slug}`.toLowerCase()
+    if (membership === null) {
+      user.teams.delete(key)
+      return
+    }
+    const { state, role } =
+      typeof membership === 'string' ? { state: membership, role: 'member' as const } : membership
+    user.teams.set(key, { org, slug: slug.toLowerCase(), state, role })
+    if (state === 'active' && !user.orgs.has(org.toLowerCase())) {
+      this.setOrgMembership(login, org, 'active')
+    }
   }
 
   /** The scopes a login grants: the requested ones, or the previous grant when none is asked. */

@@ -1,0 +1,25 @@
+import { Hono } from 'hono'
+import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
+import type { AuthDeps } from '../deps.ts'
+import { NotFound } from '../errors.ts'
+import { toOAuthResponse } from '../http/error-response.ts'
+import { internalGitHubTokenRoute } from './internal-github-token.ts'
+import { internalSecretCheck } from './internal-secret.ts'
+import { internalUserRoute } from './internal-user.ts'
+
+/**
+ * The internal API (docs/internal-api.md): served on `INTERNAL_PORT`, never routed by the edge,
+ * for the deployment's own services. Every request must carry `INTERNAL_API_SECRET`. One file per
+ * route, added here.
+ */
+export function createInternalApp(deps: AuthDeps, users: UserDirectory, secret: string): Hono {
+  const app = new Hono()
+  app.use('*', internalSecretCheck(secret))
+  app.route('/', internalUserRoute(users))
+  app.route('/', internalGitHubTokenRoute(users))
+  app.notFound(() => {
+    throw new NotFound('no such endpoint')
+  })
+  app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+  return app
+}

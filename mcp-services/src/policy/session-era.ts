@@ -1,0 +1,83 @@
+import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
+import type { Identity } from '../identity.ts'
+import { jsonRpcErrorResponse, PARSE_ERROR, SERVER_ERROR } from '../json-rpc-error.ts'
+import type { Session } from '../session.ts'
+import type { Subject } from './evaluate.ts'
+import type { PolicyGate } from './gate.ts'
+
+type RequestId = string | number
+
+/**
+ * A POST of an existing session (protocol 2025-03-26 … 2025-11-25), screened before the session
+ * sees it: a `tools/call` needing a scope the token lacks gets the 403 step-up challenge (nothing
+ * of the POST is run), a refused call its JSON-RPC error, and the answers to `tools/list` are
+ * filtered on their way back. In a batch (2025-03-26) with a refused call nothing is run either:
+ * every request of it is answered with an error, so a batch never half runs.
+ */
+export async function screenedSessionPost(
+  request: Request,
+  session: Session,
+  identity: Identity,
+  subject: Subject,
+  gate: PolicyGate,
+  limits: { readonly maxRequestBodyBytes: number }
+): Promise<Response> {
+  if (request.method !== 'POST') return session.handle(request)
+  const body = await readRequestBody(request, limits.maxRequestBodyBytes)
+  if (body.tooLarge) return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.text)
+  } catch {
+    return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
+  }
+  const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
+  const refusals = new Map<RequestId, object>()
+  for (const message of messages) {
+    const decision = gate.decide(message, subject, identity)
+    if (decision.kind === 'step-up') return gate.stepUp(request, identity, decision)
+    const id = requestIdOf(message)
+    if (decision.kind === 'refused' && id !== undefined) {
+      refusals.set(id, gate.refusalError(decision))
+    }
+  }
+  if (refusals.size > 0) return refused(parsed, refusals)
+  const lists = messages
+    .filter((message) => methodOf(message) === 'tools/list')
+    .map(requestIdOf)
+    .filter((id) => id !== undefined)
+  gate.expectToolsList(session, lists, subject)
+  return session.handle(request, parsed)
+}
+
+/** The answer to a POST with refused calls: their errors, and for the rest of a batch, one too. */
+function refused(parsed: unknown, refusals: Map<RequestId, object>): Response {
+  if (!Array.isArray(parsed)) {
+    const [id, error] = [...refusals][0] as [RequestId, object]
+    return Response.json({ jsonrpc: '2.0', id, error })
+  }
+  const answers = parsed
+    .map(requestIdOf)
+    .filter((id) => id !== undefined)
+    .map((id) => ({
+      jsonrpc: '2.0',
+      id,
+      error: refusals.get(id) ?? {
+        code: SERVER_ERROR,
+        message: 'Not run: the batch holds a refused tool call',
+      },
+    }))
+  return Response.json(answers)
+}
+
+function requestIdOf(message: unknown): RequestId | undefined {
+  if (typeof message !== 'object' || message === null || !('method' in message)) return undefined
+  const id = (message as { id?: unknown }).id
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined
+}
+
+function methodOf(message: unknown): unknown {
+  return typeof message === 'object' && message !== null && 'method' in message
+    ? (message as { method: unknown }).method
+    : undefined
+}
