@@ -1,5 +1,4 @@
 import type { Hono } from 'hono'
-import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import type { AuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import type { Clock } from '../../auth/src/clock.ts'
 import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
@@ -7,6 +6,7 @@ import { type Config, loadConfig } from '../../auth/src/config.ts'
 import type { SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
 import type { Store } from '../../auth/src/store/store.ts'
+import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { createTestRedisStore } from './stores.ts'
 
 /** A clock tests move by hand. */

@@ -3,6 +3,8 @@ import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
+  type DirectoryUser,
+  type GitHubToken,
   httpUserDirectory,
   UserDirectoryUnavailable,
 } from '../../../mcp-services/src/user-directory.ts'
@@ -82,7 +84,7 @@ describe('the internal API (users and their GitHub tokens, for the bridges)', ()
     await signIn(server)
     const response = await internal(server.internalApp, `/internal/users/${ALICE_ID}`)
     expect(response.status).toBe(200)
-    const user = await response.json()
+    const user = (await response.json()) as DirectoryUser
     expect(user).toEqual({
       id: ALICE_ID,
       login: 'alice',
@@ -114,8 +116,10 @@ describe('the internal API (users and their GitHub tokens, for the bridges)', ()
       refresh_token: tokens.refresh_token,
     })
     expect(refresh.status).toBe(200)
-    const user = await (await internal(server.internalApp, `/internal/users/${ALICE_ID}`)).json()
-    expect(user.teams.map((team: { slug: string }) => team.slug)).toEqual(['platform'])
+    const user = (await (
+      await internal(server.internalApp, `/internal/users/${ALICE_ID}`)
+    ).json()) as DirectoryUser
+    expect(user.teams.map((team) => team.slug)).toEqual(['platform'])
     expect(user.checked_at).toBe(Math.floor(server.clock.now() / 1000))
   })
 
@@ -198,8 +202,10 @@ describe('the internal API with expiring GitHub tokens', () => {
     const answers = await Promise.all(
       [1, 2, 3].map(() => internal(server.internalApp, `/internal/users/${ALICE_ID}/github-token`))
     )
-    const tokens = await Promise.all(answers.map((answer) => answer.json()))
-    const renewed = tokens[0] as { access_token: string; expires_in: number }
+    const tokens = await Promise.all(
+      answers.map(async (answer) => (await answer.json()) as GitHubToken)
+    )
+    const renewed = tokens[0] as GitHubToken
     expect(renewed.access_token).not.toBe(first?.access_token)
     expect(renewed.expires_in).toBe(28_800)
     expect(tokens.every((token) => token.access_token === renewed.access_token)).toBe(true)
