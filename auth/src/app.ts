@@ -7,6 +7,9 @@ import {
   toAuthorizationErrorResponse,
 } from './http/authorization-error-response.ts'
 import { toOAuthResponse } from './http/error-response.ts'
+import { accountRoute } from './routes/account.ts'
+import { accountRevokeRoute } from './routes/account-revoke.ts'
+import { accountSignInRoute } from './routes/account-sign-in.ts'
 import { authorizationServerMetadataRoute } from './routes/authorization-server-metadata.ts'
 import { authorizeRoute } from './routes/authorize.ts'
 import { callbackRoute } from './routes/callback.ts'
@@ -63,6 +66,9 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', introspectRoute(deps))
   app.route('/', deviceAuthorizationRoute(deps))
   app.route('/', deviceRoute(deps))
+  app.route('/', accountRoute(deps))
+  app.route('/', accountSignInRoute(deps))
+  app.route('/', accountRevokeRoute(deps))
   app.route('/', healthRoute(deps.store))
   app.notFound(() => {
     throw new NotFound('no such endpoint')

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 /**
  * A client application's side of the browser journey: a real HTTP server on 127.0.0.1 that
  * records every redirect it receives on `/callback`, and serves `/frame?src=<url>`, a page of its
- * own origin that embeds `src` in an iframe.
+ * own origin that embeds `src` in an iframe, and `/auto-post?action=<url>&<fields>`, a page that
+ * posts a form to `action` on load.
  */
 export interface RedirectTarget {
   readonly origin: string
@@ -32,6 +33,23 @@ export async function startRedirectTarget(): Promise<RedirectTarget> {
       response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
       response.end(
         `<!doctype html><title>Framing</title><iframe name="embedded" src="${src}"></iframe>`
+      )
+      return
+    }
+    if (url.pathname === '/auto-post') {
+      // A page of another site that posts a form to `action` as soon as it loads (a CSRF attempt):
+      // every other query parameter becomes a hidden field.
+      const action = escapeAttribute(url.searchParams.get('action') ?? 'about:blank')
+      const fields = [...url.searchParams]
+        .filter(([name]) => name !== 'action')
+        .map(
+          ([name, value]) =>
+            `<input type="hidden" name="${escapeAttribute(name)}" value="${escapeAttribute(value)}">`
+        )
+        .join('')
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+      response.end(
+        `<!doctype html><title>Cross-site form</title><form id="forged" method="post" action="${action}">${fields}</form><script>document.getElementById('forged').submit()</script>`
       )
       return
     }

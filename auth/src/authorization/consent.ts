@@ -107,6 +107,15 @@ export async function listConsents(store: Store, userId: string): Promise<string
   return store.setMembers(keys.userConsents(userId))
 }
 
+/** The user's remembered consent for a client, if any (what the account page shows). */
+export async function findConsent(
+  store: Store,
+  userId: string,
+  clientId: string
+): Promise<Consent | null> {
+  return readConsent(store, keys.consent(userId, clientId))
+}
+
 async function readConsent(store: Store, key: string): Promise<Consent | null> {
   const raw = await store.get(key)
   return raw ? (JSON.parse(raw) as Consent) : null

@@ -8,11 +8,13 @@ export const PENDING_AUTHORIZATION_TTL_SECONDS = 600
 
 /**
  * What an upstream sign-in finishes once the user is known: an authorization request (a code for
- * the client) or a device authorization (RFC 8628: the waiting device gets its tokens).
+ * the client), a device authorization (RFC 8628: the waiting device gets its tokens), or a sign-in
+ * to the connected-apps page (`/account`).
  */
 export type SignInContinuation =
   | { readonly kind: 'authorization'; readonly request: AuthorizationRequest }
   | { readonly kind: 'device'; readonly deviceCodeHash: string; readonly clientId: string }
+  | { readonly kind: 'account' }
 
 /**
  * A consented request waiting for the upstream sign-in. Stored only after consent, keyed by the

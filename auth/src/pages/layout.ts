@@ -48,4 +48,8 @@ dt{color:#59636e}dd{margin:0;word-break:break-word}
 button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #d0d7de;background:#f6f8fa;cursor:pointer}
 button.primary{background:#1f883d;border-color:#1f883d;color:#fff}
 code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:0}
+.entry{border-top:1px solid #d0d7de;padding-top:1rem;margin-top:1rem}
+.notice{background:#dafbe1;border:1px solid #4ac26b;border-radius:6px;padding:.6rem .8rem}
+.hint{color:#59636e;font-size:.85rem}
 `

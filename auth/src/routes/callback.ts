@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono'
+import { completeAccountSignIn } from '../account/account-sign-in.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import {
   type PendingAuthorization,
@@ -68,12 +69,14 @@ export const callbackRoute = (deps: AuthDeps) => {
 }
 
 function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login: UpstreamLogin) {
-  return pending.kind === 'authorization'
-    ? completeAuthorization(c, deps, pending.request, login.subject)
-    : completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
+  if (pending.kind === 'authorization')
+    return completeAuthorization(c, deps, pending.request, login.subject)
+  if (pending.kind === 'account') return completeAccountSignIn(c, deps, login.subject)
+  return completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
 }
 
-function clientOf(pending: PendingAuthorization): string {
+function clientOf(pending: PendingAuthorization): string | undefined {
+  if (pending.kind === 'account') return undefined
   return pending.kind === 'authorization' ? pending.request.clientId : pending.clientId
 }
 

@@ -39,6 +39,7 @@ export async function firstTokens(
           subject: grant.subject,
           scopes: grant.scopes,
           resources: grant.resources,
+          grantType: grant.grantType,
         },
         lifetimes
       )

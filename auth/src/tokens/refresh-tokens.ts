@@ -21,6 +21,11 @@ export interface RefreshFamily {
   readonly resources: readonly string[]
   readonly createdAt: number
   readonly currentTokenHash: string
+  /**
+   * The grant that started the family (`authorization_code` or `device_code`), so a person can
+   * tell a device session from an application; absent on families stored before it was recorded.
+   */
+  readonly grantType?: string
 }
 
 export interface RefreshTokenLifetimes {
