@@ -4,6 +4,7 @@ import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
 import { mcpRoute } from './mcp-route.ts'
+import { ownerRouting } from './owner-routing.ts'
 import { PolicyGate } from './policy/gate.ts'
 import type { MembershipDirectory } from './policy/memberships.ts'
 import { requestGuard } from './request-guard.ts'
@@ -121,6 +122,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
   )
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
+  // Several replicas: a session's requests go to the replica that started it.
+  const owners =
+    config.replicas === undefined
+      ? undefined
+      : ownerRouting({
+          replicas: config.replicas,
+          sharedSecret: config.sharedSecret,
+          maxRequestBodyBytes: config.maxRequestBodyBytes,
+          logger,
+        })
+  if (owners !== undefined) app.use('/mcp', owners.middleware)
   app.route(
     '/mcp',
     mcpRoute({
@@ -133,6 +145,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       now,
       accepting: () => accepting,
       policy,
+      newSessionId: owners?.newSessionId,
     })
   )
 
@@ -143,6 +156,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     async close() {
       accepting = false
       clearInterval(reaper)
+      owners?.close()
       await Promise.all([
         ...registry.sessions().map((session) => session.end('the bridge is shutting down')),
         pool.close(),

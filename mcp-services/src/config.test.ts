@@ -27,6 +27,39 @@ describe('parseBridgeConfig', () => {
   })
 })
 
+describe('replicas (BRIDGE_PEERS, BRIDGE_REPLICA_ID)', () => {
+  const peers = 'a=http://bridge-a:3000, b=https://bridge-b.internal'
+
+  it('is off without a peer list, and lists every peer by its base URL', () => {
+    expect(parseBridgeConfig({}).replicas).toBeUndefined()
+    expect(parseBridgeConfig({ BRIDGE_PEERS: peers, BRIDGE_REPLICA_ID: 'b' }).replicas).toEqual({
+      self: 'b',
+      peers: [
+        { id: 'a', url: 'http://bridge-a:3000' },
+        { id: 'b', url: 'https://bridge-b.internal' },
+      ],
+    })
+  })
+
+  it('refuses a bad peer list or a replica id that is not in it, naming the variable', () => {
+    for (const bad of [
+      'a',
+      'a=bridge-a:3000',
+      'a=http://x/mcp',
+      'a=http://x,a=http://y',
+      '=http://x',
+    ]) {
+      expect(() => parseBridgeConfig({ BRIDGE_PEERS: bad, BRIDGE_REPLICA_ID: 'a' })).toThrow(
+        /BRIDGE_PEERS/
+      )
+    }
+    expect(() => parseBridgeConfig({ BRIDGE_PEERS: peers, BRIDGE_REPLICA_ID: 'c' })).toThrow(
+      /BRIDGE_REPLICA_ID: "c" is not among the ids of BRIDGE_PEERS/
+    )
+    expect(() => parseBridgeConfig({ BRIDGE_REPLICA_ID: 'a b' })).toThrow(/BRIDGE_REPLICA_ID/)
+  })
+})
+
 describe('hostName', () => {
   it('drops the port', () => {
     expect(hostName('Example.COM:8443')).toBe('example.com')

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { serviceCatalog } from './catalog.ts'
@@ -21,6 +22,47 @@ const listOrAny = z
       .map((item) => item.trim())
       .filter(Boolean)
   })
+
+const REPLICA_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** `id=url,id=url`: every replica of this service (this one included) and its internal base URL. */
+const peerList = z
+  .string()
+  .optional()
+  .transform((value, ctx): readonly ReplicaPeer[] | undefined => {
+    if (value === undefined || value.trim() === '') return undefined
+    const peers: ReplicaPeer[] = []
+    const entries = value.split(',').map((item) => item.trim())
+    for (const entry of entries.filter(Boolean)) {
+      const equals = entry.indexOf('=')
+      const id = entry.slice(0, equals).trim()
+      const url = peerUrl(entry.slice(equals + 1).trim())
+      if (equals < 1 || !REPLICA_ID.test(id) || url === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not id=http://host:port (id: 1-64 of A-Z a-z 0-9 . _ -; a base URL without path)`,
+        })
+        return z.NEVER
+      }
+      if (peers.some((peer) => peer.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `replica id "${id}" is listed twice` })
+        return z.NEVER
+      }
+      peers.push(Object.freeze({ id, url }))
+    }
+    return Object.freeze(peers)
+  })
+
+function peerUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value)
+    const bare = url.pathname === '/' && url.search === '' && url.hash === '' && !url.username
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && bare) return url.origin
+  } catch {
+    // not a URL
+  }
+  return undefined
+}
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -95,6 +137,15 @@ const environmentSchema = z.object({
     .positive()
     .default(4 * 1024 * 1024)
     .describe('largest POST body accepted (the SDK default, 4 MiB)'),
+  BRIDGE_REPLICA_ID: z
+    .string()
+    .trim()
+    .regex(REPLICA_ID, '1-64 characters of A-Z a-z 0-9 . _ -')
+    .optional()
+    .describe('this replica’s id in BRIDGE_PEERS; default: the host name'),
+  BRIDGE_PEERS: peerList.describe(
+    'every replica of this service as id=http://host:port, comma-separated; sessions are served by the replica that started them'
+  ),
 })
 
 export interface BridgeConfig {
@@ -130,6 +181,26 @@ export interface BridgeConfig {
   readonly sharedSecret: string | undefined
   /** `MCP_POLICY_FILE`, read and checked at start (docs/policy.md); undefined: none. */
   readonly policy: GatewayPolicy | undefined
+  /**
+   * Several replicas of this service (`BRIDGE_PEERS`): a session-era request that lands on a
+   * replica other than the one that started its session is forwarded to that one
+   * (owner-routing.ts). Unset: one replica, sessions untagged.
+   */
+  readonly replicas: ReplicaSetConfig | undefined
+}
+
+/** One replica of the service, as its peers reach it. */
+export interface ReplicaPeer {
+  readonly id: string
+  /** Internal base URL (`http://host:port`), never shown to clients. */
+  readonly url: string
+}
+
+export interface ReplicaSetConfig {
+  /** This replica's id, one of `peers`. */
+  readonly self: string
+  /** Every replica, this one included. */
+  readonly peers: readonly ReplicaPeer[]
 }
 
 /** Parses and freezes the bridge configuration; throws a readable error on a bad value. */
@@ -140,6 +211,12 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     throw new Error(`invalid bridge configuration: ${problems.join('; ')}`)
   }
   const e = parsed.data
+  const self = e.BRIDGE_REPLICA_ID ?? hostname()
+  if (e.BRIDGE_PEERS !== undefined && !e.BRIDGE_PEERS.some((peer) => peer.id === self)) {
+    throw new Error(
+      `invalid bridge configuration: BRIDGE_REPLICA_ID: "${self}"${e.BRIDGE_REPLICA_ID === undefined ? ' (the host name)' : ''} is not among the ids of BRIDGE_PEERS (${e.BRIDGE_PEERS.map((peer) => peer.id).join(', ')})`
+    )
+  }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   return Object.freeze({
     port: e.PORT,
@@ -158,6 +235,8 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
     sharedSecret: e.BRIDGE_SHARED_SECRET,
     policy: policyFrom(e.MCP_POLICY_FILE),
+    replicas:
+      e.BRIDGE_PEERS === undefined ? undefined : Object.freeze({ self, peers: e.BRIDGE_PEERS }),
   })
 }
 

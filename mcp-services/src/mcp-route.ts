@@ -36,6 +36,8 @@ export interface McpRouteDeps {
   readonly accepting: () => boolean
   /** The service's policy (docs/policy.md); undefined: no rules beyond the gateway's. */
   readonly policy?: PolicyGate | undefined
+  /** Mints session ids (owner-routing.ts, with several replicas); default a UUID. */
+  readonly newSessionId?: (() => string) | undefined
 }
 
 /**
@@ -180,6 +182,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
     eventStoreLimits: deps.config.eventStore,
     hiddenClientCapabilities: deps.service.hiddenClientCapabilities,
     filterForClient: deps.policy && ((message) => deps.policy?.answer(session, message) ?? message),
+    newSessionId: deps.newSessionId,
     onInitialized: (started) => {
       deps.registry.indexById(started)
       logger.info({ session: started.id, pid: child.pid }, 'session started')

@@ -30,6 +30,8 @@ export interface SessionOptions {
   readonly hiddenClientCapabilities: readonly string[]
   /** Applied to every message of the child before it goes to the client (policy: tools/list). */
   readonly filterForClient?: ((message: JSONRPCMessage) => JSONRPCMessage) | undefined
+  /** Mints the session's id (several replicas: one that names this replica); default a UUID. */
+  readonly newSessionId?: (() => string) | undefined
   /** Called once the session has an id (the `initialize` request was accepted). */
   readonly onInitialized: (session: Session) => void
   /** Called once when the session ends, whatever ended it. */
@@ -70,7 +72,7 @@ export class Session {
     this.#lastActivity = options.now()
     this.#events = new SessionEventStore(options.eventStoreLimits)
     this.transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: options.newSessionId ?? (() => randomUUID()),
       maxRequestBodySize: options.maxRequestBodyBytes,
       eventStore: this.#events,
       onsessioninitialized: (id) => {

@@ -1,0 +1,97 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import type { Logger } from 'pino'
+import type { ReplicaPeer, ReplicaSetConfig } from './config.ts'
+import { jsonRpcErrorResponse, SERVER_ERROR, SESSION_NOT_FOUND } from './json-rpc-error.ts'
+import { BodyTooLarge, FORWARDED_HEADER, PeerForwarder } from './peer-forwarding.ts'
+
+export interface OwnerRoutingDeps {
+  readonly replicas: ReplicaSetConfig
+  /** The deployment's shared secret, sent to peers (their guard checks it like the edge's). */
+  readonly sharedSecret: string | undefined
+  readonly maxRequestBodyBytes: number
+  readonly logger: Logger
+}
+
+export interface OwnerRouting {
+  /** Mints a session id that names this replica as the session's owner. */
+  readonly newSessionId: () => string
+  /** For `/mcp`, after the guards: sends a request of another replica's session there. */
+  readonly middleware: MiddlewareHandler
+  close(): void
+}
+
+/**
+ * Session-era requests served by the replica that started the session, whichever replica the
+ * proxy in front picked (docs/mcp-services.md, "Several replicas"). A session lives in one
+ * process (its child, its SSE streams, its event store), and a round-robin proxy cannot know
+ * where: the first request has no session id to hash, and MCP clients keep no cookies. So the id
+ * a replica mints starts with an opaque tag of its own (`<tag>.<uuid>`, a hash of its id: no
+ * address in it), and a replica that receives a request for another replica's tag forwards it
+ * there, streaming, with the shared secret and every header kept (the owner still checks that
+ * the session's user sent it). The owner never forwards again. When the owner cannot be reached
+ * the answer is 404, as for any session that is gone: the client starts a new one.
+ *
+ * Requests without a session id (initialize, the stateless era) are served where they land.
+ */
+export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
+  const { replicas, logger } = deps
+  const selfTag = replicaTag(replicas.self)
+  const byTag = new Map<string, ReplicaPeer>()
+  for (const peer of replicas.peers) {
+    const tag = replicaTag(peer.id)
+    const clash = byTag.get(tag)
+    if (clash) throw new Error(`replicas "${clash.id}" and "${peer.id}" share a session tag`)
+    byTag.set(tag, peer)
+  }
+  const forwarder = new PeerForwarder({
+    selfId: replicas.self,
+    sharedSecret: deps.sharedSecret,
+    maxRequestBodyBytes: deps.maxRequestBodyBytes,
+  })
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const sessionId = c.req.header('mcp-session-id')
+    const tag = sessionId === undefined ? undefined : sessionId.split('.', 1)[0]
+    const owner = tag === undefined || tag === selfTag ? undefined : byTag.get(tag)
+    if (owner === undefined) {
+      await next()
+      return undefined
+    }
+    const from = c.req.header(FORWARDED_HEADER)
+    if (from !== undefined) {
+      logger.warn(
+        { event: 'session_forward_loop', from, owner: owner.id },
+        'a forwarded request names another replica’s session; the peer lists disagree'
+      )
+      return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
+    }
+    try {
+      return await forwarder.forward(c.req.raw, owner.url)
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
+      }
+      logger.warn(
+        { event: 'session_owner_unreachable', owner: owner.id, err: error },
+        'the replica that owns the session cannot be reached; answered 404'
+      )
+      return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
+    }
+  }
+
+  return {
+    newSessionId: () => `${selfTag}.${randomUUID()}`,
+    middleware,
+    close: () => forwarder.close(),
+  }
+}
+
+/** A replica's tag in the session ids it mints: 64 bits of a hash of its id, base64url. */
+export function replicaTag(replicaId: string): string {
+  return createHash('sha256')
+    .update(`mcp-bridge-replica:${replicaId}`)
+    .digest()
+    .subarray(0, 8)
+    .toString('base64url')
+}

@@ -1,0 +1,323 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Bridge, createBridge } from '../../mcp-services/src/bridge.ts'
+import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
+import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import { replicaTag } from '../../mcp-services/src/owner-routing.ts'
+import {
+  connectClient,
+  fixtureService,
+  identityHeaders,
+  textOf,
+} from '../../mcp-services/src/testing/harness.ts'
+import { connectModernClient } from '../../mcp-services/src/testing/modern-client.ts'
+import { openRawSession, SseReader } from '../../mcp-services/src/testing/raw-client.ts'
+import { type RunningProcess, requireBinary, startProcess } from '../proxies/support/processes.ts'
+import { freePort } from '../support/free-port.ts'
+
+const SECRET = 'replica-test-secret-0123456789abcdef'
+const IDS = ['bridge-a', 'bridge-b'] as const
+
+/** What one replica answered: who sent it (the proxy, or a peer forwarding) and how it went. */
+interface Served {
+  readonly method: string
+  readonly forwarded: boolean
+  readonly status: number
+  readonly stream: boolean
+}
+
+interface Replica {
+  readonly id: string
+  readonly url: string
+  readonly served: Served[]
+  readonly bridge: Bridge
+  stop(): Promise<void>
+}
+
+/**
+ * Two bridge replicas of one service, each on its own listener and knowing the other from
+ * `BRIDGE_PEERS`, behind a real nginx balancing round-robin, as the edge would (it adds the
+ * shared secret; the identity headers come from the client here, standing in for `/verify`).
+ */
+describe('two bridge replicas behind nginx, round-robin', () => {
+  let replicas: Replica[]
+  let nginx: RunningProcess & { port: number; dir: string }
+  let proxyUrl: string
+  const secretHeader = { 'X-Bridge-Secret': SECRET }
+
+  beforeAll(async () => {
+    const listeners = await Promise.all(IDS.map(() => listen()))
+    const peers = IDS.map((id, i) => `${id}=http://127.0.0.1:${listeners[i]?.port}`).join(',')
+    replicas = await Promise.all(
+      IDS.map((id, i) => startReplica(id, peers, listeners[i] as Listener))
+    )
+    nginx = await startRoundRobin(listeners.map((listener) => listener.port))
+    proxyUrl = `http://127.0.0.1:${nginx.port}/mcp`
+  }, 30_000)
+  afterAll(async () => {
+    await nginx?.stop()
+    await rm(nginx?.dir ?? '', { recursive: true, force: true })
+    await Promise.all((replicas ?? []).map((replica) => replica.stop()))
+  })
+
+  const ownerOf = (sessionId: string) => {
+    const owner = replicas.find((replica) => sessionId.startsWith(`${replicaTag(replica.id)}.`))
+    if (!owner) throw new Error(`no replica owns ${sessionId}`)
+    return { owner, other: replicas.find((replica) => replica !== owner) as Replica }
+  }
+
+  it('serves one SDK session wherever its requests land: list, calls, a GET stream, elicitation, DELETE', async () => {
+    const before = replicas.map((replica) => replica.served.length)
+    const { client, transport } = await connectClient(proxyUrl, 'alice', {
+      clientOptions: { capabilities: { elicitation: {} } },
+    })
+    client.setRequestHandler(ElicitRequestSchema, () => ({ action: 'accept', content: {} }))
+    const sessionId = transport.sessionId as string
+    const { owner, other } = ownerOf(sessionId)
+
+    const { tools } = await client.listTools()
+    expect(tools.map((tool) => tool.name)).toContain('echo')
+    const pid = textOf(await client.callTool({ name: 'pid' }))
+    for (let call = 0; call < 20; call++) {
+      const text = `call ${call}`
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text } }))).toBe(text)
+    }
+    // One child served every call: the session never moved.
+    expect(textOf(await client.callTool({ name: 'pid' }))).toBe(pid)
+    // The child asks the client mid-call; the answer is a new POST, wherever it lands.
+    const asked = await client.callTool({ name: 'ask', arguments: { waitMs: 50 } })
+    expect(textOf(asked)).toBe('accept')
+
+    await transport.terminateSession()
+    await client.close()
+
+    const fresh = (replica: Replica, i: number) => replica.served.slice(before[i])
+    const [seenByA, seenByB] = replicas.map(fresh) as [Served[], Served[]]
+    // nginx alternates: both replicas took requests from the proxy ...
+    expect(seenByA.filter((served) => !served.forwarded).length).toBeGreaterThan(5)
+    expect(seenByB.filter((served) => !served.forwarded).length).toBeGreaterThan(5)
+    const byOwner = fresh(owner, replicas.indexOf(owner))
+    const byOther = fresh(other, replicas.indexOf(other))
+    // ... the other one forwarded its share to the owner, and every request succeeded.
+    expect(byOwner.filter((served) => served.forwarded).length).toBeGreaterThan(5)
+    expect(byOther.every((served) => !served.forwarded)).toBe(true)
+    expect([...seenByA, ...seenByB].every((served) => served.status < 300)).toBe(true)
+    // The SDK's GET stream reached the owner, and so did the DELETE.
+    expect(byOwner.some((served) => served.method === 'GET' && served.stream)).toBe(true)
+    expect(byOwner.some((served) => served.method === 'DELETE' && served.status === 200)).toBe(true)
+    expect(owner.bridge.sessionCount() + other.bridge.sessionCount()).toBe(0)
+  })
+
+  it('resumes a dropped stream with Last-Event-ID through the replica that does not own it', async () => {
+    const session = await openRawSession(proxyUrl, 'alice')
+    const { owner, other } = ownerOf(session.sessionId)
+    const direct = (replica: Replica, init: RequestInit & { headers: Record<string, string> }) =>
+      fetch(replica.url, { ...init, headers: { ...init.headers, ...secretHeader } })
+
+    const call = new SseReader(
+      await direct(other, {
+        method: 'POST',
+        headers: session.headers,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'slow',
+          method: 'tools/call',
+          params: { name: 'sleep', arguments: { ms: 300 } },
+        }),
+      })
+    )
+    const lastEventId = await call.firstEventId()
+    await call.disconnect()
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const resumed = await direct(other, {
+      headers: { ...session.headers, Accept: 'text/event-stream', 'Last-Event-ID': lastEventId },
+    })
+    expect(resumed.status).toBe(200)
+    const replay = new SseReader(resumed)
+    expect((await replay.waitFor((message) => message.id === 'slow')).result).toMatchObject({
+      content: [{ text: 'awake' }],
+    })
+    await replay.disconnect()
+
+    // The owner still checks the user: another user's forwarded request finds no session.
+    const stranger = await direct(other, {
+      method: 'POST',
+      headers: { ...session.headers, ...identityHeaders('mallory') },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    })
+    expect(stranger.status).toBe(404)
+    // A request already forwarded once is never forwarded again.
+    const looped = await direct(other, {
+      method: 'POST',
+      headers: { ...session.headers, 'X-Bridge-Forwarded': owner.id },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+    })
+    expect(looped.status).toBe(404)
+    const deleted = await direct(other, { method: 'DELETE', headers: session.headers })
+    expect(deleted.status).toBe(200)
+    expect(owner.bridge.sessionCount()).toBe(0)
+  })
+
+  it('serves the stateless era through the same proxy on both replicas, with no forwarding', async () => {
+    const before = replicas.map((replica) => replica.served.length)
+    const client = await connectModernClient(proxyUrl, 'carol')
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo')
+    for (let call = 0; call < 6; call++) {
+      const text = `stateless ${call}`
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text } }))).toBe(text)
+    }
+    await client.close()
+    for (const [i, replica] of replicas.entries()) {
+      const seen = replica.served.slice(before[i])
+      expect(seen.length).toBeGreaterThan(2)
+      expect(seen.every((served) => !served.forwarded && served.status === 200)).toBe(true)
+    }
+  })
+
+  it('answers 404 for a session whose owner has stopped, so the client starts over', async () => {
+    const session = await openRawSession(proxyUrl, 'alice')
+    const { owner, other } = ownerOf(session.sessionId)
+    await owner.stop()
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })
+    const throughProxy = await fetch(proxyUrl, {
+      method: 'POST',
+      headers: session.headers,
+      body: list,
+    })
+    expect(throughProxy.status).toBe(404)
+    expect(((await throughProxy.json()) as { error: { code: number } }).error.code).toBe(-32001)
+    const atSurvivor = await fetch(other.url, {
+      method: 'POST',
+      headers: { ...session.headers, ...secretHeader },
+      body: list,
+    })
+    expect(atSurvivor.status).toBe(404)
+    // A new session starts on the survivor.
+    const { client } = await connectClient(proxyUrl, 'alice')
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'again' } }))).toBe(
+      'again'
+    )
+    await client.close()
+  })
+})
+
+interface Listener {
+  readonly port: number
+  readonly server: ReturnType<typeof serve>
+  handle: (request: Request) => Response | Promise<Response>
+}
+
+/** A listener on a free port, so the peer list can name every port before any bridge exists. */
+async function listen(): Promise<Listener> {
+  const listener = {
+    port: 0,
+    server: undefined as unknown as ReturnType<typeof serve>,
+    handle: (_request: Request): Response | Promise<Response> =>
+      new Response(null, { status: 503 }),
+  }
+  listener.server = await new Promise((resolve) => {
+    const started = serve(
+      { fetch: (request) => listener.handle(request), port: 0, hostname: '127.0.0.1' },
+      () => resolve(started)
+    )
+  })
+  keepConnectionsLonger(listener.server)
+  listener.port = (listener.server.address() as AddressInfo).port
+  return listener
+}
+
+async function startReplica(id: string, peers: string, listener: Listener): Promise<Replica> {
+  const dataDir = await mkdtemp(join(tmpdir(), `bridge-${id}-`))
+  const config = parseBridgeConfig({
+    DATA_DIR: dataDir,
+    BRIDGE_SHARED_SECRET: SECRET,
+    BRIDGE_REPLICA_ID: id,
+    BRIDGE_PEERS: peers,
+  })
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const bridge = createBridge({ service: fixtureService, config, logger, sharedSecret: SECRET })
+  const served: Served[] = []
+  listener.handle = async (request) => {
+    const response = await bridge.app.fetch(request)
+    served.push({
+      method: request.method,
+      forwarded: request.headers.has('x-bridge-forwarded'),
+      status: response.status,
+      stream: (response.headers.get('content-type') ?? '').startsWith('text/event-stream'),
+    })
+    return response
+  }
+  let stopped = false
+  return {
+    id,
+    url: `http://127.0.0.1:${listener.port}/mcp`,
+    served,
+    bridge,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await bridge.close()
+      const closed = new Promise((resolve) => listener.server.close(resolve))
+      if ('closeAllConnections' in listener.server) listener.server.closeAllConnections()
+      await closed
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** nginx from Debian, balancing round-robin over the replicas, adding the shared secret. */
+async function startRoundRobin(
+  ports: readonly number[]
+): Promise<RunningProcess & { port: number; dir: string }> {
+  const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
+  const port = await freePort()
+  const dir = await mkdtemp(join(tmpdir(), 'bridge-replicas-nginx-'))
+  await mkdir(join(dir, 'temp'))
+  const servers = ports.map((upstream) => `    server 127.0.0.1:${upstream};`).join('\n')
+  const config = join(dir, 'nginx.conf')
+  await writeFile(
+    config,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/temp/body;
+  proxy_temp_path ${dir}/temp/proxy;
+  fastcgi_temp_path ${dir}/temp/fastcgi;
+  uwsgi_temp_path ${dir}/temp/uwsgi;
+  scgi_temp_path ${dir}/temp/scgi;
+  upstream bridges {
+${servers}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_set_header X-Bridge-Secret ${SECRET};
+      proxy_set_header Host $http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_pass http://bridges;
+    }
+  }
+}
+`
+  )
+  const running = await startProcess(
+    binary,
+    ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
+    port
+  )
+  return { ...running, port, dir }
+}
