@@ -60,7 +60,7 @@ describe('the start command (standalone, embedded defaults)', () => {
       string,
       string
     >
-    expect(gateway.output()).toContain('client_registered')
+    expect(gateway.output()).toContain('client.registered')
     expect(gateway.output()).not.toContain(client_secret)
     expect(gateway.output()).not.toContain(registration_access_token)
   })

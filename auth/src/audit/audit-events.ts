@@ -62,7 +62,12 @@ export type AuditEvent = About &
         readonly remembered: boolean
       }
     | { readonly event: 'authorization.consent_denied'; readonly flow: AuditFlow }
-    | { readonly event: 'authorization.consent_revoked'; readonly by: AuditActor }
+    | {
+        readonly event: 'authorization.consent_revoked'
+        readonly by: AuditActor
+        /** Refresh families the consent had led to, revoked with it. */
+        readonly families?: number
+      }
     | {
         readonly event: 'token.issued'
         readonly grant_type: string
@@ -87,6 +92,8 @@ export type AuditEvent = About &
         /** What was revoked: one access token, or every token of a refresh family. */
         readonly token_type: 'access_token' | 'refresh_token'
         readonly family_id?: string | undefined
+        /** The revoked access token's id (`jti`): names it, grants nothing. */
+        readonly jti?: string
       }
     | { readonly event: 'refresh_token.reuse_detected'; readonly family_id: string }
     | { readonly event: 'authorization_code.reuse_detected'; readonly family_id?: string }
@@ -94,6 +101,7 @@ export type AuditEvent = About &
         readonly event: 'client.registered'
         readonly redirect_uris: readonly string[]
         readonly grant_types: readonly string[]
+        readonly token_endpoint_auth_method: string
       }
     | { readonly event: 'client.updated'; readonly redirect_uris: readonly string[] }
     | { readonly event: 'client.deleted'; readonly by: AuditActor }

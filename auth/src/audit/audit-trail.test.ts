@@ -75,7 +75,13 @@ describe('the audit trail', () => {
   it('keeps each record in the store’s stream, newest first', async () => {
     const { lines, logger } = capture('info')
     const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 100 })
-    await audit.record({ event: 'client.registered', client, redirect_uris: [], grant_types: [] })
+    await audit.record({
+      event: 'client.registered',
+      client,
+      redirect_uris: [],
+      grant_types: [],
+      token_endpoint_auth_method: 'none',
+    })
     clock.advance(1_000)
     await audit.record({ event: 'client.deleted', client, by: 'admin' })
     const records = await streamed(store)

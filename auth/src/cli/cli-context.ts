@@ -1,6 +1,8 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
+import { type AuditTrail, createAuditTrail } from '../audit/audit-trail.ts'
 import type { Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
+import { createLogger } from '../logger.ts'
 import type { Store } from '../store/store.ts'
 
 /** What every admin command works with: the same configuration and store as the server. */
@@ -8,6 +10,34 @@ export interface CliContext {
   readonly config: Config
   readonly store: Store
   readonly clock: Clock
+  /** Where admin actions are audited; the CLI's own (`cliAuditTrail`) when not given. */
+  readonly audit?: AuditTrail
+}
+
+/** What a command gets: the context with its audit trail. */
+export interface CommandContext extends CliContext {
+  readonly audit: AuditTrail
+}
+
+/**
+ * The admin CLI's audit trail: standard output is the command's answer (`--json` is parsed by
+ * scripts), so audit lines go to standard error, and to the store's stream as the server's do.
+ * The caller is `cli`.
+ */
+export function cliAuditTrail(context: CliContext): AuditTrail {
+  const logger = createLogger(
+    'info',
+    { write: (line: string) => process.stderr.write(line) },
+    'json'
+  )
+  const { clock, store, config } = context
+  return createAuditTrail({
+    logger,
+    clock,
+    store,
+    streamMaxLength: config.auditStreamMaxLength,
+    caller: 'cli',
+  })
 }
 
 /** A command's answer: `data` for `--json`, `text` for people. */

@@ -1,4 +1,10 @@
-import { type CliContext, type CommandResult, UsageError } from './cli-context.ts'
+import {
+  type CliContext,
+  type CommandContext,
+  type CommandResult,
+  cliAuditTrail,
+  UsageError,
+} from './cli-context.ts'
 import { backupCommand } from './commands/backup.ts'
 import { clientShowCommand } from './commands/client-show.ts'
 import { clientsCommand } from './commands/clients.ts'
@@ -10,7 +16,7 @@ import { restoreCommand } from './commands/restore.ts'
 import { secretsCommand } from './commands/secrets.ts'
 import { tokensCommand } from './commands/tokens.ts'
 
-type StoreCommand = (context: CliContext, args: readonly string[]) => Promise<CommandResult>
+type StoreCommand = (context: CommandContext, args: readonly string[]) => Promise<CommandResult>
 type Environment = Readonly<Record<string, string | undefined>>
 
 /** Commands that work on the gateway's Redis. */
@@ -61,5 +67,5 @@ export function runCommand(context: CliContext, args: readonly string[]): Promis
   const [name, ...rest] = args
   const command = name && Object.hasOwn(commands, name) ? commands[name] : undefined
   if (!command) throw new UsageError(USAGE)
-  return command(context, rest)
+  return command({ ...context, audit: context.audit ?? cliAuditTrail(context) }, rest)
 }

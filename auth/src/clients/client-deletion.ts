@@ -1,3 +1,5 @@
+import type { AuditActor } from '../audit/audit-events.ts'
+import type { AuditTrail } from '../audit/audit-trail.ts'
 import { revokeConsent } from '../authorization/consent.ts'
 import type { Logger } from '../logger.ts'
 import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
@@ -6,12 +8,14 @@ import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 import { clientIdUrlProblem, isClientIdUrl } from './client-id-metadata.ts'
+import type { ClientRecord } from './client-registry.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store
   readonly lifetimes: TokenLifetimes
   /** Told when the store is full and revocation markers could not be written. */
   readonly logger?: Pick<Logger, 'warn'>
+  readonly audit: AuditTrail
 }
 
 /**
@@ -34,9 +38,14 @@ export interface ClientDeletionDeps {
  * deletions, which a full Redis still accepts: the client, its refresh tokens and consents go, and
  * only access tokens already issued live until they expire (logged as a warning).
  *
- * Returns false when there was nothing to delete (no such client, and no tokens of one).
+ * Returns false when there was nothing to delete (no such client, and no tokens of one). A
+ * deletion is audited as `client.deleted` by `by` (the client itself, or an operator).
  */
-export async function deleteClient(deps: ClientDeletionDeps, clientId: string): Promise<boolean> {
+export async function deleteClient(
+  deps: ClientDeletionDeps,
+  clientId: string,
+  by: AuditActor
+): Promise<boolean> {
   const { store, lifetimes } = deps
   const byDocument = isClientIdUrl(clientId) && clientIdUrlProblem(clientId) === undefined
   if (!byDocument && !/^[\w-]{1,128}$/.test(clientId)) return false
@@ -79,6 +88,8 @@ export async function deleteClient(deps: ClientDeletionDeps, clientId: string): 
         'the store is full: the client is deleted, but access tokens already issued to it live until they expire',
     })
   }
+  const client = record ? (JSON.parse(record) as ClientRecord) : { client_id: clientId }
+  await deps.audit.record({ event: 'client.deleted', client, by })
   return true
 }
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { registerClient, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
   exchangeCode,
@@ -25,7 +25,7 @@ const alice = { user_id: '1001', login: 'alice' }
 describe('the audit trail of the OAuth endpoints', () => {
   let github: FakeGitHub
   let server: TestAuthServer
-  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice', TRUST_PROXY: 'true' }, (fixture) => {
     ;({ github, server } = fixture)
   })
   beforeEach(async () => {
@@ -106,6 +106,104 @@ describe('the audit trail of the OAuth endpoints', () => {
       expect(secret && written.includes(secret)).toBeFalsy()
     }
   })
+  it('records registration, revocations, update and deletion, each with its caller', async () => {
+    const from = { 'X-Forwarded-For': '198.51.100.7, 203.0.113.20' }
+    const metadata = {
+      client_name: 'Audited client',
+      redirect_uris: ['https://client.example.com/callback'],
+      token_endpoint_auth_method: 'client_secret_post',
+    }
+    const registration = (await (await registerClient(server, metadata, from)).json()) as Record<
+      string,
+      string
+    > & { redirect_uris: string[] }
+    const client = registration as unknown as RegisteredClient
+    const { code, pkce } = await obtainCode(server, client)
+    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as Record<
+      string,
+      string
+    >
+    const revoke = (token: string) =>
+      server.request('/revoke', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...from },
+        body: new URLSearchParams({
+          client_id: client.client_id,
+          client_secret: client.client_secret ?? '',
+          token,
+        }).toString(),
+      })
+    expect((await revoke(tokens.access_token ?? '')).status).toBe(200)
+    expect((await revoke(tokens.refresh_token ?? '')).status).toBe(200)
+    const manage = (method: string, body?: unknown) =>
+      server.request(`/register/${client.client_id}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${registration.registration_access_token}`,
+          'Content-Type': 'application/json',
+          ...from,
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      })
+    const renamed = { client_id: client.client_id, ...metadata, client_name: 'Renamed client' }
+    expect((await manage('PUT', renamed)).status).toBe(200)
+    expect((await manage('DELETE')).status).toBe(204)
+
+    const lines = auditLines(server).filter((line) => /^(client|token)\./.test(String(line.event)))
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: 'client.registered',
+        ...named(client),
+        redirect_uris: metadata.redirect_uris,
+        token_endpoint_auth_method: 'client_secret_post',
+      }),
+      expect.objectContaining({ event: 'token.issued' }),
+      expect.objectContaining({
+        event: 'token.revoked',
+        ...alice,
+        ...named(client),
+        by: 'client',
+        token_type: 'access_token',
+        jti: expect.any(String),
+      }),
+      expect.objectContaining({
+        event: 'token.revoked',
+        ...alice,
+        ...named(client),
+        by: 'client',
+        token_type: 'refresh_token',
+      }),
+      expect.objectContaining({
+        event: 'client.updated',
+        client_id: client.client_id,
+        client_name: 'Renamed client',
+      }),
+      expect.objectContaining({
+        event: 'client.deleted',
+        client_id: client.client_id,
+        client_name: 'Renamed client',
+        by: 'client',
+      }),
+    ])
+    // The proxy's entry, the last one: the first is whatever the client claimed.
+    expect(lines.map((line) => line.caller)).toEqual([
+      '203.0.113.20',
+      'unknown',
+      '203.0.113.20',
+      '203.0.113.20',
+      '203.0.113.20',
+      '203.0.113.20',
+    ])
+    const written = JSON.stringify([server.logs, await streamed(server)])
+    for (const secret of [
+      registration.registration_access_token,
+      registration.client_secret,
+      tokens.access_token,
+      tokens.refresh_token,
+    ]) {
+      expect(secret && written.includes(secret)).toBeFalsy()
+    }
+  })
 })
 
 describe('the audit trail of a user who is no longer allowed', () => {
@@ -134,7 +232,8 @@ describe('the audit trail of a user who is no longer allowed', () => {
       ...alice,
       client_id: client.client_id,
       client_name: 'Audited client',
-      reason: 'not_allowed',
+      // The allow-list's reason (`not_allowed`, or a finer one naming the policy that refused).
+      reason: expect.stringMatching(/^not_/),
       family_id: expect.any(String),
     })
   })

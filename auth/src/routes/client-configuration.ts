@@ -25,7 +25,7 @@ const updateIdentity = z.object({
  * registration access token as bearer token.
  */
 export const clientConfigurationRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, logger, audit } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const managed = (c: Context) =>
     authorizeClientManagement(registry, c.req.param('client_id') ?? '', bearerToken(c))
@@ -58,7 +58,11 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
         ...metadata
       } = body as Record<string, unknown>
       const updated = await updateClient(registry, client, parseClientMetadata(metadata))
-      logger.info({ event: 'client_updated', client_id: client.client_id })
+      await audit.record({
+        event: 'client.updated',
+        client: updated.client,
+        redirect_uris: updated.client.metadata.redirect_uris,
+      })
       return c.json(
         clientInformation(updated.client, uriOf(client.client_id), updated.credentials),
         200,
@@ -67,8 +71,11 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     })
     .delete('/register/:client_id', async (c) => {
       const client = await managed(c)
-      await deleteClient({ store, lifetimes: tokenLifetimes(config), logger }, client.client_id)
-      logger.info({ event: 'client_deleted', client_id: client.client_id, by: 'client' })
+      await deleteClient(
+        { store, lifetimes: tokenLifetimes(config), logger, audit },
+        client.client_id,
+        'client'
+      )
       return c.body(null, 204)
     })
 }

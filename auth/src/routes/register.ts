@@ -23,7 +23,7 @@ const HOURLY_REGISTRATIONS_PER_MINUTE_LIMIT = 10
  * CLIENT_UNUSED_LIFETIME.
  */
 export const registerRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, audit } = deps
   // DYNAMIC_CLIENT_REGISTRATION=false: not advertised either, but clients that miss discovery
   // (claude.ai among them) try /register anyway and must learn why it fails.
   if (!config.dynamicClientRegistration) {
@@ -64,12 +64,12 @@ export const registerRoute = (deps: AuthDeps) => {
     async (c) => {
       const metadata = parseClientMetadata(await readJsonBody(c, MAX_REGISTRATION_BODY_BYTES))
       const { client, credentials } = await registerClient(registry, metadata)
-      logger.info({
-        event: 'client_registered',
-        client_id: client.client_id,
-        client_name: metadata.client_name,
-        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
+      await audit.record({
+        event: 'client.registered',
+        client,
         redirect_uris: metadata.redirect_uris,
+        grant_types: metadata.grant_types,
+        token_endpoint_auth_method: metadata.token_endpoint_auth_method,
       })
       const uri = `${config.issuer}/register/${client.client_id}`
       return c.json(clientInformation(client, uri, credentials), 201, {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { manualClock } from '../../../tests/support/auth-app.ts'
 import { type FillableRedis, useFillableRedis } from '../../../tests/support/stores.ts'
+import { createAuditTrail } from '../audit/audit-trail.ts'
 import { rememberConsent } from '../authorization/consent.ts'
 import { deleteClient } from '../clients/client-deletion.ts'
 import { composeAuthServer } from '../compose-auth-server.ts'
@@ -25,6 +26,12 @@ describe('revocation on a full Redis', () => {
     },
   })
   const lifetimes = { refreshTokenTtl: 3600, accessTokenTtl: 300 }
+  const deletion = () => ({
+    store,
+    lifetimes,
+    logger,
+    audit: createAuditTrail({ logger, clock: manualClock(), store, streamMaxLength: 1_000 }),
+  })
 
   useFillableRedis((started) => {
     redis = started
@@ -80,7 +87,7 @@ describe('revocation on a full Redis', () => {
     )
 
     // Deleting a client (RFC 7592 or admin) degrades the same way.
-    expect(await deleteClient({ store, lifetimes, logger }, 'deleted-client')).toBe(true)
+    expect(await deleteClient(deletion(), 'deleted-client', 'admin')).toBe(true)
     expect(await store.get(keys.client('deleted-client'))).toBeNull()
     expect(await lookUpRefreshToken(store, otherClientFamily)).toEqual({ outcome: 'unknown' })
     expect(await store.setMembers(keys.clientFamilies('deleted-client'))).toEqual([])
@@ -92,7 +99,7 @@ describe('revocation on a full Redis', () => {
   it('keeps writing the marker first when there is room', async () => {
     await redis.makeRoom()
     const refreshToken = await family('roomy-family', 'roomy-client')
-    const response = await deleteClient({ store, lifetimes, logger }, 'roomy-client')
+    const response = await deleteClient(deletion(), 'roomy-client', 'admin')
     expect(response).toBe(true)
     expect(await store.get(keys.revokedClient('roomy-client'))).toBe('1')
     expect(await store.get(keys.revokedFamily('roomy-family'))).toBe('1')

@@ -21,7 +21,7 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
  * tokens get the same 200, so the endpoint reveals nothing.
  */
 export const revokeRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, logger, audit } = deps
   const registry = clientLookup(deps)
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
   const lifetimes = {
@@ -51,18 +51,23 @@ export const revokeRoute = (deps: AuthDeps) => {
             'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
         })
       }
-      logger.info({
-        event: 'token_revoked',
-        kind: 'refresh_token',
-        client_id: client.client_id,
+      await audit.record({
+        event: 'token.revoked',
+        user: found.family.subject,
+        client,
+        by: 'client',
+        token_type: 'refresh_token',
         family_id: found.family.familyId,
       })
     } else if (found?.kind === 'access_token') {
       await revokeAccessToken(store, clock, found.token.jti, found.token.expiresAt)
-      logger.info({
-        event: 'token_revoked',
-        kind: 'access_token',
-        client_id: client.client_id,
+      await audit.record({
+        event: 'token.revoked',
+        user: { id: found.token.userId, login: found.token.login },
+        client,
+        by: 'client',
+        token_type: 'access_token',
+        family_id: found.token.familyId,
         jti: found.token.jti,
       })
     }

@@ -4,12 +4,12 @@ import { findClient } from '../../clients/client-registry.ts'
 import { epochSeconds } from '../../clock.ts'
 import { tokenLifetimes } from '../../oauth/revocation.ts'
 import { keyPrefixes, keys } from '../../store/keys.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
 import { clientCountsCommand, registrationLifetimes, summary } from './client-counts.ts'
 
 /** `clients list`, `clients count` and `clients delete <client-id>`. */
 export async function clientsCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   const [action, clientId] = args
@@ -55,8 +55,9 @@ export async function clientsCommand(
   }
   if (action === 'delete' && clientId) {
     const deleted = await deleteClient(
-      { store: context.store, lifetimes: tokenLifetimes(context.config) },
-      clientId
+      { store: context.store, lifetimes: tokenLifetimes(context.config), audit: context.audit },
+      clientId,
+      'admin'
     )
     return {
       data: { client_id: clientId, deleted },

@@ -1,10 +1,10 @@
 import { listConsents, revokeConsent } from '../../authorization/consent.ts'
 import { revokeRefreshFamily } from '../../tokens/refresh-tokens.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
 
 /** `consents list <user-id>` and `consents revoke <user-id> <client-id>`. */
 export async function consentsCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   const [action, userId, clientId] = args
@@ -27,6 +27,13 @@ export async function consentsCommand(
       await Promise.all(
         familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes))
       )
+    })
+    await context.audit.record({
+      event: 'authorization.consent_revoked',
+      user: { id: userId },
+      client: { client_id: clientId },
+      by: 'admin',
+      families: revokedFamilies.length,
     })
     return {
       data: { user_id: userId, client_id: clientId, revoked_families: revokedFamilies },
