@@ -20,6 +20,13 @@ export function mountServices(
   bridgeLogger: Logger,
   userDirectory: UserDirectory
 ): () => Promise<void> {
+  // The peers of a replica are bridges on their own listeners; here every service is in-process
+  // behind the token check, where a forwarded request (no token) could not pass.
+  if (bridgeConfig.replicas !== undefined) {
+    throw new Error(
+      'invalid bridge configuration: BRIDGE_PEERS is for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
+    )
+  }
   // One verifier (and so one token cache) for every service.
   const verifier = createAccessTokenVerifier(deps)
   const bridges = deps.config.protectedResources.map((protectedResource) => {
