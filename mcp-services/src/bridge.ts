@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
+import type { GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import { mcpRoute } from './mcp-route.ts'
 import { ownerRouting } from './owner-routing.ts'
@@ -11,6 +12,7 @@ import { requestGuard } from './request-guard.ts'
 import { resolveLaunch } from './resolve-launch.ts'
 import { SessionRegistry } from './session-registry.ts'
 import { sharedSecretGuard } from './shared-secret.ts'
+import type { UserDirectory } from './user-directory.ts'
 
 export interface BridgeDeps {
   /** The catalog entry to serve. */
@@ -28,10 +30,14 @@ export interface BridgeDeps {
    */
   readonly sharedSecret?: string | undefined
   /**
-   * Where the policy's organisation and team rules find a user's memberships (the auth server's
-   * user directory); absent: those rules match nobody.
+   * The auth server's user directory: where the policy's organisation and team rules find a
+   * user's memberships, and a service acting as the user on GitHub (`actAsGitHubUser`) their
+   * token. Absent: those rules match nobody, and such a service's children start without a token
+   * (their tools say so).
    */
-  readonly userDirectory?: MembershipDirectory | undefined
+  readonly userDirectory?:
+    | (MembershipDirectory & Partial<Pick<UserDirectory, 'githubToken'>>)
+    | undefined
   /**
    * The service's public resource URL, for the `resource_metadata` of step-up challenges; absent:
    * derived from each request's (forwarded) host and path.
@@ -86,7 +92,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const now = deps.now ?? Date.now
   const launch = resolveLaunch(service.launch)
   const registry = new SessionRegistry(config)
-  const pool = new ChildPool({ service, launch, config, logger, now })
+  const github = gitHubAccess(service, config, deps.userDirectory, logger)
+  const pool = new ChildPool({ service, launch, config, logger, now, github })
   const servicePolicy = config.policy?.services[service.name] ?? service.policy
   const policy =
     servicePolicy &&
@@ -145,6 +152,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       now,
       accepting: () => accepting,
       policy,
+      github,
       newSessionId: owners?.newSessionId,
     })
   )
@@ -163,4 +171,23 @@ export function createBridge(deps: BridgeDeps): Bridge {
       ])
     },
   }
+}
+
+/** How the service's children get the user's GitHub token, when it acts as the user there. */
+function gitHubAccess(
+  service: ServiceDefinition,
+  config: BridgeConfig,
+  directory: BridgeDeps['userDirectory'],
+  logger: Logger
+): GitHubAccess | undefined {
+  if (!service.actAsGitHubUser) return undefined
+  const githubToken = directory?.githubToken?.bind(directory)
+  if (!githubToken) {
+    logger.warn(
+      { event: 'no_user_directory' },
+      'this service acts as the user on GitHub but the bridge has no user directory (AUTH_INTERNAL_URL and INTERNAL_API_SECRET): its children start without a token'
+    )
+    return undefined
+  }
+  return { apiUrl: config.githubApiUrl, githubToken }
 }

@@ -26,6 +26,16 @@ describe('the service catalog', () => {
     }
   })
 
+  it('trusts only our own servers with a user’s GitHub token, and lets them reach GitHub', () => {
+    const actingAsUser = serviceCatalog.filter((service) => service.actAsGitHubUser)
+    expect(actingAsUser.map((service) => service.name)).toEqual(['github'])
+    for (const service of actingAsUser) {
+      expect(service.launch.kind, service.name).toBe('module')
+      expect(service.enabledByDefault, service.name).toBe(false)
+      expect(service.egress, service.name).toContain('api.github.com')
+    }
+  })
+
   it('uses an allow-list entry that no URL’s host can match', () => {
     expect(() => new URL(`http://${NO_DOMAIN}/`)).toThrow()
     expect(() => new URL(`http://a.${NO_DOMAIN}/`)).toThrow()

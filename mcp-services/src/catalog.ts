@@ -33,6 +33,13 @@ export interface ServiceDefinition {
    */
   readonly passIdentity: boolean
   /**
+   * Whether the child acts on GitHub as the session user: it starts with that user's own GitHub
+   * token (kept by the gateway since their sign-in, fetched from the authorization server) in
+   * `MCP_GATEWAY_GITHUB_TOKEN`, and the bridge's `GITHUB_API_URL`. The token can do whatever the
+   * user's grant allows, so only for servers trusted with it. Absent: false.
+   */
+  readonly actAsGitHubUser?: boolean
+  /**
    * Client capabilities removed from `initialize` before it reaches the child. `roots` lets a
    * client replace the filesystem server's allowed directories, which would defeat the
    * per-user directory, so the filesystem service never sees it.
@@ -157,6 +164,16 @@ export const serviceCatalog: readonly ServiceDefinition[] = [
     ...noExtras,
     // The server prints every thought to stderr unless told not to.
     env: { DISABLE_THOUGHT_LOGGING: 'true' },
+  },
+  {
+    name: 'github',
+    description: 'GitHub as the signed-in user: their account, repositories and issues',
+    enabledByDefault: false,
+    requiredScopes: ['mcp'],
+    egress: ['api.github.com'],
+    launch: { kind: 'module', path: './services/github-server.ts' },
+    ...noExtras,
+    actAsGitHubUser: true,
   },
   {
     name: 'conformance',

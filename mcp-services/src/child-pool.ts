@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
 import { startChild } from './child-process.ts'
-import { childSpecFor } from './child-spec.ts'
+import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import type { Identity } from './identity.ts'
 import { PooledChild } from './pooled-child.ts'
@@ -20,6 +20,8 @@ export interface ChildPoolDeps {
   readonly config: BridgeConfig
   readonly logger: Logger
   readonly now: () => number
+  /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
+  readonly github?: GitHubAccess | undefined
 }
 
 /**
@@ -110,7 +112,7 @@ export class ChildPool {
 
   async #start(key: string, identity: Identity): Promise<PooledChild> {
     const { service, launch, config } = this.#deps
-    const spec = await childSpecFor(service, launch, identity, config.dataDir)
+    const spec = await childSpecFor(service, launch, identity, config.dataDir, this.#deps.github)
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
     const pooled = new PooledChild(key, child, this.#deps.now())

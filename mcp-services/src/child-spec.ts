@@ -6,14 +6,28 @@ import type { ResolvedLaunch } from './resolve-launch.ts'
 import { renderTemplate, type TemplateValues } from './template.ts'
 
 /**
+ * What a service that acts as the user on GitHub (`actAsGitHubUser`) needs to start a child: the
+ * REST root and where the user's own token comes from (the auth server's user directory).
+ */
+export interface GitHubAccess {
+  /** `GITHUB_API_URL` of the bridge: the REST root the child calls. */
+  readonly apiUrl: string
+  /** The user's GitHub token as the gateway keeps it; undefined when it keeps none. */
+  githubToken(userId: string): Promise<{ readonly access_token: string } | undefined>
+}
+
+/**
  * The command line and environment of one user's child: the catalog's templates rendered for
- * that user, the per-user directories created, the identity added when the service asks for it.
+ * that user, the per-user directories created, the identity added when the service asks for it,
+ * and, for a service acting as the user on GitHub, their token. The token goes into the
+ * environment only: arguments are visible to anyone on the host (`ps`), the environment is not.
  */
 export async function childSpecFor(
   service: ServiceDefinition,
   launch: ResolvedLaunch,
   identity: Identity,
-  dataDir: string
+  dataDir: string,
+  github?: GitHubAccess
 ): Promise<ChildSpec> {
   const values: TemplateValues = { userId: identity.userId, dataDir }
   for (const directory of service.perUserDirectories) {
@@ -23,9 +37,16 @@ export async function childSpecFor(
   for (const [name, template] of Object.entries(service.env)) {
     env[name] = renderTemplate(template, values)
   }
+  if (service.passIdentity) Object.assign(env, identityEnvironment(identity))
+  if (service.actAsGitHubUser && github) {
+    env.GITHUB_API_URL = github.apiUrl
+    // None kept (a development sign-in, an ended grant): the child starts without one and says so.
+    const token = await github.githubToken(identity.userId)
+    if (token) env.MCP_GATEWAY_GITHUB_TOKEN = token.access_token
+  }
   return {
     command: launch.command,
     args: [launch.script, ...service.args.map((arg) => renderTemplate(arg, values))],
-    env: service.passIdentity ? { ...env, ...identityEnvironment(identity) } : env,
+    env,
   }
 }

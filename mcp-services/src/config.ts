@@ -111,6 +111,13 @@ const environmentSchema = z.object({
   ALLOW_ANONYMOUS: flag.describe(
     'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
   ),
+  GITHUB_API_URL: z
+    .url()
+    .default('https://api.github.com')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .describe(
+      'GitHub REST root for a service acting as the user on GitHub (GitHub Enterprise Server: https://<host>/api/v3)'
+    ),
   BRIDGE_SHARED_SECRET: z
     .string()
     .optional()
@@ -167,6 +174,8 @@ export interface BridgeConfig {
   readonly dataDir: string
   /** Requests without `X-User-Id` run as user `anonymous` instead of being refused. */
   readonly allowAnonymous: boolean
+  /** `GITHUB_API_URL` without a trailing slash: where a service acting as the user calls GitHub. */
+  readonly githubApiUrl: string
   readonly maxRequestBodyBytes: number
   /**
    * What each session keeps of its SSE events for `Last-Event-ID` resumption: the last 1000
@@ -231,6 +240,7 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
     dataDir: resolve(e.DATA_DIR),
     allowAnonymous: e.ALLOW_ANONYMOUS,
+    githubApiUrl: e.GITHUB_API_URL,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
     sharedSecret: e.BRIDGE_SHARED_SECRET,

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildPool } from './child-pool.ts'
 import { startChild } from './child-process.ts'
-import { childSpecFor } from './child-spec.ts'
+import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import { type Identity, identityFromHeaders } from './identity.ts'
 import {
@@ -30,6 +30,8 @@ export interface McpRouteDeps {
   readonly registry: SessionRegistry
   /** The children serving the stateless era (2026-07-28). */
   readonly pool: ChildPool
+  /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
+  readonly github?: GitHubAccess | undefined
   readonly logger: Logger
   readonly now: () => number
   /** False once the bridge is shutting down: new sessions are refused. */
@@ -170,7 +172,13 @@ function capReached(cap: SessionCap, retryAfterSeconds: number, deps: McpRouteDe
 }
 
 async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
-  const spec = await childSpecFor(deps.service, deps.launch, identity, deps.config.dataDir)
+  const spec = await childSpecFor(
+    deps.service,
+    deps.launch,
+    identity,
+    deps.config.dataDir,
+    deps.github
+  )
   const logger = deps.logger.child({ user: identity.userId })
   const child = await startChild(spec, logger)
   const session = new Session({

@@ -25,7 +25,7 @@ describe('the github service’s server', () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [SCRIPT],
-      env: { GITHUB_API_URL: github.apiUrl, ...(token ? { GITHUB_TOKEN: token } : {}) },
+      env: { GITHUB_API_URL: github.apiUrl, ...(token ? { MCP_GATEWAY_GITHUB_TOKEN: token } : {}) },
       stderr: 'pipe',
     })
     let stderr = ''

@@ -6,7 +6,7 @@ import { type GitHubAnswer, gitHubApi, repoPath, TokenRejectedError } from './gi
 
 /**
  * The `github` service: a small stdio MCP server that acts on GitHub as the signed-in user. The
- * bridge starts one per user with that user's own GitHub token in `GITHUB_TOKEN` (fetched from
+ * bridge starts one per user with that user's own GitHub token in `MCP_GATEWAY_GITHUB_TOKEN` (fetched from
  * the authorization server, see docs/mcp-services.md "Acting as the user on GitHub") and the REST
  * root in `GITHUB_API_URL`.
  *
@@ -15,7 +15,7 @@ import { type GitHubAnswer, gitHubApi, repoPath, TokenRejectedError } from './gi
  * the process ends after the answer: the bridge starts the user's next child with the token the
  * gateway holds then.
  */
-const token = process.env.GITHUB_TOKEN ?? ''
+const token = process.env.MCP_GATEWAY_GITHUB_TOKEN ?? ''
 const api = gitHubApi(process.env.GITHUB_API_URL || 'https://api.github.com', token)
 
 const server = new McpServer({ name: 'gateway-github', version: '0.1.0' })
