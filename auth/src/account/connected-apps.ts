@@ -118,10 +118,18 @@ export async function revokeApp(
   const app = apps.find((listed) => listed.clientId === clientId)
   if (!app) return false
   const client = auditClient(app)
-  await revokeConsent(deps.store, user.id, clientId, (familyIds) =>
-    revokeFamilies(deps, familyIds, user, client)
-  )
-  await deps.audit.record({ event: 'authorization.consent_revoked', by: 'user', user, client })
+  let families = 0
+  await revokeConsent(deps.store, user.id, clientId, (familyIds) => {
+    families = familyIds.length
+    return revokeFamilies(deps, familyIds, user, client)
+  })
+  await deps.audit.record({
+    event: 'authorization.consent_revoked',
+    by: 'user',
+    user,
+    client,
+    families,
+  })
   return true
 }
 

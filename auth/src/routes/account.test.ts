@@ -158,6 +158,7 @@ describe('GET /account, POST /account/sign-in, POST /account/revoke', () => {
         user_id: '1001',
         client_id: first.client.client_id,
         client_name: 'First <b>App</b>',
+        families: 1,
       })
     )
     expect(server.logs).toContainEqual(
