@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Bridge, createBridge } from '../../mcp-services/src/bridge.ts'
 import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
 import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
@@ -36,6 +36,8 @@ interface Replica {
   readonly id: string
   readonly url: string
   readonly served: Served[]
+  /** SSE streams this replica is sending that neither ended nor lost their reader. */
+  readonly openStreams: () => number
   readonly bridge: Bridge
   stop(): Promise<void>
 }
@@ -144,6 +146,9 @@ describe('two bridge replicas behind nginx, round-robin', () => {
       content: [{ text: 'awake' }],
     })
     await replay.disconnect()
+    // Dropping the stream at the replica in between ended it at the owner as well: a stream left
+    // open there would keep the session busy (never given way at a cap) until the idle timeout.
+    await vi.waitFor(() => expect(owner.openStreams()).toBe(0))
 
     // The owner still checks the user: another user's forwarded request finds no session.
     const stranger = await direct(other, {
@@ -243,21 +248,29 @@ async function startReplica(id: string, peers: string, listener: Listener): Prom
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const bridge = createBridge({ service: fixtureService, config, logger, sharedSecret: SECRET })
   const served: Served[] = []
+  let openStreams = 0
   listener.handle = async (request) => {
     const response = await bridge.app.fetch(request)
+    const stream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
     served.push({
       method: request.method,
       forwarded: request.headers.has('x-bridge-forwarded'),
       status: response.status,
-      stream: (response.headers.get('content-type') ?? '').startsWith('text/event-stream'),
+      stream,
     })
-    return response
+    if (!stream || !response.body) return response
+    openStreams += 1
+    const body = untilEnd(response.body, () => {
+      openStreams -= 1
+    })
+    return new Response(body, { status: response.status, headers: response.headers })
   }
   let stopped = false
   return {
     id,
     url: `http://127.0.0.1:${listener.port}/mcp`,
     served,
+    openStreams: () => openStreams,
     bridge,
     async stop() {
       if (stopped) return
@@ -269,6 +282,37 @@ async function startReplica(id: string, peers: string, listener: Listener): Prom
       await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** Passes a stream through; `ended` runs once when it ends, fails or its reader goes away. */
+function untilEnd(
+  source: ReadableStream<Uint8Array>,
+  ended: () => void
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader()
+  let done = false
+  const finish = () => {
+    if (!done) ended()
+    done = true
+  }
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read()
+        if (chunk.done) {
+          finish()
+          controller.close()
+        } else controller.enqueue(chunk.value)
+      } catch (error) {
+        finish()
+        controller.error(error)
+      }
+    },
+    async cancel(reason) {
+      finish()
+      await reader.cancel(reason)
+    },
+  })
 }
 
 /** nginx from Debian, balancing round-robin over the replicas, adding the shared secret. */
