@@ -1,5 +1,10 @@
 import { z } from 'zod'
-import type { ServiceDefinition } from '../../mcp-services/src/catalog.ts'
+import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import {
+  type GatewayPolicy,
+  loadPolicyFile,
+  toolScopes,
+} from '../../mcp-services/src/policy/policy-format.ts'
 import {
   ConfigError,
   developmentSignInAllowed,
@@ -58,6 +63,7 @@ const environmentSchema = z.object({
   GITHUB_BASE_URL: z.url().default('https://github.com'),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   DEVELOPMENT_SIGN_IN: flag,
+  MCP_POLICY_FILE: z.string().optional(),
   ALLOWED_GITHUB_USERS: commaList,
   ALLOWED_GITHUB_ORGS: commaList,
   REDIS_URL: z
@@ -94,6 +100,12 @@ export interface ProtectedResource {
   /** The resource identifier (RFC 8707/9728): the URL clients connect to. */
   readonly resource: string
   readonly service: ServiceDefinition
+  /**
+   * Scopes some of the service's tools need (the policy, `MCP_POLICY_FILE` or the catalog): granted
+   * when a client asks for them (step-up), never by default, and not in the resource's metadata,
+   * which lists what basic use needs.
+   */
+  readonly toolScopes: readonly string[]
   /**
    * Per-service access policy (`MCP_<NAME>_ALLOWED_USERS` / `_ALLOWED_ORGS`): who among the
    * gateway's allowed users may use this service. Both empty: everyone the gateway lets in.
@@ -223,6 +235,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     )
   }
 
+  const policyFile = policyFileOf(e.MCP_POLICY_FILE)
   return Object.freeze({
     production,
     mode: e.GATEWAY_MODE,
@@ -268,6 +281,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       const policy = servicePolicy(env, service)
       return {
         service,
+        toolScopes: toolScopes(policyFile?.services[service.name] ?? service.policy),
         resource: e.BASE_DOMAIN
           ? `https://${service.name}.${e.BASE_DOMAIN}/mcp`
           : `${issuer}/${service.name}/mcp`,
@@ -279,4 +293,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       }
     }),
   })
+}
+
+/** The bridges' policy file, read here for the scopes its tools need (docs/policy.md). */
+function policyFileOf(path: string | undefined): GatewayPolicy | undefined {
+  if (path === undefined || path.trim() === '') return undefined
+  try {
+    return loadPolicyFile(
+      path.trim(),
+      serviceCatalog.map((service) => service.name)
+    )
+  } catch (error) {
+    throw new ConfigError((error as Error).message)
+  }
 }

@@ -123,15 +123,16 @@ export function parseAuthorizationRequest(
   } catch (error) {
     fail(error as OAuthError)
   }
-  const requiredScopes = config.protectedResources
-    .filter((r) => resources.includes(r.resource))
-    .flatMap((r) => r.service.requiredScopes)
+  const named = config.protectedResources.filter((r) => resources.includes(r.resource))
+  const requiredScopes = named.flatMap((r) => r.service.requiredScopes)
+  // A tool's scope is granted when asked for (step-up), never by default.
+  const grantable = [...requiredScopes, ...named.flatMap((r) => r.toolScopes)]
   const request: AuthorizationRequest = {
     clientId: client.client_id,
     redirectUri,
     registeredRedirectUri,
     ...(state ? { state } : {}),
-    scopes: grantableScopes(scope, requiredScopes, [...new Set(requiredScopes)]),
+    scopes: grantableScopes(scope, grantable, [...new Set(requiredScopes)]),
     codeChallenge,
     resources,
   }

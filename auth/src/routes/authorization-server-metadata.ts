@@ -38,9 +38,16 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
   }
 }
 
-/** Every scope a protected resource requires (PRM `scopes_supported` lists them per resource). */
+/**
+ * Every scope a protected resource requires (PRM `scopes_supported` lists them per resource) and
+ * every scope a tool needs (asked for at step-up).
+ */
 export function supportedScopes(config: Config): string[] {
-  return [...new Set(config.protectedResources.flatMap((r) => r.service.requiredScopes))]
+  return [
+    ...new Set(
+      config.protectedResources.flatMap((r) => [...r.service.requiredScopes, ...r.toolScopes])
+    ),
+  ]
 }
 
 export const authorizationServerMetadataRoute = (config: Config) => {

@@ -57,16 +57,16 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
     }
     const { scope } = parseParams(deviceAuthorizationRequest, form)
     const resources = resolveResources(params.getAll('resource'), config.protectedResources)
-    const required = [
-      ...new Set(
-        config.protectedResources
-          .filter((r) => resources.includes(r.resource))
-          .flatMap((r) => r.service.requiredScopes)
-      ),
-    ]
+    const named = config.protectedResources.filter((r) => resources.includes(r.resource))
+    const required = [...new Set(named.flatMap((r) => r.service.requiredScopes))]
+    const grantable = [...required, ...named.flatMap((r) => r.toolScopes)]
     const { deviceCode, userCode } = await startDeviceAuthorization(
       store,
-      { clientId: client.client_id, scopes: grantableScopes(scope, required, required), resources },
+      {
+        clientId: client.client_id,
+        scopes: grantableScopes(scope, grantable, required),
+        resources,
+      },
       config.ttl.deviceCode
     )
     await recordUse(registry, client.client_id)
