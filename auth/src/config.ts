@@ -13,6 +13,7 @@ import {
   positive,
   servicePolicy,
   serviceVariable,
+  teamList,
   userList,
 } from './config-values.ts'
 import type { UserEntry } from './policy/allow-list.ts'
@@ -66,6 +67,7 @@ const environmentSchema = z.object({
   MCP_POLICY_FILE: z.string().optional(),
   ALLOWED_GITHUB_USERS: commaList,
   ALLOWED_GITHUB_ORGS: commaList,
+  ALLOWED_GITHUB_TEAMS: commaList,
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
@@ -136,6 +138,8 @@ export interface Config {
   /** `ALLOWED_GITHUB_USERS`: `id:<number>` entries (preferred) and logins, or '*'. */
   readonly allowedUsers: readonly UserEntry[] | '*'
   readonly allowedOrgs: readonly string[]
+  /** `ALLOWED_GITHUB_TEAMS`: `org/team-slug` entries, lower-cased; members of these teams get in. */
+  readonly allowedTeams: readonly string[]
   readonly redis: { readonly url: string; readonly keyPrefix: string } | undefined
   readonly pinnedSigningKey: string | undefined
   readonly ttl: {
@@ -251,6 +255,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     developmentSignIn,
     allowedUsers: userList('ALLOWED_GITHUB_USERS', e.ALLOWED_GITHUB_USERS),
     allowedOrgs: e.ALLOWED_GITHUB_ORGS,
+    allowedTeams: teamList('ALLOWED_GITHUB_TEAMS', e.ALLOWED_GITHUB_TEAMS),
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : undefined,
     pinnedSigningKey: e.JWT_PRIVATE_KEY_B64,
     ttl: {

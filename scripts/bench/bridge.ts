@@ -200,7 +200,7 @@ function round(value: number): number {
   return Math.round(value * 1000) / 1000
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -215,7 +215,7 @@ function freePort(): Promise<number> {
   })
 }
 
-async function waitForHealth(url: string, timeoutMs = 15_000): Promise<void> {
+export async function waitForHealth(url: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     try {

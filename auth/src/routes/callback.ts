@@ -16,7 +16,7 @@ import {
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
-import { isAllowed } from '../policy/allow-list.ts'
+import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
 import { UpstreamCodeRejected, UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
 import { recordCheckedUser } from '../users/checked-users.ts'
@@ -53,7 +53,7 @@ export const callbackRoute = (deps: AuthDeps) => {
     }
     const login = await signIn(deps, url, state, pending)
     // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session.
-    if (isAllowed(login.subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
+    if (isAllowed(login.subject, gatewayAllowList(config))) {
       await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
       await recordCheckedUser(store, deps.clock, login, config.ttl.refreshToken)
       jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
