@@ -85,6 +85,19 @@ export function userList(variable: string, entries: readonly string[]): readonly
   })
 }
 
+/**
+ * A team allow-list: `org/team-slug` entries (the slug as in the team's URL,
+ * `https://github.com/orgs/<org>/teams/<slug>`), compared case-insensitively.
+ */
+export function teamList(variable: string, entries: readonly string[]): readonly string[] {
+  return entries.map((entry) => {
+    if (!/^[a-z\d][a-z\d-]{0,38}\/[a-z\d][a-z\d_-]{0,99}$/i.test(entry)) {
+      throw new ConfigError(`${variable}: ${entry}: write <organisation>/<team-slug>`)
+    }
+    return entry.toLowerCase()
+  })
+}
+
 export function serviceVariable(service: ServiceDefinition, suffix: string): string {
   return `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_${suffix}`
 }

@@ -206,3 +206,16 @@ describe('the internal API settings', () => {
     )
   })
 })
+
+describe('ALLOWED_GITHUB_TEAMS', () => {
+  it('reads org/team-slug entries, lower-cased', () => {
+    expect(
+      loadConfig({ ALLOWED_GITHUB_TEAMS: 'Acme/Core, acme/platform-team' }).allowedTeams
+    ).toEqual(['acme/core', 'acme/platform-team'])
+    expect(loadConfig({}).allowedTeams).toEqual([])
+  })
+
+  it.each(['acme', 'acme/', '/core', 'acme/core/x', 'ac me/core'])('refuses %s', (entry) => {
+    expect(() => loadConfig({ ALLOWED_GITHUB_TEAMS: entry })).toThrow(/^ALLOWED_GITHUB_TEAMS: /)
+  })
+})

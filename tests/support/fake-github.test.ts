@@ -338,6 +338,46 @@ describe('fake GitHub: REST API', () => {
     gh.setOrgMembership('alice', 'acme', 'active')
   })
 
+  it('lists active team memberships, pages long lists and answers a team membership', async () => {
+    const token = gh.issueToken('alice', ['read:user', 'read:org']).token
+    gh.setTeamMembership('alice', 'acme/core', 'active')
+    gh.setTeamMembership('alice', 'acme/infra', 'pending')
+    const teams = (await (await api('/user/teams', token)).json()) as {
+      id: number
+      slug: string
+      organization: { id: number; login: string }
+    }[]
+    expect(teams).toEqual([
+      expect.objectContaining({
+        id: expect.any(Number),
+        slug: 'core',
+        organization: expect.objectContaining({ login: 'acme', id: expect.any(Number) }),
+      }),
+    ])
+    const member = await api('/orgs/acme/teams/core/memberships/alice', token)
+    expect(await member.json()).toMatchObject({ state: 'active', role: 'member' })
+    const pending = await api('/orgs/acme/teams/infra/memberships/alice', token)
+    expect(await pending.json()).toMatchObject({ state: 'pending' })
+    expect((await api('/orgs/acme/teams/other/memberships/alice', token)).status).toBe(404)
+    const narrow = gh.issueToken('alice', ['read:user']).token
+    expect((await api('/user/teams', narrow)).status).toBe(403)
+
+    for (let i = 0; i < 3; i++) gh.setTeamMembership('alice', `acme/team-${i}`, 'active')
+    const first = await api('/user/teams?per_page=2', token)
+    expect(await first.json()).toHaveLength(2)
+    const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1] ?? ''
+    expect(next).toContain('page=2')
+    const second = await fetch(next, {
+      headers: { authorization: `Bearer ${token}`, 'user-agent': 'test' },
+    })
+    expect(await second.json()).toHaveLength(2)
+
+    // Leaving the organisation leaves its teams, as on GitHub.
+    gh.setOrgMembership('alice', 'acme', null)
+    expect(await (await api('/user/teams', token)).json()).toEqual([])
+    gh.setOrgMembership('alice', 'acme', 'active')
+  })
+
   it('rate-limit mode answers 403 (or 429) with no requests remaining', async () => {
     const token = gh.issueToken('alice').token
     gh.setRateLimited(true)

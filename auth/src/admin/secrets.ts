@@ -49,7 +49,7 @@ export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
 export const FILLED_BY_HAND: readonly (readonly string[])[] = [
   ['GITHUB_CLIENT_ID'],
   ['GITHUB_CLIENT_SECRET'],
-  ['ALLOWED_GITHUB_USERS', 'ALLOWED_GITHUB_ORGS'],
+  ['ALLOWED_GITHUB_USERS', 'ALLOWED_GITHUB_ORGS', 'ALLOWED_GITHUB_TEAMS'],
   ['BASE_DOMAIN'],
   ['ACME_EMAIL'],
 ]

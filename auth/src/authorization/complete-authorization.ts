@@ -4,7 +4,8 @@ import type { AuthDeps } from '../deps.ts'
 import { AccessDenied, AuthorizationErrorRedirect } from '../errors.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { isAllowed } from '../policy/allow-list.ts'
+import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
+import { refuseSignIn } from '../policy/sign-in-refusal.ts'
 import { issueAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 import { rememberConsent } from './consent.ts'
@@ -20,12 +21,14 @@ export async function completeAuthorization(
   subject: TokenSubject
 ): Promise<Response> {
   const { config, store, clock, logger } = deps
-  if (!isAllowed(subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
-    logger.warn({
+  const refusal = allowListRefusal(subject, gatewayAllowList(config))
+  if (refusal) {
+    await refuseSignIn(deps, {
       event: 'login_denied',
-      user_id: subject.id,
-      login: subject.login,
-      client_id: request.clientId,
+      flow: 'authorization_code',
+      user: { id: subject.id, login: subject.login },
+      clientId: request.clientId,
+      reason: refusal,
     })
     throw new AuthorizationErrorRedirect(
       new AccessDenied(`${subject.login} is not allowed to use this gateway`),

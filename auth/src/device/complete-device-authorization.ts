@@ -3,7 +3,8 @@ import type { AuthDeps } from '../deps.ts'
 import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderDeviceDonePage } from '../pages/device-pages.ts'
-import { isAllowed } from '../policy/allow-list.ts'
+import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
+import { refuseSignIn } from '../policy/sign-in-refusal.ts'
 import { decideDeviceAuthorization } from './device-authorization.ts'
 
 /** The end of the browser part of the device flow: the allow-list decides, the device is told. */
@@ -14,12 +15,13 @@ export async function completeDeviceAuthorization(
   subject: TokenSubject
 ): Promise<Response> {
   const { config, store, logger } = deps
-  if (!isAllowed(subject, { users: config.allowedUsers, orgs: config.allowedOrgs })) {
-    logger.warn({
+  const refusal = allowListRefusal(subject, gatewayAllowList(config))
+  if (refusal) {
+    await refuseSignIn(deps, {
       event: 'login_denied',
-      user_id: subject.id,
-      login: subject.login,
       flow: 'device',
+      user: { id: subject.id, login: subject.login },
+      reason: refusal,
     })
     await decideDeviceAuthorization(store, deviceCodeHash, { status: 'denied' })
     throw new AuthorizationErrorPage(

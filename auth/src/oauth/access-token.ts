@@ -15,6 +15,8 @@ export interface TokenSubject {
   readonly email?: string
   /** The organisations named in the gateway's policies that the user is an active member of. */
   readonly orgs?: readonly string[]
+  /** The teams of `ALLOWED_GITHUB_TEAMS` the user is a member of (`org/team-slug`, lower-cased). */
+  readonly teams?: readonly string[]
 }
 
 /**

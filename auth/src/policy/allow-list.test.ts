@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isAllowed, parseUserEntry } from './allow-list.ts'
+import { allowListRefusal, isAllowed, parseUserEntry } from './allow-list.ts'
 
 describe('isAllowed', () => {
   const alice = { id: '1', login: 'Alice', orgs: ['acme'] }
@@ -43,5 +43,31 @@ describe('parseUserEntry', () => {
     ['a'.repeat(40), /not a GitHub login/],
   ])('refuses %s', (entry, message) => {
     expect(() => parseUserEntry(entry)).toThrow(message)
+  })
+})
+
+describe('teams and refusal reasons', () => {
+  const bob = { id: '2', login: 'bob', orgs: ['acme'], teams: ['acme/core'] }
+  const list = { users: [], orgs: [], teams: ['acme/core'] }
+
+  it('lets a member of a listed team in, and nobody else by that list', () => {
+    expect(isAllowed(bob, list)).toBe(true)
+    expect(isAllowed({ ...bob, teams: ['acme/platform'] }, list)).toBe(false)
+    expect(isAllowed({ id: '2', login: 'bob', orgs: ['acme'] }, list)).toBe(false)
+  })
+
+  it('says why the list refuses, naming the most specific kind of entry it has', () => {
+    const carol = { id: '3', login: 'carol' }
+    expect(allowListRefusal(bob, list)).toBeUndefined()
+    expect(
+      allowListRefusal(carol, { users: [{ login: 'x' }], orgs: ['acme'], teams: ['a/b'] })
+    ).toBe('not_in_allowed_team')
+    expect(allowListRefusal(carol, { users: [{ login: 'x' }], orgs: ['acme'] })).toBe(
+      'not_in_allowed_org'
+    )
+    expect(allowListRefusal(carol, { users: [{ id: '9' }], orgs: [], teams: [] })).toBe(
+      'not_an_allowed_user'
+    )
+    expect(allowListRefusal(carol, { users: [], orgs: [] })).toBe('allow_list_empty')
   })
 })

@@ -12,6 +12,27 @@ export interface AllowList {
   /** Listed users, or '*' for every user. */
   readonly users: readonly UserEntry[] | '*'
   readonly orgs: readonly string[]
+  /** `org/team-slug`, lower-cased. */
+  readonly teams?: readonly string[]
+}
+
+/**
+ * Why the allow-list refuses a user, machine-readable (logs, the audit trail): the most specific
+ * kind of entry the list has, since the user matched none of them.
+ */
+export type AllowListRefusal =
+  | 'not_in_allowed_team'
+  | 'not_in_allowed_org'
+  | 'not_an_allowed_user'
+  | 'allow_list_empty'
+
+/** The gateway-wide list: `ALLOWED_GITHUB_USERS`, `_ORGS` and `_TEAMS`. */
+export function gatewayAllowList(config: {
+  readonly allowedUsers: AllowList['users']
+  readonly allowedOrgs: readonly string[]
+  readonly allowedTeams: readonly string[]
+}): AllowList {
+  return { users: config.allowedUsers, orgs: config.allowedOrgs, teams: config.allowedTeams }
 }
 
 /** A GitHub login, including the older forms GitHub still honours (double or trailing hyphens). */
@@ -52,12 +73,26 @@ export function listsUser(
 }
 
 /**
- * Whether a user may use the gateway: named in the list, or an active member of a listed
- * organisation. Empty lists let nobody in.
+ * Whether a user may use the gateway: named in the list, an active member of a listed
+ * organisation, or a member of a listed team. Empty lists let nobody in.
  */
 export function isAllowed(subject: TokenSubject, allowList: AllowList): boolean {
   if (allowList.users === '*') return true
   if (listsUser(allowList.users, subject)) return true
   const orgs = new Set((subject.orgs ?? []).map((org) => org.toLowerCase()))
-  return allowList.orgs.some((org) => orgs.has(org.toLowerCase()))
+  if (allowList.orgs.some((org) => orgs.has(org.toLowerCase()))) return true
+  const teams = new Set((subject.teams ?? []).map((team) => team.toLowerCase()))
+  return (allowList.teams ?? []).some((team) => teams.has(team))
+}
+
+/** Undefined when the list lets the user in, else why not. */
+export function allowListRefusal(
+  subject: TokenSubject,
+  allowList: AllowList
+): AllowListRefusal | undefined {
+  if (isAllowed(subject, allowList)) return undefined
+  if ((allowList.teams ?? []).length > 0) return 'not_in_allowed_team'
+  if (allowList.orgs.length > 0) return 'not_in_allowed_org'
+  if (allowList.users !== '*' && allowList.users.length > 0) return 'not_an_allowed_user'
+  return 'allow_list_empty'
 }

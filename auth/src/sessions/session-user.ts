@@ -21,7 +21,7 @@ export type SessionUser =
  * A browser session lasts hours, so a user removed from the allow-list or an organisation in
  * the meantime would otherwise keep getting codes and device approvals from it. Before a session
  * mints anything, the user is read again upstream exactly as a refresh does (`recheck-user.ts`);
- * a refusal is logged as `session_denied` with its reason.
+ * a refusal is logged as `session_denied` with its reason, and audited as `user.sign_in_refused`.
  *
  * @throws TemporarilyUnavailable when the provider cannot be reached.
  */
@@ -38,6 +38,14 @@ export async function recheckSessionUser(
   if (sessionId) await endBrowserSession(deps.store, sessionId)
   jar.clear(c, 'session')
   if (check.reason !== 'not_allowed') return { outcome: 'sign_in' }
+  // The log line was written by the re-check; the audit trail says why too.
+  await deps.audit.record({
+    event: 'user.sign_in_refused',
+    flow: 'session',
+    user: { id: session.id, login: session.login },
+    client: typeof audit.client_id === 'string' ? { client_id: audit.client_id } : undefined,
+    reason: check.policyReason ?? check.reason,
+  })
   return {
     outcome: 'refused',
     error: new AccessDenied(`${session.login} is no longer allowed to use this gateway`, {

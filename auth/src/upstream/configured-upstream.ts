@@ -38,7 +38,11 @@ export function configuredUpstream(
   return {
     name: 'GitHub',
     provider: coalesceSubjectChecks(
-      githubUpstream({ clientId, clientSecret, baseUrl, apiUrl, orgs }, clock, fetchImpl)
+      githubUpstream(
+        { clientId, clientSecret, baseUrl, apiUrl, orgs, teams: config.allowedTeams },
+        clock,
+        fetchImpl
+      )
     ),
     grants: upstreamGrants(store, clientSecret),
     providerTokens: true,

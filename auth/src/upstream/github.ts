@@ -21,6 +21,8 @@ export interface GitHubSettings {
   readonly apiUrl: string
   /** Organisations whose membership matters to some policy (checked at every sign-in). */
   readonly orgs: readonly string[]
+  /** Teams (`org/team-slug`, lower-cased) whose membership the allow-list asks about. */
+  readonly teams: readonly string[]
 }
 
 /**
@@ -94,12 +96,16 @@ export function githubUpstream(
       listAll<GitHubTeam>(api, token, '/user/teams'),
     ])
     const orgs = configuredOrgs.map((membership) => membership.configured)
+    const listedTeams = teams
+      .map((team) => `${team.organization.login}/${team.slug}`.toLowerCase())
+      .filter((team) => settings.teams.includes(team))
     const subject: TokenSubject = {
       id: String(user.id),
       login: user.login,
       ...(user.name ? { name: user.name } : {}),
       ...(email ? { email } : {}),
       ...(orgs.length > 0 ? { orgs } : {}),
+      ...(listedTeams.length > 0 ? { teams: listedTeams } : {}),
     }
     return {
       subject,

@@ -1,7 +1,7 @@
 import type { AuthDeps } from '../deps.ts'
 import { TemporarilyUnavailable } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { isAllowed } from '../policy/allow-list.ts'
+import { type AllowListRefusal, allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { forgetCheckedUser, recordCheckedUser } from '../users/checked-users.ts'
 import { freshUpstreamGrant } from './fresh-grant.ts'
 import { UpstreamGrantRevoked, type UpstreamUser } from './upstream.ts'
@@ -11,14 +11,20 @@ export type RecheckRefusal = 'no_upstream_grant' | 'upstream_grant_revoked' | 'n
 
 export type Recheck =
   | { readonly allowed: true; readonly subject: TokenSubject }
-  | { readonly allowed: false; readonly reason: RecheckRefusal }
+  | {
+      readonly allowed: false
+      readonly reason: RecheckRefusal
+      /** With `not_allowed`: which part of the allow-list the user no longer meets. */
+      readonly policyReason?: AllowListRefusal | 'another_user'
+    }
 
 /**
  * The user as the identity provider sees them now, read with the grant kept from their sign-in
  * and judged by the allow-list again: whatever trusts an earlier sign-in (a refresh token, a
  * remembered browser session) asks here before it mints anything. A refusal is logged as
- * `audit.event` with its reason; each check is recorded for the internal API (`checked-users.ts`). Concurrent checks of one user share one call upstream
- * (`coalesced-checks.ts`).
+ * `audit.event` with its reason (and, for the allow-list, `policy_reason`); each check is
+ * recorded for the internal API (`checked-users.ts`). Concurrent checks of one user share one
+ * call upstream (`coalesced-checks.ts`).
  *
  * @throws TemporarilyUnavailable when the provider cannot be reached: never a pass.
  */
@@ -28,22 +34,24 @@ export async function recheckUser(
   audit: { readonly event: string } & Readonly<Record<string, unknown>>
 ): Promise<Recheck> {
   const { config, logger, upstream } = deps
-  const allowList = { users: config.allowedUsers, orgs: config.allowedOrgs }
+  const allowList = gatewayAllowList(config)
   const refuse = async (
     reason: RecheckRefusal,
-    fields: Record<string, unknown> = {}
+    fields: { login?: string; policyReason?: AllowListRefusal | 'another_user' } = {}
   ): Promise<Recheck> => {
-    const line = { ...audit, reason, user_id: known.id, ...fields }
+    const { login, policyReason } = fields
+    const line = { ...audit, reason, user_id: known.id, login, policy_reason: policyReason }
     if (reason === 'not_allowed') logger.warn(line)
     else logger.info(line)
     // The internal API stops answering for the user (and handing out their GitHub token).
     await forgetCheckedUser(deps.store, known.id)
-    return { allowed: false, reason }
+    return { allowed: false, reason, ...(policyReason ? { policyReason } : {}) }
   }
   if (!upstream) {
-    return isAllowed(known, allowList)
-      ? { allowed: true, subject: known }
-      : refuse('not_allowed', { login: known.login })
+    const policyReason = allowListRefusal(known, allowList)
+    return policyReason
+      ? refuse('not_allowed', { login: known.login, policyReason })
+      : { allowed: true, subject: known }
   }
   // An expiring token (a GitHub App's, or an OAuth App's that opted in) is renewed first.
   const grant = await freshUpstreamGrant(deps, known.id)
@@ -58,9 +66,9 @@ export async function recheckUser(
     })
   }
   const { subject } = user
-  if (subject.id !== known.id || !isAllowed(subject, allowList)) {
-    return refuse('not_allowed', { login: subject.login })
-  }
+  const policyReason =
+    subject.id !== known.id ? 'another_user' : allowListRefusal(subject, allowList)
+  if (policyReason) return refuse('not_allowed', { login: subject.login, policyReason })
   await recordCheckedUser(deps.store, deps.clock, user, config.ttl.refreshToken)
   return { allowed: true, subject }
 }

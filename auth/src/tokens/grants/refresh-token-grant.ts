@@ -110,7 +110,8 @@ export async function refreshTokenGrant(
       user: family.subject,
       client,
       family_id: family.familyId,
-      reason: check.reason,
+      // The allow-list's own word when it refused (`not_in_allowed_team`, …).
+      reason: check.policyReason ?? check.reason,
     })
     throw invalid('user_no_longer_allowed')
   }

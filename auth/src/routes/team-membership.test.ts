@@ -1,0 +1,202 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
+import type { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
+import {
+  authorizeUrl,
+  browserFor,
+  clientRequest,
+  exchangeCode,
+  newPkce,
+  obtainCode,
+  type RegisteredClient,
+  registerTestClient,
+  tokenRequest,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/**
+ * `ALLOWED_GITHUB_TEAMS`: team members get in, and membership stays true: someone removed from the
+ * team is cut off at the next refresh, a remembered browser session of theirs mints nothing more,
+ * a new sign-in at GitHub is refused, and both the log and the audit trail say why.
+ */
+describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () => {
+  let github: FakeGitHub
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_TEAMS: 'Acme/core' }, (fixture) => {
+    ;({ github, server } = fixture)
+  })
+  beforeEach(() => {
+    github.setTeamMembership('alice', 'acme/core', 'active')
+    github.setTeamMembership('alice', 'acme/platform', null)
+  })
+
+  const signIn = async (browser: HeadlessBrowser) => {
+    const client = await registerTestClient(server)
+    const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
+    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as {
+      refresh_token: string
+    }
+    return { client, tokens }
+  }
+  const authorizeAgain = (browser: HeadlessBrowser, client: RegisteredClient) =>
+    browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+  const audited = (event: string, fields: Record<string, unknown>) =>
+    server.logs.some(
+      (line) =>
+        line.audit === true &&
+        line.event === event &&
+        Object.entries(fields).every(([key, value]) => line[key] === value)
+    )
+  const logged = (fields: Record<string, unknown>) =>
+    server.logs.some((line) => Object.entries(fields).every(([key, value]) => line[key] === value))
+
+  it('lets a team member in, asking GitHub for read:org', async () => {
+    github.clearRequests()
+    const { client } = await signIn(browserFor(server))
+    expect(client.client_id).toBeTruthy()
+    const authorize = github.requests.find((r) => r.path === '/login/oauth/authorize')
+    expect(authorize?.query.get('scope')?.split(' ')).toContain('read:org')
+    expect(github.requests.some((r) => r.path === '/user/teams')).toBe(true)
+  })
+
+  it('refuses someone in another team only, or whose membership is pending, and says why', async () => {
+    github.setTeamMembership('alice', 'acme/core', null)
+    github.setTeamMembership('alice', 'acme/platform', 'active')
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const redirect = client.redirect_uris[0] ?? ''
+    const consent = await browser.open(authorizeUrl(client, newPkce()), redirect)
+    const landed = new URL((await browser.submitConsent(consent, 'approve', redirect)).url)
+    expect(landed.searchParams.get('error')).toBe('access_denied')
+    expect(logged({ event: 'login_denied', reason: 'not_in_allowed_team', login: 'alice' })).toBe(
+      true
+    )
+    expect(
+      audited('user.sign_in_refused', { flow: 'authorization_code', reason: 'not_in_allowed_team' })
+    ).toBe(true)
+
+    github.setTeamMembership('alice', 'acme/core', 'pending')
+    const pending = browserFor(server)
+    const again = await pending.open(authorizeUrl(client, newPkce()), redirect)
+    const refused = await pending.submitConsent(again, 'approve', redirect)
+    expect(new URL(refused.url).searchParams.get('error')).toBe('access_denied')
+  })
+
+  it('removed from the team: refresh fails, the same browser is refused, signing in again is refused', async () => {
+    const browser = browserFor(server)
+    const { client, tokens } = await signIn(browser)
+    server.logs.length = 0
+    github.setTeamMembership('alice', 'acme/core', null)
+
+    const refresh = await tokenRequest(server, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(refresh.status).toBe(400)
+    expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(
+      logged({
+        event: 'refresh_denied',
+        reason: 'not_allowed',
+        policy_reason: 'not_in_allowed_team',
+      })
+    ).toBe(true)
+    expect(audited('token.refresh_refused', { reason: 'not_in_allowed_team' })).toBe(true)
+
+    const refused = new URL((await authorizeAgain(browser, client)).url)
+    expect(refused.searchParams.get('error')).toBe('access_denied')
+    expect(refused.searchParams.get('code')).toBeNull()
+    expect(
+      audited('user.sign_in_refused', {
+        flow: 'session',
+        reason: 'not_in_allowed_team',
+        user_id: '1001',
+        client_id: client.client_id,
+      })
+    ).toBe(true)
+
+    // The session is over: the next try signs in at GitHub, which now says no team.
+    const consent = await authorizeAgain(browser, client)
+    expect(consent.body).toContain('name="consent_request"')
+    const landed = new URL(
+      (await browser.submitConsent(consent, 'approve', client.redirect_uris[0] ?? '')).url
+    )
+    expect(landed.searchParams.get('error')).toBe('access_denied')
+    expect(
+      audited('user.sign_in_refused', { flow: 'authorization_code', reason: 'not_in_allowed_team' })
+    ).toBe(true)
+
+    // Back in the team, the user signs in again.
+    github.setTeamMembership('alice', 'acme/core', 'active')
+    expect((await signIn(browser)).tokens.refresh_token).toBeTruthy()
+  })
+
+  it('refuses a device approval from the remembered session of someone removed from the team', async () => {
+    const browser = browserFor(server)
+    await signIn(browser)
+    const cli = await registerTestClient(server, {
+      client_name: 'gateway CLI',
+      redirect_uris: [],
+      grant_types: [DEVICE_GRANT, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    })
+    const device = (await (
+      await clientRequest(server, cli, '/device_authorization', {})
+    ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+    github.setTeamMembership('alice', 'acme/core', null)
+
+    const codePage = await browser.open(device.verification_uri_complete, 'about:')
+    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+    const done = await browser.submitConsent(consent, 'approve', 'about:')
+    expect(done.response.status).toBe(400)
+    expect(done.body).not.toContain('Device connected')
+    expect(
+      logged({
+        event: 'session_denied',
+        flow: 'device',
+        reason: 'not_allowed',
+        policy_reason: 'not_in_allowed_team',
+      })
+    ).toBe(true)
+    expect(
+      audited('user.sign_in_refused', {
+        flow: 'session',
+        reason: 'not_in_allowed_team',
+        client_id: cli.client_id,
+      })
+    ).toBe(true)
+    server.clock.advance(10_001)
+    const poll = await tokenRequest(server, cli, {
+      grant_type: DEVICE_GRANT,
+      device_code: device.device_code,
+    })
+    expect(await poll.json()).toMatchObject({ error: 'access_denied' })
+  })
+
+  it('refuses a device approved with a fresh GitHub sign-in by someone in no allowed team', async () => {
+    github.setTeamMembership('alice', 'acme/core', null)
+    const cli = await registerTestClient(server, {
+      client_name: 'gateway CLI',
+      redirect_uris: [],
+      grant_types: [DEVICE_GRANT, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    })
+    const device = (await (
+      await clientRequest(server, cli, '/device_authorization', {})
+    ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+    const browser = browserFor(server)
+    const codePage = await browser.open(device.verification_uri_complete, 'about:')
+    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+    const done = await browser.submitConsent(consent, 'approve', 'about:')
+    expect(done.body).not.toContain('Device connected')
+    expect(logged({ event: 'login_denied', flow: 'device', reason: 'not_in_allowed_team' })).toBe(
+      true
+    )
+    expect(audited('user.sign_in_refused', { flow: 'device', reason: 'not_in_allowed_team' })).toBe(
+      true
+    )
+  })
+})
