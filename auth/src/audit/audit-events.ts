@@ -19,14 +19,18 @@ export interface AuditClient {
 /** Who acted: the client itself (RFC 7009/7592), the user, an operator (admin CLI), the gateway. */
 export type AuditActor = 'client' | 'user' | 'admin' | 'gateway'
 
-/** How a user came to sign in or consent: a browser authorization (`/authorize`) or a device. */
-export type AuditFlow = 'authorization_code' | 'device'
+/**
+ * How a user came to sign in or consent: a browser authorization (`/authorize`), a device, or
+ * (sign-in only) the gateway's own account page.
+ */
+export type AuditFlow = 'authorization_code' | 'device' | 'account'
 
 /**
  * Why a sign-in or a refresh was refused, machine-readable:
  * - `not_allowed`: the allow-list (users, organisations, teams) does not let the user in;
  * - `no_upstream_grant`: nothing kept from the user's sign-in to re-check them with;
  * - `upstream_grant_revoked`: the user withdrew the gateway's access at the identity provider;
+ * - `upstream_denied`: the user cancelled, or refused the gateway, at the identity provider;
  * - `upstream_code_rejected`: the identity provider refused the sign-in code it had handed out;
  * - `upstream_failure`: the identity provider could not be asked;
  * - any other word a refusal path gives (new policies add theirs).
@@ -35,6 +39,7 @@ export type AuditRefusalReason =
   | 'not_allowed'
   | 'no_upstream_grant'
   | 'upstream_grant_revoked'
+  | 'upstream_denied'
   | 'upstream_code_rejected'
   | 'upstream_failure'
   | (string & {})
@@ -56,7 +61,8 @@ export type AuditEvent = About &
     | {
         readonly event: 'authorization.consent_given'
         readonly flow: AuditFlow
-        readonly scope: string
+        /** Absent for a device approved before its user signed in (the device holds the scope). */
+        readonly scope?: string
         readonly resource?: readonly string[]
         /** True when no page was shown: the user had consented to this before. */
         readonly remembered: boolean

@@ -1,8 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { registerClient, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import {
+  registerClient,
+  TEST_ISSUER,
+  type TestAuthServer,
+} from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
+  authorizeUrl,
+  browserFor,
   exchangeCode,
+  newPkce,
   obtainCode,
   type RegisteredClient,
   registerTestClient,
@@ -106,6 +113,52 @@ describe('the audit trail of the OAuth endpoints', () => {
       expect(secret && written.includes(secret)).toBeFalsy()
     }
   })
+  it('records sign-ins and consents: given, remembered and denied', async () => {
+    const client = await registerTestClient(server, { client_name: 'Audited client' })
+    const browser = browserFor(server)
+    await obtainCode(server, client, newPkce(), browser)
+    // The same browser again: its session and the remembered consent skip every page.
+    await obtainCode(server, client, newPkce(), browser)
+    const stranger = browserFor(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const consent = await stranger.open(authorizeUrl(client, newPkce()), redirectUri)
+    await stranger.submitConsent(consent, 'deny', redirectUri)
+
+    const lines = auditLines(server).filter((line) =>
+      /^(user|authorization)\./.test(String(line.event))
+    )
+    expect(lines).toEqual([
+      expect.objectContaining({
+        event: 'user.signed_in',
+        ...alice,
+        ...named(client),
+        flow: 'authorization_code',
+        upstream: 'GitHub',
+      }),
+      expect.objectContaining({
+        event: 'authorization.consent_given',
+        ...alice,
+        ...named(client),
+        flow: 'authorization_code',
+        scope: 'mcp',
+        resource: [`${TEST_ISSUER}/echo/mcp`],
+        remembered: false,
+      }),
+      expect.objectContaining({
+        event: 'authorization.consent_given',
+        ...alice,
+        ...named(client),
+        remembered: true,
+      }),
+      expect.objectContaining({
+        event: 'authorization.consent_denied',
+        ...named(client),
+        flow: 'authorization_code',
+      }),
+    ])
+    expect(lines[3]).not.toHaveProperty('user_id')
+  })
+
   it('records registration, revocations, update and deletion, each with its caller', async () => {
     const from = { 'X-Forwarded-For': '198.51.100.7, 203.0.113.20' }
     const metadata = {

@@ -153,7 +153,12 @@ describe('authorization code flow through GitHub', () => {
       string
     >
     const events = new Set(server.logs.map((line) => line.event))
-    for (const event of ['consent_given', 'login', 'authorization_code_issued', 'token.issued'])
+    for (const event of [
+      'user.signed_in',
+      'authorization.consent_given',
+      'authorization_code_issued',
+      'token.issued',
+    ])
       expect(events).toContain(event)
     const logged = JSON.stringify(server.logs)
     for (const secret of [code, tokens.access_token, tokens.refresh_token, client.client_secret]) {

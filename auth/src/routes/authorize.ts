@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono'
+import { namedClient } from '../audit/audit-client.ts'
 import { anonymousWriteLimit } from '../authorization/anonymous-writes.ts'
 import {
   type AuthorizationRequest,
@@ -44,7 +45,7 @@ function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
  * again, as a pending authorization, only while a sign-in upstream is needed.
  */
 export const authorizeRoute = (deps: AuthDeps) => {
-  const { config, store, logger } = deps
+  const { config, store, audit } = deps
   const registry = clientLookup(deps)
   const jar = cookies(config.issuer)
   const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
@@ -136,10 +137,14 @@ export const authorizeRoute = (deps: AuthDeps) => {
         // A remembered consent means this user approved this redirect: errors may go back to it.
         const user = await sessionUserFor(c, session, request)
         if (user) {
-          logger.info({
-            event: 'consent_remembered',
-            client_id: request.clientId,
-            user_id: user.id,
+          await audit.record({
+            event: 'authorization.consent_given',
+            user,
+            client,
+            flow: 'authorization_code',
+            scope: request.scopes.join(' '),
+            resource: request.resources,
+            remembered: true,
           })
           return completeAuthorization(c, deps, request, user)
         }
@@ -174,22 +179,34 @@ export const authorizeRoute = (deps: AuthDeps) => {
         )
       }
       // The user has seen the consent page: from here on errors go back to the client.
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
       if (decision === 'deny') {
-        logger.info({ event: 'consent_denied', client_id: request.clientId })
+        await audit.record({
+          event: 'authorization.consent_denied',
+          user: session ?? undefined,
+          client: await namedClient(deps, request.clientId),
+          flow: 'authorization_code',
+        })
         throw new AuthorizationErrorRedirect(
           new AccessDenied('the user denied the request'),
           request.redirectUri,
           request.state
         )
       }
-      logger.info({
-        event: 'consent_given',
-        client_id: request.clientId,
-        scope: request.scopes.join(' '),
-      })
-      const session = await findBrowserSession(store, jar.get(c, 'session'))
       const subject = session && (await sessionUserFor(c, session, request))
-      if (subject) return completeAuthorization(c, deps, request, subject)
+      // Without a signed-in user, the consent is audited once the sign-in says who gave it.
+      if (subject) {
+        await audit.record({
+          event: 'authorization.consent_given',
+          user: subject,
+          client: await namedClient(deps, request.clientId),
+          flow: 'authorization_code',
+          scope: request.scopes.join(' '),
+          resource: request.resources,
+          remembered: false,
+        })
+        return completeAuthorization(c, deps, request, subject)
+      }
       if (!hasUpstream(deps)) {
         throw new AuthorizationErrorRedirect(
           new TemporarilyUnavailable('no identity provider is configured on this gateway'),

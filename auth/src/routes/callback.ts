@@ -1,5 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { completeAccountSignIn } from '../account/account-sign-in.ts'
+import { namedClient } from '../audit/audit-client.ts'
+import type { AuditFlow } from '../audit/audit-events.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import {
   type PendingAuthorization,
@@ -16,6 +18,7 @@ import {
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
 import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
 import { UpstreamCodeRejected, UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
@@ -57,6 +60,7 @@ export const callbackRoute = (deps: AuthDeps) => {
       await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
       await recordCheckedUser(store, deps.clock, login, config.ttl.refreshToken)
       jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
+      await auditSignIn(deps, pending, login.subject)
     }
     logger.info({
       event: 'login',
@@ -75,9 +79,41 @@ function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login
   return completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
 }
 
+/**
+ * A sign-in the allow-list lets in, audited with the client it was for; an authorization or a
+ * device approved on the consent page before the user signed in is audited as their consent now
+ * that the sign-in says who gave it.
+ */
+async function auditSignIn(deps: AuthDeps, pending: PendingAuthorization, user: TokenSubject) {
+  const clientId = clientOf(pending)
+  const client = clientId ? await namedClient(deps, clientId) : undefined
+  const flow = flowOf(pending)
+  const upstream = deps.upstream?.name ?? 'none'
+  await deps.audit.record({ event: 'user.signed_in', user, client, flow, upstream })
+  if (pending.kind === 'account') return
+  const request = pending.kind === 'authorization' ? pending.request : undefined
+  await deps.audit.record({
+    event: 'authorization.consent_given',
+    user,
+    client,
+    flow,
+    ...(request ? { scope: request.scopes.join(' '), resource: request.resources } : {}),
+    remembered: false,
+  })
+}
+
+function flowOf(pending: PendingAuthorization): AuditFlow {
+  return pending.kind === 'authorization' ? 'authorization_code' : pending.kind
+}
+
 function clientOf(pending: PendingAuthorization): string | undefined {
   if (pending.kind === 'account') return undefined
   return pending.kind === 'authorization' ? pending.request.clientId : pending.clientId
+}
+
+function clientRef(pending: PendingAuthorization): { client_id: string } | undefined {
+  const clientId = clientOf(pending)
+  return clientId ? { client_id: clientId } : undefined
 }
 
 /** Errors go back to the client when there is one to redirect to, else onto a page. */
@@ -108,6 +144,12 @@ async function signIn(
     })
   } catch (error) {
     if (error instanceof UpstreamDenied) {
+      await deps.audit.record({
+        event: 'user.sign_in_refused',
+        flow: flowOf(pending),
+        client: clientRef(pending),
+        reason: 'upstream_denied',
+      })
       throw failure(
         pending,
         new AccessDenied(`the sign-in with ${upstream.name} was cancelled or refused`, {
@@ -118,6 +160,12 @@ async function signIn(
     if (error instanceof UpstreamCodeRejected) {
       // A forged, stale or replayed callback URL: the caller's doing, not an outage of ours.
       deps.logger.warn({ event: 'upstream_code_rejected', reason: error.message })
+      await deps.audit.record({
+        event: 'user.sign_in_refused',
+        flow: flowOf(pending),
+        client: clientRef(pending),
+        reason: 'upstream_code_rejected',
+      })
       throw new AuthorizationErrorPage(
         new InvalidRequest(
           `the sign-in could not be completed: the code ${upstream.name} sent back is wrong, expired or already used; start again from the application`,

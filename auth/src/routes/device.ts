@@ -31,7 +31,7 @@ export const USER_CODE_ENTRY_LIMITS = { perCaller: 10, global: 100, windowSecond
  * upstream when needed. Code entries are limited (§5.1: guessing a code must not pay).
  */
 export const deviceRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger } = deps
+  const { config, store, clock, audit } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const jar = cookies(config.issuer)
   const countCodeEntry = requestLimiter({
@@ -101,13 +101,17 @@ export const deviceRoute = (deps: AuthDeps) => {
           '',
           'This code is not valid or has expired. Start again on your device.'
         )
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
       if (decision === 'deny') {
         await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' })
-        logger.info({ event: 'device_denied', client_id: found.client.client_id })
+        await audit.record({
+          event: 'authorization.consent_denied',
+          user: session ?? undefined,
+          client: found.client,
+          flow: 'device',
+        })
         return renderDeviceDonePage(c, false)
       }
-      logger.info({ event: 'consent_given', client_id: found.client.client_id, flow: 'device' })
-      const session = await findBrowserSession(store, jar.get(c, 'session'))
       if (session) {
         // The session may be hours old: the user is read again upstream before approving.
         const user = await recheckSessionUser(c, deps, jar, session, {
@@ -121,6 +125,15 @@ export const deviceRoute = (deps: AuthDeps) => {
           throw new AuthorizationErrorPage(user.error)
         }
         if (user.outcome === 'allowed') {
+          await audit.record({
+            event: 'authorization.consent_given',
+            user: user.subject,
+            client: found.client,
+            flow: 'device',
+            scope: found.authorization.scopes.join(' '),
+            resource: found.authorization.resources,
+            remembered: false,
+          })
           return completeDeviceAuthorization(c, deps, found.deviceCodeHash, user.subject)
         }
       }
