@@ -179,7 +179,8 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     )
     const csrfToken = await page.locator('input[name="csrf_token"]').first().inputValue()
 
-    // The attacker even knows a token of the page: the Origin check refuses the form anyway.
+    // Even with a token of the page in hand, the forged form is refused: it comes with another
+    // Origin, and without the SameSite cookies (localhost and 127.0.0.1 are different sites).
     await page.goto(
       `${target.origin}/auto-post?${new URLSearchParams({
         action: `${env.gateway.url}/account/revoke`,
