@@ -40,6 +40,8 @@ export function mountServices(
       config: bridgeConfig,
       logger: bridgeLogger,
       userDirectory,
+      // Step-up challenges name this resource's metadata, whatever Host the request came with.
+      resource: protectedResource.resource,
     }
     const bridge = createBridge(bridgeDeps)
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
