@@ -10,6 +10,7 @@ import { toOAuthResponse } from './http/error-response.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
 import { accountSignInRoute } from './routes/account-sign-in.ts'
+import { accountSignOutRoute } from './routes/account-sign-out.ts'
 import { authorizationServerMetadataRoute } from './routes/authorization-server-metadata.ts'
 import { authorizeRoute } from './routes/authorize.ts'
 import { callbackRoute } from './routes/callback.ts'
@@ -69,6 +70,7 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', accountRoute(deps))
   app.route('/', accountSignInRoute(deps))
   app.route('/', accountRevokeRoute(deps))
+  app.route('/', accountSignOutRoute(deps))
   app.route('/', healthRoute(deps.store))
   app.notFound(() => {
     throw new NotFound('no such endpoint')

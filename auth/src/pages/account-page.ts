@@ -34,7 +34,10 @@ export function renderAccountPage(c: Context, view: AccountView) {
     c,
     'Connected applications',
     html`<h1>Connected applications</h1>
-<p>Signed in as <strong id="signed-in-as">${view.signedInAs}</strong></p>
+<form method="post" action="/account/sign-out">
+<input type="hidden" name="csrf_token" value="${view.csrfToken}">
+<p>Signed in as <strong id="signed-in-as">${view.signedInAs}</strong> <button type="submit">Sign out</button></p>
+</form>
 ${view.notice ? html`<p class="notice" id="notice" role="status">${ACCOUNT_NOTICES[view.notice]}</p>` : ''}
 <h2>Applications you approved</h2>
 ${apps.length === 0 ? html`<p id="no-apps">None.</p>` : ''}

@@ -255,6 +255,20 @@ describe('GET /account, POST /account/sign-in, POST /account/revoke', () => {
     expect(next.body).toContain('action="/account/sign-in"')
   })
 
+  it('signs out with its button: the page asks for a sign-in, a known client asks for consent', async () => {
+    const browser = browserFor(server)
+    const { client, tokens } = await connect(browser, 'Signed Out App')
+    const page = await browser.open(ACCOUNT, 'about:')
+    expect(page.body).toMatch(/<form method="post" action="\/account\/sign-out">/)
+    const signedOut = await browser.submitForm(page, {}, 'about:')
+    expect(signedOut.url).toBe(ACCOUNT)
+    expect(signedOut.body).toContain('action="/account/sign-in"')
+    const again = await browser.open(authorizeUrl(client, newPkce()), 'https://client.example.com')
+    expect(again.body).toContain('name="consent_request"')
+    // Signing out ends the browser session only: the application's tokens go on working.
+    expect((await verify(tokens.access_token)).status).toBe(200)
+  })
+
   it('answers a revoke without a session with the error page', async () => {
     const browser = browserFor(server)
     const signIn = await browser.open(ACCOUNT, 'about:')
