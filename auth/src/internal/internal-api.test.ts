@@ -181,6 +181,8 @@ describe('the internal API with expiring GitHub tokens', () => {
       callbackUrl: 'http://localhost:8080/callback',
       users: [ALICE],
       expiringTokens: true,
+      // GitHub's tokens expire on the gateway's (manual) clock.
+      now: () => server?.clock.now() ?? Date.now(),
     })
     server = await createTestAuthServer({
       ...github.env,
@@ -215,6 +217,24 @@ describe('the internal API with expiring GitHub tokens', () => {
     // Kept: the next call gets the renewed token without asking GitHub.
     expect((await server.users.githubToken(ALICE_ID))?.access_token).toBe(renewed.access_token)
     expect(github.requests.filter((r) => r.path === '/login/oauth/access_token')).toHaveLength(1)
+  })
+
+  it('renews an expired GitHub token before a refresh re-checks the user with it', async () => {
+    const { client, tokens } = await signIn(server)
+    server.clock.advance(9 * 3600 * 1000)
+    github.clearRequests()
+    const refresh = await tokenRequest(server, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(refresh.status).toBe(200)
+    const renewals = github.requests.filter(
+      (r) => r.path === '/login/oauth/access_token' && r.body.includes('grant_type=refresh_token')
+    )
+    expect(renewals).toHaveLength(1)
+    expect((await server.users.user(ALICE_ID))?.checked_at).toBe(
+      Math.floor(server.clock.now() / 1000)
+    )
   })
 
   it('forgets the token when GitHub refuses the renewal', async () => {
