@@ -67,3 +67,36 @@ describe('hostName', () => {
     expect(hostName('localhost')).toBe('localhost')
   })
 })
+
+describe('the user directory and GitHub settings', () => {
+  const secret = 'x'.repeat(32)
+
+  it('reads the internal API when AUTH_INTERNAL_URL is set, and then needs its secret', () => {
+    expect(
+      parseBridgeConfig({ AUTH_INTERNAL_URL: 'http://auth:8001', INTERNAL_API_SECRET: secret })
+        .internalApi
+    ).toEqual({ url: 'http://auth:8001', secret })
+    expect(() => parseBridgeConfig({ AUTH_INTERNAL_URL: 'http://auth:8001' })).toThrow(
+      /INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL/
+    )
+    expect(() =>
+      parseBridgeConfig({ AUTH_INTERNAL_URL: 'http://auth:8001', INTERNAL_API_SECRET: 'short' })
+    ).toThrow(/INTERNAL_API_SECRET/)
+    expect(() =>
+      parseBridgeConfig({ AUTH_INTERNAL_URL: 'auth:8001', INTERNAL_API_SECRET: secret })
+    ).toThrow(/AUTH_INTERNAL_URL/)
+  })
+
+  it('has no directory without AUTH_INTERNAL_URL, even where the auth server’s secret is set', () => {
+    expect(parseBridgeConfig({}).internalApi).toBeUndefined()
+    expect(parseBridgeConfig({ INTERNAL_API_SECRET: secret }).internalApi).toBeUndefined()
+  })
+
+  it('calls GitHub at GITHUB_API_URL, without a trailing slash', () => {
+    expect(parseBridgeConfig({}).githubApiUrl).toBe('https://api.github.com')
+    expect(parseBridgeConfig({ GITHUB_API_URL: 'https://ghe.example/api/v3/' }).githubApiUrl).toBe(
+      'https://ghe.example/api/v3'
+    )
+    expect(() => parseBridgeConfig({ GITHUB_API_URL: 'not a url' })).toThrow(/GITHUB_API_URL/)
+  })
+})

@@ -134,6 +134,22 @@ const environmentSchema = z.object({
     .describe(
       'the per-deployment secret the reverse proxy adds as X-Bridge-Secret; required unless HOST is loopback'
     ),
+  AUTH_INTERNAL_URL: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+    .pipe(z.url({ protocol: /^https?$/ }).optional())
+    .describe(
+      "the auth server's internal API, e.g. http://auth:8001 (docs/internal-api.md): users' memberships for policy rules, their GitHub tokens for the github service; unset: neither"
+    ),
+  INTERNAL_API_SECRET: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+    .pipe(z.string().min(32, 'at least 32 characters').optional())
+    .describe(
+      "the internal API's bearer secret (the auth server's); required with AUTH_INTERNAL_URL"
+    ),
   MCP_POLICY_FILE: z
     .string()
     .optional()
@@ -188,6 +204,11 @@ export interface BridgeConfig {
    * Checked by the bridge's own listener (`main.ts`), not by in-process mounts.
    */
   readonly sharedSecret: string | undefined
+  /**
+   * The auth server's internal API (`AUTH_INTERNAL_URL`, `INTERNAL_API_SECRET`), where the bridge
+   * reads its user directory; undefined: no directory (standalone mode passes one in process).
+   */
+  readonly internalApi: { readonly url: string; readonly secret: string } | undefined
   /** `MCP_POLICY_FILE`, read and checked at start (docs/policy.md); undefined: none. */
   readonly policy: GatewayPolicy | undefined
   /**
@@ -226,6 +247,11 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
       `invalid bridge configuration: BRIDGE_REPLICA_ID: "${self}"${e.BRIDGE_REPLICA_ID === undefined ? ' (the host name)' : ''} is not among the ids of BRIDGE_PEERS (${e.BRIDGE_PEERS.map((peer) => peer.id).join(', ')})`
     )
   }
+  if (e.AUTH_INTERNAL_URL !== undefined && e.INTERNAL_API_SECRET === undefined) {
+    throw new Error(
+      'invalid bridge configuration: INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL (the secret the auth server checks on its internal API)'
+    )
+  }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   return Object.freeze({
     port: e.PORT,
@@ -244,6 +270,10 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
     sharedSecret: e.BRIDGE_SHARED_SECRET,
+    internalApi:
+      e.AUTH_INTERNAL_URL === undefined || e.INTERNAL_API_SECRET === undefined
+        ? undefined
+        : Object.freeze({ url: e.AUTH_INTERNAL_URL, secret: e.INTERNAL_API_SECRET }),
     policy: policyFrom(e.MCP_POLICY_FILE),
     replicas:
       e.BRIDGE_PEERS === undefined ? undefined : Object.freeze({ self, peers: e.BRIDGE_PEERS }),

@@ -4,6 +4,7 @@ import { findService, serviceCatalog } from './catalog.ts'
 import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
 import { keepConnectionsLonger } from './http-server.ts'
 import { createLogger } from './logger.ts'
+import { httpUserDirectory } from './user-directory.ts'
 
 /**
  * `npm run start:service -- <name>`: serves one catalog service on `HOST:PORT` until SIGTERM or
@@ -26,7 +27,15 @@ try {
   process.exit(2)
 }
 const logger = createLogger(config.logLevel, undefined, config.logFormat)
-const bridge = createBridge({ service, config, logger, sharedSecret: config.sharedSecret })
+// Behind a reverse proxy the user directory is the auth server's internal API.
+const userDirectory = config.internalApi && httpUserDirectory(config.internalApi)
+const bridge = createBridge({
+  service,
+  config,
+  logger,
+  sharedSecret: config.sharedSecret,
+  userDirectory,
+})
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')

@@ -39,6 +39,10 @@ const members = (network: string) =>
 const neighbours = (name: string) =>
   new Set((compose.services[name]?.networks ?? []).flatMap((network) => members(network)))
 const requiredSecret = /^\$\{BRIDGE_SHARED_SECRET:\?.+\}$/
+/** The bridges that read the auth server's user directory, so share its internal network. */
+const directoryReaders = serviceCatalog
+  .filter((service) => service.actAsGitHubUser)
+  .map((service) => `mcp-${service.name}`)
 
 /** The compose file, the catalog, Traefik and .env.example must tell the same story. */
 describe('docker-compose.yml', () => {
@@ -86,13 +90,17 @@ describe('docker-compose.yml', () => {
 
   it('lets only Traefik reach auth’s port (/verify, and X-Forwarded-For it believes)', () => {
     // …and the operator's one-off admin container, which shares the Redis network.
-    expect([...neighbours('auth')].sort()).toEqual(['admin', 'auth', 'redis', 'traefik'])
+    // A bridge that reads the user directory shares auth's internal network (docs/internal-api.md).
+    expect([...neighbours('auth')].sort()).toEqual(
+      ['admin', 'auth', 'redis', 'traefik', ...directoryReaders].sort()
+    )
   })
 
   it('gives each bridge a network of its own that only Traefik shares', () => {
     for (const service of serviceCatalog) {
       const name = `mcp-${service.name}`
-      expect(compose.services[name]?.networks, name).toEqual([name])
+      const internal = directoryReaders.includes(name) ? ['auth-internal'] : []
+      expect(compose.services[name]?.networks, name).toEqual([name, ...internal])
       expect(members(name).sort(), name).toEqual([name, 'traefik'].sort())
     }
     const bridges = serviceCatalog.map((service) => `mcp-${service.name}`)
@@ -113,12 +121,12 @@ describe('docker-compose.yml', () => {
 
   it('gives each bridge the egress its catalog entry states', () => {
     for (const service of serviceCatalog) {
-      for (const network of compose.services[`mcp-${service.name}`]?.networks ?? []) {
-        // Compose cannot filter by host: a service that needs hosts gets a network with a route
-        // out (and should go through an egress proxy); one that needs none gets no route at all.
-        expect(compose.networks[network]?.internal === true, network).toBe(
-          service.egress === 'none'
-        )
+      const network = `mcp-${service.name}`
+      // Compose cannot filter by host: a service that needs hosts gets a network with a route
+      // out (and should go through an egress proxy); one that needs none gets no route at all.
+      expect(compose.networks[network]?.internal === true, network).toBe(service.egress === 'none')
+      for (const other of compose.services[network]?.networks ?? []) {
+        if (other !== network) expect(compose.networks[other]?.internal, other).toBe(true)
       }
     }
   })
@@ -179,6 +187,11 @@ describe('docker-compose.yml', () => {
     expect(compose.services.auth?.networks).toContain('auth-internal')
     expect(compose.networks['auth-internal']?.internal).toBe(true)
     expect(members('auth-internal')).not.toContain('traefik')
+    for (const reader of directoryReaders) {
+      const environment = compose.services[reader]?.environment ?? {}
+      expect(environment.AUTH_INTERNAL_URL, reader).toBe(`http://auth:${internalPort}`)
+      expect(environment.INTERNAL_API_SECRET, reader).toBe(auth.INTERNAL_API_SECRET)
+    }
   })
 
   it('puts Traefik and auth on the network whose subnet Traefik trusts', () => {
