@@ -114,14 +114,20 @@ export async function revokeApp(
   user: AuditUser,
   clientId: string
 ): Promise<boolean> {
-  const { apps } = await listConnectedApps(deps, user.id)
+  const { apps, devices } = await listConnectedApps(deps, user.id)
   const app = apps.find((listed) => listed.clientId === clientId)
   if (!app) return false
   const client = auditClient(app)
+  // Only families read as this person's: an index set is trusted to find them, not to own them.
+  const own = new Set([
+    ...app.families.map((f) => f.id),
+    ...devices.filter((d) => d.clientId === clientId).map((d) => d.family.id),
+  ])
   let families = 0
   await revokeConsent(deps.store, user.id, clientId, (familyIds) => {
-    families = familyIds.length
-    return revokeFamilies(deps, familyIds, user, client)
+    const revoked = familyIds.filter((familyId) => own.has(familyId))
+    families = revoked.length
+    return revokeFamilies(deps, revoked, user, client)
   })
   await deps.audit.record({
     event: 'authorization.consent_revoked',
