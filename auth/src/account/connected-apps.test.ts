@@ -81,7 +81,7 @@ describe('connected apps of one person', () => {
     await family('fam-device', '1', 'cli-client', 'device_code')
     // Someone else's family listed in this user's index set (it cannot happen, but must not show).
     await family('fam-other', '2', 'app-client', 'authorization_code')
-    await store.addToSet(keys.userFamilies('1'), 'fam-other', lifetimes.refreshTokenTtl)
+    await store.addToSet(keys.userFamilies('1'), 'fam-other')
 
     clock.advance(2 * HOUR * 1000)
     const record = await findRefreshFamily(store, 'fam-app-1')
