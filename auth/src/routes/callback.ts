@@ -22,7 +22,7 @@ import type { TokenSubject } from '../oauth/access-token.ts'
 import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
 import { UpstreamCodeRejected, UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
-import { recordCheckedUser } from '../users/checked-users.ts'
+import { forgetCheckedUser, recordCheckedUser } from '../users/checked-users.ts'
 
 /**
  * `GET /callback`: the identity provider sends the browser back here. The pending request must
@@ -55,7 +55,12 @@ export const callbackRoute = (deps: AuthDeps) => {
       )
     }
     const login = await signIn(deps, url, state, pending)
-    // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session.
+    // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session;
+    // what an earlier sign-in kept goes too, so the internal API stops answering for them.
+    if (!isAllowed(login.subject, gatewayAllowList(config))) {
+      await forgetCheckedUser(store, login.subject.id)
+      await deps.upstream?.grants.remove(login.subject.id)
+    }
     if (isAllowed(login.subject, gatewayAllowList(config))) {
       await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
       await recordCheckedUser(store, deps.clock, login, config.ttl.refreshToken)

@@ -134,6 +134,19 @@ describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () =>
     expect((await signIn(browser)).tokens.refresh_token).toBeTruthy()
   })
 
+  it('forgets what an earlier sign-in kept when a new one is refused (the internal API too)', async () => {
+    await signIn(browserFor(server))
+    expect(await server.users.user('1001')).toMatchObject({ login: 'alice' })
+    github.setTeamMembership('alice', 'acme/core', null)
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const redirect = client.redirect_uris[0] ?? ''
+    const consent = await browser.open(authorizeUrl(client, newPkce()), redirect)
+    const landed = new URL((await browser.submitConsent(consent, 'approve', redirect)).url)
+    expect(landed.searchParams.get('error')).toBe('access_denied')
+    expect(await server.users.user('1001')).toBeUndefined()
+  })
+
   it('refuses a device approval from the remembered session of someone removed from the team', async () => {
     const browser = browserFor(server)
     await signIn(browser)
