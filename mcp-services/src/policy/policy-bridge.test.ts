@@ -122,7 +122,7 @@ describe.each(eras)('policy in the bridge, %s', (_era, connect) => {
   })
 })
 
-describe('the step-up challenge on the wire', () => {
+describe('policy answers on the wire', () => {
   let bridge: TestBridge
   beforeAll(async () => {
     bridge = await startTestBridge(echo, {}, { userDirectory: new OneTeamDirectory() })
@@ -192,6 +192,35 @@ describe('the step-up challenge on the wire', () => {
       expectChallenge(response)
       const whoami = await client.callTool({ name: 'whoami', arguments: {} })
       expect(whoami.structuredContent).toMatchObject({ userId: MEMBER })
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('runs nothing of a session-era batch holding a refused call', async () => {
+    const { client, transport } = await connectClient(bridge.url, NON_MEMBER)
+    try {
+      const response = await fetch(bridge.url, {
+        method: 'POST',
+        headers: {
+          ...identityHeaders(NON_MEMBER),
+          'X-Auth-Scopes': 'mcp echo:write',
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+          'Mcp-Session-Id': transport.sessionId ?? '',
+        },
+        body: JSON.stringify([
+          { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+          { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami' } },
+          { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 0 } },
+        ]),
+      })
+      expect(response.status).toBe(200)
+      const answers = (await response.json()) as { id: number; error: { message: string } }[]
+      expect(answers.map((answer) => [answer.id, answer.error.message])).toEqual([
+        [1, 'Not run: the batch holds a refused tool call'],
+        [2, 'Forbidden: the tool whoami is for members of team 77'],
+      ])
     } finally {
       await client.close()
     }
