@@ -113,16 +113,23 @@ export type AuditEvent = About &
     | { readonly event: 'client.deleted'; readonly by: AuditActor }
     | {
         readonly event: 'admin.tokens_revoked'
+        /** What the operator named: a user (id or login), a client id, a family id. */
         readonly selector: {
-          readonly user?: string
-          readonly client?: string
-          readonly family?: string
+          readonly user?: string | undefined
+          readonly client?: string | undefined
+          readonly family?: string | undefined
         }
         readonly families: number
       }
     | { readonly event: 'admin.signing_key_rotated'; readonly kid: string }
     | { readonly event: 'admin.backup_written'; readonly file: string }
-    | { readonly event: 'admin.backup_restored'; readonly file: string; readonly forced: boolean }
+    | {
+        readonly event: 'admin.backup_restored'
+        readonly file: string
+        readonly forced: boolean
+        /** Keys written back (what was absent). */
+        readonly restored: number
+      }
     | { readonly event: 'admin.expired_purged'; readonly removed: number }
   )
 

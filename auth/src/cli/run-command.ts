@@ -5,6 +5,7 @@ import {
   cliAuditTrail,
   UsageError,
 } from './cli-context.ts'
+import { auditCommand } from './commands/audit.ts'
 import { backupCommand } from './commands/backup.ts'
 import { clientShowCommand } from './commands/client-show.ts'
 import { clientsCommand } from './commands/clients.ts'
@@ -24,6 +25,7 @@ const commands: Record<string, StoreCommand> = {
   clients: (context, args) =>
     args[0] === 'show' ? clientShowCommand(context, args.slice(1)) : clientsCommand(context, args),
   consents: consentsCommand,
+  audit: auditCommand,
   keys: keysCommand,
   tokens: tokensCommand,
   'purge-expired': purgeExpiredCommand,
@@ -56,7 +58,9 @@ export const USAGE = `usage: npm run admin -- [--json] <command>
   backup list [--dir D]                the backups in backups/
   backup view [file] [--dir D]         what a backup holds (names and ids, no secrets)
   restore [file] [--force] [--dir D]   write back what is absent (default: the newest backup)
-  keys rotate                          new signing key (old ones stay published)`
+  keys rotate                          new signing key (old ones stay published)
+  audit [--user U] [--client C] [--event E] [--since 2026-11-30|12h] [--limit 50]
+                                       the newest audit events kept in the store, oldest first`
 
 export function isCommand(name: string): boolean {
   return Object.hasOwn(commands, name) || Object.hasOwn(offlineCommands, name)

@@ -10,7 +10,7 @@ import {
 } from '../../admin/backup-files.ts'
 import { type BackupSummary, summarizeBackup } from '../../admin/backup-summary.ts'
 import {
-  type CliContext,
+  type CommandContext,
   type CommandResult,
   parseCommandLine,
   UsageError,
@@ -20,7 +20,7 @@ const USAGE = 'backup [file] | backup list | backup view [file]  (options: --dir
 
 /** `backup [file]`, `backup list`, `backup view [file]`. */
 export async function backupCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   const { values, positionals } = parseCommandLine(
@@ -55,6 +55,7 @@ export async function backupCommand(
   })
   const file = first ?? join(dir, backupFileName(backup))
   await writeBackupFile(file, backup)
+  await context.audit.record({ event: 'admin.backup_written', file })
   const pinned = backup.signing_key_pinned
     ? '\nThe signing key is pinned by JWT_PRIVATE_KEY_B64: keep .env as safe as this file.'
     : ''

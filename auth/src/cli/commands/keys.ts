@@ -1,9 +1,9 @@
 import { rotateSigningKeys } from '../../keys/signing-keys.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
 
 /** `keys rotate`: a new signing key; the old ones stay published so live tokens keep verifying. */
 export async function keysCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   if (args[0] !== 'rotate') throw new UsageError('keys rotate')
@@ -13,6 +13,7 @@ export async function keysCommand(
     )
   }
   const kid = await rotateSigningKeys(context.store)
+  await context.audit.record({ event: 'admin.signing_key_rotated', kid })
   return {
     data: { kid },
     // A running gateway keeps the ring it loaded (it reloads only to verify an unknown kid), so

@@ -1,14 +1,15 @@
 import { purgeExpired } from '../../admin/purge-expired.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
 
 /** `purge-expired`: drops index entries that point at expired records, and says what went. */
 export async function purgeExpiredCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   if (args.length > 0) throw new UsageError('purge-expired (no arguments)')
   const report = await purgeExpired(context.store)
   const total = report.familyIndexEntries + report.consentIndexEntries
+  await context.audit.record({ event: 'admin.expired_purged', removed: total })
   return {
     data: {
       family_index_entries: report.familyIndexEntries,

@@ -1,7 +1,7 @@
 import { DEFAULT_BACKUP_DIR, readBackupFile, resolveBackupFile } from '../../admin/backup-files.ts'
 import { restoreBackup } from '../../admin/restore.ts'
 import {
-  type CliContext,
+  type CommandContext,
   type CommandResult,
   parseCommandLine,
   UsageError,
@@ -14,7 +14,7 @@ const USAGE = 'restore [file] [--force] [--dir <directory>]'
  * Running gateways pick restored signing keys up when they meet a token signed by one of them.
  */
 export async function restoreCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   const { values, positionals } = parseCommandLine(
@@ -31,6 +31,12 @@ export async function restoreCommand(
   const report = await restoreBackup(context.store, context.clock, backup, {
     issuer: context.config.issuer,
     force: values.force,
+  })
+  await context.audit.record({
+    event: 'admin.backup_restored',
+    file,
+    forced: values.force,
+    restored: report.restored,
   })
   const lines = [
     `restored ${file} (made ${backup.created_at} by ${backup.issuer})`,

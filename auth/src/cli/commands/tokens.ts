@@ -5,7 +5,7 @@ import {
   type TokenFilter,
 } from '../../admin/token-families.ts'
 import {
-  type CliContext,
+  type CommandContext,
   type CommandResult,
   parseCommandLine,
   UsageError,
@@ -17,7 +17,7 @@ const USAGE =
 
 /** `tokens list` and `tokens revoke`: refresh token families, by user, client or family id. */
 export async function tokensCommand(
-  context: CliContext,
+  context: CommandContext,
   args: readonly string[]
 ): Promise<CommandResult> {
   const { values, positionals } = parseCommandLine(
@@ -46,6 +46,21 @@ export async function tokensCommand(
       { refreshTokenTtl: config.ttl.refreshToken, accessTokenTtl: config.ttl.accessToken },
       filter
     )
+    for (const family of revoked) {
+      await context.audit.record({
+        event: 'token.revoked',
+        user: { id: family.user_id, login: family.user_login },
+        client: { client_id: family.client_id },
+        by: 'admin',
+        token_type: 'refresh_token',
+        family_id: family.id,
+      })
+    }
+    await context.audit.record({
+      event: 'admin.tokens_revoked',
+      selector: filter,
+      families: revoked.length + markedOnly.length,
+    })
     const lines = [
       `revoked ${revoked.length} token family(ies): their refresh tokens no longer refresh and ` +
         'their access tokens are refused by /verify',
