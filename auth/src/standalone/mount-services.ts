@@ -33,17 +33,15 @@ export function mountServices(
     const path = new URL(protectedResource.resource).pathname
     const prefix = path.slice(0, -'/mcp'.length)
     const guard = protectedResourceGuard(deps, protectedResource, verifier)
-    // `userDirectory`: the bridge's `BridgeDeps.userDirectory` (the policy's memberships, the
-    // GitHub service's tokens); a bridge without that option ignores it.
-    const bridgeDeps = {
+    const bridge = createBridge({
       service: protectedResource.service,
       config: bridgeConfig,
       logger: bridgeLogger,
+      // The policy's memberships and the GitHub service's tokens, read in process.
       userDirectory,
       // Step-up challenges name this resource's metadata, whatever Host the request came with.
       resource: protectedResource.resource,
-    }
-    const bridge = createBridge(bridgeDeps)
+    })
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
     app.use(`${path}/*`, guard)
     app.route(prefix, bridge.app)
