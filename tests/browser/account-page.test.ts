@@ -1,8 +1,13 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type GitHubGateway, startGitHubGateway } from '../support/github-gateway.ts'
 import { newPkce, type RegisteredClient } from '../support/oauth-flow.ts'
 import { type RedirectTarget, startRedirectTarget } from '../support/redirect-target.ts'
+
+const SCREENSHOT = fileURLToPath(new URL('../../docs/images/account-page.png', import.meta.url))
 
 interface Tokens {
   readonly access_token: string
@@ -198,5 +203,16 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     )
     await new Promise((resolve) => setTimeout(resolve, 1_100))
     expect(await mcpStatus(tokens.access_token)).toBe(200)
+  })
+
+  it('looks right (screenshot for the docs: UPDATE_SCREENSHOTS=1)', async () => {
+    await connect('Claude')
+    await page.goto(`${env.gateway.url}/account`)
+    const image = await page.screenshot({ fullPage: true })
+    expect(image.byteLength).toBeLessThan(300_000)
+    if (process.env.UPDATE_SCREENSHOTS) {
+      await mkdir(dirname(SCREENSHOT), { recursive: true })
+      await writeFile(SCREENSHOT, image)
+    }
   })
 })
