@@ -126,7 +126,7 @@ export class Session {
       if (refusal !== undefined) return replayRefused(refusal, this.#options.eventStoreLimits)
     }
     const options = parsedBody === undefined ? undefined : { parsedBody }
-    const response = await this.transport.handleRequest(request, options)
+    const response = streamedAsWritten(await this.transport.handleRequest(request, options))
     if (request.method !== 'GET') return response
     return this.#tracked(response, !lastEventId || isStandalone(lastEventId))
   }
@@ -246,6 +246,20 @@ function replayRefused(refusal: ReplayRefusal, limits: EventStoreLimits): Respon
       ? 'Bad Request: unknown Last-Event-ID'
       : `Bad Request: the events after this Last-Event-ID are no longer kept (a session keeps its last ${limits.maxEvents} events, at most ${limits.maxBytes} bytes)`
   return jsonRpcErrorResponse(400, SERVER_ERROR, message)
+}
+
+/**
+ * Marks an SSE response as chunked. Without the header the Node adapter (`@hono/node-server`)
+ * holds a streamed body for a timer tick (1-2 ms) when its second chunk is not ready at once,
+ * hoping to send it whole with a Content-Length; a POST stream's priming event is always alone at
+ * first, so every call's answer waited for that timer. Node sends the same chunked encoding
+ * either way (Hono's own streaming helpers set the header for this reason).
+ */
+function streamedAsWritten(response: Response): Response {
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    response.headers.set('Transfer-Encoding', 'chunked')
+  }
+  return response
 }
 
 /** Passes a stream through and calls `ended` once when it ends, fails or is cancelled. */
