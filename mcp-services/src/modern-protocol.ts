@@ -25,12 +25,18 @@ export const CLIENT_INFO_META_KEY = 'io.modelcontextprotocol/clientInfo'
 export const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel'
 export const SERVER_INFO_META_KEY = 'io.modelcontextprotocol/serverInfo'
 export const SUBSCRIPTION_ID_META_KEY = 'io.modelcontextprotocol/subscriptionId'
-const ENVELOPE_KEYS = [
-  PROTOCOL_VERSION_META_KEY,
-  CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
-  LOG_LEVEL_META_KEY,
-]
+/**
+ * The bridge's own key on a child's request to the client: the name its input request gets in
+ * `inputRequests` (a 2025-era child has no other way to name it), so a client can answer it
+ * under a name the server documents. Without it the bridge names inputs `input`, `input-2`, ...
+ */
+export const INPUT_KEY_META_KEY = 'mcp-oauth-gateway/inputKey'
+/**
+ * What the bridge takes out of a request's `_meta` before a child sees it. The client's
+ * capabilities stay: a child initialized by the bridge cannot otherwise know what this request's
+ * client can answer (2025-era children ignore the key).
+ */
+const ENVELOPE_KEYS = [PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY]
 
 export const HEADER_MISMATCH = -32020
 export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
@@ -110,7 +116,7 @@ export function mcpNameOf(method: string, params: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-/** The request's params without the envelope keys, as a session-era child expects them. */
+/** The request's params without the envelope keys (but the capabilities), for a child. */
 export function withoutEnvelope(params: unknown): JsonObject | undefined {
   if (!isObject(params)) return undefined
   const meta = params._meta
@@ -154,6 +160,20 @@ export function toModernResult(
     translated._meta = { [SERVER_INFO_META_KEY]: serverInfo, ...meta }
   }
   return translated
+}
+
+/** A 2025-era child's "resource not found" (−32002 then, or −32602). */
+const RESOURCE_NOT_FOUND_2025 = -32002
+
+/**
+ * A child's error as 2026-07-28 words it: reading a resource that does not exist is −32602 with
+ * the requested `uri` in `data` (SEP-2164); 2025-era servers answer −32002 or omit the URI.
+ */
+export function toModernError(method: string, error: JsonObject, name: string | undefined) {
+  if (method !== 'resources/read' || name === undefined) return error
+  if (error.code !== RESOURCE_NOT_FOUND_2025 && error.code !== INVALID_PARAMS) return error
+  const data = isObject(error.data) ? error.data : {}
+  return { ...error, code: INVALID_PARAMS, data: { uri: name, ...data } }
 }
 
 /** A child's server capabilities without what the 2026-07-28 revision deleted. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { ChildConnection } from './child-process.ts'
 import {
@@ -6,6 +7,7 @@ import {
   INTERNAL_ERROR,
   isObject,
   type JsonObject,
+  mcpNameOf,
 } from './modern-protocol.ts'
 
 /** What a forwarded request came to: the child's answer, a request of the child's, progress. */
@@ -19,6 +21,13 @@ export type ExchangeEvent =
     }
   | { readonly kind: 'notification'; readonly method: string; readonly params: unknown }
 
+/** A request of the child's to the client, waiting for the client's input response. */
+export interface ChildRequest {
+  readonly id: string | number
+  readonly method: string
+  readonly params: unknown
+}
+
 /**
  * One request forwarded to a pooled child, under an id of the bridge's (clients' ids may clash),
  * until the child answers it. Requests the child sends while it is the only exchange in flight
@@ -28,14 +37,26 @@ export type ExchangeEvent =
 export class Exchange {
   readonly childId: string
   readonly method: string
+  /** What the request names (the tool, prompt or resource its `Mcp-Name` mirrors). */
+  readonly name: string | undefined
   /** The request's `_meta.progressToken`: the child's progress for it goes with it. */
   readonly progressToken: string | number | undefined
+  /** Input responses the client sent that no request of the child's has used yet, by key. */
+  readonly answers = new Map<string, unknown>()
+  /** The child's requests the client has been asked to answer (input requests), by key. */
+  readonly waiting = new Map<string, ChildRequest>()
   #events: ExchangeEvent[] = []
   #waiter: ((event: ExchangeEvent) => void) | undefined
 
-  constructor(childId: string, method: string, progressToken: string | number | undefined) {
+  constructor(
+    childId: string,
+    method: string,
+    name: string | undefined,
+    progressToken: string | number | undefined
+  ) {
     this.childId = childId
     this.method = method
+    this.name = name
     this.progressToken = progressToken
   }
 
@@ -54,6 +75,12 @@ export class Exchange {
       this.#waiter = resolve
     })
   }
+
+  /** The events queued now or arriving within `ms`, without waiting for one more. */
+  async collect(ms: number): Promise<ExchangeEvent[]> {
+    await sleep(ms)
+    return this.#events.splice(0)
+  }
 }
 
 export type NotificationListener = (notification: { method: string; params?: unknown }) => void
@@ -69,8 +96,8 @@ export class PooledChild {
   initializeResult: JsonObject = {}
   lastUsed: number
   #exchanges = new Map<string, Exchange>()
-  /** Continuations waiting for the client's retry with input responses (see input-required). */
-  readonly suspended = new Map<string, { exchange: Exchange; childRequestId: string | number }>()
+  /** Calls waiting for the client's retry with input responses, by `requestState`. */
+  readonly suspended = new Map<string, Exchange>()
   readonly listeners = new Set<NotificationListener>()
 
   constructor(key: string, child: ChildConnection, now: number) {
@@ -117,7 +144,8 @@ export class PooledChild {
     const meta = isObject(params?._meta) ? params._meta : {}
     const token = meta.progressToken
     const progressToken = typeof token === 'string' || typeof token === 'number' ? token : undefined
-    const exchange = new Exchange(`bridge-${randomUUID()}`, method, progressToken)
+    const name = mcpNameOf(method, params)
+    const exchange = new Exchange(`bridge-${randomUUID()}`, method, name, progressToken)
     this.#exchanges.set(exchange.childId, exchange)
     const message = { jsonrpc: '2.0', id: exchange.childId, method, ...(params ? { params } : {}) }
     this.child.send(message as JSONRPCMessage).catch((error: unknown) => {

@@ -22,9 +22,9 @@ import {
   withoutEnvelope,
 } from './modern-protocol.ts'
 import type { PolicyGate } from './policy/gate.ts'
-import type { Exchange, PooledChild } from './pooled-child.ts'
+import type { PooledChild } from './pooled-child.ts'
 import { sseResponse } from './sse.ts'
-import { resume, settle } from './stateless-exchange.ts'
+import { begin, settle } from './stateless-exchange.ts'
 import { listen } from './subscriptions-listen.ts'
 
 /** Session-era methods the 2026-07-28 revision removed: 404, never forwarded to the child. */
@@ -51,8 +51,8 @@ type RequestId = string | number
  * then answered by the user's pooled child: `server/discover` from the child's initialize result,
  * `subscriptions/listen` as a stream of the child's list-changed notifications, anything else
  * forwarded as a plain JSON-RPC request and its answer translated. A request the child makes of
- * the client on the way (sampling, elicitation) comes back as an `input_required` result; the
- * client's retry with `requestState` resumes the waiting call.
+ * the client on the way (sampling, elicitation, roots) comes back as an `input_required` result;
+ * the client's retry with `requestState` resumes the waiting call.
  */
 export async function serveStateless(
   request: Request,
@@ -162,7 +162,8 @@ export async function serveStateless(
         result: toModernResult(
           method,
           {
-            supportedVersions: MODERN_PROTOCOL_VERSIONS,
+            // Every version the endpoint serves, as −32022 lists them: the sessions' too.
+            supportedVersions: SERVED_PROTOCOL_VERSIONS,
             capabilities: modernCapabilities(pooled.initializeResult.capabilities),
             ...(typeof pooled.initializeResult.instructions === 'string'
               ? { instructions: pooled.initializeResult.instructions }
@@ -174,16 +175,9 @@ export async function serveStateless(
     case 'subscriptions/listen':
       return listen(pooled, id, body.params, request.signal)
   }
-  const params = withoutEnvelope(body.params)
-  const requestState = params?.requestState
-  let exchange: Exchange
-  if (typeof requestState === 'string') {
-    const resumed = resume(pooled, requestState, method, params)
-    if ('error' in resumed) return answer(id, { error: resumed.error })
-    exchange = resumed.exchange
-  } else {
-    exchange = pooled.forward(method, params)
-  }
+  const begun = begin(pooled, method, withoutEnvelope(body.params))
+  if ('error' in begun) return answer(id, { error: begun.error })
+  const exchange = begun.exchange
   const settling = async (notify: (notification: JsonObject) => void) => {
     const outcome = await settle(pooled, exchange, id, clientCapabilities, {
       signal: request.signal,

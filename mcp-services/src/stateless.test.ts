@@ -74,7 +74,8 @@ describe('the stateless era beside the session era', () => {
     expect(discover.status).toBe(200)
     expect(discover.json.result).toMatchObject({
       resultType: 'complete',
-      supportedVersions: ['2026-07-28'],
+      // Every version the endpoint serves, the sessions' too: what −32022 lists as supported.
+      supportedVersions: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26'],
       ttlMs: 0,
       cacheScope: 'private',
       capabilities: { tools: {} },

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { registerFixturePrompts } from './conformance-fixtures/prompts.ts'
 import { registerFixtureResources } from './conformance-fixtures/resources.ts'
+import { registerStatelessHooks } from './conformance-fixtures/stateless-hooks.ts'
 import { registerFixtureTools } from './conformance-fixtures/tools.ts'
 
 /**
@@ -11,6 +12,7 @@ import { registerFixtureTools } from './conformance-fixtures/tools.ts'
  * server. It holds no data and serves no one else: the catalog keeps it disabled by default.
  * Its tools also exercise what crosses the bridge from the child: log and progress
  * notifications while a call runs, and sampling and elicitation requests back to the client.
+ * The 2026-07-28 scenarios' diagnostic hooks (input-required tools, list mutations) are here too.
  */
 const server = new McpServer(
   { name: 'gateway-conformance-fixtures', version: '0.1.0' },
@@ -20,5 +22,6 @@ const server = new McpServer(
 registerFixtureTools(server)
 registerFixtureResources(server)
 registerFixturePrompts(server)
+registerStatelessHooks(server)
 
 await server.connect(new StdioServerTransport())

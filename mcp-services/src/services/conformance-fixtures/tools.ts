@@ -196,11 +196,13 @@ export function registerFixtureTools(server: McpServer): void {
   )
 
   // `json-schema-2020-12` (pending in the suite) looks for `$schema`, `$defs` and
-  // `additionalProperties` in the listed input schema. The SDK renders zod as draft-07, but
-  // copies zod metadata into its output: this schema declares 2020-12 that way and uses only
-  // keywords that mean the same in both drafts.
+  // `additionalProperties` in the listed input schema, and from 2026-07-28 for `allOf`/`anyOf`,
+  // `if`/`then`/`else` and an `$anchor` in `$defs` (SEP-2106). The SDK renders zod as draft-07,
+  // but copies zod metadata into its output: this schema declares 2020-12 that way and uses only
+  // keywords that mean the same in both drafts (`$anchor`, unknown to draft-07, is ignored there).
   const address = { street: z.string().optional(), city: z.string().optional() }
   const addressJsonSchema = {
+    $anchor: 'addressDef',
     type: 'object',
     properties: { street: { type: 'string' }, city: { type: 'string' } },
   }
@@ -212,10 +214,18 @@ export function registerFixtureTools(server: McpServer): void {
         .strictObject({
           name: z.string().optional(),
           address: z.object(address).optional().meta({ $ref: '#/$defs/address' }),
+          contactMethod: z.enum(['phone', 'email']).optional(),
+          phone: z.string().optional(),
+          email: z.string().optional(),
         })
         .meta({
           $schema: 'https://json-schema.org/draft/2020-12/schema',
           $defs: { address: addressJsonSchema },
+          allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+          if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+          // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword, never awaited
+          then: { required: ['phone'] },
+          else: { required: ['email'] },
         }),
     },
     (input) => text(`Received: ${JSON.stringify(input)}`)
