@@ -72,6 +72,9 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
       if (error instanceof BodyTooLarge) {
         return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
       }
+      if (c.req.raw.signal.aborted) {
+        return jsonRpcErrorResponse(400, SERVER_ERROR, 'Bad Request: the client went away')
+      }
       logger.warn(
         { event: 'session_owner_unreachable', owner: owner.id, err: error },
         'the replica that owns the session cannot be reached; answered 404'

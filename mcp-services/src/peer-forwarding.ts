@@ -65,12 +65,14 @@ export class PeerForwarder {
     const incoming = new URL(request.url)
     const target = new URL(incoming.pathname + incoming.search, peerUrl)
     const headers = this.#headersFor(request, body)
+    // The Host the edge sent (the request's URL is built from it): the owner checks it again.
+    headers.host ??= incoming.host
     let answer: IncomingMessage
     try {
-      answer = await this.#send(target, request.method, headers, body)
+      answer = await this.#send(target, request, headers, body)
     } catch (error) {
       if (!(error instanceof RetryableReset)) throw error
-      answer = await this.#send(target, request.method, headers, body)
+      answer = await this.#send(target, request, headers, body)
     }
     return toResponse(answer)
   }
@@ -97,14 +99,16 @@ export class PeerForwarder {
 
   #send(
     target: URL,
-    method: string,
+    request: Request,
     headers: Record<string, string>,
     body: Buffer | undefined
   ): Promise<IncomingMessage> {
     const transport = target.protocol === 'https:' ? https : http
     const agent = this.#agents[target.protocol === 'https:' ? 'https:' : 'http:']
     return new Promise((resolve, reject) => {
-      const outgoing = transport.request(target, { method, headers, agent }, resolve)
+      // The client going away (the edge closing its connection) ends the request to the peer too.
+      const options = { method: request.method, headers, agent, signal: request.signal }
+      const outgoing = transport.request(target, options, resolve)
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         // A pooled connection the peer closed just as it was reused: the request never arrived.
         if (outgoing.reusedSocket && error.code === 'ECONNRESET') reject(new RetryableReset())
