@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,43 +6,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { findService } from '../../mcp-services/src/catalog.ts'
 import { startTestBridge, type TestBridge } from '../../mcp-services/src/testing/harness.ts'
+import {
+  cli,
+  type Exceptions,
+  expectPassed,
+  installed,
+  nextCli,
+  type RequirementSet,
+  readChecks,
+  readScenarios,
+  run,
+} from './conformance-support.ts'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-/** An installed package's file, hoisted to the root or kept in the tests workspace. */
-const installed = (path: string) =>
-  [join(root, 'node_modules', path), join(root, 'tests/node_modules', path)].find((file) =>
-    existsSync(file)
-  )
-/** The suite's release (0.1.16): its default "active" suite. */
-const cli = installed('@modelcontextprotocol/conformance/dist/index.js')
-/** The next line of the suite (0.2.0-alpha), which runs a requirement set per spec revision. */
-const nextCli = installed('mcp-conformance-next/dist/index.js')
 const requirementsFile = installed('mcp-conformance-next/requirements/2025-11-25.yaml')
 const baseline = fileURLToPath(new URL('./conformance-baseline.yml', import.meta.url))
-
-/** `requirements/<revision>.yaml` of the suite: what conformance to a spec revision requires. */
-interface RequirementSet {
-  readonly server: readonly string[]
-  readonly not_scored: readonly { scenario: string; leg: string; reason: string }[]
-}
 
 /**
  * Warnings the fixtures cannot avoid, by scenario and check: gaps of the bridge, each with its
  * reason. Every other check of the fixture runs must pass or be informational.
  */
-const bridgeGaps: Readonly<Record<string, { checks: readonly string[]; reason: string }>> = {
+const bridgeGaps: Exceptions = {
   'server-sse-polling': {
     checks: ['server-sse-priming-event', 'server-sse-retry-field'],
     reason:
-      'SSE resumability (pending in the suite, not scored): the bridge keeps no event store, ' +
-      'so it sends no priming event or retry field and closes no stream to be resumed',
+      'SSE resumability (pending in the suite, not scored): the bridge sends no retry field ' +
+      'and closes no stream to be resumed (a stdio child cannot ask it to)',
   },
-}
-
-interface Check {
-  readonly id: string
-  readonly status: string
-  readonly errorMessage?: string
 }
 
 describe('MCP conformance suite, server scenarios, against the bridged everything service', () => {
@@ -105,7 +92,7 @@ describe('MCP conformance suite, server scenarios, against the bridged conforman
     ])
     const scenarios = await readScenarios(dir)
     expect([...scenarios.keys()].sort()).toEqual([...requirements.server].sort())
-    for (const [scenario, checks] of scenarios) expectPassed(scenario, checks)
+    for (const [scenario, checks] of scenarios) expectPassed(scenario, checks, bridgeGaps)
     expect(code, output.slice(-3000)).toBe(0)
   }, 120_000)
 
@@ -120,59 +107,7 @@ describe('MCP conformance suite, server scenarios, against the bridged conforman
     expect([...scenarios.keys()].sort()).toEqual(
       [...requirements.server, ...unscored.map((entry) => entry.scenario)].sort()
     )
-    for (const [scenario, checks] of scenarios) expectPassed(scenario, checks)
+    for (const [scenario, checks] of scenarios) expectPassed(scenario, checks, bridgeGaps)
     expect(code, output.slice(-3000)).toBe(0)
   }, 180_000)
 })
-
-/** Nothing failed, warnings only where `bridgeGaps` says, and (gaps aside) something passed. */
-function expectPassed(scenario: string, checks: readonly Check[]): void {
-  const gap = bridgeGaps[scenario]
-  const problems = checks
-    .filter((check) => check.status === 'FAILURE' || check.status === 'WARNING')
-    .filter((check) => check.status === 'FAILURE' || !gap?.checks.includes(check.id))
-    .map((check) => `${check.status} ${check.id}: ${check.errorMessage ?? ''}`)
-  expect(problems, scenario).toEqual([])
-  if (!gap)
-    expect(
-      checks.some((check) => check.status === 'SUCCESS'),
-      scenario
-    ).toBe(true)
-}
-
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, output }))
-  })
-}
-
-async function readChecks(dir: string): Promise<Check[]> {
-  const checks: Check[] = []
-  for (const entry of await readdir(dir)) {
-    const file = join(dir, entry, 'checks.json')
-    if (existsSync(file)) checks.push(...(JSON.parse(await readFile(file, 'utf8')) as Check[]))
-  }
-  return checks
-}
-
-/** The checks of each scenario, by name (`-o` writes `server-<scenario>-<timestamp>/`). */
-async function readScenarios(dir: string): Promise<Map<string, Check[]>> {
-  const scenarios = new Map<string, Check[]>()
-  for (const entry of await readdir(dir)) {
-    const scenario = /^server-(.+)-\d{4}-\d{2}-\d{2}T/.exec(entry)?.[1]
-    const file = join(dir, entry, 'checks.json')
-    if (!scenario || !existsSync(file)) continue
-    const checks = JSON.parse(await readFile(file, 'utf8')) as Check[]
-    scenarios.set(scenario, [...(scenarios.get(scenario) ?? []), ...checks])
-  }
-  return scenarios
-}
