@@ -113,8 +113,11 @@ export interface FakeGitHub {
   ): void
   /** The user revokes the app in their settings: all their tokens die. Returns how many were live. */
   revokeTokensOf(login: string): number
-  /** On: every authenticated REST call answers 403 (or 429) with `x-ratelimit-remaining: 0`. */
-  setRateLimited(on: boolean, status?: 403 | 429): void
+  /**
+   * On: every authenticated REST call (or only those to `onlyPath`) answers 403 (or 429) with
+   * `x-ratelimit-remaining: 0`.
+   */
+  setRateLimited(on: boolean, status?: 403 | 429, onlyPath?: string): void
   /** Adds a repository (public unless `private`), answered by `/user/repos` and the issue endpoints. */
   addRepository(input: FakeRepositoryInput): FakeRepository
   /** Mints a token without the browser dance (scopes default to `read:user user:email read:org`). */
@@ -202,8 +205,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     setTeamMembership: (login, team, membership) =>
       state.setTeamMembership(login, team, membership),
     revokeTokensOf: (login) => state.revokeGrant(login, 'user'),
-    setRateLimited: (on, status = 403) => {
+    setRateLimited: (on, status = 403, onlyPath) => {
       state.rateLimited = on ? status : null
+      state.rateLimitedPath = on ? (onlyPath ?? null) : null
     },
     addRepository: (input) => state.repositories.add(input),
     issueToken: (login, scopes = ['read:user', 'user:email', 'read:org']) =>

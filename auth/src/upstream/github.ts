@@ -232,6 +232,19 @@ interface GitHubTeam {
   organization: { id: number; login: string }
 }
 
+/**
+ * GitHub's rate limits answer 403 (or 429) too: with no requests remaining, or a `retry-after`
+ * (secondary limits). Such a 403 says nothing about membership, so it must not refuse anyone.
+ */
+function rateLimited(response: Response): boolean {
+  if (response.status !== 403 && response.status !== 429) return false
+  return (
+    response.status === 429 ||
+    response.headers.get('x-ratelimit-remaining') === '0' ||
+    response.headers.has('retry-after')
+  )
+}
+
 /** Pages followed at most: 1,000 organisations or teams are plenty for one person. */
 const MAX_PAGES = 10
 
@@ -247,6 +260,7 @@ async function listAll<T>(api: Api, token: string, path: string): Promise<T[]> {
     const response = await api(next, token)
     if (response.status === 401)
       throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
+    if (rateLimited(response)) throw new UpstreamFailure(`GitHub ${path} is rate-limited`)
     if (response.status === 403 || response.status === 404) {
       await response.body?.cancel()
       return items
@@ -285,6 +299,7 @@ async function orgMemberships(
       const response = await api(`/user/memberships/orgs/${encodeURIComponent(org)}`, token)
       if (response.status === 401)
         throw new UpstreamGrantRevoked('GitHub no longer accepts the token')
+      if (rateLimited(response)) throw new UpstreamFailure('GitHub org membership is rate-limited')
       if (response.status === 404 || response.status === 403) return undefined
       if (!response.ok)
         throw new UpstreamFailure(`GitHub org membership answered ${response.status}`)

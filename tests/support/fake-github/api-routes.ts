@@ -48,7 +48,8 @@ export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => 
     const user = state.user(token.login)
     setHeaders(c, state.countApiCall(`user:${user.id}`, 5000))
     c.header('x-oauth-scopes', token.scopes.join(', '))
-    if (state.rateLimited) {
+    const limitedPath = state.rateLimitedPath
+    if (state.rateLimited && (limitedPath === null || c.req.path.endsWith(limitedPath))) {
       const status = state.rateLimited
       return json(c, status, message(`API rate limit exceeded for user ID ${user.id}.`, status))
     }

@@ -119,6 +119,8 @@ export class FakeGitHubState {
   nextGrantOverride: string[] | null = null
   denyNext = false
   rateLimited: 403 | 429 | null = null
+  /** Only REST calls to this path are limited (a limit reached in the middle of a sign-in). */
+  rateLimitedPath: string | null = null
   readonly #codes = new Map<string, PendingCode>()
   /** Scopes each user last granted the app (reused when `scope` is omitted). */
   readonly #grants = new Map<string, string[]>()
