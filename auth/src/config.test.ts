@@ -219,3 +219,16 @@ describe('ALLOWED_GITHUB_TEAMS', () => {
     expect(() => loadConfig({ ALLOWED_GITHUB_TEAMS: entry })).toThrow(/^ALLOWED_GITHUB_TEAMS: /)
   })
 })
+
+describe('GITHUB_EXTRA_SCOPES', () => {
+  it('adds GitHub scopes to ask at sign-in, none by default; a malformed one stops start-up', () => {
+    expect(loadConfig({}).github.extraScopes).toEqual([])
+    expect(
+      loadConfig({ GITHUB_EXTRA_SCOPES: 'public_repo, read:project,public_repo' }).github
+        .extraScopes
+    ).toEqual(['public_repo', 'read:project'])
+    expect(() => loadConfig({ GITHUB_EXTRA_SCOPES: 'repo admin' })).toThrow(
+      /^GITHUB_EXTRA_SCOPES: "repo admin" is not a GitHub scope name/
+    )
+  })
+})

@@ -63,6 +63,7 @@ const environmentSchema = z.object({
   GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
   GITHUB_BASE_URL: z.url().default('https://github.com'),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
+  GITHUB_EXTRA_SCOPES: commaList,
   DEVELOPMENT_SIGN_IN: flag,
   MCP_POLICY_FILE: z.string().optional(),
   ALLOWED_GITHUB_USERS: commaList,
@@ -128,6 +129,11 @@ export interface Config {
     readonly clientSecret: string | undefined
     readonly baseUrl: string
     readonly apiUrl: string
+    /**
+     * `GITHUB_EXTRA_SCOPES`: scopes asked at sign-in beyond `read:user user:email read:org`, for
+     * services acting as the user on GitHub (the kept token carries them).
+     */
+    readonly extraScopes: readonly string[]
   }
   /**
    * Whether the development sign-in (a page where anyone types any name) is offered when no
@@ -251,6 +257,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       clientSecret: e.GITHUB_CLIENT_SECRET,
       baseUrl: e.GITHUB_BASE_URL.replace(/\/+$/, ''),
       apiUrl: e.GITHUB_API_URL.replace(/\/+$/, ''),
+      extraScopes: gitHubScopes(e.GITHUB_EXTRA_SCOPES),
     },
     developmentSignIn,
     allowedUsers: userList('ALLOWED_GITHUB_USERS', e.ALLOWED_GITHUB_USERS),
@@ -311,4 +318,16 @@ function policyFileOf(path: string | undefined): GatewayPolicy | undefined {
   } catch (error) {
     throw new ConfigError((error as Error).message)
   }
+}
+
+/** GitHub OAuth scope names (`repo`, `public_repo`, `read:project`, ...); anything else stops start-up. */
+function gitHubScopes(scopes: readonly string[]): readonly string[] {
+  for (const scope of scopes) {
+    if (!/^[a-z_]+(:[a-z_]+)?$/.test(scope)) {
+      throw new ConfigError(
+        `GITHUB_EXTRA_SCOPES: "${scope}" is not a GitHub scope name (comma-separated, e.g. public_repo,read:project)`
+      )
+    }
+  }
+  return [...new Set(scopes)]
 }

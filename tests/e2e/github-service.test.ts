@@ -3,7 +3,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { FakeGitHub, FakeGitHubUserInput } from '../support/fake-github.ts'
+import type { FakeGitHub, FakeGitHubUserInput, FakeRepository } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import { startGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
@@ -21,15 +21,18 @@ const SERVICE_AGENT = 'mcp-oauth-gateway-github-service'
 describe('standalone gateway: a service acting as the user on GitHub', () => {
   let github: FakeGitHub
   let gateway: GatewayProcess
+  let aliceNotes: FakeRepository
   beforeAll(async () => {
     ;({ github, gateway } = await startGatewayWithGitHub([ALICE, BOB], {
       ALLOWED_GITHUB_USERS: 'alice,bob',
       MCP_GITHUB_ENABLED: 'true',
+      // Opening an issue needs public_repo, which the gateway asks for only when told.
+      GITHUB_EXTRA_SCOPES: 'public_repo',
       REDIS_URL: inject('redisUrl'),
       REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
       LOG_LEVEL: 'debug',
     }))
-    github.addRepository({ owner: 'alice', name: 'notes' })
+    aliceNotes = github.addRepository({ owner: 'alice', name: 'notes' })
     github.addRepository({ owner: 'bob', name: 'tools' })
   })
   afterAll(async () => {
@@ -88,8 +91,16 @@ describe('standalone gateway: a service acting as the user on GitHub', () => {
       const bobRepos = await bob.client.callTool({ name: 'list_repositories', arguments: {} })
       expect(bobRepos.structuredContent).toMatchObject({ items: [{ full_name: 'bob/tools' }] })
 
+      const opened = await alice.client.callTool({
+        name: 'create_issue',
+        arguments: { owner: 'alice', repo: 'notes', title: 'From the gateway' },
+      })
+      expect(opened.isError).toBeFalsy()
+      expect(aliceNotes.issues.map((issue) => issue.author.login)).toEqual(['alice'])
+
       expect(serviceCalls('/user')).toEqual([`Bearer ${aliceToken}`, `Bearer ${bobToken}`])
       expect(serviceCalls('/user/repos')).toEqual([`Bearer ${bobToken}`])
+      expect(serviceCalls('/repos/alice/notes/issues')).toEqual([`Bearer ${aliceToken}`])
 
       // Everything the gateway and its bridge wrote, at debug level, stdout and stderr.
       const logs = gateway.output()

@@ -39,7 +39,15 @@ export function configuredUpstream(
     name: 'GitHub',
     provider: coalesceSubjectChecks(
       githubUpstream(
-        { clientId, clientSecret, baseUrl, apiUrl, orgs, teams: config.allowedTeams },
+        {
+          clientId,
+          clientSecret,
+          baseUrl,
+          apiUrl,
+          orgs,
+          teams: config.allowedTeams,
+          extraScopes: config.github.extraScopes,
+        },
         clock,
         fetchImpl
       )

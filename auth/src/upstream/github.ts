@@ -23,6 +23,8 @@ export interface GitHubSettings {
   readonly orgs: readonly string[]
   /** Teams (`org/team-slug`, lower-cased) whose membership the allow-list asks about. */
   readonly teams: readonly string[]
+  /** Scopes asked beyond the gateway's own, for services acting as the user (`GITHUB_EXTRA_SCOPES`). */
+  readonly extraScopes?: readonly string[]
 }
 
 /**
@@ -65,7 +67,9 @@ export function githubUpstream(
   }
   // read:org: organisation and team memberships, for the allow-lists and for the bridges'
   // policies (which the authorization server cannot see), so always.
-  const scope = 'read:user user:email read:org'
+  const scope = [
+    ...new Set(['read:user', 'user:email', 'read:org', ...(settings.extraScopes ?? [])]),
+  ].join(' ')
 
   const api = async (path: string, token: string): Promise<Response> => {
     try {
