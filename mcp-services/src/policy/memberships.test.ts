@@ -46,13 +46,18 @@ describe('MembershipCache', () => {
     expect(directory.asked).toEqual(['2'])
   })
 
-  it('fails closed without caching the failure', async () => {
+  it('fails closed, and keeps a failure 5 s only', async () => {
     const directory = new TeamDirectory()
     directory.users.set('1', { orgs: [500], teams: [77] })
     directory.failing = true
-    const cache = new MembershipCache(directory, { logger, now: () => 0 })
+    let now = 0
+    const cache = new MembershipCache(directory, { logger, now: () => now })
     expect(await cache.subject('1')).toEqual({ userId: '1', organizations: [], teams: [] })
     directory.failing = false
+    now = 4_999
+    expect((await cache.subject('1')).teams).toEqual([])
+    expect(directory.asked).toEqual(['1'])
+    now = 5_000
     expect((await cache.subject('1')).teams).toEqual(['77'])
   })
 

@@ -28,6 +28,8 @@ export interface MembershipCacheOptions {
 }
 
 export const MEMBERSHIP_TTL_MS = 30_000
+/** How long a failed lookup is kept (as no membership) before the directory is asked again. */
+export const FAILED_LOOKUP_TTL_MS = 5_000
 
 interface Entry {
   readonly subject: Subject
@@ -37,8 +39,9 @@ interface Entry {
 /**
  * A user's memberships, looked up in the directory at most once per `ttlMs` (30 s) per user, so a
  * session's every request does not ask the authorization server again; someone removed from a
- * team loses the team's tools within that time. A failed lookup is not cached and counts as no
- * membership (fail closed): only rules naming the user by id still match.
+ * team loses the team's tools within that time. A failed lookup counts as no membership (fail
+ * closed: only rules naming the user by id still match) and is kept 5 s only, so an unreachable
+ * directory costs each user one timeout per 5 s rather than one per request.
  */
 export class MembershipCache {
   readonly #directory: MembershipDirectory | undefined
@@ -73,6 +76,7 @@ export class MembershipCache {
         { err: error, user: userId, event: 'membership_lookup_failed' },
         'could not look up the user in the directory; organisation and team rules do not match'
       )
+      this.#remember(userId, alone, FAILED_LOOKUP_TTL_MS)
       return alone
     }
     const subject: Subject = {
@@ -80,18 +84,17 @@ export class MembershipCache {
       organizations: (found?.organizations ?? []).map((org) => String(org.id)),
       teams: (found?.teams ?? []).map((team) => String(team.id)),
     }
-    this.#remember(userId, subject)
+    this.#remember(userId, subject, this.#options.ttlMs ?? MEMBERSHIP_TTL_MS)
     return subject
   }
 
-  #remember(userId: string, subject: Subject): void {
+  #remember(userId: string, subject: Subject, ttlMs: number): void {
     const max = this.#options.maxEntries ?? 10_000
     this.#entries.delete(userId)
     if (this.#entries.size >= max) {
       const oldest = this.#entries.keys().next().value
       if (oldest !== undefined) this.#entries.delete(oldest)
     }
-    const ttl = this.#options.ttlMs ?? MEMBERSHIP_TTL_MS
-    this.#entries.set(userId, { subject, expires: this.#options.now() + ttl })
+    this.#entries.set(userId, { subject, expires: this.#options.now() + ttlMs })
   }
 }
