@@ -85,11 +85,11 @@ describe('policy and step-up through the standalone gateway', () => {
 
   describe('session era (SDK 1.x client)', () => {
     /** Signs `login` in through OAuth; no refresh token (SDK 1.x would refresh instead of step up). */
-    const connect = async (login: string) => {
+    const connect = async (login: string, grantTypes = ['authorization_code']) => {
       github.setNextLogin(login)
       const provider = new HeadlessOAuthProvider({
         redirectUrl: REDIRECT,
-        metadata: { grant_types: ['authorization_code'] },
+        metadata: { grant_types: grantTypes },
       })
       const client = new Client({ name: 'policy-e2e', version: '1.0.0' })
       const firstTry = new StreamableHTTPClientTransport(resource(), { authProvider: provider })
@@ -120,6 +120,21 @@ describe('policy and step-up through the standalone gateway', () => {
         // started with (`MCP_GATEWAY_AUTH_SCOPES` is set when it is spawned).
         const whoami = await client.callTool({ name: 'whoami', arguments: {} })
         expect(whoami.structuredContent).toMatchObject({ userId: String(OCTOCAT.id) })
+      } finally {
+        await transport.terminateSession().catch(() => {})
+        await client.close()
+      }
+    })
+
+    it('SDK 1.x holding a refresh token refreshes instead, and gives up (docs/policy.md)', async () => {
+      const grants = ['authorization_code', 'refresh_token']
+      const { client, transport, provider } = await connect('octocat', grants)
+      try {
+        const authorizations = provider.authorizationUrls.length
+        await expect(client.callTool({ name: 'whoami', arguments: {} })).rejects.toThrow(
+          'Server returned 403 after trying upscoping'
+        )
+        expect(provider.authorizationUrls).toHaveLength(authorizations)
       } finally {
         await transport.terminateSession().catch(() => {})
         await client.close()
