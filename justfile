@@ -114,6 +114,11 @@ oauth-revoke-tokens +flags:
 oauth-purge-expired *flags:
     {{ store-admin }} purge-expired {{ flags }}
 
+# Show the newest audit events kept in Redis (--user, --client, --event, --since 12h, --limit, --json)
+[group('clients and tokens')]
+audit *flags:
+    {{ store-admin }} audit {{ flags }}
+
 # Make a new signing key, used once the gateway restarts; the old ones stay published for live tokens
 [group('clients and tokens')]
 rotate-signing-key *flags:

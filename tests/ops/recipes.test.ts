@@ -33,6 +33,7 @@ const RECIPES = [
   'oauth-list-tokens',
   'oauth-revoke-tokens',
   'oauth-purge-expired',
+  'audit',
   'oauth-backup',
   'oauth-backup-list',
   'oauth-backup-view',
@@ -190,6 +191,18 @@ describe('just recipes', () => {
     ])
     const purged = json(await just(['oauth-purge-expired', '--json']))
     expect(purged).toMatchObject({ family_index_entries: 0, consent_index_entries: 0 })
+    // The running gateway kept its audit events in Redis; the recipe reads them.
+    const audited = json<Record<string, unknown>[]>(
+      await just(['audit', '--user', 'octocat', '--event', 'token.', '--json'])
+    )
+    expect(audited).toContainEqual(
+      expect.objectContaining({
+        event: 'token.issued',
+        login: 'octocat',
+        client_id: tokens.client_id,
+        grant_type: 'device_code',
+      })
+    )
   })
 
   it('check-health passes against the gateway and fails against nothing', {
