@@ -27,7 +27,9 @@ export type AuditFlow = 'authorization_code' | 'device' | 'account'
 
 /**
  * Why a sign-in or a refresh was refused, machine-readable:
- * - `not_allowed`: the allow-list (users, organisations, teams) does not let the user in;
+ * - `not_an_allowed_user`, `not_in_allowed_org`, `not_in_allowed_team`, `allow_list_empty`,
+ *   `another_user`: which part of the allow-list refused the user (`AllowListRefusal`), or
+ *   `not_allowed` without a finer reason;
  * - `no_upstream_grant`: nothing kept from the user's sign-in to re-check them with;
  * - `upstream_grant_revoked`: the user withdrew the gateway's access at the identity provider;
  * - `upstream_denied`: the user cancelled, or refused the gateway, at the identity provider;
