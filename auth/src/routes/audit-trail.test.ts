@@ -8,6 +8,7 @@ import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
   authorizeUrl,
   browserFor,
+  clientRequest,
   exchangeCode,
   newPkce,
   obtainCode,
@@ -289,5 +290,70 @@ describe('the audit trail of a user who is no longer allowed', () => {
       reason: expect.stringMatching(/^not_/),
       family_id: expect.any(String),
     })
+  })
+})
+
+describe('the audit trail of the device flow', () => {
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    server = fixture.server
+  })
+  const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+  it('records the sign-in, the consent given or denied, and the tokens', async () => {
+    const cli = await registerTestClient(server, {
+      client_name: 'Audited CLI',
+      redirect_uris: [],
+      grant_types: [DEVICE_GRANT, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    })
+    const answer = async (decision: 'approve' | 'deny') => {
+      const device = (await (
+        await clientRequest(server, cli, '/device_authorization', {})
+      ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+      const browser = browserFor(server)
+      const codePage = await browser.open(device.verification_uri_complete, 'about:')
+      const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+      await browser.submitConsent(consent, decision, 'about:')
+      return device
+    }
+    const approved = await answer('approve')
+    server.clock.advance(10_000)
+    const polled = await tokenRequest(server, cli, {
+      grant_type: DEVICE_GRANT,
+      device_code: approved.device_code,
+    })
+    expect(polled.status).toBe(200)
+    await answer('deny')
+
+    const cliClient = { client_id: cli.client_id, client_name: 'Audited CLI' }
+    expect(auditLines(server).filter((line) => line.event !== 'client.registered')).toEqual([
+      expect.objectContaining({
+        event: 'user.signed_in',
+        ...alice,
+        ...cliClient,
+        flow: 'device',
+      }),
+      expect.objectContaining({
+        event: 'authorization.consent_given',
+        ...alice,
+        ...cliClient,
+        flow: 'device',
+        remembered: false,
+      }),
+      expect.objectContaining({
+        event: 'token.issued',
+        ...alice,
+        ...cliClient,
+        grant_type: 'device_code',
+      }),
+      expect.objectContaining({
+        event: 'authorization.consent_denied',
+        ...cliClient,
+        flow: 'device',
+      }),
+    ])
+    const written = JSON.stringify(server.logs)
+    expect(written).not.toContain(approved.device_code)
   })
 })
