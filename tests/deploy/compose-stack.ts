@@ -179,6 +179,7 @@ export function stackEnvironment(
     ACME_EMAIL: `admin@${BASE_DOMAIN}`,
     REDIS_PASSWORD: randomBytes(24).toString('hex'),
     BRIDGE_SHARED_SECRET: randomBytes(32).toString('hex'),
+    INTERNAL_API_SECRET: randomBytes(32).toString('hex'),
     ALLOWED_GITHUB_USERS: allowedUsers,
     LOG_LEVEL: 'info',
     GITHUB_BASE_URL: github.GITHUB_BASE_URL,
