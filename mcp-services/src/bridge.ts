@@ -154,6 +154,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       policy,
       github,
       newSessionId: owners?.newSessionId,
+      retryElsewhere: owners?.retryElsewhere,
     })
   )
 

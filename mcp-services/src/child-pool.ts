@@ -4,6 +4,7 @@ import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import type { Identity } from './identity.ts'
+import { ownedIdPrefix } from './owner-routing.ts'
 import { PooledChild } from './pooled-child.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 
@@ -115,7 +116,7 @@ export class ChildPool {
     const spec = await childSpecFor(service, launch, identity, config.dataDir, this.#deps.github)
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
-    const pooled = new PooledChild(key, child, this.#deps.now())
+    const pooled = new PooledChild(key, child, this.#deps.now(), ownedIdPrefix(config.replicas))
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
     })

@@ -16,6 +16,7 @@ import {
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
 import { isModernVersion, opensStatelessly } from './modern-protocol.ts'
+import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
@@ -40,6 +41,8 @@ export interface McpRouteDeps {
   readonly policy?: PolicyGate | undefined
   /** Mints session ids (owner-routing.ts, with several replicas); default a UUID. */
   readonly newSessionId?: (() => string) | undefined
+  /** A stateless retry of a call another replica holds: that replica's answer (owner-routing.ts). */
+  readonly retryElsewhere?: RetryElsewhere | undefined
 }
 
 /**
@@ -103,7 +106,8 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       if (!deps.accepting()) {
         return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
       }
-      return serveStateless(c.req.raw, parsed, identity, deps)
+      const elsewhere = await deps.retryElsewhere?.(c.req.raw, body.text, parsed)
+      return elsewhere ?? serveStateless(c.req.raw, parsed, identity, deps)
     }
     return startSession(c.req.raw, parsed, identity, deps)
   })

@@ -18,6 +18,7 @@ export interface OwnerRouting {
   readonly newSessionId: () => string
   /** For `/mcp`, after the guards: sends a request of another replica's session there. */
   readonly middleware: MiddlewareHandler
+  readonly retryElsewhere: RetryElsewhere
   close(): void
 }
 
@@ -34,6 +35,17 @@ export interface OwnerRouting {
  *
  * Requests without a session id (initialize, the stateless era) are served where they land.
  */
+/**
+ * A stateless (2026-07-28) retry whose `requestState` another replica minted: the call it resumes
+ * waits in that replica's child, so the retry (its body already read) is answered there.
+ * Undefined: not another replica's, or it cannot be reached (the state is then unknown here).
+ */
+export type RetryElsewhere = (
+  request: Request,
+  body: string,
+  parsed: unknown
+) => Promise<Response | undefined>
+
 export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
   const { replicas, logger } = deps
   const selfTag = replicaTag(replicas.self)
@@ -50,10 +62,14 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
     maxRequestBodyBytes: deps.maxRequestBodyBytes,
   })
 
+  /** The peer that minted `id` (`<tag>.…`); undefined for this replica's ids and unknown tags. */
+  const ownerOf = (id: string | undefined) => {
+    const tag = id?.split('.', 1)[0]
+    return tag === undefined || tag === selfTag ? undefined : byTag.get(tag)
+  }
+
   const middleware: MiddlewareHandler = async (c, next) => {
-    const sessionId = c.req.header('mcp-session-id')
-    const tag = sessionId === undefined ? undefined : sessionId.split('.', 1)[0]
-    const owner = tag === undefined || tag === selfTag ? undefined : byTag.get(tag)
+    const owner = ownerOf(c.req.header('mcp-session-id'))
     if (owner === undefined) {
       await next()
       return undefined
@@ -83,11 +99,37 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
     }
   }
 
+  const retryElsewhere: RetryElsewhere = async (request, body, parsed) => {
+    const params = isObject(parsed) && isObject(parsed.params) ? parsed.params : undefined
+    const state = params?.requestState
+    const owner = typeof state === 'string' ? ownerOf(state) : undefined
+    if (owner === undefined || request.headers.has(FORWARDED_HEADER)) return undefined
+    try {
+      return await forwarder.forward(request, owner.url, body)
+    } catch (error) {
+      logger.warn(
+        { event: 'request_state_owner_unreachable', owner: owner.id, err: error },
+        'the replica holding the waiting call cannot be reached'
+      )
+      return undefined
+    }
+  }
+
   return {
     newSessionId: () => `${selfTag}.${randomUUID()}`,
     middleware,
+    retryElsewhere,
     close: () => forwarder.close(),
   }
+}
+
+/** What starts the ids this replica mints (`<tag>.`); empty with one replica. */
+export function ownedIdPrefix(replicas: ReplicaSetConfig | undefined): string {
+  return replicas === undefined ? '' : `${replicaTag(replicas.self)}.`
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** A replica's tag in the session ids it mints: 64 bits of a hash of its id, base64url. */

@@ -59,9 +59,15 @@ export class PeerForwarder {
     this.#options = options
   }
 
-  /** Rejects with {@link PeerUnreachable} or {@link BodyTooLarge}; any answer is returned. */
-  async forward(request: Request, peerUrl: string): Promise<Response> {
-    const body = await readBounded(request, this.#options.maxRequestBodyBytes)
+  /**
+   * Rejects with {@link PeerUnreachable} or {@link BodyTooLarge}; any answer is returned. `read`:
+   * the body, when the caller has read it already.
+   */
+  async forward(request: Request, peerUrl: string, read?: string): Promise<Response> {
+    const body =
+      read === undefined
+        ? await readBounded(request, this.#options.maxRequestBodyBytes)
+        : Buffer.from(read)
     const incoming = new URL(request.url)
     const target = new URL(incoming.pathname + incoming.search, peerUrl)
     const headers = this.#headersFor(request, body)

@@ -99,9 +99,12 @@ export class PooledChild {
   /** Calls waiting for the client's retry with input responses, by `requestState`. */
   readonly suspended = new Map<string, Exchange>()
   readonly listeners = new Set<NotificationListener>()
+  /** Starts every `requestState` it mints: names this replica (owner-routing.ts), or empty. */
+  readonly statePrefix: string
 
-  constructor(key: string, child: ChildConnection, now: number) {
+  constructor(key: string, child: ChildConnection, now: number, statePrefix = '') {
     this.key = key
+    this.statePrefix = statePrefix
     this.child = child
     this.lastUsed = now
     child.onmessage = (message) => this.#fromChild(message)

@@ -188,7 +188,8 @@ function answerWaiting(pooled: PooledChild, exchange: Exchange): void {
 
 /** Keeps the call waiting and hands the client the child's requests as input requests. */
 function suspend(pooled: PooledChild, exchange: Exchange, suspendForMs: number): JsonObject {
-  const requestState = randomUUID()
+  // Names the replica holding the call, so a retry landing elsewhere is sent here.
+  const requestState = `${pooled.statePrefix}${randomUUID()}`
   pooled.suspended.set(requestState, exchange)
   // A client that never retries must not keep the child's call (and the child) forever.
   setTimeout(() => {

@@ -16,7 +16,7 @@ import {
   identityHeaders,
   textOf,
 } from '../../mcp-services/src/testing/harness.ts'
-import { connectModernClient } from '../../mcp-services/src/testing/modern-client.ts'
+import { connectModernClient, postModern } from '../../mcp-services/src/testing/modern-client.ts'
 import { openRawSession, SseReader } from '../../mcp-services/src/testing/raw-client.ts'
 import { type RunningProcess, requireBinary, startProcess } from '../proxies/support/processes.ts'
 import { freePort } from '../support/free-port.ts'
@@ -183,6 +183,35 @@ describe('two bridge replicas behind nginx, round-robin', () => {
       expect(seen.length).toBeGreaterThan(2)
       expect(seen.every((served) => !served.forwarded && served.status === 200)).toBe(true)
     }
+  })
+
+  it('resumes a stateless call waiting for input at the replica that holds it', async () => {
+    const call = {
+      method: 'tools/call',
+      params: {
+        name: 'ask',
+        arguments: { waitMs: 0 },
+        _meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } },
+      },
+    }
+    const headers = { 'Mcp-Name': 'ask', ...secretHeader }
+    const [first, second] = replicas as [Replica, Replica]
+    const asked = await postModern(first.url, 'dave', call, headers)
+    expect(asked.json.result).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { input: { method: 'elicitation/create' } },
+    })
+    const requestState = String(asked.json.result?.requestState)
+    expect(requestState.startsWith(`${replicaTag(first.id)}.`)).toBe(true)
+    // The retry lands on the other replica: the waiting call is in the first one's child.
+    const inputResponses = { input: { action: 'accept', content: {} } }
+    const retry = { ...call, params: { ...call.params, requestState, inputResponses } }
+    const resumed = await postModern(second.url, 'dave', retry, headers)
+    expect(resumed.json.result).toMatchObject({
+      resultType: 'complete',
+      content: [{ type: 'text', text: 'accept' }],
+    })
+    expect(first.served.at(-1)).toMatchObject({ forwarded: true, status: 200 })
   })
 
   it('answers 404 for a session whose owner has stopped, so the client starts over', async () => {
