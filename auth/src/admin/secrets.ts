@@ -24,10 +24,11 @@ export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
   },
   {
     name: 'JWT_PRIVATE_KEY_B64',
-    purpose: 'the pinned token signing key: RSA 2048, PKCS#8 PEM, base64',
+    // ES256 signs for a quarter of RS256's CPU (docs/benchmarks.md); RSA keys pinned before stay valid.
+    purpose: 'the pinned token signing key: EC P-256 (ES256), PKCS#8 PEM, base64',
     generate: () =>
       Buffer.from(
-        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
           type: 'pkcs8',
           format: 'pem',
         })

@@ -52,13 +52,13 @@ describe('secrets (generate-all-secrets)', () => {
     expect(values.REDIS_PASSWORD).toMatch(/^[0-9a-f]{64}$/)
     expect(values.BRIDGE_SHARED_SECRET).toMatch(/^[0-9a-f]{64}$/)
     expect(values.INTERNAL_API_SECRET).toMatch(/^[0-9a-f]{64}$/)
-    // The generated key is one the gateway accepts as its pinned RSA key.
+    // The generated key is one the gateway accepts as its pinned (EC P-256) key.
     const config = loadConfig({ JWT_PRIVATE_KEY_B64: values.JWT_PRIVATE_KEY_B64 })
     const store = createMemoryStore(systemClock)
     const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
     await store.close()
-    expect(signingKeys.current().alg).toBe('RS256')
-    expect(signingKeys.jwks().keys[0]?.n).toHaveLength(342)
+    expect(signingKeys.current().alg).toBe('ES256')
+    expect(signingKeys.jwks().keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256' })
   })
 
   it('never overwrites a value, fills empty ones in place and generates only what is named', async () => {

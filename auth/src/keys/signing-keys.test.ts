@@ -35,7 +35,7 @@ describe('signing keys', () => {
     expect(a.current().kid).toBe(b.current().kid)
     const token = await sign(a)
     const header = decodeProtectedHeader(token)
-    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt', kid: a.current().kid })
+    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: a.current().kid })
     const key = await b.publicKey(a.current().kid)
     expect(key).toBeDefined()
     await expect(compactVerify(token, key as CryptoKey)).resolves.toBeTruthy()
@@ -65,6 +65,27 @@ describe('signing keys', () => {
       expect(decodeProtectedHeader(await sign(keys)).alg).toBe('ES256')
     }
     expect(await store.get('signing-keys')).toBeNull()
+  })
+
+  it('keeps an RS256 ring of an earlier version signing; after a rotation its tokens still verify', async () => {
+    // A ring stored before new keys were ES256: its key stays the current one until rotated.
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
+    const jwk = { ...rsa.export({ format: 'jwk' }), alg: 'RS256', kid: 'rsa-before', use: 'sig' }
+    await store.put('signing-keys', JSON.stringify({ current: jwk, previous: [] }))
+    const keys = await loadSigningKeys(store)
+    expect(keys.current()).toMatchObject({ alg: 'RS256', kid: 'rsa-before' })
+    const oldToken = await sign(keys)
+    await rotateSigningKeys(store)
+    await keys.reload()
+    expect(keys.current().alg).toBe('ES256')
+    expect(keys.jwks().keys.map((key) => key.alg)).toEqual(['ES256', 'RS256'])
+    await expect(
+      compactVerify(oldToken, (await keys.publicKey('rsa-before')) as CryptoKey)
+    ).resolves.toBeTruthy()
+    // A pinned RSA key (JWT_PRIVATE_KEY_B64 from before) still signs RS256.
+    const pem = rsa.export({ format: 'pem', type: 'pkcs8' }).toString()
+    const pinned = await loadSigningKeys(store, Buffer.from(pem).toString('base64'))
+    expect(decodeProtectedHeader(await sign(pinned)).alg).toBe('RS256')
   })
 
   it('refuses a pinned value that is not a private key', async () => {

@@ -10,8 +10,13 @@ import {
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 
-/** The algorithm of newly generated keys (RFC 9068 access tokens: RS256 is the default). */
-const GENERATED_ALG = 'RS256'
+/**
+ * The algorithm of newly generated keys. ES256 (EC P-256): the token endpoint signs one access
+ * token per request, and ES256 signs in about a quarter of RS256's CPU time (docs/benchmarks.md,
+ * `scripts/bench/signing.ts`); verifying costs a little more, but `/verify` checks each token once
+ * and then serves it from its cache. Keys already in a ring, and pinned RSA keys, stay RS256.
+ */
+const GENERATED_ALG = 'ES256'
 /** How many retired keys stay published, so tokens signed before a rotation still verify. */
 const PREVIOUS_KEYS_KEPT = 2
 

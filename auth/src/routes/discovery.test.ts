@@ -125,8 +125,9 @@ describe('discovery', () => {
     expect(jwks.keys).toHaveLength(1)
     const [key] = jwks.keys
     expect(key).toMatchObject({
-      kty: 'RSA',
-      alg: 'RS256',
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
       use: 'sig',
       kid: server.signingKeys.current().kid,
     })
