@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 
@@ -29,7 +29,7 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] 
     await next()
     return undefined
   }
-  const corsHeaders = cors({
+  const preflight = cors({
     origin: (origin) => origin || null,
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: [
@@ -42,10 +42,40 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] 
       'Mcp-Name',
       'Last-Event-ID',
     ],
-    exposeHeaders: ['Mcp-Session-Id', 'WWW-Authenticate'],
+    exposeHeaders: [...EXPOSED_HEADERS],
     maxAge: 600,
   })
+  const corsHeaders: MiddlewareHandler = async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next)
+    await next()
+    addCorsHeaders(c, c.req.header('origin'))
+    return undefined
+  }
   return [guard, corsHeaders]
+}
+
+const EXPOSED_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate'] as const
+
+/**
+ * The headers Hono's `cors()` gives an answer that is not a preflight, set on the answer itself.
+ * `cors()` sets them on a placeholder before the handler runs and appends `Vary` after it, and
+ * each time Hono copies the whole response (body stream and headers) into a new one: twice a
+ * request, and the Node adapter then streams the copy instead of writing a JSON body at once.
+ * Same headers, same values; an answer whose headers cannot change is copied once, as before.
+ */
+function addCorsHeaders(c: Context, origin: string | undefined): void {
+  const add = (set: (name: string, value: string, append?: boolean) => void) => {
+    if (origin) set('Access-Control-Allow-Origin', origin)
+    set('Access-Control-Expose-Headers', EXPOSED_HEADERS.join(','))
+    set('Vary', 'Origin', true)
+  }
+  try {
+    const headers = c.res.headers
+    add((name, value, append) => (append ? headers.append(name, value) : headers.set(name, value)))
+  } catch {
+    // Immutable headers (a fetched response): Hono's own setter copies the response first.
+    add((name, value, append) => c.header(name, value, append ? { append: true } : undefined))
+  }
 }
 
 /** `example.com:8443` → `example.com`, `[::1]:3000` → `[::1]`. */
