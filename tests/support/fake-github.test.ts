@@ -392,6 +392,45 @@ describe('fake GitHub: REST API', () => {
   })
 })
 
+describe('fake GitHub: repositories and issues', () => {
+  const post = (path: string, token: string, body: unknown) =>
+    fetch(`${gh.apiUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        'user-agent': 'gateway-test',
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    })
+
+  it('shows private repositories and opens issues only with the scopes GitHub asks for', async () => {
+    gh.addRepository({ owner: 'bob', name: 'site' })
+    gh.addRepository({ owner: 'bob', name: 'secrets', private: true, collaborators: ['alice'] })
+    const names = async (token: string) =>
+      ((await (await api('/user/repos', token)).json()) as { full_name: string }[]).map(
+        (repo) => repo.full_name
+      )
+    expect(await names(gh.issueToken('bob', ['read:user']).token)).toEqual(['bob/site'])
+    expect(await names(gh.issueToken('bob', ['repo']).token)).toEqual(['bob/site', 'bob/secrets'])
+    expect(await names(gh.issueToken('alice', ['repo']).token)).toEqual(['bob/secrets'])
+
+    const reader = gh.issueToken('alice', ['read:user']).token
+    expect((await post('/repos/bob/site/issues', reader, { title: 'x' })).status).toBe(404)
+    expect((await api('/repos/bob/secrets/issues/1', reader)).status).toBe(404)
+
+    const writer = gh.issueToken('alice', ['public_repo']).token
+    const missingTitle = await post('/repos/bob/site/issues', writer, { body: 'no title' })
+    expect(missingTitle.status).toBe(422)
+    const opened = await post('/repos/bob/site/issues', writer, { title: 'Hi', body: 'there' })
+    expect(opened.status).toBe(201)
+    expect(await opened.json()).toMatchObject({ number: 1, title: 'Hi', user: { login: 'alice' } })
+    const read = await api('/repos/BOB/Site/issues/1', writer)
+    expect(await read.json()).toMatchObject({ number: 1, body: 'there', state: 'open' })
+    expect((await api('/repos/bob/site/issues/2', writer)).status).toBe(404)
+  })
+})
+
 describe('fake GitHub: token lifecycle', () => {
   const appCall = (what: string, token = '', secret = gh.clientSecret, method = 'DELETE') =>
     fetch(`${gh.apiUrl}/applications/${gh.clientId}/${what}`, {
