@@ -72,6 +72,22 @@ describe('the audit trail', () => {
     expect(await streamed(store)).toEqual([])
   })
 
+  it('writes a reuse (a credential that may have leaked) as a warning', async () => {
+    const { lines, logger } = capture('error')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 0 })
+    await audit.record({
+      event: 'refresh_token.reuse_detected',
+      user: alice,
+      client,
+      family_id: 'f',
+    })
+    await audit.record({ event: 'token.refreshed', user: alice, client, scope: '', family_id: 'f' })
+    expect(lines.map((line) => [line.event, line.level])).toEqual([
+      ['refresh_token.reuse_detected', 40],
+      ['token.refreshed', 30],
+    ])
+  })
+
   it('keeps each record in the store’s stream, newest first', async () => {
     const { lines, logger } = capture('info')
     const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 100 })

@@ -34,6 +34,12 @@ export interface CountingAuditTrail extends AuditTrail {
   readonly streamFailures: () => number
 }
 
+/** Events that may mean a leaked credential: written at `warn`, so alerts on warnings see them. */
+const WARNINGS: ReadonlySet<AuditEvent['event']> = new Set([
+  'refresh_token.reuse_detected',
+  'authorization_code.reuse_detected',
+])
+
 /** The caller of the request being served, set by `auditedRequest`. */
 const requestCaller = new AsyncLocalStorage<string>()
 
@@ -80,7 +86,8 @@ export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
   return {
     async record(event) {
       const record = toRecord(event, clock, requestCaller.getStore() ?? parts.caller)
-      lines.info(record)
+      if (WARNINGS.has(event.event)) lines.warn(record)
+      else lines.info(record)
       if (streamMaxLength > 0) await keep(record)
     },
     streamFailures: () => failures,
