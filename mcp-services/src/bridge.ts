@@ -190,5 +190,18 @@ function gitHubAccess(
     )
     return undefined
   }
-  return { apiUrl: config.githubApiUrl, githubToken }
+  return {
+    apiUrl: config.githubApiUrl,
+    async githubToken(userId) {
+      try {
+        return await githubToken(userId)
+      } catch (error) {
+        logger.warn(
+          { event: 'user_directory_unavailable', user: userId, err: error },
+          "the user's GitHub token could not be fetched: their child starts without one"
+        )
+        throw error
+      }
+    },
+  }
 }

@@ -52,6 +52,19 @@ describe('the spec of a child acting as the user on GitHub', () => {
     expect(spec.env).toEqual({ GITHUB_API_URL: 'https://ghe.example/api/v3' })
   })
 
+  it('starts the child without a token, and says why, when the directory cannot answer', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'child-spec-'))
+    const unreachable: GitHubAccess = {
+      apiUrl: 'https://api.github.com',
+      githubToken: () => Promise.reject(new Error('the internal API could not be reached')),
+    }
+    const spec = await childSpecFor(service('github'), launch, identity('11'), dataDir, unreachable)
+    expect(spec.env).toEqual({
+      GITHUB_API_URL: 'https://api.github.com',
+      MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE: 'true',
+    })
+  })
+
   it('never asks for a token for a service that does not act as the user', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'child-spec-'))
     asked.length = 0

@@ -40,9 +40,14 @@ export async function childSpecFor(
   if (service.passIdentity) Object.assign(env, identityEnvironment(identity))
   if (service.actAsGitHubUser && github) {
     env.GITHUB_API_URL = github.apiUrl
-    // None kept (a development sign-in, an ended grant): the child starts without one and says so.
-    const token = await github.githubToken(identity.userId)
-    if (token) env.MCP_GATEWAY_GITHUB_TOKEN = token.access_token
+    // None kept (a development sign-in, an ended grant), or the directory could not answer: the
+    // child starts without one and its tools say which, so the MCP handshake never fails on it.
+    try {
+      const token = await github.githubToken(identity.userId)
+      if (token) env.MCP_GATEWAY_GITHUB_TOKEN = token.access_token
+    } catch {
+      env.MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE = 'true'
+    }
   }
   return {
     command: launch.command,

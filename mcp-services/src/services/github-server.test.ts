@@ -21,11 +21,15 @@ describe('the github service’s server', () => {
   })
   afterAll(() => github.close())
 
-  async function connect(token: string | undefined) {
+  async function connect(token: string | undefined, extra: Record<string, string> = {}) {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [SCRIPT],
-      env: { GITHUB_API_URL: github.apiUrl, ...(token ? { MCP_GATEWAY_GITHUB_TOKEN: token } : {}) },
+      env: {
+        GITHUB_API_URL: github.apiUrl,
+        ...(token ? { MCP_GATEWAY_GITHUB_TOKEN: token } : {}),
+        ...extra,
+      },
       stderr: 'pipe',
     })
     let stderr = ''
@@ -132,7 +136,17 @@ describe('the github service’s server', () => {
     const answer = await client.callTool({ name: 'whoami', arguments: {} })
     expect(answer.isError).toBe(true)
     expect(JSON.stringify(answer.content)).toMatch(/no longer accepts the token/)
-    await expect.poll(closed).toBe(true)
+    await expect.poll(closed, { timeout: 10_000 }).toBe(true)
+  })
+
+  it('says the gateway could not be asked when that is why it has no token', async () => {
+    const { client, closed } = await connect(undefined, {
+      MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE: 'true',
+    })
+    const answer = await client.callTool({ name: 'whoami', arguments: {} })
+    expect(answer.isError).toBe(true)
+    expect(JSON.stringify(answer.content)).toMatch(/could not be asked for your GitHub token/)
+    await expect.poll(closed, { timeout: 10_000 }).toBe(true)
   })
 
   it('ends after answering when it was started without a token', async () => {
@@ -140,6 +154,6 @@ describe('the github service’s server', () => {
     const answer = await client.callTool({ name: 'whoami', arguments: {} })
     expect(answer.isError).toBe(true)
     expect(JSON.stringify(answer.content)).toMatch(/holds no GitHub token for you/)
-    await expect.poll(closed).toBe(true)
+    await expect.poll(closed, { timeout: 10_000 }).toBe(true)
   })
 })

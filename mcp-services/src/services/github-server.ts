@@ -23,7 +23,9 @@ const transport = new StdioServerTransport()
 let retiring = false
 
 const NO_TOKEN =
-  'The gateway holds no GitHub token for you (signed in without GitHub, or the grant ended). Sign in to the gateway again.'
+  process.env.MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE === 'true'
+    ? 'The gateway could not be asked for your GitHub token just now. Try again in a moment.'
+    : 'The gateway holds no GitHub token for you (signed in without GitHub, or the grant ended). Sign in to the gateway again.'
 const REJECTED =
   'GitHub no longer accepts the token the gateway gave this service (revoked or refreshed). Try again: the next call starts with the current one; if it fails again, sign in to the gateway again.'
 
