@@ -290,6 +290,21 @@ describe('the audit trail of a user who is no longer allowed', () => {
       reason: expect.stringMatching(/^not_/),
       family_id: expect.any(String),
     })
+
+    // A new authorization is refused too, and the trail says why.
+    const browser = browserFor(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const consent = await browser.open(authorizeUrl(client, newPkce()), redirectUri)
+    const refused = new URL((await browser.submitConsent(consent, 'approve', redirectUri)).url)
+    expect(refused.searchParams.get('error')).toBe('access_denied')
+    expect(auditLines(server).at(-1)).toMatchObject({
+      event: 'user.sign_in_refused',
+      ...alice,
+      client_id: client.client_id,
+      flow: 'authorization_code',
+      reason: expect.stringMatching(/^not_/),
+    })
+    expect(auditLines(server).some((line) => line.event === 'user.signed_in')).toBe(true)
   })
 })
 
