@@ -114,3 +114,50 @@ describe('input requests of a child in the stateless era', () => {
     expect(reply.json.error).toMatchObject({ code: -32602, data: { uri } })
   })
 })
+
+/** SEP-2243: a tool's `x-mcp-header` parameters must come as matching `Mcp-Param-*` headers. */
+describe('mirrored parameter headers in the stateless era', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    const service = findService('conformance')
+    if (!service) throw new Error('conformance is missing from the catalog')
+    bridge = await startTestBridge(service)
+  })
+  afterAll(() => bridge.close())
+
+  const call = (region: unknown, headers: Record<string, string>) =>
+    postModern(
+      bridge.url,
+      'alice',
+      {
+        method: 'tools/call',
+        params: { name: 'test_param_header', arguments: region === undefined ? {} : { region } },
+      },
+      { 'Mcp-Name': 'test_param_header', ...headers }
+    )
+
+  it('accepts a header equal to the argument, plain or Base64, and refuses the rest', async () => {
+    const plain = await call('us-west1', { 'Mcp-Param-Region': 'us-west1' })
+    expect(JSON.stringify(plain.json.result)).toMatch(/Region: us-west1/)
+    const encoded = Buffer.from('Zürich').toString('base64')
+    const base64 = await call('Zürich', { 'mcp-param-region': `=?base64?${encoded}?=` })
+    expect(JSON.stringify(base64.json.result)).toMatch(/Region: Zürich/)
+    // Not the whole sentinel: a literal value.
+    const literal = await call('=?base64?SGk=', { 'Mcp-Param-Region': '=?base64?SGk=' })
+    expect(literal.status).toBe(200)
+
+    for (const headers of [
+      {},
+      { 'Mcp-Param-Region': 'eu-north1' },
+      { 'Mcp-Param-Region': '=?base64?SGVsbG8?=' },
+      { 'Mcp-Param-Region': '=?base64?SGVs!!!bG8=?=' },
+    ]) {
+      const refused = await call('Hello', headers)
+      expect(refused.status, JSON.stringify(headers)).toBe(400)
+      expect(refused.json.error?.code, JSON.stringify(headers)).toBe(-32020)
+    }
+    // No value in the body: no header expected.
+    const absent = await call(undefined, {})
+    expect(absent.json.error?.code).not.toBe(-32020)
+  })
+})

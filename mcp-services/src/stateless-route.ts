@@ -21,6 +21,7 @@ import {
   UNSUPPORTED_PROTOCOL_VERSION,
   withoutEnvelope,
 } from './modern-protocol.ts'
+import { forgetMirroredParams, paramHeaderProblem } from './param-headers.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import type { PooledChild } from './pooled-child.ts'
 import { sseResponse } from './sse.ts'
@@ -174,6 +175,11 @@ export async function serveStateless(
       })
     case 'subscriptions/listen':
       return listen(pooled, id, body.params, request.signal)
+  }
+  if (method === 'tools/list') forgetMirroredParams(pooled)
+  if (method === 'tools/call') {
+    const problem = await paramHeaderProblem(pooled, request.headers, body.params)
+    if (problem) return ladderError(replyId, 400, HEADER_MISMATCH, problem)
   }
   const begun = begin(pooled, method, withoutEnvelope(body.params))
   if ('error' in begun) return answer(id, { error: begun.error })

@@ -63,7 +63,8 @@ const tasksChecks: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * What the 2026-07-28 run may fail, by scenario and check, each with its reason. Only scenarios
- * the requirement set does not score are here: every scored scenario must pass whole.
+ * the requirement set does not score are here (the tasks extension): every scored scenario, and
+ * the other unscored ones, must pass whole.
  */
 const exceptions: Exceptions = {
   ...Object.fromEntries(
@@ -79,20 +80,6 @@ const exceptions: Exceptions = {
       },
     ])
   ),
-  'http-custom-header-server-validation': {
-    checks: [
-      'sep-2243-server-no-xmcp-tool',
-      'sep-2243-server-decode-base64',
-      'sep-2243-server-validate-param-match',
-      'sep-2243-server-reject-invalid-param-chars',
-      'sep-2243-server-reject-param-mismatch',
-    ],
-    fails: true,
-    reason:
-      'custom Mcp-Param-* headers (SEP-2243; pending, not scored): the bridge does not validate ' +
-      'x-mcp-header parameters yet, so the fixture declares no such tool and the checks are ' +
-      'reported "not testable"',
-  },
 }
 
 describe('MCP conformance suite, 2026-07-28 requirement set, against the bridged fixtures', () => {

@@ -8,6 +8,7 @@ import type {
   CreateMessageRequestParams,
   ElicitRequestFormParams,
 } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
 import { CLIENT_CAPABILITIES_META_KEY, INPUT_KEY_META_KEY } from '../../modern-protocol.ts'
 
 /**
@@ -110,6 +111,20 @@ export function registerStatelessHooks(server: McpServer): void {
         ],
       }
     }
+  )
+
+  // `http-custom-header-server-validation` looks for a string parameter mirrored into an
+  // `Mcp-Param-*` header (SEP-2243); the bridge checks the header against the arguments.
+  server.registerTool(
+    'test_param_header',
+    {
+      description: 'Echoes a region that clients also send as the Mcp-Param-Region header',
+      inputSchema: {
+        region: z.string().describe('a region').meta({ 'x-mcp-header': 'Region' }),
+        query: z.string().optional().describe('anything'),
+      },
+    },
+    ({ region }) => text(`Region: ${region}`)
   )
 
   // `server-stateless` mutates the lists while a `subscriptions/listen` stream is open. Each call
