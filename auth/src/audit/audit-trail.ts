@@ -16,8 +16,6 @@ export type { AuditEvent, AuditRecord } from './audit-events.ts'
  */
 export interface AuditTrail {
   record(event: AuditEvent): Promise<void>
-  /** Events the stream could not keep since start (each is on standard output): for metrics. */
-  readonly streamFailures: () => number
 }
 
 export interface AuditTrailParts {
@@ -29,6 +27,11 @@ export interface AuditTrailParts {
   readonly streamMaxLength: number
   /** The caller of events recorded outside a request (`cli` for the admin CLI). */
   readonly caller?: string
+}
+
+/** An audit trail and how many events it could not keep in the stream since it was made. */
+export interface CountingAuditTrail extends AuditTrail {
+  readonly streamFailures: () => number
 }
 
 /** Events that may mean a leaked credential: written at `warn`, so alerts on warnings see them. */
@@ -50,7 +53,7 @@ export const auditedRequest =
   (c, next) =>
     requestCaller.run(auditAddress(c, trustProxy), next)
 
-export function createAuditTrail(parts: AuditTrailParts): AuditTrail {
+export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
   const { clock, store, streamMaxLength } = parts
   // A child at `info`: LOG_LEVEL=warn (or silent) quiets the logs, never the audit trail.
   const lines = parts.logger.child({ audit: true }, { level: 'info' })
