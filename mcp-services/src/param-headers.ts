@@ -65,8 +65,8 @@ async function readMirroredParams(pooled: PooledChild) {
     const tools = event.result?.tools
     for (const tool of Array.isArray(tools) ? tools : []) {
       if (!isObject(tool) || typeof tool.name !== 'string') continue
-      const params = mirroredParamsOf(tool.inputSchema, [])
-      if (params.length > 0) mirrored.set(tool.name, params)
+      // Every tool is known, with or without mirrored parameters: no re-reading for either.
+      mirrored.set(tool.name, mirroredParamsOf(tool.inputSchema, []))
     }
     cursor = event.result?.nextCursor
     if (typeof cursor !== 'string') break

@@ -160,4 +160,33 @@ describe('mirrored parameter headers in the stateless era', () => {
     const absent = await call(undefined, {})
     expect(absent.json.error?.code).not.toBe(-32020)
   })
+
+  it("reads the child's tool list once, not on every call", async () => {
+    const alice = {
+      userId: 'alice',
+      userName: 'user alice',
+      userEmail: 'alice@example.test',
+      clientId: 'test-client',
+      scopes: 'mcp offline_access',
+    }
+    const simpleText = () =>
+      postModern(
+        bridge.url,
+        'alice',
+        { method: 'tools/call', params: { name: 'test_simple_text', arguments: {} } },
+        { 'Mcp-Name': 'test_simple_text' }
+      )
+    // The first call starts Alice's child and reads its tools; the child is then watched.
+    await simpleText()
+    const child = await bridge.bridge.pool.acquire(alice)
+    const methods: string[] = []
+    const forward = child.forward.bind(child)
+    child.forward = (method, params) => {
+      methods.push(method)
+      return forward(method, params)
+    }
+    for (const _ of [1, 2]) expect((await simpleText()).json.result?.resultType).toBe('complete')
+    expect(methods).toEqual(['tools/call', 'tools/call'])
+    expect(bridge.bridge.pool.pids()).toHaveLength(1)
+  })
 })
