@@ -112,6 +112,23 @@ describe('the audit trail', () => {
     expect(lines).toHaveLength(2)
   })
 
+  it('keeps about AUDIT_STREAM_MAX_LENGTH of the newest events', async () => {
+    const { logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 150 })
+    await Promise.all(
+      Array.from({ length: 600 }, (_, i) =>
+        audit.record({ event: 'admin.expired_purged', removed: i })
+      )
+    )
+    const kept = (await store.readStream(keys.auditTrail(), 1_000)).map(
+      (e) => JSON.parse(e.entry) as Record<string, unknown>
+    )
+    // Redis trims whole nodes of 100 entries: never fewer than the bound, at most a node more.
+    expect(kept.length).toBeGreaterThanOrEqual(150)
+    expect(kept.length).toBeLessThanOrEqual(250)
+    expect(kept[0]?.removed).toBe(599)
+  })
+
   it('takes the caller from the request being served, TRUST_PROXY respected', async () => {
     const { lines, logger } = capture('info')
     const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 0, caller: 'cli' })
