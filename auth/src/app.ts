@@ -71,7 +71,7 @@ export function createApp(deps: AuthDeps): Hono {
   app.route('/', accountSignInRoute(deps))
   app.route('/', accountRevokeRoute(deps))
   app.route('/', accountSignOutRoute(deps))
-  app.route('/', healthRoute(deps.store))
+  app.route('/', healthRoute(deps.store, deps.readiness))
   app.notFound(() => {
     throw new NotFound('no such endpoint')
   })

@@ -6,6 +6,7 @@ import { createMetadataDocumentClients } from './clients/metadata-document-clien
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AuthDeps } from './deps.ts'
+import { createReadiness } from './http/readiness.ts'
 import { createInternalApp } from './internal/internal-app.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
@@ -46,6 +47,7 @@ export async function composeAuthServer(parts: {
     ...parts,
     audit,
     signingKeys,
+    readiness: createReadiness(),
     ...(upstream ? { upstream } : {}),
     ...(metadataDocumentClients ? { metadataDocumentClients } : {}),
   }

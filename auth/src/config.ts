@@ -97,6 +97,8 @@ const environmentSchema = z.object({
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
     .optional(),
   AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
+  SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
+  SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),
 })
 
 export interface ProtectedResource {
@@ -191,6 +193,12 @@ export interface Config {
    * of `host`; absent, and not served, without `INTERNAL_API_SECRET`.
    */
   readonly internalApi: { readonly port: number; readonly secret: string } | undefined
+  /**
+   * On SIGTERM/SIGINT: `/ready` answers 503 for `delayMs` (`SHUTDOWN_DELAY`) while everything is
+   * still served, so proxies stop sending; then the listeners close and requests in flight get
+   * `timeoutMs` (`SHUTDOWN_TIMEOUT`) to finish before their connections are cut.
+   */
+  readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number }
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -289,6 +297,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       ? { port: e.INTERNAL_PORT, secret: e.INTERNAL_API_SECRET }
       : undefined,
     auditStreamMaxLength: e.AUDIT_STREAM_MAX_LENGTH,
+    shutdown: { delayMs: e.SHUTDOWN_DELAY * 1000, timeoutMs: e.SHUTDOWN_TIMEOUT * 1000 },
     protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)
       return {

@@ -3,6 +3,7 @@ import type { AuditTrail } from './audit/audit-trail.ts'
 import type { MetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import type { Readiness } from './http/readiness.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { Store } from './store/store.ts'
@@ -36,4 +37,6 @@ export interface AuthDeps {
   }
   /** Clients identified by a metadata document URL; absent when CIMD is turned off. */
   readonly metadataDocumentClients?: MetadataDocumentClients
+  /** Turned off on shutdown (`/ready` then answers 503); absent: ready while the store answers. */
+  readonly readiness?: Readiness
 }

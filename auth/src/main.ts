@@ -1,12 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
-import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import { gracefulClose, keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import type { AuthDeps } from './deps.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { collectProcessMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
+import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
 import type { Store } from './store/store.ts'
@@ -24,11 +27,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const clock = systemClock
   const store = openStore(config, logger)
+  const metrics = createAuthMetrics()
+  collectProcessMetrics(metrics)
   const { deps, app, users, internalApp } = await composeAuthServer({
     config,
     store,
     clock,
     logger,
+    metrics,
   })
   if (deps.upstream?.routes) {
     logger.warn(
@@ -42,8 +48,8 @@ async function main(): Promise<void> {
       'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only on a loopback AUTH_ISSUER or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer): nobody can sign in'
     )
   }
-  const closeServices =
-    config.mode === 'standalone' ? await mountStandaloneServices(app, deps, users) : async () => {}
+  const services =
+    config.mode === 'standalone' ? await mountStandaloneServices(app, deps, users) : undefined
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
     logger.info(
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
   })
   // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
   keepConnectionsLonger(server)
+  const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =
     internalApp && config.internalApi
@@ -72,18 +79,34 @@ async function main(): Promise<void> {
           }
         )
       : undefined
+  const closeInternalServer = internalServer && gracefulClose(internalServer)
 
-  const shutdown = (signal: string) => {
-    logger.info({ event: 'stopping', signal })
-    server.close()
-    internalServer?.close()
-    void closeServices()
-      .then(() => store.close())
-      .finally(() => process.exit(0))
-    setTimeout(() => process.exit(0), 5_000).unref()
+  let stopping = false
+  /**
+   * Graceful shutdown (docs/operations.md): `/ready` answers 503 first so proxies stop sending,
+   * everything is still served for `SHUTDOWN_DELAY`; then the listeners close and requests in
+   * flight get `SHUTDOWN_TIMEOUT`; then the bridged services end their children and the store
+   * connection quits. A second signal stops the process at once.
+   */
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    const { delayMs, timeoutMs } = config.shutdown
+    logger.info({ event: 'stopping', signal, delayMs, timeoutMs }, 'shutting down')
+    deps.readiness?.stop('shutting down')
+    services?.markNotReady('shutting down')
+    await sleep(delayMs)
+    const closed = Promise.all([closeServer(timeoutMs), closeInternalServer?.(timeoutMs)])
+    services?.drain()
+    const [outcome] = await closed
+    logger.info({ event: 'listener_closed', outcome }, 'no connection left')
+    await services?.close()
+    await store.close()
+    logger.info({ event: 'stopped' }, 'stopped')
+    process.exit(0)
   }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
 }
 
 /**
@@ -94,7 +117,7 @@ async function mountStandaloneServices(
   app: Hono,
   deps: AuthDeps,
   users: UserDirectory
-): Promise<() => Promise<void>> {
+): Promise<MountedServices> {
   const [{ mountServices }, bridge] = await Promise.all([
     import('./standalone/mount-services.ts'),
     import('../../mcp-services/src/index.ts'),

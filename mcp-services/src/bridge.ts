@@ -47,14 +47,23 @@ export interface BridgeDeps {
 
 export interface Bridge {
   /**
-   * Routes `POST|GET|DELETE /mcp` and `GET /health`, relative, so the app can be served at the
-   * root (`serve({ fetch: bridge.app.fetch })`) or mounted (`app.route('/<name>', bridge.app)`).
+   * Routes `POST|GET|DELETE /mcp`, `GET /health` and `GET /ready`, relative, so the app can be
+   * served at the root (`serve({ fetch: bridge.app.fetch })`) or mounted
+   * (`app.route('/<name>', bridge.app)`).
    */
   readonly app: Hono
   /** Sessions (child processes) alive or starting. */
   readonly sessionCount: () => number
   /** The stateless era's pooled children (one per user). */
   readonly pool: ChildPool
+  /** From now on `GET /ready` answers 503 with `reason`; everything else is still served. */
+  markNotReady(reason: string): void
+  /**
+   * Shutdown, once the listener no longer accepts connections: refuses new sessions and
+   * stateless requests, and ends the streams that never end by themselves (standalone GET
+   * streams, `subscriptions/listen`), so the connections drain; requests in flight go on.
+   */
+  drain(): void
   /** Refuses new sessions, ends every session and waits until every child has exited. */
   close(): Promise<void>
 }
@@ -106,6 +115,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       now,
     })
   let accepting = true
+  let notReadyReason: string | undefined
 
   const reaper = setInterval(() => {
     const time = now()
@@ -126,6 +136,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
       sessions: registry.size,
       pooledChildren: pool.size,
     })
+  )
+  // A proxy's readiness check: false from the start of a shutdown, so it stops sending.
+  app.get('/ready', (c) =>
+    notReadyReason === undefined
+      ? c.json({ status: 'ready', service: service.name })
+      : c.json({ status: 'unavailable', service: service.name, reason: notReadyReason }, 503)
   )
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
@@ -162,6 +178,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
     app,
     sessionCount: () => registry.size,
     pool,
+    markNotReady(reason) {
+      notReadyReason ??= reason
+    },
+    drain() {
+      accepting = false
+      notReadyReason ??= 'shutting down'
+      for (const session of registry.sessions()) session.endStandaloneStream()
+      pool.endStreams()
+    },
     async close() {
       accepting = false
       clearInterval(reaper)

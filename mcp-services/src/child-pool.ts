@@ -93,6 +93,11 @@ export class ChildPool {
     return [...this.#children.values()].map((pooled) => pooled.child.pid)
   }
 
+  /** Ends every `subscriptions/listen` stream (shutdown); requests in flight go on. */
+  endStreams(): void {
+    for (const pooled of this.#children.values()) pooled.endStreams()
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.#starting.values())
     const children = [...this.#children.values()]

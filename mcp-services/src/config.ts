@@ -166,6 +166,18 @@ const environmentSchema = z.object({
     .regex(REPLICA_ID, '1-64 characters of A-Z a-z 0-9 . _ -')
     .optional()
     .describe('this replica’s id in BRIDGE_PEERS; default: the host name'),
+  SHUTDOWN_DELAY: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(5)
+    .describe('seconds /ready answers 503 on SIGTERM, still serving, before the listener closes'),
+  SHUTDOWN_TIMEOUT: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(20)
+    .describe('seconds requests in flight get to finish once the listener is closed'),
   BRIDGE_PEERS: peerList.describe(
     'every replica of this service as id=http://host:port, comma-separated; sessions are served by the replica that started them'
   ),
@@ -217,6 +229,12 @@ export interface BridgeConfig {
    * (owner-routing.ts). Unset: one replica, sessions untagged.
    */
   readonly replicas: ReplicaSetConfig | undefined
+  /**
+   * On SIGTERM/SIGINT (`main.ts`): `/ready` answers 503 for `delayMs` while everything is still
+   * served; then the listener closes, and requests in flight get `timeoutMs` before the sessions
+   * and their children are ended.
+   */
+  readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number }
 }
 
 /** One replica of the service, as its peers reach it. */
@@ -277,6 +295,10 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
     policy: policyFrom(e.MCP_POLICY_FILE),
     replicas:
       e.BRIDGE_PEERS === undefined ? undefined : Object.freeze({ self, peers: e.BRIDGE_PEERS }),
+    shutdown: Object.freeze({
+      delayMs: e.SHUTDOWN_DELAY * 1000,
+      timeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    }),
   })
 }
 

@@ -1,14 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
-import { keepConnectionsLonger } from './http-server.ts'
+import { gracefulClose, keepConnectionsLonger } from './http-server.ts'
 import { createLogger } from './logger.ts'
 import { httpUserDirectory } from './user-directory.ts'
 
 /**
  * `npm run start:service -- <name>`: serves one catalog service on `HOST:PORT` until SIGTERM or
- * SIGINT, then ends every child before exiting.
+ * SIGINT, then drains its requests and ends every child before exiting.
  */
 const name = process.argv[2]
 const service = name === undefined ? undefined : findService(name)
@@ -42,15 +43,27 @@ const server = serve(
 )
 
 keepConnectionsLonger(server)
+const closeServer = gracefulClose(server)
 
 let stopping = false
+/**
+ * Graceful shutdown: `/ready` answers 503 first (a proxy stops sending), the listener closes after
+ * `SHUTDOWN_DELAY`, requests in flight get `SHUTDOWN_TIMEOUT`, then every session and child ends.
+ * A second signal stops the process at once.
+ */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return
   stopping = true
-  logger.info({ signal }, 'shutting down')
-  server.close()
+  const { delayMs, timeoutMs } = config.shutdown
+  logger.info({ event: 'stopping', signal, delayMs, timeoutMs }, 'shutting down')
+  bridge.markNotReady('shutting down')
+  await sleep(delayMs)
+  const closed = closeServer(timeoutMs)
+  bridge.drain()
+  const outcome = await closed
+  logger.info({ event: 'listener_closed', outcome }, 'no connection left')
   await bridge.close()
-  logger.info('every child ended')
+  logger.info({ event: 'stopped' }, 'every child ended')
   process.exit(0)
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'))

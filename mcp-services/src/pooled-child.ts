@@ -99,6 +99,7 @@ export class PooledChild {
   /** Calls waiting for the client's retry with input responses, by `requestState`. */
   readonly suspended = new Map<string, Exchange>()
   readonly listeners = new Set<NotificationListener>()
+  readonly #streamsEnded = new AbortController()
   /** Starts every `requestState` it mints: names this replica (owner-routing.ts), or empty. */
   readonly statePrefix: string
 
@@ -220,6 +221,16 @@ export class PooledChild {
       return
     }
     owner.push({ kind: 'child-request', id, method, params })
+  }
+
+  /** Aborted when the `subscriptions/listen` streams on this child are to end (shutdown). */
+  get streamsEnded(): AbortSignal {
+    return this.#streamsEnded.signal
+  }
+
+  /** Ends the `subscriptions/listen` streams, which never end by themselves; calls go on. */
+  endStreams(): void {
+    this.#streamsEnded.abort()
   }
 
   /** Ends the child; pending exchanges are answered with an error. */

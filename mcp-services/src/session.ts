@@ -117,6 +117,14 @@ export class Session {
     return (this.#inFlight.size > 0 ? now : this.#lastActivity) + idleMs
   }
 
+  /**
+   * Ends the standalone GET stream, which would otherwise stay open until the client leaves: on
+   * shutdown the listener drains only once every stream has ended. The session goes on.
+   */
+  endStandaloneStream(): void {
+    this.transport.closeStandaloneSSEStream()
+  }
+
   /** Serves one HTTP request of this session (POST, GET or DELETE on /mcp). */
   async handle(request: Request, parsedBody?: unknown): Promise<Response> {
     this.#lastActivity = this.#options.now()

@@ -13,7 +13,7 @@ const LIST_CHANGED: ReadonlyArray<readonly [string, string, string]> = [
  * `subscriptions/listen`: an SSE stream that opens with the acknowledgement (the part of the
  * filter honoured: the list-changed flags whose list the child says can change; resource
  * subscriptions are not relayed) and then carries the child's matching notifications, tagged
- * with the subscription's id, until the client goes away or the child ends.
+ * with the subscription's id, until the client goes away, the child ends or the bridge shuts down.
  */
 export function listen(
   pooled: PooledChild,
@@ -56,6 +56,7 @@ export function listen(
     }
     pooled.listeners.add(listener)
     signal.addEventListener('abort', end, { once: true })
+    pooled.streamsEnded.addEventListener('abort', end, { once: true })
     void pooled.child.exited.then(end)
   }, stop)
 }

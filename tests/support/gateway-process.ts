@@ -8,6 +8,8 @@ export interface GatewayProcess {
   readonly url: string
   readonly port: number
   readonly output: () => string
+  /** The process itself (its pid, its exit), for tests of how it stops. */
+  readonly child: ChildProcess
   stop(): Promise<void>
 }
 
@@ -19,7 +21,14 @@ export async function startGatewayProcess(
   const port = env.PORT ? Number(env.PORT) : await freePort()
   const child = spawn(process.execPath, ['auth/src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info', ...env },
+    // No readiness grace on SIGTERM unless a test asks for one (tests stop gateways often).
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -35,6 +44,7 @@ export async function startGatewayProcess(
     url,
     port,
     output: () => output,
+    child,
     async stop() {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')

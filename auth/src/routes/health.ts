@@ -1,13 +1,19 @@
 import { Hono } from 'hono'
+import type { Readiness } from '../http/readiness.ts'
 import type { Store } from '../store/store.ts'
 
 const READY_TIMEOUT_MS = 2_000
 
-/** Liveness (`/health`: the process answers) and readiness (`/ready`: the store answers too). */
-export const healthRoute = (store: Store) =>
+/**
+ * Liveness (`/health`: the process answers) and readiness (`/ready`: the store answers too, and
+ * the process is not shutting down).
+ */
+export const healthRoute = (store: Store, readiness?: Readiness) =>
   new Hono()
     .get('/health', (c) => c.json({ status: 'ok' }))
     .get('/ready', async (c) => {
+      const stopping = readiness?.notReadyReason
+      if (stopping !== undefined) return c.json({ status: 'unavailable', reason: stopping }, 503)
       const ready = await Promise.race([
         store.ping().then(
           () => true,

@@ -1,17 +1,20 @@
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
-import { type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
+import { type Bridge, type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
+
+/** The bridged services, as graceful shutdown drives them (see `Bridge`). */
+export type MountedServices = Pick<Bridge, 'markNotReady' | 'drain' | 'close'>
 
 /**
  * Standalone mode: each enabled service is bridged in this process at `/<name>/mcp`, behind the
  * same token check `/verify` applies at a reverse proxy. The guard replaces whatever identity
  * headers the client sent and removes `Authorization` before the bridge sees the request.
  * The bridges read users from `userDirectory` in this process, where a bridge behind a reverse
- * proxy calls the internal API. Returns the function that ends every child process.
+ * proxy calls the internal API. Returns what shutdown needs of the bridges.
  */
 export function mountServices(
   app: Hono,
@@ -19,7 +22,7 @@ export function mountServices(
   bridgeConfig: BridgeConfig,
   bridgeLogger: Logger,
   userDirectory: UserDirectory
-): () => Promise<void> {
+): MountedServices {
   // The peers of a replica are bridges on their own listeners; here every service is in-process
   // behind the token check, where a forwarded request (no token) could not pass.
   if (bridgeConfig.replicas !== undefined) {
@@ -47,7 +50,15 @@ export function mountServices(
     app.route(prefix, bridge.app)
     return bridge
   })
-  return async () => {
-    await Promise.all(bridges.map((bridge) => bridge.close()))
+  return {
+    markNotReady: (reason) => {
+      for (const bridge of bridges) bridge.markNotReady(reason)
+    },
+    drain: () => {
+      for (const bridge of bridges) bridge.drain()
+    },
+    close: async () => {
+      await Promise.all(bridges.map((bridge) => bridge.close()))
+    },
   }
 }
