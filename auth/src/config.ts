@@ -17,6 +17,7 @@ import {
   userList,
 } from './config-values.ts'
 import type { UserEntry } from './policy/allow-list.ts'
+import { parseRedisUrl, RedisUrlError } from './store/redis-topology.ts'
 
 export { ConfigError }
 
@@ -69,10 +70,7 @@ const environmentSchema = z.object({
   ALLOWED_GITHUB_USERS: commaList,
   ALLOWED_GITHUB_ORGS: commaList,
   ALLOWED_GITHUB_TEAMS: commaList,
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
-    .optional(),
+  REDIS_URL: z.string().superRefine(redisTopology).optional(),
   REDIS_KEY_PREFIX: z.string().default('gateway:'),
   JWT_PRIVATE_KEY_B64: z.string().min(1).optional(),
   ACCESS_TOKEN_TTL: seconds(3600),
@@ -339,4 +337,14 @@ function gitHubScopes(scopes: readonly string[]): readonly string[] {
     }
   }
   return [...new Set(scopes)]
+}
+
+/** `REDIS_URL` names one server, a Sentinel-watched master or a Cluster (redis-topology.ts). */
+function redisTopology(url: string, context: z.RefinementCtx): void {
+  try {
+    parseRedisUrl(url)
+  } catch (error) {
+    if (!(error instanceof RedisUrlError)) throw error
+    context.addIssue({ code: 'custom', message: error.message })
+  }
 }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
+import { connectRedis } from './redis-connection.ts'
 import {
   type PutOptions,
   type Store,
@@ -8,20 +9,16 @@ import {
 } from './store.ts'
 
 /**
- * The Redis store. All keys get `prefix` so several gateways (or test files) can share one Redis.
- * The connection keeps retrying while Redis restarts; commands wait in ioredis' offline queue for
- * at most `commandTimeoutMs`, so a request fails with an error instead of hanging.
+ * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
+ * so several gateways (or test files) can share one Redis; on a Cluster the prefix is a hash tag,
+ * so every multi-key command stays within one slot. The connection keeps retrying while Redis
+ * restarts or fails over; commands wait in ioredis' offline queue for at most `commandTimeoutMs`,
+ * so a request fails with an error instead of hanging.
  */
 export function createRedisStore(url: string, prefix: string, commandTimeoutMs = 5_000): Store {
-  const redis = new Redis(url, {
-    lazyConnect: false,
-    maxRetriesPerRequest: 2,
-    commandTimeout: commandTimeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-  })
-  // Without a listener ioredis reports connection errors as unhandled; reconnects are automatic.
-  redis.on('error', () => {})
-  const k = (key: string) => prefix + key
+  const connection = connectRedis(url, prefix, commandTimeoutMs)
+  const { redis, writer, replicated } = connection
+  const k = (key: string) => connection.prefix + key
 
   const store: Store = {
     get: (key) => redis.get(k(key)),
@@ -35,67 +32,77 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       const ttl = options.ttlSeconds ?? 0
       const args: (string | number)[] = ttl > 0 ? ['EX', ttl] : []
       if (options.onlyIfAbsent) args.push('NX')
-      const result = await redis.call('SET', k(key), value, ...args)
+      const result = await replicated(writer.call('SET', k(key), value, ...args))
       return result === 'OK'
     },
 
     async replace(key, value) {
-      return (await redis.call('SET', k(key), value, 'XX', 'KEEPTTL')) === 'OK'
+      return (await replicated(writer.call('SET', k(key), value, 'XX', 'KEEPTTL'))) === 'OK'
     },
 
-    take: (key) => redis.getdel(k(key)),
+    take: (key) => replicated(writer.getdel(k(key))),
 
     async delete(...keys) {
       if (keys.length === 0) return 0
-      return redis.del(...keys.map(k))
+      return replicated(writer.del(...keys.map(k)))
     },
 
     async increment(key, ttlSeconds) {
-      const results = await redis.multi().incr(k(key)).expire(k(key), ttlSeconds, 'NX').exec()
+      const results = await replicated(
+        writer.multi().incr(k(key)).expire(k(key), ttlSeconds, 'NX').exec()
+      )
       const [count] = results ?? []
       if (!count || count[0]) throw count?.[0] ?? new Error('increment failed')
       return Number(count[1])
     },
 
     async addToSet(key, member) {
-      await redis.sadd(k(key), member)
+      await replicated(writer.sadd(k(key), member))
     },
 
     async removeFromSet(key, member) {
-      await redis.srem(k(key), member)
+      await replicated(writer.srem(k(key), member))
     },
 
     setMembers: (key) => redis.smembers(k(key)),
 
     async batch(operations) {
       if (operations.length === 0) return
-      const multi = redis.multi()
+      const multi = writer.multi()
       for (const operation of operations) addToMulti(multi, operation, k)
-      const results = await multi.exec()
+      const results = await replicated(multi.exec())
       const failure = results?.find(([error]) => error)
       if (failure) throw failure[0]
     },
 
     async takeAndWrite(key, operations) {
       const args = operations.flatMap((operation) => operationArguments(operation))
-      const taken = await redis.eval(
-        TAKE_AND_WRITE,
-        1 + operations.length,
-        k(key),
-        ...operations.map((operation) => k(operation.key)),
-        ...args
+      const taken = await replicated(
+        writer.eval(
+          TAKE_AND_WRITE,
+          1 + operations.length,
+          k(key),
+          ...operations.map((operation) => k(operation.key)),
+          ...args
+        )
       )
       return typeof taken === 'string' ? taken : null
     },
 
+    // A Cluster's SCAN answers for one node only: every master is scanned in turn (known once
+    // the Cluster answered a first command).
     async *scan(keyPrefix) {
       const pattern = `${escapeGlob(k(keyPrefix))}*`
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-        cursor = next
-        for (const key of keys) yield key.slice(prefix.length)
-      } while (cursor !== '0')
+      if (redis instanceof Cluster) await redis.ping()
+      const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+      for (const node of nodes) {
+        let cursor = '0'
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+          cursor = next
+          for (const key of keys) yield key.slice(connection.prefix.length)
+        } while (cursor !== '0')
+      }
     },
 
     async ttl(key) {
@@ -104,14 +111,14 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
     },
 
     async expire(key, ttlSeconds) {
-      if (ttlSeconds > 0) return (await redis.expire(k(key), ttlSeconds)) === 1
+      if (ttlSeconds > 0) return (await replicated(writer.expire(k(key), ttlSeconds))) === 1
       // PERSIST also answers 0 for a key that has no TTL: ask whether the key exists.
-      await redis.persist(k(key))
-      return (await redis.exists(k(key))) === 1
+      await replicated(writer.persist(k(key)))
+      return (await writer.exists(k(key))) === 1
     },
 
     async appendToStream(key, entry, maxLength) {
-      await redis.xadd(k(key), 'MAXLEN', '~', maxLength, '*', 'entry', entry)
+      await replicated(writer.xadd(k(key), 'MAXLEN', '~', maxLength, '*', 'entry', entry))
     },
 
     async readStream(key, count, before) {
@@ -124,9 +131,7 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       await redis.ping()
     },
 
-    async close() {
-      await redis.quit().catch(() => redis.disconnect())
-    },
+    close: () => connection.close(),
   }
   return withUnavailability(store)
 }
@@ -167,8 +172,13 @@ function withUnavailability(store: Store): Store {
   }
 }
 
+/**
+ * Also what a failover looks like from here: a demoted master refusing writes (READONLY), a
+ * Cluster moving slots (CLUSTERDOWN, TRYAGAIN), no replica to confirm a write (NOREPLICAS, or
+ * our own `WAIT` answering too few).
+ */
 const CONNECTION_FAILURE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable/i
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of the sentinels|not replicated/i
 
 /**
  * `maxmemory` reached under `noeviction`: Redis refuses the write (inside MULTI it aborts the
@@ -187,7 +197,7 @@ function asUnavailable(error: unknown): unknown {
     : error
 }
 
-type Multi = ReturnType<Redis['multi']>
+type Multi = ReturnType<Redis['multi']> | ReturnType<Cluster['multi']>
 
 function addToMulti(multi: Multi, operation: WriteOperation, k: (key: string) => string): void {
   switch (operation.op) {

@@ -1,0 +1,108 @@
+import { Cluster, Redis } from 'ioredis'
+import { effectiveKeyPrefix, parseRedisUrl } from './redis-topology.ts'
+import { StoreUnavailable } from './store.ts'
+
+/**
+ * The connections of a Redis store. `redis` serves reads; `writer` serves writes, and
+ * `replicated` resolves a write only once it is safe by the rules of the topology.
+ */
+export interface RedisConnection {
+  readonly redis: Redis | Cluster
+  readonly writer: Redis | Cluster
+  /** The key prefix in use (hash-tagged on a Cluster). */
+  readonly prefix: string
+  replicated<T>(write: Promise<T>): Promise<T>
+  close(): Promise<void>
+}
+
+/**
+ * How long a write on Sentinel waits for a replica to confirm it. Without a confirmation it is
+ * answered as an outage (503): an acknowledged write must survive the master's death.
+ */
+const REPLICA_WAIT_MS = 2_000
+
+export function connectRedis(
+  url: string,
+  prefix: string,
+  commandTimeoutMs: number
+): RedisConnection {
+  const topology = parseRedisUrl(url)
+  const common = {
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+  }
+  const keyPrefix = effectiveKeyPrefix(topology, prefix)
+  if (topology.kind === 'server') {
+    const redis = quiet(new Redis(url, common))
+    return single(redis, keyPrefix)
+  }
+  const { username, password } = topology.credentials
+  if (topology.kind === 'cluster') {
+    const cluster = new Cluster(
+      topology.nodes.map(({ host, port }) => ({ host, port })),
+      {
+        scaleReads: 'master',
+        maxRedirections: 16,
+        retryDelayOnFailover: 200,
+        retryDelayOnClusterDown: 200,
+        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+        redisOptions: { ...common, username, password },
+      }
+    )
+    return single(quiet(cluster), keyPrefix)
+  }
+  const options = {
+    ...common,
+    sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+    name: topology.masterName,
+    db: topology.db,
+    username,
+    password,
+    sentinelPassword: topology.sentinelPassword,
+    // Reconnect to the new master as soon as a Sentinel announces it, not at the next error.
+    failoverDetector: true,
+    // A demoted master refuses writes: find the master again and resend the command.
+    reconnectOnError: (error: Error) => (/READONLY/.test(error.message) ? 2 : false),
+  }
+  const redis = quiet(new Redis(options))
+  // WAIT blocks the connection it is sent on: writes get their own, so reads never queue
+  // behind a write waiting for its replica.
+  const writer = quiet(new Redis(options))
+  return {
+    redis,
+    writer,
+    prefix: keyPrefix,
+    async replicated(write) {
+      const [result, replicas] = await Promise.all([write, writer.wait(1, REPLICA_WAIT_MS)])
+      if (replicas < 1) {
+        throw new StoreUnavailable('the write was not replicated: no replica confirmed it in time')
+      }
+      return result
+    },
+    async close() {
+      await Promise.all([closeConnection(redis), closeConnection(writer)])
+    },
+  }
+}
+
+function single(redis: Redis | Cluster, prefix: string): RedisConnection {
+  return {
+    redis,
+    writer: redis,
+    prefix,
+    replicated: (write) => write,
+    close: () => closeConnection(redis),
+  }
+}
+
+/** Without a listener ioredis reports connection errors as unhandled; reconnects are automatic. */
+function quiet<T extends Redis | Cluster>(connection: T): T {
+  connection.on('error', () => {})
+  return connection
+}
+
+async function closeConnection(connection: Redis | Cluster): Promise<void> {
+  await connection.quit().catch(() => connection.disconnect())
+}

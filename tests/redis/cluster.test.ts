@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import type { FakeGitHub } from '../support/fake-github.ts'
+import type { GatewayProcess } from '../support/gateway-process.ts'
+import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import { type RedisCluster, startRedisCluster } from '../support/redis-topologies.ts'
+import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
+
+/**
+ * The gateway on a real three-master Redis Cluster (`redis-cluster://`): every MULTI, Lua script
+ * and MGET it sends stays within one slot (the hash-tagged prefix), and SCANs reach every master.
+ */
+describe('Redis Cluster', () => {
+  let cluster: RedisCluster
+  let github: FakeGitHub
+  let gateway: GatewayProcess
+  const env = () => ({
+    REDIS_URL: cluster.url,
+    REDIS_KEY_PREFIX: 'gateway:',
+    ALLOWED_GITHUB_USERS: 'octocat',
+  })
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3)
+    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], env()))
+  })
+  afterAll(async () => {
+    await gateway?.stop()
+    await github?.close()
+    await cluster?.stop()
+  })
+
+  const verify = (accessToken: string) =>
+    fetch(`${gateway.url}/verify`, {
+      headers: {
+        Authorization: `Bearer ${accessToken}`,
+        'X-Forwarded-Proto': 'http',
+        'X-Forwarded-Host': `localhost:${gateway.port}`,
+        'X-Forwarded-Uri': '/echo/mcp',
+        'X-Forwarded-Method': 'POST',
+      },
+    })
+  const form = (path: string, params: Record<string, string>) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params).toString(),
+    })
+
+  it('registers, authorizes, refreshes, verifies and revokes, with every key in one slot', async () => {
+    const resource = new URL(`${gateway.url}/echo/mcp`)
+    const provider = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43125/callback' })
+    expect(await auth(provider, { serverUrl: resource })).toBe('REDIRECT')
+    expect(await auth(provider, { serverUrl: resource, authorizationCode: provider.code() })).toBe(
+      'AUTHORIZED'
+    )
+    const client = provider.clientInformation() as { client_id: string; client_secret: string }
+    const issued = provider.savedTokens
+    expect((await verify(issued?.access_token ?? '')).status).toBe(200)
+
+    const credentials = { client_id: client.client_id, client_secret: client.client_secret }
+    const refreshed = await form('/token', {
+      ...credentials,
+      grant_type: 'refresh_token',
+      refresh_token: issued?.refresh_token ?? '',
+    })
+    expect(refreshed.status).toBe(200)
+    const tokens = (await refreshed.json()) as { access_token: string; refresh_token: string }
+    expect((await verify(tokens.access_token)).status).toBe(200)
+
+    const revoked = await form('/revoke', { ...credentials, token: tokens.refresh_token })
+    expect(revoked.status).toBe(200)
+    // `/verify` believes a "not revoked" answer for a second.
+    await expect
+      .poll(async () => (await verify(tokens.access_token)).status, { timeout: 5_000 })
+      .toBe(401)
+
+    // Every key the gateway wrote carries the tag, so all of them hash to one slot.
+    const found: string[] = []
+    for (const { port } of cluster.masters) {
+      found.push(...(await cluster.cli(port, '--scan')).split('\n').filter(Boolean))
+    }
+    expect(found.length).toBeGreaterThan(5)
+    expect(found.filter((key) => !key.startsWith('{gateway}:'))).toEqual([])
+
+    // The admin CLI, SCAN-based, on the same URL.
+    const listed = await admin(['--json', 'clients', 'list'], env())
+    expect(listed.code).toBe(0)
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ client_id: client.client_id })])
+    )
+  })
+
+  it('scans every master: gateways whose tags live on different masters all find their keys', async () => {
+    const prefixes = Array.from({ length: 12 }, (_, i) => `tenant-${i}:`)
+    const stores = prefixes.map((prefix) => createRedisStore(cluster.url, prefix))
+    try {
+      for (const [i, store] of stores.entries()) {
+        await store.batch([
+          { op: 'put', key: `client:c${i}`, value: 'x' },
+          { op: 'addToSet', key: `user-families:u${i}`, member: 'f', ttlSeconds: 60 },
+        ])
+      }
+      const holding = new Set<number>()
+      for (const { port } of cluster.masters) {
+        if ((await cluster.cli(port, '--scan', '--pattern', '{tenant-*')).trim()) holding.add(port)
+      }
+      expect(holding.size).toBeGreaterThan(1)
+      for (const [i, store] of stores.entries()) {
+        const keys: string[] = []
+        for await (const key of store.scan('')) keys.push(key)
+        expect(keys.sort()).toEqual([`client:c${i}`, `user-families:u${i}`])
+      }
+    } finally {
+      await Promise.all(stores.map((store) => store.close()))
+    }
+  })
+})
+
+async function admin(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk
+  })
+  const [code] = (await once(child, 'exit')) as [number]
+  return { code, stdout, stderr }
+}
