@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
+import { coalescedWrites } from './coalesced-writes.ts'
 import type { BridgeConfig } from './config.ts'
 import { mcpRoute } from './mcp-route.ts'
 import { ownerRouting } from './owner-routing.ts'
@@ -143,6 +144,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       ? c.json({ status: 'ready', service: service.name })
       : c.json({ status: 'unavailable', service: service.name, reason: notReadyReason }, 503)
   )
+  app.use('/mcp', coalescedWrites)
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
   // Several replicas: a session's requests go to the replica that started it.
