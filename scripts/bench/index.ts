@@ -1,10 +1,31 @@
+import { parseArgs } from 'node:util'
 import { benchBridge } from './bridge.ts'
 import { benchIdleSessions } from './idle-sessions.ts'
+import { benchNginx } from './nginx.ts'
 import { benchSigning } from './signing.ts'
 import { benchVerify } from './verify.ts'
 
-/** `npm run bench`: every benchmark, one after the other (figures go to docs/benchmarks.md). */
-await benchSigning()
-await benchVerify()
-await benchBridge()
-await benchIdleSessions()
+/**
+ * `npm run bench`: every benchmark, one after the other (figures go to docs/benchmarks.md).
+ * `npm run bench -- --only nginx,verify` runs the named sections only.
+ */
+const sections: Record<string, () => Promise<unknown>> = {
+  signing: () => benchSigning(),
+  verify: () => benchVerify(),
+  bridge: () => benchBridge(),
+  'idle-sessions': () => benchIdleSessions(),
+  nginx: () => benchNginx(),
+}
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } })
+const chosen = values.only
+  ? values.only.split(',').map((name) => name.trim())
+  : Object.keys(sections)
+const unknown = chosen.filter((name) => !(name in sections))
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown section(s): ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}\n`
+  )
+  process.exit(2)
+}
+for (const name of chosen) await sections[name]?.()

@@ -1,0 +1,157 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { createApp } from '../../auth/src/app.ts'
+import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
+import { systemClock } from '../../auth/src/clock.ts'
+import { loadConfig } from '../../auth/src/config.ts'
+import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
+import { createLogger } from '../../auth/src/logger.ts'
+import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import { identityHeaders } from '../../auth/src/verify/identity-headers.ts'
+import { startNginx } from '../../tests/proxies/support/nginx.ts'
+import type { RunningProxy } from '../../tests/proxies/support/proxy.ts'
+import { freePort } from '../../tests/support/free-port.ts'
+import { startRedisServer } from '../../tests/support/redis-server.ts'
+import {
+  close,
+  listening,
+  median,
+  medianFigures,
+  ms,
+  requireWrk,
+  type WrkFigures,
+  wrk,
+} from './wrk.ts'
+
+export interface NginxBenchRow {
+  readonly connections: number
+  readonly noop: WrkFigures
+  readonly gateway: WrkFigures
+  /** Throughput behind nginx with our `/verify` as a share of the same with the no-op verifier. */
+  readonly ratio: number
+}
+
+/**
+ * nginx (`/usr/sbin/nginx`, the `auth_request` block documented in docs/verify.md, as the proxy
+ * tests start it) in front of a trivial upstream, twice: once asking our `/verify` (the real app
+ * on a real Redis), once asking a no-op verifier (bare `node:http` answering 200 with the same
+ * identity headers). Same request, same wrk load, c=1 and c=32, alternating `rounds` times; each
+ * figure is the median of the rounds. Upstream, verifier and app share this process.
+ */
+export async function benchNginx(
+  seconds = 5,
+  connectionCounts: readonly number[] = [1, 32],
+  rounds = 3
+): Promise<NginxBenchRow[]> {
+  requireWrk()
+  const redis = await startRedisServer()
+  const store = createRedisStore(redis.url, 'bench:')
+  const [gatewayProxyPort, noopProxyPort] = [await freePort(), await freePort()]
+  const issuer = `http://127.0.0.1:${gatewayProxyPort}`
+  const config = loadConfig({ AUTH_ISSUER: issuer, GATEWAY_MODE: 'auth', LOG_LEVEL: 'warn' })
+  const signingKeys = await loadSigningKeys(store)
+  const logger = createLogger(config.logLevel)
+  const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
+  const app = createApp({ config, store, clock: systemClock, signingKeys, logger, audit })
+  const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+
+  const subject = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
+  const { token } = await issueAccessToken(
+    {
+      issuer,
+      subject,
+      clientId: 'bench',
+      audience: [`${issuer}/echo/mcp`],
+      scope: 'mcp',
+      ttlSeconds: 3600,
+    },
+    signingKeys,
+    systemClock
+  )
+  const identity = {
+    ...identityHeaders(undefined),
+    'X-User-Id': subject.id,
+    'X-User-Name': subject.login,
+    'X-User-Email': subject.email,
+    'X-Client-Id': 'bench',
+    'X-Auth-Scopes': 'mcp',
+  }
+  const noop = createServer((_request, response) => {
+    response.writeHead(200, { ...identity, 'Content-Length': '0', 'Cache-Control': 'no-store' })
+    response.end()
+  }).listen(0, '127.0.0.1')
+  const body = '{"jsonrpc":"2.0","id":1,"result":{}}'
+  const upstream = createServer((_request, response) => {
+    response.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+    })
+    response.end(body)
+  }).listen(0, '127.0.0.1')
+  await Promise.all([listening(gateway), listening(noop), listening(upstream)])
+  const portOf = (server: Server) => (server.address() as AddressInfo).port
+  const proxies: RunningProxy[] = []
+  const rows: NginxBenchRow[] = []
+  try {
+    proxies.push(
+      await startNginx({
+        proxyPort: gatewayProxyPort,
+        authPort: portOf(gateway),
+        upstreamPort: portOf(upstream),
+      }),
+      await startNginx({
+        proxyPort: noopProxyPort,
+        authPort: portOf(noop),
+        upstreamPort: portOf(upstream),
+      })
+    )
+    const headers = { Authorization: `Bearer ${token}` }
+    const gatewayUrl = `${issuer}/echo/mcp`
+    const noopUrl = `http://127.0.0.1:${noopProxyPort}/echo/mcp`
+    const check = await fetch(gatewayUrl, { headers })
+    if (check.status !== 200) throw new Error(`nginx → /verify answered ${check.status}`)
+    await wrk({ url: noopUrl, headers, connections: 32, seconds: 1 })
+    await wrk({ url: gatewayUrl, headers, connections: 32, seconds: 1 })
+    for (const connections of connectionCounts) {
+      const noopRuns: WrkFigures[] = []
+      const gatewayRuns: WrkFigures[] = []
+      const ratios: number[] = []
+      for (let round = 0; round < rounds; round++) {
+        noopRuns.push(await wrk({ url: noopUrl, headers, connections, seconds }))
+        gatewayRuns.push(await wrk({ url: gatewayUrl, headers, connections, seconds }))
+        ratios.push(
+          (gatewayRuns.at(-1) as WrkFigures).requestsPerSecond /
+            (noopRuns.at(-1) as WrkFigures).requestsPerSecond
+        )
+      }
+      rows.push({
+        connections,
+        noop: medianFigures(noopRuns),
+        gateway: medianFigures(gatewayRuns),
+        ratio: median(ratios),
+      })
+    }
+  } finally {
+    for (const proxy of proxies) await proxy.stop()
+    await Promise.all([close(gateway), close(noop), close(upstream)])
+    await store.close()
+    await redis.stop()
+  }
+  const lines = [
+    `Behind nginx auth_request (docs/verify.md block): our /verify vs a no-op verifier, wrk ${seconds} s per run, median of ${rounds} alternating rounds`,
+    '| connections | no-op req/s | no-op p50 | no-op p99 | /verify req/s | /verify p50 | /verify p99 | ratio |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.connections} | ${r.noop.requestsPerSecond.toFixed(0)} | ${ms(r.noop.p50)} | ${ms(r.noop.p99)} | ${r.gateway.requestsPerSecond.toFixed(0)} | ${ms(r.gateway.p50)} | ${ms(r.gateway.p99)} | ${r.ratio.toFixed(3)}× |`
+    ),
+  ]
+  const failures = rows.reduce((sum, r) => sum + r.gateway.non2xx + r.noop.non2xx, 0)
+  if (failures > 0) lines.push(`WARNING: ${failures} answers were not 2xx`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+  return rows
+}
+
+if (import.meta.main) await benchNginx()
