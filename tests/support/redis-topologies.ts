@@ -85,7 +85,7 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
   const dataArgs = (port: number) => [
     ...['--port', String(port), '--bind', '127.0.0.1', '--dir', join(dir, String(port))],
     ...['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
-    ...['--repl-ping-replica-period', '1'],
+    ...['--repl-ping-replica-period', '1', '--enable-debug-command', 'local'],
   ]
   try {
     const masterPort = await freePort()
