@@ -1,0 +1,353 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { parseDockerfile } from './dockerfile.ts'
+import { ROOT } from './image-replay.ts'
+import {
+  baseObjects,
+  bytes,
+  find,
+  K8S,
+  type K8sObject,
+  type Kustomization,
+  kubectlAvailable,
+  ofKind,
+  readObjects,
+  readYaml,
+  render,
+  validate,
+  yamlFiles,
+} from './kubernetes-manifests.ts'
+
+/**
+ * kubernetes/ tells the same story as docker-compose.yml, traefik/ and the code: every object
+ * matches its Kubernetes or Traefik CRD schema, and every name, port, header, variable and secret
+ * is one the project really has. No cluster runs here; the lists come from the project's files.
+ */
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
+const envExample = read('.env.example')
+const inEnvExample = (name: string) => new RegExp(`^#? ?${name}=`, 'm').test(envExample)
+
+interface Router {
+  rule: string
+  priority?: number
+  middlewares?: string[]
+}
+interface ComposeService {
+  image?: string
+  build?: { dockerfile: string }
+  command?: string[]
+  environment?: Record<string, string>
+  mem_limit?: string
+}
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>
+}
+const traefikRouters = {
+  ...(parse(read('traefik/dynamic/auth.yml')) as { http: { routers: Record<string, Router> } }).http
+    .routers,
+  ...(parse(read('traefik/dynamic/services.yml')) as { http: { routers: Record<string, Router> } })
+    .http.routers,
+}
+const traefikMiddlewares = (
+  parse(read('traefik/dynamic/middlewares.yml')) as {
+    http: { middlewares: Record<string, Record<string, unknown>> }
+  }
+).http.middlewares
+const bridgeSecretTemplate = readObjects(join(K8S, 'bridge-secret.example.yaml'))
+const secretTemplate = readObjects(join(K8S, 'secret.example.yaml'))
+const defaultServices = serviceCatalog.filter((service) => service.enabledByDefault)
+
+/** The image each Dockerfile builds, as compose names it. */
+const imageOf = (dockerfile: string) =>
+  Object.values(compose.services).find((service) => service.build?.dockerfile === dockerfile)?.image
+const dockerfileEnv = (path: string) => parseDockerfile(read(path)).env
+
+// biome-ignore lint/suspicious/noExplicitAny: container specs are read field by field
+type Container = any
+const podSpec = (workload: K8sObject | undefined) => workload?.spec?.template?.spec
+const containerOf = (workload: K8sObject | undefined): Container => podSpec(workload)?.containers[0]
+/** A container's environment: its env values and the ConfigMaps it reads whole. */
+function environment(objects: K8sObject[], container: Container): Record<string, string> {
+  const fromConfigMaps = (container.envFrom ?? []).map(
+    (source: { configMapRef: { name: string } }) =>
+      find(objects, 'ConfigMap', source.configMapRef.name)?.data ?? {}
+  )
+  const direct = Object.fromEntries(
+    (container.env ?? []).map((variable: { name: string; value?: string }) => [
+      variable.name,
+      variable.value ?? '<from a reference>',
+    ])
+  )
+  return Object.assign({}, ...fromConfigMaps, direct)
+}
+
+/** The rules of traefik/dynamic with BASE_DOMAIN filled in, as a CRD route's match reads. */
+const composeRule = (router: string, domain: string) =>
+  traefikRouters[router]?.rule.replace('{{ env "BASE_DOMAIN" }}', domain)
+
+function checkDeployment(objects: K8sObject[]) {
+  const auth = find(objects, 'Deployment', 'auth')
+  const authService = find(objects, 'Service', 'auth')
+  const authEnv = environment(objects, containerOf(auth))
+  const domain = authEnv.BASE_DOMAIN ?? ''
+  const namespace = auth?.metadata.namespace
+  const servicePort = (service: K8sObject | undefined, name: string) =>
+    service?.spec.ports.find((port: { name: string }) => port.name === name)?.port
+
+  it('has every object match its Kubernetes or Traefik CRD schema', () => {
+    for (const object of objects) {
+      expect(() => validate(object), `${object.kind} ${object.metadata.name}`).not.toThrow()
+    }
+  })
+
+  it('runs N auth replicas as compose runs auth, with the image auth/Dockerfile builds', () => {
+    expect(auth?.spec.replicas).toBeGreaterThanOrEqual(2)
+    expect(containerOf(auth).image).toMatch(
+      new RegExp(`(^|/)${imageOf('auth/Dockerfile')}(:[\\w.-]+)?$`)
+    )
+    const composeAuth = compose.services.auth?.environment ?? {}
+    for (const name of ['NODE_ENV', 'GATEWAY_MODE', 'HOST', 'PORT', 'TRUST_PROXY', 'INTERNAL_PORT'])
+      expect(authEnv[name], name).toBe(composeAuth[name])
+    expect(authEnv.PORT).toBe(dockerfileEnv('auth/Dockerfile').PORT)
+    expect(domain).toMatch(/^[a-z0-9.-]+\.[a-z]+$/)
+    // The Service's ports are the container's: public PORT and INTERNAL_PORT.
+    expect(String(servicePort(authService, 'http'))).toBe(authEnv.PORT)
+    expect(String(servicePort(authService, 'internal'))).toBe(authEnv.INTERNAL_PORT)
+    expect(authService?.spec.type ?? 'ClusterIP').toBe('ClusterIP')
+  })
+
+  it('keeps a PodDisruptionBudget under auth and every bridge', () => {
+    for (const workload of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]) {
+      if (workload.metadata.name === 'redis') continue
+      const budgets = ofKind(objects, 'PodDisruptionBudget').filter((budget) =>
+        Object.entries(budget.spec.selector.matchLabels).every(
+          ([key, value]) => workload.spec.template.metadata.labels[key] === value
+        )
+      )
+      expect(budgets, workload.metadata.name).toHaveLength(1)
+      const minAvailable = budgets[0]?.spec.minAvailable ?? 0
+      expect(workload.spec.replicas, workload.metadata.name).toBeGreaterThan(minAvailable)
+    }
+  })
+
+  it('probes /health (liveness) and /ready (readiness) on the port the process listens on', () => {
+    for (const workload of [
+      auth,
+      ...defaultServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
+    ]) {
+      const container = containerOf(workload)
+      const port = (name: string) =>
+        container.ports.find((p: { name: string }) => p.name === name)?.containerPort
+      expect(container.livenessProbe.httpGet.path).toBe('/health')
+      expect(container.readinessProbe.httpGet.path).toBe('/ready')
+      expect(String(port(container.readinessProbe.httpGet.port))).toBe(
+        environment(objects, container).PORT
+      )
+    }
+  })
+
+  it('limits memory as compose does and runs every container unprivileged', () => {
+    for (const workload of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]) {
+      const name = workload.metadata.name
+      const container = containerOf(workload)
+      expect(bytes(container.resources.limits.memory), name).toBe(
+        bytes(compose.services[name]?.mem_limit ?? '0')
+      )
+      expect(podSpec(workload).securityContext.runAsNonRoot, name).toBe(true)
+      expect(container.securityContext, name).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      })
+    }
+  })
+
+  it('sets only variables .env.example documents, and provides every secret compose requires', () => {
+    for (const workload of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]) {
+      for (const name of Object.keys(environment(objects, containerOf(workload))))
+        expect(inEnvExample(name), `${workload.metadata.name}: ${name}`).toBe(true)
+    }
+    // Every ${VAR:?…} compose insists on for auth, Redis or a bridge (Traefik's are its own).
+    const required = (service: string) =>
+      [...JSON.stringify(compose.services[service]).matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1])
+    const redisEnv = environment(objects, containerOf(find(objects, 'StatefulSet', 'redis')))
+    for (const name of required('auth')) expect(authEnv, name).toHaveProperty(name as string)
+    for (const name of required('redis')) expect(redisEnv, name).toHaveProperty(name as string)
+    for (const service of defaultServices) {
+      const bridge = environment(
+        objects,
+        containerOf(find(objects, 'StatefulSet', `mcp-${service.name}`))
+      )
+      for (const name of required(`mcp-${service.name}`))
+        expect(bridge, name).toHaveProperty(name as string)
+    }
+    // …from the Secret the template documents, under the keys it has.
+    const secretKeys = Object.keys(secretTemplate[0]?.stringData ?? {})
+    const references = objects
+      .flatMap((object) => podSpec(object)?.containers ?? [])
+      .flatMap((container: Container) => container.env ?? [])
+      .map((variable: Container) => variable.valueFrom?.secretKeyRef)
+      .filter(Boolean)
+    expect(references.length).toBeGreaterThan(0)
+    for (const reference of references) {
+      expect(reference.name).toBe(secretTemplate[0]?.metadata.name)
+      expect(secretKeys).toContain(reference.key)
+    }
+    expect([...new Set(references.map((r: { key: string }) => r.key))].sort()).toEqual(
+      [...secretKeys].sort()
+    )
+  })
+
+  it('runs Redis as compose does: AOF, maxmemory, noeviction, a password', () => {
+    const redis = containerOf(find(objects, 'StatefulSet', 'redis'))
+    const composeCommand = (compose.services.redis?.command ?? [])
+      .slice(1)
+      .map((arg) => arg.replace(/^\$\{REDIS_PASSWORD:\?.*\}$/, '$(REDIS_PASSWORD)'))
+    expect(redis.args).toEqual(composeCommand)
+    expect(redis.image).toBe(compose.services.redis?.image)
+    expect(find(objects, 'StatefulSet', 'redis')?.spec.volumeClaimTemplates).toHaveLength(1)
+  })
+
+  it('forward-authenticates at the auth Service’s /verify as traefik/ does', () => {
+    const middleware = find(objects, 'Middleware', 'mcp-auth')?.spec.forwardAuth
+    const address = new URL(middleware.address)
+    expect(address.hostname).toBe(`auth.${namespace}.svc.cluster.local`)
+    expect(address.port).toBe(String(servicePort(authService, 'http')))
+    expect(address.pathname).toBe('/verify')
+    expect(middleware).toEqual({
+      ...(traefikMiddlewares['mcp-auth']?.forwardAuth as object),
+      address: middleware.address,
+    })
+    for (const name of ['strip-authorization', 'security-headers'])
+      expect(find(objects, 'Middleware', name)?.spec, name).toEqual(traefikMiddlewares[name])
+  })
+
+  it('routes the auth host and /.well-known/ as traefik/dynamic/auth.yml does', () => {
+    const routes = find(objects, 'IngressRoute', 'auth')?.spec.routes
+    expect(routes.map((route: { match: string }) => route.match)).toEqual(
+      ['auth', 'well-known'].map((router) => composeRule(router, domain))
+    )
+    for (const route of routes)
+      expect(route.services).toEqual([{ name: 'auth', port: servicePort(authService, 'http') }])
+  })
+
+  for (const service of defaultServices) {
+    const name = `mcp-${service.name}`
+    it(`runs ${name} (on by default) as a StatefulSet whose peers are its pods`, () => {
+      const set = find(objects, 'StatefulSet', name)
+      const headless = find(objects, 'Service', name)
+      const env = environment(objects, containerOf(set))
+      expect(containerOf(set).args).toEqual(compose.services[name]?.command)
+      expect(containerOf(set).image).toMatch(
+        new RegExp(`(^|/)${imageOf('mcp-services/Dockerfile')}(:[\\w.-]+)?$`)
+      )
+      expect(env.PORT).toBe(dockerfileEnv('mcp-services/Dockerfile').PORT)
+      expect(env.ALLOWED_HOSTS).toBe(`${service.name}.${domain}`)
+      expect(headless?.spec.clusterIP).toBe('None')
+      expect(set?.spec.serviceName).toBe(name)
+      const peers = Array.from(
+        { length: set?.spec.replicas },
+        (_, i) => `${name}-${i}=http://${name}-${i}.${name}:${env.PORT}`
+      )
+      expect(env.BRIDGE_PEERS?.split(',')).toEqual(peers)
+      const replicaId = containerOf(set).env.find((v: Container) => v.name === 'BRIDGE_REPLICA_ID')
+      expect(replicaId?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name')
+      if (service.perUserDirectories.length > 0) {
+        const data = podSpec(set).volumes.find((v: Container) => v.name === 'data')
+        expect(data?.persistentVolumeClaim, 'one shared volume for every replica').toBeDefined()
+      }
+    })
+
+    it(`routes ${service.name}.<domain> as traefik/dynamic/services.yml does`, () => {
+      const routes = find(objects, 'IngressRoute', name)?.spec.routes
+      const routers = [name, `${name}-health`, `${name}-oauth-fallbacks`]
+      expect(routes.map((route: { match: string }) => route.match)).toEqual(
+        routers.map((router) => composeRule(router, domain))
+      )
+      routers.forEach((router, i) => {
+        const route = routes[i]
+        expect(route.priority).toBe(traefikRouters[router]?.priority)
+        expect(route.middlewares.map((m: { name: string }) => m.name)).toEqual(
+          traefikRouters[router]?.middlewares
+        )
+        const backend = i === 2 ? authService : find(objects, 'Service', name)
+        expect(route.services[0].name).toBe(backend?.metadata.name)
+        expect(route.services[0].port).toBe(backend?.spec.ports[0].port)
+      })
+    })
+
+    it(`lets only Traefik and ${name}'s own replicas reach it, and it nothing else`, () => {
+      const policy = find(objects, 'NetworkPolicy', name)?.spec
+      const self = { podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }
+      expect(policy.ingress[0].from).toContainEqual(self)
+      expect(policy.ingress[0].from).toHaveLength(2)
+      if (service.egress === 'none')
+        expect(policy.egress).toEqual([{ to: [self], ports: policy.ingress[0].ports }])
+    })
+  }
+
+  it('denies by default and lets only auth reach Redis, only Traefik reach auth', () => {
+    expect(find(objects, 'NetworkPolicy', 'default-deny')?.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+    })
+    expect(find(objects, 'NetworkPolicy', 'redis')?.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'auth' } } }],
+        ports: [{ protocol: 'TCP', port: 6379 }],
+      },
+    ])
+    const authIngress = find(objects, 'NetworkPolicy', 'auth')?.spec.ingress
+    expect(authIngress.map((rule: Container) => rule.ports[0].port)).toEqual([
+      servicePort(authService, 'http'),
+      servicePort(authService, 'internal'),
+    ])
+    expect(authIngress[0].from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } } },
+    ])
+  })
+}
+
+describe('kubernetes/base', () => {
+  const kustomization = readYaml(join(K8S, 'base/kustomization.yaml')) as Kustomization
+
+  it('lists every manifest of the directory in its kustomization', () => {
+    expect([...kustomization.resources].sort()).toEqual(
+      yamlFiles(join(K8S, 'base')).filter((file) => file !== 'kustomization.yaml')
+    )
+  })
+
+  it('leaves the secrets to templates outside the kustomization, which match their schemas', () => {
+    expect(ofKind(baseObjects(), 'Secret')).toEqual([])
+    for (const object of [...secretTemplate, ...bridgeSecretTemplate]) validate(object)
+    // The same header as traefik/dynamic/bridge-secret.yml, from the same secret.
+    const composeHeaders = (parse(read('traefik/dynamic/bridge-secret.yml')) as Container).http
+      .middlewares['bridge-secret'].headers.customRequestHeaders
+    const header = bridgeSecretTemplate[0]?.spec.headers.customRequestHeaders
+    expect(Object.keys(header)).toEqual(Object.keys(composeHeaders))
+    expect(Object.values(header)).toEqual(['<BRIDGE_SHARED_SECRET>'])
+    expect(Object.values(composeHeaders)).toEqual(['{{ env "BRIDGE_SHARED_SECRET" }}'])
+    expect(bridgeSecretTemplate[0]?.metadata.namespace).toBe(kustomization.namespace)
+    expect(secretTemplate[0]?.metadata.namespace).toBe(kustomization.namespace)
+  })
+
+  describe('as written', () => checkDeployment(baseObjects()))
+})
+
+describe('kubernetes/overlays/example', () => {
+  it('builds on the base and patches only files it has', () => {
+    const kustomization = readYaml(
+      join(K8S, 'overlays/example/kustomization.yaml')
+    ) as Kustomization
+    expect(kustomization.resources).toEqual(['../../base'])
+    for (const patch of kustomization.patches ?? [])
+      if (patch.path) expect(yamlFiles(join(K8S, 'overlays/example'))).toContain(patch.path)
+  })
+
+  describe.skipIf(!kubectlAvailable)('as kubectl kustomize renders it', () =>
+    checkDeployment(kubectlAvailable ? render('overlays/example') : [])
+  )
+})
