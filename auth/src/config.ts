@@ -76,6 +76,7 @@ const environmentSchema = z.object({
   ACCESS_TOKEN_TTL: seconds(3600),
   REFRESH_TOKEN_TTL: seconds(2_592_000),
   REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(30),
+  USER_RECHECK_INTERVAL: z.coerce.number().int().min(0).max(86_400).default(300),
   AUTH_CODE_TTL: seconds(60),
   DEVICE_CODE_TTL: seconds(600),
   CLIENT_LIFETIME: seconds(7_776_000),
@@ -168,6 +169,11 @@ export interface Config {
    * same successor instead of revoking its family (parallel sessions of one client); 0: none.
    */
   readonly refreshTokenReuseGrace: number
+  /**
+   * Seconds a re-check at GitHub that let a user in is believed by their refreshes (one GitHub
+   * check per user per interval; a leaver is cut off within it); 0: every refresh asks.
+   */
+  readonly userRecheckInterval: number
   /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
   readonly trustProxy: boolean
   /**
@@ -283,6 +289,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     registrationGlobalRateLimit: e.REGISTRATION_GLOBAL_RATE_LIMIT,
     tokenRateLimit: e.TOKEN_RATE_LIMIT,
     refreshTokenReuseGrace: e.REFRESH_TOKEN_REUSE_GRACE,
+    userRecheckInterval: e.USER_RECHECK_INTERVAL,
     trustProxy: e.TRUST_PROXY ?? false,
     clientIdMetadataDocuments: {
       enabled: e.CLIENT_ID_METADATA_DOCUMENTS ?? true,

@@ -43,8 +43,14 @@ async function signIn(server: TestAuthServer) {
 describe('the internal API (users and their GitHub tokens, for the bridges)', () => {
   let github: FakeGitHub
   let server: TestAuthServer
+  // Every refresh asks GitHub (USER_RECHECK_INTERVAL=0): the records follow each check.
   useFlowServer(
-    { ALLOWED_GITHUB_USERS: 'mallory', ALLOWED_GITHUB_ORGS: 'acme', INTERNAL_API_SECRET: SECRET },
+    {
+      ALLOWED_GITHUB_USERS: 'mallory',
+      ALLOWED_GITHUB_ORGS: 'acme',
+      INTERNAL_API_SECRET: SECRET,
+      USER_RECHECK_INTERVAL: '0',
+    },
     (fixture) => {
       ;({ github, server } = fixture)
     }

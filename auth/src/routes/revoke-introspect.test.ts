@@ -14,9 +14,13 @@ import {
 describe('revocation (RFC 7009), introspection (RFC 7662) and re-checks on refresh', () => {
   let github: FakeGitHub
   let server: TestAuthServer
-  useFlowServer({ ALLOWED_GITHUB_USERS: 'mallory', ALLOWED_GITHUB_ORGS: 'acme' }, (fixture) => {
-    ;({ github, server } = fixture)
-  })
+  // Every refresh asks GitHub (USER_RECHECK_INTERVAL=0): these tests are about that check.
+  useFlowServer(
+    { ALLOWED_GITHUB_USERS: 'mallory', ALLOWED_GITHUB_ORGS: 'acme', USER_RECHECK_INTERVAL: '0' },
+    (fixture) => {
+      ;({ github, server } = fixture)
+    }
+  )
   beforeEach(() => {
     github.setOrgMembership('alice', 'acme', 'active')
   })

@@ -60,6 +60,8 @@ describe('a remembered browser session is re-checked upstream before it mints an
     const browser = browserFor(server)
     const { client, tokens } = await signIn(browser)
     github.setOrgMembership('alice', 'acme', null)
+    // Refreshes believe a check that let the user in for USER_RECHECK_INTERVAL; past it, GitHub.
+    server.clock.advance(server.config.userRecheckInterval * 1000)
 
     const refresh = await tokenRequest(server, client, {
       grant_type: 'refresh_token',

@@ -36,7 +36,10 @@ export const keys = {
   redeemedCode: (codeHash: string) => `code-redeemed:${codeHash}`,
   /** Live refresh token, by hash. TTL: REFRESH_TOKEN_TTL. Taken on rotation. */
   refreshToken: (tokenHash: string) => `refresh:${tokenHash}`,
-  /** A rotated refresh token, by hash → its family id (reuse detection). TTL: REFRESH_TOKEN_TTL. */
+  /**
+   * A rotated refresh token of the format before tokens named their family, by hash → its family
+   * id (reuse detection); written at most once per family now. TTL: REFRESH_TOKEN_TTL.
+   */
   rotatedRefreshToken: (tokenHash: string) => `refresh-rotated:${tokenHash}`,
   /**
    * A just-rotated refresh token, by hash → when, its family, and its successor sealed under a key
@@ -62,6 +65,11 @@ export const keys = {
    * login, organisations, teams, checked_at), served by the internal API. TTL: REFRESH_TOKEN_TTL.
    */
   checkedUser: (userId: string) => `checked-user:${userId}`,
+  /**
+   * The subject the last re-check that let the user in found, and when (JSON), believed by
+   * refreshes for USER_RECHECK_INTERVAL instead of asking GitHub again. TTL: that interval.
+   */
+  recentCheck: (userId: string) => `recent-check:${userId}`,
   /** Device authorization (RFC 8628), by hash of the device code. TTL: DEVICE_CODE_TTL. */
   deviceAuthorization: (deviceCodeHash: string) => `device:${deviceCodeHash}`,
   /** A live user code → hash of its device code. TTL: DEVICE_CODE_TTL; deleted once decided. */

@@ -1,10 +1,16 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
-import { hashSecret, newSecret } from '../oauth/secrets.ts'
+import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
 import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
+import {
+  issuedWithKey,
+  newFamilyTokenKey,
+  newRefreshToken,
+  parseRefreshToken,
+} from './refresh-token-format.ts'
 
 /**
  * A refresh token family: every refresh token descending from one authorization. Each use of a
@@ -26,6 +32,11 @@ export interface RefreshFamily {
    * tell a device session from an application; absent on families stored before it was recorded.
    */
   readonly grantType?: string
+  /**
+   * The key of the MACs in the family's refresh tokens (`refresh-token-format.ts`); absent on
+   * families stored before tokens named their family, until their next rotation.
+   */
+  readonly tokenKey?: string
 }
 
 export interface RefreshTokenLifetimes {
@@ -40,26 +51,34 @@ export async function startRefreshFamily(
   family: Omit<RefreshFamily, 'createdAt' | 'currentTokenHash'>,
   ttl: RefreshTokenLifetimes
 ): Promise<string> {
-  const token = newSecret()
+  const tokenKey = newFamilyTokenKey()
+  const token = newRefreshToken(family.familyId, tokenKey)
   const record: RefreshFamily = {
     ...family,
     createdAt: epochSeconds(clock),
     currentTokenHash: hashSecret(token),
+    tokenKey,
   }
   await store.batch(familyWrites(record, ttl.refreshTokenTtl))
   return token
 }
 
 export type RefreshLookup =
-  | { readonly outcome: 'live'; readonly family: RefreshFamily }
+  | {
+      readonly outcome: 'live'
+      readonly family: RefreshFamily
+      /** The family was revoked while it was being created (a code replay racing it). */
+      readonly revoked: boolean
+    }
   /** Replaced within the reuse grace: the caller hands out `successor` again. */
   | { readonly outcome: 'just_rotated'; readonly familyId: string; readonly successor: string }
   | { readonly outcome: 'reused'; readonly familyId: string }
   | { readonly outcome: 'unknown' }
 
 /**
- * Finds the family of a presented refresh token without using it up, in one round trip. Without
- * `grace`, a replaced token is always `reused`.
+ * Finds the family of a presented refresh token without using it up, and whether the family is
+ * revoked: one round trip (`MGET`) for a token that names its family, two for one of the format
+ * before. Without `grace`, a replaced token is always `reused`.
  */
 export async function lookUpRefreshToken(
   store: Store,
@@ -67,14 +86,48 @@ export async function lookUpRefreshToken(
   grace?: ReuseGrace
 ): Promise<RefreshLookup> {
   const tokenHash = hashSecret(token)
+  const named = parseRefreshToken(token)
+  if (!named) return lookUpEarlierToken(store, token, tokenHash, grace)
+  const [live, storedFamily, revoked, rotation] = await store.getMany([
+    keys.refreshToken(tokenHash),
+    keys.refreshFamily(named.familyId),
+    keys.revokedFamily(named.familyId),
+    keys.refreshSuccessor(tokenHash),
+  ])
+  const family = storedFamily ? (JSON.parse(storedFamily) as RefreshFamily) : null
+  if (live === named.familyId && family?.currentTokenHash === tokenHash) {
+    return { outcome: 'live', family, revoked: revoked !== null }
+  }
+  const successor = grace && rotation ? openSuccessor(token, rotation, grace) : null
+  if (successor) return { outcome: 'just_rotated', ...successor }
+  // Not the live token, but one the family issued: it was rotated, and it came back.
+  if (family?.tokenKey && issuedWithKey(named, family.tokenKey)) {
+    return { outcome: 'reused', familyId: named.familyId }
+  }
+  return { outcome: 'unknown' }
+}
+
+/** A token issued before tokens named their family: found by hash, its reuse by its marker. */
+async function lookUpEarlierToken(
+  store: Store,
+  token: string,
+  tokenHash: string,
+  grace?: ReuseGrace
+): Promise<RefreshLookup> {
   const [familyId, rotatedFrom, rotation] = await store.getMany([
     keys.refreshToken(tokenHash),
     keys.rotatedRefreshToken(tokenHash),
     keys.refreshSuccessor(tokenHash),
   ])
   if (familyId) {
-    const family = await findRefreshFamily(store, familyId)
-    if (family?.currentTokenHash === tokenHash) return { outcome: 'live', family }
+    const [storedFamily, revoked] = await store.getMany([
+      keys.refreshFamily(familyId),
+      keys.revokedFamily(familyId),
+    ])
+    const family = storedFamily ? (JSON.parse(storedFamily) as RefreshFamily) : null
+    if (family?.currentTokenHash === tokenHash) {
+      return { outcome: 'live', family, revoked: revoked !== null }
+    }
   }
   const successor = grace && rotation ? openSuccessor(token, rotation, grace) : null
   if (successor) return { outcome: 'just_rotated', ...successor }
@@ -92,8 +145,14 @@ export async function findRefreshFamily(
 
 /**
  * Replaces the presented refresh token with a new one. Taking the old token, storing the new one
- * and leaving the successor for the reuse grace are one atomic step, so a request that finds the
- * old token gone also finds its successor. Returns null when another request rotated it first.
+ * and leaving the successor for the reuse grace are one atomic step (one round trip), so a request
+ * that finds the old token gone also finds its successor. Returns null when another request
+ * rotated it first.
+ *
+ * Nothing is kept per rotation beyond the grace: the family record names its live token, and a
+ * rotated token that comes back is recognised by the family it names (`refresh-token-format.ts`).
+ * Only a token of the format before gets a marker (`refresh-rotated:`), once per family: the
+ * token that replaces it names the family.
  */
 export async function rotateRefreshToken(
   store: Store,
@@ -107,17 +166,18 @@ export async function rotateRefreshToken(
 ): Promise<string | null> {
   const { ttl, subject, grace } = options
   const oldHash = hashSecret(token)
-  const next = newSecret()
-  const record: RefreshFamily = { ...family, subject, currentTokenHash: hashSecret(next) }
-  const rotation: WriteOperation[] = [
-    ...familyWrites(record, ttl.refreshTokenTtl),
-    {
+  const tokenKey = family.tokenKey ?? newFamilyTokenKey()
+  const next = newRefreshToken(family.familyId, tokenKey)
+  const record: RefreshFamily = { ...family, subject, currentTokenHash: hashSecret(next), tokenKey }
+  const rotation: WriteOperation[] = familyWrites(record, ttl.refreshTokenTtl)
+  if (!parseRefreshToken(token)) {
+    rotation.push({
       op: 'put',
       key: keys.rotatedRefreshToken(oldHash),
       value: family.familyId,
       ttlSeconds: ttl.refreshTokenTtl,
-    },
-  ]
+    })
+  }
   if (grace.seconds > 0) {
     rotation.push({
       op: 'put',

@@ -4,6 +4,7 @@ import type { TokenSubject } from '../oauth/access-token.ts'
 import { type AllowListRefusal, allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { forgetCheckedUser, recordCheckedUser } from '../users/checked-users.ts'
 import { freshUpstreamGrant } from './fresh-grant.ts'
+import { findRecentCheck, forgetRecentCheck, recordRecentCheck } from './recent-checks.ts'
 import { UpstreamGrantRevoked, type UpstreamUser } from './upstream.ts'
 
 /** Why a user signed in earlier may not be trusted now. */
@@ -26,12 +27,17 @@ export type Recheck =
  * recorded for the internal API (`checked-users.ts`). Concurrent checks of one user share one
  * call upstream (`coalesced-checks.ts`).
  *
+ * With `reuseRecent` (refreshes), a check that let the user in less than `USER_RECHECK_INTERVAL`
+ * ago is believed instead of asking upstream again (`recent-checks.ts`), as long as the
+ * allow-list still admits the subject it found; otherwise upstream is asked.
+ *
  * @throws TemporarilyUnavailable when the provider cannot be reached: never a pass.
  */
 export async function recheckUser(
   deps: AuthDeps,
   known: TokenSubject,
-  audit: { readonly event: string } & Readonly<Record<string, unknown>>
+  audit: { readonly event: string } & Readonly<Record<string, unknown>>,
+  options: { readonly reuseRecent?: boolean } = {}
 ): Promise<Recheck> {
   const { config, logger, upstream } = deps
   const allowList = gatewayAllowList(config)
@@ -44,7 +50,10 @@ export async function recheckUser(
     if (reason === 'not_allowed') logger.warn(line)
     else logger.info(line)
     // The internal API stops answering for the user (and handing out their GitHub token).
-    await forgetCheckedUser(deps.store, known.id)
+    await Promise.all([
+      forgetCheckedUser(deps.store, known.id),
+      forgetRecentCheck(deps.store, known.id),
+    ])
     return { allowed: false, reason, ...(policyReason ? { policyReason } : {}) }
   }
   if (!upstream) {
@@ -52,6 +61,11 @@ export async function recheckUser(
     return policyReason
       ? refuse('not_allowed', { login: known.login, policyReason })
       : { allowed: true, subject: known }
+  }
+  const interval = config.userRecheckInterval
+  if (options.reuseRecent) {
+    const recent = await findRecentCheck(deps.store, deps.clock, known.id, interval)
+    if (recent && !allowListRefusal(recent, allowList)) return { allowed: true, subject: recent }
   }
   // An expiring token (a GitHub App's, or an OAuth App's that opted in) is renewed first.
   const grant = await freshUpstreamGrant(deps, known.id)
@@ -69,6 +83,9 @@ export async function recheckUser(
   const policyReason =
     subject.id !== known.id ? 'another_user' : allowListRefusal(subject, allowList)
   if (policyReason) return refuse('not_allowed', { login: subject.login, policyReason })
-  await recordCheckedUser(deps.store, deps.clock, user, config.ttl.refreshToken)
+  await Promise.all([
+    recordCheckedUser(deps.store, deps.clock, user, config.ttl.refreshToken),
+    recordRecentCheck(deps.store, deps.clock, subject, interval),
+  ])
   return { allowed: true, subject }
 }

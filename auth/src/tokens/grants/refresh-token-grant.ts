@@ -23,8 +23,9 @@ const refreshRequest = z.object({ refresh_token: requiredParam(256), scope: opti
  * OAuth 2.1 §4.3: a new access token and a new refresh token for a live one. A replaced refresh
  * token presented again revokes the family, unless it comes back within the reuse grace
  * (`REFRESH_TOKEN_REUSE_GRACE`): then it gets the same successor, and a new access token. Before
- * anything is used up, the user is read again upstream, so someone removed from the allow-list or
- * an organisation is cut off; a redemption within the grace repeats a rotation that did so at
+ * anything is used up, the user is read again upstream (at most once per user per
+ * `USER_RECHECK_INTERVAL`), so someone removed from the allow-list, an organisation or a team is
+ * cut off within that interval; a redemption within the grace repeats a rotation that did so at
  * most that many seconds earlier, and skips it.
  */
 export async function refreshTokenGrant(
@@ -99,10 +100,15 @@ export async function refreshTokenGrant(
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
   // A family revoked while it was being created (a code replay racing its redemption).
-  if (await isFamilyRevoked(store, family.familyId)) throw invalid('family_revoked')
+  if (lookup.revoked) throw invalid('family_revoked')
   const granted = narrowed(family)
 
-  const check = await recheckUser(deps, family.subject, { event: 'refresh_denied' })
+  const check = await recheckUser(
+    deps,
+    family.subject,
+    { event: 'refresh_denied' },
+    { reuseRecent: true }
+  )
   if (!check.allowed) {
     await revokeRefreshFamily(store, family.familyId, lifetimes)
     await audit.record({
