@@ -3,21 +3,29 @@ import { benchBridge } from './bridge.ts'
 import { benchIdleSessions } from './idle-sessions.ts'
 import { benchNginx } from './nginx.ts'
 import { benchSigning } from './signing.ts'
+import { benchStoreSize } from './store-size.ts'
 import { benchVerify } from './verify.ts'
 
 /**
  * `npm run bench`: every benchmark, one after the other (figures go to docs/benchmarks.md).
- * `npm run bench -- --only nginx,verify` runs the named sections only.
+ * `npm run bench -- --only nginx,verify` runs the named sections only;
+ * `--store-sizes 1000,100000,1000000` sets the store sizes of `store-size` (1e6 takes minutes).
  */
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, 'store-sizes': { type: 'string' } },
+})
 const sections: Record<string, () => Promise<unknown>> = {
   signing: () => benchSigning(),
   verify: () => benchVerify(),
   bridge: () => benchBridge(),
   'idle-sessions': () => benchIdleSessions(),
   nginx: () => benchNginx(),
+  'store-size': () =>
+    benchStoreSize(
+      values['store-sizes'] ? values['store-sizes'].split(',').map(Number) : undefined
+    ),
 }
 
-const { values } = parseArgs({ options: { only: { type: 'string' } } })
 const chosen = values.only
   ? values.only.split(',').map((name) => name.trim())
   : Object.keys(sections)
