@@ -149,6 +149,26 @@ function checkDeployment(objects: K8sObject[]) {
     }
   })
 
+  it('stops a replica without errors (docs/operations.md, "Stopping and several replicas")', () => {
+    const setting = (name: string) =>
+      Number(
+        new RegExp(`${name}: z[^\\n]*\\.default\\((\\d+)\\)`).exec(read('auth/src/config.ts'))?.[1]
+      )
+    const [delay, timeout] = [setting('SHUTDOWN_DELAY'), setting('SHUTDOWN_TIMEOUT')]
+    expect(delay).toBeGreaterThan(0)
+    for (const workload of [
+      auth,
+      ...defaultServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
+    ]) {
+      const probe = containerOf(workload).readinessProbe
+      // Traefik hears of the 503 within SHUTDOWN_DELAY, and the kubelet waits for the rest.
+      expect(probe.periodSeconds * probe.failureThreshold).toBeLessThan(delay)
+      expect(podSpec(workload).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+        delay + timeout + 5
+      )
+    }
+  })
+
   it('limits memory as compose does and runs every container unprivileged', () => {
     for (const workload of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]) {
       const name = workload.metadata.name
