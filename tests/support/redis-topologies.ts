@@ -86,6 +86,8 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
     ...['--port', String(port), '--bind', '127.0.0.1', '--dir', join(dir, String(port))],
     ...['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
     ...['--repl-ping-replica-period', '1', '--enable-debug-command', 'local'],
+    // A replica's full sync starts at once, not after the default 5 s wait for more replicas.
+    ...['--repl-diskless-sync-delay', '0'],
   ]
   try {
     const masterPort = await freePort()
