@@ -16,7 +16,8 @@ export interface GatewayProcess {
 const ROOT = new URL('../../', import.meta.url).pathname
 
 export async function startGatewayProcess(
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  options: { startTimeoutMs?: number } = {}
 ): Promise<GatewayProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort()
   const child = spawn(process.execPath, ['auth/src/main.ts'], {
@@ -39,14 +40,15 @@ export async function startGatewayProcess(
     output += chunk.toString()
   })
   const url = env.AUTH_ISSUER ?? `http://localhost:${port}`
-  await waitUntilListening(child, port, () => output)
+  await waitUntilListening(child, port, () => output, options.startTimeoutMs ?? 20_000)
   return {
     url,
     port,
     output: () => output,
     child,
     async stop() {
-      if (child.exitCode !== null) return
+      // Exited, or killed by a signal (a test's SIGKILL): nothing left to wait for.
+      if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGTERM')
       await once(child, 'exit')
     },
@@ -56,9 +58,10 @@ export async function startGatewayProcess(
 async function waitUntilListening(
   child: ChildProcess,
   port: number,
-  output: () => string
+  output: () => string,
+  timeoutMs: number
 ): Promise<void> {
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`gateway exited with ${child.exitCode}: ${output()}`)

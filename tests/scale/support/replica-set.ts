@@ -1,0 +1,76 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { requireBinary, startProcess } from '../../proxies/support/processes.ts'
+import type { RunningProxy } from '../../proxies/support/proxy.ts'
+
+/**
+ * nginx round-robin in front of several auth replicas, configured as docs/operations.md says a
+ * proxy must be: a replica that refuses connections is skipped at once (`max_fails=1`) and the
+ * request goes to the next one (`proxy_next_upstream error timeout`: nginx's default, which
+ * passes a POST on only when it never reached the dead replica, so a `/token` is never sent
+ * twice); idle upstream connections are pooled below the gateway's 95 s keep-alive.
+ */
+export function nginxReplicaConfig(proxyPort: number, replicaPorts: readonly number[]): string {
+  const servers = replicaPorts
+    .map((port) => `    server 127.0.0.1:${port} max_fails=1 fail_timeout=10s;`)
+    .join('\n')
+  return `  upstream gateway_auth {
+${servers}
+    keepalive 32;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 127.0.0.1:${proxyPort};
+    location / {
+      proxy_pass http://gateway_auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_connect_timeout 2s;
+      proxy_next_upstream error timeout;
+      proxy_next_upstream_tries 3;
+    }
+  }
+`
+}
+
+export async function startReplicaNginx(
+  proxyPort: number,
+  replicaPorts: readonly number[]
+): Promise<RunningProxy> {
+  const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-replicas-nginx-'))
+  await mkdir(join(dir, 'temp'))
+  const config = join(dir, 'nginx.conf')
+  await writeFile(
+    config,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/temp/body;
+  proxy_temp_path ${dir}/temp/proxy;
+  fastcgi_temp_path ${dir}/temp/fastcgi;
+  uwsgi_temp_path ${dir}/temp/uwsgi;
+  scgi_temp_path ${dir}/temp/scgi;
+${nginxReplicaConfig(proxyPort, replicaPorts)}}
+`
+  )
+  const nginx = await startProcess(
+    binary,
+    ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
+    proxyPort
+  )
+  return {
+    output: nginx.output,
+    async stop() {
+      await nginx.stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
