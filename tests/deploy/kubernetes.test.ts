@@ -354,6 +354,19 @@ describe('kubernetes/base', () => {
     expect(secretTemplate[0]?.metadata.namespace).toBe(kustomization.namespace)
   })
 
+  it('has docs/kubernetes.md create every secret the manifests require', () => {
+    const required = baseObjects()
+      .flatMap((object) => podSpec(object)?.containers ?? [])
+      .flatMap((container: Container) => container.env ?? [])
+      .map((variable: Container) => variable.valueFrom?.secretKeyRef)
+      .filter((reference: Container) => reference && !reference.optional)
+      .map((reference: Container) => reference.key)
+    const created = [...read('docs/kubernetes.md').matchAll(/--from-literal=([A-Z0-9_]+)=/g)].map(
+      (m) => m[1]
+    )
+    expect([...new Set(created)].sort()).toEqual([...new Set(required)].sort())
+  })
+
   describe('as written', () => checkDeployment(baseObjects()))
 })
 
