@@ -32,9 +32,9 @@ export type CodeRedemption =
   | { readonly outcome: 'unknown' }
 
 /**
- * Redeems a code exactly once: GETDEL makes concurrent redemptions race in Redis, not here. The
- * code is marked redeemed before it is taken, so a redemption that loses the race, or comes
- * later, always finds the marker and is recognised as a replay.
+ * Redeems a code exactly once: taking it and marking it redeemed are one atomic step in Redis
+ * (`takeAndWrite`), so concurrent redemptions race there, not here, and one that loses the race,
+ * or comes later, always finds the marker and is recognised as a replay. Two round trips.
  */
 export async function redeemAuthorizationCode(
   store: Store,
@@ -45,10 +45,13 @@ export async function redeemAuthorizationCode(
   const raw = await store.get(keys.authorizationCode(codeHash))
   if (raw) {
     const grant = JSON.parse(raw) as AuthorizationCodeGrant
-    await store.put(keys.redeemedCode(codeHash), grant.familyId, {
+    const marker = {
+      op: 'put',
+      key: keys.redeemedCode(codeHash),
+      value: grant.familyId,
       ttlSeconds: replayWindowSeconds,
-    })
-    if ((await store.take(keys.authorizationCode(codeHash))) !== null) {
+    } as const
+    if ((await store.takeAndWrite(keys.authorizationCode(codeHash), [marker])) !== null) {
       return { outcome: 'redeemed', grant }
     }
     return { outcome: 'replayed', familyId: grant.familyId }
