@@ -252,6 +252,23 @@ function checkDeployment(objects: K8sObject[]) {
     )
     for (const route of routes)
       expect(route.services).toEqual([{ name: 'auth', port: servicePort(authService, 'http') }])
+    expect(routes.map((route: Router) => route.priority)).toEqual(
+      ['auth', 'well-known'].map((router) => traefikRouters[router]?.priority)
+    )
+  })
+
+  it('names only Middlewares and Services that exist (bridge-secret: from its template)', () => {
+    const middlewares = [...ofKind(objects, 'Middleware'), ...bridgeSecretTemplate]
+    for (const ingress of ofKind(objects, 'IngressRoute')) {
+      for (const route of ingress.spec.routes) {
+        for (const { name } of route.middlewares ?? [])
+          expect(find(middlewares, 'Middleware', name), name).toBeDefined()
+        for (const { name, port } of route.services) {
+          const ports = find(objects, 'Service', name)?.spec.ports.map((p: Container) => p.port)
+          expect(ports, `${ingress.metadata.name} → ${name}`).toContain(port)
+        }
+      }
+    }
   })
 
   for (const service of defaultServices) {
