@@ -1,11 +1,19 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCommand } from '../../auth/src/cli/run-command.ts'
+import { systemClock } from '../../auth/src/clock.ts'
+import { loadConfig } from '../../auth/src/config.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import type { FakeGitHub } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import { startRedisServer } from '../support/redis-server.ts'
 import { type RedisCluster, startRedisCluster } from '../support/redis-topologies.ts'
 import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
@@ -91,6 +99,41 @@ describe('Redis Cluster', () => {
     expect(JSON.parse(listed.stdout)).toEqual(
       expect.arrayContaining([expect.objectContaining({ client_id: client.client_id })])
     )
+
+    // Moving between one server and a Cluster: a backup on one URL, a restore on the other. On
+    // one server the keys keep their untagged names; back on the Cluster they are tagged again.
+    const single = await startRedisServer()
+    const dir = await mkdtemp(join(tmpdir(), 'gateway-move-'))
+    try {
+      const run = async (args: string[], url: string, prefix: string) => {
+        const config = loadConfig({ AUTH_ISSUER: gateway.url, REDIS_URL: url })
+        const store = createRedisStore(url, prefix)
+        try {
+          return (await runCommand({ config, store, clock: systemClock }, args)).data
+        } finally {
+          await store.close()
+        }
+      }
+      await run(['backup', join(dir, 'cluster.json')], cluster.url, 'gateway:')
+      await run(['restore', join(dir, 'cluster.json')], single.url, 'gateway:')
+      const control = new Redis(single.url)
+      expect(await control.exists(`gateway:client:${client.client_id}`)).toBe(1)
+      await control.quit()
+      await run(['backup', join(dir, 'single.json')], single.url, 'gateway:')
+      await run(['restore', join(dir, 'single.json')], cluster.url, 'moved:')
+      expect(await run(['clients', 'list'], cluster.url, 'moved:')).toEqual([
+        expect.objectContaining({ client_id: client.client_id }),
+      ])
+      const tagged = await Promise.all(
+        cluster.masters.map(({ port }) =>
+          cluster.cli(port, '--scan', '--pattern', '{moved}:client:*')
+        )
+      )
+      expect(tagged.join('').trim()).toBe(`{moved}:client:${client.client_id}`)
+    } finally {
+      await single.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('scans every master: gateways whose tags live on different masters all find their keys', async () => {

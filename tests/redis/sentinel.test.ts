@@ -102,7 +102,7 @@ describe('Redis Sentinel failover under load', () => {
       while (running) {
         const response = await refresh(chain)
         count(refreshStatuses, response.status)
-        if (response.status === 200) chain.tokens = await response.json()
+        if (response.status === 200) chain.tokens = (await response.json()) as Chain['tokens']
         else await response.body?.cancel()
         await pause()
       }
