@@ -326,6 +326,17 @@ function checkDeployment(objects: K8sObject[]) {
     })
   }
 
+  it('runs a bridge for exactly the services the authorization server protects', () => {
+    const enabled = serviceCatalog.filter((service) => {
+      const setting = authEnv[`MCP_${service.name.toUpperCase().replaceAll('-', '_')}_ENABLED`]
+      return setting === undefined ? service.enabledByDefault : setting === 'true'
+    })
+    const bridges = ofKind(objects, 'StatefulSet')
+      .map((set) => set.metadata.name)
+      .filter((name) => name !== 'redis')
+    expect(bridges.sort()).toEqual(enabled.map((service) => `mcp-${service.name}`).sort())
+  })
+
   it('denies by default and lets only auth reach Redis, only Traefik reach auth', () => {
     expect(find(objects, 'NetworkPolicy', 'default-deny')?.spec).toEqual({
       podSelector: {},
