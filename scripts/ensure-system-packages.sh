@@ -5,6 +5,7 @@ set -euo pipefail
 
 declare -A wanted=(
   [redis-server]=redis-server
+  [redis-cli]=redis-tools
   [caddy]=caddy
   [nginx]=nginx-light
   [chromium]=chromium
