@@ -187,6 +187,24 @@ describe('loadConfig', () => {
   })
 })
 
+describe('the shutdown settings', () => {
+  it('wait 5 s not ready, then give requests in flight 20 s, unless told otherwise', () => {
+    expect(loadConfig({}).shutdown).toEqual({ delayMs: 5000, timeoutMs: 20_000 })
+    expect(loadConfig({ SHUTDOWN_DELAY: '0', SHUTDOWN_TIMEOUT: '1.5' }).shutdown).toEqual({
+      delayMs: 0,
+      timeoutMs: 1500,
+    })
+  })
+
+  it.each([
+    ['SHUTDOWN_DELAY', '-1'],
+    ['SHUTDOWN_DELAY', 'soon'],
+    ['SHUTDOWN_TIMEOUT', '301'],
+  ])('stops start-up on %s=%s, naming it', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
+  })
+})
+
 describe('the internal API settings', () => {
   it('serves no internal API without INTERNAL_API_SECRET', () => {
     expect(loadConfig({}).internalApi).toBeUndefined()

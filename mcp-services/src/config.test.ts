@@ -25,6 +25,13 @@ describe('parseBridgeConfig', () => {
     expect(() => parseBridgeConfig({ PORT: 'http' })).toThrow(/PORT/)
     expect(() => parseBridgeConfig({ MAX_SESSIONS: '0' })).toThrow(/MAX_SESSIONS/)
   })
+
+  it('reads the shutdown delay and timeout in seconds and refuses bad values', () => {
+    expect(parseBridgeConfig({}).shutdown).toEqual({ delayMs: 5000, timeoutMs: 20_000 })
+    expect(parseBridgeConfig({ SHUTDOWN_DELAY: '0.5' }).shutdown.delayMs).toBe(500)
+    expect(() => parseBridgeConfig({ SHUTDOWN_DELAY: '-1' })).toThrow(/SHUTDOWN_DELAY/)
+    expect(() => parseBridgeConfig({ SHUTDOWN_TIMEOUT: 'x' })).toThrow(/SHUTDOWN_TIMEOUT/)
+  })
 })
 
 describe('replicas (BRIDGE_PEERS, BRIDGE_REPLICA_ID)', () => {
