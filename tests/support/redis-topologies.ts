@@ -164,9 +164,16 @@ async function redisCli(port: number, ...args: string[]): Promise<string> {
 
 async function launch([binary = '', ...args]: string[], port: number): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] })
-  const exited = new Promise<never>((_, reject) =>
+  const exited = new Promise<never>((_, reject) => {
     child.once('exit', (code) => reject(new Error(`${binary} exited early with code ${code}`)))
-  )
+    child.once('error', (error) =>
+      reject(
+        new Error(
+          `${binary} could not be started (${error.message}): run scripts/ensure-system-packages.sh`
+        )
+      )
+    )
+  })
   exited.catch(() => {})
   await Promise.race([until(async () => (await redisCli(port, 'ping')).trim() === 'PONG'), exited])
   return child
