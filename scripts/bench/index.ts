@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util'
 import { benchBridge } from './bridge.ts'
 import { benchIdleSessions } from './idle-sessions.ts'
 import { benchNginx } from './nginx.ts'
+import { benchReplicas } from './replicas.ts'
 import { benchSigning } from './signing.ts'
 import { benchStoreSize } from './store-size.ts'
+import { benchToken } from './token.ts'
 import { benchVerify } from './verify.ts'
 
 /**
@@ -17,6 +19,7 @@ const { values } = parseArgs({
 const sections: Record<string, () => Promise<unknown>> = {
   signing: () => benchSigning(),
   verify: () => benchVerify(),
+  token: () => benchToken(),
   bridge: () => benchBridge(),
   'idle-sessions': () => benchIdleSessions(),
   nginx: () => benchNginx(),
@@ -24,6 +27,7 @@ const sections: Record<string, () => Promise<unknown>> = {
     benchStoreSize(
       values['store-sizes'] ? values['store-sizes'].split(',').map(Number) : undefined
     ),
+  replicas: () => benchReplicas(),
 }
 
 const chosen = values.only

@@ -25,7 +25,9 @@ export async function makeRefreshPool(
   deps: AuthDeps,
   github: FakeGitHub,
   issuer: string,
-  users: number
+  users: number,
+  /** Distinct for each pool made at the same fake GitHub. */
+  firstUserId = 7000
 ): Promise<RefreshPool> {
   const registered = await app.request(`${issuer}/register`, {
     method: 'POST',
@@ -40,7 +42,7 @@ export async function makeRefreshPool(
   const { client_id: clientId } = (await registered.json()) as { client_id: string }
   const tokens: string[] = []
   for (let i = 0; i < users; i++) {
-    const subject = { id: String(7000 + i), login: `bench${i}` }
+    const subject = { id: String(firstUserId + i), login: `bench${firstUserId + i}` }
     github.addUser({ id: Number(subject.id), login: subject.login })
     await deps.upstream?.grants.save(
       subject.id,
