@@ -7,6 +7,7 @@ import {
   toAuthorizationErrorResponse,
 } from './http/authorization-error-response.ts'
 import { toOAuthResponse } from './http/error-response.ts'
+import { requestMetrics } from './metrics/request-metrics.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
 import { accountSignInRoute } from './routes/account-sign-in.ts'
@@ -51,6 +52,9 @@ export function createApp(deps: AuthDeps): Hono {
   // No app-wide middleware: the forward-auth hot path (DESIGN §5) answers every /mcp request, and
   // any middleware matching it takes Hono off its fast path. Pages and error responses set
   // `X-Content-Type-Options` themselves.
+  // The one exception: request metrics, first so they time everything (docs/metrics.md measures
+  // what they cost /verify).
+  if (deps.metrics) app.use('*', requestMetrics(deps.metrics))
   const audited = auditedRequest(deps.config.trustProxy)
   for (const path of AUDITED_PATHS) app.use(path, audited)
   app.route('/', verifyRoute(deps))

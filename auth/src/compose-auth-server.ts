@@ -10,6 +10,9 @@ import { createReadiness } from './http/readiness.ts'
 import { createInternalApp } from './internal/internal-app.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
+import { type AuthMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
+import { countedAuditTrail } from './metrics/counted-audit-trail.ts'
+import { meteredStore } from './store/metered-store.ts'
 import type { Store } from './store/store.ts'
 import { configuredUpstream } from './upstream/configured-upstream.ts'
 import { userDirectory } from './users/user-directory.ts'
@@ -24,8 +27,13 @@ export async function composeAuthServer(parts: {
   store: Store
   clock: Clock
   logger: Logger
+  /** Made here when not given; `main.ts` gives one that also has the process's own metrics. */
+  metrics?: AuthMetrics
 }): Promise<{ deps: AuthDeps; app: Hono; users: UserDirectory; internalApp: Hono | undefined }> {
-  const { config, store, clock } = parts
+  const { config, clock } = parts
+  const metrics = parts.metrics ?? createAuthMetrics()
+  // Every part below reads and writes through it, so every store call is timed and counted.
+  const store = meteredStore(parts.store, metrics)
   const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
   const upstream = configuredUpstream(config, store, clock)
   const { enabled, allowLoopback } = config.clientIdMetadataDocuments
@@ -37,15 +45,20 @@ export async function composeAuthServer(parts: {
         fetch: { allowLoopback },
       })
     : undefined
-  const audit = createAuditTrail({
-    logger: parts.logger,
-    clock,
-    store,
-    streamMaxLength: config.auditStreamMaxLength,
-  })
+  const audit = countedAuditTrail(
+    createAuditTrail({
+      logger: parts.logger,
+      clock,
+      store,
+      streamMaxLength: config.auditStreamMaxLength,
+    }),
+    metrics
+  )
   const deps: AuthDeps = {
     ...parts,
+    store,
     audit,
+    metrics,
     signingKeys,
     readiness: createReadiness(),
     ...(upstream ? { upstream } : {}),

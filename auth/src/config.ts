@@ -95,6 +95,7 @@ const environmentSchema = z.object({
     .string()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
     .optional(),
+  METRICS_TOKEN: z.string().min(32, 'at least 32 characters (openssl rand -hex 32)').optional(),
   AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),
@@ -197,6 +198,11 @@ export interface Config {
    * of `host`; absent, and not served, without `INTERNAL_API_SECRET`.
    */
   readonly internalApi: { readonly port: number; readonly secret: string } | undefined
+  /**
+   * The bearer token Prometheus presents for `/metrics` on the internal port (docs/metrics.md);
+   * absent: `/metrics` takes `INTERNAL_API_SECRET` instead.
+   */
+  readonly metricsToken: string | undefined
   /**
    * On SIGTERM/SIGINT: `/ready` answers 503 for `delayMs` (`SHUTDOWN_DELAY`) while everything is
    * still served, so proxies stop sending; then the listeners close and requests in flight get
@@ -301,6 +307,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     internalApi: e.INTERNAL_API_SECRET
       ? { port: e.INTERNAL_PORT, secret: e.INTERNAL_API_SECRET }
       : undefined,
+    metricsToken: e.METRICS_TOKEN,
     auditStreamMaxLength: e.AUDIT_STREAM_MAX_LENGTH,
     shutdown: { delayMs: e.SHUTDOWN_DELAY * 1000, timeoutMs: e.SHUTDOWN_TIMEOUT * 1000 },
     protectedResources: enabledServices(env).map((service): ProtectedResource => {

@@ -6,6 +6,7 @@ import type { Config } from './config.ts'
 import type { Readiness } from './http/readiness.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
+import type { AuthMetrics } from './metrics/auth-metrics.ts'
 import type { Store } from './store/store.ts'
 import type { Upstream } from './upstream/upstream.ts'
 import type { UpstreamGrants } from './upstream/upstream-grants.ts'
@@ -39,4 +40,6 @@ export interface AuthDeps {
   readonly metadataDocumentClients?: MetadataDocumentClients
   /** Turned off on shutdown (`/ready` then answers 503); absent: ready while the store answers. */
   readonly readiness?: Readiness
+  /** Prometheus metrics (docs/metrics.md), served on the internal port; absent: not counted. */
+  readonly metrics?: AuthMetrics
 }

@@ -8,6 +8,7 @@ import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import type { AuthDeps } from './deps.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { collectProcessMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
@@ -26,11 +27,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const clock = systemClock
   const store = openStore(config, logger)
+  const metrics = createAuthMetrics()
+  collectProcessMetrics(metrics)
   const { deps, app, users, internalApp } = await composeAuthServer({
     config,
     store,
     clock,
     logger,
+    metrics,
   })
   if (deps.upstream?.routes) {
     logger.warn(

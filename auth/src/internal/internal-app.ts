@@ -4,6 +4,7 @@ import type { AuthDeps } from '../deps.ts'
 import { NotFound } from '../errors.ts'
 import { toOAuthResponse } from '../http/error-response.ts'
 import { internalGitHubTokenRoute } from './internal-github-token.ts'
+import { internalMetricsRoute } from './internal-metrics.ts'
 import { internalSecretCheck } from './internal-secret.ts'
 import { internalUserRoute } from './internal-user.ts'
 
@@ -14,6 +15,11 @@ import { internalUserRoute } from './internal-user.ts'
  */
 export function createInternalApp(deps: AuthDeps, users: UserDirectory, secret: string): Hono {
   const app = new Hono()
+  // Before the secret check: `/metrics` answers (or refuses) with its own token and never gets
+  // that far, so the scraper's token opens nothing else.
+  if (deps.metrics) {
+    app.route('/', internalMetricsRoute(deps.metrics, deps.config.metricsToken ?? secret))
+  }
   app.use('*', internalSecretCheck(secret))
   app.route('/', internalUserRoute(users))
   app.route('/', internalGitHubTokenRoute(users))

@@ -1,0 +1,44 @@
+import type { MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { AuthorizationErrorPage, AuthorizationErrorRedirect, OAuthError } from '../errors.ts'
+import { StoreUnavailable } from '../store/store.ts'
+import type { AuthMetrics } from './auth-metrics.ts'
+
+/**
+ * Counts and times every request of the public app, labelled by the route pattern that answered
+ * it (`/register/:client_id`, never the raw path, so the series stay bounded), the status class,
+ * and the OAuth error code when an error answered. Mounted first, so its time covers the rest.
+ */
+export function requestMetrics(metrics: AuthMetrics): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now()
+    const observe = (route: string, status: number, error: string) => {
+      metrics.requests.inc({ route, status: `${Math.floor(status / 100)}xx`, error })
+      metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000)
+    }
+    try {
+      await next()
+    } catch (error) {
+      // Only when no route matched: Hono then calls the not-found handler through this
+      // middleware's `next` and its error comes back here before `onError` answers it.
+      const status = error instanceof OAuthError ? error.status : 500
+      observe('unmatched', status, errorCode(error))
+      throw error
+    }
+    // After `next`, Hono's route index points at the last handler that ran: the route's own.
+    const pattern = c.req.routePath
+    const route = pattern === '*' || pattern === '/*' ? 'unmatched' : pattern
+    observe(route, c.res.status, c.error === undefined ? '' : errorCode(c.error))
+  }
+}
+
+/** The OAuth error code the error was answered with (as `error-response.ts` maps it). */
+function errorCode(error: unknown): string {
+  if (error instanceof OAuthError) return error.code
+  if (error instanceof AuthorizationErrorPage || error instanceof AuthorizationErrorRedirect) {
+    return error.error.code
+  }
+  if (error instanceof StoreUnavailable) return 'temporarily_unavailable'
+  if (error instanceof HTTPException && error.status < 500) return 'invalid_request'
+  return 'server_error'
+}

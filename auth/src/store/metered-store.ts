@@ -1,0 +1,62 @@
+import type { AuthMetrics } from '../metrics/auth-metrics.ts'
+import type { Store } from './store.ts'
+
+type Operation = Exclude<keyof Store, 'scan' | 'close'>
+
+const OPERATIONS: readonly Operation[] = [
+  'get',
+  'getMany',
+  'put',
+  'replace',
+  'take',
+  'delete',
+  'increment',
+  'addToSet',
+  'removeFromSet',
+  'setMembers',
+  'batch',
+  'takeAndWrite',
+  'ttl',
+  'expire',
+  'appendToStream',
+  'readStream',
+  'ping',
+]
+
+/**
+ * The store, timing every operation and counting the failed ones by operation name (a bounded
+ * label: the methods of `Store`). Errors pass through unchanged: callers still tell `StoreFull`
+ * from `StoreUnavailable`. The per-operation series are made once, not looked up per call.
+ */
+export function meteredStore(store: Store, metrics: AuthMetrics): Store {
+  const metered: Partial<Record<keyof Store, unknown>> = {
+    scan: (prefix: string) => meteredScan(store, prefix, metrics),
+    close: () => store.close(),
+  }
+  for (const operation of OPERATIONS) {
+    const duration = metrics.storeOperations.labels(operation)
+    const errors = metrics.storeErrors.labels(operation)
+    const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store)
+    metered[operation] = async (...args: unknown[]) => {
+      const started = performance.now()
+      try {
+        return await call(...args)
+      } catch (error) {
+        errors.inc()
+        throw error
+      } finally {
+        duration.observe((performance.now() - started) / 1000)
+      }
+    }
+  }
+  return metered as Store
+}
+
+async function* meteredScan(store: Store, prefix: string, metrics: AuthMetrics) {
+  try {
+    yield* store.scan(prefix)
+  } catch (error) {
+    metrics.storeErrors.inc({ operation: 'scan' })
+    throw error
+  }
+}
