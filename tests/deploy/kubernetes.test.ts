@@ -58,7 +58,6 @@ const traefikMiddlewares = (
 ).http.middlewares
 const bridgeSecretTemplate = readObjects(join(K8S, 'bridge-secret.example.yaml'))
 const secretTemplate = readObjects(join(K8S, 'secret.example.yaml'))
-const defaultServices = serviceCatalog.filter((service) => service.enabledByDefault)
 
 /** The image each Dockerfile builds, as compose names it. */
 const imageOf = (dockerfile: string) =>
@@ -93,6 +92,11 @@ function checkDeployment(objects: K8sObject[]) {
   const authService = find(objects, 'Service', 'auth')
   const authEnv = environment(objects, containerOf(auth))
   const domain = authEnv.BASE_DOMAIN ?? ''
+  /** The catalog services auth protects: the catalog's default unless MCP_<NAME>_ENABLED says. */
+  const enabledServices = serviceCatalog.filter((service) => {
+    const setting = authEnv[`MCP_${service.name.toUpperCase().replaceAll('-', '_')}_ENABLED`]
+    return setting === undefined ? service.enabledByDefault : setting === 'true'
+  })
   const namespace = auth?.metadata.namespace
   const servicePort = (service: K8sObject | undefined, name: string) =>
     service?.spec.ports.find((port: { name: string }) => port.name === name)?.port
@@ -136,7 +140,7 @@ function checkDeployment(objects: K8sObject[]) {
   it('probes /health (liveness) and /ready (readiness) on the port the process listens on', () => {
     for (const workload of [
       auth,
-      ...defaultServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
+      ...enabledServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
     ]) {
       const container = containerOf(workload)
       const port = (name: string) =>
@@ -158,7 +162,7 @@ function checkDeployment(objects: K8sObject[]) {
     expect(delay).toBeGreaterThan(0)
     for (const workload of [
       auth,
-      ...defaultServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
+      ...enabledServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
     ]) {
       const probe = containerOf(workload).readinessProbe
       // Traefik hears of the 503 within SHUTDOWN_DELAY, and the kubelet waits for the rest.
@@ -196,7 +200,7 @@ function checkDeployment(objects: K8sObject[]) {
     const redisEnv = environment(objects, containerOf(find(objects, 'StatefulSet', 'redis')))
     for (const name of required('auth')) expect(authEnv, name).toHaveProperty(name as string)
     for (const name of required('redis')) expect(redisEnv, name).toHaveProperty(name as string)
-    for (const service of defaultServices) {
+    for (const service of enabledServices) {
       const bridge = environment(
         objects,
         containerOf(find(objects, 'StatefulSet', `mcp-${service.name}`))
@@ -271,9 +275,9 @@ function checkDeployment(objects: K8sObject[]) {
     }
   })
 
-  for (const service of defaultServices) {
+  for (const service of enabledServices) {
     const name = `mcp-${service.name}`
-    it(`runs ${name} (on by default) as a StatefulSet whose peers are its pods`, () => {
+    it(`runs ${name} (enabled) as a StatefulSet whose peers are its pods`, () => {
       const set = find(objects, 'StatefulSet', name)
       const headless = find(objects, 'Service', name)
       const env = environment(objects, containerOf(set))
@@ -316,7 +320,7 @@ function checkDeployment(objects: K8sObject[]) {
       })
     })
 
-    it(`lets only Traefik and ${name}'s own replicas reach it, and it nothing else`, () => {
+    it(`lets only Traefik and its own replicas reach ${name}, which reaches only what its egress allows`, () => {
       const policy = find(objects, 'NetworkPolicy', name)?.spec
       const self = { podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }
       expect(policy.ingress[0].from).toContainEqual(self)
@@ -324,17 +328,50 @@ function checkDeployment(objects: K8sObject[]) {
       if (service.egress === 'none')
         expect(policy.egress).toEqual([{ to: [self], ports: policy.ingress[0].ports }])
     })
+
+    it(`gives ${name} every variable compose gives it`, () => {
+      const env = environment(objects, containerOf(find(objects, 'StatefulSet', name)))
+      for (const variable of Object.keys(compose.services[name]?.environment ?? {}))
+        expect(env, variable).toHaveProperty(variable)
+    })
+
+    if (service.actAsGitHubUser) {
+      it(`lets ${name} read users and tokens from auth's internal port, and nothing else does`, () => {
+        const set = find(objects, 'StatefulSet', name)
+        const env = environment(objects, containerOf(set))
+        const internal = servicePort(authService, 'internal')
+        expect(env.AUTH_INTERNAL_URL).toBe(`http://${authService?.metadata.name}:${internal}`)
+        const admitted = find(objects, 'NetworkPolicy', 'auth')?.spec.ingress.find(
+          (rule: Container) => rule.ports[0].port === internal
+        ).from[0].podSelector.matchLabels
+        expect(set?.spec.template.metadata.labels).toMatchObject(admitted)
+        const labelled = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]
+          .filter((workload) =>
+            Object.entries(admitted).every(
+              ([k, v]) => workload.spec.template.metadata.labels[k] === v
+            )
+          )
+          .map((workload) => workload.metadata.name)
+        expect(labelled.sort()).toEqual(
+          enabledServices
+            .filter((s) => s.actAsGitHubUser)
+            .map((s) => `mcp-${s.name}`)
+            .sort()
+        )
+        expect(find(objects, 'NetworkPolicy', name)?.spec.egress).toContainEqual({
+          to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'auth' } } }],
+          ports: [{ protocol: 'TCP', port: internal }],
+        })
+      })
+    }
   }
 
   it('runs a bridge for exactly the services the authorization server protects', () => {
-    const enabled = serviceCatalog.filter((service) => {
-      const setting = authEnv[`MCP_${service.name.toUpperCase().replaceAll('-', '_')}_ENABLED`]
-      return setting === undefined ? service.enabledByDefault : setting === 'true'
-    })
+    expect(enabledServices.length).toBeGreaterThan(0)
     const bridges = ofKind(objects, 'StatefulSet')
       .map((set) => set.metadata.name)
       .filter((name) => name !== 'redis')
-    expect(bridges.sort()).toEqual(enabled.map((service) => `mcp-${service.name}`).sort())
+    expect(bridges.sort()).toEqual(enabledServices.map((service) => `mcp-${service.name}`).sort())
   })
 
   it('denies by default and lets only auth reach Redis, only Traefik reach auth', () => {
@@ -366,6 +403,17 @@ describe('kubernetes/base', () => {
     expect([...kustomization.resources].sort()).toEqual(
       yamlFiles(join(K8S, 'base')).filter((file) => file !== 'kustomization.yaml')
     )
+  })
+
+  it('lists every manifest of each component in its kustomization, each matching its schema', () => {
+    for (const component of ['github']) {
+      const dir = join(K8S, 'components', component)
+      const listed = readYaml(join(dir, 'kustomization.yaml')) as Kustomization
+      const files = [...listed.resources, ...(listed.patches ?? []).map((patch) => patch.path)]
+      expect(files.sort()).toEqual(yamlFiles(dir).filter((file) => file !== 'kustomization.yaml'))
+      for (const object of listed.resources.flatMap((file) => readObjects(join(dir, file))))
+        validate(object)
+    }
   })
 
   it('leaves the secrets to templates outside the kustomization, which match their schemas', () => {
