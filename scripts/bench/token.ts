@@ -1,0 +1,312 @@
+import { spawn } from 'node:child_process'
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { Redis } from 'ioredis'
+import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
+import { systemClock } from '../../auth/src/clock.ts'
+import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
+import { loadConfig } from '../../auth/src/config.ts'
+import { createLogger } from '../../auth/src/logger.ts'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import { startFakeGitHub } from '../../tests/support/fake-github.ts'
+import { freePort } from '../../tests/support/free-port.ts'
+import { startRedisServer } from '../../tests/support/redis-server.ts'
+
+const WRK = '/usr/bin/wrk'
+const USERS = 128
+const VERIFIER = 'bench-code-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG'
+
+export interface TokenBenchRow {
+  readonly grant: 'authorization_code' | 'refresh_token'
+  readonly bare: number
+  readonly token: number
+  /** `/token` throughput as a share of the bare server's (median of the per-round ratios). */
+  readonly ratio: number
+  readonly non2xx: number
+}
+
+/**
+ * `POST /token` on one process (the real app on a real Redis, users re-checked at a fake GitHub
+ * in the same process), against a bare `node:http` server answering the same-size JSON body to
+ * the same requests, same load generator (wrk, 2 threads, c=32), alternating for `rounds` rounds.
+ * Code exchanges redeem codes written beforehand, one each; refreshes rotate 128 families of 128
+ * users, each response's refresh token going back into the pool (so every user refreshes about
+ * every 128th request, and GitHub is asked per USER_RECHECK_INTERVAL, as in production).
+ */
+export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow[]> {
+  const redis = await startRedisServer()
+  const store = createRedisStore(redis.url, 'bench:')
+  // The test Redis syncs every write to disk (appendfsync always); production runs everysec.
+  const control = new Redis(redis.url)
+  await control.config('SET', 'appendfsync', 'everysec')
+  control.disconnect()
+  const github = await startFakeGitHub({})
+  const port = await freePort()
+  const issuer = `http://127.0.0.1:${port}`
+  const config = loadConfig({
+    ...github.env,
+    AUTH_ISSUER: issuer,
+    GATEWAY_MODE: 'auth',
+    LOG_LEVEL: 'warn',
+    ALLOWED_GITHUB_USERS: '*',
+    TOKEN_RATE_LIMIT: '100000000',
+    AUTH_CODE_TTL: '600',
+  })
+  // Audit lines are made as in production, then dropped rather than written to the terminal.
+  const logger = createLogger(config.logLevel, { write: () => {} })
+  const { deps, app } = await composeAuthServer({ config, store, clock: systemClock, logger })
+  const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }) as Server
+  const dir = await mkdtemp(join(tmpdir(), 'token-bench-'))
+  let canned = ''
+  const bare = createServer((request, response) => {
+    request.resume()
+    request.on('end', () => {
+      response.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(canned),
+        'Cache-Control': 'no-store',
+      })
+      response.end(canned)
+    })
+  }).listen(0, '127.0.0.1')
+  await Promise.all([listening(gateway), listening(bare)])
+  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`
+
+  const rows: TokenBenchRow[] = []
+  try {
+    const resource = `${issuer}/echo/mcp`
+    const registered = await app.request(`${issuer}/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'bench',
+        redirect_uris: ['http://127.0.0.1:9/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+      }),
+    })
+    const client = (await registered.json()) as { client_id: string }
+    const subjects = Array.from({ length: USERS }, (_, i) => ({
+      id: String(7000 + i),
+      login: `u${i}`,
+    }))
+    for (const subject of subjects) {
+      github.addUser({ id: Number(subject.id), login: subject.login })
+      const { token } = github.issueToken(subject.login)
+      await deps.upstream?.grants.save(subject.id, { accessToken: token }, 86_400)
+    }
+    const codeFor = (i: number) =>
+      issueAuthorizationCode(
+        store,
+        {
+          clientId: client.client_id,
+          redirectUri: 'http://127.0.0.1:9/callback',
+          codeChallenge: createHash('sha256').update(VERIFIER).digest('base64url'),
+          scopes: ['mcp', 'offline_access'],
+          resources: [resource],
+          subject: subjects[i % USERS] as { id: string; login: string },
+          familyId: randomUUID(),
+        },
+        600
+      )
+    const form = (params: Record<string, string>) => new URLSearchParams(params).toString()
+    const codeBody = (code: string) =>
+      form({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: VERIFIER,
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        client_id: client.client_id,
+      })
+    // One new family per user to refresh (each wrk run starts from the tokens in its script),
+    // and the response body the bare server mirrors.
+    const families = async (round: number) => {
+      const tokens: string[] = []
+      for (let i = 0; i < USERS; i++) {
+        const response = await app.request(`${issuer}/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: codeBody(await codeFor(i)),
+        })
+        const text = await response.text()
+        if (response.status !== 200) throw new Error(`/token answered ${response.status}: ${text}`)
+        // Refreshed once here: the user is checked at GitHub now, and refreshes within
+        // USER_RECHECK_INTERVAL (the whole bench) believe that check, as in steady state.
+        const refreshed = await app.request(`${issuer}/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: form({
+            grant_type: 'refresh_token',
+            client_id: client.client_id,
+            refresh_token: (JSON.parse(text) as { refresh_token: string }).refresh_token,
+          }),
+        })
+        canned = await refreshed.text()
+        if (refreshed.status !== 200)
+          throw new Error(`refresh answered ${refreshed.status}: ${canned}`)
+        tokens.push((JSON.parse(canned) as { refresh_token: string }).refresh_token)
+      }
+      const script = join(dir, `refresh-${round}.lua`)
+      await writeFile(script, poolScript(tokens, client.client_id))
+      return script
+    }
+    await families(-1)
+
+    const samples: {
+      grant: TokenBenchRow['grant']
+      bare: number
+      token: number
+      non2xx: number
+    }[] = []
+    for (let round = 0; round < rounds; round++) {
+      // Enough codes for the run at 4,000/s: each is redeemed once.
+      const codes: string[] = []
+      while (codes.length < seconds * 4_000) {
+        codes.push(...(await Promise.all(Array.from({ length: 500 }, (_, i) => codeFor(i)))))
+      }
+      const codeScript = join(dir, `codes-${round}.lua`)
+      await writeFile(codeScript, listScript(codes.map(codeBody)))
+      const bareCode = await wrk(`${bareUrl}/token`, codeScript, seconds)
+      const code = await wrk(`${issuer}/token`, codeScript, seconds)
+      samples.push({
+        grant: 'authorization_code',
+        bare: bareCode.rps,
+        token: code.rps,
+        non2xx: code.non2xx,
+      })
+      const refreshScript = await families(round)
+      const bareRefresh = await wrk(`${bareUrl}/token`, refreshScript, seconds)
+      const refresh = await wrk(`${issuer}/token`, refreshScript, seconds)
+      samples.push({
+        grant: 'refresh_token',
+        bare: bareRefresh.rps,
+        token: refresh.rps,
+        non2xx: refresh.non2xx,
+      })
+    }
+    for (const grant of ['authorization_code', 'refresh_token'] as const) {
+      const mine = samples.filter((sample) => sample.grant === grant)
+      rows.push({
+        grant,
+        bare: median(mine.map((s) => s.bare)),
+        token: median(mine.map((s) => s.token)),
+        ratio: median(mine.map((s) => s.token / s.bare)),
+        non2xx: mine.reduce((sum, s) => sum + s.non2xx, 0),
+      })
+    }
+  } finally {
+    gateway.closeAllConnections()
+    bare.closeAllConnections()
+    await Promise.all([close(gateway), close(bare)])
+    await store.close()
+    await github.close()
+    await redis.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  const lines = [
+    `/token vs bare node:http answering the same-size JSON, wrk 2 threads c=32, ${seconds} s per run, median of ${rounds} alternating rounds`,
+    '| grant | bare req/s | /token req/s | ratio | non-2xx |',
+    '|---|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.grant} | ${r.bare.toFixed(0)} | ${r.token.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.non2xx} |`
+    ),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  return rows
+}
+
+/** A wrk script sending each body once, split between the threads; then invalid ones (counted). */
+function listScript(bodies: readonly string[]): string {
+  return `${LUA_COMMON}
+local bodies = {${bodies.map((body) => JSON.stringify(body)).join(',\n')}}
+local next_index
+function init(args) next_index = thread_id end
+function request()
+  local body = bodies[next_index] or "grant_type=authorization_code&code=spent"
+  next_index = next_index + threads
+  return wrk.format("POST", nil, headers, body)
+end
+`
+}
+
+/**
+ * A wrk script rotating a pool of refresh tokens: each thread takes its half of the pool, sends
+ * the oldest, and puts back the token each answer carries.
+ */
+function poolScript(tokens: readonly string[], clientId: string): string {
+  return `${LUA_COMMON}
+local all = {${tokens.map((token) => JSON.stringify(token)).join(',')}}
+local pool, first, last = {}, 1, 0
+function init(args)
+  for i = thread_id, #all, threads do last = last + 1; pool[last] = all[i] end
+end
+function request()
+  local token = pool[first] or "spent"
+  pool[first] = nil
+  if first <= last then first = first + 1 end
+  return wrk.format("POST", nil, headers,
+    "grant_type=refresh_token&client_id=${clientId}&refresh_token=" .. token)
+end
+function response(status, headers, body)
+  local token = body:match('"refresh_token":"([^"]+)"')
+  if status == 200 and token then last = last + 1; pool[last] = token end
+end
+`
+}
+
+const LUA_COMMON = `
+local counter = 0
+local threads = 2
+headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+function setup(thread)
+  counter = counter + 1
+  thread:set("thread_id", counter)
+end
+`
+
+async function wrk(
+  url: string,
+  script: string,
+  seconds: number
+): Promise<{ rps: number; non2xx: number }> {
+  const args = ['-t2', '-c32', `-d${seconds}s`, '-s', script, url]
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+    })
+    child.once('error', reject)
+    child.once('exit', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}`))
+    )
+  })
+  if (process.env.TOKEN_BENCH_DEBUG) process.stderr.write(output)
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+function listening(server: Server): Promise<void> {
+  return server.listening
+    ? Promise.resolve()
+    : new Promise((resolve) => server.once('listening', () => resolve()))
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+if (import.meta.main) await benchToken()
