@@ -18,43 +18,62 @@ import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 /**
  * Graceful shutdown with real processes (docs/operations.md): on SIGTERM `/ready` answers 503
  * while requests are still served, then the listener refuses new connections, the request in
- * flight (a 3 s tool call) completes, every child process ends and the process exits 0.
+ * flight (an 8 s tool call) completes, every child process ends and the process exits 0.
  */
 const ROOT = new URL('../../', import.meta.url).pathname
-const DELAY_S = 1.5
-const CALL_S = 4
+const DELAY_S = 3
+const CALL_S = 8
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {})
 })
 
-describe('graceful shutdown', () => {
+// Process start-ups on a busy machine take several seconds each.
+describe('graceful shutdown', { timeout: 90_000 }, () => {
   it('a bridge on its own: not ready first, the call in flight completes, children end, exit 0', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'shutdown-bridge-'))
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
-    const port = await freePort()
-    const child = spawn(process.execPath, ['mcp-services/src/main.ts', 'everything'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        ALLOW_ANONYMOUS: 'true',
-        LOG_FORMAT: 'json',
-        SHUTDOWN_DELAY: String(DELAY_S),
-        SHUTDOWN_TIMEOUT: '30',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, base, output } = await startBridgeProcess({
+      SHUTDOWN_DELAY: String(DELAY_S),
+      SHUTDOWN_TIMEOUT: '30',
     })
-    const output = collect(child)
-    cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
-    const base = `http://127.0.0.1:${port}`
-    await waitForHealth(`${base}/health`, child, output)
-
     await expectGracefulStop(child, base, `${base}/ready`, new URL(`${base}/mcp`), output)
+  })
+
+  it('a call longer than SHUTDOWN_TIMEOUT is cut, and the bridge still ends its children and exits 0', async () => {
+    const { child, base, output } = await startBridgeProcess({
+      SHUTDOWN_DELAY: '0',
+      SHUTDOWN_TIMEOUT: '1',
+    })
+    const client = new Client({ name: 'shutdown', version: '1.0.0' })
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)))
+    let progressed: () => void = () => {}
+    const started = new Promise<void>((resolve) => {
+      progressed = resolve
+    })
+    const call = client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 60, steps: 60 } },
+      undefined,
+      { timeout: 90_000, onprogress: () => progressed() }
+    )
+    const outcome = call.then(
+      () => 'answered',
+      () => 'failed'
+    )
+    await started
+    const children = childPids(child.pid)
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+    const stopAt = Date.now()
+    child.kill('SIGTERM')
+    const [code] = await exited
+    expect(code).toBe(0)
+    // 1 s of drain, then the children's SIGTERM/SIGKILL bound (4 s), with room for a busy machine.
+    expect(Date.now() - stopAt).toBeLessThan(20_000)
+    expect(output()).toMatch(/"event":"listener_closed","outcome":"forced"/)
+    // Cut: no answer (the client may still be retrying its stream until its own timeout).
+    const settled = await Promise.race([outcome, sleep(2_000).then(() => 'no answer')])
+    expect(settled).not.toBe('answered')
+    for (const pid of children) expect(alive(pid), `child ${pid} outlived the process`).toBe(false)
+    await client.close().catch(() => {})
   })
 
   it('the standalone gateway on Redis: the same, and the store connection quits', async () => {
@@ -121,14 +140,19 @@ async function expectGracefulStop(
   const stopAt = Date.now()
   child.kill('SIGTERM')
 
-  // Not ready at once, while still served (a proxy stops sending during SHUTDOWN_DELAY).
-  const ready = await fetch(readyUrl)
+  // Not ready as soon as the signal is handled, while still served (a proxy stops sending
+  // during SHUTDOWN_DELAY).
+  let ready = await fetch(readyUrl)
+  while (ready.status === 200 && Date.now() - stopAt < DELAY_S * 1000) {
+    await sleep(50)
+    ready = await fetch(readyUrl)
+  }
   expect(ready.status).toBe(503)
   expect(await ready.json()).toMatchObject({ status: 'unavailable', reason: 'shutting down' })
   expect(Date.now() - stopAt).toBeLessThan(DELAY_S * 1000)
 
   // After the delay the listener is closed: new connections are refused, the call goes on.
-  await sleep(DELAY_S * 1000 + 500)
+  await sleep(Math.max(0, stopAt + DELAY_S * 1000 + 1000 - Date.now()))
   await expect(fetch(`${base}/health`)).rejects.toThrow()
   const result = await call
   expect(JSON.stringify(result.content)).toMatch(/completed/i)
@@ -138,6 +162,31 @@ async function expectGracefulStop(
   expect(output()).toMatch(/"event":"listener_closed","outcome":"drained"/)
   for (const pid of children) expect(alive(pid), `child ${pid} outlived the process`).toBe(false)
   await client.close().catch(() => {})
+}
+
+async function startBridgeProcess(env: Record<string, string>) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'shutdown-bridge-'))
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
+  const port = await freePort()
+  const child = spawn(process.execPath, ['mcp-services/src/main.ts', 'everything'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      ALLOW_ANONYMOUS: 'true',
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output = collect(child)
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const base = `http://127.0.0.1:${port}`
+  await waitForHealth(`${base}/health`, child, output)
+  return { child, base, output }
 }
 
 function childPids(pid: number | undefined): number[] {
