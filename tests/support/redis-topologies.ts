@@ -38,8 +38,11 @@ export interface RedisSentinels {
   currentMaster(): Promise<number>
   /** SIGKILLs a data node (a crash: no shutdown, no final save). */
   crash(node: RedisProcess): Promise<void>
-  /** Starts a crashed data node again on its port and its files. */
-  restart(node: RedisProcess): Promise<void>
+  /**
+   * Starts a crashed data node again on its port and its files; as a replica of `replicaOf` when
+   * given (what its configuration says once the Sentinels rewrote it), else as it was.
+   */
+  restart(node: RedisProcess, replicaOf?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -150,8 +153,9 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
     async crash(node) {
       await kill(node.child, 'SIGKILL')
     },
-    async restart(node) {
-      node.child = await launch(['redis-server', ...dataArgs(node.port)], node.port)
+    async restart(node, replicaOf) {
+      const follow = replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]
+      node.child = await launch(['redis-server', ...dataArgs(node.port), ...follow], node.port)
     },
     stop: () => stopAll([...sentinels, ...data], dir),
   }
