@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import { type BridgeMetrics, bridgeRequestMetrics, createBridgeMetrics } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
@@ -44,6 +45,8 @@ export interface BridgeDeps {
    * derived from each request's (forwarded) host and path.
    */
   readonly resource?: string | undefined
+  /** Where its metrics go (docs/metrics.md); absent: a registry of its own, `bridge.metrics`. */
+  readonly metrics?: BridgeMetrics | undefined
 }
 
 export interface Bridge {
@@ -57,6 +60,8 @@ export interface Bridge {
   readonly sessionCount: () => number
   /** The stateless era's pooled children (one per user). */
   readonly pool: ChildPool
+  /** Its Prometheus metrics, served by `main.ts` on `METRICS_PORT` (docs/metrics.md). */
+  readonly metrics: BridgeMetrics
   /** From now on `GET /ready` answers 503 with `reason`; everything else is still served. */
   markNotReady(reason: string): void
   /**
@@ -101,9 +106,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const logger = deps.logger.child({ service: service.name })
   const now = deps.now ?? Date.now
   const launch = resolveLaunch(service.launch)
+  const metrics = deps.metrics ?? createBridgeMetrics(service.name)
   const registry = new SessionRegistry(config)
   const github = gitHubAccess(service, config, deps.userDirectory, logger)
-  const pool = new ChildPool({ service, launch, config, logger, now, github })
+  const pool = new ChildPool({ service, launch, config, logger, now, github, metrics })
+  metrics.gauge('bridge_sessions', 'MCP sessions alive or starting', () => registry.size)
+  metrics.gauge(
+    'bridge_pooled_children',
+    "The stateless era's children (one per user)",
+    () => pool.size
+  )
   const servicePolicy = config.policy?.services[service.name] ?? service.policy
   const policy =
     servicePolicy &&
@@ -144,6 +156,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       ? c.json({ status: 'ready', service: service.name })
       : c.json({ status: 'unavailable', service: service.name, reason: notReadyReason }, 503)
   )
+  app.use('/mcp', bridgeRequestMetrics(metrics))
   app.use('/mcp', coalescedWrites)
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
   app.use('/mcp', ...requestGuard(config))
@@ -171,6 +184,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       accepting: () => accepting,
       policy,
       github,
+      metrics,
       newSessionId: owners?.newSessionId,
       retryElsewhere: owners?.retryElsewhere,
     })
@@ -180,6 +194,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     app,
     sessionCount: () => registry.size,
     pool,
+    metrics,
     markNotReady(reason) {
       notReadyReason ??= reason
     },

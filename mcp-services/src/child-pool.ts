@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
@@ -23,6 +24,8 @@ export interface ChildPoolDeps {
   readonly now: () => number
   /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
   readonly github?: GitHubAccess | undefined
+  /** Counts each child's start and exit (docs/metrics.md). */
+  readonly metrics: BridgeMetrics
 }
 
 /**
@@ -121,6 +124,7 @@ export class ChildPool {
     const spec = await childSpecFor(service, launch, identity, config.dataDir, this.#deps.github)
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
+    countChild(child, 'stateless', this.#deps.metrics)
     const pooled = new PooledChild(key, child, this.#deps.now(), ownedIdPrefix(config.replicas))
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)

@@ -178,6 +178,18 @@ const environmentSchema = z.object({
     .max(300)
     .default(20)
     .describe('seconds requests in flight get to finish once the listener is closed'),
+  METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe('port of the metrics listener (GET /metrics, docs/metrics.md); unset: none'),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters (openssl rand -hex 32)')
+    .optional()
+    .describe('the bearer token Prometheus presents for /metrics; required with METRICS_PORT'),
   BRIDGE_PEERS: peerList.describe(
     'every replica of this service as id=http://host:port, comma-separated; sessions are served by the replica that started them'
   ),
@@ -235,6 +247,11 @@ export interface BridgeConfig {
    * and their children are ended.
    */
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number }
+  /**
+   * The metrics listener (`METRICS_PORT`, on `host`), `GET /metrics` for a bearer `METRICS_TOKEN`
+   * (docs/metrics.md); absent: no metrics listener.
+   */
+  readonly metrics: { readonly port: number; readonly token: string } | undefined
 }
 
 /** One replica of the service, as its peers reach it. */
@@ -270,6 +287,14 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
       'invalid bridge configuration: INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL (the secret the auth server checks on its internal API)'
     )
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_TOKEN === undefined) {
+    throw new Error(
+      'invalid bridge configuration: METRICS_TOKEN: required with METRICS_PORT (the metrics are never served without a bearer token)'
+    )
+  }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
+    throw new Error(`invalid bridge configuration: METRICS_PORT: must differ from PORT ${e.PORT}`)
+  }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   return Object.freeze({
     port: e.PORT,
@@ -299,6 +324,10 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
       delayMs: e.SHUTDOWN_DELAY * 1000,
       timeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     }),
+    metrics:
+      e.METRICS_PORT === undefined || e.METRICS_TOKEN === undefined
+        ? undefined
+        : Object.freeze({ port: e.METRICS_PORT, token: e.METRICS_TOKEN }),
   })
 }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
+import { collectProcessMetrics, metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
 import { gracefulClose, keepConnectionsLonger } from './http-server.ts'
@@ -37,6 +38,7 @@ const bridge = createBridge({
   sharedSecret: config.sharedSecret,
   userDirectory,
 })
+if (config.metrics) collectProcessMetrics(bridge.metrics)
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
@@ -44,6 +46,17 @@ const server = serve(
 
 keepConnectionsLonger(server)
 const closeServer = gracefulClose(server)
+// Prometheus scrapes its own port, which the edge never routes (docs/metrics.md).
+const metricsServer =
+  config.metrics &&
+  serve(
+    {
+      fetch: metricsApp(bridge.metrics.registry, config.metrics.token).fetch,
+      port: config.metrics.port,
+      hostname: config.host,
+    },
+    (info) => logger.info({ host: config.host, port: info.port }, 'metrics listening')
+  )
 
 let stopping = false
 /**
@@ -63,6 +76,7 @@ async function shutdown(signal: string): Promise<void> {
   const outcome = await closed
   logger.info({ event: 'listener_closed', outcome }, 'no connection left')
   await bridge.close()
+  metricsServer?.close()
   logger.info({ event: 'stopped' }, 'every child ended')
   process.exit(0)
 }

@@ -2,6 +2,7 @@ import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildPool } from './child-pool.ts'
 import { startChild } from './child-process.ts'
@@ -25,6 +26,8 @@ import type { SessionCap, SessionRegistry } from './session-registry.ts'
 import { serveStateless } from './stateless-route.ts'
 
 export interface McpRouteDeps {
+  /** Counts each session's child (docs/metrics.md). */
+  readonly metrics: BridgeMetrics
   readonly service: ServiceDefinition
   readonly launch: ResolvedLaunch
   readonly config: BridgeConfig
@@ -185,6 +188,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
   )
   const logger = deps.logger.child({ user: identity.userId })
   const child = await startChild(spec, logger)
+  countChild(child, 'session', deps.metrics)
   const session = new Session({
     identity,
     child,
