@@ -10,11 +10,25 @@ import type { AuthMetrics } from './auth-metrics.ts'
  * and the OAuth error code when an error answered. Mounted first, so its time covers the rest.
  */
 export function requestMetrics(metrics: AuthMetrics): MiddlewareHandler {
+  // Each label combination's series looked up once: prom-client hashes a label object per call.
+  const series = new Map<string, { count: () => void; time: (seconds: number) => void }>()
+  const seriesOf = (route: string, status: number, error: string) => {
+    const key = `${route} ${status} ${error}`
+    let found = series.get(key)
+    if (!found) {
+      const counter = metrics.requests.labels(route, `${Math.floor(status / 100)}xx`, error)
+      const histogram = metrics.requestDuration.labels(route)
+      found = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) }
+      series.set(key, found)
+    }
+    return found
+  }
   return async (c, next) => {
     const started = performance.now()
     const observe = (route: string, status: number, error: string) => {
-      metrics.requests.inc({ route, status: `${Math.floor(status / 100)}xx`, error })
-      metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000)
+      const { count, time } = seriesOf(route, status, error)
+      count()
+      time((performance.now() - started) / 1000)
     }
     try {
       await next()
