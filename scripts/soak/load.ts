@@ -27,9 +27,12 @@ export class Mix {
   private counter = 0
 
   private readonly issuer: string
+  /** The families' client, which revokes their spare access tokens. */
+  private readonly clientId: string
 
   constructor(issuer: string, families: Family[]) {
     this.issuer = issuer
+    this.clientId = families[0]?.clientId ?? ''
     this.idle = [...families]
     this.verifyTokens = families.map((family) => family.accessToken)
   }
@@ -133,11 +136,10 @@ export class Mix {
     }
     if (operation === 'revoke') {
       const token = this.spare.shift() ?? 'not-a-token'
-      const clientId = this.idle[0]?.clientId ?? 'unknown'
       const { outcome } = await this.send('revoke', 200, '/revoke', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, client_id: clientId }).toString(),
+        body: new URLSearchParams({ token, client_id: this.clientId }).toString(),
       })
       return outcome
     }
