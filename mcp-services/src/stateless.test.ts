@@ -8,6 +8,7 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
+import { ManualClock } from './testing/manual-clock.ts'
 import { connectModernClient, postModern } from './testing/modern-client.ts'
 
 function service(name: string): ServiceDefinition {
@@ -250,9 +251,16 @@ describe('the stateless era beside the session era', () => {
 })
 
 describe('the per-user pool', () => {
+  // The bridge's clock is moved by hand: on a busy machine a real idle timeout could end a child
+  // between two calls this test expects it to serve.
+  const clock = new ManualClock()
   let bridge: TestBridge
   beforeAll(async () => {
-    bridge = await startTestBridge(service('echo'), { idleTimeoutMs: 1500, sweepIntervalMs: 50 })
+    bridge = await startTestBridge(
+      service('echo'),
+      { idleTimeoutMs: 60_000, sweepIntervalMs: 50 },
+      { now: clock.now }
+    )
   })
   afterAll(() => bridge.close())
 
@@ -271,10 +279,18 @@ describe('the per-user pool', () => {
     const pids = bridge.bridge.pool.pids()
     expect(pids).toHaveLength(2)
     expect(pids).toContain(alicePid)
-    await expect.poll(() => bridge.bridge.pool.pids(), { timeout: 5000 }).toEqual([])
+
+    // Just short of the idle timeout: sweeps (each reads the clock once) keep both children.
+    clock.advance(59_999)
+    const readsBefore = clock.reads
+    await expect.poll(() => clock.reads, { timeout: 20_000 }).toBeGreaterThan(readsBefore + 1)
+    expect(bridge.bridge.pool.pids()).toEqual(pids)
+
+    clock.advance(1)
+    await expect.poll(() => bridge.bridge.pool.pids(), { timeout: 20_000 }).toEqual([])
     for (const pid of pids)
-      await expect.poll(() => processAlive(pid), { timeout: 5000 }).toBe(false)
-  })
+      await expect.poll(() => processAlive(pid), { timeout: 20_000 }).toBe(false)
+  }, 120_000)
 })
 
 describe('the pool at its cap', () => {

@@ -38,7 +38,12 @@ export const fixtureService: ServiceDefinition = {
 export async function startTestBridge(
   service: ServiceDefinition,
   overrides: Partial<BridgeConfig> = {},
-  options: { sharedSecret?: string; userDirectory?: MembershipDirectory } = {}
+  options: {
+    sharedSecret?: string
+    userDirectory?: MembershipDirectory
+    /** The bridge's clock (`BridgeDeps.now`); `Date.now` when absent. */
+    now?: () => number
+  } = {}
 ): Promise<TestBridge> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'))
   const config: BridgeConfig = {
@@ -52,6 +57,7 @@ export async function startTestBridge(
     logger,
     sharedSecret: options.sharedSecret,
     userDirectory: options.userDirectory,
+    ...(options.now === undefined ? {} : { now: options.now }),
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const started = serve({ fetch: bridge.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
