@@ -40,5 +40,6 @@ describe('bridge with many sessions', () => {
     }
     expect(pids.filter(processAlive)).toEqual([])
     expect(bridge.bridge.sessionCount()).toBe(0)
-  }, 90_000)
+    // Starting 100 processes takes seconds on a quiet machine and minutes on two busy cores.
+  }, 300_000)
 })

@@ -7,6 +7,12 @@ export interface SseEvent {
 }
 
 /**
+ * How long a reader waits for an event before the test fails: an answer takes milliseconds on a
+ * quiet machine and can take tens of seconds on two cores busy with a whole suite.
+ */
+const EVENT_TIMEOUT_MS = 60_000
+
+/**
  * Reads the SSE events of one response as they arrive, for tests that must see which stream a
  * message was sent on (an SDK client merges every stream into one `onmessage`).
  */
@@ -34,7 +40,7 @@ export class SseReader {
   /** Waits until a received message satisfies `test`, and returns it. */
   async waitFor(
     test: (message: Record<string, unknown>) => boolean,
-    timeoutMs = 10_000
+    timeoutMs = EVENT_TIMEOUT_MS
   ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
@@ -48,7 +54,7 @@ export class SseReader {
   }
 
   /** Waits for the first event carrying an id. */
-  async firstEventId(timeoutMs = 10_000): Promise<string> {
+  async firstEventId(timeoutMs = EVENT_TIMEOUT_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const found = this.events.find((event) => event.id !== undefined)?.id
