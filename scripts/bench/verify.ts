@@ -9,7 +9,9 @@ import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
+import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
 import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
+import { meteredStore } from '../../auth/src/store/metered-store.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
@@ -55,7 +57,17 @@ export async function benchVerify(
   const signingKeys = await loadSigningKeys(store)
   const logger = createLogger(config.logLevel)
   const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
-  const app = createApp({ config, store, clock: systemClock, signingKeys, logger, audit })
+  // As composed in production: request metrics on the app, every store call timed.
+  const metrics = createAuthMetrics()
+  const app = createApp({
+    config,
+    store: meteredStore(store, metrics),
+    clock: systemClock,
+    signingKeys,
+    logger,
+    audit,
+    metrics,
+  })
   const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: gatewayPort }) as Server
   const bare = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Length': '0' })
