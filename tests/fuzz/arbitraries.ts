@@ -1,4 +1,21 @@
 import fc from 'fast-check'
+import { spoiledRequest, type Template } from './spoiled-requests.ts'
+import {
+  type Dictionary,
+  type FuzzRequest,
+  formOf,
+  headerSafe,
+  METHODS,
+  name,
+  PARAMETER_NAMES,
+  PROBE,
+  pairs,
+  REGISTRATION_FIELDS,
+  text,
+} from './vocabulary.ts'
+
+export type { Dictionary, FuzzRequest, Template }
+export { PROBE }
 
 /**
  * Requests for fuzzing an endpoint: arbitrary methods, query strings, headers, content types and
@@ -6,131 +23,6 @@ import fc from 'fast-check'
  * mixed with values that are valid in the running gateway (a real client id, a live token, the
  * consent form's fields) so that the fuzz gets past the first check of each endpoint.
  */
-
-/** Text no page may show unescaped. */
-export const PROBE = '<script>fuzz-probe</script>'
-
-/** Values that mean something to the gateway under test, collected after it starts. */
-export interface Dictionary {
-  readonly values: readonly string[]
-  readonly cookies: readonly string[]
-  readonly bearers: readonly string[]
-}
-
-export interface FuzzRequest {
-  readonly method: string
-  readonly path: string
-  readonly headers: Record<string, string>
-  readonly body?: string | Uint8Array<ArrayBuffer>
-}
-
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
-
-const PARAMETER_NAMES = [
-  'client_id',
-  'client_secret',
-  'grant_type',
-  'code',
-  'code_verifier',
-  'code_challenge',
-  'code_challenge_method',
-  'redirect_uri',
-  'refresh_token',
-  'device_code',
-  'user_code',
-  'scope',
-  'state',
-  'resource',
-  'response_type',
-  'response_mode',
-  'token',
-  'token_type_hint',
-  'csrf_token',
-  'consent_request',
-  'decision',
-  'id',
-  'kind',
-  'login',
-  'prompt',
-  'nonce',
-  'request',
-  'request_uri',
-  'error',
-  'iss',
-  'client_assertion',
-  'client_assertion_type',
-] as const
-
-const REGISTRATION_FIELDS = [
-  'redirect_uris',
-  'client_name',
-  'grant_types',
-  'response_types',
-  'token_endpoint_auth_method',
-  'application_type',
-  'scope',
-  'client_uri',
-  'logo_uri',
-  'tos_uri',
-  'policy_uri',
-  'contacts',
-  'jwks',
-  'jwks_uri',
-  'software_id',
-  'software_version',
-  'client_id',
-  'client_secret',
-  '__proto__',
-  'constructor',
-] as const
-
-const STRANGE = [
-  PROBE,
-  `"><img src=x onerror=alert(1)>${PROBE}`,
-  '',
-  ' ',
-  '\u0000',
-  '%',
-  '%zz',
-  '%00',
-  '../../etc/passwd',
-  'null',
-  '[]',
-  '{}',
-  '-1',
-  '1e309',
-  'NaN',
-  'https://evil.example/',
-  'javascript:alert(1)',
-  'http://localhost:8080/echo/mcp',
-  '\u202e\ufeff\ud83d\ude00',
-  '\ud800',
-] as const
-
-/** A string: a meaningful value, arbitrary text (unicode included), a strange one or a huge one. */
-export function text(dictionary: Dictionary): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 5, arbitrary: fc.constantFrom(...dictionary.values) },
-    { weight: 3, arbitrary: fc.string({ maxLength: 40 }) },
-    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
-    { weight: 2, arbitrary: fc.constantFrom(...STRANGE) },
-    { weight: 1, arbitrary: fc.integer({ min: 2_000, max: 80_000 }).map((n) => 'x'.repeat(n)) }
-  )
-}
-
-const name = (dictionary: Dictionary) =>
-  fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PARAMETER_NAMES) }, text(dictionary))
-
-/** Name/value pairs, names often repeated (duplicate parameters). */
-function pairs(dictionary: Dictionary): fc.Arbitrary<[string, string][]> {
-  return fc.array(fc.tuple(name(dictionary), text(dictionary)), { maxLength: 8 })
-}
-
-function formOf(entries: [string, string][]): string {
-  const form = new URLSearchParams()
-  for (const [key, value] of entries) form.append(key, value)
-  return form.toString()
-}
 
 /** JSON of any shape, or an object of known fields with values of the wrong types. */
 function json(dictionary: Dictionary): fc.Arbitrary<string> {
@@ -172,11 +64,6 @@ const CONTENT_TYPES = [
   '*/*',
   ';;;',
 ] as const
-
-/** Header values must be a ByteString without NUL, CR or LF (fetch refuses anything else). */
-function headerSafe(value: string): string {
-  return value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?').trim()
-}
 
 function headers(dictionary: Dictionary): fc.Arbitrary<Record<string, string>> {
   const anyText = text(dictionary).map((value) => headerSafe(value.slice(0, 4_000)))
@@ -271,84 +158,6 @@ function query(dictionary: Dictionary): fc.Arbitrary<string> {
     pairs(dictionary).map((entries) => (entries.length > 0 ? `?${formOf(entries)}` : '')),
     fc.constantFrom('?', '?&&=&', '?%', '?a=%zz', `?state=${encodeURIComponent(PROBE)}`)
   )
-}
-
-/** A valid request of an endpoint (as a client sends it), for the fuzz to spoil. */
-export interface Template {
-  readonly method: string
-  readonly path: string
-  readonly query?: Record<string, string>
-  readonly form?: Record<string, string>
-  readonly json?: Record<string, unknown>
-  readonly headers?: Record<string, string>
-}
-
-/** Each part kept, dropped, replaced by arbitrary text, or repeated; arbitrary parts added. */
-function spoiled(
-  entries: Record<string, unknown>,
-  dictionary: Dictionary,
-  addParameters = true
-): fc.Arbitrary<[string, unknown][]> {
-  const list = Object.entries(entries)
-  const fate = fc.constantFrom('keep', 'keep', 'keep', 'drop', 'replace', 'repeat')
-  return fc
-    .tuple(
-      fc.array(fate, { minLength: list.length, maxLength: list.length }),
-      fc.array(text(dictionary), { minLength: list.length, maxLength: list.length }),
-      pairs(dictionary).map((extra) => (addParameters ? extra.slice(0, 2) : []))
-    )
-    .map(([fates, replacements, extra]) => [
-      ...list.flatMap(([key, value], index): [string, unknown][] => {
-        const replacement = replacements[index] ?? ''
-        if (fates[index] === 'drop') return []
-        if (fates[index] === 'replace') return [[key, replacement]]
-        if (fates[index] === 'repeat')
-          return [
-            [key, value],
-            [key, replacement],
-          ]
-        return [[key, value]]
-      }),
-      ...extra,
-    ])
-}
-
-/** A template with some of its parameters, fields and headers spoiled. */
-export function spoiledRequest(
-  template: Template,
-  dictionary: Dictionary
-): fc.Arbitrary<FuzzRequest> {
-  const asForm = (entries: [string, unknown][]) => formOf(entries.map(([k, v]) => [k, String(v)]))
-  return fc
-    .record({
-      query: spoiled(template.query ?? {}, dictionary),
-      form: spoiled(template.form ?? {}, dictionary),
-      json: spoiled(template.json ?? {}, dictionary),
-      headers: spoiled(template.headers ?? {}, dictionary, false),
-      method: fc.oneof(
-        { weight: 6, arbitrary: fc.constant(template.method) },
-        { weight: 1, arbitrary: fc.constantFrom(...METHODS) }
-      ),
-    })
-    .map(({ query, form, json, headers, method }) => {
-      const search = asForm(query)
-      const headerObject: Record<string, string> = {}
-      for (const [key, value] of headers)
-        headerObject[key] = headerSafe(String(value).slice(0, 4_000))
-      const body = template.form
-        ? asForm(form)
-        : template.json
-          ? JSON.stringify(Object.fromEntries(json))
-          : undefined
-      if (template.form) headerObject['content-type'] ??= 'application/x-www-form-urlencoded'
-      if (template.json) headerObject['content-type'] ??= 'application/json'
-      return {
-        method,
-        path: `${template.path}${search ? `?${search}` : ''}`,
-        headers: headerObject,
-        ...(body === undefined || method === 'GET' || method === 'HEAD' ? {} : { body }),
-      }
-    })
 }
 
 /** Requests for one route of the app's table, its own methods more often than others. */
