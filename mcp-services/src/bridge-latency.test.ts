@@ -70,7 +70,7 @@ describe('bridge latency', () => {
       // The child sleeps: the head and the priming event are all there is to write meanwhile.
       const answer = await new SseReader(response).waitFor((message) => message.id === 2)
       expect(answer.result).toMatchObject({ content: [{ text: 'awake' }] })
-      expect(writes[0]).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\n[0-9a-f]+\r\nid: [^\n]+\ndata: /)
+      expect(writes[0]).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n[0-9a-f]+\r\nid: [^\n]+\ndata: /)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }
