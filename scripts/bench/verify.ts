@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
@@ -15,16 +13,10 @@ import { meteredStore } from '../../auth/src/store/metered-store.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
-
-const WRK = '/usr/bin/wrk'
+import { close, listening, median, medianFigures, requireWrk, type WrkFigures, wrk } from './wrk.ts'
 
 /** One wrk run: throughput and latency percentiles (milliseconds). */
-export interface LoadFigures {
-  readonly requestsPerSecond: number
-  readonly p50: number
-  readonly p99: number
-  readonly non2xx: number
-}
+export type LoadFigures = WrkFigures
 
 export interface VerifyBenchRow {
   readonly connections: number
@@ -46,9 +38,7 @@ export async function benchVerify(
   connectionCounts: readonly number[] = [1, 32],
   rounds = 3
 ): Promise<VerifyBenchRow[]> {
-  if (!existsSync(WRK)) {
-    throw new Error(`${WRK} is missing: install it with scripts/ensure-system-packages.sh`)
-  }
+  requireWrk()
   const redis = await startRedisServer()
   const store = createRedisStore(redis.url, 'bench:')
   const gatewayPort = await freePort()
@@ -103,13 +93,23 @@ export async function benchVerify(
   try {
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`
     // Both servers get the very same request (headers and all), so wrk does the same work for each.
-    await wrk(bareUrl, verifyHeaders, 32, 1)
-    await wrk(`${issuer}/verify`, verifyHeaders, 32, 1)
+    await wrk({ url: bareUrl, headers: verifyHeaders, connections: 32, seconds: 1 })
+    await wrk({ url: `${issuer}/verify`, headers: verifyHeaders, connections: 32, seconds: 1 })
     for (const connections of connectionCounts) {
       const samples: VerifyBenchRow[] = []
       for (let round = 0; round < rounds; round++) {
-        const bareFigures = await wrk(bareUrl, verifyHeaders, connections, seconds)
-        const verifyFigures = await wrk(`${issuer}/verify`, verifyHeaders, connections, seconds)
+        const bareFigures = await wrk({
+          url: bareUrl,
+          headers: verifyHeaders,
+          connections,
+          seconds,
+        })
+        const verifyFigures = await wrk({
+          url: `${issuer}/verify`,
+          headers: verifyHeaders,
+          connections,
+          seconds,
+        })
         samples.push({
           connections,
           bare: bareFigures,
@@ -131,60 +131,12 @@ export async function benchVerify(
 }
 
 function medianRow(connections: number, samples: readonly VerifyBenchRow[]): VerifyBenchRow {
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b)
-    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-  }
-  const figures = (pick: (row: VerifyBenchRow) => LoadFigures): LoadFigures => ({
-    requestsPerSecond: median(samples.map((row) => pick(row).requestsPerSecond)),
-    p50: median(samples.map((row) => pick(row).p50)),
-    p99: median(samples.map((row) => pick(row).p99)),
-    non2xx: samples.reduce((sum, row) => sum + pick(row).non2xx, 0),
-  })
   return {
     connections,
-    bare: figures((row) => row.bare),
-    verify: figures((row) => row.verify),
+    bare: medianFigures(samples.map((row) => row.bare)),
+    verify: medianFigures(samples.map((row) => row.verify)),
     ratio: median(samples.map((row) => row.ratio)),
   }
-}
-
-async function wrk(
-  url: string,
-  headers: Record<string, string>,
-  connections: number,
-  seconds: number
-): Promise<LoadFigures> {
-  const threads = Math.min(connections, 2)
-  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency']
-  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}: ${value}`)
-  args.push(url)
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let text = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString()
-    })
-    child.once('error', reject)
-    child.once('exit', (code) =>
-      code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}`))
-    )
-  })
-  const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? Number.NaN)
-  return {
-    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
-    p50: milliseconds(/^\s+50%\s+([\d.]+\w+)/m.exec(output)?.[1]),
-    p99: milliseconds(/^\s+99%\s+([\d.]+\w+)/m.exec(output)?.[1]),
-    non2xx: number(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
-  }
-}
-
-/** wrk prints latencies as `812.00us`, `1.23ms` or `1.01s`. */
-function milliseconds(value: string | undefined): number {
-  const match = /^([\d.]+)(us|ms|s)$/.exec(value ?? '')
-  if (!match) return Number.NaN
-  const scale = { us: 0.001, ms: 1, s: 1000 }[match[2] as 'us' | 'ms' | 's']
-  return Number(match[1]) * scale
 }
 
 function print(rows: readonly VerifyBenchRow[], seconds: number, rounds: number): void {
@@ -200,14 +152,4 @@ function print(rows: readonly VerifyBenchRow[], seconds: number, rounds: number)
   const failures = rows.reduce((sum, r) => sum + r.verify.non2xx, 0)
   if (failures > 0) lines.push(`WARNING: ${failures} /verify answers were not 200`)
   process.stdout.write(`${lines.join('\n')}\n`)
-}
-
-function listening(server: Server): Promise<void> {
-  return server.listening
-    ? Promise.resolve()
-    : new Promise((resolve) => server.once('listening', () => resolve()))
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()))
 }
