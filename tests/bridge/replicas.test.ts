@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,8 @@ import {
 } from '../../mcp-services/src/testing/harness.ts'
 import { connectModernClient, postModern } from '../../mcp-services/src/testing/modern-client.ts'
 import { openRawSession, SseReader } from '../../mcp-services/src/testing/raw-client.ts'
-import { type RunningProcess, requireBinary, startProcess } from '../proxies/support/processes.ts'
+import { startNginxWith } from '../proxies/support/nginx.ts'
+import type { RunningProxy } from '../proxies/support/proxy.ts'
 import { freePort } from '../support/free-port.ts'
 
 const SECRET = 'replica-test-secret-0123456789abcdef'
@@ -49,7 +50,7 @@ interface Replica {
  */
 describe('two bridge replicas behind nginx, round-robin', () => {
   let replicas: Replica[]
-  let nginx: RunningProcess & { port: number; dir: string }
+  let nginx: RunningProxy & { port: number }
   let proxyUrl: string
   const secretHeader = { 'X-Bridge-Secret': SECRET }
 
@@ -64,7 +65,6 @@ describe('two bridge replicas behind nginx, round-robin', () => {
   }, 30_000)
   afterAll(async () => {
     await nginx?.stop()
-    await rm(nginx?.dir ?? '', { recursive: true, force: true })
     await Promise.all((replicas ?? []).map((replica) => replica.stop()))
   })
 
@@ -345,31 +345,13 @@ function untilEnd(
 }
 
 /** nginx from Debian, balancing round-robin over the replicas, adding the shared secret. */
-async function startRoundRobin(
-  ports: readonly number[]
-): Promise<RunningProcess & { port: number; dir: string }> {
-  const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
+async function startRoundRobin(ports: readonly number[]): Promise<RunningProxy & { port: number }> {
   const port = await freePort()
-  const dir = await mkdtemp(join(tmpdir(), 'bridge-replicas-nginx-'))
-  await mkdir(join(dir, 'temp'))
   const servers = ports.map((upstream) => `    server 127.0.0.1:${upstream};`).join('\n')
-  const config = join(dir, 'nginx.conf')
-  await writeFile(
-    config,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/temp/body;
-  proxy_temp_path ${dir}/temp/proxy;
-  fastcgi_temp_path ${dir}/temp/fastcgi;
-  uwsgi_temp_path ${dir}/temp/uwsgi;
-  scgi_temp_path ${dir}/temp/scgi;
-  upstream bridges {
+  const running = await startNginxWith({
+    port,
+    dirPrefix: 'bridge-replicas-nginx-',
+    http: `  upstream bridges {
 ${servers}
     keepalive 16;
   }
@@ -384,13 +366,7 @@ ${servers}
       proxy_pass http://bridges;
     }
   }
-}
-`
-  )
-  const running = await startProcess(
-    binary,
-    ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
-    port
-  )
-  return { ...running, port, dir }
+`,
+  })
+  return { ...running, port }
 }

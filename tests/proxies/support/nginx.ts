@@ -59,8 +59,26 @@ ${pass}
 }
 
 export async function startNginx(targets: ProxyTargets): Promise<RunningProxy> {
+  return startNginxWith({ port: targets.proxyPort, http: nginxServer(targets) })
+}
+
+export interface NginxLaunch {
+  /** The port the configuration listens on: start-up waits until it accepts connections. */
+  readonly port: number
+  /** The inside of the `http` block: upstreams and servers. */
+  readonly http: string
+  readonly workerConnections?: number
+  /** Prefix of the temporary directory that holds the configuration, pid, logs and buffers. */
+  readonly dirPrefix?: string
+}
+
+/**
+ * nginx from Debian in the foreground (one worker, no master), everything it writes kept in a
+ * temporary directory that `stop` removes.
+ */
+export async function startNginxWith(launch: NginxLaunch): Promise<RunningProxy> {
   const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
-  const dir = await mkdtemp(join(tmpdir(), 'gateway-nginx-'))
+  const dir = await mkdtemp(join(tmpdir(), launch.dirPrefix ?? 'gateway-nginx-'))
   await mkdir(join(dir, 'temp'))
   const config = join(dir, 'nginx.conf')
   await writeFile(
@@ -70,7 +88,7 @@ master_process off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 512; }
+events { worker_connections ${launch.workerConnections ?? 512}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/temp/body;
@@ -78,13 +96,13 @@ http {
   fastcgi_temp_path ${dir}/temp/fastcgi;
   uwsgi_temp_path ${dir}/temp/uwsgi;
   scgi_temp_path ${dir}/temp/scgi;
-${nginxServer(targets)}}
+${launch.http}}
 `
   )
   const nginx = await startProcess(
     binary,
     ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
-    targets.proxyPort
+    launch.port
   )
   return {
     output: nginx.output,

@@ -1,7 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { requireBinary, startProcess } from '../../proxies/support/processes.ts'
+import { startNginxWith } from '../../proxies/support/nginx.ts'
 import type { RunningProxy } from '../../proxies/support/proxy.ts'
 
 /**
@@ -35,42 +32,14 @@ ${servers}
 `
 }
 
-export async function startReplicaNginx(
+export function startReplicaNginx(
   proxyPort: number,
   replicaPorts: readonly number[]
 ): Promise<RunningProxy> {
-  const binary = requireBinary('/usr/sbin/nginx', 'nginx-light')
-  const dir = await mkdtemp(join(tmpdir(), 'gateway-replicas-nginx-'))
-  await mkdir(join(dir, 'temp'))
-  const config = join(dir, 'nginx.conf')
-  await writeFile(
-    config,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/temp/body;
-  proxy_temp_path ${dir}/temp/proxy;
-  fastcgi_temp_path ${dir}/temp/fastcgi;
-  uwsgi_temp_path ${dir}/temp/uwsgi;
-  scgi_temp_path ${dir}/temp/scgi;
-${nginxReplicaConfig(proxyPort, replicaPorts)}}
-`
-  )
-  const nginx = await startProcess(
-    binary,
-    ['-p', dir, '-c', config, '-e', join(dir, 'error.log')],
-    proxyPort
-  )
-  return {
-    output: nginx.output,
-    async stop() {
-      await nginx.stop()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
+  return startNginxWith({
+    port: proxyPort,
+    http: nginxReplicaConfig(proxyPort, replicaPorts),
+    workerConnections: 1024,
+    dirPrefix: 'gateway-replicas-nginx-',
+  })
 }
