@@ -3,7 +3,6 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCommand } from '../../auth/src/cli/run-command.ts'
@@ -12,10 +11,14 @@ import { loadConfig } from '../../auth/src/config.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import type { FakeGitHub } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
-import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import {
+  OCTOCAT,
+  signInThroughSdk,
+  startGatewayWithGitHub,
+  verifyAtGateway,
+} from '../support/gateway-with-github.ts'
 import { startRedisServer } from '../support/redis-server.ts'
 import { type RedisCluster, startRedisCluster } from '../support/redis-topologies.ts'
-import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
  * The gateway on a real three-master Redis Cluster (`redis-cluster://`): every MULTI, Lua script
@@ -40,16 +43,7 @@ describe('Redis Cluster', () => {
     await cluster?.stop()
   })
 
-  const verify = (accessToken: string) =>
-    fetch(`${gateway.url}/verify`, {
-      headers: {
-        Authorization: `Bearer ${accessToken}`,
-        'X-Forwarded-Proto': 'http',
-        'X-Forwarded-Host': `localhost:${gateway.port}`,
-        'X-Forwarded-Uri': '/echo/mcp',
-        'X-Forwarded-Method': 'POST',
-      },
-    })
+  const verify = (accessToken: string) => verifyAtGateway(gateway, accessToken)
   const form = (path: string, params: Record<string, string>) =>
     fetch(`${gateway.url}${path}`, {
       method: 'POST',
@@ -58,21 +52,14 @@ describe('Redis Cluster', () => {
     })
 
   it('registers, authorizes, refreshes, verifies and revokes, with every key in one slot', async () => {
-    const resource = new URL(`${gateway.url}/echo/mcp`)
-    const provider = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43125/callback' })
-    expect(await auth(provider, { serverUrl: resource })).toBe('REDIRECT')
-    expect(await auth(provider, { serverUrl: resource, authorizationCode: provider.code() })).toBe(
-      'AUTHORIZED'
-    )
-    const client = provider.clientInformation() as { client_id: string; client_secret: string }
-    const issued = provider.savedTokens
-    expect((await verify(issued?.access_token ?? '')).status).toBe(200)
+    const { client, tokens: issued } = await signInThroughSdk(gateway)
+    expect((await verify(issued.access_token)).status).toBe(200)
 
     const credentials = { client_id: client.client_id, client_secret: client.client_secret }
     const refreshed = await form('/token', {
       ...credentials,
       grant_type: 'refresh_token',
-      refresh_token: issued?.refresh_token ?? '',
+      refresh_token: issued.refresh_token,
     })
     expect(refreshed.status).toBe(200)
     const tokens = (await refreshed.json()) as { access_token: string; refresh_token: string }

@@ -1,10 +1,13 @@
-import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeGitHub } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
-import { OCTOCAT, startGatewayWithGitHub } from '../support/gateway-with-github.ts'
+import {
+  OCTOCAT,
+  signInThroughSdk,
+  startGatewayWithGitHub,
+  verifyAtGateway,
+} from '../support/gateway-with-github.ts'
 import { type RedisSentinels, startRedisSentinels } from '../support/redis-topologies.ts'
-import { HeadlessOAuthProvider } from '../support/sdk-oauth-provider.ts'
 
 /**
  * The gateway on a master and a replica watched by three Sentinels (`redis-sentinel://`). The
@@ -31,16 +34,7 @@ describe('Redis Sentinel failover under load', () => {
     await redis?.stop()
   })
 
-  const verify = (accessToken: string) =>
-    fetch(`${gateway.url}/verify`, {
-      headers: {
-        Authorization: `Bearer ${accessToken}`,
-        'X-Forwarded-Proto': 'http',
-        'X-Forwarded-Host': `localhost:${gateway.port}`,
-        'X-Forwarded-Uri': '/echo/mcp',
-        'X-Forwarded-Method': 'POST',
-      },
-    })
+  const verify = (accessToken: string) => verifyAtGateway(gateway, accessToken)
 
   interface Chain {
     readonly client: { client_id: string; client_secret: string }
@@ -70,17 +64,7 @@ describe('Redis Sentinel failover under load', () => {
       }),
     })
 
-  async function signIn(): Promise<Chain> {
-    const resource = new URL(`${gateway.url}/echo/mcp`)
-    const provider = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43125/callback' })
-    expect(await auth(provider, { serverUrl: resource })).toBe('REDIRECT')
-    expect(await auth(provider, { serverUrl: resource, authorizationCode: provider.code() })).toBe(
-      'AUTHORIZED'
-    )
-    const client = provider.clientInformation() as { client_id: string; client_secret: string }
-    const tokens = provider.savedTokens as { access_token: string; refresh_token: string }
-    return { client: { client_id: client.client_id, client_secret: client.client_secret }, tokens }
-  }
+  const signIn = (): Promise<Chain> => signInThroughSdk(gateway)
 
   it('loses nothing acknowledged and answers /verify with 200/401/403/503 only', async () => {
     const chains = [await signIn(), await signIn()]

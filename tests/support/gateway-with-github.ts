@@ -1,7 +1,9 @@
-import { afterAll, beforeAll } from 'vitest'
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { type FakeGitHub, type FakeGitHubUserInput, startFakeGitHub } from './fake-github.ts'
 import { freePort } from './free-port.ts'
 import { type GatewayProcess, startGatewayProcess } from './gateway-process.ts'
+import { HeadlessOAuthProvider } from './sdk-oauth-provider.ts'
 
 /**
  * A real gateway process signing users in at a fake GitHub whose OAuth App has the gateway's
@@ -46,4 +48,35 @@ export function useGatewayWithGitHub(
     await fixture?.gateway.stop()
     await fixture?.github.close()
   })
+}
+
+/** `/verify` on the gateway as the edge asks it for a request to the echo service. */
+export function verifyAtGateway(gateway: GatewayProcess, accessToken: string): Promise<Response> {
+  return fetch(`${gateway.url}/verify`, {
+    headers: {
+      Authorization: `Bearer ${accessToken}`,
+      'X-Forwarded-Proto': 'http',
+      'X-Forwarded-Host': `localhost:${gateway.port}`,
+      'X-Forwarded-Uri': '/echo/mcp',
+      'X-Forwarded-Method': 'POST',
+    },
+  })
+}
+
+export interface SignedInClient {
+  readonly client: { client_id: string; client_secret: string }
+  readonly tokens: { access_token: string; refresh_token: string }
+}
+
+/** A new client registers and the user signs in at the fake GitHub, through the SDK's own flow. */
+export async function signInThroughSdk(gateway: GatewayProcess): Promise<SignedInClient> {
+  const resource = new URL(`${gateway.url}/echo/mcp`)
+  const provider = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43125/callback' })
+  expect(await auth(provider, { serverUrl: resource })).toBe('REDIRECT')
+  expect(await auth(provider, { serverUrl: resource, authorizationCode: provider.code() })).toBe(
+    'AUTHORIZED'
+  )
+  const client = provider.clientInformation() as { client_id: string; client_secret: string }
+  const tokens = provider.savedTokens as { access_token: string; refresh_token: string }
+  return { client: { client_id: client.client_id, client_secret: client.client_secret }, tokens }
 }
