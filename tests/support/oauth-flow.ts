@@ -160,3 +160,47 @@ export async function exchangeCode(
     ...extra,
   })
 }
+
+/** A new client is approved in `browser` and its code exchanged: the browser keeps a session. */
+export async function signInInBrowser(server: TestAuthServer, browser: HeadlessBrowser) {
+  const client = await registerTestClient(server)
+  const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
+  const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as {
+    access_token: string
+    refresh_token: string
+  }
+  return { client, tokens }
+}
+
+/** The client sends the browser to `/authorize` again; the answer is what the browser lands on. */
+export function authorizeAgain(browser: HeadlessBrowser, client: RegisteredClient) {
+  return browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+}
+
+export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/** A public CLI client registers for the device grant and starts a device authorization. */
+export async function startDeviceAuthorization(server: TestAuthServer) {
+  const cli = await registerTestClient(server, {
+    client_name: 'gateway CLI',
+    redirect_uris: [],
+    grant_types: [DEVICE_GRANT, 'refresh_token'],
+    token_endpoint_auth_method: 'none',
+  })
+  const device = (await (await clientRequest(server, cli, '/device_authorization', {})).json()) as {
+    device_code: string
+    user_code: string
+    verification_uri_complete: string
+  }
+  return { cli, device }
+}
+
+/** The user enters the device's code in `browser` and approves; returns the last page. */
+export async function approveDevice(
+  browser: HeadlessBrowser,
+  device: { user_code: string; verification_uri_complete: string }
+) {
+  const codePage = await browser.open(device.verification_uri_complete, 'about:')
+  const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+  return browser.submitConsent(consent, 'approve', 'about:')
+}

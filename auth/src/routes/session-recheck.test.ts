@@ -3,19 +3,15 @@ import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import type { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
 import {
-  authorizeUrl,
+  approveDevice,
+  authorizeAgain,
   browserFor,
-  clientRequest,
-  exchangeCode,
-  newPkce,
-  obtainCode,
-  type RegisteredClient,
-  registerTestClient,
+  DEVICE_GRANT,
+  signInInBrowser,
+  startDeviceAuthorization,
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
-
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
 /**
  * A browser session lasts twelve hours; a user who leaves the allowed organisation in the
@@ -33,16 +29,7 @@ describe('a remembered browser session is re-checked upstream before it mints an
   })
 
   /** Alice approves a client in `browser`: the browser now holds a session and a consent. */
-  const signIn = async (browser: HeadlessBrowser) => {
-    const client = await registerTestClient(server)
-    const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
-    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as {
-      refresh_token: string
-    }
-    return { client, tokens }
-  }
-  const authorizeAgain = (browser: HeadlessBrowser, client: RegisteredClient) =>
-    browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+  const signIn = (browser: HeadlessBrowser) => signInInBrowser(server, browser)
   const logged = (event: string, reason: string) =>
     server.logs.some((line) => line.event === event && line.reason === reason)
 
@@ -85,20 +72,10 @@ describe('a remembered browser session is re-checked upstream before it mints an
   it('refuses a device approval from the session of a leaver, and tells the device', async () => {
     const browser = browserFor(server)
     await signIn(browser)
-    const cli = await registerTestClient(server, {
-      client_name: 'gateway CLI',
-      redirect_uris: [],
-      grant_types: [DEVICE_GRANT, 'refresh_token'],
-      token_endpoint_auth_method: 'none',
-    })
-    const device = (await (
-      await clientRequest(server, cli, '/device_authorization', {})
-    ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+    const { cli, device } = await startDeviceAuthorization(server)
     github.setOrgMembership('alice', 'acme', null)
 
-    const codePage = await browser.open(device.verification_uri_complete, 'about:')
-    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
-    const done = await browser.submitConsent(consent, 'approve', 'about:')
+    const done = await approveDevice(browser, device)
     expect(done.response.status).toBe(400)
     expect(done.body).not.toContain('Device connected')
     expect(

@@ -3,19 +3,18 @@ import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import type { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
 import {
+  approveDevice,
+  authorizeAgain,
   authorizeUrl,
   browserFor,
-  clientRequest,
-  exchangeCode,
+  DEVICE_GRANT,
   newPkce,
-  obtainCode,
-  type RegisteredClient,
   registerTestClient,
+  signInInBrowser,
+  startDeviceAuthorization,
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
-
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
 /**
  * `ALLOWED_GITHUB_TEAMS`: team members get in, and membership stays true: someone removed from the
@@ -33,16 +32,7 @@ describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () =>
     github.setTeamMembership('alice', 'acme/platform', null)
   })
 
-  const signIn = async (browser: HeadlessBrowser) => {
-    const client = await registerTestClient(server)
-    const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
-    const tokens = (await (await exchangeCode(server, client, code, pkce)).json()) as {
-      refresh_token: string
-    }
-    return { client, tokens }
-  }
-  const authorizeAgain = (browser: HeadlessBrowser, client: RegisteredClient) =>
-    browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+  const signIn = (browser: HeadlessBrowser) => signInInBrowser(server, browser)
   const audited = (event: string, fields: Record<string, unknown>) =>
     server.logs.some(
       (line) =>
@@ -150,20 +140,10 @@ describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () =>
   it('refuses a device approval from the remembered session of someone removed from the team', async () => {
     const browser = browserFor(server)
     await signIn(browser)
-    const cli = await registerTestClient(server, {
-      client_name: 'gateway CLI',
-      redirect_uris: [],
-      grant_types: [DEVICE_GRANT, 'refresh_token'],
-      token_endpoint_auth_method: 'none',
-    })
-    const device = (await (
-      await clientRequest(server, cli, '/device_authorization', {})
-    ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+    const { cli, device } = await startDeviceAuthorization(server)
     github.setTeamMembership('alice', 'acme/core', null)
 
-    const codePage = await browser.open(device.verification_uri_complete, 'about:')
-    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
-    const done = await browser.submitConsent(consent, 'approve', 'about:')
+    const done = await approveDevice(browser, device)
     expect(done.response.status).toBe(400)
     expect(done.body).not.toContain('Device connected')
     expect(
@@ -191,19 +171,9 @@ describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () =>
 
   it('refuses a device approved with a fresh GitHub sign-in by someone in no allowed team', async () => {
     github.setTeamMembership('alice', 'acme/core', null)
-    const cli = await registerTestClient(server, {
-      client_name: 'gateway CLI',
-      redirect_uris: [],
-      grant_types: [DEVICE_GRANT, 'refresh_token'],
-      token_endpoint_auth_method: 'none',
-    })
-    const device = (await (
-      await clientRequest(server, cli, '/device_authorization', {})
-    ).json()) as { device_code: string; user_code: string; verification_uri_complete: string }
+    const { device } = await startDeviceAuthorization(server)
     const browser = browserFor(server)
-    const codePage = await browser.open(device.verification_uri_complete, 'about:')
-    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
-    const done = await browser.submitConsent(consent, 'approve', 'about:')
+    const done = await approveDevice(browser, device)
     expect(done.body).not.toContain('Device connected')
     expect(logged({ event: 'login_denied', flow: 'device', reason: 'not_in_allowed_team' })).toBe(
       true
