@@ -1,13 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { keepScreenshot, launchChromium } from '../support/chromium.ts'
 import { type GitHubGateway, startGitHubGateway } from '../support/github-gateway.ts'
 import { newPkce, type RegisteredClient } from '../support/oauth-flow.ts'
 import { type RedirectTarget, startRedirectTarget } from '../support/redirect-target.ts'
-
-const SCREENSHOT = fileURLToPath(new URL('../../docs/images/account-page.png', import.meta.url))
 
 interface Tokens {
   readonly access_token: string
@@ -30,18 +26,7 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     ;[env, target, browser] = await Promise.all([
       startGitHubGateway(),
       startRedirectTarget(),
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      }),
+      launchChromium(),
     ])
   })
   afterAll(async () => {
@@ -210,9 +195,6 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     await page.goto(`${env.gateway.url}/account`)
     const image = await page.screenshot({ fullPage: true })
     expect(image.byteLength).toBeLessThan(300_000)
-    if (process.env.UPDATE_SCREENSHOTS) {
-      await mkdir(dirname(SCREENSHOT), { recursive: true })
-      await writeFile(SCREENSHOT, image)
-    }
+    await keepScreenshot('account-page.png', image)
   })
 })

@@ -1,13 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { keepScreenshot, launchChromium } from '../support/chromium.ts'
 import { type GitHubGateway, startGitHubGateway } from '../support/github-gateway.ts'
 import { newPkce, type Pkce, type RegisteredClient } from '../support/oauth-flow.ts'
 import { type RedirectTarget, startRedirectTarget } from '../support/redirect-target.ts'
-
-const SCREENSHOT = fileURLToPath(new URL('../../docs/images/consent-page.png', import.meta.url))
 
 describe('the consent page in headless Chromium, against the gateway process', () => {
   let env: GitHubGateway
@@ -21,18 +17,7 @@ describe('the consent page in headless Chromium, against the gateway process', (
     ;[env, target, browser] = await Promise.all([
       startGitHubGateway(),
       startRedirectTarget(),
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      }),
+      launchChromium(),
     ])
   })
   afterAll(async () => {
@@ -200,9 +185,6 @@ describe('the consent page in headless Chromium, against the gateway process', (
     await page.goto(authorizeUrl(client, newPkce()))
     const image = await page.screenshot({ fullPage: true })
     expect(image.byteLength).toBeLessThan(100_000)
-    if (process.env.UPDATE_SCREENSHOTS) {
-      await mkdir(dirname(SCREENSHOT), { recursive: true })
-      await writeFile(SCREENSHOT, image)
-    }
+    await keepScreenshot('consent-page.png', image)
   })
 })
