@@ -16,6 +16,7 @@ import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { startFakeGitHub } from '../../tests/support/fake-github.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
 const USERS = 128
@@ -200,8 +201,6 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       })
     }
   } finally {
-    gateway.closeAllConnections()
-    bare.closeAllConnections()
     await Promise.all([close(gateway), close(bare)])
     await store.close()
     await github.close()
@@ -292,21 +291,6 @@ async function wrk(
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
     non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
-
-function listening(server: Server): Promise<void> {
-  return server.listening
-    ? Promise.resolve()
-    : new Promise((resolve) => server.once('listening', () => resolve()))
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()))
 }
 
 if (import.meta.main) await benchToken()
