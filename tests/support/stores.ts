@@ -59,7 +59,11 @@ export function useFillableRedis(use: (redis: FillableRedis) => void): void {
             () => undefined,
             (error: unknown) => error
           )
-          if (refusal !== undefined) return refusal
+          if (refusal !== undefined) {
+            // Right at the limit, a freed buffer can let the next write through: stay over it.
+            await control.config('SET', 'maxmemory', String((await usedMemory()) - 64 * 1024))
+            return refusal
+          }
         }
         throw new Error('Redis never filled up')
       },

@@ -1,12 +1,7 @@
-import { Cluster, type Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { connectRedis } from './redis-connection.ts'
-import {
-  type PutOptions,
-  type Store,
-  StoreFull,
-  StoreUnavailable,
-  type WriteOperation,
-} from './store.ts'
+import { scriptArguments, withScripts } from './redis-scripts.ts'
+import { type PutOptions, type Store, StoreFull, StoreUnavailable } from './store.ts'
 
 /**
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
@@ -18,6 +13,7 @@ import {
 export function createRedisStore(url: string, prefix: string, commandTimeoutMs = 5_000): Store {
   const connection = connectRedis(url, prefix, commandTimeoutMs)
   const { redis, writer, replicated } = connection
+  const scripts = withScripts(writer)
   const k = (key: string) => connection.prefix + key
 
   const store: Store = {
@@ -48,12 +44,7 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
     },
 
     async increment(key, ttlSeconds) {
-      const results = await replicated(
-        writer.multi().incr(k(key)).expire(k(key), ttlSeconds, 'NX').exec()
-      )
-      const [count] = results ?? []
-      if (!count || count[0]) throw count?.[0] ?? new Error('increment failed')
-      return Number(count[1])
+      return Number(await replicated(scripts.gatewayIncrement(1, k(key), ttlSeconds)))
     },
 
     async addToSet(key, member) {
@@ -68,23 +59,14 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
 
     async batch(operations) {
       if (operations.length === 0) return
-      const multi = writer.multi()
-      for (const operation of operations) addToMulti(multi, operation, k)
-      const results = await replicated(multi.exec())
-      const failure = results?.find(([error]) => error)
-      if (failure) throw failure[0]
+      const { keys, args } = scriptArguments(operations, k)
+      await replicated(scripts.gatewayWriteAll(keys.length, ...keys, ...args))
     },
 
     async takeAndWrite(key, operations) {
-      const args = operations.flatMap((operation) => operationArguments(operation))
+      const { keys, args } = scriptArguments(operations, k)
       const taken = await replicated(
-        writer.eval(
-          TAKE_AND_WRITE,
-          1 + operations.length,
-          k(key),
-          ...operations.map((operation) => k(operation.key)),
-          ...args
-        )
+        scripts.gatewayTakeAndWrite(1 + keys.length, k(key), ...keys, ...args)
       )
       return typeof taken === 'string' ? taken : null
     },
@@ -195,78 +177,6 @@ function asUnavailable(error: unknown): unknown {
   return CONNECTION_FAILURE.test(text)
     ? new StoreUnavailable('the store is unavailable', { cause: error })
     : error
-}
-
-type Multi = ReturnType<Redis['multi']> | ReturnType<Cluster['multi']>
-
-function addToMulti(multi: Multi, operation: WriteOperation, k: (key: string) => string): void {
-  switch (operation.op) {
-    case 'put':
-      if (operation.ttlSeconds && operation.ttlSeconds > 0) {
-        multi.set(k(operation.key), operation.value, 'EX', operation.ttlSeconds)
-      } else {
-        multi.set(k(operation.key), operation.value)
-      }
-      return
-    case 'delete':
-      multi.del(k(operation.key))
-      return
-    case 'addToSet':
-      multi.sadd(k(operation.key), operation.member)
-      if (operation.ttlSeconds && operation.ttlSeconds > 0) {
-        // NX gives a new set (or one from before set TTLs) its lifetime, GT only ever lengthens it.
-        multi.expire(k(operation.key), operation.ttlSeconds, 'NX')
-        multi.expire(k(operation.key), operation.ttlSeconds, 'GT')
-      } else if (operation.ttlSeconds === 0) {
-        multi.persist(k(operation.key))
-      }
-      return
-    case 'removeFromSet':
-      multi.srem(k(operation.key), operation.member)
-      return
-  }
-}
-
-/**
- * `takeAndWrite`: KEYS[1] is taken, KEYS[2..] are written, three ARGV per write (operation,
- * value or member, TTL). The writes come before the delete, so under `maxmemory` the first of
- * them is refused before anything changed (Redis lets a script that has written go on, to keep
- * it atomic).
- */
-const TAKE_AND_WRITE = `
-local taken = redis.call('GET', KEYS[1])
-if not taken then return false end
-for i = 2, #KEYS do
-  local op, value, ttl = ARGV[i * 3 - 5], ARGV[i * 3 - 4], tonumber(ARGV[i * 3 - 3])
-  if op == 'put' and ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
-  elseif op == 'put' then redis.call('SET', KEYS[i], value)
-  elseif op == 'delete' then redis.call('DEL', KEYS[i])
-  elseif op == 'addToSet' then
-    redis.call('SADD', KEYS[i], value)
-    if ttl > 0 then
-      redis.call('EXPIRE', KEYS[i], ttl, 'NX')
-      redis.call('EXPIRE', KEYS[i], ttl, 'GT')
-    elseif ttl == 0 then redis.call('PERSIST', KEYS[i])
-    end
-  elseif op == 'removeFromSet' then redis.call('SREM', KEYS[i], value)
-  end
-end
-redis.call('DEL', KEYS[1])
-return taken
-`
-
-function operationArguments(operation: WriteOperation): [string, string, number] {
-  switch (operation.op) {
-    case 'put':
-      return ['put', operation.value, operation.ttlSeconds ?? 0]
-    case 'delete':
-      return ['delete', '', 0]
-    case 'addToSet':
-      // -1: the set's TTL is left alone.
-      return ['addToSet', operation.member, operation.ttlSeconds ?? -1]
-    case 'removeFromSet':
-      return ['removeFromSet', operation.member, 0]
-  }
 }
 
 function escapeGlob(value: string): string {

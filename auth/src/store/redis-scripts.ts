@@ -1,0 +1,100 @@
+import type { Cluster, Redis } from 'ioredis'
+import type { WriteOperation } from './store.ts'
+
+/**
+ * The store's scripts, sent by hash (`EVALSHA`, the body only after a `NOSCRIPT`). Unlike
+ * `MULTI`…`EXEC`, a script is one command: it joins the other commands of its event-loop turn in
+ * one write (auto-pipelining), and Redis runs it atomically all the same. Every key a script
+ * touches is passed in `KEYS`, so on a Cluster the hash-tagged prefix keeps them in one slot.
+ */
+
+/**
+ * Declared (Redis 7): under \`maxmemory\` a declared script that may write is refused before it
+ * runs, so a refused script changed nothing. (An undeclared one is let through.)
+ */
+const SHEBANG = '#!lua\n'
+
+/** Applies KEYS[first..] their write, three ARGV per key (operation, value or member, TTL). */
+const APPLY_WRITES = `local function apply(first)
+  for i = first, #KEYS do
+    local a = (i - first) * 3
+    local op, value, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+    if op == 'put' and ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
+    elseif op == 'put' then redis.call('SET', KEYS[i], value)
+    elseif op == 'delete' then redis.call('DEL', KEYS[i])
+    elseif op == 'addToSet' then
+      redis.call('SADD', KEYS[i], value)
+      -- NX gives a new set (or one from before set TTLs) its lifetime, GT only ever lengthens it.
+      if ttl > 0 then
+        redis.call('EXPIRE', KEYS[i], ttl, 'NX')
+        redis.call('EXPIRE', KEYS[i], ttl, 'GT')
+      elseif ttl == 0 then redis.call('PERSIST', KEYS[i])
+      end
+    elseif op == 'removeFromSet' then redis.call('SREM', KEYS[i], value)
+    end
+  end
+end
+`
+
+const SCRIPTS = {
+  /** `batch`: every write, or none. */
+  gatewayWriteAll: `${SHEBANG}${APPLY_WRITES}
+apply(1)
+return 1
+`,
+  /**
+   * `takeAndWrite`: KEYS[1] is taken, KEYS[2..] are written, or nothing happens when KEYS[1] is
+   * gone.
+   */
+  gatewayTakeAndWrite: `${SHEBANG}${APPLY_WRITES}
+local taken = redis.call('GET', KEYS[1])
+if not taken then return false end
+apply(2)
+redis.call('DEL', KEYS[1])
+return taken
+`,
+  /** `increment`: a counter that starts its window on the first increment. */
+  gatewayIncrement: `${SHEBANG}local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return count
+`,
+} as const
+
+type ScriptName = keyof typeof SCRIPTS
+type Scripted = Record<
+  ScriptName,
+  (numberOfKeys: number, ...args: (string | number)[]) => Promise<unknown>
+>
+
+/** The connection with the store's scripts as commands. */
+export function withScripts(connection: Redis | Cluster): Scripted {
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    if (!(name in connection)) connection.defineCommand(name, { lua })
+  }
+  return connection as unknown as Scripted
+}
+
+/** A write as a script's KEYS entry and its three ARGV. */
+export function scriptArguments(
+  operations: readonly WriteOperation[],
+  k: (key: string) => string
+): { keys: string[]; args: (string | number)[] } {
+  return {
+    keys: operations.map((operation) => k(operation.key)),
+    args: operations.flatMap((operation) => operationArguments(operation)),
+  }
+}
+
+function operationArguments(operation: WriteOperation): [string, string, number] {
+  switch (operation.op) {
+    case 'put':
+      return ['put', operation.value, operation.ttlSeconds ?? 0]
+    case 'delete':
+      return ['delete', '', 0]
+    case 'addToSet':
+      // -1: the set's TTL is left alone.
+      return ['addToSet', operation.member, operation.ttlSeconds ?? -1]
+    case 'removeFromSet':
+      return ['removeFromSet', operation.member, 0]
+  }
+}
