@@ -1,4 +1,4 @@
-import { createPrivateKey, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -7,6 +7,7 @@ import {
   importJWK,
   type JWK,
 } from 'jose'
+import type { SigningAlgorithm } from '../oauth/compact-jws.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 
@@ -22,8 +23,8 @@ const PREVIOUS_KEYS_KEPT = 2
 
 export interface SigningKey {
   readonly kid: string
-  readonly alg: string
-  readonly privateKey: CryptoKey
+  readonly alg: SigningAlgorithm
+  readonly privateKey: KeyObject
 }
 
 /** The JWKS a verifier fetches (RFC 7517): public parts only. */
@@ -120,13 +121,16 @@ async function keyRingFrom(ring: StoredKeyRing): Promise<SigningKeys> {
   )
   const [current] = withKids
   if (!current?.alg) throw new Error('signing key ring has no current key')
-  const privateKey = (await importJWK(current, current.alg)) as CryptoKey
+  const privateKey = createPrivateKey({ key: current as JsonWebKey, format: 'jwk' })
+  const alg = current.alg as SigningAlgorithm
+  if (alg !== 'ES256' && alg !== 'RS256')
+    throw new Error(`signing key ring: ${alg} keys are not supported`)
   const publicJwks = withKids.map(publicPart)
   const publicKeys = new Map<string, Promise<CryptoKey>>()
   const byKid = new Map(publicJwks.map((jwk) => [jwk.kid, jwk]))
 
   return {
-    current: () => ({ kid: current.kid, alg: current.alg as string, privateKey }),
+    current: () => ({ kid: current.kid, alg, privateKey }),
     async publicKey(kid) {
       const jwk = byKid.get(kid)
       if (!jwk?.alg) return undefined

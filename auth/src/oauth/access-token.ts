@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { SignJWT } from 'jose'
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { SigningKeys } from '../keys/signing-keys.ts'
+import { signCompactJws } from './compact-jws.ts'
 
 /** RFC 9068 §2.1: the JOSE `typ` of JWT access tokens. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt'
@@ -80,8 +80,10 @@ export async function issueAccessToken(
     ...(request.familyId ? { fam: request.familyId } : {}),
   }
   const key = signingKeys.current()
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
-    .sign(key.privateKey)
+  const token = signCompactJws(
+    { alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE },
+    claims,
+    key.privateKey
+  )
   return { token, claims }
 }

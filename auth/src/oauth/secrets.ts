@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { randomBytesFromPool } from './random-pool.ts'
 
 /**
  * Opaque credentials (client secrets, registration tokens, codes, refresh tokens) are 256-bit
@@ -6,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
  * and a stolen database yields nothing usable.
  */
 export function newSecret(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url')
+  return randomBytesFromPool(bytes).toString('base64url')
 }
 
 export function hashSecret(secret: string): string {

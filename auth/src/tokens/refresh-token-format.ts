@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto'
 import { newSecret } from '../oauth/secrets.ts'
 
 /**
@@ -42,7 +42,8 @@ export function issuedWithKey(token: NamedRefreshToken, tokenKey: string): boole
 }
 
 function mac(tokenKey: string, familyId: string, random: string): string {
-  return createHmac('sha256', Buffer.from(tokenKey, 'base64url'))
+  // A KeyObject: given raw bytes, Node checks their type by catching exceptions (15 µs a MAC).
+  return createHmac('sha256', createSecretKey(Buffer.from(tokenKey, 'base64url')))
     .update(`${familyId}.${random}`)
     .digest()
     .subarray(0, 16)
