@@ -1,5 +1,6 @@
 import type { AuthDeps } from '../deps.ts'
 import { InvalidClient } from '../errors.ts'
+import { LruCache } from '../lru-cache.ts'
 import { isClientIdUrl } from './client-id-metadata.ts'
 import {
   type ClientRecord,
@@ -15,12 +16,16 @@ export interface ClientLookupDeps extends ClientRegistryDeps {
   readonly metadataDocuments?: MetadataDocumentClients | undefined
 }
 
-/** The lookup deps of the app: the registry and the app's one metadata document cache. */
+/**
+ * The lookup deps of a route: the registry, the app's one metadata document cache, and the
+ * route's own memory of the clients whose lifetime it checked lately.
+ */
 export function clientLookup(deps: AuthDeps): ClientLookupDeps {
   return {
     store: deps.store,
     clock: deps.clock,
     clientLifetime: deps.config.ttl.client,
+    lifetimeChecks: new LruCache(10_000),
     metadataDocuments: deps.metadataDocumentClients,
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, epochSeconds } from '../clock.ts'
 import { InvalidClientMetadata, InvalidToken } from '../errors.ts'
+import type { LruCache } from '../lru-cache.ts'
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -25,6 +26,11 @@ export interface ClientRegistryDeps {
   /** Seconds a registration lives after its last use; 0: forever. */
   readonly clientLifetime: number
   /**
+   * When this process last read each client's remaining lifetime (clock milliseconds), so a busy
+   * client's is read once a minute rather than on every token request. Absent: read every time.
+   */
+  readonly lifetimeChecks?: LruCache<string, number>
+  /**
    * Seconds a registration lives until it is first used; 0 or absent: `clientLifetime`. Clients
    * register on every connection, and most registrations are never used again.
    */
@@ -40,6 +46,8 @@ export const MAX_CLIENT_RECORD_BYTES = 5 * 1024
 
 /** A used registration is renewed when it has lost this much of its lifetime: one write an hour. */
 const RENEWAL_INTERVAL_SECONDS = 3600
+/** How often one process reads a used client's remaining lifetime: well within the interval. */
+const LIFETIME_CHECK_INTERVAL_MS = 60_000
 
 /**
  * RFC 7591 §3.2.1 `client_secret_expires_at: 0`: the secret has no expiry date of its own. It goes
@@ -90,6 +98,10 @@ export async function findClient(
  * gone, so a busy client costs one write an hour.
  */
 export async function recordClientUse(deps: ClientRegistryDeps, clientId: string): Promise<void> {
+  const now = deps.clock.now()
+  const checked = deps.lifetimeChecks?.get(clientId)
+  if (checked !== undefined && now >= checked && now - checked < LIFETIME_CHECK_INTERVAL_MS) return
+  deps.lifetimeChecks?.set(clientId, now)
   const key = keys.client(clientId)
   const remaining = await deps.store.ttl(key)
   // No TTL: the client is gone, or it already lives forever (CLIENT_LIFETIME=0).

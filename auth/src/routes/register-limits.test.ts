@@ -109,10 +109,21 @@ describe('what an anonymous registration may hold, and for how long', () => {
 
     // Less than an hour of its lifetime gone: a use writes nothing.
     await server.store.expire(keys.client(client.client_id), lifetime() - 600)
+    server.clock.advance(600_000)
     expect((await startDevice(client)).status).toBe(200)
     expect(await ttlOf(client)).toBeLessThanOrEqual(lifetime() - 600)
     // More than an hour gone: the use renews it.
     await server.store.expire(keys.client(client.client_id), lifetime() - 3_700)
+    server.clock.advance(3_100_000)
+    expect((await startDevice(client)).status).toBe(200)
+    expect(await ttlOf(client)).toBeGreaterThan(lifetime() - 5)
+    // A process reads a busy client's lifetime at most once a minute: within the minute after a
+    // use, a lifetime shortened behind its back is not noticed, a minute later it is.
+    await server.store.expire(keys.client(client.client_id), lifetime() - 3_700)
+    server.clock.advance(30_000)
+    expect((await startDevice(client)).status).toBe(200)
+    expect(await ttlOf(client)).toBeLessThanOrEqual(lifetime() - 3_700)
+    server.clock.advance(31_000)
     expect((await startDevice(client)).status).toBe(200)
     expect(await ttlOf(client)).toBeGreaterThan(lifetime() - 5)
   })

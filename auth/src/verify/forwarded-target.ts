@@ -1,6 +1,6 @@
 import type { Config, ProtectedResource } from '../config.ts'
+import { LruCache } from '../lru-cache.ts'
 import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
-import { LruCache } from './lru-cache.ts'
 
 /** Reads one request header (case-insensitive), as Hono's `c.req.header(name)` does. */
 export type HeaderReader = (name: string) => string | undefined

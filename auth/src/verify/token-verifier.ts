@@ -2,10 +2,10 @@ import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVer
 import type { Clock } from '../clock.ts'
 import { InvalidToken, OAuthError } from '../errors.ts'
 import type { SigningKeys } from '../keys/signing-keys.ts'
+import { LruCache } from '../lru-cache.ts'
 import { ACCESS_TOKEN_TYPE } from '../oauth/access-token.ts'
 import { isRevoked } from '../oauth/revocation.ts'
 import type { Store } from '../store/store.ts'
-import { LruCache } from './lru-cache.ts'
 
 /** An access token whose signature, type, issuer and lifetime have been checked. */
 export interface VerifiedToken {
