@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, type ExecutionContext, Hono } from 'hono'
 import { auditedRequest } from './audit/audit-trail.ts'
 import type { AuthDeps } from './deps.ts'
 import { NotFound } from './errors.ts'
@@ -7,7 +7,8 @@ import {
   toAuthorizationErrorResponse,
 } from './http/authorization-error-response.ts'
 import { toOAuthResponse } from './http/error-response.ts'
-import { requestMetrics } from './metrics/request-metrics.ts'
+import { createForwardAuth } from './http/forward-auth.ts'
+import { requestMeter, requestMetrics } from './metrics/request-metrics.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
 import { accountSignInRoute } from './routes/account-sign-in.ts'
@@ -46,18 +47,31 @@ const AUDITED_PATHS = [
   '/account/*',
 ] as const
 
-/** The authorization server: every endpoint mounted here, every error mapped in one place. */
-export function createApp(deps: AuthDeps): Hono {
+/**
+ * The authorization server: `/verify` in front, on its own, every other endpoint behind it.
+ *
+ * The forward-auth hot path (DESIGN §5) answers every `/mcp` request: it must stay on Hono's
+ * single-handler path, which any middleware matching it would end (a promise chain per request,
+ * about a tenth of its throughput). So the front app holds `/verify` alone and hands whatever it
+ * does not match, through its not-found handler, to the app of every other endpoint, where the
+ * request metrics and the audit context are middleware. `/verify` times itself.
+ */
+export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps)): Hono {
+  const endpoints = createEndpoints(deps)
+  const front = new Hono()
+  front.route('/', verifyRoute(forwardAuth))
+  front.notFound((c) => endpoints.fetch(c.req.raw, c.env, executionContextOf(c)))
+  front.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+  return front
+}
+
+/** Every endpoint but `/verify`, every error mapped in one place. */
+function createEndpoints(deps: AuthDeps): Hono {
   const app = new Hono()
-  // No app-wide middleware: the forward-auth hot path (DESIGN §5) answers every /mcp request, and
-  // any middleware matching it takes Hono off its fast path. Pages and error responses set
-  // `X-Content-Type-Options` themselves.
-  // The one exception: request metrics, first so they time everything (docs/metrics.md measures
-  // what they cost /verify).
-  if (deps.metrics) app.use('*', requestMetrics(deps.metrics))
+  // Pages and error responses set `X-Content-Type-Options` themselves: no app-wide headers.
+  if (deps.metrics) app.use('*', requestMetrics(requestMeter(deps.metrics)))
   const audited = auditedRequest(deps.config.trustProxy)
   for (const path of AUDITED_PATHS) app.use(path, audited)
-  app.route('/', verifyRoute(deps))
   app.route('/', authorizationServerMetadataRoute(deps.config))
   app.route('/', protectedResourceMetadataRoute(deps.config))
   app.route('/', jwksRoute(deps.signingKeys))
@@ -85,4 +99,13 @@ export function createApp(deps: AuthDeps): Hono {
       : toOAuthResponse(error, c, deps.logger)
   )
   return app
+}
+
+/** Hono throws when a context without one (Node) is asked for its execution context. */
+function executionContextOf(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx
+  } catch {
+    return undefined
+  }
 }

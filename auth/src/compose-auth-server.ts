@@ -6,6 +6,7 @@ import { createMetadataDocumentClients } from './clients/metadata-document-clien
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AuthDeps } from './deps.ts'
+import { createForwardAuth, type ForwardAuth } from './http/forward-auth.ts'
 import { createReadiness } from './http/readiness.ts'
 import { createInternalApp } from './internal/internal-app.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
@@ -29,7 +30,13 @@ export async function composeAuthServer(parts: {
   logger: Logger
   /** Made here when not given; `main.ts` gives one that also has the process's own metrics. */
   metrics?: AuthMetrics
-}): Promise<{ deps: AuthDeps; app: Hono; users: UserDirectory; internalApp: Hono | undefined }> {
+}): Promise<{
+  deps: AuthDeps
+  app: Hono
+  forwardAuth: ForwardAuth
+  users: UserDirectory
+  internalApp: Hono | undefined
+}> {
   const { config, clock } = parts
   const metrics = parts.metrics ?? createAuthMetrics()
   // Every part below reads and writes through it, so every store call is timed and counted.
@@ -68,5 +75,7 @@ export async function composeAuthServer(parts: {
   const internalApp = config.internalApi
     ? createInternalApp(deps, users, config.internalApi.secret)
     : undefined
-  return { deps, app: createApp(deps), users, internalApp }
+  // One decision for `/verify`, whether the Node listener or the app's route answers it.
+  const forwardAuth = createForwardAuth(deps)
+  return { deps, app: createApp(deps, forwardAuth), forwardAuth, users, internalApp }
 }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
@@ -7,6 +8,7 @@ import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import type { AuthDeps } from './deps.ts'
+import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { collectProcessMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
   const store = openStore(config, logger)
   const metrics = createAuthMetrics()
   collectProcessMetrics(metrics)
-  const { deps, app, users, internalApp } = await composeAuthServer({
+  const { deps, app, forwardAuth, users, internalApp } = await composeAuthServer({
     config,
     store,
     clock,
@@ -51,7 +53,8 @@ async function main(): Promise<void> {
   const services =
     config.mode === 'standalone' ? await mountStandaloneServices(app, deps, users) : undefined
 
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => {
+  const server = createServer(publicRequestListener(app, forwardAuth))
+  server.listen(config.port, config.host, () => {
     logger.info(
       {
         event: 'started',

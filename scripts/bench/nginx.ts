@@ -1,19 +1,22 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
 import { createApp } from '../../auth/src/app.ts'
 import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
+import { createForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
+import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
 import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
+import { meteredStore } from '../../auth/src/store/metered-store.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { identityHeaders } from '../../auth/src/verify/identity-headers.ts'
 import { startNginx } from '../../tests/proxies/support/nginx.ts'
 import type { RunningProxy } from '../../tests/proxies/support/proxy.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { servePublic } from './public-server.ts'
 import {
   close,
   listening,
@@ -54,8 +57,19 @@ export async function benchNginx(
   const signingKeys = await loadSigningKeys(store)
   const logger = createLogger(config.logLevel)
   const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
-  const app = createApp({ config, store, clock: systemClock, signingKeys, logger, audit })
-  const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+  // As composed in production: request metrics, every store call timed, `/verify` in front.
+  const metrics = createAuthMetrics()
+  const deps = {
+    config,
+    store: meteredStore(store, metrics),
+    clock: systemClock,
+    signingKeys,
+    logger,
+    audit,
+    metrics,
+  }
+  const forwardAuth = createForwardAuth(deps)
+  const gateway = servePublic(createApp(deps, forwardAuth), forwardAuth)
 
   const subject = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
   const { token } = await issueAccessToken(

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
 import { type ChainableCommander, Redis } from 'ioredis'
 import { rememberConsent } from '../../auth/src/authorization/consent.ts'
 import { registerClient } from '../../auth/src/clients/client-registry.ts'
@@ -15,6 +13,7 @@ import { startRefreshFamily } from '../../auth/src/tokens/refresh-tokens.ts'
 import { startFakeGitHub } from '../../tests/support/fake-github.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { servePublic } from './public-server.ts'
 import { makeRefreshPool } from './refresh-pool.ts'
 import { close, listening, ms } from './wrk.ts'
 
@@ -59,8 +58,13 @@ export async function benchStoreSize(
     TOKEN_RATE_LIMIT: '100000000',
   })
   const logger = createLogger(config.logLevel, { write: () => {} })
-  const { deps, app } = await composeAuthServer({ config, store, clock: systemClock, logger })
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }) as Server
+  const { deps, app, forwardAuth } = await composeAuthServer({
+    config,
+    store,
+    clock: systemClock,
+    logger,
+  })
+  const server = servePublic(app, forwardAuth, port)
   await listening(server)
   const rows: StoreSizeRow[] = []
   try {

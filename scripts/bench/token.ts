@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { serve } from '@hono/node-server'
 import { Redis } from 'ioredis'
 import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
 import { systemClock } from '../../auth/src/clock.ts'
@@ -16,6 +15,7 @@ import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { startFakeGitHub } from '../../tests/support/fake-github.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { servePublic } from './public-server.ts'
 import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
@@ -60,8 +60,13 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
   })
   // Audit lines are made as in production, then dropped rather than written to the terminal.
   const logger = createLogger(config.logLevel, { write: () => {} })
-  const { deps, app } = await composeAuthServer({ config, store, clock: systemClock, logger })
-  const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }) as Server
+  const { deps, app, forwardAuth } = await composeAuthServer({
+    config,
+    store,
+    clock: systemClock,
+    logger,
+  })
+  const gateway = servePublic(app, forwardAuth, port)
   const dir = await mkdtemp(join(tmpdir(), 'token-bench-'))
   let canned = ''
   const bare = createServer((request, response) => {

@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
 import { createApp } from '../../auth/src/app.ts'
 import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
+import { createForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
 import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
@@ -13,6 +13,7 @@ import { meteredStore } from '../../auth/src/store/metered-store.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { servePublic } from './public-server.ts'
 import { close, listening, median, medianFigures, requireWrk, type WrkFigures, wrk } from './wrk.ts'
 
 /** One wrk run: throughput and latency percentiles (milliseconds). */
@@ -49,7 +50,7 @@ export async function benchVerify(
   const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
   // As composed in production: request metrics on the app, every store call timed.
   const metrics = createAuthMetrics()
-  const app = createApp({
+  const deps = {
     config,
     store: meteredStore(store, metrics),
     clock: systemClock,
@@ -57,8 +58,9 @@ export async function benchVerify(
     logger,
     audit,
     metrics,
-  })
-  const gateway = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: gatewayPort }) as Server
+  }
+  const forwardAuth = createForwardAuth(deps)
+  const gateway = servePublic(createApp(deps, forwardAuth), forwardAuth, gatewayPort)
   const bare = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Length': '0' })
     response.end()

@@ -3,6 +3,7 @@ import type { AuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import type { Clock } from '../../auth/src/clock.ts'
 import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
 import { type Config, loadConfig } from '../../auth/src/config.ts'
+import type { ForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import type { SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
 import type { Store } from '../../auth/src/store/store.ts'
@@ -26,6 +27,8 @@ export function manualClock(start = Date.now()): ManualClock {
 
 export interface TestAuthServer {
   readonly app: Hono
+  /** The `/verify` decision the app's route and the public Node listener share. */
+  readonly forwardAuth: ForwardAuth
   readonly config: Config
   readonly store: Store & { clear(): Promise<void> }
   readonly clock: ManualClock
@@ -67,7 +70,7 @@ export async function createTestAuthServer(
       logs.push(JSON.parse(line) as Record<string, unknown>)
     },
   })
-  const { deps, app, internalApp, users } = await composeAuthServer({
+  const { deps, app, forwardAuth, internalApp, users } = await composeAuthServer({
     config,
     store,
     clock,
@@ -75,6 +78,7 @@ export async function createTestAuthServer(
   })
   return {
     app,
+    forwardAuth,
     config,
     store,
     clock,

@@ -103,7 +103,11 @@ function bearerChallenge(error: OAuthError): string | undefined {
  * `Content-Length: 0`. Anything that is not a refusal is a failure on our side: it is logged and
  * the request is refused (fail closed) rather than answered with a 5xx.
  */
-export function toForwardAuthResponse(error: unknown, c: Context, logger: Logger): Response {
+export function forwardAuthRefusal(
+  error: unknown,
+  path: string,
+  logger: Logger
+): { readonly status: 401 | 403; readonly headers: Record<string, string> } {
   let refusal: OAuthError
   if (
     error instanceof InvalidToken ||
@@ -112,7 +116,7 @@ export function toForwardAuthResponse(error: unknown, c: Context, logger: Logger
   ) {
     refusal = error
   } else {
-    logger.error({ err: error, event: 'verify_failed', path: c.req.path }, 'verify failed closed')
+    logger.error({ err: error, event: 'verify_failed', path }, 'verify failed closed')
     refusal = new InvalidToken('the token could not be verified', { cause: error })
   }
   // Every MCP connection starts with a request without a token: that is not worth an info line.
@@ -135,7 +139,7 @@ export function toForwardAuthResponse(error: unknown, c: Context, logger: Logger
   }
   const challenge = bearerChallenge(refusal)
   if (challenge) headers['WWW-Authenticate'] = challenge
-  return c.body(null, refusal.status === 403 ? 403 : 401, headers)
+  return { status: refusal.status === 403 ? 403 : 401, headers }
 }
 
 /** RFC 9110 §5.6.4 quoted-string: escape backslash and double quote. */

@@ -1,53 +1,24 @@
-import type { IncomingMessage } from 'node:http'
+import { IncomingMessage } from 'node:http'
 import { type Context, Hono } from 'hono'
-import type { AuthDeps } from '../deps.ts'
-import { toForwardAuthResponse } from '../http/error-response.ts'
-import { checkAccessRequest } from '../verify/access-request.ts'
-import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
-import { identityHeaders } from '../verify/identity-headers.ts'
-import {
-  type AccessTokenVerifier,
-  createAccessTokenVerifier,
-  type VerifiedToken,
-} from '../verify/token-verifier.ts'
+import type { ForwardAuth, ForwardAuthAnswer } from '../http/forward-auth.ts'
+import { nodeHeaderReader } from '../http/forward-auth-listener.ts'
+import type { HeaderReader } from '../verify/forwarded-target.ts'
 
 /**
  * `GET|POST /verify`, the forward-auth endpoint (DESIGN §5) for Traefik `forwardAuth`, Caddy
- * `forward_auth` and nginx `auth_request`. The protected resource is the URL the proxy reports in
- * its forwarding headers. Answers 200 with the identity headers, or 401/403 with the challenge;
- * never anything else, and always with `Content-Length: 0`.
+ * `forward_auth` and nginx `auth_request`, as a route of the app (`app.request`, other runtimes).
+ * Served by Node, the listener in front of the app answers it first (`forward-auth-listener.ts`);
+ * both ask the same `ForwardAuth`.
  */
-export const verifyRoute = (
-  deps: AuthDeps,
-  verifier: AccessTokenVerifier = createAccessTokenVerifier(deps)
-) => {
-  const resolveTarget = createTargetResolver(deps.config)
-  const allow = allowance()
+export const verifyRoute = (forwardAuth: ForwardAuth) =>
+  new Hono().all('/verify', (c): Response | Promise<Response> => {
+    const answer = forwardAuth(headerReader(c), c.req.method)
+    return answer instanceof Promise ? answer.then(toResponse) : toResponse(answer)
+  })
 
-  const refuse = (c: Context) => (error: unknown) => toForwardAuthResponse(error, c, deps.logger)
-
-  // Not async: with the token and its revocation state cached, the answer is synchronous.
-  const verify = (c: Context): Response | Promise<Response> => {
-    try {
-      const header = headerReader(c)
-      const method = header('x-forwarded-method') ?? c.req.method
-      // CORS preflights carry no token; the upstream answers them (with empty identity headers).
-      if (c.req.method === 'OPTIONS' || method.toUpperCase() === 'OPTIONS') {
-        return allow(undefined)
-      }
-      const { match, metadataUrl } = resolveTarget(header)
-      const access = checkAccessRequest(verifier, {
-        authorization: header('authorization'),
-        resource: match?.resource,
-        resourceMetadata: metadataUrl,
-      })
-      return access instanceof Promise ? access.then(allow, refuse(c)) : allow(access)
-    } catch (error) {
-      return refuse(c)(error)
-    }
-  }
-
-  return new Hono().all('/verify', verify)
+/** A plain `Response` with a plain header object: no WHATWG `Headers` on the hot path. */
+function toResponse(answer: ForwardAuthAnswer): Response {
+  return new Response(null, { status: answer.status, headers: answer.headers })
 }
 
 /**
@@ -56,40 +27,8 @@ export const verifyRoute = (
  * request. Node keeps the first of repeated singleton fields such as `Authorization`.
  */
 function headerReader(c: Context): HeaderReader {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  if (incoming) {
-    const headers = incoming.headers
-    return (name) => {
-      const value = headers[name]
-      return Array.isArray(value) ? value.join(', ') : value
-    }
-  }
-  return (name) => c.req.header(name)
-}
-
-const PREFLIGHT_HEADERS = successHeaders(undefined)
-
-/**
- * The 200 as a plain `Response` with a plain header object (no `Headers` on the hot path), the
- * object built once per verified token and kept as long as the verifier keeps that token.
- */
-function allowance(): (token: VerifiedToken | undefined) => Response {
-  const headersByToken = new WeakMap<VerifiedToken, Readonly<Record<string, string>>>()
-  return (token) => {
-    let headers = token ? headersByToken.get(token) : PREFLIGHT_HEADERS
-    if (!headers) {
-      headers = successHeaders(token)
-      headersByToken.set(token as VerifiedToken, headers)
-    }
-    return new Response(null, { status: 200, headers })
-  }
-}
-
-function successHeaders(token: VerifiedToken | undefined): Readonly<Record<string, string>> {
-  return Object.freeze({
-    ...identityHeaders(token),
-    'Cache-Control': 'no-store',
-    // An empty chunked body makes nginx and Caddy open a new connection per request (DESIGN §5).
-    'Content-Length': '0',
-  })
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
+  return incoming instanceof IncomingMessage
+    ? nodeHeaderReader(incoming)
+    : (name) => c.req.header(name)
 }

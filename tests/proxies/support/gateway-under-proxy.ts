@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { publicRequestListener } from '../../../auth/src/http/forward-auth-listener.ts'
 import { createTestAuthServer, type TestAuthServer } from '../../support/auth-app.ts'
 import { freePort } from '../../support/free-port.ts'
 
@@ -28,8 +28,10 @@ export async function startGatewayUnderProxy(): Promise<GatewayUnderProxy> {
     AUTH_ISSUER: proxyUrl,
     MCP_MEMORY_ENABLED: 'true',
   })
-  const authServer = serve({ fetch: auth.app.fetch, hostname: '127.0.0.1', port: 0 })
-  await listening(authServer as Server)
+  // Served as `main.ts` serves it: `/verify` by the Node listener in front of the app.
+  const authServer = createServer(publicRequestListener(auth.app, auth.forwardAuth))
+  authServer.listen(0, '127.0.0.1')
+  await listening(authServer)
 
   const upstreamRequests: GatewayUnderProxy['upstreamRequests'] = []
   const upstream = createServer((request, response) => {
@@ -56,7 +58,7 @@ export async function startGatewayUnderProxy(): Promise<GatewayUnderProxy> {
     upstreamPort: (upstream.address() as AddressInfo).port,
     upstreamRequests,
     async stop() {
-      await Promise.all([close(authServer as Server), close(upstream)])
+      await Promise.all([close(authServer), close(upstream)])
       await auth.close()
     },
   }

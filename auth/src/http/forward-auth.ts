@@ -1,0 +1,102 @@
+import type { AuthDeps } from '../deps.ts'
+import { type RequestMeter, requestMeter } from '../metrics/request-metrics.ts'
+import { checkAccessRequest } from '../verify/access-request.ts'
+import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
+import { identityHeaders } from '../verify/identity-headers.ts'
+import {
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  type VerifiedToken,
+} from '../verify/token-verifier.ts'
+import { forwardAuthRefusal } from './error-response.ts'
+
+/** What `/verify` answers: a status and headers, never a body (`Content-Length: 0`). */
+export interface ForwardAuthAnswer {
+  readonly status: 200 | 401 | 403
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * The forward-auth decision (DESIGN §5) for one request, from its headers: synchronous when the
+ * token and its revocation state are cached. Served by the Node listener in front of the app
+ * (`forward-auth-listener.ts`) and by the app's `/verify` route, the same instance for both.
+ */
+export type ForwardAuth = (
+  header: HeaderReader,
+  method: string
+) => ForwardAuthAnswer | Promise<ForwardAuthAnswer>
+
+/**
+ * The protected resource is the URL the proxy reports in its forwarding headers. Answers 200
+ * with the identity headers, or 401/403 with the challenge; never anything else.
+ */
+export function createForwardAuth(
+  deps: AuthDeps,
+  verifier: AccessTokenVerifier = createAccessTokenVerifier(deps)
+): ForwardAuth {
+  const resolveTarget = createTargetResolver(deps.config)
+  const allow = allowance()
+  const refuse = (error: unknown): ForwardAuthAnswer =>
+    forwardAuthRefusal(error, '/verify', deps.logger)
+
+  const decide: ForwardAuth = (header, requestMethod) => {
+    try {
+      const method = header('x-forwarded-method') ?? requestMethod
+      // CORS preflights carry no token; the upstream answers them (with empty identity headers).
+      if (requestMethod === 'OPTIONS' || method.toUpperCase() === 'OPTIONS') {
+        return allow(undefined)
+      }
+      const { match, metadataUrl } = resolveTarget(header)
+      const access = checkAccessRequest(verifier, {
+        authorization: header('authorization'),
+        resource: match?.resource,
+        resourceMetadata: metadataUrl,
+      })
+      return access instanceof Promise ? access.then(allow, refuse) : allow(access)
+    } catch (error) {
+      return refuse(error)
+    }
+  }
+  return deps.metrics ? metered(decide, requestMeter(deps.metrics)) : decide
+}
+
+/** Counts and times each answer (`/verify` is not behind the app's request metrics). */
+function metered(decide: ForwardAuth, meter: RequestMeter): ForwardAuth {
+  return (header, method) => {
+    const started = performance.now()
+    const answer = decide(header, method)
+    if (answer instanceof Promise) {
+      return answer.then((settled) => {
+        meter('/verify', settled.status, '', started)
+        return settled
+      })
+    }
+    meter('/verify', answer.status, '', started)
+    return answer
+  }
+}
+
+const PREFLIGHT: ForwardAuthAnswer = { status: 200, headers: successHeaders(undefined) }
+
+/** The 200, with its header object built once per verified token and kept as long as the token. */
+function allowance(): (token: VerifiedToken | undefined) => ForwardAuthAnswer {
+  const answers = new WeakMap<VerifiedToken, ForwardAuthAnswer>()
+  return (token) => {
+    if (!token) return PREFLIGHT
+    let answer = answers.get(token)
+    if (!answer) {
+      answer = { status: 200, headers: successHeaders(token) }
+      answers.set(token, answer)
+    }
+    return answer
+  }
+}
+
+function successHeaders(token: VerifiedToken | undefined): Readonly<Record<string, string>> {
+  return Object.freeze({
+    ...identityHeaders(token),
+    'Cache-Control': 'no-store',
+    // An empty chunked body makes nginx and Caddy open a new connection per request (DESIGN §5).
+    'Content-Length': '0',
+  })
+}
