@@ -1,4 +1,4 @@
-import { type Context, type ExecutionContext, Hono } from 'hono'
+import { Hono } from 'hono'
 import { auditedRequest } from './audit/audit-trail.ts'
 import type { AuthDeps } from './deps.ts'
 import { NotFound } from './errors.ts'
@@ -48,30 +48,20 @@ const AUDITED_PATHS = [
 ] as const
 
 /**
- * The authorization server: `/verify` in front, on its own, every other endpoint behind it.
+ * The authorization server: every endpoint mounted here, every error mapped in one place.
  *
- * The forward-auth hot path (DESIGN §5) answers every `/mcp` request: it must stay on Hono's
- * single-handler path, which any middleware matching it would end (a promise chain per request,
- * about a tenth of its throughput). So the front app holds `/verify` alone and hands whatever it
- * does not match, through its not-found handler, to the app of every other endpoint, where the
- * request metrics and the audit context are middleware. `/verify` times itself.
+ * Served by Node, `/verify` is answered before the app by the public listener
+ * (`http/forward-auth-listener.ts`), metered there: it is the hot path (DESIGN §5), and any
+ * middleware here (the request metrics, the one app-wide middleware) would take it off the
+ * router's single-handler path. Its route here asks the same, unmetered, `ForwardAuth` for
+ * `app.request` and other runtimes, and the middleware counts it like any route.
  */
 export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps)): Hono {
-  const endpoints = createEndpoints(deps)
-  const front = new Hono()
-  front.route('/', verifyRoute(forwardAuth))
-  front.notFound((c) => endpoints.fetch(c.req.raw, c.env, executionContextOf(c)))
-  front.onError((error, c) => toOAuthResponse(error, c, deps.logger))
-  return front
-}
-
-/** Every endpoint but `/verify`, every error mapped in one place. */
-function createEndpoints(deps: AuthDeps): Hono {
   const app = new Hono()
-  // Pages and error responses set `X-Content-Type-Options` themselves: no app-wide headers.
   if (deps.metrics) app.use('*', requestMetrics(requestMeter(deps.metrics)))
   const audited = auditedRequest(deps.config.trustProxy)
   for (const path of AUDITED_PATHS) app.use(path, audited)
+  app.route('/', verifyRoute(forwardAuth))
   app.route('/', authorizationServerMetadataRoute(deps.config))
   app.route('/', protectedResourceMetadataRoute(deps.config))
   app.route('/', jwksRoute(deps.signingKeys))
@@ -99,13 +89,4 @@ function createEndpoints(deps: AuthDeps): Hono {
       : toOAuthResponse(error, c, deps.logger)
   )
   return app
-}
-
-/** Hono throws when a context without one (Node) is asked for its execution context. */
-function executionContextOf(c: Context): ExecutionContext | undefined {
-  try {
-    return c.executionCtx
-  } catch {
-    return undefined
-  }
 }

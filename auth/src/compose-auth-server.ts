@@ -6,7 +6,7 @@ import { createMetadataDocumentClients } from './clients/metadata-document-clien
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AuthDeps } from './deps.ts'
-import { createForwardAuth, type ForwardAuth } from './http/forward-auth.ts'
+import { createForwardAuth, type ForwardAuth, meteredForwardAuth } from './http/forward-auth.ts'
 import { createReadiness } from './http/readiness.ts'
 import { createInternalApp } from './internal/internal-app.ts'
 import { loadSigningKeys } from './keys/signing-keys.ts'
@@ -75,7 +75,14 @@ export async function composeAuthServer(parts: {
   const internalApp = config.internalApi
     ? createInternalApp(deps, users, config.internalApi.secret)
     : undefined
-  // One decision for `/verify`, whether the Node listener or the app's route answers it.
+  // One decision for `/verify`, whether the public listener (metered here) or the app's route
+  // (metered by the app) answers it.
   const forwardAuth = createForwardAuth(deps)
-  return { deps, app: createApp(deps, forwardAuth), forwardAuth, users, internalApp }
+  return {
+    deps,
+    app: createApp(deps, forwardAuth),
+    forwardAuth: meteredForwardAuth(forwardAuth, metrics),
+    users,
+    internalApp,
+  }
 }

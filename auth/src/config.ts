@@ -95,7 +95,11 @@ const environmentSchema = z.object({
     .string()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
     .optional(),
-  METRICS_TOKEN: z.string().min(32, 'at least 32 characters (openssl rand -hex 32)').optional(),
+  // Empty is unset: compose passes `${METRICS_TOKEN:-}` to deployments that have none.
+  METRICS_TOKEN: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().min(32, 'at least 32 characters (just generate-all-secrets)').optional()
+  ),
   AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),

@@ -4,7 +4,7 @@ import { createApp } from '../../auth/src/app.ts'
 import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
-import { createForwardAuth } from '../../auth/src/http/forward-auth.ts'
+import { createForwardAuth, meteredForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
 import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
@@ -69,7 +69,8 @@ export async function benchNginx(
     metrics,
   }
   const forwardAuth = createForwardAuth(deps)
-  const gateway = servePublic(createApp(deps, forwardAuth), forwardAuth)
+  const listenerAuth = meteredForwardAuth(forwardAuth, metrics)
+  const gateway = servePublic(createApp(deps, forwardAuth), listenerAuth)
 
   const subject = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
   const { token } = await issueAccessToken(

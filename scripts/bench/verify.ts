@@ -4,7 +4,7 @@ import { createApp } from '../../auth/src/app.ts'
 import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
-import { createForwardAuth } from '../../auth/src/http/forward-auth.ts'
+import { createForwardAuth, meteredForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
 import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
@@ -60,7 +60,8 @@ export async function benchVerify(
     metrics,
   }
   const forwardAuth = createForwardAuth(deps)
-  const gateway = servePublic(createApp(deps, forwardAuth), forwardAuth, gatewayPort)
+  const listenerAuth = meteredForwardAuth(forwardAuth, metrics)
+  const gateway = servePublic(createApp(deps, forwardAuth), listenerAuth, gatewayPort)
   const bare = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Length': '0' })
     response.end()

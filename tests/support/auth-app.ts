@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../../auth/src/config.ts'
 import type { ForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import type { SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
+import type { AuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
 import type { Store } from '../../auth/src/store/store.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { createTestRedisStore } from './stores.ts'
@@ -27,8 +28,9 @@ export function manualClock(start = Date.now()): ManualClock {
 
 export interface TestAuthServer {
   readonly app: Hono
-  /** The `/verify` decision the app's route and the public Node listener share. */
+  /** The `/verify` decision of the public Node listener (metered; the app's route shares it). */
   readonly forwardAuth: ForwardAuth
+  readonly metrics: AuthMetrics
   readonly config: Config
   readonly store: Store & { clear(): Promise<void> }
   readonly clock: ManualClock
@@ -79,6 +81,7 @@ export async function createTestAuthServer(
   return {
     app,
     forwardAuth,
+    metrics: deps.metrics as AuthMetrics,
     config,
     store,
     clock,

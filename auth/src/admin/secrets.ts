@@ -44,6 +44,11 @@ export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
     purpose: 'the bearer secret of the auth server’s internal API (users and their GitHub tokens)',
     generate: randomHex,
   },
+  {
+    name: 'METRICS_TOKEN',
+    purpose: 'the bearer token Prometheus presents for /metrics (not the internal API’s secret)',
+    generate: randomHex,
+  },
 ]
 
 /** Values only the operator can supply (compose needs the last two). */

@@ -38,6 +38,7 @@ describe('secrets (generate-all-secrets)', () => {
         'JWT_PRIVATE_KEY_B64',
         'BRIDGE_SHARED_SECRET',
         'INTERNAL_API_SECRET',
+        'METRICS_TOKEN',
       ],
       kept: [],
     })
@@ -52,6 +53,10 @@ describe('secrets (generate-all-secrets)', () => {
     expect(values.REDIS_PASSWORD).toMatch(/^[0-9a-f]{64}$/)
     expect(values.BRIDGE_SHARED_SECRET).toMatch(/^[0-9a-f]{64}$/)
     expect(values.INTERNAL_API_SECRET).toMatch(/^[0-9a-f]{64}$/)
+    expect(values.METRICS_TOKEN).toMatch(/^[0-9a-f]{64}$/)
+    expect(loadConfig({ METRICS_TOKEN: values.METRICS_TOKEN }).metricsToken).toBe(
+      values.METRICS_TOKEN
+    )
     // The generated key is one the gateway accepts as its pinned (EC P-256) key.
     const config = loadConfig({ JWT_PRIVATE_KEY_B64: values.JWT_PRIVATE_KEY_B64 })
     const store = createMemoryStore(systemClock)
@@ -75,7 +80,9 @@ describe('secrets (generate-all-secrets)', () => {
     expect(lines[2]).toBe('# a comment')
 
     const all = await secrets(['--file', envFile])
-    expect(all.data).toMatchObject({ written: ['JWT_PRIVATE_KEY_B64', 'INTERNAL_API_SECRET'] })
+    expect(all.data).toMatchObject({
+      written: ['JWT_PRIVATE_KEY_B64', 'INTERNAL_API_SECRET', 'METRICS_TOKEN'],
+    })
     const before = await readFile(envFile, 'utf8')
     const again = await secrets(['--file', envFile])
     expect(again.data).toMatchObject({

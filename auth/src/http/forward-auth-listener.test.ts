@@ -50,6 +50,12 @@ describe('the public listener', () => {
       expect(viaListener.headers.get('content-length')).toBe('0')
       expect(await viaListener.text()).toBe('')
     }
+    // Counted there as the app's middleware counts its routes (and the app's route here).
+    const counted = await server.metrics.registry.getSingleMetricAsString(
+      'auth_http_requests_total'
+    )
+    expect(counted).toMatch(/route="\/verify",status="2xx",error=""} 2/)
+    expect(counted).toMatch(/route="\/verify",status="4xx",error=""} 4/)
   })
 
   it('takes /verify with a query, and leaves every other path to the app', async () => {

@@ -1,5 +1,6 @@
 import type { AuthDeps } from '../deps.ts'
-import { type RequestMeter, requestMeter } from '../metrics/request-metrics.ts'
+import type { AuthMetrics } from '../metrics/auth-metrics.ts'
+import { requestMeter } from '../metrics/request-metrics.ts'
 import { checkAccessRequest } from '../verify/access-request.ts'
 import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
 import { identityHeaders } from '../verify/identity-headers.ts'
@@ -19,7 +20,8 @@ export interface ForwardAuthAnswer {
 /**
  * The forward-auth decision (DESIGN §5) for one request, from its headers: synchronous when the
  * token and its revocation state are cached. Served by the Node listener in front of the app
- * (`forward-auth-listener.ts`) and by the app's `/verify` route, the same instance for both.
+ * (`forward-auth-listener.ts`, metered by `meteredForwardAuth`) and by the app's `/verify` route
+ * (metered by the app's middleware), one decision and its caches for both.
  */
 export type ForwardAuth = (
   header: HeaderReader,
@@ -57,11 +59,12 @@ export function createForwardAuth(
       return refuse(error)
     }
   }
-  return deps.metrics ? metered(decide, requestMeter(deps.metrics)) : decide
+  return decide
 }
 
-/** Counts and times each answer (`/verify` is not behind the app's request metrics). */
-function metered(decide: ForwardAuth, meter: RequestMeter): ForwardAuth {
+/** Counts and times each answer, as the app's request metrics do for its routes. */
+export function meteredForwardAuth(decide: ForwardAuth, metrics: AuthMetrics): ForwardAuth {
+  const meter = requestMeter(metrics)
   return (header, method) => {
     const started = performance.now()
     const answer = decide(header, method)

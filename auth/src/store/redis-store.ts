@@ -155,16 +155,19 @@ function withUnavailability(store: Store): Store {
 }
 
 /**
+ * Commands auto-pipelined together are aborted, not retried, when their connection drops (one of
+ * them may have run): the caller answers 503 and the client retries.
+ *
  * Also what a failover looks like from here: a demoted master refusing writes (READONLY), a
  * Cluster moving slots (CLUSTERDOWN, TRYAGAIN), no replica to confirm a write (NOREPLICAS, or
  * our own `WAIT` answering too few).
  */
 const CONNECTION_FAILURE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of the sentinels|not replicated/i
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command aborted|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of the sentinels|not replicated/i
 
 /**
- * `maxmemory` reached under `noeviction`: Redis refuses the write (inside MULTI it aborts the
- * transaction, and ioredis keeps the refusals in `previousErrors`).
+ * `maxmemory` reached under `noeviction`: Redis refuses the write, or the declared script before
+ * it runs (a transaction's refusals would be in ioredis' `previousErrors`).
  */
 const OUT_OF_MEMORY = /^OOM /
 

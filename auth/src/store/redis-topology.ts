@@ -101,7 +101,7 @@ function parseCredentials(userInfo: string | undefined): RedisCredentials {
 
 /**
  * The key prefix the store really uses. On a Cluster every key of one gateway must hash to one
- * slot, or its MULTI batches, Lua scripts and MGETs are refused (CROSSSLOT): the prefix becomes a
+ * slot, or its scripts (batches, takes) and MGETs are refused (CROSSSLOT): the prefix becomes a
  * hash tag (`gateway:` → `{gateway}:`) unless it already holds one. On one server and on Sentinel
  * the prefix stays as configured, so the keys of an existing deployment never change.
  */

@@ -29,7 +29,7 @@ export interface Store {
   addToSet(key: string, member: string): Promise<void>
   removeFromSet(key: string, member: string): Promise<void>
   setMembers(key: string): Promise<string[]>
-  /** Applies all operations atomically (MULTI/EXEC on Redis). */
+  /** Applies all operations atomically (one script on Redis). */
   batch(operations: readonly WriteOperation[]): Promise<void>
   /**
    * Takes `key` and, only when it was there, applies `operations`, all in one atomic step (a Lua

@@ -216,8 +216,8 @@ export async function revokeRefreshFamily(
   if (!family) return { marked }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
   if (!marked) {
-    // A full Redis refuses every command queued in a MULTI, deletions too, but not a lone DEL or
-    // SREM: the refresh token and the family go in one DEL, the index entries after it.
+    // A full Redis refuses a batch (a script that may write) whole, deletions too, but not a lone
+    // DEL or SREM: the refresh token and the family go in one DEL, the index entries after it.
     await store.delete(keys.refreshToken(family.currentTokenHash), keys.refreshFamily(familyId))
     for (const index of indexes) await store.removeFromSet(index, familyId)
     return { marked }
