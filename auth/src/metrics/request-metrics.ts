@@ -33,9 +33,8 @@ export function requestMeter(metrics: AuthMetrics): RequestMeter {
 }
 
 /**
- * The meter as middleware, for every route of the app but `/verify` (which meters itself: a
- * middleware would take it off the router's single-handler path). Mounted first, so its time
- * covers the rest.
+ * The meter as middleware, for every route of the app. Mounted first, so its time covers the
+ * rest. (Served by Node, `/verify` is answered before the app and metered there.)
  */
 export function requestMetrics(meter: RequestMeter): MiddlewareHandler {
   return async (c, next) => {

@@ -10,7 +10,7 @@ import { readFormBody } from '../http/body.ts'
 import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
-import { rateLimit } from '../http/rate-limit.ts'
+import { requestLimiter } from '../http/rate-limit.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
 import { deviceCodeGrant } from '../tokens/grants/device-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
@@ -34,7 +34,7 @@ const grants = {
 export const tokenRoute = (deps: AuthDeps) => {
   const { config, store, clock } = deps
   const registry = clientLookup(deps)
-  const limit = rateLimit({
+  const countRequest = requestLimiter({
     store,
     clock,
     bucket: 'token',
@@ -43,13 +43,21 @@ export const tokenRoute = (deps: AuthDeps) => {
     trustProxy: config.trustProxy,
     description: 'too many token requests, retry later',
   })
-  return new Hono().use('/token', publicCors()).post('/token', limit, async (c) => {
-    const { form, params } = await readFormBody(c, { repeatable: ['resource'] })
-    const client = await authenticateClient(registry, {
-      authorizationHeader: c.req.header('authorization'),
-      form,
-      caller: callerAddress(c, config.trustProxy),
-    })
+  return new Hono().use('/token', publicCors()).post('/token', async (c) => {
+    // The count and the client lookup reach the store together (one round trip), and the count
+    // decides first: over the limit, a request is refused whatever it carries.
+    const counted = countRequest(c)
+    const request = readFormBody(c, { repeatable: ['resource'] }).then(async (body) => ({
+      ...body,
+      client: await authenticateClient(registry, {
+        authorizationHeader: c.req.header('authorization'),
+        form: body.form,
+        caller: callerAddress(c, config.trustProxy),
+      }),
+    }))
+    request.catch(() => {}) // rethrown below, once the count has decided
+    await counted
+    const { form, params, client } = await request
     const { grant_type: grantType } = parseParams(tokenRequest, form)
     if (!Object.hasOwn(grants, grantType))
       throw new UnsupportedGrantType(`${grantType} is not supported`)
