@@ -1,15 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createApp } from '../../auth/src/app.ts'
-import { createAuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import { systemClock } from '../../auth/src/clock.ts'
+import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
 import { loadConfig } from '../../auth/src/config.ts'
-import { createForwardAuth, meteredForwardAuth } from '../../auth/src/http/forward-auth.ts'
-import { loadSigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger } from '../../auth/src/logger.ts'
-import { createAuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
 import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
-import { meteredStore } from '../../auth/src/store/metered-store.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { identityHeaders } from '../../auth/src/verify/identity-headers.ts'
 import { startNginx } from '../../tests/proxies/support/nginx.ts'
@@ -54,23 +49,15 @@ export async function benchNginx(
   const [gatewayProxyPort, noopProxyPort] = [await freePort(), await freePort()]
   const issuer = `http://127.0.0.1:${gatewayProxyPort}`
   const config = loadConfig({ AUTH_ISSUER: issuer, GATEWAY_MODE: 'auth', LOG_LEVEL: 'warn' })
-  const signingKeys = await loadSigningKeys(store)
-  const logger = createLogger(config.logLevel)
-  const audit = createAuditTrail({ logger, clock: systemClock, store, streamMaxLength: 0 })
   // As composed in production: request metrics, every store call timed, `/verify` in front.
-  const metrics = createAuthMetrics()
-  const deps = {
+  const { deps, app, forwardAuth } = await composeAuthServer({
     config,
-    store: meteredStore(store, metrics),
+    store,
     clock: systemClock,
-    signingKeys,
-    logger,
-    audit,
-    metrics,
-  }
-  const forwardAuth = createForwardAuth(deps)
-  const listenerAuth = meteredForwardAuth(forwardAuth, metrics)
-  const gateway = servePublic(createApp(deps, forwardAuth), listenerAuth)
+    logger: createLogger(config.logLevel),
+  })
+  const { signingKeys } = deps
+  const gateway = servePublic(app, forwardAuth)
 
   const subject = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
   const { token } = await issueAccessToken(
