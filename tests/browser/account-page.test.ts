@@ -153,8 +153,9 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
       .toBe(1)
 
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(accountUrl)}`)
+    // Under load the refused frame can be attached (with its error page) just after `load`.
+    await expect.poll(() => page.frame('embedded')?.url() ?? '').toMatch(/^chrome-error:/)
     const frame = page.frame('embedded')
-    expect(frame?.url()).toMatch(/^chrome-error:/)
     expect(await frame?.locator('button').count()).toBe(0)
     const response = await fetch(accountUrl)
     expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")

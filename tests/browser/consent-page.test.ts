@@ -168,10 +168,10 @@ describe('the consent page in headless Chromium, against the gateway process', (
       .poll(() => page.frame('embedded')?.locator('#client-landing').count() ?? -1)
       .toBe(1)
 
-    // The top page's load event waits for its frames, error pages included.
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(consentUrl)}`)
+    // Under load the refused frame can be attached (with its error page) just after `load`.
+    await expect.poll(() => page.frame('embedded')?.url() ?? '').toMatch(/^chrome-error:/)
     const frame = page.frame('embedded')
-    expect(frame?.url()).toMatch(/^chrome-error:/)
     expect(await frame?.locator('#client-name').count()).toBe(0)
     expect(await frame?.locator('button').count()).toBe(0)
     // The gateway does serve the page; the browser refuses to frame it because of these headers.
