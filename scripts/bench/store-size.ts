@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { type ChainableCommander, Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { rememberConsent } from '../../auth/src/authorization/consent.ts'
 import { registerClient } from '../../auth/src/clients/client-registry.ts'
 import { type Clock, systemClock } from '../../auth/src/clock.ts'
-import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
-import { type Config, loadConfig } from '../../auth/src/config.ts'
-import { createLogger } from '../../auth/src/logger.ts'
+import type { Config } from '../../auth/src/config.ts'
 import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
-import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import type { Store } from '../../auth/src/store/store.ts'
 import { startRefreshFamily } from '../../auth/src/tokens/refresh-tokens.ts'
-import { startFakeGitHub } from '../../tests/support/fake-github.ts'
-import { freePort } from '../../tests/support/free-port.ts'
-import { startRedisServer } from '../../tests/support/redis-server.ts'
-import { servePublic } from './public-server.ts'
+import { BENCH_PREFIX, startBenchGateway } from './bench-gateway.ts'
 import { makeRefreshPool } from './refresh-pool.ts'
-import { close, listening, ms } from './wrk.ts'
+import { ms } from './wrk.ts'
 
 export interface StoreSizeRow {
   /** Refresh families, clients and consents stored (each). */
@@ -41,38 +35,15 @@ export async function benchStoreSize(
   sizes: readonly number[] = [1_000, 100_000],
   samples = 2_000
 ): Promise<StoreSizeRow[]> {
-  const redis = await startRedisServer()
-  // Production syncs every second; the test Redis syncs every write.
-  const control = new Redis(redis.url)
-  await control.config('SET', 'appendfsync', 'everysec')
-  const store = createRedisStore(redis.url, 'bench:')
-  const github = await startFakeGitHub({})
-  const port = await freePort()
-  const issuer = `http://127.0.0.1:${port}`
-  const config = loadConfig({
-    ...github.env,
-    AUTH_ISSUER: issuer,
-    GATEWAY_MODE: 'auth',
-    LOG_LEVEL: 'warn',
-    ALLOWED_GITHUB_USERS: '*',
-    TOKEN_RATE_LIMIT: '100000000',
-  })
-  const logger = createLogger(config.logLevel, { write: () => {} })
-  const { deps, app, forwardAuth } = await composeAuthServer({
-    config,
-    store,
-    clock: systemClock,
-    logger,
-  })
-  const server = servePublic(app, forwardAuth, port)
-  await listening(server)
+  const gateway = await startBenchGateway()
+  const { issuer, config, deps, app, control, github } = gateway
   const rows: StoreSizeRow[] = []
   try {
     const pool = await makeRefreshPool(app, deps, github, issuer, 100)
     let stored = 0
     for (const size of sizes) {
       const started = performance.now()
-      await fill(control, 'bench:', systemClock, config, issuer, stored, size)
+      await fill(control, BENCH_PREFIX, systemClock, config, issuer, stored, size)
       const fillSeconds = (performance.now() - started) / 1000
       stored = size
       const memory = String(await control.info('memory'))
@@ -102,7 +73,7 @@ export async function benchStoreSize(
           headers: {
             Authorization: `Bearer ${token}`,
             'X-Forwarded-Proto': 'http',
-            'X-Forwarded-Host': `127.0.0.1:${port}`,
+            'X-Forwarded-Host': new URL(issuer).host,
             'X-Forwarded-Uri': '/echo/mcp',
             'X-Forwarded-Method': 'POST',
           },
@@ -139,11 +110,7 @@ export async function benchStoreSize(
       process.stderr.write(`store size ${size}: filled in ${fillSeconds.toFixed(0)} s\n`)
     }
   } finally {
-    await close(server)
-    await store.close()
-    control.disconnect()
-    await github.close()
-    await redis.stop()
+    await gateway.close()
   }
   const lines = [
     `/verify (a new token each request) and /token refresh latency as the store grows: ${samples} sequential requests each over HTTP; N live refresh families, N clients and N consents (N/${PER_USER} users)`,

@@ -5,17 +5,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
-import { systemClock } from '../../auth/src/clock.ts'
-import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
-import { loadConfig } from '../../auth/src/config.ts'
-import { createLogger } from '../../auth/src/logger.ts'
-import { createRedisStore } from '../../auth/src/store/redis-store.ts'
-import { startFakeGitHub } from '../../tests/support/fake-github.ts'
-import { freePort } from '../../tests/support/free-port.ts'
-import { startRedisServer } from '../../tests/support/redis-server.ts'
-import { servePublic } from './public-server.ts'
+import { startBenchGateway } from './bench-gateway.ts'
 import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
@@ -40,33 +31,9 @@ export interface TokenBenchRow {
  * every 128th request, and GitHub is asked per USER_RECHECK_INTERVAL, as in production).
  */
 export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow[]> {
-  const redis = await startRedisServer()
-  const store = createRedisStore(redis.url, 'bench:')
-  // The test Redis syncs every write to disk (appendfsync always); production runs everysec.
-  const control = new Redis(redis.url)
-  await control.config('SET', 'appendfsync', 'everysec')
-  control.disconnect()
-  const github = await startFakeGitHub({})
-  const port = await freePort()
-  const issuer = `http://127.0.0.1:${port}`
-  const config = loadConfig({
-    ...github.env,
-    AUTH_ISSUER: issuer,
-    GATEWAY_MODE: 'auth',
-    LOG_LEVEL: 'warn',
-    ALLOWED_GITHUB_USERS: '*',
-    TOKEN_RATE_LIMIT: '100000000',
-    AUTH_CODE_TTL: '600',
-  })
-  // Audit lines are made as in production, then dropped rather than written to the terminal.
-  const logger = createLogger(config.logLevel, { write: () => {} })
-  const { deps, app, forwardAuth } = await composeAuthServer({
-    config,
-    store,
-    clock: systemClock,
-    logger,
-  })
-  const gateway = servePublic(app, forwardAuth, port)
+  const gateway = await startBenchGateway({ AUTH_CODE_TTL: '600' })
+  const { issuer, deps, app, github } = gateway
+  const store = deps.store
   const dir = await mkdtemp(join(tmpdir(), 'token-bench-'))
   let canned = ''
   const bare = createServer((request, response) => {
@@ -80,7 +47,7 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       response.end(canned)
     })
   }).listen(0, '127.0.0.1')
-  await Promise.all([listening(gateway), listening(bare)])
+  await listening(bare)
   const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`
 
   const rows: TokenBenchRow[] = []
@@ -206,10 +173,7 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       })
     }
   } finally {
-    await Promise.all([close(gateway), close(bare)])
-    await store.close()
-    await github.close()
-    await redis.stop()
+    await Promise.all([gateway.close(), close(bare)])
     await rm(dir, { recursive: true, force: true })
   }
   const lines = [

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http'
+import type { Hono } from 'hono'
+import { Redis } from 'ioredis'
+import { systemClock } from '../../auth/src/clock.ts'
+import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
+import { type Config, loadConfig } from '../../auth/src/config.ts'
+import type { AuthDeps } from '../../auth/src/deps.ts'
+import { createLogger } from '../../auth/src/logger.ts'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import { type FakeGitHub, startFakeGitHub } from '../../tests/support/fake-github.ts'
+import { freePort } from '../../tests/support/free-port.ts'
+import { startRedisServer } from '../../tests/support/redis-server.ts'
+import { servePublic } from './public-server.ts'
+import { close, listening } from './wrk.ts'
+
+/** The store's key prefix in the benches. */
+export const BENCH_PREFIX = 'bench:'
+
+export interface BenchGateway {
+  readonly issuer: string
+  readonly config: Config
+  readonly deps: AuthDeps
+  readonly app: Hono
+  /** A connection of its own to the bench Redis, for writing fixtures and reading `INFO`. */
+  readonly control: Redis
+  readonly github: FakeGitHub
+  close(): Promise<void>
+}
+
+/**
+ * One gateway process's worth, as production runs it: a real Redis syncing its append-only file
+ * every second (the test Redis syncs every write), users checked at a fake GitHub in this process,
+ * `composeAuthServer`, and the public listener on a loopback port. Any user may sign in and the
+ * token rate limit is out of the way; `env` adds to that. Audit lines are made as in production,
+ * then dropped rather than written to the terminal.
+ */
+export async function startBenchGateway(
+  env: Readonly<Record<string, string>> = {}
+): Promise<BenchGateway> {
+  const redis = await startRedisServer()
+  const control = new Redis(redis.url)
+  await control.config('SET', 'appendfsync', 'everysec')
+  const store = createRedisStore(redis.url, BENCH_PREFIX)
+  const github = await startFakeGitHub({})
+  const port = await freePort()
+  const issuer = `http://127.0.0.1:${port}`
+  const config = loadConfig({
+    ...github.env,
+    AUTH_ISSUER: issuer,
+    GATEWAY_MODE: 'auth',
+    LOG_LEVEL: 'warn',
+    ALLOWED_GITHUB_USERS: '*',
+    TOKEN_RATE_LIMIT: '100000000',
+    ...env,
+  })
+  const logger = createLogger(config.logLevel, { write: () => {} })
+  const { deps, app, forwardAuth } = await composeAuthServer({
+    config,
+    store,
+    clock: systemClock,
+    logger,
+  })
+  const server: Server = servePublic(app, forwardAuth, port)
+  await listening(server)
+  return {
+    issuer,
+    config,
+    deps,
+    app,
+    control,
+    github,
+    async close() {
+      await close(server)
+      await store.close()
+      control.disconnect()
+      await github.close()
+      await redis.stop()
+    },
+  }
+}
