@@ -8,7 +8,7 @@ import {
 } from './http/authorization-error-response.ts'
 import { toOAuthResponse } from './http/error-response.ts'
 import { createForwardAuth } from './http/forward-auth.ts'
-import { requestMeter, requestMetrics } from './metrics/request-metrics.ts'
+import { requestMetrics } from './metrics/request-metrics.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
 import { accountSignInRoute } from './routes/account-sign-in.ts'
@@ -58,7 +58,7 @@ const AUDITED_PATHS = [
  */
 export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps)): Hono {
   const app = new Hono()
-  if (deps.metrics) app.use('*', requestMetrics(requestMeter(deps.metrics)))
+  if (deps.metrics) app.use('*', requestMetrics(deps.metrics))
   const audited = auditedRequest(deps.config.trustProxy)
   for (const path of AUDITED_PATHS) app.use(path, audited)
   app.route('/', verifyRoute(forwardAuth))

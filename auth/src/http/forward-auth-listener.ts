@@ -6,18 +6,19 @@ import type { ForwardAuth, ForwardAuthAnswer } from './forward-auth.ts'
 
 /**
  * The Node request listener of the public port: `/verify` answered straight from Node's request,
- * everything else handed to `next` (the app). The forward-auth endpoint answers every request a
+ * everything else handed to the app (its own `/verify` route included). The forward-auth endpoint answers every request a
  * proxy lets through to an MCP server; through the app it would pay, per request, for a WHATWG
  * request and response, the router and a context, about a quarter of its CPU time (against a bare
  * Node server answering the same request: docs/benchmarks.md). The app's own `/verify` route asks
  * the same `ForwardAuth`, so both answer alike.
  */
-export function forwardAuthListener(
-  forwardAuth: ForwardAuth,
-  next: RequestListener
-): RequestListener {
+export function publicRequestListener(app: Hono, forwardAuth: ForwardAuth): RequestListener {
+  const next = getRequestListener(app.fetch)
   return (request, response) => {
-    if (!isVerifyTarget(request.url)) return next(request, response)
+    if (!isVerifyTarget(request.url)) {
+      next(request, response)
+      return
+    }
     // A body (a POST) is not read, only drained, so the connection can be reused.
     if (request.headers['content-length'] || request.headers['transfer-encoding']) request.resume()
     const answer = forwardAuth(nodeHeaderReader(request), request.method ?? 'GET')
@@ -31,11 +32,6 @@ export function forwardAuthListener(
       send(response, answer)
     }
   }
-}
-
-/** The public port's listener: `/verify` first, then the app (its `/verify` route included). */
-export function publicRequestListener(app: Hono, forwardAuth: ForwardAuth): RequestListener {
-  return forwardAuthListener(forwardAuth, getRequestListener(app.fetch))
 }
 
 /** `/verify`, with or without a query, as the app's route matches it. */

@@ -4,15 +4,14 @@ import { AuthorizationErrorPage, AuthorizationErrorRedirect, OAuthError } from '
 import { StoreUnavailable } from '../store/store.ts'
 import type { AuthMetrics } from './auth-metrics.ts'
 
-/** Counts and times one answer: its route pattern, status and OAuth error code (or ''). */
-export type RequestMeter = (route: string, status: number, error: string, started: number) => void
-
 /**
- * Requests by route pattern (`/register/:client_id`, never the raw path, so the series stay
- * bounded), status class and OAuth error code, and their time. Each label combination's series is
- * looked up once: prom-client hashes a label object per call.
+ * Counts and times every request of the public app, labelled by the route pattern that answered
+ * it (`/register/:client_id`, never the raw path, so the series stay bounded), the status class,
+ * and the OAuth error code when an error answered. Mounted first, so its time covers the rest.
+ * (Served by Node, `/verify` is answered before the app and metered there: `meteredForwardAuth`.)
  */
-export function requestMeter(metrics: AuthMetrics): RequestMeter {
+export function requestMetrics(metrics: AuthMetrics): MiddlewareHandler {
+  // Each label combination's series looked up once: prom-client hashes a label object per call.
   const series = new Map<string, { count: () => void; time: (seconds: number) => void }>()
   const seriesOf = (route: string, status: number, error: string) => {
     const key = `${route} ${status} ${error}`
@@ -25,38 +24,31 @@ export function requestMeter(metrics: AuthMetrics): RequestMeter {
     }
     return found
   }
-  return (route, status, error, started) => {
-    const { count, time } = seriesOf(route, status, error)
-    count()
-    time((performance.now() - started) / 1000)
-  }
-}
-
-/**
- * The meter as middleware, for every route of the app. Mounted first, so its time covers the
- * rest. (Served by Node, `/verify` is answered before the app and metered there.)
- */
-export function requestMetrics(meter: RequestMeter): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now()
+    const observe = (route: string, status: number, error: string) => {
+      const { count, time } = seriesOf(route, status, error)
+      count()
+      time((performance.now() - started) / 1000)
+    }
     try {
       await next()
     } catch (error) {
       // Only when no route matched: Hono then calls the not-found handler through this
       // middleware's `next` and its error comes back here before `onError` answers it.
       const status = error instanceof OAuthError ? error.status : 500
-      meter('unmatched', status, errorCode(error), started)
+      observe('unmatched', status, errorCode(error))
       throw error
     }
     // After `next`, Hono's route index points at the last handler that ran: the route's own.
     const pattern = c.req.routePath
     const route = pattern === '*' || pattern === '/*' ? 'unmatched' : pattern
-    meter(route, c.res.status, c.error === undefined ? '' : errorCode(c.error), started)
+    observe(route, c.res.status, c.error === undefined ? '' : errorCode(c.error))
   }
 }
 
 /** The OAuth error code the error was answered with (as `error-response.ts` maps it). */
-export function errorCode(error: unknown): string {
+function errorCode(error: unknown): string {
   if (error instanceof OAuthError) return error.code
   if (error instanceof AuthorizationErrorPage || error instanceof AuthorizationErrorRedirect) {
     return error.error.code
