@@ -6,6 +6,7 @@ import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
 import { type Config, loadConfig } from '../../auth/src/config.ts'
 import type { AuthDeps } from '../../auth/src/deps.ts'
 import { createLogger } from '../../auth/src/logger.ts'
+import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { type FakeGitHub, startFakeGitHub } from '../../tests/support/fake-github.ts'
 import { freePort } from '../../tests/support/free-port.ts'
@@ -18,6 +19,8 @@ export const BENCH_PREFIX = 'bench:'
 
 export interface BenchGateway {
   readonly issuer: string
+  /** The gateway's own port (the issuer's, unless the gateway sits behind a proxy). */
+  readonly port: number
   readonly config: Config
   readonly deps: AuthDeps
   readonly app: Hono
@@ -32,10 +35,12 @@ export interface BenchGateway {
  * every second (the test Redis syncs every write), users checked at a fake GitHub in this process,
  * `composeAuthServer`, and the public listener on a loopback port. Any user may sign in and the
  * token rate limit is out of the way; `env` adds to that. Audit lines are made as in production,
- * then dropped rather than written to the terminal.
+ * then dropped rather than written to the terminal. `issuer` (a proxy's address) defaults to the
+ * gateway's own.
  */
 export async function startBenchGateway(
-  env: Readonly<Record<string, string>> = {}
+  env: Readonly<Record<string, string>> = {},
+  options: { readonly issuer?: string } = {}
 ): Promise<BenchGateway> {
   const redis = await startRedisServer()
   const control = new Redis(redis.url)
@@ -43,7 +48,7 @@ export async function startBenchGateway(
   const store = createRedisStore(redis.url, BENCH_PREFIX)
   const github = await startFakeGitHub({})
   const port = await freePort()
-  const issuer = `http://127.0.0.1:${port}`
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`
   const config = loadConfig({
     ...github.env,
     AUTH_ISSUER: issuer,
@@ -64,6 +69,7 @@ export async function startBenchGateway(
   await listening(server)
   return {
     issuer,
+    port,
     config,
     deps,
     app,
@@ -77,4 +83,24 @@ export async function startBenchGateway(
       await redis.stop()
     },
   }
+}
+
+/** The user of the benches' access tokens. */
+export const BENCH_SUBJECT = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
+
+/** An access token of `BENCH_SUBJECT` for the issuer's echo service, signed by the gateway's key. */
+export async function benchAccessToken(gateway: BenchGateway): Promise<string> {
+  const { token } = await issueAccessToken(
+    {
+      issuer: gateway.issuer,
+      subject: BENCH_SUBJECT,
+      clientId: 'bench',
+      audience: [`${gateway.issuer}/echo/mcp`],
+      scope: 'mcp',
+      ttlSeconds: 3600,
+    },
+    gateway.deps.signingKeys,
+    systemClock
+  )
+  return token
 }

@@ -1,17 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { systemClock } from '../../auth/src/clock.ts'
-import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
-import { loadConfig } from '../../auth/src/config.ts'
-import { createLogger } from '../../auth/src/logger.ts'
-import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
-import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { identityHeaders } from '../../auth/src/verify/identity-headers.ts'
 import { startNginx } from '../../tests/proxies/support/nginx.ts'
 import type { RunningProxy } from '../../tests/proxies/support/proxy.ts'
 import { freePort } from '../../tests/support/free-port.ts'
-import { startRedisServer } from '../../tests/support/redis-server.ts'
-import { servePublic } from './public-server.ts'
+import { BENCH_SUBJECT, benchAccessToken, startBenchGateway } from './bench-gateway.ts'
 import {
   close,
   listening,
@@ -44,39 +37,16 @@ export async function benchNginx(
   rounds = 3
 ): Promise<NginxBenchRow[]> {
   requireWrk()
-  const redis = await startRedisServer()
-  const store = createRedisStore(redis.url, 'bench:')
   const [gatewayProxyPort, noopProxyPort] = [await freePort(), await freePort()]
-  const issuer = `http://127.0.0.1:${gatewayProxyPort}`
-  const config = loadConfig({ AUTH_ISSUER: issuer, GATEWAY_MODE: 'auth', LOG_LEVEL: 'warn' })
   // As composed in production: request metrics, every store call timed, `/verify` in front.
-  const { deps, app, forwardAuth } = await composeAuthServer({
-    config,
-    store,
-    clock: systemClock,
-    logger: createLogger(config.logLevel),
-  })
-  const { signingKeys } = deps
-  const gateway = servePublic(app, forwardAuth)
-
-  const subject = { id: '1001', login: 'octocat', email: 'octocat@example.com' }
-  const { token } = await issueAccessToken(
-    {
-      issuer,
-      subject,
-      clientId: 'bench',
-      audience: [`${issuer}/echo/mcp`],
-      scope: 'mcp',
-      ttlSeconds: 3600,
-    },
-    signingKeys,
-    systemClock
-  )
+  const gateway = await startBenchGateway({}, { issuer: `http://127.0.0.1:${gatewayProxyPort}` })
+  const { issuer } = gateway
+  const token = await benchAccessToken(gateway)
   const identity = {
     ...identityHeaders(undefined),
-    'X-User-Id': subject.id,
-    'X-User-Name': subject.login,
-    'X-User-Email': subject.email,
+    'X-User-Id': BENCH_SUBJECT.id,
+    'X-User-Name': BENCH_SUBJECT.login,
+    'X-User-Email': BENCH_SUBJECT.email,
     'X-Client-Id': 'bench',
     'X-Auth-Scopes': 'mcp',
   }
@@ -92,7 +62,7 @@ export async function benchNginx(
     })
     response.end(body)
   }).listen(0, '127.0.0.1')
-  await Promise.all([listening(gateway), listening(noop), listening(upstream)])
+  await Promise.all([listening(noop), listening(upstream)])
   const portOf = (server: Server) => (server.address() as AddressInfo).port
   const proxies: RunningProxy[] = []
   const rows: NginxBenchRow[] = []
@@ -100,7 +70,7 @@ export async function benchNginx(
     proxies.push(
       await startNginx({
         proxyPort: gatewayProxyPort,
-        authPort: portOf(gateway),
+        authPort: gateway.port,
         upstreamPort: portOf(upstream),
       }),
       await startNginx({
@@ -137,9 +107,7 @@ export async function benchNginx(
     }
   } finally {
     for (const proxy of proxies) await proxy.stop()
-    await Promise.all([close(gateway), close(noop), close(upstream)])
-    await store.close()
-    await redis.stop()
+    await Promise.all([gateway.close(), close(noop), close(upstream)])
   }
   const lines = [
     `Behind nginx auth_request (docs/verify.md block): our /verify vs a no-op verifier, wrk ${seconds} s per run, median of ${rounds} alternating rounds`,

@@ -1,14 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { systemClock } from '../../auth/src/clock.ts'
-import { composeAuthServer } from '../../auth/src/compose-auth-server.ts'
-import { loadConfig } from '../../auth/src/config.ts'
-import { createLogger } from '../../auth/src/logger.ts'
-import { issueAccessToken } from '../../auth/src/oauth/access-token.ts'
-import { createRedisStore } from '../../auth/src/store/redis-store.ts'
-import { freePort } from '../../tests/support/free-port.ts'
-import { startRedisServer } from '../../tests/support/redis-server.ts'
-import { servePublic } from './public-server.ts'
+import { benchAccessToken, startBenchGateway } from './bench-gateway.ts'
 import { close, listening, median, medianFigures, requireWrk, type WrkFigures, wrk } from './wrk.ts'
 
 /** One wrk run: throughput and latency percentiles (milliseconds). */
@@ -35,44 +27,20 @@ export async function benchVerify(
   rounds = 3
 ): Promise<VerifyBenchRow[]> {
   requireWrk()
-  const redis = await startRedisServer()
-  const store = createRedisStore(redis.url, 'bench:')
-  const gatewayPort = await freePort()
-  const issuer = `http://127.0.0.1:${gatewayPort}`
-  const config = loadConfig({ AUTH_ISSUER: issuer, GATEWAY_MODE: 'auth', LOG_LEVEL: 'warn' })
   // As composed in production: request metrics, every store call timed, `/verify` in front.
-  const { deps, app, forwardAuth } = await composeAuthServer({
-    config,
-    store,
-    clock: systemClock,
-    logger: createLogger(config.logLevel),
-  })
-  const { signingKeys } = deps
-  const gateway = servePublic(app, forwardAuth, gatewayPort)
+  const gateway = await startBenchGateway()
+  const { issuer } = gateway
   const bare = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Length': '0' })
     response.end()
   }).listen(0, '127.0.0.1')
-  await Promise.all([listening(gateway), listening(bare)])
-
-  const resource = `${issuer}/echo/mcp`
-  const { token } = await issueAccessToken(
-    {
-      issuer,
-      subject: { id: '1001', login: 'octocat', email: 'octocat@example.com' },
-      clientId: 'bench',
-      audience: [resource],
-      scope: 'mcp',
-      ttlSeconds: 3600,
-    },
-    signingKeys,
-    systemClock
-  )
+  await listening(bare)
+  const token = await benchAccessToken(gateway)
   // What Traefik sends to the auth server for a request to the echo service.
   const verifyHeaders = {
     Authorization: `Bearer ${token}`,
     'X-Forwarded-Proto': 'http',
-    'X-Forwarded-Host': `127.0.0.1:${gatewayPort}`,
+    'X-Forwarded-Host': new URL(issuer).host,
     'X-Forwarded-Uri': '/echo/mcp',
     'X-Forwarded-Method': 'POST',
   }
@@ -110,11 +78,7 @@ export async function benchVerify(
       rows.push(medianRow(connections, samples))
     }
   } finally {
-    gateway.closeAllConnections()
-    bare.closeAllConnections()
-    await Promise.all([close(gateway), close(bare)])
-    await store.close()
-    await redis.stop()
+    await Promise.all([gateway.close(), close(bare)])
   }
   print(rows, seconds, rounds)
   return rows
