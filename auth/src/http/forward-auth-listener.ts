@@ -15,10 +15,8 @@ import type { ForwardAuth, ForwardAuthAnswer } from './forward-auth.ts'
 export function publicRequestListener(app: Hono, forwardAuth: ForwardAuth): RequestListener {
   const next = getRequestListener(app.fetch)
   return (request, response) => {
-    if (!isVerifyTarget(request.url)) {
-      next(request, response)
-      return
-    }
+    // The app's listener answers its own failures: nothing to wait for here.
+    if (!isVerifyTarget(request.url)) return void next(request, response)
     // A body (a POST) is not read, only drained, so the connection can be reused.
     if (request.headers['content-length'] || request.headers['transfer-encoding']) request.resume()
     const answer = forwardAuth(nodeHeaderReader(request), request.method ?? 'GET')
