@@ -60,8 +60,31 @@ export function parseCommandLine<T extends ParseArgsOptionsConfig>(
   usage: string
 ) {
   try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+    return parseArgs({
+      args: joinOptionValues(args, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
   } catch {
     throw new UsageError(usage)
   }
+}
+
+/**
+ * Client ids and family ids are base64url, so one in twenty-odd begins with `-`, which the
+ * parser would take for an option: `--client -x3…` becomes `--client=-x3…`.
+ */
+function joinOptionValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const joined: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ''
+    const next = args[i + 1]
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined
+    if (name && options[name]?.type === 'string' && next?.startsWith('-')) {
+      joined.push(`${arg}=${next}`)
+      i++
+    } else joined.push(arg)
+  }
+  return joined
 }

@@ -70,6 +70,16 @@ describe('tokens list, tokens revoke and purge-expired', () => {
     expect(byClient.text).toContain('alice (1001)')
   })
 
+  it('takes an id that begins with a dash as the value of its option', async () => {
+    for (const option of ['--client', '--family']) {
+      const listed = await runCommand(context(), ['tokens', 'list', option, '-x3Q9'])
+      expect(listed.data).toEqual([])
+    }
+    await expect(runCommand(context(), ['tokens', 'list', '--client'])).rejects.toThrow(
+      /tokens list/
+    )
+  })
+
   it("revoking a user's tokens makes /verify refuse them and stops their refresh", async () => {
     const first = await registerTestClient(server)
     const second = await registerTestClient(server)
