@@ -243,7 +243,11 @@ export function createMemoryStore(
     removeFromSet: async (key, member) => apply({ op: 'removeFromSet', key, member }),
     setMembers: async (key) => [...(setAt(key) ?? [])],
 
-    batch: async (operations) => applyAll(operations),
+    async batch(operations, guard) {
+      if (guard && live(guard.unlessExists)) return false
+      applyAll(operations)
+      return true
+    },
 
     async takeAndWrite(key, operations) {
       const taken = stringAt(key)

@@ -42,6 +42,12 @@ const SCRIPTS = {
 apply(1)
 return 1
 `,
+  /** `batch` with a guard: every write unless KEYS[1] exists (then 0, and none). */
+  gatewayWriteAllUnless: `${SHEBANG}${APPLY_WRITES}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+apply(2)
+return 1
+`,
   /**
    * `takeAndWrite`: KEYS[1] is taken, KEYS[2..] are written, or nothing happens when KEYS[1] is
    * gone.

@@ -57,10 +57,18 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
 
     setMembers: (key) => redis.smembers(k(key)),
 
-    async batch(operations) {
-      if (operations.length === 0) return
+    async batch(operations, guard) {
       const { keys, args } = scriptArguments(operations, k)
-      await replicated(scripts.gatewayWriteAll(keys.length, ...keys, ...args))
+      if (guard) {
+        const guarded = [k(guard.unlessExists), ...keys]
+        return (
+          (await replicated(scripts.gatewayWriteAllUnless(guarded.length, ...guarded, ...args))) ===
+          1
+        )
+      }
+      if (operations.length > 0)
+        await replicated(scripts.gatewayWriteAll(keys.length, ...keys, ...args))
+      return true
     },
 
     async takeAndWrite(key, operations) {

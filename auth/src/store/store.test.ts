@@ -134,6 +134,20 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.setMembers('index')).toEqual(['new'])
   })
 
+  it('applies a guarded batch only while its guard key is absent', async () => {
+    const writes = [
+      { op: 'put', key: 'record', value: 'v' },
+      { op: 'addToSet', key: 'record-index', member: 'record' },
+    ] as const
+    expect(await store.batch(writes, { unlessExists: 'revoked' })).toBe(true)
+    expect(await store.get('record')).toBe('v')
+    await store.delete('record', 'record-index')
+    await store.put('revoked', '1')
+    expect(await store.batch(writes, { unlessExists: 'revoked' })).toBe(false)
+    expect(await store.getMany(['record', 'record-index'])).toEqual([null, null])
+    expect(await store.setMembers('record-index')).toEqual([])
+  })
+
   it('takes a key and writes with it, all or nothing, for exactly one of many callers', async () => {
     expect(await store.takeAndWrite('absent', [{ op: 'put', key: 'never', value: 'x' }])).toBeNull()
     expect(await store.get('never')).toBeNull()

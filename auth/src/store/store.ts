@@ -29,8 +29,12 @@ export interface Store {
   addToSet(key: string, member: string): Promise<void>
   removeFromSet(key: string, member: string): Promise<void>
   setMembers(key: string): Promise<string[]>
-  /** Applies all operations atomically (one script on Redis). */
-  batch(operations: readonly WriteOperation[]): Promise<void>
+  /**
+   * Applies all operations atomically (one script on Redis). With `unlessExists`, nothing is
+   * written when that key exists, and the answer is false: a record is never created after its
+   * revocation marker, whatever order the two requests run in.
+   */
+  batch(operations: readonly WriteOperation[], guard?: BatchGuard): Promise<boolean>
   /**
    * Takes `key` and, only when it was there, applies `operations`, all in one atomic step (a Lua
    * script on Redis): whoever gets a non-null result is the only one who did, and nobody ever sees
@@ -66,6 +70,10 @@ export interface Store {
 export interface StreamEntry {
   readonly id: string
   readonly entry: string
+}
+
+export interface BatchGuard {
+  readonly unlessExists: string
 }
 
 export interface PutOptions {

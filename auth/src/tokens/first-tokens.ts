@@ -3,7 +3,7 @@ import type { AuthDeps } from '../deps.ts'
 import { InvalidGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
-import { revokeRefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
+import { RefreshFamilyRevoked, startRefreshFamily } from './refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from './token-response.ts'
 
 /**
@@ -29,7 +29,21 @@ export async function firstTokens(
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,
   }
-  const refreshToken = client.metadata.grant_types.includes('refresh_token')
+  // A revocation racing this grant (the code replayed while it was being redeemed): nothing is
+  // handed out, and no family is left behind (see `startRefreshFamily`).
+  const revokedWhileIssued = () => {
+    logger.warn({
+      event: 'grant_revoked_while_issued',
+      grant_type: grant.grantType,
+      client_id: client.client_id,
+      family_id: grant.familyId,
+    })
+    return new InvalidGrant('the grant was revoked while it was being redeemed', {
+      reason: 'family_revoked',
+    })
+  }
+  const withRefresh = client.metadata.grant_types.includes('refresh_token')
+  const refreshToken = withRefresh
     ? await startRefreshFamily(
         store,
         clock,
@@ -42,23 +56,11 @@ export async function firstTokens(
           grantType: grant.grantType,
         },
         lifetimes
-      )
+      ).catch((error: unknown) => {
+        throw error instanceof RefreshFamilyRevoked ? revokedWhileIssued() : error
+      })
     : undefined
-  // Read after the family is written: a revocation that raced this grant (the code replayed while
-  // it was being redeemed) wrote its marker first, so either it saw the family and removed it, or
-  // the marker is seen here. Then nothing is handed out and what was written goes.
-  if (await isFamilyRevoked(store, grant.familyId)) {
-    if (refreshToken) await revokeRefreshFamily(store, grant.familyId, lifetimes)
-    logger.warn({
-      event: 'grant_revoked_while_issued',
-      grant_type: grant.grantType,
-      client_id: client.client_id,
-      family_id: grant.familyId,
-    })
-    throw new InvalidGrant('the grant was revoked while it was being redeemed', {
-      reason: 'family_revoked',
-    })
-  }
+  if (!withRefresh && (await isFamilyRevoked(store, grant.familyId))) throw revokedWhileIssued()
   await audit.record({
     event: 'token.issued',
     user: grant.subject,

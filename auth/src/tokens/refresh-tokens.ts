@@ -45,6 +45,16 @@ export interface RefreshTokenLifetimes {
   readonly accessTokenTtl: number
 }
 
+/** The family was revoked before it started (a replayed code racing its own redemption). */
+export class RefreshFamilyRevoked extends Error {
+  override readonly name = 'RefreshFamilyRevoked'
+}
+
+/**
+ * Starts a family and answers its first refresh token. Nothing is written once the family's
+ * revocation marker exists (`RefreshFamilyRevoked`): a revocation writes its marker before it
+ * looks for the family, so a family is either found and removed by it, or never started.
+ */
 export async function startRefreshFamily(
   store: Store,
   clock: Clock,
@@ -59,7 +69,10 @@ export async function startRefreshFamily(
     currentTokenHash: hashSecret(token),
     tokenKey,
   }
-  await store.batch(familyWrites(record, ttl.refreshTokenTtl))
+  const started = await store.batch(familyWrites(record, ttl.refreshTokenTtl), {
+    unlessExists: keys.revokedFamily(family.familyId),
+  })
+  if (!started) throw new RefreshFamilyRevoked(`family ${family.familyId} was revoked`)
   return token
 }
 
