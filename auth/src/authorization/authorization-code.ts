@@ -15,12 +15,18 @@ export interface AuthorizationCodeGrant {
   readonly familyId: string
 }
 
+/**
+ * A code names the family its redemption starts: `<family id>.<random>`. Redeeming it then takes
+ * the code and writes the redeemed marker (which holds the family id) in one step, without
+ * reading the grant first. The name is not trusted: the marker is keyed by the whole code's hash,
+ * so a made-up code naming somebody's family finds nothing and revokes nothing.
+ */
 export async function issueAuthorizationCode(
   store: Store,
   grant: AuthorizationCodeGrant,
   ttlSeconds: number
 ): Promise<string> {
-  const code = newSecret()
+  const code = `${grant.familyId}.${newSecret()}`
   await store.put(keys.authorizationCode(hashSecret(code)), JSON.stringify(grant), { ttlSeconds })
   return code
 }
@@ -34,7 +40,8 @@ export type CodeRedemption =
 /**
  * Redeems a code exactly once: taking it and marking it redeemed are one atomic step in Redis
  * (`takeAndWrite`), so concurrent redemptions race there, not here, and one that loses the race,
- * or comes later, always finds the marker and is recognised as a replay. Two round trips.
+ * or comes later, always finds the marker and is recognised as a replay. One round trip for a
+ * code that names its family; a code issued before they did is read first, for its family id.
  */
 export async function redeemAuthorizationCode(
   store: Store,
@@ -42,20 +49,30 @@ export async function redeemAuthorizationCode(
   replayWindowSeconds: number
 ): Promise<CodeRedemption> {
   const codeHash = hashSecret(code)
-  const raw = await store.get(keys.authorizationCode(codeHash))
-  if (raw) {
-    const grant = JSON.parse(raw) as AuthorizationCodeGrant
+  const familyId = namedFamily(code) ?? (await familyOfCode(store, codeHash))
+  if (familyId !== undefined) {
     const marker = {
       op: 'put',
       key: keys.redeemedCode(codeHash),
-      value: grant.familyId,
+      value: familyId,
       ttlSeconds: replayWindowSeconds,
     } as const
-    if ((await store.takeAndWrite(keys.authorizationCode(codeHash), [marker])) !== null) {
-      return { outcome: 'redeemed', grant }
+    const taken = await store.takeAndWrite(keys.authorizationCode(codeHash), [marker])
+    if (taken !== null) {
+      return { outcome: 'redeemed', grant: JSON.parse(taken) as AuthorizationCodeGrant }
     }
-    return { outcome: 'replayed', familyId: grant.familyId }
   }
-  const familyId = await store.get(keys.redeemedCode(codeHash))
-  return familyId ? { outcome: 'replayed', familyId } : { outcome: 'unknown' }
+  const redeemedBy = await store.get(keys.redeemedCode(codeHash))
+  return redeemedBy ? { outcome: 'replayed', familyId: redeemedBy } : { outcome: 'unknown' }
+}
+
+/** The family a code names (the part before its dot); undefined for a code of the format before. */
+function namedFamily(code: string): string | undefined {
+  const dot = code.indexOf('.')
+  return dot > 0 ? code.slice(0, dot) : undefined
+}
+
+async function familyOfCode(store: Store, codeHash: string): Promise<string | undefined> {
+  const raw = await store.get(keys.authorizationCode(codeHash))
+  return raw ? (JSON.parse(raw) as AuthorizationCodeGrant).familyId : undefined
 }
