@@ -28,6 +28,17 @@ describe('the authorization server’s logger', () => {
     }
   })
 
+  it('leaves the logged object and errors as they were', () => {
+    const line = { event: 'upstream_failed', form: { code: SECRET, state: 'kept' } }
+    const error = Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' })
+    const [json] = logBoth((logger) => logger.warn({ ...line, err: error }))
+    expect(JSON.parse(json ?? '')).toMatchObject({
+      form: { code: '[redacted]', state: 'kept' },
+      err: { message: 'connect refused', code: 'ECONNREFUSED' },
+    })
+    expect(line.form.code).toBe(SECRET)
+  })
+
   it('redacts GitHub tokens by their shape, wherever they sit', () => {
     const token = `gho_${'T0k3n'.repeat(8)}`
     for (const text of logBoth((logger) =>
