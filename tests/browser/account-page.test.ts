@@ -148,13 +148,15 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(target.callbackUrl)}`)
     await expect
       .poll(() => page.frame('embedded')?.locator('#client-landing').count() ?? -1, {
-        timeout: 5_000,
+        timeout: 10_000,
       })
       .toBe(1)
 
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(accountUrl)}`)
     // Under load the refused frame can be attached (with its error page) just after `load`.
-    await expect.poll(() => page.frame('embedded')?.url() ?? '').toMatch(/^chrome-error:/)
+    await expect
+      .poll(() => page.frame('embedded')?.url() ?? '', { timeout: 10_000 })
+      .toMatch(/^chrome-error:/)
     const frame = page.frame('embedded')
     expect(await frame?.locator('button').count()).toBe(0)
     const response = await fetch(accountUrl)

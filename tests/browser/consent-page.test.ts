@@ -165,12 +165,16 @@ describe('the consent page in headless Chromium, against the gateway process', (
     // Control: the same harness renders an ordinary page of another origin in its frame.
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(target.callbackUrl)}`)
     await expect
-      .poll(() => page.frame('embedded')?.locator('#client-landing').count() ?? -1)
+      .poll(() => page.frame('embedded')?.locator('#client-landing').count() ?? -1, {
+        timeout: 10_000,
+      })
       .toBe(1)
 
     await page.goto(`${target.origin}/frame?src=${encodeURIComponent(consentUrl)}`)
     // Under load the refused frame can be attached (with its error page) just after `load`.
-    await expect.poll(() => page.frame('embedded')?.url() ?? '').toMatch(/^chrome-error:/)
+    await expect
+      .poll(() => page.frame('embedded')?.url() ?? '', { timeout: 10_000 })
+      .toMatch(/^chrome-error:/)
     const frame = page.frame('embedded')
     expect(await frame?.locator('#client-name').count()).toBe(0)
     expect(await frame?.locator('button').count()).toBe(0)

@@ -256,7 +256,10 @@ describe('just recipes', () => {
     const revoked = await just(['oauth-revoke-tokens', '--user', 'octocat'])
     expect(revoked.code, revoked.stderr).toBe(0)
     expect(revoked.stdout).toContain('revoked 1 token family')
-    expect((await verify(tokens.access_token)).status).toBe(401)
+    // /verify believes its last "not revoked" answer for up to a second.
+    await expect
+      .poll(async () => (await verify(tokens.access_token)).status, { timeout: 5_000 })
+      .toBe(401)
   })
 
   it('rotates the signing key and deletes the registration', { timeout: SLOW }, async () => {

@@ -46,7 +46,7 @@ http://127.0.0.1:${proxyPort} {
     caddy = await startProcess(
       binary,
       ['run', '--config', config, '--adapter', 'caddyfile'],
-      gateways[1]?.proxyPort ?? 0,
+      gateways.map((gateway) => gateway.proxyPort),
       { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }
     )
   })

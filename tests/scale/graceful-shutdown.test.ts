@@ -152,8 +152,19 @@ async function expectGracefulStop(
   expect(Date.now() - stopAt).toBeLessThan(DELAY_S * 1000)
 
   // After the delay the listener is closed: new connections are refused, the call goes on.
-  await sleep(Math.max(0, stopAt + DELAY_S * 1000 + 1000 - Date.now()))
-  await expect(fetch(`${base}/health`)).rejects.toThrow()
+  await sleep(Math.max(0, stopAt + DELAY_S * 1000 - Date.now()))
+  await expect
+    .poll(
+      () =>
+        fetch(`${base}/health`).then(
+          () => 'answered',
+          () => 'refused'
+        ),
+      {
+        timeout: 5_000,
+      }
+    )
+    .toBe('refused')
   const result = await call
   expect(JSON.stringify(result.content)).toMatch(/completed/i)
 

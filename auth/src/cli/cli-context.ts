@@ -81,7 +81,8 @@ function joinOptionValues(args: readonly string[], options: ParseArgsOptionsConf
     const arg = args[i] ?? ''
     const next = args[i + 1]
     const name = arg.startsWith('--') ? arg.slice(2) : undefined
-    if (name && options[name]?.type === 'string' && next?.startsWith('-')) {
+    const nextIsOption = next?.startsWith('--') && options[next.slice(2)] !== undefined
+    if (name && options[name]?.type === 'string' && next?.startsWith('-') && !nextIsOption) {
       joined.push(`${arg}=${next}`)
       i++
     } else joined.push(arg)

@@ -75,9 +75,11 @@ describe('tokens list, tokens revoke and purge-expired', () => {
       const listed = await runCommand(context(), ['tokens', 'list', option, '-x3Q9'])
       expect(listed.data).toEqual([])
     }
-    await expect(runCommand(context(), ['tokens', 'list', '--client'])).rejects.toThrow(
-      /tokens list/
-    )
+    for (const args of [['--client'], ['--user', '--client', 'x']]) {
+      await expect(runCommand(context(), ['tokens', 'list', ...args])).rejects.toThrow(
+        /tokens list/
+      )
+    }
   })
 
   it("revoking a user's tokens makes /verify refuse them and stops their refresh", async () => {

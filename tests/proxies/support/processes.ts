@@ -23,9 +23,11 @@ export interface RunningProcess {
 export async function startProcess(
   command: string,
   args: readonly string[],
-  port: number,
+  /** Ready once every one of these accepts connections (a proxy may open its sites in turn). */
+  port: number | readonly number[],
   env: Record<string, string> = {}
 ): Promise<RunningProcess> {
+  const ports = typeof port === 'number' ? [port] : port
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,10 +40,10 @@ export async function startProcess(
     output += chunk.toString()
   })
   const deadline = Date.now() + 15_000
-  while (!(await accepts(port))) {
+  while (!(await Promise.all(ports.map(accepts))).every(Boolean)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL')
-      throw new Error(`${command} did not start listening on ${port}:\n${output}`)
+      throw new Error(`${command} did not start listening on ${ports.join(', ')}:\n${output}`)
     }
     await sleep(50)
   }
