@@ -72,7 +72,7 @@ export function parseCommandLine<T extends ParseArgsOptionsConfig>(
 }
 
 /**
- * Client ids and family ids are base64url, so one in twenty-odd begins with `-`, which the
+ * Client ids and family ids are base64url, so about one in 64 begins with `-`, which the
  * parser would take for an option: `--client -x3…` becomes `--client=-x3…`.
  */
 function joinOptionValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
