@@ -26,6 +26,8 @@ export interface BenchGateway {
   readonly app: Hono
   /** A connection of its own to the bench Redis, for writing fixtures and reading `INFO`. */
   readonly control: Redis
+  /** The bench Redis's address. */
+  readonly redisUrl: string
   readonly github: FakeGitHub
   close(): Promise<void>
 }
@@ -74,6 +76,7 @@ export async function startBenchGateway(
     deps,
     app,
     control,
+    redisUrl: redis.url,
     github,
     async close() {
       await close(server)

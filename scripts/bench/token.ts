@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
+import { freePort } from '../../tests/support/free-port.ts'
 import { startBenchGateway } from './bench-gateway.ts'
+import { startTokenFloor } from './token-floor.ts'
 import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
@@ -16,9 +18,13 @@ const VERIFIER = 'bench-code-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD
 export interface TokenBenchRow {
   readonly grant: 'authorization_code' | 'refresh_token'
   readonly bare: number
+  /** The same Redis commands and signature on a bare server (`token-floor.ts`). */
+  readonly floor: number
   readonly token: number
   /** `/token` throughput as a share of the bare server's (median of the per-round ratios). */
   readonly ratio: number
+  /** The floor's throughput as a share of the bare server's: the most the work itself allows. */
+  readonly floorRatio: number
   readonly non2xx: number
 }
 
@@ -33,6 +39,8 @@ export interface TokenBenchRow {
 export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow[]> {
   const gateway = await startBenchGateway({ AUTH_CODE_TTL: '600' })
   const { issuer, deps, app, github } = gateway
+  const floor = await startTokenFloor(gateway.redisUrl, await freePort())
+  const floorUrl = `http://127.0.0.1:${(floor.server.address() as AddressInfo).port}`
   const store = deps.store
   const dir = await mkdtemp(join(tmpdir(), 'token-bench-'))
   let canned = ''
@@ -126,6 +134,7 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       }
       const script = join(dir, `refresh-${round}.lua`)
       await writeFile(script, poolScript(tokens, client.client_id))
+      await floor.prepare('refresh', tokens)
       return script
     }
     await families(-1)
@@ -133,6 +142,7 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
     const samples: {
       grant: TokenBenchRow['grant']
       bare: number
+      floor: number
       token: number
       non2xx: number
     }[] = []
@@ -144,20 +154,25 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       }
       const codeScript = join(dir, `codes-${round}.lua`)
       await writeFile(codeScript, listScript(codes.map(codeBody)))
+      await floor.prepare('code', codes)
       const bareCode = await wrk(`${bareUrl}/token`, codeScript, seconds)
+      const floorCode = answered(await wrk(`${floorUrl}/token`, codeScript, seconds))
       const code = await wrk(`${issuer}/token`, codeScript, seconds)
       samples.push({
         grant: 'authorization_code',
         bare: bareCode.rps,
+        floor: floorCode.rps,
         token: code.rps,
         non2xx: code.non2xx,
       })
       const refreshScript = await families(round)
       const bareRefresh = await wrk(`${bareUrl}/token`, refreshScript, seconds)
+      const floorRefresh = answered(await wrk(`${floorUrl}/token`, refreshScript, seconds))
       const refresh = await wrk(`${issuer}/token`, refreshScript, seconds)
       samples.push({
         grant: 'refresh_token',
         bare: bareRefresh.rps,
+        floor: floorRefresh.rps,
         token: refresh.rps,
         non2xx: refresh.non2xx,
       })
@@ -168,25 +183,33 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
         grant,
         bare: median(mine.map((s) => s.bare)),
         token: median(mine.map((s) => s.token)),
+        floor: median(mine.map((s) => s.floor)),
         ratio: median(mine.map((s) => s.token / s.bare)),
+        floorRatio: median(mine.map((s) => s.floor / s.bare)),
         non2xx: mine.reduce((sum, s) => sum + s.non2xx, 0),
       })
     }
   } finally {
-    await Promise.all([gateway.close(), close(bare)])
+    await Promise.all([gateway.close(), close(bare), floor.close()])
     await rm(dir, { recursive: true, force: true })
   }
   const lines = [
-    `/token vs bare node:http answering the same-size JSON, wrk 2 threads c=32, ${seconds} s per run, median of ${rounds} alternating rounds`,
-    '| grant | bare req/s | /token req/s | ratio | non-2xx |',
-    '|---|---:|---:|---:|---:|',
+    `/token vs bare node:http answering the same-size JSON, and vs the same Redis commands and signature on node:http (floor), wrk 2 threads c=32, ${seconds} s per run, median of ${rounds} alternating rounds`,
+    '| grant | bare req/s | floor req/s | /token req/s | ratio | floor ratio | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.grant} | ${r.bare.toFixed(0)} | ${r.token.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.non2xx} |`
+        `| ${r.grant} | ${r.bare.toFixed(0)} | ${r.floor.toFixed(0)} | ${r.token.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.floorRatio.toFixed(2)}× | ${r.non2xx} |`
     ),
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
   return rows
+}
+
+/** The floor answers 200 to anything unless it is broken; a broken floor measures nothing. */
+function answered(run: { rps: number; non2xx: number }): { rps: number } {
+  if (run.non2xx > 0) throw new Error(`the token floor failed ${run.non2xx} requests`)
+  return run
 }
 
 /** A wrk script sending each body once, split between the threads; then invalid ones (counted). */
