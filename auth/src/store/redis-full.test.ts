@@ -28,6 +28,8 @@ describe('a full Redis (maxmemory, noeviction)', () => {
       logger: createLogger('silent'),
     })
     await store.put('live', 'kept')
+    await store.addToSet('members', 'kept')
+    await store.addToSet('members', 'gone')
     expect(await redis.fill()).toBeInstanceOf(StoreFull)
     await expect(store.increment('counter', 60)).rejects.toBeInstanceOf(StoreFull)
     await expect(
@@ -52,8 +54,26 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     expect(response.headers.get('retry-after')).toBe('5')
     expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
 
-    // Reads and deletes still work when full, so room can be made.
+    // Reads and deletes still work when full, so room can be made: a batch of deletions too (a
+    // revocation's or a withdrawn consent's), but never one that writes as well.
     expect(await store.delete('filler:0', 'filler:1')).toBe(2)
+    expect(await redis.fill()).toBeInstanceOf(StoreFull)
+    await expect(
+      store.batch([
+        { op: 'delete', key: 'filler:2' },
+        { op: 'put', key: 'a', value: 'x' },
+      ])
+    ).rejects.toBeInstanceOf(StoreFull)
+    expect(await store.get('filler:2')).toBe('x'.repeat(1024))
+    expect(
+      await store.batch([
+        { op: 'delete', key: 'filler:2' },
+        { op: 'delete', key: 'live' },
+        { op: 'removeFromSet', key: 'members', member: 'gone' },
+      ])
+    ).toBe(true)
+    expect(await store.getMany(['filler:2', 'live'])).toEqual([null, null])
+    expect(await store.setMembers('members')).toEqual(['kept'])
     await redis.makeRoom()
     expect(await store.put('after', 'x')).toBe(true)
   })

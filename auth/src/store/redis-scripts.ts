@@ -49,6 +49,25 @@ apply(2)
 return 1
 `,
   /**
+   * `batch` of deletions only, `allow-oom`: a full Redis runs it, since it only frees memory (as
+   * it runs a lone DEL or SREM), so room can be made and revocations finish. Anything but a
+   * removal is an error before any change.
+   */
+  gatewayRemoveAll: `#!lua flags=allow-oom
+for i = 1, #KEYS do
+  local op = ARGV[(i - 1) * 3 + 1]
+  if op ~= 'delete' and op ~= 'removeFromSet' then
+    return redis.error_reply('gatewayRemoveAll: ' .. tostring(op) .. ' is not a removal')
+  end
+end
+for i = 1, #KEYS do
+  local a = (i - 1) * 3
+  if ARGV[a + 1] == 'delete' then redis.call('DEL', KEYS[i])
+  else redis.call('SREM', KEYS[i], ARGV[a + 2]) end
+end
+return 1
+`,
+  /**
    * `takeAndWrite`: KEYS[1] is taken, KEYS[2..] are written, or nothing happens when KEYS[1] is
    * gone.
    */

@@ -1,7 +1,13 @@
 import { Cluster } from 'ioredis'
 import { connectRedis } from './redis-connection.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
-import { type PutOptions, type Store, StoreFull, StoreUnavailable } from './store.ts'
+import {
+  type PutOptions,
+  type Store,
+  StoreFull,
+  StoreUnavailable,
+  type WriteOperation,
+} from './store.ts'
 
 /**
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
@@ -66,8 +72,9 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
           1
         )
       }
-      if (operations.length > 0)
-        await replicated(scripts.gatewayWriteAll(keys.length, ...keys, ...args))
+      if (operations.length === 0) return true
+      const script = operations.every(isRemoval) ? 'gatewayRemoveAll' : 'gatewayWriteAll'
+      await replicated(scripts[script](keys.length, ...keys, ...args))
       return true
     },
 
@@ -192,4 +199,9 @@ function asUnavailable(error: unknown): unknown {
 
 function escapeGlob(value: string): string {
   return value.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+/** A write that only frees memory. */
+function isRemoval(operation: WriteOperation): boolean {
+  return operation.op === 'delete' || operation.op === 'removeFromSet'
 }

@@ -32,7 +32,8 @@ export interface Store {
   /**
    * Applies all operations atomically (one script on Redis). With `unlessExists`, nothing is
    * written when that key exists, and the answer is false: a record is never created after its
-   * revocation marker, whatever order the two requests run in.
+   * revocation marker, whatever order the two requests run in. A batch of deletions only goes
+   * through on a full store, as a lone delete does: it frees memory.
    */
   batch(operations: readonly WriteOperation[], guard?: BatchGuard): Promise<boolean>
   /**

@@ -228,13 +228,7 @@ export async function revokeRefreshFamily(
   const family = await findRefreshFamily(store, familyId)
   if (!family) return { marked }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
-  if (!marked) {
-    // A full Redis refuses a batch (a script that may write) whole, deletions too, but not a lone
-    // DEL or SREM: the refresh token and the family go in one DEL, the index entries after it.
-    await store.delete(keys.refreshToken(family.currentTokenHash), keys.refreshFamily(familyId))
-    for (const index of indexes) await store.removeFromSet(index, familyId)
-    return { marked }
-  }
+  // Deletions only: a full store that refused the marker still takes them.
   await store.batch([
     { op: 'delete', key: keys.refreshToken(family.currentTokenHash) },
     { op: 'delete', key: keys.refreshFamily(familyId) },
