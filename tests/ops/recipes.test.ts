@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
-import { freePort } from '../support/free-port.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import { useGatewayWithGitHub } from '../support/gateway-with-github.ts'
 import { HeadlessBrowser } from '../support/headless-browser.ts'
@@ -212,7 +211,8 @@ describe('just recipes', () => {
     expect(healthy.code, healthy.stdout + healthy.stderr).toBe(0)
     expect(healthy.stdout).toMatch(/all \d+ checks passed/)
     expect(healthy.stdout).toContain('echo: /health')
-    const nothing = `http://127.0.0.1:${await freePort()}`
+    // Port 1 is privileged: nothing any test starts can be listening there.
+    const nothing = 'http://127.0.0.1:1'
     const down = await just(['check-health', '--url', nothing, '--json'])
     expect(down.code).toBe(1)
     expect(JSON.parse(down.stdout)).toMatchObject({ healthy: false })

@@ -3,7 +3,6 @@ import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintAccessToken } from '../../../tests/support/access-tokens.ts'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
-import { freePort } from '../../../tests/support/free-port.ts'
 import { createApp } from '../app.ts'
 import type { SigningKeys } from '../keys/signing-keys.ts'
 import { createLogger } from '../logger.ts'
@@ -141,8 +140,9 @@ describe('/verify with hostile or broken credentials', () => {
   })
 
   it('fails closed with 401 when the store does not answer', async () => {
-    // A Redis that is not there: every command fails after its 300 ms timeout.
-    const deadStore = createRedisStore(`redis://127.0.0.1:${await freePort()}`, 'dead:', 300)
+    // A Redis that is not there (port 1 is privileged: no test can be listening on it): every
+    // command fails after its 300 ms timeout.
+    const deadStore = createRedisStore('redis://127.0.0.1:1', 'dead:', 300)
     const lines: Record<string, unknown>[] = []
     const logger = createLogger('info', { write: (line: string) => lines.push(JSON.parse(line)) })
     const app = createApp({ ...server, store: deadStore, logger })
