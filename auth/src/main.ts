@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { gracefulClose, keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
@@ -10,7 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts'
 import type { AuthDeps } from './deps.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { collectProcessMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
+import { createAuthMetrics } from './metrics/auth-metrics.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const clock = systemClock
   const store = openStore(config, logger)
   const metrics = createAuthMetrics()
-  collectProcessMetrics(metrics)
+  collectProcessMetrics(metrics.registry)
   const { deps, app, forwardAuth, users, internalApp } = await composeAuthServer({
     config,
     store,

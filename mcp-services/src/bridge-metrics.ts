@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Hono, type MiddlewareHandler } from 'hono'
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Histogram, Registry } from 'prom-client'
 import type { ChildConnection } from './child-process.ts'
 import { isModernVersion } from './modern-protocol.ts'
+import { callbackGauge } from './process-metrics.ts'
 
 /** Which protocol era a child or request belongs to (docs/mcp-services.md, "Protocol eras"). */
 export type Era = 'session' | 'stateless'
@@ -52,25 +53,8 @@ export function createBridgeMetrics(service: string): BridgeMetrics {
       labelNames: ['era', 'cause'],
       registers,
     }),
-    gauge(name, help, read) {
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read())
-        },
-      })
-    },
+    gauge: (name, help, read) => callbackGauge(registry, name, help, read),
   }
-}
-
-/**
- * Adds the process's own metrics (CPU, memory, event loop delay). Only the running bridge does:
- * each call starts observers that live as long as the process.
- */
-export function collectProcessMetrics(metrics: BridgeMetrics): void {
-  collectDefaultMetrics({ register: metrics.registry })
 }
 
 /**

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
-import { collectProcessMetrics, metricsApp } from './bridge-metrics.ts'
+import { metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
 import { gracefulClose, keepConnectionsLonger } from './http-server.ts'
 import { createLogger } from './logger.ts'
+import { collectProcessMetrics } from './process-metrics.ts'
 import { httpUserDirectory } from './user-directory.ts'
 
 /**
@@ -38,7 +39,7 @@ const bridge = createBridge({
   sharedSecret: config.sharedSecret,
   userDirectory,
 })
-if (config.metrics) collectProcessMetrics(bridge.metrics)
+if (config.metrics) collectProcessMetrics(bridge.metrics.registry)
 const server = serve(
   { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Histogram, Registry } from 'prom-client'
+import { callbackGauge } from '../../../mcp-services/src/process-metrics.ts'
 
 /**
  * Seconds, fine below a millisecond: `/verify` answers a cached token in tens of microseconds, a
@@ -109,23 +110,6 @@ export function createAuthMetrics(): AuthMetrics {
       labelNames: ['operation'],
       registers,
     }),
-    gauge(name, help, read) {
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read())
-        },
-      })
-    },
+    gauge: (name, help, read) => callbackGauge(registry, name, help, read),
   }
-}
-
-/**
- * Adds the process's own metrics (CPU, memory, event loop delay, garbage collection). Only the
- * running server does: each call starts observers that live as long as the process.
- */
-export function collectProcessMetrics(metrics: AuthMetrics): void {
-  collectDefaultMetrics({ register: metrics.registry })
 }
