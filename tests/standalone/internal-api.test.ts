@@ -47,6 +47,18 @@ describe('the started gateway serves the internal API on its own port only', () 
     expect(gateway.output()).not.toContain(SECRET)
   })
 
+  it('serves its metrics there, with those of the process itself', async () => {
+    await fetchSoon(`${gateway.url}/health`)
+    const response = await fetchSoon(`http://127.0.0.1:${internalPort}/metrics`, {
+      headers: { Authorization: `Bearer ${SECRET}` },
+    })
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(text).toMatch(/^auth_http_requests_total\{route="\/health",status="2xx"/m)
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m)
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m)
+  })
+
   it('serves none of it on the public port', async () => {
     const response = await fetch(`${gateway.url}/internal/users/4242/github-token`, {
       headers: { Authorization: `Bearer ${SECRET}` },

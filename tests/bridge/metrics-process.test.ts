@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectClient } from '../../mcp-services/src/testing/harness.ts'
+import { type RunningProcess, startProcess } from '../proxies/support/processes.ts'
+import { freePort } from '../support/free-port.ts'
+
+const SECRET = 'metrics-process-secret-0123456789abcdef'
+const TOKEN = 'metrics-process-token-0123456789abcdef'
+
+/** `npm run start:service -- echo` with `METRICS_PORT`: what a Prometheus scrape gets. */
+describe('a bridge process with METRICS_PORT', () => {
+  let bridge: RunningProcess
+  let port: number
+  let metricsPort: number
+  beforeAll(async () => {
+    ;[port, metricsPort] = [await freePort(), await freePort()]
+    bridge = await startProcess(
+      process.execPath,
+      ['mcp-services/src/main.ts', 'echo'],
+      [port, metricsPort],
+      {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        BRIDGE_SHARED_SECRET: SECRET,
+        METRICS_PORT: String(metricsPort),
+        METRICS_TOKEN: TOKEN,
+      }
+    )
+  }, 30_000)
+  afterAll(async () => {
+    await bridge?.stop()
+  })
+
+  it('serves its requests and the process own metrics to the token only', async () => {
+    const { client } = await connectClient(`http://127.0.0.1:${port}/mcp`, 'alice', {
+      headers: { 'X-Bridge-Secret': SECRET },
+    })
+    await client.listTools()
+    await client.close()
+
+    const url = `http://127.0.0.1:${metricsPort}/metrics`
+    expect((await fetch(url)).status).toBe(401)
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } })
+    expect(response.status).toBe(200)
+    const text = await response.text()
+    expect(text).toMatch(/^bridge_requests_total\{era="session",status="2xx",service="echo"\} \d+/m)
+    expect(text).toMatch(/^bridge_sessions\{service="echo"\} \d+/m)
+    expect(text).toMatch(/^process_resident_memory_bytes\{service="echo"\} \d+/m)
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{service="echo"\} /m)
+  })
+})
