@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
+import { setAnswerHeaders } from './answer-headers.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 
 export interface RequestGuardOptions {
@@ -64,18 +65,11 @@ const EXPOSED_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate'] as const
  * Same headers, same values; an answer whose headers cannot change is copied once, as before.
  */
 function addCorsHeaders(c: Context, origin: string | undefined): void {
-  const add = (set: (name: string, value: string, append?: boolean) => void) => {
-    if (origin) set('Access-Control-Allow-Origin', origin)
-    set('Access-Control-Expose-Headers', EXPOSED_HEADERS.join(','))
-    set('Vary', 'Origin', true)
-  }
-  try {
-    const headers = c.res.headers
-    add((name, value, append) => (append ? headers.append(name, value) : headers.set(name, value)))
-  } catch {
-    // Immutable headers (a fetched response): Hono's own setter copies the response first.
-    add((name, value, append) => c.header(name, value, append ? { append: true } : undefined))
-  }
+  setAnswerHeaders(c, [
+    ...(origin ? [['Access-Control-Allow-Origin', origin] as const] : []),
+    ['Access-Control-Expose-Headers', EXPOSED_HEADERS.join(',')],
+    ['Vary', 'Origin', true],
+  ])
 }
 
 /** `example.com:8443` → `example.com`, `[::1]:3000` → `[::1]`. */

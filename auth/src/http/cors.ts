@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
+import { type AnswerHeader, setAnswerHeaders } from '../../../mcp-services/src/answer-headers.ts'
 
 /**
  * CORS for the endpoints browser-based clients call directly (discovery, JWKS, registration,
@@ -22,16 +23,13 @@ export const publicCors = (): MiddlewareHandler => {
   return async (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next)
     await next()
-    try {
-      c.res.headers.set('Access-Control-Allow-Origin', '*')
-      c.res.headers.set('Access-Control-Expose-Headers', EXPOSED)
-    } catch {
-      // Immutable headers (a fetched response): Hono's own setter copies the response first.
-      c.header('Access-Control-Allow-Origin', '*')
-      c.header('Access-Control-Expose-Headers', EXPOSED)
-    }
+    setAnswerHeaders(c, ANSWER_HEADERS)
     return undefined
   }
 }
 
 const EXPOSED = 'WWW-Authenticate'
+const ANSWER_HEADERS: readonly AnswerHeader[] = [
+  ['Access-Control-Allow-Origin', '*'],
+  ['Access-Control-Expose-Headers', EXPOSED],
+]
