@@ -100,3 +100,38 @@ describe('an oversized request body on a real connection', () => {
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(2)
   })
 })
+
+describe('a client that goes away in the middle of its body', () => {
+  let server: TestAuthServer
+  let http: Server
+  let port: number
+  beforeAll(async () => {
+    server = await createTestAuthServer()
+    http = serve({ fetch: server.app.fetch, hostname: '127.0.0.1', port: 0 }) as Server
+    await once(http, 'listening')
+    port = (http.address() as AddressInfo).port
+  })
+  afterAll(async () => {
+    http.close()
+    await server.close()
+  })
+
+  it.each(['/token', '/register', '/revoke'])(
+    'is its own mistake at %s: no error line, no server error',
+    async (path) => {
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      const type = path === '/register' ? 'application/json' : 'application/x-www-form-urlencoded'
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nContent-Length: 100\r\n\r\ngrant_type=`
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      socket.destroy()
+      // The handler notices the abort and finishes; its request line is the last to appear.
+      await expect
+        .poll(() => server.logs.some((line) => line.path === path || line.url === path))
+        .toBe(true)
+      expect(server.logs.filter((line) => Number(line.level) >= 50)).toEqual([])
+    }
+  )
+})

@@ -75,10 +75,20 @@ async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   if (!body) return new Uint8Array()
   const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength
-    if (size > maxBytes) throw tooLarge(c, maxBytes)
-    chunks.push(chunk)
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > maxBytes) throw tooLarge(c, maxBytes)
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    if (error instanceof RequestTooLarge) throw error
+    // The client went away mid-body (Node's `aborted`, a reset): its mistake, not a server error,
+    // and nobody is left to read the answer.
+    throw new InvalidRequest('the request body ended before its declared length', {
+      cause: error,
+      reason: 'body_aborted',
+    })
   }
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks)
 }
