@@ -49,6 +49,8 @@ export function isLoopbackHost(hostname: string): boolean {
 export function redirectUriProblem(value: string): string | undefined {
   if (value.length > MAX_REDIRECT_URI_LENGTH) return 'is too long'
   if (/[\s*]/.test(value)) return 'must not contain whitespace or wildcards'
+  // URL parsers drop these silently, so the URI compared would not be the URI sent.
+  if (/\p{Cc}/u.test(value)) return 'must not contain control characters'
   if (value.includes('#')) return 'must not contain a fragment'
   // Parsers disagree on these (`https:host`, `https://a\\@b`): refuse rather than guess.
   if (value.includes('\\')) return 'must not contain backslashes'
@@ -63,9 +65,10 @@ export function redirectUriProblem(value: string): string | undefined {
   const scheme = url.protocol.slice(0, -1).toLowerCase()
   if (scheme === 'https') return url.hostname ? undefined : 'must name a host'
   if (scheme === 'http') {
-    return isLoopbackHost(url.hostname)
-      ? undefined
-      : 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'
+    if (!isLoopbackHost(url.hostname)) {
+      return 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'
+    }
+    return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
   }
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`
   if (BROWSER_SCHEMES.has(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {

@@ -40,6 +40,23 @@ describe('redirect URI matching', () => {
     expect(matchRedirectUri('https://127.0.0.1:51000/cb', registered)).toBeUndefined()
     expect(matchRedirectUri('not a uri', registered)).toBeUndefined()
   })
+
+  it('relaxes the loopback port only for a URI registration would accept as written', () => {
+    const registered = ['http://localhost:1234/cb']
+    expect(matchRedirectUri('http://localhost:5678/cb', registered)).toBe(registered[0])
+    // Each of these parses to http://localhost:<port>/cb, but is not that URI as sent.
+    for (const forgiven of [
+      'http:localhost:5678/cb',
+      'http:\\\\localhost:5678\\cb',
+      'http://localhost:5678/c\tb',
+      'http://localhost:5678/c\nb',
+      ' http://localhost:5678/cb',
+      'http://localhost:5678/cb\u0001',
+      'http://localhost:0/cb',
+    ]) {
+      expect(matchRedirectUri(forgiven, registered), JSON.stringify(forgiven)).toBeUndefined()
+    }
+  })
 })
 
 describe('scopes', () => {

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../clients/redirect-uri.ts'
+import { isLoopbackHost, redirectUriProblem } from '../clients/redirect-uri.ts'
 
 /**
  * OAuth 2.1 §4.1.1 / RFC 8252 §7.3: the redirect URI of a request must equal a registered one
@@ -15,8 +15,13 @@ export function matchRedirectUri(
   return registered.find((uri) => loopbackWithoutPort(uri) === requestedLoopback)
 }
 
-/** The URI with its port removed, when it is an http loopback URI; otherwise undefined. */
+/**
+ * The URI with its port removed, when it is an http loopback URI; otherwise undefined. A
+ * requested URI must also be one registration would accept: parsing forgives forms (`http:\\`,
+ * tabs, control characters) that the redirect would not be sent to as written.
+ */
 function loopbackWithoutPort(uri: string): string | undefined {
+  if (redirectUriProblem(uri) !== undefined) return undefined
   let url: URL
   try {
     url = new URL(uri)

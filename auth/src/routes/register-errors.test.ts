@@ -77,6 +77,8 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['a browser scheme (Safari)', 'x-safari-https://evil.example/cb'],
     ['a browser scheme (Chrome)', 'googlechromes://evil.example/cb'],
     ['a private-use scheme wrapping a web URL', 'myapp://https://evil.example/cb'],
+    ['a control character', 'https://app.example.com/cb\u0001'],
+    ['port 0 on loopback', 'http://127.0.0.1:0/cb'],
   ])('a redirect URI with %s', async (_form, uri) => {
     await expectOAuthError(
       await registerClient(server, { redirect_uris: [uri] }),
