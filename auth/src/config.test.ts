@@ -187,6 +187,26 @@ describe('loadConfig', () => {
   })
 })
 
+describe('empty variables', () => {
+  it('count as unset, as an env file copied from the example has them', () => {
+    const config = loadConfig({
+      GITHUB_CLIENT_ID: '',
+      GITHUB_CLIENT_SECRET: '',
+      JWT_PRIVATE_KEY_B64: '',
+      INTERNAL_API_SECRET: '',
+      PORT: '',
+      ALLOWED_GITHUB_USERS: '',
+      MCP_ECHO_ENABLED: '',
+    })
+    expect(config.port).toBe(8080)
+    expect(config.issuer).toBe('http://localhost:8080')
+    expect(config.internalApi).toBeUndefined()
+    expect(config.protectedResources.map((r) => r.resource)).toContain(
+      'http://localhost:8080/echo/mcp'
+    )
+  })
+})
+
 describe('the shutdown settings', () => {
   it('wait 5 s not ready, then give requests in flight 20 s, unless told otherwise', () => {
     expect(loadConfig({}).shutdown).toEqual({ delayMs: 5000, timeoutMs: 20_000 })

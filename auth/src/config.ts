@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type ServiceDefinition, serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { withoutEmptyValues } from '../../mcp-services/src/environment.ts'
 import {
   type GatewayPolicy,
   loadPolicyFile,
@@ -95,11 +96,10 @@ const environmentSchema = z.object({
     .string()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
     .optional(),
-  // Empty is unset: compose passes `${METRICS_TOKEN:-}` to deployments that have none.
-  METRICS_TOKEN: z.preprocess(
-    (value) => (value === '' ? undefined : value),
-    z.string().min(32, 'at least 32 characters (just generate-all-secrets)').optional()
-  ),
+  METRICS_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters (just generate-all-secrets)')
+    .optional(),
   AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
   SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),
@@ -215,7 +215,8 @@ export interface Config {
   readonly shutdown: { readonly delayMs: number; readonly timeoutMs: number }
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>): Config {
+  const env = withoutEmptyValues(environment)
   const parsed = environmentSchema.safeParse(env)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

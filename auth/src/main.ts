@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
+import type { BridgeConfig } from '../../mcp-services/src/config.ts'
 import { gracefulClose, keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
 import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
@@ -20,8 +21,11 @@ import type { Store } from './store/store.ts'
 /** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
   let config: Config
+  let bridgeConfig: BridgeConfig | undefined
   try {
     config = loadConfig(process.env)
+    // Standalone, the bridged services' settings are checked now too, as one configuration.
+    bridgeConfig = config.mode === 'standalone' ? await standaloneBridgeConfig() : undefined
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`configuration error: ${error.message}\n`)
@@ -51,8 +55,7 @@ async function main(): Promise<void> {
       'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only on a loopback AUTH_ISSUER or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer): nobody can sign in'
     )
   }
-  const services =
-    config.mode === 'standalone' ? await mountStandaloneServices(app, deps, users) : undefined
+  const services = bridgeConfig && (await mountStandaloneServices(app, deps, bridgeConfig, users))
 
   const server = createServer(publicRequestListener(app, forwardAuth))
   server.listen(config.port, config.host, () => {
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
 async function mountStandaloneServices(
   app: Hono,
   deps: AuthDeps,
+  bridgeConfig: BridgeConfig,
   users: UserDirectory
 ): Promise<MountedServices> {
   const [{ mountServices }, bridge] = await Promise.all([
@@ -130,10 +134,21 @@ async function mountStandaloneServices(
   return mountServices(
     app,
     deps,
-    bridge.parseBridgeConfig(process.env),
+    bridgeConfig,
     bridge.createLogger(logLevel, undefined, logFormat),
     users
   )
+}
+
+/** The bridge's settings from the environment; a mistake there is a configuration error too. */
+async function standaloneBridgeConfig(): Promise<BridgeConfig> {
+  const bridge = await import('../../mcp-services/src/index.ts')
+  try {
+    return bridge.parseBridgeConfig(process.env)
+  } catch (error) {
+    if (error instanceof bridge.BridgeConfigError) throw new ConfigError(error.message)
+    throw error
+  }
 }
 
 function openStore(config: Config, logger: Logger): Store {

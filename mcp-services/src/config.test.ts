@@ -34,6 +34,14 @@ describe('parseBridgeConfig', () => {
   })
 })
 
+describe('empty variables', () => {
+  it('count as unset', () => {
+    const config = parseBridgeConfig({ PORT: '', METRICS_TOKEN: '', BRIDGE_REPLICA_ID: '' })
+    expect(config.port).toBe(parseBridgeConfig({}).port)
+    expect(config.metrics).toBeUndefined()
+  })
+})
+
 describe('replicas (BRIDGE_PEERS, BRIDGE_REPLICA_ID)', () => {
   const peers = 'a=http://bridge-a:3000, b=https://bridge-b.internal'
 

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { serviceCatalog } from './catalog.ts'
+import { withoutEmptyValues } from './environment.ts'
 import { type GatewayPolicy, loadPolicyFile } from './policy/policy-format.ts'
 
 /**
@@ -268,32 +269,42 @@ export interface ReplicaSetConfig {
   readonly peers: readonly ReplicaPeer[]
 }
 
+/** A bridge setting is missing or invalid; the message names the variable. */
+export class BridgeConfigError extends Error {
+  override readonly name = 'BridgeConfigError'
+}
+
 /** Parses and freezes the bridge configuration; throws a readable error on a bad value. */
-export function parseBridgeConfig(env: Readonly<Record<string, string | undefined>>): BridgeConfig {
+export function parseBridgeConfig(
+  environment: Readonly<Record<string, string | undefined>>
+): BridgeConfig {
+  const env = withoutEmptyValues(environment)
   const parsed = environmentSchema.safeParse(env)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-    throw new Error(`invalid bridge configuration: ${problems.join('; ')}`)
+    throw new BridgeConfigError(`invalid bridge configuration: ${problems.join('; ')}`)
   }
   const e = parsed.data
   const self = e.BRIDGE_REPLICA_ID ?? hostname()
   if (e.BRIDGE_PEERS !== undefined && !e.BRIDGE_PEERS.some((peer) => peer.id === self)) {
-    throw new Error(
+    throw new BridgeConfigError(
       `invalid bridge configuration: BRIDGE_REPLICA_ID: "${self}"${e.BRIDGE_REPLICA_ID === undefined ? ' (the host name)' : ''} is not among the ids of BRIDGE_PEERS (${e.BRIDGE_PEERS.map((peer) => peer.id).join(', ')})`
     )
   }
   if (e.AUTH_INTERNAL_URL !== undefined && e.INTERNAL_API_SECRET === undefined) {
-    throw new Error(
+    throw new BridgeConfigError(
       'invalid bridge configuration: INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL (the secret the auth server checks on its internal API)'
     )
   }
   if (e.METRICS_PORT !== undefined && e.METRICS_TOKEN === undefined) {
-    throw new Error(
+    throw new BridgeConfigError(
       'invalid bridge configuration: METRICS_TOKEN: required with METRICS_PORT (the metrics are never served without a bearer token)'
     )
   }
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
-    throw new Error(`invalid bridge configuration: METRICS_PORT: must differ from PORT ${e.PORT}`)
+    throw new BridgeConfigError(
+      `invalid bridge configuration: METRICS_PORT: must differ from PORT ${e.PORT}`
+    )
   }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   return Object.freeze({
@@ -338,7 +349,7 @@ export function parseBridgeConfig(env: Readonly<Record<string, string | undefine
  */
 export function assertListenerGuarded(config: BridgeConfig): void {
   if (config.sharedSecret !== undefined || isLoopback(config.host)) return
-  throw new Error(
+  throw new BridgeConfigError(
     `invalid bridge configuration: BRIDGE_SHARED_SECRET is not set and HOST=${config.host} is not a loopback address, so any neighbour could send forged X-User-Id headers. Set BRIDGE_SHARED_SECRET to the secret the reverse proxy adds as X-Bridge-Secret (docs/mcp-services.md), or listen on 127.0.0.1.`
   )
 }
@@ -355,6 +366,6 @@ function policyFrom(path: string | undefined): GatewayPolicy | undefined {
       serviceCatalog.map((service) => service.name)
     )
   } catch (error) {
-    throw new Error(`invalid bridge configuration: ${(error as Error).message}`)
+    throw new BridgeConfigError(`invalid bridge configuration: ${(error as Error).message}`)
   }
 }

@@ -5,5 +5,5 @@ export {
   type ServiceDefinition,
   serviceCatalog,
 } from './catalog.ts'
-export { type BridgeConfig, parseBridgeConfig } from './config.ts'
+export { type BridgeConfig, BridgeConfigError, parseBridgeConfig } from './config.ts'
 export { createLogger } from './logger.ts'

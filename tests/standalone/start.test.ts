@@ -71,10 +71,32 @@ describe('start-up configuration check', () => {
     [{ PORT: 'abc' }, 'PORT'],
     [{ AUTH_ISSUER: 'https://auth.example.com/' }, 'AUTH_ISSUER'],
     [{ NODE_ENV: 'production' }, 'REDIS_URL'],
+    // A setting of the services bridged in this process is the same kind of mistake.
+    [{ MAX_SESSIONS: 'abc' }, 'invalid bridge configuration: MAX_SESSIONS'],
   ])('stops on %o with a one-line message naming %s', async (env, variable) => {
     const { code, stderr } = await runGatewayExpectingFailure(env)
     expect(code).toBe(2)
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toMatch(new RegExp(`^configuration error: ${variable}: `))
+  })
+})
+
+describe('an environment copied from the example', () => {
+  it('starts with its empty NAME= lines, which count as unset', async () => {
+    const gateway = await startGatewayProcess({
+      GITHUB_CLIENT_ID: '',
+      GITHUB_CLIENT_SECRET: '',
+      JWT_PRIVATE_KEY_B64: '',
+      INTERNAL_API_SECRET: '',
+      METRICS_TOKEN: '',
+      LOG_FORMAT: '',
+      BRIDGE_REPLICA_ID: '',
+      MCP_ECHO_ENABLED: '',
+    })
+    try {
+      expect((await fetch(`${gateway.url}/health`)).status).toBe(200)
+    } finally {
+      await gateway.stop()
+    }
   })
 })
