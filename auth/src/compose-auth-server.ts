@@ -9,7 +9,7 @@ import type { AuthDeps } from './deps.ts'
 import { createForwardAuth, type ForwardAuth, meteredForwardAuth } from './http/forward-auth.ts'
 import { createReadiness } from './http/readiness.ts'
 import { createInternalApp } from './internal/internal-app.ts'
-import { loadSigningKeys } from './keys/signing-keys.ts'
+import { signingKeysAtStart } from './keys/signing-keys-at-start.ts'
 import type { Logger } from './logger.ts'
 import { type AuthMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
 import { countedAuditTrail } from './metrics/counted-audit-trail.ts'
@@ -41,7 +41,7 @@ export async function composeAuthServer(parts: {
   const metrics = parts.metrics ?? createAuthMetrics()
   // Every part below reads and writes through it, so every store call is timed and counted.
   const store = meteredStore(parts.store, metrics)
-  const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
+  const signingKeys = await signingKeysAtStart(store, config.pinnedSigningKey, parts.logger)
   const upstream = configuredUpstream(config, store, clock)
   const { enabled, allowLoopback } = config.clientIdMetadataDocuments
   const metadataDocumentClients = enabled

@@ -161,6 +161,12 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
   }
 }
 
+/** One Redis, without persistence, on a port chosen beforehand (a store that comes up late). */
+export async function startRedisOnPort(port: number): Promise<{ stop(): Promise<void> }> {
+  const child = await launch(['redis-server', '--port', String(port), '--save', ''], port)
+  return { stop: () => kill(child, 'SIGKILL') }
+}
+
 async function redisCli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 10_000 })
   return stdout

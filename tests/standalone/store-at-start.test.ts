@@ -1,0 +1,42 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { freePort } from '../support/free-port.ts'
+import { startGatewayProcess } from '../support/gateway-process.ts'
+import { startRedisOnPort } from '../support/redis-topologies.ts'
+
+describe('an auth server started before its store', () => {
+  it('waits for the store, then serves, rather than exiting', async () => {
+    const redisPort = await freePort()
+    const starting = startGatewayProcess(
+      {
+        GATEWAY_MODE: 'auth',
+        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        ALLOWED_GITHUB_USERS: 'octocat',
+      },
+      { startTimeoutMs: 30_000 }
+    )
+    // Settled now so that a gateway exiting early fails the test below, not the run.
+    const started = starting.then(
+      (gateway) => ({ gateway }),
+      (error: unknown) => ({ error })
+    )
+    // Long enough for the first attempts to fail: the ring is read before anything listens.
+    await sleep(2_500)
+    const redis = await startRedisOnPort(redisPort)
+    try {
+      const outcome = await started
+      if ('error' in outcome) throw outcome.error
+      const { gateway } = outcome
+      try {
+        expect(gateway.output()).toContain('store_unavailable_at_start')
+        expect((await fetch(`${gateway.url}/ready`)).status).toBe(200)
+        const jwks = (await (await fetch(`${gateway.url}/jwks`)).json()) as { keys: unknown[] }
+        expect(jwks.keys.length).toBeGreaterThan(0)
+      } finally {
+        await gateway.stop()
+      }
+    } finally {
+      await redis.stop()
+    }
+  })
+})
