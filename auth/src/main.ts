@@ -13,6 +13,7 @@ import type { AuthDeps } from './deps.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createAuthMetrics } from './metrics/auth-metrics.ts'
+import { gatewayAllowList, letsNobodyIn } from './policy/allow-list.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
     logger.warn(
       { event: 'development_login' },
       'GITHUB_CLIENT_ID is not set: offering the development sign-in (anyone can type any name; ALLOWED_GITHUB_USERS decides who gets in)'
+    )
+  }
+  if (letsNobodyIn(gatewayAllowList(config))) {
+    logger.warn(
+      { event: 'nobody_allowed' },
+      'ALLOWED_GITHUB_USERS, ALLOWED_GITHUB_ORGS and ALLOWED_GITHUB_TEAMS are all empty: every sign-in is refused'
     )
   }
   if (!deps.upstream) {

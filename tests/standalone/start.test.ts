@@ -18,6 +18,10 @@ describe('the start command (standalone, embedded defaults)', () => {
     expect(gateway.output()).toMatch(/REDIS_URL is not set: using an in-memory store/)
   })
 
+  it('warns that nobody can sign in until someone is allowed', () => {
+    expect(gateway.output()).toContain('"event":"nobody_allowed"')
+  })
+
   it('serves the metadata documents and registration', async () => {
     const metadata = (await (
       await fetch(`${gateway.url}/.well-known/oauth-authorization-server`)

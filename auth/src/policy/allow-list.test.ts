@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { allowListRefusal, isAllowed, parseUserEntry } from './allow-list.ts'
+import { allowListRefusal, isAllowed, letsNobodyIn, parseUserEntry } from './allow-list.ts'
 
 describe('isAllowed', () => {
   const alice = { id: '1', login: 'Alice', orgs: ['acme'] }
@@ -69,5 +69,14 @@ describe('teams and refusal reasons', () => {
       'not_an_allowed_user'
     )
     expect(allowListRefusal(carol, { users: [], orgs: [] })).toBe('allow_list_empty')
+  })
+
+  it('lets nobody in only when no user, organisation or team is listed', () => {
+    expect(letsNobodyIn({ users: [], orgs: [], teams: [] })).toBe(true)
+    expect(letsNobodyIn({ users: [], orgs: [] })).toBe(true)
+    expect(letsNobodyIn({ users: '*', orgs: [] })).toBe(false)
+    expect(letsNobodyIn({ users: [{ id: '1' }], orgs: [] })).toBe(false)
+    expect(letsNobodyIn({ users: [], orgs: ['acme'] })).toBe(false)
+    expect(letsNobodyIn({ users: [], orgs: [], teams: ['acme/ops'] })).toBe(false)
   })
 })

@@ -85,6 +85,16 @@ export function isAllowed(subject: TokenSubject, allowList: AllowList): boolean 
   return (allowList.teams ?? []).some((team) => teams.has(team))
 }
 
+/** Nobody at all can be let in: no user, organisation or team is listed. */
+export function letsNobodyIn(allowList: AllowList): boolean {
+  return (
+    allowList.users !== '*' &&
+    allowList.users.length === 0 &&
+    allowList.orgs.length === 0 &&
+    (allowList.teams ?? []).length === 0
+  )
+}
+
 /** Undefined when the list lets the user in, else why not. */
 export function allowListRefusal(
   subject: TokenSubject,
@@ -93,6 +103,5 @@ export function allowListRefusal(
   if (isAllowed(subject, allowList)) return undefined
   if ((allowList.teams ?? []).length > 0) return 'not_in_allowed_team'
   if (allowList.orgs.length > 0) return 'not_in_allowed_org'
-  if (allowList.users !== '*' && allowList.users.length > 0) return 'not_an_allowed_user'
-  return 'allow_list_empty'
+  return letsNobodyIn(allowList) ? 'allow_list_empty' : 'not_an_allowed_user'
 }
