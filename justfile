@@ -14,12 +14,12 @@ store-admin := if env("REDIS_URL", "") != "" { "npm run -s admin --" } else { "d
 default:
     @just --list
 
-# Write the missing secrets (Redis password, signing key, bridge and internal API secrets) into .env, never overwriting one
+# Write the missing secrets (Redis password, signing key, bridge and internal API secrets, metrics token) into .env, never overwriting one
 [group('setup')]
 generate-all-secrets *flags:
     npm run -s admin -- secrets {{ flags }}
 
-# Write a pinned RSA 2048 signing key (JWT_PRIVATE_KEY_B64) into .env unless one is set
+# Write a pinned signing key (JWT_PRIVATE_KEY_B64) into .env unless one is set: EC P-256 (ES256), despite the recipe's old name
 [group('setup')]
 generate-rsa-keys *flags:
     npm run -s admin -- secrets JWT_PRIVATE_KEY_B64 {{ flags }}

@@ -8,6 +8,8 @@ const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
 
 interface ComposeService {
   image?: string
+  stop_grace_period?: string
+  env_file?: { path: string; required?: boolean }[]
   profiles?: string[]
   entrypoint?: string[]
   command?: string[]
@@ -191,6 +193,60 @@ describe('docker-compose.yml', () => {
       const environment = compose.services[reader]?.environment ?? {}
       expect(environment.AUTH_INTERNAL_URL, reader).toBe(`http://auth:${internalPort}`)
       expect(environment.INTERNAL_API_SECRET, reader).toBe(auth.INTERNAL_API_SECRET)
+    }
+  })
+
+  it('stops auth and every bridge gracefully, with the same settings and room to finish', () => {
+    // The code's defaults: the bridge's schema spreads its entries over several lines.
+    const codeDefault = (path: string, name: string) =>
+      Number(new RegExp(`${name}: z[\\s\\S]*?\\.default\\((\\d+)\\)`).exec(read(path))?.[1])
+    const delay = codeDefault('mcp-services/src/config.ts', 'SHUTDOWN_DELAY')
+    const timeout = codeDefault('mcp-services/src/config.ts', 'SHUTDOWN_TIMEOUT')
+    expect(delay).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_DELAY'))
+    expect(timeout).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_TIMEOUT'))
+    // auth reads them from .env; each bridge gets them from .env, with the code's defaults.
+    expect(compose.services.auth?.env_file?.map((file) => file.path)).toEqual(['.env'])
+    for (const service of serviceCatalog) {
+      const environment = compose.services[`mcp-${service.name}`]?.environment ?? {}
+      expect(environment.SHUTDOWN_DELAY, service.name).toBe(`\${SHUTDOWN_DELAY:-${delay}}`)
+      expect(environment.SHUTDOWN_TIMEOUT, service.name).toBe(`\${SHUTDOWN_TIMEOUT:-${timeout}}`)
+    }
+    // Docker's SIGKILL only after the delay, the timeout and a bridge's children's 4 s.
+    for (const name of ['auth', ...serviceCatalog.map((service) => `mcp-${service.name}`)]) {
+      const grace = /^(\d+)s$/.exec(compose.services[name]?.stop_grace_period ?? '')?.[1]
+      expect(Number(grace), name).toBeGreaterThanOrEqual(delay + timeout + 5)
+    }
+  })
+
+  it('passes the metrics settings to auth and every bridge, empty when .env has none', () => {
+    expect(compose.services.auth?.environment?.METRICS_TOKEN).toBe(`\${METRICS_TOKEN:-}`)
+    for (const service of serviceCatalog) {
+      const environment = compose.services[`mcp-${service.name}`]?.environment ?? {}
+      expect(environment.METRICS_PORT, service.name).toBe(`\${METRICS_PORT:-}`)
+      expect(environment.METRICS_TOKEN, service.name).toBe(`\${METRICS_TOKEN:-}`)
+    }
+  })
+
+  it('has docs/metrics.md scrape containers by their compose names, on networks it joins', () => {
+    const doc = read('docs/metrics.md')
+    const section = doc.slice(doc.indexOf('### With compose'), doc.indexOf('### On Kubernetes'))
+    const metricsPort = /`METRICS_PORT=(\d+)`/.exec(section)?.[1]
+    const joined = (/`networks: \[([^\]]+)\]`/.exec(section)?.[1] ?? '')
+      .split(',')
+      .map((network) => network.trim())
+    for (const network of joined) expect(compose.networks, network).toHaveProperty(network)
+    const targets = [...section.matchAll(/'([a-z0-9-]+):(\d+)'/g)]
+    expect(targets.map(([, host]) => host)).toContain('auth')
+    expect(targets.length).toBeGreaterThan(1)
+    for (const [, host = '', port] of targets) {
+      const container = compose.services[host]
+      expect(container, host).toBeDefined()
+      expect(
+        joined.some((network) => container?.networks?.includes(network)),
+        host
+      ).toBe(true)
+      const expected = host === 'auth' ? container?.environment?.INTERNAL_PORT : metricsPort
+      expect(port, host).toBe(expected)
     }
   })
 

@@ -25,7 +25,8 @@ const compose = parse(composeText, { merge: true }) as {
 /**
  * A `.env` as the README's guide has the operator fill it in (a fake GitHub app: nothing is
  * called at start); any other variable compose requires is a secret from
- * `just generate-all-secrets`, so it gets a random value.
+ * `just generate-all-secrets`, so it gets a random value. That recipe also writes the optional
+ * METRICS_TOKEN.
  */
 const dotEnv: Record<string, string> = {
   BASE_DOMAIN: 'example.com',
@@ -33,19 +34,27 @@ const dotEnv: Record<string, string> = {
   GITHUB_CLIENT_ID: 'Iv1.replay',
   GITHUB_CLIENT_SECRET: 'replay-secret',
   ALLOWED_GITHUB_USERS: 'octocat',
+  METRICS_TOKEN: randomBytes(32).toString('hex'),
 }
 for (const [, name, op] of composeText.matchAll(/\$\{(\w+)(?::([-?]))?/g))
   if (name && !(name in dotEnv) && op !== '-') dotEnv[name] = randomBytes(32).toString('hex')
 
-/** A compose service's `environment`, with `${VAR}`, `${VAR:-default}`, `${VAR:?message}` filled in. */
-function composeEnvironment(service: string): Record<string, string> {
+/**
+ * A compose service's `environment`, with `${VAR}`, `${VAR:-default}`, `${VAR:?message}` filled in
+ * from the `.env` above and `more` (lines added to it).
+ */
+function composeEnvironment(
+  service: string,
+  more: Record<string, string> = {}
+): Record<string, string> {
   const environment = compose.services[service]?.environment ?? {}
+  const env = { ...dotEnv, ...more }
   return Object.fromEntries(
     Object.entries(environment).map(([key, value]) => [
       key,
       String(value).replace(
         /\$\{(\w+)(?::([-?])([^}]*))?\}/g,
-        (_, name: string, op, rest) => dotEnv[name] ?? (op === '-' ? rest : '')
+        (_, name: string, op, rest) => env[name] ?? (op === '-' ? rest : '')
       ),
     ])
   )
@@ -107,6 +116,7 @@ describe('auth/Dockerfile started as compose starts it', () => {
   it('answers /health, /ready and the metadata, and its healthcheck passes', async () => {
     const environment = composeEnvironment('auth')
     expect(environment.PORT).toBe(image.dockerfile.env.PORT)
+    const internalPort = String(await freePort())
     const started = await startImage(image, {
       ...dotEnv,
       ...environment,
@@ -114,12 +124,20 @@ describe('auth/Dockerfile started as compose starts it', () => {
       REDIS_URL: inject('redisUrl'),
       REDIS_KEY_PREFIX: `image-replay-${randomUUID()}:`,
       PORT: String(await freePort()),
-      INTERNAL_PORT: String(await freePort()),
+      INTERNAL_PORT: internalPort,
     })
     try {
       const base = `http://127.0.0.1:${started.port}`
       expect((await fetch(`${base}/health`)).status).toBe(200)
       expect((await fetch(`${base}/ready`)).status).toBe(200)
+      // Prometheus' target (docs/metrics.md): the internal port, METRICS_TOKEN from .env only.
+      const metrics = (secret: string | undefined) =>
+        fetch(`http://127.0.0.1:${internalPort}/metrics`, {
+          headers: { Authorization: `Bearer ${secret}` },
+        })
+      expect(environment.METRICS_TOKEN).toBe(dotEnv.METRICS_TOKEN)
+      expect((await metrics(dotEnv.METRICS_TOKEN)).status).toBe(200)
+      expect((await metrics(environment.INTERNAL_API_SECRET)).status).toBe(401)
       const metadata = (await (
         await fetch(`${base}/.well-known/oauth-authorization-server`)
       ).json()) as { issuer: string }
@@ -169,6 +187,39 @@ describe('mcp-services/Dockerfile started as compose starts each service', () =>
     },
     60_000
   )
+})
+
+describe('mcp-services/Dockerfile with METRICS_PORT in .env', () => {
+  let image: ReplayedImage
+  beforeAll(async () => {
+    image = await build('mcp-services/Dockerfile')
+  }, BUILD_TIMEOUT)
+
+  it('serves /metrics on METRICS_PORT to METRICS_TOKEN alone (docs/metrics.md)', async () => {
+    const metricsPort = String(await freePort())
+    const environment = composeEnvironment('mcp-echo', { METRICS_PORT: metricsPort })
+    expect(environment.METRICS_PORT).toBe(metricsPort)
+    expect(environment.METRICS_TOKEN).toBe(dotEnv.METRICS_TOKEN)
+    const dataDir = await mkdtemp(join(tmpdir(), 'gateway-image-metrics-'))
+    const started = await startImage(
+      image,
+      { ...environment, DATA_DIR: dataDir, PORT: String(await freePort()) },
+      compose.services['mcp-echo']?.command
+    )
+    try {
+      const metrics = (secret: string | undefined) =>
+        fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+          headers: { Authorization: `Bearer ${secret}` },
+        })
+      const answer = await metrics(dotEnv.METRICS_TOKEN)
+      expect(answer.status, started.output()).toBe(200)
+      expect(await answer.text()).toContain('bridge_sessions')
+      expect((await metrics(environment.BRIDGE_SHARED_SECRET)).status).toBe(401)
+    } finally {
+      await started.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
 
 /** An MCP initialize as Traefik forwards it: the service's public Host and the injected identity. */

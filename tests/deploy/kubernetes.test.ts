@@ -83,6 +83,19 @@ function environment(objects: K8sObject[], container: Container): Record<string,
   return Object.assign({}, ...fromConfigMaps, direct)
 }
 
+/**
+ * The Prometheus pods the NetworkPolicies let scrape /metrics (docs/metrics.md, "On Kubernetes"):
+ * one peer, so both must match.
+ */
+const PROMETHEUS = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+}
+/** The Secret key a container's variable reads, if it reads one. */
+const secretKeyOf = (container: Container, name: string) =>
+  container.env?.find((variable: { name: string }) => variable.name === name)?.valueFrom
+    ?.secretKeyRef
+
 /** The rules of traefik/dynamic with BASE_DOMAIN filled in, as a CRD route's match reads. */
 const composeRule = (router: string, domain: string) =>
   traefikRouters[router]?.rule.replace('{{ env "BASE_DOMAIN" }}', domain)
@@ -158,12 +171,15 @@ function checkDeployment(objects: K8sObject[]) {
       Number(
         new RegExp(`${name}: z[^\\n]*\\.default\\((\\d+)\\)`).exec(read('auth/src/config.ts'))?.[1]
       )
-    const [delay, timeout] = [setting('SHUTDOWN_DELAY'), setting('SHUTDOWN_TIMEOUT')]
-    expect(delay).toBeGreaterThan(0)
+    expect(setting('SHUTDOWN_DELAY')).toBeGreaterThan(0)
     for (const workload of [
       auth,
       ...enabledServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
     ]) {
+      // The container's own values where it sets them, else the code's defaults.
+      const env = environment(objects, containerOf(workload))
+      const value = (name: string) => Number(env[name] ?? setting(name))
+      const [delay, timeout] = [value('SHUTDOWN_DELAY'), value('SHUTDOWN_TIMEOUT')]
       const probe = containerOf(workload).readinessProbe
       // Traefik hears of the 503 within SHUTDOWN_DELAY, and the kubelet waits for the rest.
       expect(probe.periodSeconds * probe.failureThreshold).toBeLessThan(delay)
@@ -208,8 +224,12 @@ function checkDeployment(objects: K8sObject[]) {
       for (const name of required(`mcp-${service.name}`))
         expect(bridge, name).toHaveProperty(name as string)
     }
-    // …from the Secret the template documents, under the keys it has.
+    // …from the Secret the template documents: every required key as an entry, an optional one
+    // as an entry or a commented-out line, and nothing the manifests do not read.
     const secretKeys = Object.keys(secretTemplate[0]?.stringData ?? {})
+    const commentedKeys = [
+      ...read('kubernetes/secret.example.yaml').matchAll(/^\s*#\s*([A-Z0-9_]+):/gm),
+    ].map((m) => m[1])
     const references = objects
       .flatMap((object) => podSpec(object)?.containers ?? [])
       .flatMap((container: Container) => container.env ?? [])
@@ -218,11 +238,14 @@ function checkDeployment(objects: K8sObject[]) {
     expect(references.length).toBeGreaterThan(0)
     for (const reference of references) {
       expect(reference.name).toBe(secretTemplate[0]?.metadata.name)
-      expect(secretKeys).toContain(reference.key)
+      const documented = reference.optional ? [...secretKeys, ...commentedKeys] : secretKeys
+      expect(documented, reference.key).toContain(reference.key)
     }
-    expect([...new Set(references.map((r: { key: string }) => r.key))].sort()).toEqual(
-      [...secretKeys].sort()
-    )
+    const referenced = new Set(references.map((reference: Container) => reference.key))
+    expect(
+      secretKeys.filter((key) => !referenced.has(key)),
+      'keys nothing reads'
+    ).toEqual([])
   })
 
   it('runs Redis as compose does: AOF, maxmemory, noeviction, a password', () => {
@@ -325,8 +348,35 @@ function checkDeployment(objects: K8sObject[]) {
       const self = { podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }
       expect(policy.ingress[0].from).toContainEqual(self)
       expect(policy.ingress[0].from).toHaveLength(2)
+      // …and Prometheus, on the metrics port alone.
+      const metricsPort = Number(
+        environment(objects, containerOf(find(objects, 'StatefulSet', name))).METRICS_PORT
+      )
+      expect(policy.ingress).toEqual([
+        policy.ingress[0],
+        { from: [PROMETHEUS], ports: [{ protocol: 'TCP', port: metricsPort }] },
+      ])
       if (service.egress === 'none')
         expect(policy.egress).toEqual([{ to: [self], ports: policy.ingress[0].ports }])
+    })
+
+    it(`serves ${name}'s metrics on a named port, with the token from the Secret`, () => {
+      const set = find(objects, 'StatefulSet', name)
+      const env = environment(objects, containerOf(set))
+      const port = containerOf(set).ports.find((p: { name: string }) => p.name === 'metrics')
+      expect(String(port?.containerPort)).toBe(env.METRICS_PORT)
+      expect(env.METRICS_PORT).not.toBe(env.PORT)
+      const service = find(objects, 'Service', name)?.spec.ports
+      expect(service).toContainEqual({
+        name: 'metrics',
+        port: Number(env.METRICS_PORT),
+        targetPort: 'metrics',
+      })
+      // Required: a bridge given METRICS_PORT without METRICS_TOKEN refuses to start.
+      expect(secretKeyOf(containerOf(set), 'METRICS_TOKEN')).toEqual({
+        name: 'gateway-secrets',
+        key: 'METRICS_TOKEN',
+      })
     })
 
     it(`gives ${name} every variable compose gives it`, () => {
@@ -389,10 +439,32 @@ function checkDeployment(objects: K8sObject[]) {
     expect(authIngress.map((rule: Container) => rule.ports[0].port)).toEqual([
       servicePort(authService, 'http'),
       servicePort(authService, 'internal'),
+      servicePort(authService, 'internal'),
     ])
     expect(authIngress[0].from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } } },
     ])
+    // Prometheus, for /metrics on the internal port (its token opens nothing else there).
+    expect(authIngress[2]).toEqual({
+      from: [PROMETHEUS],
+      ports: [{ protocol: 'TCP', port: servicePort(authService, 'internal') }],
+    })
+  })
+
+  it('gives auth the metrics token from the Secret, and documents who may scrape', () => {
+    expect(secretKeyOf(containerOf(auth), 'METRICS_TOKEN')).toMatchObject({
+      name: 'gateway-secrets',
+      key: 'METRICS_TOKEN',
+    })
+    for (const doc of ['docs/kubernetes.md', 'docs/metrics.md']) {
+      const text = read(doc).replace(/\s+/g, ' ')
+      expect(text, doc).toContain(
+        `\`app.kubernetes.io/name: ${PROMETHEUS.podSelector.matchLabels['app.kubernetes.io/name']}\``
+      )
+      expect(text, doc).toContain(
+        `namespace \`${PROMETHEUS.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}\``
+      )
+    }
   })
 }
 
