@@ -1,5 +1,5 @@
 import { describeFamily, type FamilyListing } from '../admin/token-families.ts'
-import type { AuditUser } from '../audit/audit-events.ts'
+import type { AuditActor, AuditUser } from '../audit/audit-events.ts'
 import type { AuditTrail } from '../audit/audit-trail.ts'
 import { findConsent, listConsents, revokeConsent } from '../authorization/consent.ts'
 import { clientIdHost, isClientIdUrl } from '../clients/client-id-metadata.ts'
@@ -114,29 +114,43 @@ export async function revokeApp(
   user: AuditUser,
   clientId: string
 ): Promise<boolean> {
+  return (await withdrawConsent(deps, user, clientId, 'user')) !== null
+}
+
+/**
+ * What `revokeApp` does, for whoever withdraws the consent (`by`: the user on `/account`, an
+ * operator with the admin CLI), so both leave the same audit trail: `token.revoked` for each
+ * family, then `authorization.consent_revoked`. The ids of the revoked families; null when the
+ * user has nothing with that client.
+ */
+export async function withdrawConsent(
+  deps: ConnectedAppsDeps,
+  user: AuditUser,
+  clientId: string,
+  by: AuditActor
+): Promise<readonly string[] | null> {
   const { apps, devices } = await listConnectedApps(deps, user.id)
   const app = apps.find((listed) => listed.clientId === clientId)
-  if (!app) return false
+  if (!app) return null
   const client = auditClient(app)
   // Only families read as this person's: an index set is trusted to find them, not to own them.
   const own = new Set([
     ...app.families.map((f) => f.id),
     ...devices.filter((d) => d.clientId === clientId).map((d) => d.family.id),
   ])
-  let families = 0
+  let revoked: readonly string[] = []
   await revokeConsent(deps.store, user.id, clientId, (familyIds) => {
-    const revoked = familyIds.filter((familyId) => own.has(familyId))
-    families = revoked.length
-    return revokeFamilies(deps, revoked, user, client)
+    revoked = familyIds.filter((familyId) => own.has(familyId))
+    return revokeFamilies(deps, revoked, user, client, by)
   })
   await deps.audit.record({
     event: 'authorization.consent_revoked',
-    by: 'user',
+    by,
     user,
     client,
-    families,
+    families: revoked.length,
   })
-  return true
+  return revoked
 }
 
 /** Ends one device-flow session of the user. False when it is not (or no longer) theirs. */
@@ -148,7 +162,7 @@ export async function revokeDeviceSession(
   const { devices } = await listConnectedApps(deps, user.id)
   const device = devices.find((listed) => listed.family.id === familyId)
   if (!device) return false
-  await revokeFamilies(deps, [familyId], user, auditClient(device))
+  await revokeFamilies(deps, [familyId], user, auditClient(device), 'user')
   return true
 }
 
@@ -162,7 +176,8 @@ async function revokeFamilies(
   deps: ConnectedAppsDeps,
   familyIds: readonly string[],
   user: AuditUser,
-  client: AuditedClient
+  client: AuditedClient,
+  by: AuditActor
 ): Promise<void> {
   for (const familyId of familyIds) {
     const { marked } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
@@ -176,7 +191,7 @@ async function revokeFamilies(
     }
     await deps.audit.record({
       event: 'token.revoked',
-      by: 'user',
+      by,
       token_type: 'refresh_token',
       family_id: familyId,
       user,

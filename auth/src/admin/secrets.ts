@@ -62,8 +62,13 @@ export const FILLED_BY_HAND: readonly (readonly string[])[] = [
 
 export interface SecretsReport {
   readonly envFile: string
-  /** `.env` did not exist and was created from the example. */
+  /** `.env` did not exist and was created. */
   readonly created: boolean
+  /**
+   * It was created as a copy of the example; false when it was created empty, no example being
+   * there (it then holds only what was written), or when it existed already.
+   */
+  readonly fromExample: boolean
   readonly written: readonly string[]
   /** Already set: left as they were. */
   readonly kept: readonly string[]
@@ -88,7 +93,7 @@ export async function writeMissingSecrets(
     )
   }
   const wanted = GENERATED_SECRETS.filter((s) => names.length === 0 || names.includes(s.name))
-  const created = await createFromExample(files)
+  const creation = await createFromExample(files)
   let lines = (await readFile(files.envFile, 'utf8')).split('\n')
   const written: string[] = []
   const kept: string[] = []
@@ -101,26 +106,47 @@ export async function writeMissingSecrets(
     written.push(secret.name)
   }
   if (written.length > 0) await writeFile(files.envFile, lines.join('\n'))
-  if (written.length > 0 || created) await chmod(files.envFile, 0o600)
+  if (written.length > 0 || creation !== 'existed') await chmod(files.envFile, 0o600)
   const toFillByHand = FILLED_BY_HAND.filter((alternatives) =>
     alternatives.every((name) => !assignedValue(lines, name))
   ).map((alternatives) => alternatives.join(' or '))
-  return { envFile: files.envFile, created, written, kept, toFillByHand }
+  return {
+    envFile: files.envFile,
+    created: creation !== 'existed',
+    fromExample: creation === 'from_example',
+    written,
+    kept,
+    toFillByHand,
+  }
 }
 
-async function createFromExample(files: { envFile: string; exampleFile: string }) {
+/** How `envFile` came to be there: it was, it was copied from the example, or made empty. */
+type Creation = 'existed' | 'from_example' | 'empty'
+
+async function createFromExample(files: {
+  envFile: string
+  exampleFile: string
+}): Promise<Creation> {
   try {
     await copyFile(files.exampleFile, files.envFile, constants.COPYFILE_EXCL)
-    return true
+    return 'from_example'
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'EEXIST') return false
+    if (code === 'EEXIST') return 'existed'
     if (code === 'ENOENT') {
-      // No example either (an unusual checkout): start from an empty file.
-      await writeFile(files.envFile, '', { flag: 'wx', mode: 0o600 }).catch((cause: unknown) => {
-        if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause
-      })
-      return true
+      // No example (run outside a checkout, or a wrong --example): start from an empty file.
+      // The missing one may be the env file's directory instead: then this write says so.
+      return writeFile(files.envFile, '', { flag: 'wx', mode: 0o600 }).then(
+        () => 'empty',
+        (cause: unknown) => {
+          const problem = (cause as NodeJS.ErrnoException).code
+          if (problem === 'EEXIST') return 'existed'
+          if (problem === 'ENOENT') {
+            throw new AdminRefusal(`cannot create ${files.envFile}: its directory does not exist`)
+          }
+          throw cause
+        }
+      )
     }
     throw error
   }

@@ -10,7 +10,10 @@ export interface AuditUser {
   readonly login?: string
 }
 
-/** The client an event is about; a `ClientRecord` is one. */
+/**
+ * The client an event is about; a `ClientRecord` is one. Without `metadata` (the caller knows
+ * only the id) the trail reads the registered name itself; with it, the name is taken as given.
+ */
 export interface AuditClient {
   readonly client_id: string
   readonly metadata?: { readonly client_name?: string | undefined }

@@ -6,7 +6,9 @@ import {
   type FillableRedis,
   useFillableRedis,
 } from '../../../tests/support/stores.ts'
+import { registerClient } from '../clients/client-registry.ts'
 import { createLogger } from '../logger.ts'
+import { refuseSignIn } from '../policy/sign-in-refusal.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { type AuditTrail, auditedRequest, createAuditTrail } from './audit-trail.ts'
@@ -127,6 +129,47 @@ describe('the audit trail', () => {
     expect(kept.length).toBeGreaterThanOrEqual(150)
     expect(kept.length).toBeLessThanOrEqual(250)
     expect(kept[0]?.removed).toBe(599)
+  })
+
+  it('names a client given by its id alone from its registration, as a sign-in refusal gives it', async () => {
+    const { lines, logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 0 })
+    const registry = { store, clock, clientLifetime: 3600 }
+    const metadata = {
+      redirect_uris: ['https://app.example.com/callback'],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    } as const
+    const named = (await registerClient(registry, { ...metadata, client_name: 'Claude' })).client
+    const unnamed = (await registerClient(registry, metadata)).client
+    await refuseSignIn(
+      { logger: createLogger('silent'), audit },
+      {
+        event: 'login_denied',
+        flow: 'authorization_code',
+        user: { id: '1001', login: 'alice' },
+        clientId: named.client_id,
+        reason: 'not_in_allowed_team',
+      }
+    )
+    for (const client_id of [unnamed.client_id, 'never-registered']) {
+      await audit.record({ event: 'client.deleted', client: { client_id }, by: 'admin' })
+    }
+    // Given with its metadata, a client is taken as it is: nothing is read for it.
+    await audit.record({
+      event: 'client.deleted',
+      client: { client_id: named.client_id, metadata: {} },
+      by: 'admin',
+    })
+    expect(
+      lines.map(({ event, client_id, client_name }) => ({ event, client_id, client_name }))
+    ).toEqual([
+      { event: 'user.sign_in_refused', client_id: named.client_id, client_name: 'Claude' },
+      { event: 'client.deleted', client_id: unnamed.client_id, client_name: undefined },
+      { event: 'client.deleted', client_id: 'never-registered', client_name: undefined },
+      { event: 'client.deleted', client_id: named.client_id, client_name: undefined },
+    ])
   })
 
   it('takes the caller from the request being served, TRUST_PROXY respected', async () => {

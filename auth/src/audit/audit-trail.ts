@@ -5,6 +5,7 @@ import { auditAddress } from '../http/caller.ts'
 import type { Logger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { withRegisteredName } from './audit-client.ts'
 import type { AuditEvent, AuditRecord } from './audit-events.ts'
 
 export type { AuditEvent, AuditRecord } from './audit-events.ts'
@@ -85,7 +86,8 @@ export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
 
   return {
     async record(event) {
-      const record = toRecord(event, clock, requestCaller.getStore() ?? parts.caller)
+      const client = await withRegisteredName(store, clock, event.client)
+      const record = toRecord({ ...event, client }, clock, requestCaller.getStore() ?? parts.caller)
       if (WARNINGS.has(event.event)) lines.warn(record)
       else lines.info(record)
       if (streamMaxLength > 0) await keep(record)

@@ -71,6 +71,11 @@ describe('admin audit', () => {
       families: 1,
     })
     expect(cliLines.map((line) => line.event)).toEqual(['token.revoked', 'admin.tokens_revoked'])
+    // The CLI knows the family's client by id: the trail names it from its registration.
+    expect(cliLines[0]).toMatchObject({
+      client_id: client.client_id,
+      client_name: 'Audited client',
+    })
 
     const byLogin = (await audit('--user', 'ALICE', '--limit', '1000')).records
     expect(byLogin.length).toBeGreaterThanOrEqual(4)
@@ -102,6 +107,17 @@ describe('admin audit', () => {
       /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}token\.issued {2}alice \(1001\) {2}client "Audited client" \(/
     )
     expect(text).toContain('grant_type=authorization_code')
+  })
+
+  it('shows a client without a name by its id alone', async () => {
+    const unnamed = await registerTestClient(server, { client_name: undefined })
+    await runCommand(context(), ['clients', 'delete', unnamed.client_id])
+    const { text } = await audit('--client', unnamed.client_id, '--event', 'client.deleted')
+    expect(text).toMatch(
+      new RegExp(
+        `^\\S+ {2}client\\.deleted {2}client ${unnamed.client_id} {2}from cli {2}by=admin$`
+      )
+    )
   })
 
   it('refuses options it does not understand', async () => {

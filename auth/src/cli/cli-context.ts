@@ -2,7 +2,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
 import { type AuditTrail, createAuditTrail } from '../audit/audit-trail.ts'
 import type { Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
-import { createLogger } from '../logger.ts'
+import { createLogger, type Logger } from '../logger.ts'
 import type { Store } from '../store/store.ts'
 
 /** What every admin command works with: the same configuration and store as the server. */
@@ -20,19 +20,21 @@ export interface CommandContext extends CliContext {
 }
 
 /**
- * The admin CLI's audit trail: standard output is the command's answer (`--json` is parsed by
- * scripts), so audit lines go to standard error, and to the store's stream as the server's do.
- * The caller is `cli`.
+ * The admin CLI's log: standard output is the command's answer (`--json` is parsed by scripts),
+ * so log lines (a warning, the audit trail) go to standard error.
+ */
+export function cliLogger(): Logger {
+  return createLogger('info', { write: (line: string) => process.stderr.write(line) }, 'json')
+}
+
+/**
+ * The admin CLI's audit trail: to standard error (`cliLogger`), and to the store's stream as the
+ * server's is. The caller is `cli`.
  */
 export function cliAuditTrail(context: CliContext): AuditTrail {
-  const logger = createLogger(
-    'info',
-    { write: (line: string) => process.stderr.write(line) },
-    'json'
-  )
   const { clock, store, config } = context
   return createAuditTrail({
-    logger,
+    logger: cliLogger(),
     clock,
     store,
     streamMaxLength: config.auditStreamMaxLength,
@@ -44,7 +46,10 @@ export function cliAuditTrail(context: CliContext): AuditTrail {
 export interface CommandResult {
   readonly data: unknown
   readonly text: string
-  /** Non-zero when the command ran but found something wrong (a failed health check). */
+  /**
+   * Non-zero when the command ran but found something wrong: a failed health check, or nothing
+   * to act on (no such client, consent or token family), which a script must be able to see.
+   */
   readonly exitCode?: number
 }
 

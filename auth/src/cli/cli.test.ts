@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, expect, inject, it } from 'vitest'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { freePort } from '../../../tests/support/free-port.ts'
 import {
   ALICE,
   authorizeUrl,
@@ -13,16 +14,46 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
+import type { AuditEvent } from '../audit/audit-events.ts'
 import { runCommand } from './run-command.ts'
+
+/** The admin CLI as an operator runs it, with only the environment given. */
+async function admin(args: readonly string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
+    cwd: new URL('../../../', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk
+  })
+  const [code] = (await once(child, 'exit')) as [number]
+  return { code, stdout, stderr }
+}
 
 describe('admin CLI', () => {
   let server: TestAuthServer
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
     server = fixture.server
   })
-  const context = () => ({ config: server.config, store: server.store, clock: server.clock })
+  const audited: AuditEvent[] = []
+  const context = () => ({
+    config: server.config,
+    store: server.store,
+    clock: server.clock,
+    audit: {
+      record: async (event: AuditEvent) => {
+        audited.push(event)
+      },
+    },
+  })
 
   it('withdraws a consent, revoking the tokens it led to and asking again next time', async () => {
+    audited.length = 0
     const client = await registerTestClient(server)
     const browser = browserFor(server)
     const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
@@ -39,15 +70,42 @@ describe('admin CLI', () => {
       String(ALICE.id),
       client.client_id,
     ])
-    expect((revoked.data as { revoked_families: string[] }).revoked_families).toHaveLength(1)
+    const families = (revoked.data as { revoked_families: string[] }).revoked_families
+    expect(families).toHaveLength(1)
+    // The same events as the user's own Revoke on /account, by the operator.
+    const user = { id: String(ALICE.id) }
+    const named = { client_id: client.client_id, metadata: { client_name: 'Test client' } }
+    expect(audited).toEqual([
+      {
+        event: 'token.revoked',
+        by: 'admin',
+        token_type: 'refresh_token',
+        family_id: families[0],
+        user,
+        client: named,
+      },
+      { event: 'authorization.consent_revoked', by: 'admin', user, client: named, families: 1 },
+    ])
+    // Withdrawing it again finds nothing: a failure a script sees, and nothing recorded.
+    const again = await runCommand(context(), [
+      'consents',
+      'revoke',
+      String(ALICE.id),
+      client.client_id,
+    ])
+    expect(again.exitCode).toBe(1)
+    expect(again.text).toBe(
+      `no consent or tokens of user ${ALICE.id} for client ${client.client_id}`
+    )
+    expect(audited).toHaveLength(2)
 
     const refresh = await tokenRequest(server, client, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token ?? '',
     })
     expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' })
-    const again = await browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
-    expect(again.body).toContain('Approve')
+    const page = await browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
+    expect(page.body).toContain('Approve')
   })
 
   it('lists and deletes clients, and rotates keys', async () => {
@@ -56,10 +114,14 @@ describe('admin CLI', () => {
     expect((list.data as { client_id: string }[]).map((c) => c.client_id)).toContain(
       client.client_id
     )
-    expect((await runCommand(context(), ['clients', 'delete', client.client_id])).data).toEqual({
-      client_id: client.client_id,
-      deleted: true,
-    })
+    const deleted = await runCommand(context(), ['clients', 'delete', client.client_id])
+    expect(deleted.data).toEqual({ client_id: client.client_id, deleted: true })
+    expect(deleted.exitCode).toBeUndefined()
+    // Gone, it is no client: `delete` fails as `show` does (exit 1), for a script to see.
+    for (const action of ['delete', 'show']) {
+      const missing = await runCommand(context(), ['clients', action, client.client_id])
+      expect([missing.text, missing.exitCode]).toEqual([`no client ${client.client_id}`, 1])
+    }
     const before = server.signingKeys.current().kid
     const rotated = (await runCommand(context(), ['keys', 'rotate'])).data as { kid: string }
     await server.signingKeys.reload()
@@ -68,31 +130,58 @@ describe('admin CLI', () => {
   })
 
   it('runs as a command with --json, and explains its usage', async () => {
-    const run = async (args: string[], env: Record<string, string>) => {
-      const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
-        cwd: new URL('../../../', import.meta.url).pathname,
-        env: { PATH: process.env.PATH ?? '', ...env },
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk
-      })
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk
-      })
-      const [code] = (await once(child, 'exit')) as [number]
-      return { code, stdout, stderr }
-    }
     const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'cli-test:' }
-    const listed = await run(['--json', 'clients', 'list'], env)
+    const listed = await admin(['--json', 'clients', 'list'], env)
     expect(listed.code).toBe(0)
     expect(JSON.parse(listed.stdout)).toEqual([])
-    const usage = await run(['nonsense'], env)
+    const usage = await admin(['nonsense'], env)
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('usage: npm run admin')
-    const noRedis = await run(['clients', 'list'], {})
+    const noRedis = await admin(['clients', 'list'])
     expect(noRedis.code).toBe(2)
     expect(noRedis.stderr).toContain('REDIS_URL')
+  })
+
+  it('prints its usage on standard output when asked, exit 0; a mistake’s on standard error', async () => {
+    const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'cli-test:' }
+    const everyCommand = [['--help'], ['-h'], ['help'], ['--json', '--help']]
+    const clientsOnly = [
+      ['help', 'clients'],
+      ['clients', '--help'],
+      ['clients', 'show', '-h'],
+    ]
+    const [full, clients, helpNonsense, ...helped] = await Promise.all(
+      [['nonsense'], ['clients'], ['help', 'nonsense'], ...everyCommand, ...clientsOnly].map(
+        (args) => admin(args, env)
+      )
+    )
+    if (!full || !clients) throw new Error('the CLI did not run')
+    expect(full.code).toBe(2)
+    expect(helpNonsense).toEqual(full)
+    for (const help of helped.slice(0, everyCommand.length)) {
+      expect(help).toEqual({ code: 0, stdout: full.stderr, stderr: '' })
+    }
+    // A command's usage lists every form it dispatches: `clients show` too.
+    expect(clients.code).toBe(2)
+    expect(clients.stdout).toBe('')
+    for (const form of ['list', 'count', 'show <client-id>', 'delete <client-id>']) {
+      expect(clients.stderr).toContain(`  clients ${form} `)
+      expect(full.stderr).toContain(`  clients ${form} `)
+    }
+    for (const help of helped.slice(everyCommand.length)) {
+      expect(help).toEqual({ code: 0, stdout: clients.stderr, stderr: '' })
+    }
+  })
+
+  it('says in one line that the store cannot be used, never its password: exit 1', async () => {
+    const url = `redis://admin:hunter2-Secret@127.0.0.1:${await freePort()}/0`
+    const result = await admin(['clients', 'list'], { REDIS_URL: url })
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `the store at redis://admin:***@${url.split('@')[1]} is unavailable: ` +
+        'no connection could be made (refused, unreachable or unknown host)\n',
+    })
   })
 })

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { AdminRefusal } from '../admin/admin-refusal.ts'
 import { systemClock } from '../clock.ts'
 import { loadConfig } from '../config.ts'
 import { loadSigningKeys } from '../keys/signing-keys.ts'
@@ -64,6 +65,24 @@ describe('secrets (generate-all-secrets)', () => {
     await store.close()
     expect(signingKeys.current().alg).toBe('ES256')
     expect(signingKeys.jwks().keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256' })
+  })
+
+  it('says so when no example was found: the file holds the generated secrets alone', async () => {
+    const missing = join(dir, 'no.env.example')
+    const result = await secrets(['--file', envFile, '--example', missing])
+    expect(result.data).toMatchObject({ created: true, from_example: false })
+    expect(result.text.split('\n')[0]).toBe(
+      `created ${envFile} with the generated secrets only: no example at ${missing} to copy ` +
+        'its settings and comments from (--example names one)'
+    )
+    expect(Object.keys(assignments(await readFile(envFile, 'utf8')))).toHaveLength(5)
+    expect((await stat(envFile)).mode & 0o777).toBe(0o600)
+    const copied = await secrets(['--file', join(dir, 'copied.env'), '--example', EXAMPLE])
+    expect(copied.data).toMatchObject({ created: true, from_example: true })
+    expect(copied.text.split('\n')[0]).toBe(`created ${join(dir, 'copied.env')} from ${EXAMPLE}`)
+    await expect(secrets(['--file', join(dir, 'absent', '.env')])).rejects.toThrow(
+      new AdminRefusal(`cannot create ${join(dir, 'absent', '.env')}: its directory does not exist`)
+    )
   })
 
   it('never overwrites a value, fills empty ones in place and generates only what is named', async () => {

@@ -100,6 +100,19 @@ describe('tokens list, tokens revoke and purge-expired', () => {
       error: 'invalid_grant',
     })
     expect((await runCommand(context(), ['tokens', 'list', '--user', 'alice'])).data).toEqual([])
+    // Nothing left to revoke: a failure (exit 1) a script sees, as an unknown client is.
+    for (const selector of [
+      ['--user', 'alice'],
+      ['--client', first.client_id],
+    ]) {
+      const none = await runCommand(context(), ['tokens', 'revoke', ...selector])
+      expect(none.data).toEqual({ revoked: [], marked_only: [] })
+      expect([none.text, none.exitCode]).toEqual([
+        'no live token family matches: nothing revoked',
+        1,
+      ])
+    }
+    expect(revoked.exitCode).toBeUndefined()
   })
 
   it('revokes by client or by family, and nothing else', async () => {

@@ -1,15 +1,14 @@
 import type { AuditRecord } from '../../audit/audit-events.ts'
 import { readAuditTrail } from '../../audit/read-audit-trail.ts'
-import {
-  type CommandContext,
-  type CommandResult,
-  parseCommandLine,
-  UsageError,
-} from '../cli-context.ts'
+import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
-const USAGE =
-  'audit [--user <id|login>] [--client <client-id>] [--event <name|prefix.>] ' +
-  '[--since <2026-11-30T10:00Z|30m|12h|7d>] [--limit <n>]'
+export const auditUsage: readonly UsageLine[] = [
+  {
+    form: 'audit [--user U] [--client C] [--event E|prefix.] [--since 2026-11-30|12h] [--limit 50]',
+    about: 'the newest audit events kept in the store, oldest first',
+  },
+]
 
 const MAX_LIMIT = 10_000
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -31,11 +30,11 @@ export async function auditCommand(
       since: { type: 'string' },
       limit: { type: 'string', default: '50' },
     },
-    USAGE
+    usageText(auditUsage)
   )
   const limit = Number(values.limit)
   if (positionals.length > 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new UsageError(USAGE)
+    throw usageError(auditUsage)
   }
   const since = values.since === undefined ? undefined : parseSince(values.since, context)
   const records = await readAuditTrail(context.store, {
@@ -60,7 +59,7 @@ function parseSince(value: string, context: CommandContext): number {
   const relative = /^(\d+)([smhd])$/.exec(value)
   if (relative) return context.clock.now() - Number(relative[1]) * (UNITS[relative[2] ?? ''] ?? 0)
   const time = Date.parse(value)
-  if (Number.isNaN(time)) throw new UsageError(`--since: not a time or a duration\n${USAGE}`)
+  if (Number.isNaN(time)) throw usageError(auditUsage, '--since: not a time or a duration')
   return time
 }
 
@@ -74,11 +73,16 @@ const LEAD_FIELDS = new Set([
   'caller',
 ])
 
-/** `<at>  <event>  <login> (<id>)  client <name> (<id>)  from <caller>  key=value…` */
+/**
+ * `<at>  <event>  <login> (<id>)  client "<name>" (<id>)  from <caller>  key=value…`, the client
+ * as `client <id>` when it has no name (none registered, or a metadata document's URL).
+ */
 function recordLine(record: AuditRecord): string {
   const who = record.user_id ? `${record.login ?? '?'} (${record.user_id})` : undefined
   const client = record.client_id
-    ? `client ${JSON.stringify(record.client_name ?? '')} (${record.client_id})`
+    ? record.client_name
+      ? `client ${JSON.stringify(record.client_name)} (${record.client_id})`
+      : `client ${record.client_id}`
     : undefined
   const rest = Object.entries(record)
     .filter(([key]) => !LEAD_FIELDS.has(key))

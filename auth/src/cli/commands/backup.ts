@@ -9,14 +9,20 @@ import {
   writeBackupFile,
 } from '../../admin/backup-files.ts'
 import { type BackupSummary, summarizeBackup } from '../../admin/backup-summary.ts'
-import {
-  type CommandContext,
-  type CommandResult,
-  parseCommandLine,
-  UsageError,
-} from '../cli-context.ts'
+import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
-const USAGE = 'backup [file] | backup list | backup view [file]  (options: --dir <directory>)'
+export const backupUsage: readonly UsageLine[] = [
+  {
+    form: 'backup [file] [--dir D]',
+    about: `write a backup (default ${DEFAULT_BACKUP_DIR}/gateway-<time>.json, mode 0600)`,
+  },
+  { form: 'backup list [--dir D]', about: `the backups in ${DEFAULT_BACKUP_DIR}/` },
+  {
+    form: 'backup view [file] [--dir D]',
+    about: 'what a backup holds (names and ids, no secrets)',
+  },
+]
 
 /** `backup [file]`, `backup list`, `backup view [file]`. */
 export async function backupCommand(
@@ -26,11 +32,11 @@ export async function backupCommand(
   const { values, positionals } = parseCommandLine(
     args,
     { dir: { type: 'string', default: DEFAULT_BACKUP_DIR } },
-    USAGE
+    usageText(backupUsage)
   )
   const dir = values.dir
   const [first, second, ...rest] = positionals
-  if (rest.length > 0) throw new UsageError(USAGE)
+  if (rest.length > 0) throw usageError(backupUsage)
   if (first === 'list' && second === undefined) {
     const files = await listBackupFiles(dir)
     const lines = files.map((f) =>
@@ -46,7 +52,7 @@ export async function backupCommand(
     const summary = summarizeBackup(await readBackupFile(file), context.config.ttl.refreshToken)
     return { data: { file, ...summary }, text: `${file}\n${summaryText(summary)}` }
   }
-  if (second !== undefined) throw new UsageError(USAGE)
+  if (second !== undefined) throw usageError(backupUsage)
   const { config, store, clock } = context
   const backup = await createBackup(store, clock, {
     issuer: config.issuer,

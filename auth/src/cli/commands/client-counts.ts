@@ -1,13 +1,18 @@
 import { type ClientCounts, countRegistrations } from '../../admin/client-counts.ts'
 import type { Config } from '../../config.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import type { CliContext, CommandResult } from '../cli-context.ts'
+import { type Subcommand, type UsageLine, usageError } from '../command.ts'
+
+const COUNT: UsageLine = {
+  form: 'clients count',
+  about: 'how many, used and never used, by client name',
+}
 
 /** `clients count`: how many registrations the store holds, used and never used, by name. */
-export async function clientCountsCommand(
-  context: CliContext,
-  args: readonly string[]
-): Promise<CommandResult> {
-  if (args.length > 0) throw new UsageError('clients count')
+export const clientsCount: Subcommand<CliContext> = { usage: COUNT, run: countClients }
+
+async function countClients(context: CliContext, args: readonly string[]): Promise<CommandResult> {
+  if (args.length > 0) throw usageError([COUNT])
   const counts = await countRegistrations(
     context.store,
     context.clock,

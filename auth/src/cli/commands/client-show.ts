@@ -2,19 +2,24 @@ import { registrationUsed } from '../../admin/client-counts.ts'
 import { findClient } from '../../clients/client-registry.ts'
 import { epochSeconds } from '../../clock.ts'
 import { keys } from '../../store/keys.ts'
-import { type CliContext, type CommandResult, UsageError } from '../cli-context.ts'
+import type { CliContext, CommandResult } from '../cli-context.ts'
+import { type Subcommand, type UsageLine, usageError } from '../command.ts'
 import { registrationLifetimes } from './client-counts.ts'
+
+const SHOW: UsageLine = {
+  form: 'clients show <client-id>',
+  about: 'one registration, without secrets',
+}
 
 /**
  * `clients show <client-id>`: a registration as its owner sees it (RFC 7591 metadata), plus its
  * lifetime and how many token families it holds; never a secret or a hash.
  */
-export async function clientShowCommand(
-  context: CliContext,
-  args: readonly string[]
-): Promise<CommandResult> {
+export const clientShow: Subcommand<CliContext> = { usage: SHOW, run: showClient }
+
+async function showClient(context: CliContext, args: readonly string[]): Promise<CommandResult> {
   const [clientId, ...rest] = args
-  if (!clientId || rest.length > 0) throw new UsageError('clients show <client-id>')
+  if (!clientId || rest.length > 0) throw usageError([SHOW])
   const { store, clock, config } = context
   const client = await findClient({ store, clock, clientLifetime: config.ttl.client }, clientId)
   if (!client) return { data: null, text: `no client ${clientId}`, exitCode: 1 }

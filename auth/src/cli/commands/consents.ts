@@ -1,44 +1,66 @@
-import { listConsents, revokeConsent } from '../../authorization/consent.ts'
-import { revokeRefreshFamily } from '../../tokens/refresh-tokens.ts'
-import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { withdrawConsent } from '../../account/connected-apps.ts'
+import { listConsents } from '../../authorization/consent.ts'
+import { tokenLifetimes } from '../../oauth/revocation.ts'
+import { type CommandContext, type CommandResult, cliLogger } from '../cli-context.ts'
+import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
+
+const LIST: UsageLine = { form: 'consents list <user-id>', about: 'clients a user consented to' }
+
+async function list(context: CommandContext, args: readonly string[]): Promise<CommandResult> {
+  const [userId, ...rest] = args
+  if (!userId || rest.length > 0) throw usageError([LIST])
+  const clients = await listConsents(context.store, userId)
+  return {
+    data: { user_id: userId, clients },
+    text: clients.length ? clients.join('\n') : 'no consents',
+  }
+}
+
+const REVOKE: UsageLine = {
+  form: 'consents revoke <user-id> <client-id>',
+  about: 'withdraw consent and revoke the tokens it led to',
+}
+
+/**
+ * What the user's own Revoke on `/account` does, by an operator: the same families revoked, the
+ * same events recorded (`by: admin`). Nothing to withdraw is a failure (exit 1), as an unknown
+ * client is for `clients delete`: a script must see it.
+ */
+async function revoke(context: CommandContext, args: readonly string[]): Promise<CommandResult> {
+  const [userId, clientId, ...rest] = args
+  if (!userId || !clientId || rest.length > 0) throw usageError([REVOKE])
+  const { store, clock, config, audit } = context
+  const revoked = await withdrawConsent(
+    {
+      store,
+      clock,
+      clientLifetime: config.ttl.client,
+      lifetimes: tokenLifetimes(config),
+      logger: cliLogger(),
+      audit,
+    },
+    { id: userId },
+    clientId,
+    'admin'
+  )
+  const data = {
+    user_id: userId,
+    client_id: clientId,
+    withdrawn: revoked !== null,
+    revoked_families: revoked ?? [],
+  }
+  if (!revoked) {
+    return {
+      data,
+      text: `no consent or tokens of user ${userId} for client ${clientId}`,
+      exitCode: 1,
+    }
+  }
+  return { data, text: `consent withdrawn; ${revoked.length} token family(ies) revoked` }
+}
 
 /** `consents list <user-id>` and `consents revoke <user-id> <client-id>`. */
-export async function consentsCommand(
-  context: CommandContext,
-  args: readonly string[]
-): Promise<CommandResult> {
-  const [action, userId, clientId] = args
-  const { store, config } = context
-  if (action === 'list' && userId) {
-    const clients = await listConsents(store, userId)
-    return {
-      data: { user_id: userId, clients },
-      text: clients.length ? clients.join('\n') : 'no consents',
-    }
-  }
-  if (action === 'revoke' && userId && clientId) {
-    const lifetimes = {
-      refreshTokenTtl: config.ttl.refreshToken,
-      accessTokenTtl: config.ttl.accessToken,
-    }
-    let revokedFamilies: string[] = []
-    await revokeConsent(store, userId, clientId, async (familyIds) => {
-      revokedFamilies = familyIds
-      await Promise.all(
-        familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes))
-      )
-    })
-    await context.audit.record({
-      event: 'authorization.consent_revoked',
-      user: { id: userId },
-      client: { client_id: clientId },
-      by: 'admin',
-      families: revokedFamilies.length,
-    })
-    return {
-      data: { user_id: userId, client_id: clientId, revoked_families: revokedFamilies },
-      text: `consent withdrawn; ${revokedFamilies.length} token family(ies) revoked`,
-    }
-  }
-  throw new UsageError('consents list <user-id> | consents revoke <user-id> <client-id>')
-}
+export const consentsCommand: Command<CommandContext> = bySubcommand<CommandContext>({
+  list: { usage: LIST, run: list },
+  revoke: { usage: REVOKE, run: revoke },
+})

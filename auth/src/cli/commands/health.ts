@@ -1,9 +1,15 @@
 import { activeSigningKeyId, checkHealth, healthTarget } from '../../admin/health.ts'
 import { loadConfig } from '../../config.ts'
 import { createRedisStore } from '../../store/redis-store.ts'
-import { type CommandResult, parseCommandLine, UsageError } from '../cli-context.ts'
+import { type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
-const USAGE = 'health [--url <gateway issuer URL>]  (default: AUTH_ISSUER)'
+export const healthUsage: readonly UsageLine[] = [
+  {
+    form: 'health [--url URL]',
+    about: 'check the gateway, its metadata, keys and services (exit 1 on failure)',
+  },
+]
 
 /**
  * `health`: checks the deployment over HTTP as clients reach it. Exits non-zero when a check
@@ -13,8 +19,12 @@ export async function healthCommand(
   env: Readonly<Record<string, string | undefined>>,
   args: readonly string[]
 ): Promise<CommandResult> {
-  const { values, positionals } = parseCommandLine(args, { url: { type: 'string' } }, USAGE)
-  if (positionals.length > 0) throw new UsageError(USAGE)
+  const { values, positionals } = parseCommandLine(
+    args,
+    { url: { type: 'string' } },
+    usageText(healthUsage)
+  )
+  if (positionals.length > 0) throw usageError(healthUsage)
   const url = values.url?.replace(/\/+$/, '')
   const config = loadConfig(url ? { ...env, AUTH_ISSUER: url } : env)
   const store = config.redis

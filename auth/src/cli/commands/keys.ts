@@ -1,12 +1,15 @@
 import { rotateSigningKeys } from '../../keys/signing-keys.ts'
 import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
+import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
+
+const ROTATE: UsageLine = {
+  form: 'keys rotate',
+  about: 'new signing key (old ones stay published)',
+}
 
 /** `keys rotate`: a new signing key; the old ones stay published so live tokens keep verifying. */
-export async function keysCommand(
-  context: CommandContext,
-  args: readonly string[]
-): Promise<CommandResult> {
-  if (args[0] !== 'rotate') throw new UsageError('keys rotate')
+async function rotate(context: CommandContext, args: readonly string[]): Promise<CommandResult> {
+  if (args.length > 0) throw usageError([ROTATE])
   if (context.config.pinnedSigningKey) {
     throw new UsageError(
       'JWT_PRIVATE_KEY_B64 pins the signing key: rotate it by changing that variable'
@@ -21,3 +24,7 @@ export async function keysCommand(
     text: `new signing key ${kid}: restart the gateway (every replica) to sign with it; tokens signed by the previous keys keep verifying`,
   }
 }
+
+export const keysCommand: Command<CommandContext> = bySubcommand<CommandContext>({
+  rotate: { usage: ROTATE, run: rotate },
+})

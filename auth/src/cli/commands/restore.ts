@@ -1,13 +1,14 @@
 import { DEFAULT_BACKUP_DIR, readBackupFile, resolveBackupFile } from '../../admin/backup-files.ts'
 import { restoreBackup } from '../../admin/restore.ts'
-import {
-  type CommandContext,
-  type CommandResult,
-  parseCommandLine,
-  UsageError,
-} from '../cli-context.ts'
+import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
-const USAGE = 'restore [file] [--force] [--dir <directory>]'
+export const restoreUsage: readonly UsageLine[] = [
+  {
+    form: 'restore [file] [--force] [--dir D]',
+    about: 'write back what is absent (default: the newest backup)',
+  },
+]
 
 /**
  * `restore [file]` (default: the newest backup): writes back what is absent, leaves what is there.
@@ -23,9 +24,9 @@ export async function restoreCommand(
       dir: { type: 'string', default: DEFAULT_BACKUP_DIR },
       force: { type: 'boolean', default: false },
     },
-    USAGE
+    usageText(restoreUsage)
   )
-  if (positionals.length > 1) throw new UsageError(USAGE)
+  if (positionals.length > 1) throw usageError(restoreUsage)
   const file = await resolveBackupFile(values.dir, positionals[0])
   const backup = await readBackupFile(file)
   const report = await restoreBackup(context.store, context.clock, backup, {

@@ -1,8 +1,13 @@
 import { GENERATED_SECRETS, writeMissingSecrets } from '../../admin/secrets.ts'
 import { type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageText } from '../command.ts'
 
-const USAGE = `secrets [NAME...] [--file .env] [--example .env.example]
-  generates the missing ones of: ${GENERATED_SECRETS.map((s) => s.name).join(', ')}`
+export const secretsUsage: readonly UsageLine[] = [
+  {
+    form: 'secrets [NAME...] [--file .env] [--example .env.example]',
+    about: 'write missing generated secrets into .env (never overwrites)',
+  },
+]
 
 /** `secrets [NAME...]`: writes missing generated secrets into `.env`, never replacing a value. */
 export async function secretsCommand(args: readonly string[]): Promise<CommandResult> {
@@ -12,7 +17,7 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
       file: { type: 'string', default: '.env' },
       example: { type: 'string', default: '.env.example' },
     },
-    USAGE
+    usageText(secretsUsage)
   )
   const report = await writeMissingSecrets(
     { envFile: values.file, exampleFile: values.example },
@@ -20,7 +25,7 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
   )
   const purpose = (name: string) => GENERATED_SECRETS.find((s) => s.name === name)?.purpose ?? ''
   const lines = [
-    ...(report.created ? [`created ${report.envFile} from ${values.example}`] : []),
+    ...(report.created ? [createdLine(report.envFile, values.example, report.fromExample)] : []),
     ...report.written.map((name) => `wrote ${name}: ${purpose(name)}`),
     ...report.kept.map((name) => `kept ${name}: already set (never overwritten)`),
     ...(report.written.length ? [`${report.envFile} is readable by its owner only (0600)`] : []),
@@ -38,10 +43,19 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
     data: {
       env_file: report.envFile,
       created: report.created,
+      from_example: report.fromExample,
       written: report.written,
       kept: report.kept,
       to_fill_by_hand: report.toFillByHand,
     },
     text: lines.join('\n'),
   }
+}
+
+/** What was made: a copy of the example, or (none found) a file of the written secrets alone. */
+function createdLine(envFile: string, example: string, fromExample: boolean): string {
+  return fromExample
+    ? `created ${envFile} from ${example}`
+    : `created ${envFile} with the generated secrets only: no example at ${example} to copy ` +
+        'its settings and comments from (--example names one)'
 }

@@ -4,18 +4,25 @@ import {
   revokeTokenFamilies,
   type TokenFilter,
 } from '../../admin/token-families.ts'
-import {
-  type CommandContext,
-  type CommandResult,
-  parseCommandLine,
-  UsageError,
-} from '../cli-context.ts'
+import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
-const USAGE =
-  'tokens list [--user <id|login>] [--client <client-id>] [--family <id>] | ' +
-  'tokens revoke --user <id|login> | --client <client-id> | --family <id>'
+export const tokensUsage: readonly UsageLine[] = [
+  {
+    form: 'tokens list [--user U] [--client C] [--family F]',
+    about: 'live token families (never token values); U: a user id or login',
+  },
+  {
+    form: 'tokens revoke --user U | --client C | --family F',
+    about: 'revoke them; /verify refuses their access tokens (exit 1: none matches)',
+  },
+]
 
-/** `tokens list` and `tokens revoke`: refresh token families, by user, client or family id. */
+/**
+ * `tokens list` and `tokens revoke`: refresh token families, by user, client or family id. A
+ * revocation that matches nothing is a failure (exit 1), as an unknown client is for `clients
+ * delete`: the operator named something that holds no tokens.
+ */
 export async function tokensCommand(
   context: CommandContext,
   args: readonly string[]
@@ -27,7 +34,7 @@ export async function tokensCommand(
       client: { type: 'string' },
       family: { type: 'string' },
     },
-    USAGE
+    usageText(tokensUsage)
   )
   const filter: TokenFilter = { user: values.user, client: values.client, family: values.family }
   const { store, clock, config } = context
@@ -39,7 +46,7 @@ export async function tokensCommand(
     }
   }
   if (positionals.length === 1 && positionals[0] === 'revoke') {
-    if (!filter.user && !filter.client && !filter.family) throw new UsageError(USAGE)
+    if (!filter.user && !filter.client && !filter.family) throw usageError(tokensUsage)
     const { revoked, markedOnly } = await revokeTokenFamilies(
       store,
       clock,
@@ -61,15 +68,19 @@ export async function tokensCommand(
       selector: filter,
       families: revoked.length + markedOnly.length,
     })
+    const data = { revoked, marked_only: markedOnly }
+    if (revoked.length + markedOnly.length === 0) {
+      return { data, text: 'no live token family matches: nothing revoked', exitCode: 1 }
+    }
     const lines = [
       `revoked ${revoked.length} token family(ies): their refresh tokens no longer refresh and ` +
         'their access tokens are refused by /verify',
       ...revoked.map(familyLine),
       ...markedOnly.map((id) => `${id}  (no live family: its access tokens are refused)`),
     ]
-    return { data: { revoked, marked_only: markedOnly }, text: lines.join('\n') }
+    return { data, text: lines.join('\n') }
   }
-  throw new UsageError(USAGE)
+  throw usageError(tokensUsage)
 }
 
 function familyLine(family: FamilyListing): string {
