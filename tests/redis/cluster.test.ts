@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +7,7 @@ import { runCommand } from '../../auth/src/cli/run-command.ts'
 import { systemClock } from '../../auth/src/clock.ts'
 import { loadConfig } from '../../auth/src/config.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import { admin } from '../support/admin-cli.ts'
 import type { FakeGitHub } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import {
@@ -148,20 +147,3 @@ describe('Redis Cluster', () => {
     }
   })
 })
-
-async function admin(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
-    cwd: new URL('../../', import.meta.url).pathname,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk
-  })
-  const [code] = (await once(child, 'exit')) as [number]
-  return { code, stdout, stderr }
-}

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { describe, expect, inject, it } from 'vitest'
+import { admin } from '../../../tests/support/admin-cli.ts'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import { freePort } from '../../../tests/support/free-port.ts'
 import {
@@ -16,24 +15,6 @@ import {
 } from '../../../tests/support/oauth-flow.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import { runCommand } from './run-command.ts'
-
-/** The admin CLI as an operator runs it, with only the environment given. */
-async function admin(args: readonly string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
-    cwd: new URL('../../../', import.meta.url).pathname,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk
-  })
-  const [code] = (await once(child, 'exit')) as [number]
-  return { code, stdout, stderr }
-}
 
 describe('admin CLI', () => {
   let server: TestAuthServer

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '../logger.ts'
-import type { Store } from '../store/store.ts'
-import { StoreUnavailable } from '../store/store.ts'
+import { type Store, StoreUnavailable } from '../store/store.ts'
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts'
 
 const FIRST_RETRY_MS = 500
