@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../support/free-port.ts'
 import { startGatewayProcess } from '../support/gateway-process.ts'
@@ -7,21 +6,29 @@ import { startRedisOnPort } from '../support/redis-topologies.ts'
 describe('an auth server started before its store', () => {
   it('waits for the store, then serves, rather than exiting', async () => {
     const redisPort = await freePort()
+    let readOutput = () => ''
     const starting = startGatewayProcess(
       {
         GATEWAY_MODE: 'auth',
         REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
         ALLOWED_GITHUB_USERS: 'octocat',
       },
-      { startTimeoutMs: 30_000 }
+      {
+        startTimeoutMs: 60_000,
+        onSpawn: (output) => {
+          readOutput = output
+        },
+      }
     )
     // Settled now so that a gateway exiting early fails the test below, not the run.
     const started = starting.then(
       (gateway) => ({ gateway }),
       (error: unknown) => ({ error })
     )
-    // Long enough for the first attempts to fail: the ring is read before anything listens.
-    await sleep(2_500)
+    // Redis comes up only once the gateway has found it missing (start-up time varies with load).
+    await expect
+      .poll(() => readOutput().includes('store_unavailable_at_start'), { timeout: 30_000 })
+      .toBe(true)
     const redis = await startRedisOnPort(redisPort)
     try {
       const outcome = await started
@@ -38,5 +45,5 @@ describe('an auth server started before its store', () => {
     } finally {
       await redis.stop()
     }
-  })
+  }, 90_000)
 })

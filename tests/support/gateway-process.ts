@@ -17,7 +17,11 @@ const ROOT = new URL('../../', import.meta.url).pathname
 
 export async function startGatewayProcess(
   env: Record<string, string> = {},
-  options: { startTimeoutMs?: number } = {}
+  options: {
+    startTimeoutMs?: number
+    /** Given the output read so far as soon as the process runs, before it listens. */
+    onSpawn?: (output: () => string) => void
+  } = {}
 ): Promise<GatewayProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort()
   const child = spawn(process.execPath, ['auth/src/main.ts'], {
@@ -39,6 +43,7 @@ export async function startGatewayProcess(
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString()
   })
+  options.onSpawn?.(() => output)
   const url = env.AUTH_ISSUER ?? `http://localhost:${port}`
   await waitUntilListening(child, port, () => output, options.startTimeoutMs ?? 20_000)
   return {
