@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { PUBLISHED_DOCUMENTS } from '../../../tests/support/client-metadata-documents.ts'
+import { disguised, HIDDEN_CHARACTERS, PLAIN_NAMES } from '../../../tests/support/display-text.ts'
 import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import {
   clientFromMetadataDocument,
@@ -173,5 +174,16 @@ describe('the client a metadata document describes', () => {
     ],
   ])('refuses a document with %s', (_, document, problem) => {
     expect(problemOf(document)).toBe(problem)
+  })
+
+  it.each(HIDDEN_CHARACTERS)('refuses a document whose client_name has %s', (_, character) => {
+    expect(problemOf({ ...valid, client_name: disguised(character) })).toBe(
+      'it has no client_name (plain text, at most 200 characters)'
+    )
+  })
+
+  it.each(PLAIN_NAMES)('takes the client_name %s as published', (name) => {
+    const client = clientFromMetadataDocument(URL_ID, { ...valid, client_name: name }, 0)
+    expect(client.metadata.client_name).toBe(name)
   })
 })

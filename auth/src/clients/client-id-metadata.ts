@@ -1,6 +1,7 @@
 import { type ClientMetadata, dropUndefined } from './client-metadata.ts'
 import type { ClientRecord } from './client-registry.ts'
 import { MetadataDocumentError } from './metadata-document.ts'
+import { isPlainText } from './plain-text.ts'
 import { redirectUriProblem } from './redirect-uri.ts'
 
 /**
@@ -47,9 +48,6 @@ export function clientIdHost(clientId: string): string {
 
 /** Grant types given to every metadata-document client (RFC 7591 §3.2.1 lets us choose). */
 const GRANTED = ['authorization_code', 'refresh_token'] as const
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const DISGUISING = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/
 
 /**
  * The client record a fetched document stands for, or a `MetadataDocumentError` saying what is
@@ -141,7 +139,7 @@ function responseTypes(value: unknown): ClientMetadata['response_types'] {
 /** Required by the MCP specification; shown on the consent page, so plain text only. */
 function clientName(value: unknown): string {
   const name = typeof value === 'string' ? value.trim() : ''
-  if (!name || name.length > 200 || !name.isWellFormed() || DISGUISING.test(name)) {
+  if (!name || name.length > 200 || !isPlainText(name)) {
     throw new MetadataDocumentError('it has no client_name (plain text, at most 200 characters)')
   }
   return name

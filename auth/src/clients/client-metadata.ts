@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InvalidClientMetadata, InvalidRedirectUri } from '../errors.ts'
+import { isPlainText } from './plain-text.ts'
 import { applicationTypeProblem, redirectUriProblem } from './redirect-uri.ts'
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -43,16 +44,9 @@ export interface ClientMetadata {
   readonly software_version?: string
 }
 
-/** Control and bidirectional-override characters could disguise a name on the consent page. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const DISGUISING = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+// Shown to the user (consent page, account page, admin CLI): nothing in it may hide or disguise.
 const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((value) => value.isWellFormed() && !DISGUISING.test(value), 'must be plain text')
+  z.string().trim().min(1).max(max).refine(isPlainText, 'must be plain text')
 // Informational URIs are shown to users (consent page): web pages only.
 const webUri = z
   .string()
@@ -61,6 +55,7 @@ const webUri = z
     (value) => /^https:\/\/[^\s]+$/i.test(value) && URL.canParse(value),
     'must be an https URL'
   )
+  .refine(isPlainText, 'must be plain text')
 
 const metadataSchema = z.object({
   redirect_uris: z.array(z.string()).max(20).optional(),

@@ -1,3 +1,5 @@
+import { isPlainText } from './plain-text.ts'
+
 /**
  * Redirect URI policy for registration (RFC 7591 §2, OAuth 2.1 §2.3.1, RFC 8252 §7):
  * https anywhere, http only on loopback, private-use schemes for native apps (`cursor://`,
@@ -51,6 +53,8 @@ export function redirectUriProblem(value: string): string | undefined {
   if (/[\s*]/.test(value)) return 'must not contain whitespace or wildcards'
   // URL parsers drop these silently, so the URI compared would not be the URI sent.
   if (/\p{Cc}/u.test(value)) return 'must not contain control characters'
+  // The consent page shows a private-use redirect URI as written.
+  if (!isPlainText(value)) return 'must not contain invisible or formatting characters'
   if (value.includes('#')) return 'must not contain a fragment'
   // Parsers disagree on these (`https:host`, `https://a\\@b`): refuse rather than guess.
   if (value.includes('\\')) return 'must not contain backslashes'
