@@ -1,6 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../support/free-port.ts'
-import { startGatewayProcess } from '../support/gateway-process.ts'
+import { runGatewayExpectingFailure, startGatewayProcess } from '../support/gateway-process.ts'
 import { startRedisOnPort } from '../support/redis-topologies.ts'
 
 describe('an auth server started before its store', () => {
@@ -46,4 +47,45 @@ describe('an auth server started before its store', () => {
       await redis.stop()
     }
   }, 90_000)
+})
+
+describe('an auth server whose Redis refuses its password', () => {
+  const password = 'the-Right-one-3'
+  const pinnedKey = Buffer.from(
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    })
+  ).toString('base64')
+
+  it('stops with one configuration line (exit 2) instead of waiting, pinned key or not', async () => {
+    const redisPort = await freePort()
+    const redis = await startRedisOnPort(redisPort, { password })
+    try {
+      const cases = [
+        { userInfo: ':wrong-Secret-8@', pinned: {}, says: /wrong Redis password.*WRONGPASS/ },
+        { userInfo: '', pinned: { JWT_PRIVATE_KEY_B64: pinnedKey }, says: /missing.*NOAUTH/ },
+      ]
+      for (const { userInfo, pinned, says } of cases) {
+        const { code, stderr } = await runGatewayExpectingFailure(
+          {
+            GATEWAY_MODE: 'auth',
+            REDIS_URL: `redis://${userInfo}127.0.0.1:${redisPort}/0`,
+            ALLOWED_GITHUB_USERS: 'octocat',
+            ...pinned,
+          },
+          { timeoutMs: 20_000 }
+        )
+        expect(code).toBe(2)
+        const lines = stderr.trim().split('\n')
+        expect(lines).toHaveLength(1)
+        expect(lines[0]).toMatch(/^configuration error: REDIS_URL: /)
+        expect(lines[0]).toMatch(says)
+        expect(stderr).not.toContain('wrong-Secret-8')
+        expect(stderr).not.toContain('store_unavailable_at_start')
+      }
+    } finally {
+      await redis.stop()
+    }
+  }, 60_000)
 })

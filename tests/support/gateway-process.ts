@@ -82,8 +82,15 @@ async function waitUntilListening(
   throw new Error(`gateway did not start: ${output()}`)
 }
 
-/** Runs the gateway expecting it to refuse to start; resolves with its exit code and output. */
-export async function runGatewayExpectingFailure(env: Record<string, string>) {
+/**
+ * Runs the gateway expecting it to refuse to start; resolves with its exit code and output. One
+ * that is still running after `timeoutMs` is killed (code null), so a start that should have been
+ * refused fails its test rather than hanging it.
+ */
+export async function runGatewayExpectingFailure(
+  env: Record<string, string>,
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {}
+) {
   const child = spawn(process.execPath, ['auth/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -93,6 +100,8 @@ export async function runGatewayExpectingFailure(env: Record<string, string>) {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(killer)
   return { code, stderr }
 }

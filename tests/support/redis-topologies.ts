@@ -161,9 +161,18 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
   }
 }
 
-/** One Redis, without persistence, on a port chosen beforehand (a store that comes up late). */
-export async function startRedisOnPort(port: number): Promise<{ stop(): Promise<void> }> {
-  const child = await launch(['redis-server', '--port', String(port), '--save', ''], port)
+/**
+ * One Redis, without persistence, on a port chosen beforehand (a store that comes up late), with
+ * `--requirepass` when a password is given.
+ */
+export async function startRedisOnPort(
+  port: number,
+  options: { password?: string } = {}
+): Promise<{ stop(): Promise<void> }> {
+  const { password } = options
+  const auth = password === undefined ? [] : ['--requirepass', password]
+  const args = ['--port', String(port), '--save', '', ...auth]
+  const child = await launch(['redis-server', ...args], port, { password })
   return { stop: () => kill(child, 'SIGKILL') }
 }
 
@@ -172,7 +181,11 @@ async function redisCli(port: number, ...args: string[]): Promise<string> {
   return stdout
 }
 
-async function launch([binary = '', ...args]: string[], port: number): Promise<ChildProcess> {
+async function launch(
+  [binary = '', ...args]: string[],
+  port: number,
+  { password }: { password?: string | undefined } = {}
+): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   const exited = new Promise<never>((_, reject) => {
     child.once('exit', (code) => reject(new Error(`${binary} exited early with code ${code}`)))
@@ -185,7 +198,11 @@ async function launch([binary = '', ...args]: string[], port: number): Promise<C
     )
   })
   exited.catch(() => {})
-  await Promise.race([until(async () => (await redisCli(port, 'ping')).trim() === 'PONG'), exited])
+  const auth = password === undefined ? [] : ['--no-auth-warning', '-a', password]
+  await Promise.race([
+    until(async () => (await redisCli(port, ...auth, 'ping')).trim() === 'PONG'),
+    exited,
+  ])
   return child
 }
 

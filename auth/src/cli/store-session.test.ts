@@ -13,7 +13,7 @@ describe('a store the admin CLI cannot use', () => {
     )
     expect(failure).toBeInstanceOf(StoreFailure)
     expect((failure as Error).message).toMatch(
-      /^the store at redis:\/\/nobody:\*\*\*@[\d.:]+ is unavailable: WRONGPASS /
+      /^the store at redis:\/\/nobody:\*\*\*@[\d.:]+ is unavailable: wrong Redis password: .*\(WRONGPASS\)$/
     )
     expect((failure as Error).message).not.toContain(PASSWORD)
   })

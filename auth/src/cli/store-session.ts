@@ -17,9 +17,9 @@ export interface StoreAddress {
 
 /**
  * Runs `work` on the store at `address`, and closes it. The store is asked first whether it
- * answers, so a store that cannot be used is said before anything is done, whatever its error
- * (a wrong password is not an outage to the server, but it is to a command). A store error while
- * the work runs is said the same way.
+ * answers, so a store that cannot be used is said before anything is done, whatever its error.
+ * A wrong password stops the server's start as a configuration error; to a command it is a store
+ * it cannot use, like an outage (exit 1). A store error while the work runs is said the same way.
  */
 export async function withStore<T>(
   address: StoreAddress,

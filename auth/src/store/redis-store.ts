@@ -4,6 +4,7 @@ import { scriptArguments, withScripts } from './redis-scripts.ts'
 import {
   type PutOptions,
   type Store,
+  StoreAccessDenied,
   StoreFull,
   StoreUnavailable,
   type WriteOperation,
@@ -161,11 +162,20 @@ function withUnavailability(store: Store): Store {
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
     takeAndWrite: wrap(store.takeAndWrite),
+    scan: (keyPrefix) => mapErrors(store.scan(keyPrefix)),
     ttl: wrap(store.ttl),
     expire: wrap(store.expire),
     appendToStream: wrap(store.appendToStream),
     readStream: wrap(store.readStream),
     ping: wrap(store.ping),
+  }
+}
+
+async function* mapErrors<T>(iterable: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* iterable
+  } catch (error) {
+    throw asUnavailable(error)
   }
 }
 
@@ -186,8 +196,17 @@ const CONNECTION_FAILURE =
  */
 const OUT_OF_MEMORY = /^OOM /
 
+/** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
+const ACCESS_DENIED: Readonly<Record<string, string>> = {
+  WRONGPASS: 'wrong Redis password: Redis refused the user and password it was given (WRONGPASS)',
+  NOAUTH: 'missing Redis password: Redis requires one and was given none (NOAUTH)',
+}
+
 function asUnavailable(error: unknown): unknown {
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
+  const refusal = ACCESS_DENIED[/\b(WRONGPASS|NOAUTH)\b/.exec(text)?.[1] ?? '']
+  // Without the reply as its cause: ioredis hangs the refused command on it, password included.
+  if (refusal) return new StoreAccessDenied(refusal)
   const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
   if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
     return new StoreFull('the store is full (Redis maxmemory)', { cause: error })

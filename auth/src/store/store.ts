@@ -116,3 +116,13 @@ export class StoreUnavailable extends Error {
 export class StoreFull extends StoreUnavailable {
   override readonly name = 'StoreFull'
 }
+
+/**
+ * The store refuses our credentials (Redis `WRONGPASS` or `NOAUTH`: a wrong or missing password
+ * in `REDIS_URL`). Waiting will not mend it, so start-up stops on it; met later (the password
+ * changed under a running gateway), it is answered like an outage. The message names the cause,
+ * never the password.
+ */
+export class StoreAccessDenied extends StoreUnavailable {
+  override readonly name = 'StoreAccessDenied'
+}
