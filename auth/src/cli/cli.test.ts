@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { describe, expect, inject, it } from 'vitest'
 import { admin } from '../../../tests/support/admin-cli.ts'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
@@ -14,6 +15,8 @@ import {
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
+import { keys } from '../store/keys.ts'
+import { createRedisStore } from '../store/redis-store.ts'
 import { runCommand } from './run-command.ts'
 
 describe('admin CLI', () => {
@@ -108,6 +111,38 @@ describe('admin CLI', () => {
     await server.signingKeys.reload()
     expect(server.signingKeys.current().kid).toBe(rotated.kid)
     expect(server.signingKeys.jwks().keys.map((k) => k.kid)).toContain(before)
+  })
+
+  it('records no admin action that did nothing: a revocation matching no token family', async () => {
+    audited.length = 0
+    const none = await runCommand(context(), ['tokens', 'revoke', '--user', 'nobody-here'])
+    expect([none.text, none.exitCode]).toEqual(['no live token family matches: nothing revoked', 1])
+    expect(audited).toEqual([])
+  })
+
+  it('refuses to rotate a pinned signing key: exit 1, one line, the ring untouched', async () => {
+    const prefix = `cli-pinned-${randomUUID()}:`
+    const pinned = Buffer.from(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      })
+    ).toString('base64')
+    const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix }
+    const refused = await admin(['keys', 'rotate'], { ...env, JWT_PRIVATE_KEY_B64: pinned })
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toBe('')
+    expect(refused.stderr).toBe(
+      'JWT_PRIVATE_KEY_B64 pins the signing key: nothing rotated; replace that value and restart the gateway instead\n'
+    )
+    const trail = await admin(['--json', 'audit', '--event', 'admin.'], env)
+    expect(JSON.parse(trail.stdout)).toEqual([])
+    const store = createRedisStore(env.REDIS_URL, prefix)
+    try {
+      expect(await store.get(keys.signingKeys())).toBeNull()
+    } finally {
+      await store.close()
+    }
   })
 
   it('runs as a command with --json, and explains its usage', async () => {

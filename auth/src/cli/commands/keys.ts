@@ -1,5 +1,6 @@
+import { AdminRefusal } from '../../admin/admin-refusal.ts'
 import { rotateSigningKeys } from '../../keys/signing-keys.ts'
-import { type CommandContext, type CommandResult, UsageError } from '../cli-context.ts'
+import type { CommandContext, CommandResult } from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
 
 const ROTATE: UsageLine = {
@@ -10,9 +11,10 @@ const ROTATE: UsageLine = {
 /** `keys rotate`: a new signing key; the old ones stay published so live tokens keep verifying. */
 async function rotate(context: CommandContext, args: readonly string[]): Promise<CommandResult> {
   if (args.length > 0) throw usageError([ROTATE])
+  // Understood and configured as meant, but not to be done: a refusal (exit 1), not a usage error.
   if (context.config.pinnedSigningKey) {
-    throw new UsageError(
-      'JWT_PRIVATE_KEY_B64 pins the signing key: rotate it by changing that variable'
+    throw new AdminRefusal(
+      'JWT_PRIVATE_KEY_B64 pins the signing key: nothing rotated; replace that value and restart the gateway instead'
     )
   }
   const kid = await rotateSigningKeys(context.store)

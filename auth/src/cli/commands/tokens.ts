@@ -63,15 +63,16 @@ export async function tokensCommand(
         family_id: family.id,
       })
     }
+    const data = { revoked, marked_only: markedOnly }
+    // Nothing revoked is no admin action: the trail records what changed, not what was asked.
+    if (revoked.length + markedOnly.length === 0) {
+      return { data, text: 'no live token family matches: nothing revoked', exitCode: 1 }
+    }
     await context.audit.record({
       event: 'admin.tokens_revoked',
       selector: filter,
       families: revoked.length + markedOnly.length,
     })
-    const data = { revoked, marked_only: markedOnly }
-    if (revoked.length + markedOnly.length === 0) {
-      return { data, text: 'no live token family matches: nothing revoked', exitCode: 1 }
-    }
     const lines = [
       `revoked ${revoked.length} token family(ies): their refresh tokens no longer refresh and ` +
         'their access tokens are refused by /verify',
