@@ -80,13 +80,11 @@ describe('GET|POST /verify', () => {
     const targets: Record<string, string>[] = [
       {},
       forwarded('/echo/mcpx'),
-      forwarded('/echo/mcp/../../register'),
       forwarded('/echo/mcp', { 'X-Forwarded-Host': 'evil.example' }),
       forwarded('/echo/mcp', { 'X-Forwarded-Proto': 'https' }),
       forwarded('/echo/mcp', { 'X-Original-URI': '/memory/mcp' }),
       forwarded('/echo/mcp', { 'X-Original-URL': 'http://localhost:8080/memory/mcp' }),
       { 'X-Original-URL': 'javascript:alert(1)' },
-      forwarded('//evil.example/echo/mcp'),
       forwarded('/echo/mcp', { 'X-Forwarded-Host': 'a b' }),
     ]
     for (const headers of targets) {

@@ -1,6 +1,8 @@
 import type { Config, ProtectedResource } from '../config.ts'
+import { AccessDenied } from '../errors.ts'
 import { LruCache } from '../lru-cache.ts'
 import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
+import { pathInNormalForm } from './path-normal-form.ts'
 
 /** Reads one request header (case-insensitive), as Hono's `c.req.header(name)` does. */
 export type HeaderReader = (name: string) => string | undefined
@@ -11,7 +13,11 @@ export type HeaderReader = (name: string) => string | undefined
  * `X-Original-URL`, else `X-Forwarded-Proto` + `X-Forwarded-Host` + `X-Original-URI` (the nginx
  * convention). Several sources that disagree yield nothing: one of them was sent by the client.
  * Without any, the request names no protected resource. The proxy must set these headers itself on
- * every auth request; the path is normalised (`..`, `.`), so it selects what the proxy routed.
+ * every auth request.
+ *
+ * Throws `AccessDenied` when a forwarded path is not in normal form (`pathInNormalForm`): the
+ * proxy, the service and this check could each read it as a different path, so no resource can
+ * be said to be the one the request reaches.
  */
 export function forwardedTarget(header: HeaderReader): URL | undefined {
   const proto = first(header('x-forwarded-proto')) ?? 'http'
@@ -20,6 +26,13 @@ export function forwardedTarget(header: HeaderReader): URL | undefined {
   const forwardedUri = header('x-forwarded-uri')
   const originalUrl = header('x-original-url')
   const originalUri = header('x-original-uri')
+  for (const value of [forwardedUri, originalUrl, originalUri]) {
+    if (value !== undefined && !pathInNormalForm(value)) {
+      throw new AccessDenied('the forwarded path is not in normal form', {
+        reason: 'ambiguous_path',
+      })
+    }
+  }
   if (forwardedUri !== undefined) candidates.push(joinTarget(proto, host, forwardedUri))
   if (originalUrl !== undefined) candidates.push(parse(originalUrl)?.href)
   if (originalUri !== undefined) candidates.push(joinTarget(proto, host, originalUri))
