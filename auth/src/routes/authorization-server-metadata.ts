@@ -1,12 +1,13 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
 import type { Config } from '../config.ts'
+import { NotFound } from '../errors.ts'
 import { publicCors } from '../http/cors.ts'
 
 /**
  * RFC 8414 authorization server metadata. `issuer` is `AUTH_ISSUER` byte for byte, and only
  * endpoints this server really has are advertised. The same document is served as the OpenID
- * configuration and under path-inserted forms, for clients that probe those.
+ * configuration.
  */
 export function authorizationServerMetadata(config: Config): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
@@ -50,13 +51,27 @@ export function supportedScopes(config: Config): string[] {
   ]
 }
 
+/**
+ * Where the document is served. RFC 8414 §3.1 inserts the issuer's path after the well-known
+ * name, so another path below it names another issuer and is not found (a client that tried the
+ * MCP server's path there falls back to the root form on a 404). The root form is also kept for an
+ * issuer with a path: a proxy that strips that path prefix delivers `{issuer}/.well-known/…`
+ * there.
+ */
 export const authorizationServerMetadataRoute = (config: Config) => {
   const document = JSON.stringify(authorizationServerMetadata(config))
+  const send = (c: Context) => c.body(document, 200, jsonHeaders)
+  const issuerPath = new URL(config.issuer).pathname.replace(/\/$/, '')
   const serve = new Hono()
   for (const name of ['oauth-authorization-server', 'openid-configuration']) {
-    for (const path of [`/.well-known/${name}`, `/.well-known/${name}/*`]) {
-      serve.use(path, publicCors()).get(path, (c) => c.body(document, 200, jsonHeaders))
-    }
+    const root = `/.well-known/${name}`
+    serve.use(root, publicCors()).get(root, send)
+    // Compared, not routed: an issuer path is no route pattern (`:` and `*` mean something there).
+    // The 404 keeps CORS, so a browser client sees it and falls back to the root form.
+    serve.use(`${root}/*`, publicCors()).get(`${root}/*`, (c) => {
+      if (!issuerPath || c.req.path !== root + issuerPath) throw new NotFound('no such endpoint')
+      return send(c)
+    })
   }
   return serve
 }

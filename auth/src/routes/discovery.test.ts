@@ -15,11 +15,7 @@ describe('discovery', () => {
   })
 
   it('serves the same RFC 8414 document as OAuth and OpenID metadata, issuer byte for byte', async () => {
-    const paths = [
-      '/.well-known/oauth-authorization-server',
-      '/.well-known/openid-configuration',
-      '/.well-known/oauth-authorization-server/echo/mcp',
-    ]
+    const paths = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']
     const documents = await Promise.all(
       paths.map(async (path) => (await server.request(path)).text())
     )
@@ -28,6 +24,52 @@ describe('discovery', () => {
     expect(metadata.issuer).toBe(TEST_ISSUER)
     expect(metadata.registration_endpoint).toBe(`${TEST_ISSUER}/register`)
     expect(metadata.jwks_uri).toBe(`${TEST_ISSUER}/jwks`)
+  })
+
+  const expectJsonNotFound = async (response: Response, what: string) => {
+    expect(response.status, what).toBe(404)
+    expect(response.headers.get('content-type'), what).toMatch(/^application\/json/)
+    expect(((await response.json()) as Record<string, unknown>).error, what).toBe('not_found')
+  }
+
+  it('answers 404 below the metadata addresses: with no issuer path, a path names another issuer (RFC 8414 §3.1)', async () => {
+    for (const name of ['oauth-authorization-server', 'openid-configuration']) {
+      for (const suffix of ['/anything', '/echo/mcp', '/', '//', '/.well-known/x']) {
+        const path = `/.well-known/${name}${suffix}`
+        const response = await server.request(path, {
+          headers: { Origin: 'https://inspector.example' },
+        })
+        // A browser client must see the 404 to fall back to the root form.
+        expect(response.headers.get('access-control-allow-origin'), path).toBe('*')
+        await expectJsonNotFound(response, path)
+      }
+    }
+  })
+
+  it('serves an issuer with a path at the path-inserted address, and nothing else below it', async () => {
+    const issuer = 'http://localhost:8080/gateway'
+    const pathIssuer = await createTestAuthServer({ AUTH_ISSUER: issuer })
+    try {
+      const get = (path: string) => pathIssuer.app.request(`http://localhost:8080${path}`)
+      for (const path of [
+        '/.well-known/oauth-authorization-server/gateway',
+        '/.well-known/openid-configuration/gateway',
+        '/.well-known/oauth-authorization-server',
+      ]) {
+        const response = await get(path)
+        expect(response.status, path).toBe(200)
+        expect(((await response.json()) as Record<string, unknown>).issuer).toBe(issuer)
+      }
+      for (const path of [
+        '/.well-known/oauth-authorization-server/other',
+        '/.well-known/oauth-authorization-server/gateway/x',
+        '/.well-known/oauth-authorization-server/gatewayx',
+      ]) {
+        await expectJsonNotFound(await get(path), path)
+      }
+    } finally {
+      await pathIssuer.close()
+    }
   })
 
   it('advertises only endpoints that answer', async () => {
@@ -67,12 +109,22 @@ describe('discovery', () => {
     }
   })
 
-  it('answers 404 for resources it does not protect', async () => {
-    expect((await server.request('/.well-known/oauth-protected-resource/unknown/mcp')).status).toBe(
-      404
-    )
-    // Two resources share the standalone origin, so the root form is ambiguous there.
-    expect((await server.request('/.well-known/oauth-protected-resource')).status).toBe(404)
+  it('answers a JSON 404 for resources it does not protect, never another resource (RFC 9728 §3.1)', async () => {
+    for (const path of [
+      '/unknown/mcp',
+      '/everything/mcp', // in the catalog, not enabled here
+      '/echo/mcp/x',
+      '/echo',
+      '/ECHO/mcp',
+      '/echo%2Fmcp',
+      '//echo/mcp',
+      '/',
+      // Two resources share the standalone origin, so the root form names none of them.
+      '',
+    ]) {
+      const address = `/.well-known/oauth-protected-resource${path}`
+      await expectJsonNotFound(await server.request(address), address)
+    }
   })
 
   it('sends /authorize on a service host (a client that missed discovery) to the issuer', async () => {
@@ -114,6 +166,16 @@ describe('discovery', () => {
         headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example.net' },
       })
       expect(spoofed.status).toBe(404)
+      // A service host publishes its one resource, and nothing under another path.
+      for (const path of ['/other', '/mcp/x', '/echo/mcp']) {
+        const address = `/.well-known/oauth-protected-resource${path}`
+        await expectJsonNotFound(await compose.request(address, { headers: forwarded }), address)
+      }
+      // The issuer's own host protects nothing.
+      await expectJsonNotFound(
+        await compose.app.request('https://auth.example.com/.well-known/oauth-protected-resource'),
+        'the issuer host'
+      )
     } finally {
       await compose.close()
     }
