@@ -166,6 +166,16 @@ function checkDeployment(objects: K8sObject[]) {
     }
   })
 
+  it('lets auth wait minutes for Redis at start before the kubelet restarts it', () => {
+    // auth/src/keys/signing-keys-at-start.ts: it listens only once Redis gave it the keys.
+    const container = containerOf(auth)
+    const startup = container.startupProbe
+    expect(startup.httpGet).toEqual(container.livenessProbe.httpGet)
+    expect(startup.periodSeconds * startup.failureThreshold).toBeGreaterThanOrEqual(180)
+    // Liveness starts once the start-up probe passed: a delay of its own would only postpone it.
+    expect(container.livenessProbe.initialDelaySeconds).toBeUndefined()
+  })
+
   it('stops a replica without errors (docs/operations.md, "Stopping and several replicas")', () => {
     const setting = (name: string) =>
       Number(
