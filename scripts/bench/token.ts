@@ -8,7 +8,9 @@ import { join } from 'node:path'
 import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
 import { freePort } from '../../tests/support/free-port.ts'
 import { startBenchGateway } from './bench-gateway.ts'
+import { type CpuPerRequest, cpuPerRequest, readCpu } from './cpu-per-request.ts'
 import { startTokenFloor } from './token-floor.ts'
+import { listScript, poolScript } from './token-scripts.ts'
 import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
@@ -26,6 +28,8 @@ export interface TokenBenchRow {
   /** The floor's throughput as a share of the bare server's: the most the work itself allows. */
   readonly floorRatio: number
   readonly non2xx: number
+  /** CPU per request of the Node process, Redis and wrk, medians (`cpu-per-request.ts`). */
+  readonly cpu: Readonly<Record<'bare' | 'floor' | 'token', CpuPerRequest>>
 }
 
 /**
@@ -38,7 +42,7 @@ export interface TokenBenchRow {
  */
 export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow[]> {
   const gateway = await startBenchGateway({ AUTH_CODE_TTL: '600' })
-  const { issuer, deps, app, github } = gateway
+  const { issuer, deps, app, github, control } = gateway
   const floor = await startTokenFloor(gateway.redisUrl, await freePort())
   const floorUrl = `http://127.0.0.1:${(floor.server.address() as AddressInfo).port}`
   const store = deps.store
@@ -145,7 +149,13 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       floor: number
       token: number
       non2xx: number
+      cpu: TokenBenchRow['cpu']
     }[] = []
+    const run = async (url: string, script: string) => {
+      const before = await readCpu(control)
+      const figures = await wrk(url, script, seconds)
+      return { ...figures, cpu: cpuPerRequest(before, await readCpu(control), figures.requests) }
+    }
     for (let round = 0; round < rounds; round++) {
       // Enough codes for the run at 4,000/s: each is redeemed once.
       const codes: string[] = []
@@ -155,26 +165,28 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       const codeScript = join(dir, `codes-${round}.lua`)
       await writeFile(codeScript, listScript(codes.map(codeBody)))
       await floor.prepare('code', codes)
-      const bareCode = await wrk(`${bareUrl}/token`, codeScript, seconds)
-      const floorCode = answered(await wrk(`${floorUrl}/token`, codeScript, seconds))
-      const code = await wrk(`${issuer}/token`, codeScript, seconds)
+      const bareCode = await run(`${bareUrl}/token`, codeScript)
+      const floorCode = answered(await run(`${floorUrl}/token`, codeScript))
+      const code = await run(`${issuer}/token`, codeScript)
       samples.push({
         grant: 'authorization_code',
         bare: bareCode.rps,
         floor: floorCode.rps,
         token: code.rps,
         non2xx: code.non2xx,
+        cpu: { bare: bareCode.cpu, floor: floorCode.cpu, token: code.cpu },
       })
       const refreshScript = await families(round)
-      const bareRefresh = await wrk(`${bareUrl}/token`, refreshScript, seconds)
-      const floorRefresh = answered(await wrk(`${floorUrl}/token`, refreshScript, seconds))
-      const refresh = await wrk(`${issuer}/token`, refreshScript, seconds)
+      const bareRefresh = await run(`${bareUrl}/token`, refreshScript)
+      const floorRefresh = answered(await run(`${floorUrl}/token`, refreshScript))
+      const refresh = await run(`${issuer}/token`, refreshScript)
       samples.push({
         grant: 'refresh_token',
         bare: bareRefresh.rps,
         floor: floorRefresh.rps,
         token: refresh.rps,
         non2xx: refresh.non2xx,
+        cpu: { bare: bareRefresh.cpu, floor: floorRefresh.cpu, token: refresh.cpu },
       })
     }
     for (const grant of ['authorization_code', 'refresh_token'] as const) {
@@ -187,6 +199,11 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
         ratio: median(mine.map((s) => s.token / s.bare)),
         floorRatio: median(mine.map((s) => s.floor / s.bare)),
         non2xx: mine.reduce((sum, s) => sum + s.non2xx, 0),
+        cpu: {
+          bare: medianCpu(mine.map((s) => s.cpu.bare)),
+          floor: medianCpu(mine.map((s) => s.cpu.floor)),
+          token: medianCpu(mine.map((s) => s.cpu.token)),
+        },
       })
     }
   } finally {
@@ -201,71 +218,41 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
       (r) =>
         `| ${r.grant} | ${r.bare.toFixed(0)} | ${r.floor.toFixed(0)} | ${r.token.toFixed(0)} | ${r.ratio.toFixed(2)}× | ${r.floorRatio.toFixed(2)}× | ${r.non2xx} |`
     ),
+    '',
+    'CPU per request, µs (medians): the Node process serving, Redis, wrk; 2 cores give 2,000,000 µs a second',
+    '| grant | server | Node | Redis | wrk | sum |',
+    '|---|---|---:|---:|---:|---:|',
+    ...rows.flatMap((r) =>
+      (['bare', 'floor', 'token'] as const).map((server) => {
+        const { server: node, redis, loadGenerator } = r.cpu[server]
+        const cells = [node, redis, loadGenerator, node + redis + loadGenerator]
+        return `| ${r.grant} | ${server === 'token' ? '/token' : server} | ${cells.map((v) => v.toFixed(0)).join(' | ')} |`
+      })
+    ),
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
   return rows
 }
 
+function medianCpu(samples: readonly CpuPerRequest[]): CpuPerRequest {
+  return {
+    server: median(samples.map((s) => s.server)),
+    redis: median(samples.map((s) => s.redis)),
+    loadGenerator: median(samples.map((s) => s.loadGenerator)),
+  }
+}
+
 /** The floor answers 200 to anything unless it is broken; a broken floor measures nothing. */
-function answered(run: { rps: number; non2xx: number }): { rps: number } {
+function answered<Run extends { non2xx: number }>(run: Run): Run {
   if (run.non2xx > 0) throw new Error(`the token floor failed ${run.non2xx} requests`)
   return run
 }
-
-/** A wrk script sending each body once, split between the threads; then invalid ones (counted). */
-function listScript(bodies: readonly string[]): string {
-  return `${LUA_COMMON}
-local bodies = {${bodies.map((body) => JSON.stringify(body)).join(',\n')}}
-local next_index
-function init(args) next_index = thread_id end
-function request()
-  local body = bodies[next_index] or "grant_type=authorization_code&code=spent"
-  next_index = next_index + threads
-  return wrk.format("POST", nil, headers, body)
-end
-`
-}
-
-/**
- * A wrk script rotating a pool of refresh tokens: each thread takes its half of the pool, sends
- * the oldest, and puts back the token each answer carries.
- */
-function poolScript(tokens: readonly string[], clientId: string): string {
-  return `${LUA_COMMON}
-local all = {${tokens.map((token) => JSON.stringify(token)).join(',')}}
-local pool, first, last = {}, 1, 0
-function init(args)
-  for i = thread_id, #all, threads do last = last + 1; pool[last] = all[i] end
-end
-function request()
-  local token = pool[first] or "spent"
-  pool[first] = nil
-  if first <= last then first = first + 1 end
-  return wrk.format("POST", nil, headers,
-    "grant_type=refresh_token&client_id=${clientId}&refresh_token=" .. token)
-end
-function response(status, headers, body)
-  local token = body:match('"refresh_token":"([^"]+)"')
-  if status == 200 and token then last = last + 1; pool[last] = token end
-end
-`
-}
-
-const LUA_COMMON = `
-local counter = 0
-local threads = 2
-headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
-function setup(thread)
-  counter = counter + 1
-  thread:set("thread_id", counter)
-end
-`
 
 async function wrk(
   url: string,
   script: string,
   seconds: number
-): Promise<{ rps: number; non2xx: number }> {
+): Promise<{ rps: number; requests: number; non2xx: number }> {
   const args = ['-t2', '-c32', `-d${seconds}s`, '-s', script, url]
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -281,6 +268,7 @@ async function wrk(
   if (process.env.TOKEN_BENCH_DEBUG) process.stderr.write(output)
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN),
+    requests: Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN),
     non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0),
   }
 }
