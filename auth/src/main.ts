@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { BridgeConfig } from '../../mcp-services/src/config.ts'
-import { gracefulClose, keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import { gracefulClose, listenerOptions } from '../../mcp-services/src/http-server.ts'
 import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   }
   const services = bridgeConfig && (await mountStandaloneServices(app, deps, bridgeConfig, users))
 
-  const server = createServer(publicRequestListener(app, forwardAuth))
+  // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
+  const server = createServer(listenerOptions(), publicRequestListener(app, forwardAuth))
   server.listen(config.port, config.host, () => {
     logger.info(
       {
@@ -82,14 +83,17 @@ async function main(): Promise<void> {
       'gateway listening'
     )
   })
-  // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
-  keepConnectionsLonger(server)
   const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =
     internalApp && config.internalApi
       ? serve(
-          { fetch: internalApp.fetch, hostname: config.host, port: config.internalApi.port },
+          {
+            fetch: internalApp.fetch,
+            hostname: config.host,
+            port: config.internalApi.port,
+            serverOptions: listenerOptions(),
+          },
           () => {
             logger.info({
               event: 'internal_api_listening',

@@ -1,15 +1,49 @@
-import type { Server, ServerResponse } from 'node:http'
+import type { Server, ServerOptions, ServerResponse } from 'node:http'
 import type { ServerType } from '@hono/node-server'
 
+/** How long a listener waits on its clients, in milliseconds. */
+export interface ListenerTimeouts {
+  /** An idle keep-alive connection stays open this long. */
+  readonly keepAliveMs: number
+  /** From a request's first byte to the end of its headers. */
+  readonly headersMs: number
+  /** From a request's first byte to the end of its body. */
+  readonly requestMs: number
+  /** How often Node looks for requests past those two bounds. */
+  readonly checkEveryMs: number
+}
+
 /**
- * Keeps idle keep-alive connections open longer than a reverse proxy keeps them in its pool
- * (Traefik: 90 s), so the proxy never reuses a connection Node has just closed (a 502 for the
- * client). Node's own default is 5 s.
+ * Every listener of the auth server and the bridges (public, internal API, metrics).
+ *
+ * Keep-alive: longer than a reverse proxy keeps idle connections in its pool (Traefik: 90 s), so
+ * the proxy never reuses a connection Node has just closed (a 502 for the client); Node's own
+ * default is 5 s.
+ *
+ * Request: a client that announces a longer body than it sends (or trickles its headers) holds a
+ * connection and a parser until this bound, Node's default 300 s, so a few hundred such clients
+ * would hold the process. 30 s is far beyond what any real request needs: bodies at the auth server
+ * are a few KiB, and the bridge's largest (`MAX_REQUEST_BODY_BYTES`, 4 MiB) arrives in 30 s at
+ * 1.2 Mbit/s. Only the request is bounded: responses (SSE streams) last as long as they need.
+ * Headers arrive in one packet from a proxy, so 10 s is generous. Node counts both from a
+ * request's first byte, never across the idle time of a kept-alive connection, so they can be
+ * shorter than the keep-alive without closing pooled connections (and Node refuses a headers
+ * bound above the request bound). Node looks every 5 s, so a request is cut within 35 s.
  */
-export function keepConnectionsLonger(server: ServerType): void {
-  if ('keepAliveTimeout' in server) {
-    server.keepAliveTimeout = 95_000
-    server.headersTimeout = 96_000
+export const LISTENER_TIMEOUTS: ListenerTimeouts = {
+  keepAliveMs: 95_000,
+  headersMs: 10_000,
+  requestMs: 30_000,
+  checkEveryMs: 5_000,
+}
+
+/** `http.createServer` options (`serve({ serverOptions })`) that apply the timeouts. */
+export function listenerOptions(timeouts: ListenerTimeouts = LISTENER_TIMEOUTS): ServerOptions {
+  return {
+    keepAliveTimeout: timeouts.keepAliveMs,
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkEveryMs,
   }
 }
 

@@ -4,7 +4,7 @@ import { createBridge } from './bridge.ts'
 import { metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
-import { gracefulClose, keepConnectionsLonger } from './http-server.ts'
+import { gracefulClose, listenerOptions } from './http-server.ts'
 import { createLogger } from './logger.ts'
 import { collectProcessMetrics } from './process-metrics.ts'
 import { httpUserDirectory } from './user-directory.ts'
@@ -41,11 +41,15 @@ const bridge = createBridge({
 })
 if (config.metrics) collectProcessMetrics(bridge.metrics.registry)
 const server = serve(
-  { fetch: bridge.app.fetch, port: config.port, hostname: config.host },
+  {
+    fetch: bridge.app.fetch,
+    port: config.port,
+    hostname: config.host,
+    serverOptions: listenerOptions(),
+  },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
 )
 
-keepConnectionsLonger(server)
 const closeServer = gracefulClose(server)
 // Prometheus scrapes its own port, which the edge never routes (docs/metrics.md).
 const metricsServer =
@@ -55,6 +59,7 @@ const metricsServer =
       fetch: metricsApp(bridge.metrics.registry, config.metrics.token).fetch,
       port: config.metrics.port,
       hostname: config.host,
+      serverOptions: listenerOptions(),
     },
     (info) => logger.info({ host: config.host, port: info.port }, 'metrics listening')
   )

@@ -8,7 +8,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Bridge, createBridge } from '../../mcp-services/src/bridge.ts'
 import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
-import { keepConnectionsLonger } from '../../mcp-services/src/http-server.ts'
+import { listenerOptions } from '../../mcp-services/src/http-server.ts'
 import { replicaTag } from '../../mcp-services/src/owner-routing.ts'
 import {
   connectClient,
@@ -257,11 +257,15 @@ async function listen(): Promise<Listener> {
   }
   listener.server = await new Promise((resolve) => {
     const started = serve(
-      { fetch: (request) => listener.handle(request), port: 0, hostname: '127.0.0.1' },
+      {
+        fetch: (request) => listener.handle(request),
+        port: 0,
+        hostname: '127.0.0.1',
+        serverOptions: listenerOptions(),
+      },
       () => resolve(started)
     )
   })
-  keepConnectionsLonger(listener.server)
   listener.port = (listener.server.address() as AddressInfo).port
   return listener
 }

@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { type Bridge, createBridge } from '../bridge.ts'
 import type { ServiceDefinition } from '../catalog.ts'
 import { type BridgeConfig, parseBridgeConfig } from '../config.ts'
-import { keepConnectionsLonger } from '../http-server.ts'
+import { listenerOptions } from '../http-server.ts'
 import type { MembershipDirectory } from '../policy/memberships.ts'
 
 /** A bridge listening on a free loopback port, with its own data directory. */
@@ -60,11 +60,16 @@ export async function startTestBridge(
     ...(options.now === undefined ? {} : { now: options.now }),
   })
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: bridge.app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(started)
+    const started = serve(
+      {
+        fetch: bridge.app.fetch,
+        port: 0,
+        hostname: '127.0.0.1',
+        serverOptions: listenerOptions(),
+      },
+      () => resolve(started)
     )
   })
-  keepConnectionsLonger(server)
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}/mcp`,
