@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { html } from 'hono/html'
 import type { ClientIdentity, ConnectedApps } from '../account/connected-apps.ts'
 import type { FamilyListing } from '../admin/token-families.ts'
+import { shownClientText } from './client-text.ts'
 import { describeRedirect, describeScopes } from './consent-page.ts'
 import { renderPage } from './layout.ts'
 
@@ -97,7 +98,8 @@ function revokeForm(csrfToken: string, kind: 'app' | 'device', id: string, label
 }
 
 function displayName(client: ClientIdentity): string {
-  if (client.name) return client.name
+  const name = shownClientText(client.name)
+  if (name) return name
   if (client.documentHost) return `An application published by ${client.documentHost}`
   return 'An unnamed or deleted application'
 }

@@ -3,6 +3,7 @@ import { html } from 'hono/html'
 import { clientIdHost } from '../clients/client-id-metadata.ts'
 import { isMetadataDocumentClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
+import { shownClientText } from './client-text.ts'
 import { renderPage } from './layout.ts'
 
 export interface ConsentView {
@@ -25,7 +26,8 @@ export interface ConsentView {
  * about it the gateway has checked (its name is whatever the document says).
  */
 export function renderConsentPage(c: Context, view: ConsentView) {
-  const name = view.client.metadata.client_name ?? 'An unnamed application'
+  const name = shownClientText(view.client.metadata.client_name) ?? 'An unnamed application'
+  const clientUri = shownClientText(view.client.metadata.client_uri)
   const documentHost = isMetadataDocumentClient(view.client)
     ? clientIdHost(view.client.client_id)
     : undefined
@@ -35,7 +37,7 @@ export function renderConsentPage(c: Context, view: ConsentView) {
     html`<h1>Allow <span id="client-name">${name}</span> to use your MCP services?</h1>
 ${documentHost ? html`<p id="client-identity">Identified by <strong id="client-host">${documentHost}</strong></p>` : ''}
 <dl>
-<dt>Application</dt><dd>${name}${view.client.metadata.client_uri ? html` (<span>${view.client.metadata.client_uri}</span>)` : ''}</dd>
+<dt>Application</dt><dd>${name}${clientUri ? html` (<span>${clientUri}</span>)` : ''}</dd>
 <dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
 <dt>Access</dt><dd>${describeScopes(view.scopes)}</dd>
 <dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>

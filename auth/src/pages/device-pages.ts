@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { html } from 'hono/html'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ClientRecord } from '../clients/client-registry.ts'
+import { shownClientText } from './client-text.ts'
 import { describeScopes } from './consent-page.ts'
 import { renderPage } from './layout.ts'
 
@@ -42,7 +43,7 @@ export function renderDeviceConsentPage(
     upstreamName: string
   }
 ) {
-  const name = view.client.metadata.client_name ?? 'An unnamed application'
+  const name = shownClientText(view.client.metadata.client_name) ?? 'An unnamed application'
   return renderPage(
     c,
     `Connect ${name}?`,
