@@ -8,6 +8,7 @@ import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { AuthMetrics } from './metrics/auth-metrics.ts'
 import type { Store } from './store/store.ts'
+import type { RecentChecks } from './upstream/recent-checks.ts'
 import type { Upstream } from './upstream/upstream.ts'
 import type { UpstreamGrants } from './upstream/upstream-grants.ts'
 
@@ -27,6 +28,8 @@ export interface AuthDeps {
   readonly upstream?: {
     readonly provider: Upstream
     readonly grants: UpstreamGrants
+    /** Users let in by a re-check lately (`USER_RECHECK_INTERVAL`), believed by refreshes. */
+    readonly recentChecks: RecentChecks
     readonly name: string
     /** Pages the provider serves itself (the development sign-in). */
     readonly routes?: Hono

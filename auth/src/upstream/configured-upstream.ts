@@ -5,6 +5,7 @@ import type { Store } from '../store/store.ts'
 import { coalesceSubjectChecks } from './coalesced-checks.ts'
 import { developmentLogin } from './development-login.ts'
 import { githubUpstream } from './github.ts'
+import { recentChecks } from './recent-checks.ts'
 import { upstreamGrants } from './upstream-grants.ts'
 
 /**
@@ -29,6 +30,7 @@ export function configuredUpstream(
       name: 'the development sign-in',
       provider: coalesceSubjectChecks(provider),
       grants: upstreamGrants(store, 'development'),
+      recentChecks: recentChecks(store, clock),
       routes,
     }
   }
@@ -53,6 +55,7 @@ export function configuredUpstream(
       )
     ),
     grants: upstreamGrants(store, clientSecret),
+    recentChecks: recentChecks(store, clock),
     providerTokens: true,
   }
 }

@@ -4,7 +4,6 @@ import type { TokenSubject } from '../oauth/access-token.ts'
 import { type AllowListRefusal, allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { forgetCheckedUser, recordCheckedUser } from '../users/checked-users.ts'
 import { freshUpstreamGrant } from './fresh-grant.ts'
-import { findRecentCheck, forgetRecentCheck, recordRecentCheck } from './recent-checks.ts'
 import { UpstreamGrantRevoked, type UpstreamUser } from './upstream.ts'
 
 /** Why a user signed in earlier may not be trusted now. */
@@ -52,7 +51,7 @@ export async function recheckUser(
     // The internal API stops answering for the user (and handing out their GitHub token).
     await Promise.all([
       forgetCheckedUser(deps.store, known.id),
-      forgetRecentCheck(deps.store, known.id),
+      upstream?.recentChecks.forget(known.id),
     ])
     return { allowed: false, reason, ...(policyReason ? { policyReason } : {}) }
   }
@@ -64,7 +63,7 @@ export async function recheckUser(
   }
   const interval = config.userRecheckInterval
   if (options.reuseRecent) {
-    const recent = await findRecentCheck(deps.store, deps.clock, known.id, interval)
+    const recent = await upstream.recentChecks.find(known.id, interval)
     if (recent && !allowListRefusal(recent, allowList)) return { allowed: true, subject: recent }
   }
   // An expiring token (a GitHub App's, or an OAuth App's that opted in) is renewed first.
@@ -85,7 +84,7 @@ export async function recheckUser(
   if (policyReason) return refuse('not_allowed', { login: subject.login, policyReason })
   await Promise.all([
     recordCheckedUser(deps.store, deps.clock, user, config.ttl.refreshToken),
-    recordRecentCheck(deps.store, deps.clock, subject, interval),
+    upstream.recentChecks.record(subject, interval),
   ])
   return { allowed: true, subject }
 }
