@@ -27,8 +27,8 @@ const MONTH = 30 * DAY
  *
  * A code exchange: the rate count, the client, the code's take-and-mark script, the guarded
  * family script (two records, two index sets), the audit entry. A refresh: the rate count, the
- * client, the `MGET` of the token's records, the user's recent-check, the rotation script, the
- * audit entry.
+ * client, the `MGET` of the token's records, the rotation script, the audit entry (the user's
+ * recent re-check is believed in memory, `recent-checks.ts`).
  */
 export async function startTokenFloor(
   redisUrl: string,
@@ -122,7 +122,6 @@ export async function startTokenFloor(
         `${prefix}refresh-successor:${key}`
       )
       JSON.parse(familyRecord ?? '{}')
-      await redis.get(`${prefix}recent-check:7000`)
       await scripts.gatewayTakeAndWrite(
         6,
         `${prefix}refresh:${key}`,
