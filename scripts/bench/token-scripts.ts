@@ -1,4 +1,4 @@
-// The wrk scripts of the token bench: request bodies and refresh-token pools, in Lua.
+// The wrk script of the token bench's code exchanges, in Lua (refresh pools: `refresh-pool.ts`).
 
 /** A wrk script sending each body once, split between the threads; then invalid ones (counted). */
 export function listScript(bodies: readonly string[]): string {
@@ -10,31 +10,6 @@ function request()
   local body = bodies[next_index] or "grant_type=authorization_code&code=spent"
   next_index = next_index + threads
   return wrk.format("POST", nil, headers, body)
-end
-`
-}
-
-/**
- * A wrk script rotating a pool of refresh tokens: each thread takes its half of the pool, sends
- * the oldest, and puts back the token each answer carries.
- */
-export function poolScript(tokens: readonly string[], clientId: string): string {
-  return `${LUA_COMMON}
-local all = {${tokens.map((token) => JSON.stringify(token)).join(',')}}
-local pool, first, last = {}, 1, 0
-function init(args)
-  for i = thread_id, #all, threads do last = last + 1; pool[last] = all[i] end
-end
-function request()
-  local token = pool[first] or "spent"
-  pool[first] = nil
-  if first <= last then first = first + 1 end
-  return wrk.format("POST", nil, headers,
-    "grant_type=refresh_token&client_id=${clientId}&refresh_token=" .. token)
-end
-function response(status, headers, body)
-  local token = body:match('"refresh_token":"([^"]+)"')
-  if status == 200 and token then last = last + 1; pool[last] = token end
 end
 `
 }

@@ -9,8 +9,9 @@ import { issueAuthorizationCode } from '../../auth/src/authorization/authorizati
 import { freePort } from '../../tests/support/free-port.ts'
 import { startBenchGateway } from './bench-gateway.ts'
 import { type CpuPerRequest, cpuPerRequest, readCpu } from './cpu-per-request.ts'
+import { writePoolScript } from './refresh-pool.ts'
 import { startTokenFloor } from './token-floor.ts'
-import { listScript, poolScript } from './token-scripts.ts'
+import { listScript } from './token-scripts.ts'
 import { close, listening, median } from './wrk.ts'
 
 const WRK = '/usr/bin/wrk'
@@ -137,7 +138,7 @@ export async function benchToken(seconds = 5, rounds = 3): Promise<TokenBenchRow
         tokens.push((JSON.parse(canned) as { refresh_token: string }).refresh_token)
       }
       const script = join(dir, `refresh-${round}.lua`)
-      await writeFile(script, poolScript(tokens, client.client_id))
+      await writePoolScript(script, { clientId: client.client_id, tokens }, 2)
       await floor.prepare('refresh', tokens)
       return script
     }
