@@ -182,4 +182,19 @@ describe('team membership (ALLOWED_GITHUB_TEAMS) against the fake GitHub', () =>
       true
     )
   })
+  it('lets a team member sign in on the connected-apps page, and refuses one in no allowed team', async () => {
+    const account = `${server.config.issuer}/account`
+    const member = browserFor(server)
+    const signedIn = await member.submitForm(await member.open(account, 'about:'), {}, 'about:')
+    expect(signedIn.url).toBe(account)
+    expect(signedIn.body).toContain('<strong id="signed-in-as">alice</strong>')
+
+    github.setTeamMembership('alice', 'acme/core', null)
+    const outsider = browserFor(server)
+    const refused = await outsider.submitForm(await outsider.open(account, 'about:'), {}, 'about:')
+    expect(refused.body).toContain('alice is not allowed to use this gateway')
+    expect(
+      audited('user.sign_in_refused', { flow: 'account', reason: 'not_in_allowed_team' })
+    ).toBe(true)
+  })
 })
