@@ -165,5 +165,10 @@ describe('device authorization grant (RFC 8628)', () => {
       if (page.response.status === 429) break
     }
     expect(statuses.at(-1)).toBe(429)
+    // A person at a browser is told on the gateway's page, with when to try again, not in JSON.
+    expect(page.response.headers.get('content-type')).toContain('text/html')
+    expect(page.response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(Number(page.response.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(page.body).toContain('too many user codes entered')
   })
 })

@@ -5,7 +5,12 @@ import type { AuthDeps } from '../deps.ts'
 import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
 import { decideDeviceAuthorization, findByUserCode } from '../device/device-authorization.ts'
 import { formatUserCode, normalizeUserCode } from '../device/user-code.ts'
-import { AuthorizationErrorPage, OAuthError, TemporarilyUnavailable } from '../errors.ts'
+import {
+  AuthorizationErrorPage,
+  OAuthError,
+  RateLimited,
+  TemporarilyUnavailable,
+} from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
 import { checkFormToken, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
@@ -58,7 +63,10 @@ export const deviceRoute = (deps: AuthDeps) => {
    * judged before any was counted.
    */
   const lookUp = async (c: Context, typed: string) => {
-    await countCodeEntry(c)
+    // These are browser pages: over the limit, a person gets the 429 page, not JSON.
+    await countCodeEntry(c).catch((error: unknown) => {
+      throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
+    })
     const userCode = normalizeUserCode(typed)
     const found = userCode ? await findByUserCode(store, userCode) : null
     const client = found ? await findClient(registry, found.authorization.clientId) : null
