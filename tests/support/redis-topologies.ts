@@ -10,7 +10,9 @@ import { freePort } from './free-port.ts'
 /**
  * Real Redis topologies from Debian's `redis-server` binary on free loopback ports: a Cluster of
  * masters, and a master with a replica watched by Sentinels (`redis-server --sentinel`).
- * Everything lives in one temporary directory, removed by `stop()`.
+ * Everything lives in one temporary directory, removed by `stop()`. With a password the data
+ * nodes want it (`--requirepass`) and give it to each other (`--masterauth`); Sentinels may want
+ * one of their own. The URLs carry none: tests choose the credentials they send.
  */
 const run = promisify(execFile)
 
@@ -19,8 +21,15 @@ export interface RedisProcess {
   child: ChildProcess
 }
 
+export interface TopologyPasswords {
+  /** What the data nodes require (none when omitted). */
+  readonly password?: string
+  /** What the Sentinels require (none when omitted). */
+  readonly sentinelPassword?: string
+}
+
 export interface RedisCluster {
-  /** `redis-cluster://…` naming every master. */
+  /** `redis-cluster://…` naming every master, without credentials. */
   readonly url: string
   readonly masters: readonly RedisProcess[]
   cli(port: number, ...args: string[]): Promise<string>
@@ -28,7 +37,7 @@ export interface RedisCluster {
 }
 
 export interface RedisSentinels {
-  /** `redis-sentinel://…/<master name>` naming every Sentinel. */
+  /** `redis-sentinel://…/<master name>` naming every Sentinel, without credentials. */
   readonly url: string
   readonly masterName: string
   readonly data: readonly RedisProcess[]
@@ -46,25 +55,35 @@ export interface RedisSentinels {
   stop(): Promise<void>
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+/**
+ * A Cluster of `masters` masters, on `ports` when given (from `freeClusterPort`: a Cluster that
+ * comes up late, where a gateway already looks for it).
+ */
+export async function startRedisCluster(
+  masters = 3,
+  { password, ports = [] }: Pick<TopologyPasswords, 'password'> & { ports?: readonly number[] } = {}
+): Promise<RedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-cluster-'))
   const processes: RedisProcess[] = []
-  const cli = redisCli
+  const cli = (port: number, ...args: string[]) => redisCli(port, ...authArgs(password), ...args)
   try {
     for (let i = 0; i < masters; i++) {
-      // The cluster bus listens on port + 10000: both must be free.
-      const port = await freePortWithBus()
+      const port = ports[i] ?? (await freeClusterPort())
       const nodeDir = join(dir, String(port))
       await run('mkdir', ['-p', nodeDir])
       const args = [
         ...['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir],
         ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
         ...['--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no'],
+        ...passwordArgs(password),
       ]
-      processes.push({ port, child: await launch(['redis-server', ...args], port) })
+      processes.push({ port, child: await launch(['redis-server', ...args], port, { password }) })
     }
     const addresses = processes.map(({ port }) => `127.0.0.1:${port}`)
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'])
+    await run('redis-cli', [
+      ...authArgs(password),
+      ...['--cluster', 'create', ...addresses, '--cluster-yes'],
+    ])
     for (const { port } of processes) {
       await until(async () => (await cli(port, 'cluster', 'info')).includes('cluster_state:ok'))
     }
@@ -80,17 +99,24 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   }
 }
 
-export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSentinels> {
+export async function startRedisSentinels(
+  sentinelCount = 3,
+  { password, sentinelPassword }: TopologyPasswords = {}
+): Promise<RedisSentinels> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-sentinel-'))
   const masterName = 'gateway-master'
   const data: RedisProcess[] = []
   const sentinels: RedisProcess[] = []
+  const isSentinel = (port: number) => sentinels.some((sentinel) => sentinel.port === port)
+  const cli = (port: number, ...args: string[]) =>
+    redisCli(port, ...authArgs(isSentinel(port) ? sentinelPassword : password), ...args)
   const dataArgs = (port: number) => [
     ...['--port', String(port), '--bind', '127.0.0.1', '--dir', join(dir, String(port))],
     ...['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
     ...['--repl-ping-replica-period', '1', '--enable-debug-command', 'local'],
     // A replica's full sync starts at once, not after the default 5 s wait for more replicas.
     ...['--repl-diskless-sync-delay', '0'],
+    ...passwordArgs(password),
   ]
   try {
     const masterPort = await freePort()
@@ -99,15 +125,15 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
       await run('mkdir', ['-p', join(dir, String(port))])
     data.push({
       port: masterPort,
-      child: await launch(['redis-server', ...dataArgs(masterPort)], masterPort),
+      child: await launch(['redis-server', ...dataArgs(masterPort)], masterPort, { password }),
     })
     const replicaArgs = [...dataArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)]
     data.push({
       port: replicaPort,
-      child: await launch(['redis-server', ...replicaArgs], replicaPort),
+      child: await launch(['redis-server', ...replicaArgs], replicaPort, { password }),
     })
     await until(async () =>
-      (await redisCli(replicaPort, 'info', 'replication')).includes('master_link_status:up')
+      (await cli(replicaPort, 'info', 'replication')).includes('master_link_status:up')
     )
     for (let i = 0; i < sentinelCount; i++) {
       const port = await freePort()
@@ -122,15 +148,21 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
           `sentinel down-after-milliseconds ${masterName} 1000`,
           `sentinel failover-timeout ${masterName} 5000`,
           `sentinel parallel-syncs ${masterName} 1`,
+          ...(password === undefined ? [] : [`sentinel auth-pass ${masterName} ${password}`]),
+          // Sentinels that want a password ask each other with the same one.
+          ...(sentinelPassword === undefined ? [] : [`requirepass ${sentinelPassword}`]),
           '',
         ].join('\n')
       )
-      sentinels.push({ port, child: await launch(['redis-server', config, '--sentinel'], port) })
+      const child = await launch(['redis-server', config, '--sentinel'], port, {
+        password: sentinelPassword,
+      })
+      sentinels.push({ port, child })
     }
     // Each Sentinel has found the replica and the other Sentinels before any test relies on them.
     for (const { port } of sentinels) {
       await until(async () => {
-        const master = await redisCli(port, 'sentinel', 'master', masterName)
+        const master = await cli(port, 'sentinel', 'master', masterName)
         return /num-slaves\n1\n/.test(master) && /num-other-sentinels\n2\n/.test(master)
       })
     }
@@ -143,10 +175,10 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
     masterName,
     data,
     sentinels,
-    cli: redisCli,
+    cli,
     async currentMaster() {
       const [, port] = (
-        await redisCli(sentinels[0]?.port ?? 0, 'sentinel', 'get-master-addr-by-name', masterName)
+        await cli(sentinels[0]?.port ?? 0, 'sentinel', 'get-master-addr-by-name', masterName)
       ).split('\n')
       return Number(port)
     },
@@ -155,7 +187,9 @@ export async function startRedisSentinels(sentinelCount = 3): Promise<RedisSenti
     },
     async restart(node, replicaOf) {
       const follow = replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]
-      node.child = await launch(['redis-server', ...dataArgs(node.port), ...follow], node.port)
+      node.child = await launch(['redis-server', ...dataArgs(node.port), ...follow], node.port, {
+        password,
+      })
     },
     stop: () => stopAll([...sentinels, ...data], dir),
   }
@@ -170,8 +204,7 @@ export async function startRedisOnPort(
   options: { password?: string } = {}
 ): Promise<{ stop(): Promise<void> }> {
   const { password } = options
-  const auth = password === undefined ? [] : ['--requirepass', password]
-  const args = ['--port', String(port), '--save', '', ...auth]
+  const args = ['--port', String(port), '--save', '', ...passwordArgs(password)]
   const child = await launch(['redis-server', ...args], port, { password })
   return { stop: () => kill(child, 'SIGKILL') }
 }
@@ -198,12 +231,20 @@ async function launch(
     )
   })
   exited.catch(() => {})
-  const auth = password === undefined ? [] : ['--no-auth-warning', '-a', password]
   await Promise.race([
-    until(async () => (await redisCli(port, ...auth, 'ping')).trim() === 'PONG'),
+    until(async () => (await redisCli(port, ...authArgs(password), 'ping')).trim() === 'PONG'),
     exited,
   ])
   return child
+}
+
+/** A data node that wants `password` of its clients and gives it to its master. */
+function passwordArgs(password: string | undefined): string[] {
+  return password === undefined ? [] : ['--requirepass', password, '--masterauth', password]
+}
+
+function authArgs(password: string | undefined): string[] {
+  return password === undefined ? [] : ['--no-auth-warning', '-a', password]
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -227,7 +268,8 @@ async function stopAll(processes: readonly RedisProcess[], dir: string): Promise
   await rm(dir, { recursive: true, force: true })
 }
 
-async function freePortWithBus(): Promise<number> {
+/** A free port whose cluster bus port (port + 10000) is free too. */
+export async function freeClusterPort(): Promise<number> {
   for (;;) {
     const port = await freePort()
     if (port + 10_000 < 65_536 && (await canListen(port + 10_000))) return port

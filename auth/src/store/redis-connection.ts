@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis'
+import { NodeReports } from './redis-failures.ts'
 import { effectiveKeyPrefix, parseRedisUrl } from './redis-topology.ts'
 import { StoreUnavailable } from './store.ts'
 
@@ -11,6 +12,10 @@ export interface RedisConnection {
   readonly writer: Redis | Cluster
   /** The key prefix in use (hash-tagged on a Cluster). */
   readonly prefix: string
+  /** Why the nodes last failed or refused us, which ioredis' own errors may not say. */
+  readonly reports: NodeReports
+  /** Whether every connection is up: a command sent now does not wait for one to be made. */
+  ready(): boolean
   replicated<T>(write: Promise<T>): Promise<T>
   close(): Promise<void>
 }
@@ -37,9 +42,9 @@ export function connectRedis(
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   }
   const keyPrefix = effectiveKeyPrefix(topology, prefix)
+  const reports = new NodeReports()
   if (topology.kind === 'server') {
-    const redis = quiet(new Redis(url, common))
-    return single(redis, keyPrefix)
+    return single(reports.watch(new Redis(url, common)), keyPrefix, reports)
   }
   const { username, password } = topology.credentials
   if (topology.kind === 'cluster') {
@@ -55,7 +60,7 @@ export function connectRedis(
         redisOptions: { ...common, username, password },
       }
     )
-    return single(quiet(cluster), keyPrefix)
+    return single(reports.watch(cluster), keyPrefix, reports)
   }
   const options = {
     ...common,
@@ -70,14 +75,16 @@ export function connectRedis(
     // A demoted master refuses writes: find the master again and resend the command.
     reconnectOnError: (error: Error) => (/READONLY/.test(error.message) ? 2 : false),
   }
-  const redis = quiet(new Redis(options))
+  const redis = reports.watch(new Redis(options))
   // WAIT blocks the connection it is sent on: writes get their own, so reads never queue
   // behind a write waiting for its replica.
-  const writer = quiet(new Redis(options))
+  const writer = reports.watch(new Redis(options))
   return {
     redis,
     writer,
     prefix: keyPrefix,
+    reports,
+    ready: () => redis.status === 'ready' && writer.status === 'ready',
     async replicated(write) {
       const [result, replicas] = await Promise.all([write, writer.wait(1, REPLICA_WAIT_MS)])
       if (replicas < 1) {
@@ -91,20 +98,16 @@ export function connectRedis(
   }
 }
 
-function single(redis: Redis | Cluster, prefix: string): RedisConnection {
+function single(redis: Redis | Cluster, prefix: string, reports: NodeReports): RedisConnection {
   return {
     redis,
     writer: redis,
     prefix,
+    reports,
+    ready: () => redis.status === 'ready',
     replicated: (write) => write,
     close: () => closeConnection(redis),
   }
-}
-
-/** Without a listener ioredis reports connection errors as unhandled; reconnects are automatic. */
-function quiet<T extends Redis | Cluster>(connection: T): T {
-  connection.on('error', () => {})
-  return connection
 }
 
 async function closeConnection(connection: Redis | Cluster): Promise<void> {

@@ -1,14 +1,8 @@
 import { Cluster } from 'ioredis'
-import { connectRedis } from './redis-connection.ts'
+import { connectRedis, type RedisConnection } from './redis-connection.ts'
+import { asUnavailable, type NodeReports } from './redis-failures.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
-import {
-  type PutOptions,
-  type Store,
-  StoreAccessDenied,
-  StoreFull,
-  StoreUnavailable,
-  type WriteOperation,
-} from './store.ts'
+import type { PutOptions, Store, WriteOperation } from './store.ts'
 
 /**
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
@@ -131,21 +125,20 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
 
     close: () => connection.close(),
   }
-  return withUnavailability(store)
+  return withUnavailability(store, connection)
 }
 
-/**
- * Turns connection failures into `StoreUnavailable` and a full Redis into `StoreFull`, so callers
- * can tell an outage from a bug.
- */
-function withUnavailability(store: Store): Store {
+/** Maps every failure of `store` by `asUnavailable` (`redis-failures.ts`). */
+function withUnavailability(store: Store, connection: RedisConnection): Store {
+  const { reports } = connection
   const wrap =
     <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
-        return await operation(...args)
+        const pending = operation(...args)
+        return await (connection.ready() ? pending : reports.untilRefused(pending))
       } catch (error) {
-        throw asUnavailable(error)
+        throw asUnavailable(error, reports.last)
       }
     }
   return {
@@ -162,7 +155,7 @@ function withUnavailability(store: Store): Store {
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
     takeAndWrite: wrap(store.takeAndWrite),
-    scan: (keyPrefix) => mapErrors(store.scan(keyPrefix)),
+    scan: (keyPrefix) => mapErrors(scanOnceConnected(store, connection, keyPrefix), reports),
     ttl: wrap(store.ttl),
     expire: wrap(store.expire),
     appendToStream: wrap(store.appendToStream),
@@ -171,49 +164,22 @@ function withUnavailability(store: Store): Store {
   }
 }
 
-async function* mapErrors<T>(iterable: AsyncIterable<T>): AsyncIterable<T> {
+/** A scan's first page waits for the connection: hear of a refusal as every other command does. */
+async function* scanOnceConnected(
+  store: Store,
+  connection: RedisConnection,
+  keyPrefix: string
+): AsyncIterable<string> {
+  if (!connection.ready()) await connection.reports.untilRefused(store.ping())
+  yield* store.scan(keyPrefix)
+}
+
+async function* mapErrors<T>(iterable: AsyncIterable<T>, reports: NodeReports): AsyncIterable<T> {
   try {
     yield* iterable
   } catch (error) {
-    throw asUnavailable(error)
+    throw asUnavailable(error, reports.last)
   }
-}
-
-/**
- * Commands auto-pipelined together are aborted, not retried, when their connection drops (one of
- * them may have run): the caller answers 503 and the client retries.
- *
- * Also what a failover looks like from here: a demoted master refusing writes (READONLY), a
- * Cluster moving slots (CLUSTERDOWN, TRYAGAIN), no replica to confirm a write (NOREPLICAS, or
- * our own `WAIT` answering too few).
- */
-const CONNECTION_FAILURE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command aborted|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of the sentinels|not replicated/i
-
-/**
- * `maxmemory` reached under `noeviction`: Redis refuses the write, or the declared script before
- * it runs (a transaction's refusals would be in ioredis' `previousErrors`).
- */
-const OUT_OF_MEMORY = /^OOM /
-
-/** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
-const ACCESS_DENIED: Readonly<Record<string, string>> = {
-  WRONGPASS: 'wrong Redis password: Redis refused the user and password it was given (WRONGPASS)',
-  NOAUTH: 'missing Redis password: Redis requires one and was given none (NOAUTH)',
-}
-
-function asUnavailable(error: unknown): unknown {
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
-  const refusal = ACCESS_DENIED[/\b(WRONGPASS|NOAUTH)\b/.exec(text)?.[1] ?? '']
-  // Without the reply as its cause: ioredis hangs the refused command on it, password included.
-  if (refusal) return new StoreAccessDenied(refusal)
-  const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
-  if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
-    return new StoreFull('the store is full (Redis maxmemory)', { cause: error })
-  }
-  return CONNECTION_FAILURE.test(text)
-    ? new StoreUnavailable('the store is unavailable', { cause: error })
-    : error
 }
 
 function escapeGlob(value: string): string {

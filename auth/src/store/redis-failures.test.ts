@@ -1,0 +1,66 @@
+import { inspect } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { asUnavailable } from './redis-failures.ts'
+import { StoreAccessDenied, StoreUnavailable } from './store.ts'
+
+const SECRET = 'the-Password-1'
+
+/** A reply error as ioredis makes it: the command it answered hangs on it, arguments included. */
+function reply(message: string): Error {
+  return Object.assign(new Error(message), {
+    name: 'ReplyError',
+    command: { name: 'auth', args: [SECRET] },
+  })
+}
+
+function clusterFailure(lastNodeError: Error): Error {
+  return Object.assign(new Error('Failed to refresh slots cache.'), {
+    name: 'ClusterAllFailedError',
+    lastNodeError,
+  })
+}
+
+describe('asUnavailable', () => {
+  it('takes a refusal from the last report when the failure itself does not say why', () => {
+    const denied = asUnavailable(
+      new Error('None of startup nodes is available'),
+      'WRONGPASS invalid username-password pair or user is disabled.'
+    )
+    expect(denied).toBeInstanceOf(StoreAccessDenied)
+    expect((denied as Error).message).toMatch(/^wrong Redis password/)
+  })
+
+  it('tells the Sentinels’ refusal from the data nodes’', () => {
+    const denied = asUnavailable(
+      new Error('Command timed out'),
+      'All sentinels are unreachable. Retrying from scratch after 10ms. Last error: NOAUTH Authentication required.'
+    )
+    expect((denied as Error).message).toMatch(/^missing Sentinel password: .*sentinel_password/)
+  })
+
+  it('reads the node error a Cluster failure holds, and never keeps it', () => {
+    const denied = asUnavailable(clusterFailure(reply('WRONGPASS invalid username-password')))
+    expect(denied).toBeInstanceOf(StoreAccessDenied)
+    expect((denied as Error).cause).toBeUndefined()
+
+    const unavailable = asUnavailable(clusterFailure(reply('ERR cluster support disabled')))
+    expect(unavailable).toBeInstanceOf(StoreUnavailable)
+    expect(unavailable).not.toBeInstanceOf(StoreAccessDenied)
+    const shown = inspect(unavailable, { depth: 10 })
+    expect(shown).toContain('(last connection error: ERR cluster support disabled)')
+    expect(shown).not.toContain(SECRET)
+  })
+
+  it('leaves a report alone when the failure is no outage', () => {
+    const bug = new TypeError('not a function')
+    expect(asUnavailable(bug, 'WRONGPASS invalid username-password pair')).toBe(bug)
+  })
+
+  it('says an outage without a report as ioredis did', () => {
+    const unavailable = asUnavailable(new Error('None of startup nodes is available'))
+    expect(unavailable).toBeInstanceOf(StoreUnavailable)
+    expect(((unavailable as Error).cause as Error).message).toBe(
+      'None of startup nodes is available'
+    )
+  })
+})

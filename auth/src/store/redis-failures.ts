@@ -1,0 +1,138 @@
+import { Cluster, type Redis } from 'ioredis'
+import { StoreAccessDenied, StoreFull, StoreUnavailable } from './store.ts'
+
+/**
+ * What the Redis nodes last told ioredis about why a connection could not be made. A Cluster
+ * fails commands with "None of startup nodes is available" and a Sentinel client with "Command
+ * timed out", whether the nodes were down or refused our password: the reason only comes as an
+ * event (a Cluster's `node error`, a Sentinel client's `error`). The last one is kept, as text
+ * only (a refused AUTH's reply error carries the command, password included), until the
+ * connection is ready again.
+ */
+export class NodeReports {
+  #last: string | undefined
+  readonly #onRefusal = new Set<(refusal: StoreAccessDenied) => void>()
+
+  /** The last reason reported since the connection was last ready. */
+  get last(): string | undefined {
+    return this.#last
+  }
+
+  /** Also what keeps ioredis from reporting connection errors as unhandled. */
+  watch<T extends Redis | Cluster>(connection: T): T {
+    const forget = () => {
+      this.#last = undefined
+    }
+    connection.on('ready', forget)
+    if (connection instanceof Cluster) {
+      // Its own `error` says only that every node failed; `node error` says why each did.
+      connection.on('error', () => {})
+      connection.on('node error', (error: unknown) => this.#report(error))
+      // A node that authenticates again mends a refusal without the Cluster becoming ready anew.
+      connection.on('+node', (node: Redis) => node.on('ready', forget))
+    } else {
+      connection.on('error', (error: unknown) => this.#report(error))
+    }
+    return connection
+  }
+
+  /**
+   * `operation`, or a `StoreAccessDenied` as soon as the nodes refuse our credentials, for an
+   * operation issued while not connected: a Sentinel client keeps it queued until its command
+   * timeout, and a start that gives the store a shorter time to answer would never hear why.
+   */
+  untilRefused<R>(operation: Promise<R>): Promise<R> {
+    const known = refusalIn(this.#last ?? '')
+    if (known) {
+      operation.catch(() => {})
+      return Promise.reject(new StoreAccessDenied(known))
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.#onRefusal.add(reject)
+      operation.then(resolve, reject).finally(() => this.#onRefusal.delete(reject))
+    })
+  }
+
+  #report(error: unknown): void {
+    this.#last = reasonOf(error)
+    const refusal = refusalIn(this.#last)
+    if (!refusal) return
+    for (const refused of this.#onRefusal) refused(new StoreAccessDenied(refusal))
+    this.#onRefusal.clear()
+  }
+}
+
+/**
+ * Commands auto-pipelined together are aborted, not retried, when their connection drops (one of
+ * them may have run): the caller answers 503 and the client retries.
+ *
+ * Also what a failover looks like from here: a demoted master refusing writes (READONLY), a
+ * Cluster moving slots (CLUSTERDOWN, TRYAGAIN), no replica to confirm a write (NOREPLICAS, or
+ * our own `WAIT` answering too few).
+ */
+const CONNECTION_FAILURE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command aborted|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of startup nodes|None of the sentinels|not replicated/i
+
+/** Failures whose words do not say why: the nodes' last report does. */
+const UNEXPLAINED = /None of startup nodes|Failed to refresh slots|Command timed out/i
+
+/**
+ * `maxmemory` reached under `noeviction`: Redis refuses the write, or the declared script before
+ * it runs (a transaction's refusals would be in ioredis' `previousErrors`).
+ */
+const OUT_OF_MEMORY = /^OOM /
+
+/**
+ * Turns connection failures into `StoreUnavailable`, refused credentials into
+ * `StoreAccessDenied` and a full Redis into `StoreFull`, so callers can tell an outage from a
+ * bug. `lastReport` is what the nodes last said (`NodeReports.last`).
+ */
+export function asUnavailable(error: unknown, lastReport?: string): unknown {
+  if (error instanceof StoreUnavailable) return error
+  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
+  const failed = CONNECTION_FAILURE.test(text)
+  // A Cluster's "Failed to refresh slots cache" holds the last node's error itself.
+  const nodeError = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError
+  const report = lastReport ?? (nodeError ? reasonOf(nodeError) : undefined)
+  const refusal = refusalIn(text) ?? (failed ? refusalIn(report ?? '') : undefined)
+  // Without the reply as its cause: ioredis hangs the refused command on it, password included.
+  if (refusal) return new StoreAccessDenied(refusal)
+  const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
+  if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
+    return new StoreFull('the store is full (Redis maxmemory)', { cause: error })
+  }
+  if (!failed) return error
+  // Text only: the node's error may be a reply to a refused AUTH, which carries the command.
+  const cause = !UNEXPLAINED.test(text)
+    ? error
+    : new Error(report ? `${reasonOf(error)} (last connection error: ${report})` : reasonOf(error))
+  return new StoreUnavailable('the store is unavailable', { cause })
+}
+
+/** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
+const ACCESS_DENIED: Readonly<Record<string, string>> = {
+  WRONGPASS: 'wrong Redis password: Redis refused the user and password it was given (WRONGPASS)',
+  NOAUTH: 'missing Redis password: Redis requires one and was given none (NOAUTH)',
+}
+
+/** The Sentinels refusing `sentinel_password`: their password is not the data nodes'. */
+const SENTINEL_ACCESS_DENIED: Readonly<Record<string, string>> = {
+  WRONGPASS:
+    'wrong Sentinel password: the Sentinels refused the sentinel_password they were given (WRONGPASS)',
+  NOAUTH:
+    'missing Sentinel password: the Sentinels require a sentinel_password and were given none (NOAUTH)',
+}
+
+function refusalIn(text: string): string | undefined {
+  const code = /\b(WRONGPASS|NOAUTH)\b/.exec(text)?.[1]
+  if (!code) return undefined
+  return (/\bsentinels?\b/i.test(text) ? SENTINEL_ACCESS_DENIED : ACCESS_DENIED)[code]
+}
+
+/** One line; a connection refused on every address of a name is an AggregateError without one. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as { code?: unknown }).code
+  const line = error.message.split('\n')[0]?.trim()
+  return line || (typeof code === 'string' ? code : error.name)
+}
