@@ -34,6 +34,8 @@ export interface ClientIdentity {
   readonly documentHost: string | undefined
   /** Registered (or approved) redirect URIs; shown as hosts, never as links. */
   readonly redirectUris: readonly string[]
+  /** False once the registration is gone; a live one may have no redirect URI (a CLI). */
+  readonly registered: boolean
 }
 
 export interface ConnectedApp extends ClientIdentity {
@@ -226,7 +228,13 @@ async function userFamilies(deps: ConnectedAppsDeps, userId: string): Promise<Us
 /** Reads the registration, if any; a metadata-document client is known by its URL's host. */
 async function identifyClient(deps: ConnectedAppsDeps, clientId: string): Promise<ClientIdentity> {
   if (isClientIdUrl(clientId)) {
-    return { clientId, name: undefined, documentHost: clientIdHost(clientId), redirectUris: [] }
+    return {
+      clientId,
+      name: undefined,
+      documentHost: clientIdHost(clientId),
+      redirectUris: [],
+      registered: true,
+    }
   }
   const client = await findClient(deps, clientId)
   return {
@@ -234,6 +242,7 @@ async function identifyClient(deps: ConnectedAppsDeps, clientId: string): Promis
     name: client?.metadata.client_name,
     documentHost: undefined,
     redirectUris: client?.metadata.redirect_uris ?? [],
+    registered: client !== null,
   }
 }
 

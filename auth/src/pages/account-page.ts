@@ -108,10 +108,15 @@ function identity(client: ClientIdentity) {
   if (client.documentHost) {
     return html`<dt>Identified by</dt><dd><strong class="client-host">${client.documentHost}</strong> <code>${client.clientId}</code></dd>`
   }
+  if (client.redirectUris.length > 0) {
+    return html`<dt>Returns to</dt><dd class="client-host">${client.redirectUris.map(
+      (uri) => html`<div>${safeDescribeRedirect(uri)}</div>`
+    )}</dd>`
+  }
   return html`<dt>Returns to</dt><dd class="client-host">${
-    client.redirectUris.length === 0
-      ? 'unknown (the registration is gone)'
-      : client.redirectUris.map((uri) => html`<div>${safeDescribeRedirect(uri)}</div>`)
+    client.registered
+      ? 'nowhere (it signs in with a device code)'
+      : 'unknown (the registration is gone)'
   }</dd>`
 }
 

@@ -132,6 +132,10 @@ describe('GET /account, POST /account/sign-in, POST /account/revoke', () => {
     expect(page.body).toContain('Second App')
     expect(page.body).toContain('client.example.com')
     expect(page.body).toMatch(/Device CLI <small>\(signed in with a device code\)/)
+    // A live client without redirect URIs (a CLI) is not described as a deleted one.
+    const deviceEntry = /<section class="entry device">[\s\S]*?<\/section>/.exec(page.body)?.[0]
+    expect(deviceEntry).toContain('Device CLI')
+    expect(deviceEntry).not.toContain('registration is gone')
     expect(page.body).not.toContain('<a ')
     expect(page.response.headers.get('x-frame-options')).toBe('DENY')
     for (const { tokens } of [first, second])
