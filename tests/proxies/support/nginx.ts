@@ -27,6 +27,7 @@ export function nginxServer(targets: ProxyTargets): string {
   }
   server {
     listen 127.0.0.1:${targets.proxyPort};
+    server_name 127.0.0.1;
 
     location / {
       auth_request /_gateway_verify;
@@ -46,7 +47,7 @@ ${pass}
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Host $server_name:$server_port;
       proxy_set_header X-Forwarded-Uri $request_uri;
       proxy_set_header X-Forwarded-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
