@@ -15,6 +15,8 @@
  * for non-ASCII bytes. The query is not judged: no proxy routes by it.
  */
 export function pathInNormalForm(target: string): boolean {
+  // The usual target (`/echo/mcp`, maybe a query) is decided by one expression, on every request.
+  if (PLAIN_TARGET.test(target)) return true
   if (target.includes('#')) return false
   const path = pathOf(target)
   if (!PATH.test(path) || path.includes('//')) return false
@@ -34,6 +36,8 @@ function pathOf(target: string): string {
   return query === -1 ? rest : rest.slice(0, query)
 }
 
+/** Segments of unreserved characters, none of them starting with a dot; then any query. */
+const PLAIN_TARGET = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?(?:\?[^#]*)?$/
 const PATH = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/
 const DOT_SEGMENT = /^\.\.?(?:;.*)?$/
 const ENCODED_OCTET = /%([0-9A-Fa-f]{2})/g
