@@ -1,7 +1,5 @@
-import { clientLookup } from '../clients/client-lookup.ts'
 import { findClient } from '../clients/client-registry.ts'
 import type { Clock } from '../clock.ts'
-import type { AuthDeps } from '../deps.ts'
 import type { Store } from '../store/store.ts'
 import type { AuditClient } from './audit-events.ts'
 
@@ -11,8 +9,12 @@ import type { AuditClient } from './audit-events.ts'
  * its URL, which says who it is. An unknown one comes back with empty metadata: it was looked
  * up, and the trail need not look again.
  */
-export async function namedClient(deps: AuthDeps, clientId: string): Promise<AuditClient> {
-  return (await findClient(clientLookup(deps), clientId)) ?? { client_id: clientId, metadata: {} }
+export async function namedClient(
+  store: Store,
+  clock: Clock,
+  clientId: string
+): Promise<AuditClient> {
+  return (await readClient(store, clock, clientId)) ?? { client_id: clientId, metadata: {} }
 }
 
 /**
@@ -27,9 +29,10 @@ export async function withRegisteredName(
   client: AuditClient | undefined
 ): Promise<AuditClient | undefined> {
   if (!client || client.metadata) return client
-  // A read: the registry's lifetimes matter to its writes only.
-  const registered = await findClient({ store, clock, clientLifetime: 0 }, client.client_id).catch(
-    () => null
-  )
+  const registered = await readClient(store, clock, client.client_id).catch(() => null)
   return registered ?? client
 }
+
+// A read: the registry's lifetimes matter to its writes only.
+const readClient = (store: Store, clock: Clock, clientId: string) =>
+  findClient({ store, clock, clientLifetime: 0 }, clientId)

@@ -184,7 +184,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         await audit.record({
           event: 'authorization.consent_denied',
           user: session ?? undefined,
-          client: await namedClient(deps, request.clientId),
+          client: await namedClient(deps.store, deps.clock, request.clientId),
           flow: 'authorization_code',
         })
         throw new AuthorizationErrorRedirect(
@@ -199,7 +199,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         await audit.record({
           event: 'authorization.consent_given',
           user: subject,
-          client: await namedClient(deps, request.clientId),
+          client: await namedClient(deps.store, deps.clock, request.clientId),
           flow: 'authorization_code',
           scope: request.scopes.join(' '),
           resource: request.resources,

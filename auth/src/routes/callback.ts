@@ -91,7 +91,7 @@ function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login
  */
 async function auditSignIn(deps: AuthDeps, pending: PendingAuthorization, user: TokenSubject) {
   const clientId = clientOf(pending)
-  const client = clientId ? await namedClient(deps, clientId) : undefined
+  const client = clientId ? await namedClient(deps.store, deps.clock, clientId) : undefined
   const flow = flowOf(pending)
   const upstream = deps.upstream?.name ?? 'none'
   await deps.audit.record({ event: 'user.signed_in', user, client, flow, upstream })
