@@ -17,7 +17,7 @@ import { gatewayAllowList, letsNobodyIn } from './policy/allow-list.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
-import { type Store, StoreAccessDenied } from './store/store.ts'
+import { type Store, StoreMisconfigured } from './store/store.ts'
 
 /** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
@@ -44,8 +44,9 @@ async function main(): Promise<void> {
     logger,
     metrics,
   }).catch((error: unknown) => {
-    // A password Redis refuses is a configuration error like any other: no stack, exit 2.
-    if (!(error instanceof StoreAccessDenied)) throw error
+    // A password Redis refuses, or a Redis of another kind than the URL names, is a
+    // configuration error like any other: no stack, exit 2.
+    if (!(error instanceof StoreMisconfigured)) throw error
     process.stderr.write(`configuration error: REDIS_URL: ${error.message}\n`)
     process.exit(2)
   })

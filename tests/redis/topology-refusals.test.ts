@@ -1,9 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
-import { type Store, StoreAccessDenied, StoreUnavailable } from '../../auth/src/store/store.ts'
-import { runGatewayExpectingFailure, startGatewayProcess } from '../support/gateway-process.ts'
+import { StoreAccessDenied, StoreUnavailable } from '../../auth/src/store/store.ts'
+import { startGatewayProcess } from '../support/gateway-process.ts'
 import {
   freeClusterPort,
   type RedisCluster,
@@ -11,6 +10,11 @@ import {
   startRedisCluster,
   startRedisSentinels,
 } from '../support/redis-topologies.ts'
+import {
+  expectStartRefused as expectRefusedStart,
+  failuresAt,
+  scanAll,
+} from '../support/store-failures.ts'
 
 /**
  * A Cluster or Sentinels that cannot be reached, or that refuse the password of `REDIS_URL`,
@@ -21,36 +25,10 @@ import {
 const DATA_PASSWORD = 'data-Secret-4'
 const SENTINEL_PASSWORD = 'sentinel-Secret-5'
 const WRONG = 'wrong-Secret-6'
+const SECRETS = [DATA_PASSWORD, SENTINEL_PASSWORD, WRONG]
 const hosts = (url: string) => url.replace(/^[a-z-]+:\/\//, '')
-
-async function failureOf(work: Promise<unknown>): Promise<unknown> {
-  return work.then(
-    () => {
-      throw new Error('expected the store to fail')
-    },
-    (error: unknown) => error
-  )
-}
-
-async function scanAll(store: Store): Promise<string[]> {
-  const found: string[] = []
-  for await (const key of store.scan('')) found.push(key)
-  return found
-}
-
-/** A ping, a write and a scan on a fresh store at `url`: how each failed. */
-async function failuresAt(url: string): Promise<unknown[]> {
-  const store = createRedisStore(url, 'refused:', 2_000)
-  try {
-    return [
-      await failureOf(store.ping()),
-      await failureOf(store.put('key', 'value')),
-      await failureOf(scanAll(store)),
-    ]
-  } finally {
-    await store.close()
-  }
-}
+const expectStartRefused = (url: string, says: RegExp, pinned: boolean) =>
+  expectRefusedStart(url, says, pinned, SECRETS)
 
 function expectRefusals(failures: unknown[], says: RegExp): void {
   for (const failure of failures) {
@@ -59,36 +37,7 @@ function expectRefusals(failures: unknown[], says: RegExp): void {
     // ioredis hangs the refused AUTH, password included, on the reply it fails with.
     expect((failure as Error).cause).toBeUndefined()
     const shown = inspect(failure, { depth: 10 })
-    for (const secret of [DATA_PASSWORD, SENTINEL_PASSWORD, WRONG]) {
-      expect(shown).not.toContain(secret)
-    }
-  }
-}
-
-/** The auth server's start: exit 2 with one line naming the refusal, pinned key or not. */
-async function expectStartRefused(url: string, says: RegExp, pinned: boolean): Promise<void> {
-  const pinnedKey = Buffer.from(
-    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-      type: 'pkcs8',
-      format: 'pem',
-    })
-  ).toString('base64')
-  const { code, stderr } = await runGatewayExpectingFailure(
-    {
-      GATEWAY_MODE: 'auth',
-      REDIS_URL: url,
-      ALLOWED_GITHUB_USERS: 'octocat',
-      ...(pinned ? { JWT_PRIVATE_KEY_B64: pinnedKey } : {}),
-    },
-    { timeoutMs: 20_000 }
-  )
-  expect(code).toBe(2)
-  const lines = stderr.trim().split('\n')
-  expect(lines).toHaveLength(1)
-  expect(lines[0]).toMatch(/^configuration error: REDIS_URL: /)
-  expect(lines[0]).toMatch(says)
-  for (const secret of [DATA_PASSWORD, SENTINEL_PASSWORD, WRONG]) {
-    expect(stderr).not.toContain(secret)
+    for (const secret of SECRETS) expect(shown).not.toContain(secret)
   }
 }
 

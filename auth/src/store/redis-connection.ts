@@ -75,10 +75,14 @@ export function connectRedis(
     // A demoted master refuses writes: find the master again and resend the command.
     reconnectOnError: (error: Error) => (/READONLY/.test(error.message) ? 2 : false),
   }
-  const redis = reports.watch(new Redis(options))
+  const sentinels = {
+    addresses: topology.sentinels.map(({ host, port }) => `${host}:${port}`),
+    masterName: topology.masterName,
+  }
+  const redis = reports.watch(new Redis(options), sentinels)
   // WAIT blocks the connection it is sent on: writes get their own, so reads never queue
   // behind a write waiting for its replica.
-  const writer = reports.watch(new Redis(options))
+  const writer = reports.watch(new Redis(options), sentinels)
   return {
     redis,
     writer,

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { asUnavailable } from './redis-failures.ts'
-import { StoreAccessDenied, StoreUnavailable } from './store.ts'
+import { StoreAccessDenied, StoreMisconfigured, StoreUnavailable } from './store.ts'
 
 const SECRET = 'the-Password-1'
 
@@ -43,12 +43,37 @@ describe('asUnavailable', () => {
     expect(denied).toBeInstanceOf(StoreAccessDenied)
     expect((denied as Error).cause).toBeUndefined()
 
+    // One node without cluster mode is no mistake while others may answer: the round decides.
     const unavailable = asUnavailable(clusterFailure(reply('ERR cluster support disabled')))
     expect(unavailable).toBeInstanceOf(StoreUnavailable)
-    expect(unavailable).not.toBeInstanceOf(StoreAccessDenied)
+    expect(unavailable).not.toBeInstanceOf(StoreMisconfigured)
     const shown = inspect(unavailable, { depth: 10 })
     expect(shown).toContain('(last connection error: ERR cluster support disabled)')
     expect(shown).not.toContain(SECRET)
+  })
+
+  it('takes the mistake of the last round when the failure itself does not say why', () => {
+    const mistake = 'not a Redis Cluster: … (cluster support disabled)'
+    const failure = asUnavailable(
+      new Error('None of startup nodes is available'),
+      undefined,
+      mistake
+    )
+    expect(failure).toBeInstanceOf(StoreMisconfigured)
+    expect(failure).not.toBeInstanceOf(StoreAccessDenied)
+    expect((failure as Error).message).toBe(mistake)
+    const bug = new TypeError('not a function')
+    expect(asUnavailable(bug, undefined, mistake)).toBe(bug)
+  })
+
+  it('says a one-server client redirected by a Cluster node, without the command', () => {
+    const moved = asUnavailable(reply('MOVED 3999 127.0.0.1:7001'))
+    expect(moved).toBeInstanceOf(StoreMisconfigured)
+    expect((moved as Error).message).toMatch(/^a Redis Cluster node: .*\(MOVED\)/)
+    expect(inspect(moved, { depth: 10 })).not.toContain(SECRET)
+    // A Cluster client follows redirections; running out of them is no mistake in the URL.
+    const redirected = new Error('Too many Cluster redirections. Last error: MOVED 3999 x:1')
+    expect(asUnavailable(redirected)).toBe(redirected)
   })
 
   it('leaves a report alone when the failure is no outage', () => {

@@ -1,5 +1,6 @@
 import { Cluster, type Redis } from 'ioredis'
-import { StoreAccessDenied, StoreFull, StoreUnavailable } from './store.ts'
+import { clusterNodeIn, type SentinelSet, watchRounds } from './redis-mistakes.ts'
+import { StoreAccessDenied, StoreFull, StoreMisconfigured, StoreUnavailable } from './store.ts'
 
 /**
  * What the Redis nodes last told ioredis about why a connection could not be made. A Cluster
@@ -7,21 +8,31 @@ import { StoreAccessDenied, StoreFull, StoreUnavailable } from './store.ts'
  * timed out", whether the nodes were down or refused our password: the reason only comes as an
  * event (a Cluster's `node error`, a Sentinel client's `error`). The last one is kept, as text
  * only (a refused AUTH's reply error carries the command, password included), until the
- * connection is ready again.
+ * connection is ready again; so is the mistake the nodes' last round showed (`redis-mistakes.ts`).
  */
 export class NodeReports {
   #last: string | undefined
-  readonly #onRefusal = new Set<(refusal: StoreAccessDenied) => void>()
+  #mistake: string | undefined
+  readonly #onRefusal = new Set<(refusal: StoreMisconfigured) => void>()
 
   /** The last reason reported since the connection was last ready. */
   get last(): string | undefined {
     return this.#last
   }
 
-  /** Also what keeps ioredis from reporting connection errors as unhandled. */
-  watch<T extends Redis | Cluster>(connection: T): T {
+  /** What the nodes' last round said is wrong with `REDIS_URL`, if they agreed on a mistake. */
+  get mistake(): string | undefined {
+    return this.#mistake
+  }
+
+  /**
+   * Also what keeps ioredis from reporting connection errors as unhandled. `sentinels`: those a
+   * Sentinel client asks, whose every answer a mistake needs.
+   */
+  watch<T extends Redis | Cluster>(connection: T, sentinels?: SentinelSet): T {
     const forget = () => {
       this.#last = undefined
+      this.#mistake = undefined
     }
     connection.on('ready', forget)
     if (connection instanceof Cluster) {
@@ -33,19 +44,25 @@ export class NodeReports {
     } else {
       connection.on('error', (error: unknown) => this.#report(error))
     }
+    watchRounds(connection, sentinels, (mistake) => {
+      this.#mistake = mistake
+      if (mistake) this.#hopeless(new StoreMisconfigured(mistake))
+    })
     return connection
   }
 
   /**
-   * `operation`, or a `StoreAccessDenied` as soon as the nodes refuse our credentials, for an
-   * operation issued while not connected: a Sentinel client keeps it queued until its command
-   * timeout, and a start that gives the store a shorter time to answer would never hear why.
+   * `operation`, or a `StoreMisconfigured` as soon as the nodes refuse our credentials or show a
+   * mistake in `REDIS_URL`, for an operation issued while not connected: a Sentinel client keeps
+   * it queued until its command timeout, and a start that gives the store a shorter time to
+   * answer would never hear why.
    */
   untilRefused<R>(operation: Promise<R>): Promise<R> {
-    const known = refusalIn(this.#last ?? '')
+    const refusal = refusalIn(this.#last ?? '')
+    const known = refusal ? new StoreAccessDenied(refusal) : this.#misconfigured()
     if (known) {
       operation.catch(() => {})
-      return Promise.reject(new StoreAccessDenied(known))
+      return Promise.reject(known)
     }
     return new Promise<R>((resolve, reject) => {
       this.#onRefusal.add(reject)
@@ -56,8 +73,15 @@ export class NodeReports {
   #report(error: unknown): void {
     this.#last = reasonOf(error)
     const refusal = refusalIn(this.#last)
-    if (!refusal) return
-    for (const refused of this.#onRefusal) refused(new StoreAccessDenied(refusal))
+    if (refusal) this.#hopeless(new StoreAccessDenied(refusal))
+  }
+
+  #misconfigured(): StoreMisconfigured | undefined {
+    return this.#mistake === undefined ? undefined : new StoreMisconfigured(this.#mistake)
+  }
+
+  #hopeless(error: StoreMisconfigured): void {
+    for (const refused of this.#onRefusal) refused(error)
     this.#onRefusal.clear()
   }
 }
@@ -84,10 +108,12 @@ const OUT_OF_MEMORY = /^OOM /
 
 /**
  * Turns connection failures into `StoreUnavailable`, refused credentials into
- * `StoreAccessDenied` and a full Redis into `StoreFull`, so callers can tell an outage from a
- * bug. `lastReport` is what the nodes last said (`NodeReports.last`).
+ * `StoreAccessDenied`, a `REDIS_URL` naming the wrong kind of Redis into `StoreMisconfigured` and
+ * a full Redis into `StoreFull`, so callers can tell an outage from a mistake or a bug.
+ * `lastReport` is what the nodes last said (`NodeReports.last`), `mistake` what their last round
+ * showed (`NodeReports.mistake`).
  */
-export function asUnavailable(error: unknown, lastReport?: string): unknown {
+export function asUnavailable(error: unknown, lastReport?: string, mistake?: string): unknown {
   if (error instanceof StoreUnavailable) return error
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
   const failed = CONNECTION_FAILURE.test(text)
@@ -97,6 +123,9 @@ export function asUnavailable(error: unknown, lastReport?: string): unknown {
   const refusal = refusalIn(text) ?? (failed ? refusalIn(report ?? '') : undefined)
   // Without the reply as its cause: ioredis hangs the refused command on it, password included.
   if (refusal) return new StoreAccessDenied(refusal)
+  // Without the reply as its cause either: the redirected command carries the value written.
+  const misnamed = clusterNodeIn(error) ?? (failed ? mistake : undefined)
+  if (misnamed) return new StoreMisconfigured(misnamed)
   const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
   if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
     return new StoreFull('the store is full (Redis maxmemory)', { cause: error })

@@ -118,11 +118,19 @@ export class StoreFull extends StoreUnavailable {
 }
 
 /**
- * The store refuses our credentials (Redis `WRONGPASS` or `NOAUTH`: a wrong or missing password
- * in `REDIS_URL`). Waiting will not mend it, so start-up stops on it; met later (the password
- * changed under a running gateway), it is answered like an outage. The message names the cause,
- * never the password.
+ * The store is not what `REDIS_URL` says it is (a Cluster URL at a server without cluster mode, a
+ * master name no Sentinel knows, a one-server URL at a Cluster node), or refuses its credentials.
+ * Waiting will not mend it, so start-up stops on it; met later (the store changed under a running
+ * gateway), it is answered like an outage. The message names the mistake, never a password.
  */
-export class StoreAccessDenied extends StoreUnavailable {
+export class StoreMisconfigured extends StoreUnavailable {
+  override readonly name: string = 'StoreMisconfigured'
+}
+
+/**
+ * The store refuses our credentials (Redis `WRONGPASS` or `NOAUTH`: a wrong or missing password
+ * in `REDIS_URL`).
+ */
+export class StoreAccessDenied extends StoreMisconfigured {
   override readonly name = 'StoreAccessDenied'
 }

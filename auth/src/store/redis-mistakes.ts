@@ -1,0 +1,95 @@
+import { Cluster, type Redis } from 'ioredis'
+
+/**
+ * Answers by which Redis says that `REDIS_URL` names the wrong kind of server: a
+ * `redis-cluster://` URL at nodes without cluster mode, a `redis-sentinel://` URL whose master
+ * name no Sentinel monitors, or whose nodes are no Sentinels, a one-server URL at a Cluster node.
+ * Waiting does not mend them, unlike an outage.
+ *
+ * One node's answer proves nothing about the others (a list may hold one stray node while the
+ * right ones restart): a Cluster or Sentinel mistake is concluded only from a round in which
+ * ioredis asked every node and each gave the same answer. Anything else in the round (a node out
+ * of reach, one that knows the master) leaves it an outage.
+ */
+export interface SentinelSet {
+  /** `host:port` of each Sentinel of `REDIS_URL`, as ioredis names them in its reports. */
+  readonly addresses: readonly string[]
+  readonly masterName: string
+}
+
+type Mistake = 'not-cluster' | 'unknown-master' | 'not-sentinel'
+
+function mistakeIn(reason: string): Mistake | undefined {
+  if (/\bcluster support disabled\b/i.test(reason)) return 'not-cluster'
+  if (/\bno such master\b/i.test(reason)) return 'unknown-master'
+  if (/\bunknown command 'sentinel'/i.test(reason)) return 'not-sentinel'
+  return undefined
+}
+
+function describe(mistake: Mistake, sentinels: SentinelSet | undefined): string {
+  switch (mistake) {
+    case 'not-cluster':
+      return 'not a Redis Cluster: the nodes of this redis-cluster:// URL run without cluster mode (cluster support disabled); one server is named by redis://'
+    case 'unknown-master':
+      return `unknown Sentinel master: no Sentinel of this URL monitors a master named ${JSON.stringify(sentinels?.masterName ?? '')} (No such master with that name)`
+    case 'not-sentinel':
+      return "not Sentinels: the nodes of this redis-sentinel:// URL are Redis servers without Sentinel mode (unknown command 'sentinel')"
+  }
+}
+
+/**
+ * A Cluster node answering a one-server client: a command whose key lives on another node is
+ * redirected. A Cluster client follows redirections itself, so one never reaches us from there.
+ */
+const REDIRECTED = /^(MOVED|ASK) \d+ \S+/
+
+export function clusterNodeIn(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !REDIRECTED.test(error.message)) return undefined
+  const answer = error.message.split(' ')[0]
+  return `a Redis Cluster node: this URL names one server, but it redirects commands to other nodes (${answer}); a Cluster is named by redis-cluster://host:port,…`
+}
+
+/**
+ * Follows the rounds of `connection` (a Cluster's slot refreshes, a Sentinel client's passes over
+ * its Sentinels) and says at the end of each what mistake it showed, if one.
+ */
+export function watchRounds(
+  connection: Redis | Cluster,
+  sentinels: SentinelSet | undefined,
+  judged: (mistake: string | undefined) => void
+): void {
+  const round = new Map<string, Mistake | undefined>()
+  const judge = () => {
+    const found = [...round.values()]
+    // A Sentinel pass resumes where a master it found could not be reached: count whole ones.
+    const whole = sentinels ? sentinels.addresses.every((address) => round.has(address)) : true
+    const first = found[0]
+    round.clear()
+    const agreed = whole && first !== undefined && found.every((mistake) => mistake === first)
+    judged(agreed ? describe(first, sentinels) : undefined)
+  }
+  connection.on('ready', () => round.clear())
+  if (connection instanceof Cluster) {
+    connection.on('node error', (error: unknown, key: string) => {
+      round.set(String(key), mistakeIn(messageOf(error)))
+    })
+    connection.on('error', (error: unknown) => {
+      if (/Failed to refresh slots cache/.test(messageOf(error))) judge()
+    })
+    return
+  }
+  if (!sentinels) return
+  connection.on('sentinelError', (error: unknown) => {
+    const [, address, reason = ''] =
+      /^failed to connect to sentinel (\S+) because (.*)$/s.exec(messageOf(error)) ?? []
+    if (address) round.set(address, mistakeIn(reason))
+  })
+  connection.on('error', (error: unknown) => {
+    if (/^All sentinels are unreachable/.test(messageOf(error))) judge()
+    else round.clear()
+  })
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
