@@ -155,6 +155,21 @@ describe('a one-server URL at a Cluster node', () => {
     }
   })
 
+  it('fails a script across slots with StoreMisconfigured', async () => {
+    const [port] = cluster.masters
+    const store = createRedisStore(`redis://127.0.0.1:${port?.port}`, 'moved:', 2_000)
+    try {
+      const keys = ['a', 'b', 'c', 'd']
+      const failure = await failureOf(
+        store.batch(keys.map((key) => ({ op: 'put', key, value: 'the-Value-3' })))
+      )
+      expectMistakes([failure], /^a Redis Cluster node: .*\((CROSSSLOT|MOVED)\)/)
+      expect(inspect(failure, { depth: 10 })).not.toContain('the-Value-3')
+    } finally {
+      await store.close()
+    }
+  })
+
   it('stops the auth server at start when the signing keys live on another node', async () => {
     const [port] = await redirecting('gateway:', 'signing-keys')
     await expectStartRefused(`redis://127.0.0.1:${port}`, /a Redis Cluster node: .*MOVED/, false)

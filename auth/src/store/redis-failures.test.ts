@@ -22,19 +22,17 @@ function clusterFailure(lastNodeError: Error): Error {
 
 describe('asUnavailable', () => {
   it('takes a refusal from the last report when the failure itself does not say why', () => {
-    const denied = asUnavailable(
-      new Error('None of startup nodes is available'),
-      'WRONGPASS invalid username-password pair or user is disabled.'
-    )
+    const denied = asUnavailable(new Error('None of startup nodes is available'), {
+      last: 'WRONGPASS invalid username-password pair or user is disabled.',
+    })
     expect(denied).toBeInstanceOf(StoreAccessDenied)
     expect((denied as Error).message).toMatch(/^wrong Redis password/)
   })
 
   it('tells the Sentinels’ refusal from the data nodes’', () => {
-    const denied = asUnavailable(
-      new Error('Command timed out'),
-      'All sentinels are unreachable. Retrying from scratch after 10ms. Last error: NOAUTH Authentication required.'
-    )
+    const denied = asUnavailable(new Error('Command timed out'), {
+      last: 'All sentinels are unreachable. Retrying from scratch after 10ms. Last error: NOAUTH Authentication required.',
+    })
     expect((denied as Error).message).toMatch(/^missing Sentinel password: .*sentinel_password/)
   })
 
@@ -54,16 +52,12 @@ describe('asUnavailable', () => {
 
   it('takes the mistake of the last round when the failure itself does not say why', () => {
     const mistake = 'not a Redis Cluster: … (cluster support disabled)'
-    const failure = asUnavailable(
-      new Error('None of startup nodes is available'),
-      undefined,
-      mistake
-    )
+    const failure = asUnavailable(new Error('None of startup nodes is available'), { mistake })
     expect(failure).toBeInstanceOf(StoreMisconfigured)
     expect(failure).not.toBeInstanceOf(StoreAccessDenied)
     expect((failure as Error).message).toBe(mistake)
     const bug = new TypeError('not a function')
-    expect(asUnavailable(bug, undefined, mistake)).toBe(bug)
+    expect(asUnavailable(bug, { mistake })).toBe(bug)
   })
 
   it('says a one-server client redirected by a Cluster node, without the command', () => {
@@ -73,12 +67,21 @@ describe('asUnavailable', () => {
     expect(inspect(moved, { depth: 10 })).not.toContain(SECRET)
     // A Cluster client follows redirections; running out of them is no mistake in the URL.
     const redirected = new Error('Too many Cluster redirections. Last error: MOVED 3999 x:1')
-    expect(asUnavailable(redirected)).toBe(redirected)
+    expect(asUnavailable(redirected, { cluster: true })).toBe(redirected)
+  })
+
+  it('says a script across slots a Cluster node refused, unless the client is a Cluster one', () => {
+    const crossSlot = reply("CROSSSLOT Keys in request don't hash to the same slot")
+    const refused = asUnavailable(crossSlot)
+    expect(refused).toBeInstanceOf(StoreMisconfigured)
+    expect((refused as Error).message).toMatch(/^a Redis Cluster node: .*\(CROSSSLOT\)/)
+    expect(inspect(refused, { depth: 10 })).not.toContain(SECRET)
+    expect(asUnavailable(crossSlot, { cluster: true })).toBe(crossSlot)
   })
 
   it('leaves a report alone when the failure is no outage', () => {
     const bug = new TypeError('not a function')
-    expect(asUnavailable(bug, 'WRONGPASS invalid username-password pair')).toBe(bug)
+    expect(asUnavailable(bug, { last: 'WRONGPASS invalid username-password pair' })).toBe(bug)
   })
 
   it('says an outage without a report as ioredis did', () => {

@@ -10,9 +10,10 @@ import { StoreAccessDenied, StoreFull, StoreMisconfigured, StoreUnavailable } fr
  * only (a refused AUTH's reply error carries the command, password included), until the
  * connection is ready again; so is the mistake the nodes' last round showed (`redis-mistakes.ts`).
  */
-export class NodeReports {
+export class NodeReports implements NodeState {
   #last: string | undefined
   #mistake: string | undefined
+  #cluster = false
   readonly #onRefusal = new Set<(refusal: StoreMisconfigured) => void>()
 
   /** The last reason reported since the connection was last ready. */
@@ -23,6 +24,10 @@ export class NodeReports {
   /** What the nodes' last round said is wrong with `REDIS_URL`, if they agreed on a mistake. */
   get mistake(): string | undefined {
     return this.#mistake
+  }
+
+  get cluster(): boolean {
+    return this.#cluster
   }
 
   /**
@@ -36,6 +41,7 @@ export class NodeReports {
     }
     connection.on('ready', forget)
     if (connection instanceof Cluster) {
+      this.#cluster = true
       // Its own `error` says only that every node failed; `node error` says why each did.
       connection.on('error', () => {})
       connection.on('node error', (error: unknown) => this.#report(error))
@@ -106,15 +112,24 @@ const UNEXPLAINED = /None of startup nodes|Failed to refresh slots|Command timed
  */
 const OUT_OF_MEMORY = /^OOM /
 
+/** What `asUnavailable` knows of the nodes besides the failure: a `NodeReports`. */
+export interface NodeState {
+  /** What the nodes last said. */
+  readonly last?: string | undefined
+  /** What their last round showed wrong with `REDIS_URL`. */
+  readonly mistake?: string | undefined
+  /** Whether the client is a Cluster client. */
+  readonly cluster?: boolean
+}
+
 /**
  * Turns connection failures into `StoreUnavailable`, refused credentials into
  * `StoreAccessDenied`, a `REDIS_URL` naming the wrong kind of Redis into `StoreMisconfigured` and
  * a full Redis into `StoreFull`, so callers can tell an outage from a mistake or a bug.
- * `lastReport` is what the nodes last said (`NodeReports.last`), `mistake` what their last round
- * showed (`NodeReports.mistake`).
  */
-export function asUnavailable(error: unknown, lastReport?: string, mistake?: string): unknown {
+export function asUnavailable(error: unknown, nodes: NodeState = {}): unknown {
   if (error instanceof StoreUnavailable) return error
+  const lastReport = nodes.last
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
   const failed = CONNECTION_FAILURE.test(text)
   // A Cluster's "Failed to refresh slots cache" holds the last node's error itself.
@@ -124,7 +139,8 @@ export function asUnavailable(error: unknown, lastReport?: string, mistake?: str
   // Without the reply as its cause: ioredis hangs the refused command on it, password included.
   if (refusal) return new StoreAccessDenied(refusal)
   // Without the reply as its cause either: the redirected command carries the value written.
-  const misnamed = clusterNodeIn(error) ?? (failed ? mistake : undefined)
+  const misnamed =
+    clusterNodeIn(error, nodes.cluster ?? false) ?? (failed ? nodes.mistake : undefined)
   if (misnamed) return new StoreMisconfigured(misnamed)
   const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
   if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {

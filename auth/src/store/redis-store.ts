@@ -138,7 +138,7 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
         const pending = operation(...args)
         return await (connection.ready() ? pending : reports.untilRefused(pending))
       } catch (error) {
-        throw asUnavailable(error, reports.last, reports.mistake)
+        throw asUnavailable(error, reports)
       }
     }
   return {
@@ -178,7 +178,7 @@ async function* mapErrors<T>(iterable: AsyncIterable<T>, reports: NodeReports): 
   try {
     yield* iterable
   } catch (error) {
-    throw asUnavailable(error, reports.last, reports.mistake)
+    throw asUnavailable(error, reports)
   }
 }
 
