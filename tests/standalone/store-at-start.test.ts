@@ -1,8 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../support/free-port.ts'
-import { runGatewayExpectingFailure, startGatewayProcess } from '../support/gateway-process.ts'
+import { startGatewayProcess } from '../support/gateway-process.ts'
 import { startRedisOnPort } from '../support/redis-topologies.ts'
+import { expectStartRefused } from '../support/store-failures.ts'
 
 describe('an auth server started before its store', () => {
   it('waits for the store, then serves, rather than exiting', async () => {
@@ -50,40 +50,15 @@ describe('an auth server started before its store', () => {
 })
 
 describe('an auth server whose Redis refuses its password', () => {
-  const password = 'the-Right-one-3'
-  const pinnedKey = Buffer.from(
-    generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-      type: 'pkcs8',
-      format: 'pem',
-    })
-  ).toString('base64')
-
   it('stops with one configuration line (exit 2) instead of waiting, pinned key or not', async () => {
     const redisPort = await freePort()
-    const redis = await startRedisOnPort(redisPort, { password })
+    const redis = await startRedisOnPort(redisPort, { password: 'the-Right-one-3' })
     try {
-      const cases = [
-        { userInfo: ':wrong-Secret-8@', pinned: {}, says: /wrong Redis password.*WRONGPASS/ },
-        { userInfo: '', pinned: { JWT_PRIVATE_KEY_B64: pinnedKey }, says: /missing.*NOAUTH/ },
-      ]
-      for (const { userInfo, pinned, says } of cases) {
-        const { code, stderr } = await runGatewayExpectingFailure(
-          {
-            GATEWAY_MODE: 'auth',
-            REDIS_URL: `redis://${userInfo}127.0.0.1:${redisPort}/0`,
-            ALLOWED_GITHUB_USERS: 'octocat',
-            ...pinned,
-          },
-          { timeoutMs: 20_000 }
-        )
-        expect(code).toBe(2)
-        const lines = stderr.trim().split('\n')
-        expect(lines).toHaveLength(1)
-        expect(lines[0]).toMatch(/^configuration error: REDIS_URL: /)
-        expect(lines[0]).toMatch(says)
-        expect(stderr).not.toContain('wrong-Secret-8')
-        expect(stderr).not.toContain('store_unavailable_at_start')
-      }
+      const url = (userInfo: string) => `redis://${userInfo}127.0.0.1:${redisPort}/0`
+      await expectStartRefused(url(':wrong-Secret-8@'), /wrong Redis password.*WRONGPASS/, false, [
+        'wrong-Secret-8',
+      ])
+      await expectStartRefused(url(''), /missing.*NOAUTH/, true)
     } finally {
       await redis.stop()
     }

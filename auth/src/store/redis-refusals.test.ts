@@ -2,26 +2,12 @@ import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../../tests/support/free-port.ts'
 import { startRedisOnPort } from '../../../tests/support/redis-topologies.ts'
+import { failureOf, failuresAt, scanAll } from '../../../tests/support/store-failures.ts'
 import { createRedisStore } from './redis-store.ts'
-import { type Store, StoreAccessDenied, StoreUnavailable } from './store.ts'
+import { StoreAccessDenied, StoreUnavailable } from './store.ts'
 
 const PASSWORD = 'right-Secret-7'
 const WRONG = 'wrong-Secret-9'
-
-async function scanAll(store: Store): Promise<string[]> {
-  const found: string[] = []
-  for await (const key of store.scan('')) found.push(key)
-  return found
-}
-
-async function failureOf(work: Promise<unknown>): Promise<unknown> {
-  return work.then(
-    () => {
-      throw new Error('expected the store to refuse')
-    },
-    (error: unknown) => error
-  )
-}
 
 describe('a Redis that is not there', () => {
   it('fails a scan with StoreUnavailable, as every other operation', async () => {
@@ -44,25 +30,12 @@ describe('a Redis that refuses the password of REDIS_URL', () => {
   })
   afterAll(() => redis.stop())
 
-  async function refusalsWith(url: string): Promise<unknown[]> {
-    const store = createRedisStore(url, 'refused:')
-    try {
-      return [
-        await failureOf(store.ping()),
-        await failureOf(store.put('key', 'value')),
-        await failureOf(scanAll(store)),
-      ]
-    } finally {
-      await store.close()
-    }
-  }
-
   it('names a wrong password, without the password, and no cause that holds it', async () => {
     for (const url of [
       `redis://:${WRONG}@127.0.0.1:${port}`,
       `redis://nobody:${WRONG}@127.0.0.1:${port}`,
     ]) {
-      for (const refusal of await refusalsWith(url)) {
+      for (const refusal of await failuresAt(url)) {
         expect(refusal).toBeInstanceOf(StoreAccessDenied)
         expect(refusal).toBeInstanceOf(StoreUnavailable)
         const { message, cause } = refusal as Error
@@ -74,7 +47,7 @@ describe('a Redis that refuses the password of REDIS_URL', () => {
   })
 
   it('names a missing password', async () => {
-    for (const refusal of await refusalsWith(`redis://127.0.0.1:${port}`)) {
+    for (const refusal of await failuresAt(`redis://127.0.0.1:${port}`)) {
       expect(refusal).toBeInstanceOf(StoreAccessDenied)
       expect((refusal as Error).message).toMatch(/^missing Redis password: .*\(NOAUTH\)$/)
     }
