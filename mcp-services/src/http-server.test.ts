@@ -5,18 +5,12 @@ import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { stream } from 'hono/streaming'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CUT_WITHIN_MS,
+  SMALL_LISTENER_TIMEOUTS as SMALL,
+} from '../../tests/support/listener-timeouts.ts'
 import { sendRaw } from '../../tests/support/raw-http.ts'
-import { LISTENER_TIMEOUTS, type ListenerTimeouts, listenerOptions } from './http-server.ts'
-
-/** The production bounds scaled down, so a test waits half a second, not half a minute. */
-const SMALL: ListenerTimeouts = {
-  keepAliveMs: 5_000,
-  headersMs: 300,
-  requestMs: 500,
-  checkEveryMs: 50,
-}
-/** When Node must have cut a request: its bound, one check interval, and room for a busy machine. */
-const CUT_WITHIN_MS = SMALL.requestMs + SMALL.checkEveryMs + 1_000
+import { LISTENER_TIMEOUTS, listenerOptions } from './http-server.ts'
 
 describe('listener timeouts', () => {
   let server: Server

@@ -2,23 +2,18 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ListenerTimeouts, listenerOptions } from '../../../mcp-services/src/http-server.ts'
+import { listenerOptions } from '../../../mcp-services/src/http-server.ts'
 import {
   createTestAuthServer,
   ECHO_FORWARDED_HEADERS,
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
+import {
+  CUT_WITHIN_MS,
+  SMALL_LISTENER_TIMEOUTS as SMALL,
+} from '../../../tests/support/listener-timeouts.ts'
 import { sendRaw } from '../../../tests/support/raw-http.ts'
 import { publicRequestListener } from './forward-auth-listener.ts'
-
-/** `LISTENER_TIMEOUTS` scaled down: the production request bound is 30 s. */
-const SMALL: ListenerTimeouts = {
-  keepAliveMs: 5_000,
-  headersMs: 300,
-  requestMs: 500,
-  checkEveryMs: 50,
-}
-const CUT_WITHIN_MS = SMALL.requestMs + SMALL.checkEveryMs + 1_000
 
 /** Headers that announce 100 bytes of body, then 10 of them. */
 const shortBody = (path: string, headers: Record<string, string>) =>
