@@ -152,6 +152,36 @@ describe('bridge session caps', { timeout: 180_000 }, () => {
     }
   })
 
+  it('lets a session whose client left mid-call idle out, and give way at the total cap', async () => {
+    // A call the child never answers (a long tool, a question nobody answers) must not hold a
+    // place for ever once nobody is connected to hear its answer.
+    const clock = new ManualClock()
+    const bridge = await startTestBridge(
+      fixtureService,
+      { maxSessions: 2, idleTimeoutMs: 6000, sweepIntervalMs: 600_000 },
+      { now: clock.now }
+    )
+    try {
+      const left = await openRawSession(bridge.url, 'alice')
+      await (await sleepInFlight(left, 600_000)).disconnect()
+      const connected = await sleepInFlight(await openRawSession(bridge.url, 'bob'), 600_000)
+
+      const early = await initialize(bridge.url, 'carol')
+      expect(early.status).toBe(503)
+      expect(early.headers.get('retry-after')).toBe('6')
+      clock.advance(6000)
+      const admitted = await initialize(bridge.url, 'carol')
+      expect(admitted.status).toBe(200)
+      await admitted.body?.cancel()
+      expect(await listStatus(left)).toBe(404)
+      // Bob's client still reads its call's stream: his session is in use, however long.
+      expect(connected.ended).toBe(false)
+      await connected.disconnect()
+    } finally {
+      await bridge.close()
+    }
+  })
+
   it('at the total cap ends the least recently used idle session of anyone', async () => {
     const bridge = await startTestBridge(fixtureService, { maxSessions: 2 })
     try {

@@ -15,6 +15,8 @@ import type { Identity } from './identity.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
 
+type StreamKind = 'post' | 'standalone' | 'resumed'
+
 /** JSON-RPC error code sent for requests a child can no longer answer (implementation range). */
 export const CHILD_EXITED_CODE = -32003
 
@@ -54,11 +56,10 @@ export class Session {
   #lastActivity: number
   #ended = false
   /**
-   * GET streams the client is reading (the standalone one, resumed ones). A POST stream needs no
-   * count: it is open while its requests are in flight, and ends with their answers.
+   * SSE streams the client is reading: POST streams (their requests' answers), the standalone GET
+   * stream, and POST streams resumed by a GET with `Last-Event-ID`.
    */
-  #openStreams = 0
-  #openStandaloneStreams = 0
+  readonly #open: Record<StreamKind, number> = { post: 0, standalone: 0, resumed: 0 }
   readonly #inFlight = new InFlightRequests()
   readonly #events: SessionEventStore
   readonly #options: SessionOptions
@@ -102,19 +103,30 @@ export class Session {
     return this.#lastActivity
   }
 
-  /** True when nothing is in flight and the last use is older than `idleMs`. */
+  /**
+   * True when the last use is older than `idleMs` and nothing is in flight that a client still
+   * waits for. A request whose client went away (no POST stream, no resumed stream) does not
+   * count: the spec lets the child go on with it, but a call that never ends (a long tool, a
+   * question nobody answers) would otherwise hold the session, its child and a place under the
+   * caps until the bridge restarts. Within the idle timeout the client can still resume.
+   */
   isIdle(now: number, idleMs: number): boolean {
-    return this.#inFlight.size === 0 && now - this.#lastActivity >= idleMs
+    return !this.#awaited && now - this.#lastActivity >= idleMs
   }
 
   /** A request in flight or a stream open: the client is using the session right now. */
   get busy(): boolean {
-    return this.#inFlight.size > 0 || this.#openStreams > 0
+    return this.#inFlight.size > 0 || this.#open.standalone + this.#open.resumed > 0
   }
 
   /** The earliest time the session can reach the idle timeout, if its client sends nothing more. */
   idleDeadline(now: number, idleMs: number): number {
-    return (this.#inFlight.size > 0 ? now : this.#lastActivity) + idleMs
+    return (this.#awaited ? now : this.#lastActivity) + idleMs
+  }
+
+  /** Requests in flight with a client connected to hear their answers. */
+  get #awaited(): boolean {
+    return this.#inFlight.size > 0 && this.#open.post + this.#open.resumed > 0
   }
 
   /**
@@ -135,19 +147,19 @@ export class Session {
     }
     const options = parsedBody === undefined ? undefined : { parsedBody }
     const response = streamedAsWritten(await this.transport.handleRequest(request, options))
+    if (request.method === 'POST') return this.#tracked(response, 'post')
     if (request.method !== 'GET') return response
-    return this.#tracked(response, !lastEventId || isStandalone(lastEventId))
+    const standalone = !lastEventId || isStandalone(lastEventId)
+    return this.#tracked(response, standalone ? 'standalone' : 'resumed')
   }
 
-  /** Counts a GET stream as open until it ends or the client goes away. */
-  #tracked(response: Response, standalone: boolean): Response {
+  /** Counts an SSE stream as open until it ends or the client goes away. */
+  #tracked(response: Response, kind: StreamKind): Response {
     const type = response.headers.get('content-type') ?? ''
     if (!response.body || !type.startsWith('text/event-stream')) return response
-    this.#openStreams += 1
-    if (standalone) this.#openStandaloneStreams += 1
+    this.#open[kind] += 1
     const body = onEnd(response.body, () => {
-      this.#openStreams -= 1
-      if (standalone) this.#openStandaloneStreams -= 1
+      this.#open[kind] -= 1
       this.#lastActivity = this.#options.now()
     })
     return new Response(body, {
@@ -222,7 +234,7 @@ export class Session {
       void this.#sendToClient(message)
       return
     }
-    const related = this.#inFlight.relatedRequestFor(message, this.#openStandaloneStreams > 0)
+    const related = this.#inFlight.relatedRequestFor(message, this.#open.standalone > 0)
     void this.#sendToClient(message, related)
   }
 
