@@ -40,6 +40,8 @@ export class ChildPool {
   readonly #deps: ChildPoolDeps
   readonly #children = new Map<string, PooledChild>()
   readonly #starting = new Map<string, Promise<PooledChild>>()
+  /** Children started but not yet initialized: `close()` ends them rather than wait. */
+  readonly #initializing = new Set<PooledChild>()
 
   constructor(deps: ChildPoolDeps) {
     this.#deps = deps
@@ -102,6 +104,7 @@ export class ChildPool {
   }
 
   async close(): Promise<void> {
+    for (const pooled of this.#initializing) void pooled.close()
     await Promise.allSettled(this.#starting.values())
     const children = [...this.#children.values()]
     this.#children.clear()
@@ -129,11 +132,14 @@ export class ChildPool {
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
     })
+    this.#initializing.add(pooled)
     try {
-      await pooled.initialize(this.#relayedCapabilities())
+      await pooled.initialize(this.#relayedCapabilities(), config.childStartTimeoutMs)
     } catch (error) {
       await pooled.close()
       throw error
+    } finally {
+      this.#initializing.delete(pooled)
     }
     this.#children.set(key, pooled)
     logger.info({ pid: child.pid }, 'pooled child started')

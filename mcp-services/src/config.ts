@@ -206,6 +206,11 @@ export interface BridgeConfig {
   readonly idleTimeoutMs: number
   /** How often idle sessions are looked for. */
   readonly sweepIntervalMs: number
+  /**
+   * How long a pooled child may take to answer the bridge's `initialize`; past it the child is
+   * ended and the request refused. Fixed at 60 s, the SDK's own request timeout.
+   */
+  readonly childStartTimeoutMs: number
   readonly maxSessions: number
   readonly maxSessionsPerUser: number
   /** Cross-origin browser origins let through (plus same-origin); `'*'`: any. */
@@ -314,6 +319,7 @@ export function parseBridgeConfig(
     logFormat: e.LOG_FORMAT,
     idleTimeoutMs,
     sweepIntervalMs: Math.min(30_000, Math.max(50, idleTimeoutMs / 4)),
+    childStartTimeoutMs: 60_000,
     maxSessions: e.MAX_SESSIONS,
     maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
     allowedOrigins: e.ALLOWED_ORIGINS ?? [],

@@ -120,14 +120,25 @@ export class PooledChild {
     })
   }
 
-  /** The `initialize` handshake, once, before the child serves anything. */
-  async initialize(clientCapabilities: JsonObject): Promise<void> {
+  /**
+   * The `initialize` handshake, once, before the child serves anything. Bounded: a child stuck
+   * at start would otherwise hold its user's requests and a place in the pool for ever.
+   */
+  async initialize(clientCapabilities: JsonObject, timeoutMs: number): Promise<void> {
     const exchange = this.forward('initialize', {
       protocolVersion: CHILD_PROTOCOL_VERSION,
       capabilities: clientCapabilities,
       clientInfo: { name: 'mcp-gateway-bridge', version: '1.0.0' },
     })
-    const event = await exchange.next()
+    const timedOut = new AbortController()
+    const late: ExchangeEvent = {
+      kind: 'answer',
+      error: { message: `none within ${timeoutMs} ms` },
+    }
+    const event = await Promise.race([
+      exchange.next(),
+      sleep(timeoutMs, late, { signal: timedOut.signal }),
+    ]).finally(() => timedOut.abort())
     if (event.kind !== 'answer' || !event.result) {
       throw new Error(`the MCP server refused initialize: ${JSON.stringify(event)}`)
     }
