@@ -61,17 +61,24 @@ export async function serveStateless(
   identity: Identity,
   deps: StatelessDeps
 ): Promise<Response> {
-  if (!isObject(body) || typeof body.method !== 'string') {
+  // An id of another type (MCP forbids null) makes it neither request nor notification: a 202
+  // would leave the client waiting for an answer that never comes.
+  const id = isObject(body) ? body.id : undefined
+  const isRequest = typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
+  if (
+    !isObject(body) ||
+    body.jsonrpc !== '2.0' ||
+    typeof body.method !== 'string' ||
+    ('id' in body && !isRequest)
+  ) {
     return ladderError(
       null,
       400,
       INVALID_REQUEST,
-      'Invalid Request: one JSON-RPC request or notification'
+      'Invalid Request: one JSON-RPC 2.0 request (with a string or number id) or notification'
     )
   }
   const method = body.method
-  const id = body.id as RequestId | undefined
-  const isRequest = typeof id === 'string' || typeof id === 'number'
   // Refusals name the request they refuse, when it is one.
   const replyId = isRequest ? id : null
   const envelope = envelopeOf(body)
