@@ -58,4 +58,23 @@ describe('the CORS headers of /mcp answers', () => {
     expect(response.headers.get('access-control-max-age')).toBe('600')
     expect(response.headers.get('vary')).toBe('Origin, Access-Control-Request-Headers')
   })
+
+  it('allows the Mcp-Param-* headers a preflight asks for, and no other header beyond the list', async () => {
+    const response = await fetch(bridge.url, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type, mcp-param-region, x-injected, mcp-param-',
+      },
+    })
+    expect(response.status).toBe(204)
+    const allowed = (response.headers.get('access-control-allow-headers') ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+    expect(allowed).toContain('mcp-param-region')
+    expect(allowed).toContain('mcp-protocol-version')
+    expect(allowed).not.toContain('x-injected')
+    expect(allowed).not.toContain('mcp-param-')
+  })
 })

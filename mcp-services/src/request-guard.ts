@@ -30,22 +30,16 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] 
     await next()
     return undefined
   }
-  const preflight = cors({
-    origin: (origin) => origin || null,
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: [
-      'Content-Type',
-      'Accept',
-      'Authorization',
-      'Mcp-Session-Id',
-      'Mcp-Protocol-Version',
-      'Mcp-Method',
-      'Mcp-Name',
-      'Last-Event-ID',
-    ],
-    exposeHeaders: [...EXPOSED_HEADERS],
-    maxAge: 600,
-  })
+  // Built per preflight: the `Mcp-Param-*` names a client mirrors a tool's parameters into
+  // (SEP-2243) depend on the tool, so the ones asked for are allowed beside the fixed list.
+  const preflight = (c: Context, next: () => Promise<void>) =>
+    cors({
+      origin: (origin) => origin || null,
+      allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      allowHeaders: [...ALLOWED_HEADERS, ...paramHeadersAskedFor(c)],
+      exposeHeaders: [...EXPOSED_HEADERS],
+      maxAge: 600,
+    })(c, next)
   const corsHeaders: MiddlewareHandler = async (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next)
     await next()
@@ -56,6 +50,29 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] 
 }
 
 const EXPOSED_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate'] as const
+const ALLOWED_HEADERS = [
+  'Content-Type',
+  'Accept',
+  'Authorization',
+  'Mcp-Session-Id',
+  'Mcp-Protocol-Version',
+  'Mcp-Method',
+  'Mcp-Name',
+  'Last-Event-ID',
+] as const
+
+/** A parameter header's name: `Mcp-Param-` and a header token of letters, digits and dashes. */
+const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,100}$/i
+
+/** The `Mcp-Param-*` headers a preflight asks for; any other name stays refused. */
+function paramHeadersAskedFor(c: Context): string[] {
+  const asked = c.req.header('access-control-request-headers') ?? ''
+  return asked
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => PARAM_HEADER.test(name))
+    .slice(0, 20)
+}
 
 /**
  * The headers Hono's `cors()` gives an answer that is not a preflight, set on the answer itself.
