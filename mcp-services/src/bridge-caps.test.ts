@@ -196,6 +196,32 @@ describe('bridge session caps', { timeout: 180_000 }, () => {
     }
   })
 
+  it('refuses an initialize the transport cannot serve before it costs anyone their session', async () => {
+    const bridge = await startTestBridge(fixtureService, { maxSessions: 1 })
+    try {
+      const alice = await openRawSession(bridge.url, 'alice')
+      const send = (headers: Record<string, string>) =>
+        fetch(bridge.url, {
+          method: 'POST',
+          headers: { ...identityHeaders('mallory'), ...headers },
+          body: JSON.stringify(INIT),
+        })
+      const wrongAccept = await send({ 'Content-Type': 'application/json', Accept: 'text/html' })
+      expect(wrongAccept.status).toBe(406)
+      expect(await wrongAccept.json()).toMatchObject({ error: { code: -32000 } })
+      const wrongType = await send({
+        'Content-Type': 'text/plain',
+        Accept: 'application/json, text/event-stream',
+      })
+      expect(wrongType.status).toBe(415)
+      await wrongType.body?.cancel()
+      // Alice's idle session was not evicted to make room for either.
+      expect(await listStatus(alice)).toBe(200)
+    } finally {
+      await bridge.close()
+    }
+  })
+
   it('answers 503 at the total cap when every session is busy, with the true wait', async () => {
     const bridge = await startTestBridge(fixtureService, {
       maxSessions: 2,

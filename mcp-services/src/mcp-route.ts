@@ -1,4 +1,5 @@
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
+import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
@@ -133,6 +134,10 @@ async function startSession(
   if (!deps.accepting()) {
     return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
   }
+  // The session's transport would refuse these too, but only once a child was started for it,
+  // and at a cap another session evicted to make room.
+  const refusal = postRefusal(request.headers)
+  if (refusal) return refusal
   const admission = deps.registry.admit(identity.userId, deps.now())
   if (!admission.admitted) return capReached(admission.cap, admission.retryAfterSeconds, deps)
   let session: Session
@@ -156,6 +161,26 @@ async function startSession(
   const response = await session.handle(request, parsed)
   if (session.id === undefined) await session.end('initialize was refused')
   return response
+}
+
+/** The session era's POST rules for `Accept` and `Content-Type`, as the transport words them. */
+function postRefusal(headers: Headers): Response | undefined {
+  const accept = headers.get('accept') ?? ''
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+    return jsonRpcErrorResponse(
+      406,
+      SERVER_ERROR,
+      'Not Acceptable: Client must accept both application/json and text/event-stream'
+    )
+  }
+  if (!isJsonContentType(headers.get('content-type'))) {
+    return jsonRpcErrorResponse(
+      415,
+      SERVER_ERROR,
+      'Unsupported Media Type: Content-Type must be application/json'
+    )
+  }
+  return undefined
 }
 
 /** Every session in the way is busy: 429 at the user's cap, 503 at the total cap. */
