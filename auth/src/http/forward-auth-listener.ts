@@ -19,7 +19,11 @@ export function publicRequestListener(app: Hono, forwardAuth: ForwardAuth): Requ
     if (!isVerifyTarget(request.url)) return void next(request, response)
     // A body (a POST) is not read, only drained, so the connection can be reused.
     if (request.headers['content-length'] || request.headers['transfer-encoding']) request.resume()
-    const answer = forwardAuth(nodeHeaderReader(request), request.method ?? 'GET')
+    const answer = forwardAuth(
+      nodeHeaderReader(request),
+      request.method ?? 'GET',
+      Object.keys(request.headers)
+    )
     if (answer instanceof Promise) {
       answer.then(
         (settled) => send(response, settled),

@@ -1,8 +1,10 @@
 import type { AuthDeps } from '../deps.ts'
+import { AccessDenied } from '../errors.ts'
 import type { AuthMetrics } from '../metrics/auth-metrics.ts'
 import { checkAccessRequest } from '../verify/access-request.ts'
 import { createTargetResolver, type HeaderReader } from '../verify/forwarded-target.ts'
 import { identityHeaders } from '../verify/identity-headers.ts'
+import { identityLookalike } from '../verify/identity-lookalikes.ts'
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
@@ -24,7 +26,8 @@ export interface ForwardAuthAnswer {
  */
 export type ForwardAuth = (
   header: HeaderReader,
-  method: string
+  method: string,
+  fieldNames: Iterable<string>
 ) => ForwardAuthAnswer | Promise<ForwardAuthAnswer>
 
 /**
@@ -40,8 +43,15 @@ export function createForwardAuth(
   const refuse = (error: unknown): ForwardAuthAnswer =>
     forwardAuthRefusal(error, '/verify', deps.logger)
 
-  const decide: ForwardAuth = (header, requestMethod) => {
+  const decide: ForwardAuth = (header, requestMethod, fieldNames) => {
     try {
+      // Before anything else, preflights included: whatever the answer, the request goes on.
+      const lookalike = identityLookalike(fieldNames)
+      if (lookalike !== undefined) {
+        throw new AccessDenied('the request carries a header named like an identity header', {
+          reason: 'identity_header_lookalike',
+        })
+      }
       const method = header('x-forwarded-method') ?? requestMethod
       // CORS preflights carry no token; the upstream answers them (with empty identity headers).
       if (requestMethod === 'OPTIONS' || method.toUpperCase() === 'OPTIONS') {
@@ -74,9 +84,9 @@ export function meteredForwardAuth(decide: ForwardAuth, metrics: AuthMetrics): F
     duration.observe((performance.now() - started) / 1000)
     return answer
   }
-  return (header, method) => {
+  return (header, method, fieldNames) => {
     const started = performance.now()
-    const answer = decide(header, method)
+    const answer = decide(header, method, fieldNames)
     return answer instanceof Promise
       ? answer.then((settled) => record(settled, started))
       : record(answer, started)

@@ -12,7 +12,8 @@ import type { HeaderReader } from '../verify/forwarded-target.ts'
  */
 export const verifyRoute = (forwardAuth: ForwardAuth) =>
   new Hono().all('/verify', (c): Response | Promise<Response> => {
-    const answer = forwardAuth(headerReader(c), c.req.method)
+    const { header, fieldNames } = requestHeaders(c)
+    const answer = forwardAuth(header, c.req.method, fieldNames)
     return answer instanceof Promise ? answer.then(toResponse) : toResponse(answer)
   })
 
@@ -26,9 +27,9 @@ function toResponse(answer: ForwardAuthAnswer): Response {
  * (building a WHATWG `Headers` for every request costs the hot path dearly), else from the
  * request. Node keeps the first of repeated singleton fields such as `Authorization`.
  */
-function headerReader(c: Context): HeaderReader {
+function requestHeaders(c: Context): { header: HeaderReader; fieldNames: Iterable<string> } {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
   return incoming instanceof IncomingMessage
-    ? nodeHeaderReader(incoming)
-    : (name) => c.req.header(name)
+    ? { header: nodeHeaderReader(incoming), fieldNames: Object.keys(incoming.headers) }
+    : { header: (name) => c.req.header(name), fieldNames: c.req.raw.headers.keys() }
 }

@@ -1,9 +1,11 @@
 import type { MiddlewareHandler } from 'hono'
 import type { ProtectedResource } from '../config.ts'
 import type { AuthDeps } from '../deps.ts'
+import { AccessDenied } from '../errors.ts'
 import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
 import { verifyAccessRequest } from './access-request.ts'
 import { IDENTITY_HEADERS, identityHeaders } from './identity-headers.ts'
+import { identityLookalike } from './identity-lookalikes.ts'
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './token-verifier.ts'
 
 /**
@@ -21,6 +23,12 @@ export function protectedResourceGuard(
 ): MiddlewareHandler {
   const resourceMetadata = protectedResourceMetadataUrl(protectedResource.resource)
   return async (c, next) => {
+    // As `/verify` does (http/forward-auth.ts): the service may run any server behind the bridge.
+    if (identityLookalike(c.req.raw.headers.keys()) !== undefined) {
+      throw new AccessDenied('the request carries a header named like an identity header', {
+        reason: 'identity_header_lookalike',
+      })
+    }
     const token =
       c.req.method === 'OPTIONS'
         ? undefined

@@ -71,6 +71,17 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     expect(seen['x-user-email'] ?? '').toBe('')
   })
 
+  it('never passes on a header a service could read as an identity header', async () => {
+    // A proxy overwrites only the exact names it copies: `/verify` refuses the lookalikes it is
+    // shown (Caddy, Traefik), and nginx drops names with underscores before asking.
+    const before = gateway.upstreamRequests.length
+    const response = await call({ X_User_Id: 'forged', Authorization: `Bearer ${await token()}` })
+    expect([200, 403], proxy.output()).toContain(response.status)
+    for (const request of gateway.upstreamRequests.slice(before)) {
+      expect(Object.keys(request.headers)).not.toContain('x_user_id')
+    }
+  })
+
   it('refuses a revoked token', async () => {
     const { token: revoked, claims } = await mintAccessToken(gateway.auth)
     expect((await call({ Authorization: `Bearer ${revoked}` })).status).toBe(200)
