@@ -76,7 +76,27 @@ describe('asUnavailable', () => {
     expect(refused).toBeInstanceOf(StoreMisconfigured)
     expect((refused as Error).message).toMatch(/^a Redis Cluster node: .*\(CROSSSLOT\)/)
     expect(inspect(refused, { depth: 10 })).not.toContain(SECRET)
-    expect(asUnavailable(crossSlot, { cluster: true })).toBe(crossSlot)
+    const bug = asUnavailable(crossSlot, { cluster: true })
+    expect((bug as Error).message).toBe(crossSlot.message)
+    expect(inspect(bug, { depth: 10 })).not.toContain(SECRET)
+  })
+
+  it('keeps no command of a reply error, outage, full store or bug, nor of a transaction', () => {
+    const failures = [
+      reply('LOADING Redis is loading the dataset in memory'),
+      reply("READONLY You can't write against a read only replica."),
+      reply('OOM command not allowed when used memory > maxmemory.'),
+      reply('WRONGTYPE Operation against a key holding the wrong kind of value'),
+      Object.assign(new Error('EXECABORT Transaction discarded because of previous errors.'), {
+        previousErrors: [reply('OOM command not allowed when used memory > maxmemory.')],
+      }),
+    ]
+    for (const failure of failures) {
+      const answered = asUnavailable(failure)
+      const shown = inspect(answered, { depth: 10 })
+      expect(shown, failure.message).toContain(failure.message.split(' ')[0])
+      expect(shown, failure.message).not.toContain(SECRET)
+    }
   })
 
   it('leaves a report alone when the failure is no outage', () => {

@@ -144,14 +144,24 @@ export function asUnavailable(error: unknown, nodes: NodeState = {}): unknown {
   if (misnamed) return new StoreMisconfigured(misnamed)
   const causes = [error, ...((error as { previousErrors?: unknown[] })?.previousErrors ?? [])]
   if (causes.some((cause) => cause instanceof Error && OUT_OF_MEMORY.test(cause.message))) {
-    return new StoreFull('the store is full (Redis maxmemory)', { cause: error })
+    return new StoreFull('the store is full (Redis maxmemory)', { cause: withoutCommand(error) })
   }
-  if (!failed) return error
+  if (!failed) return withoutCommand(error)
   // Text only: the node's error may be a reply to a refused AUTH, which carries the command.
   const cause = !UNEXPLAINED.test(text)
-    ? error
+    ? withoutCommand(error)
     : new Error(report ? `${reasonOf(error)} (last connection error: ${report})` : reasonOf(error))
   return new StoreUnavailable('the store is unavailable', { cause })
+}
+
+/**
+ * A reply error without the command ioredis hangs on it (and on each error of a transaction): its
+ * arguments are the keys and values written, such as sealed tokens and records, and an error
+ * reaches the log whole. Name, message and stack stay, for whoever tells errors apart by them.
+ */
+function withoutCommand(error: unknown): unknown {
+  if (!(error instanceof Error) || !('command' in error || 'previousErrors' in error)) return error
+  return Object.assign(new Error(error.message), { name: error.name, stack: error.stack })
 }
 
 /** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
