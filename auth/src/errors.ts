@@ -55,6 +55,13 @@ export class InvalidGrant extends OAuthError {
   readonly status = 400
 }
 
+/**
+ * A code or approved device code whose family was revoked before its first tokens were issued (a
+ * replay racing the redemption, a consent withdrawn, an operator's revocation). The device grant
+ * answers it as `access_denied` (`DeviceAccessDenied`).
+ */
+export class RevokedGrant extends InvalidGrant {}
+
 export class UnauthorizedClient extends OAuthError {
   readonly code = 'unauthorized_client'
   readonly status = 400

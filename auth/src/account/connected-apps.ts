@@ -6,6 +6,7 @@ import { clientIdHost, isClientIdUrl } from '../clients/client-id-metadata.ts'
 import { type ClientRegistryDeps, findClient } from '../clients/client-registry.ts'
 import { epochSeconds } from '../clock.ts'
 import type { Logger } from '../logger.ts'
+import { pendingGrantFamilies } from '../oauth/pending-grants.ts'
 import { keys } from '../store/keys.ts'
 import {
   type RefreshFamily,
@@ -119,18 +120,28 @@ export async function revokeApp(
   return (await withdrawConsent(deps, user, clientId, 'user')) !== null
 }
 
+/** What a withdrawn consent revoked: live token families, and grants not redeemed yet. */
+export interface WithdrawnConsent {
+  readonly families: readonly string[]
+  /** Families of codes and approved device codes that may not have been redeemed yet. */
+  readonly pendingGrants: readonly string[]
+}
+
 /**
  * What `revokeApp` does, for whoever withdraws the consent (`by`: the user on `/account`, an
  * operator with the admin CLI), so both leave the same audit trail: `token.revoked` for each
- * family, then `authorization.consent_revoked`. The ids of the revoked families; null when the
- * user has nothing with that client.
+ * family, then `authorization.consent_revoked`. Null when the user has nothing with that client.
+ *
+ * A code issued, or a device authorization approved, just before would still start a family
+ * once redeemed: those families get their revocation marker too (`pending-grants.ts`), read after
+ * the consent is gone, so `/token` hands out nothing for them.
  */
 export async function withdrawConsent(
   deps: ConnectedAppsDeps,
   user: AuditUser,
   clientId: string,
   by: AuditActor
-): Promise<readonly string[] | null> {
+): Promise<WithdrawnConsent | null> {
   const { apps, devices } = await listConnectedApps(deps, user.id)
   const app = apps.find((listed) => listed.clientId === clientId)
   if (!app) return null
@@ -145,14 +156,19 @@ export async function withdrawConsent(
     revoked = familyIds.filter((familyId) => own.has(familyId))
     return revokeFamilies(deps, revoked, user, client, by)
   })
+  const pendingGrants = (await pendingGrantFamilies(deps.store, user.id, clientId)).filter(
+    (familyId) => !revoked.includes(familyId)
+  )
+  for (const familyId of pendingGrants) await revokeFamily(deps, familyId)
   await deps.audit.record({
     event: 'authorization.consent_revoked',
     by,
     user,
     client,
     families: revoked.length,
+    ...(pendingGrants.length > 0 ? { pending_grants: pendingGrants.length } : {}),
   })
-  return revoked
+  return { families: revoked, pendingGrants }
 }
 
 /** Ends one device-flow session of the user. False when it is not (or no longer) theirs. */
@@ -182,15 +198,7 @@ async function revokeFamilies(
   by: AuditActor
 ): Promise<void> {
   for (const familyId of familyIds) {
-    const { marked } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
-    if (!marked) {
-      deps.logger.warn({
-        event: 'revocation_unmarked',
-        family_id: familyId,
-        detail:
-          'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
-      })
-    }
+    await revokeFamily(deps, familyId)
     await deps.audit.record({
       event: 'token.revoked',
       by,
@@ -198,6 +206,18 @@ async function revokeFamilies(
       family_id: familyId,
       user,
       client,
+    })
+  }
+}
+
+async function revokeFamily(deps: ConnectedAppsDeps, familyId: string): Promise<void> {
+  const { marked } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
+  if (!marked) {
+    deps.logger.warn({
+      event: 'revocation_unmarked',
+      family_id: familyId,
+      detail:
+        'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
     })
   }
 }

@@ -1,4 +1,6 @@
+import type { AuthorizationCodeGrant } from '../authorization/authorization-code.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
+import type { DeviceAuthorization } from '../device/device-authorization.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import {
@@ -56,7 +58,10 @@ export function describeFamily(
   }
 }
 
-export function matchesFilter(family: RefreshFamily, filter: TokenFilter): boolean {
+export function matchesFilter(
+  family: Pick<RefreshFamily, 'familyId' | 'clientId' | 'subject'>,
+  filter: TokenFilter
+): boolean {
   const user = filter.user?.toLowerCase()
   return (
     (filter.family === undefined || family.familyId === filter.family) &&
@@ -87,14 +92,19 @@ export async function listTokenFamilies(
 
 /**
  * Revokes every family matching `filter` (at least one criterion). A family id that names no live
- * family still gets its marker: its access tokens may outlive the family record.
+ * family still gets its marker: its access tokens may outlive the family record, or it may be a
+ * grant not redeemed yet. By user or client, the families of such grants (codes, approved device
+ * codes) are marked as well (`pendingGrants`), before the live families are read: a code redeemed
+ * meanwhile is either refused at `/token` or found live.
  */
 export async function revokeTokenFamilies(
   store: Store,
   clock: Clock,
   lifetimes: RefreshTokenLifetimes,
   filter: TokenFilter
-): Promise<{ revoked: FamilyListing[]; markedOnly: string[] }> {
+): Promise<{ revoked: FamilyListing[]; markedOnly: string[]; pendingGrants: string[] }> {
+  const pendingGrants = filter.family === undefined ? await findUnredeemedGrants(store, filter) : []
+  for (const familyId of pendingGrants) await revokeRefreshFamily(store, familyId, lifetimes)
   const revoked = await listTokenFamilies(store, clock, lifetimes.refreshTokenTtl, filter)
   for (const family of revoked) await revokeRefreshFamily(store, family.id, lifetimes)
   const markedOnly: string[] = []
@@ -102,7 +112,8 @@ export async function revokeTokenFamilies(
     await revokeRefreshFamily(store, filter.family, lifetimes)
     markedOnly.push(filter.family)
   }
-  return { revoked, markedOnly }
+  const live = new Set(revoked.map((family) => family.id))
+  return { revoked, markedOnly, pendingGrants: pendingGrants.filter((id) => !live.has(id)) }
 }
 
 async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshFamily[]> {
@@ -111,18 +122,48 @@ async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshF
     const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
     return family && matchesFilter(family, filter) ? [family] : []
   }
-  const familyKeys = new Set<string>()
-  for await (const key of store.scan(keyPrefixes.refreshFamily)) familyKeys.add(key)
-  const families: RefreshFamily[] = []
-  const all = [...familyKeys]
+  const families = await readAll(store, keyPrefixes.refreshFamily)
+  return families
+    .map((raw) => JSON.parse(raw) as RefreshFamily)
+    .filter((family) => matchesFilter(family, filter))
+}
+
+/**
+ * The families of the grants `filter` names that were handed out but not redeemed yet:
+ * authorization codes, and device authorizations the user approved. Each starts its family when
+ * redeemed, so revoking a user's or a client's tokens must mark these too, or a code issued a
+ * moment before would bring fresh tokens afterwards. Found by SCAN, as `tokens list` finds
+ * families: an operator's command, and these keys live minutes.
+ */
+async function findUnredeemedGrants(store: Store, filter: TokenFilter): Promise<string[]> {
+  const grants = [
+    ...(await readAll(store, keyPrefixes.authorizationCode)),
+    ...(await readAll(store, keyPrefixes.deviceAuthorization)),
+  ].map((raw) => redeemable(JSON.parse(raw) as StoredGrant))
+  return grants.flatMap((grant) => (grant && matchesFilter(grant, filter) ? [grant.familyId] : []))
+}
+
+/** The values of the keys under `prefix` (SCAN, then `MGET`s of 200). */
+async function readAll(store: Store, prefix: string): Promise<string[]> {
+  const found = new Set<string>()
+  for await (const key of store.scan(prefix)) found.add(key)
+  const all = [...found]
+  const values: string[] = []
   for (let start = 0; start < all.length; start += 200) {
-    const values = await store.getMany(all.slice(start, start + 200))
-    for (const raw of values) {
-      const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
-      if (family && matchesFilter(family, filter)) families.push(family)
+    for (const raw of await store.getMany(all.slice(start, start + 200))) {
+      if (raw !== null) values.push(raw)
     }
   }
-  return families
+  return values
+}
+
+type StoredGrant = AuthorizationCodeGrant | DeviceAuthorization
+
+/** A code always names its user; a device authorization only once approved. */
+function redeemable(grant: StoredGrant) {
+  if ('status' in grant && grant.status !== 'approved') return null
+  const { subject, clientId, familyId } = grant
+  return subject ? { subject, clientId, familyId } : null
 }
 
 /** Family ids are random UUIDs or base64url; anything else is a typing mistake, not an id. */

@@ -78,6 +78,8 @@ export type AuditEvent = About &
         readonly by: AuditActor
         /** Refresh families the consent had led to, revoked with it. */
         readonly families?: number
+        /** Codes and approved device codes not redeemed yet, revoked with it (when any). */
+        readonly pending_grants?: number
       }
     | {
         readonly event: 'token.issued'
@@ -125,6 +127,8 @@ export type AuditEvent = About &
           readonly family?: string | undefined
         }
         readonly families: number
+        /** Codes and approved device codes not redeemed yet, revoked with them (when any). */
+        readonly pending_grants?: number
       }
     | { readonly event: 'admin.signing_key_rotated'; readonly kid: string }
     | { readonly event: 'admin.backup_written'; readonly file: string }

@@ -1,4 +1,5 @@
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -20,6 +21,9 @@ export interface AuthorizationCodeGrant {
  * the code and writes the redeemed marker (which holds the family id) in one step, without
  * reading the grant first. The name is not trusted: the marker is keyed by the whole code's hash,
  * so a made-up code naming somebody's family finds nothing and revokes nothing.
+ *
+ * The code is indexed under its user and client as it is stored (`pending-grants.ts`), so a
+ * consent withdrawn before the code is redeemed revokes the family it would start.
  */
 export async function issueAuthorizationCode(
   store: Store,
@@ -27,7 +31,16 @@ export async function issueAuthorizationCode(
   ttlSeconds: number
 ): Promise<string> {
   const code = `${grant.familyId}.${newSecret()}`
-  await store.put(keys.authorizationCode(hashSecret(code)), JSON.stringify(grant), { ttlSeconds })
+  const pending = { userId: grant.subject.id, clientId: grant.clientId, familyId: grant.familyId }
+  await store.batch([
+    {
+      op: 'put',
+      key: keys.authorizationCode(hashSecret(code)),
+      value: JSON.stringify(grant),
+      ttlSeconds,
+    },
+    pendingGrantWrite(pending, ttlSeconds),
+  ])
   return code
 }
 

@@ -106,7 +106,7 @@ describe('tokens list, tokens revoke and purge-expired', () => {
       ['--client', first.client_id],
     ]) {
       const none = await runCommand(context(), ['tokens', 'revoke', ...selector])
-      expect(none.data).toEqual({ revoked: [], marked_only: [] })
+      expect(none.data).toEqual({ revoked: [], marked_only: [], pending_grants: [] })
       expect([none.text, none.exitCode]).toEqual([
         'no live token family matches: nothing revoked',
         1,

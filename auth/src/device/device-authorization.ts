@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -75,7 +76,11 @@ export async function findByDeviceCodeHash(
   return raw ? (JSON.parse(raw) as DeviceAuthorization) : null
 }
 
-/** Records the user's answer; the user code is used up either way. */
+/**
+ * Records the user's answer; the user code is used up either way. An approval is indexed under
+ * its user and client (`pending-grants.ts`): a consent withdrawn before the device collects its
+ * tokens revokes the family they would start.
+ */
 export async function decideDeviceAuthorization(
   store: Store,
   deviceCodeHash: string,
@@ -87,9 +92,13 @@ export async function decideDeviceAuthorization(
     store.ttl(key),
   ])
   if (authorization?.status !== 'pending' || !ttl) return false
+  const { clientId, familyId } = authorization
   await store.batch([
     { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), ttlSeconds: ttl },
     { op: 'delete', key: keys.userCode(authorization.userCode) },
+    ...(decision.status === 'approved'
+      ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, ttl)]
+      : []),
   ])
   return true
 }

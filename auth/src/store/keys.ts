@@ -52,6 +52,12 @@ export const keys = {
   userFamilies: (userId: string) => `user-families:${userId}`,
   /** Index: a client's refresh families (set). */
   clientFamilies: (clientId: string) => `client-families:${clientId}`,
+  /**
+   * Index: the families of codes issued and device authorizations approved for this user and
+   * client, redeemed or not (set), so a withdrawn consent can revoke a grant before it has tokens.
+   * TTL: lengthened to the code's or device code's lifetime by every member added.
+   */
+  pendingFamilies: (userId: string, clientId: string) => `pending-families:${userId}:${clientId}`,
   /** Remembered consent of a user for a client (JSON). TTL: CLIENT_LIFETIME. */
   consent: (userId: string, clientId: string) => `consent:${userId}:${clientId}`,
   /** Index: the clients a user consented to (set). */
@@ -103,6 +109,10 @@ export const keyPrefixes = {
   clientFamilies: 'client-families:',
   userConsents: 'user-consents:',
   upstreamGrant: 'upstream-grant:',
+  /** Authorization codes not redeemed yet (`tokens revoke` looks through them). */
+  authorizationCode: 'code:',
+  /** Device authorizations, decided or not. */
+  deviceAuthorization: 'device:',
   /** Every revocation marker: of an access token, a refresh family, a client. */
   revocationMarker: 'revoked:',
 } as const

@@ -1,6 +1,6 @@
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { InvalidGrant } from '../errors.ts'
+import { RevokedGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
 import { RefreshFamilyRevoked, startRefreshFamily } from './refresh-tokens.ts'
@@ -29,8 +29,9 @@ export async function firstTokens(
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,
   }
-  // A revocation racing this grant (the code replayed while it was being redeemed): nothing is
-  // handed out, and no family is left behind (see `startRefreshFamily`).
+  // A revocation before or racing this grant (a consent withdrawn before the code was redeemed,
+  // the code replayed while it was being redeemed): nothing is handed out, and no family is left
+  // behind (see `startRefreshFamily`).
   const revokedWhileIssued = () => {
     logger.warn({
       event: 'grant_revoked_while_issued',
@@ -38,7 +39,7 @@ export async function firstTokens(
       client_id: client.client_id,
       family_id: grant.familyId,
     })
-    return new InvalidGrant('the grant was revoked while it was being redeemed', {
+    return new RevokedGrant('the authorization was revoked before its tokens were issued', {
       reason: 'family_revoked',
     })
   }

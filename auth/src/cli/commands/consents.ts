@@ -47,7 +47,8 @@ async function revoke(context: CommandContext, args: readonly string[]): Promise
     user_id: userId,
     client_id: clientId,
     withdrawn: revoked !== null,
-    revoked_families: revoked ?? [],
+    revoked_families: revoked?.families ?? [],
+    revoked_pending_grants: revoked?.pendingGrants ?? [],
   }
   if (!revoked) {
     return {
@@ -56,7 +57,12 @@ async function revoke(context: CommandContext, args: readonly string[]): Promise
       exitCode: 1,
     }
   }
-  return { data, text: `consent withdrawn; ${revoked.length} token family(ies) revoked` }
+  const pending = revoked.pendingGrants.length
+  const unredeemed = pending > 0 ? `, and ${pending} grant(s) not yet redeemed` : ''
+  return {
+    data,
+    text: `consent withdrawn; ${revoked.families.length} token family(ies) revoked${unredeemed}`,
+  }
 }
 
 /** `consents list <user-id>` and `consents revoke <user-id> <client-id>`. */

@@ -47,7 +47,7 @@ export async function tokensCommand(
   }
   if (positionals.length === 1 && positionals[0] === 'revoke') {
     if (!filter.user && !filter.client && !filter.family) throw usageError(tokensUsage)
-    const { revoked, markedOnly } = await revokeTokenFamilies(
+    const { revoked, markedOnly, pendingGrants } = await revokeTokenFamilies(
       store,
       clock,
       { refreshTokenTtl: config.ttl.refreshToken, accessTokenTtl: config.ttl.accessToken },
@@ -63,21 +63,23 @@ export async function tokensCommand(
         family_id: family.id,
       })
     }
-    const data = { revoked, marked_only: markedOnly }
+    const data = { revoked, marked_only: markedOnly, pending_grants: pendingGrants }
     // Nothing revoked is no admin action: the trail records what changed, not what was asked.
-    if (revoked.length + markedOnly.length === 0) {
+    if (revoked.length + markedOnly.length + pendingGrants.length === 0) {
       return { data, text: 'no live token family matches: nothing revoked', exitCode: 1 }
     }
     await context.audit.record({
       event: 'admin.tokens_revoked',
       selector: filter,
       families: revoked.length + markedOnly.length,
+      ...(pendingGrants.length > 0 ? { pending_grants: pendingGrants.length } : {}),
     })
     const lines = [
       `revoked ${revoked.length} token family(ies): their refresh tokens no longer refresh and ` +
         'their access tokens are refused by /verify',
       ...revoked.map(familyLine),
       ...markedOnly.map((id) => `${id}  (no live family: its access tokens are refused)`),
+      ...pendingGrants.map((id) => `${id}  (a code or approved device code not redeemed yet)`),
     ]
     return { data, text: lines.join('\n') }
   }

@@ -11,6 +11,7 @@ import {
   DeviceAccessDenied,
   ExpiredToken,
   InvalidGrant,
+  RevokedGrant,
   SlowDown,
 } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
@@ -67,6 +68,14 @@ export async function deviceCodeGrant(
     subject: redeemed.subject,
     scopes: redeemed.scopes,
     resources: redeemed.resources,
+  }).catch((error: unknown) => {
+    // The user took the approval back (or an operator revoked it) before the device collected
+    // it: RFC 8628 §3.5 `access_denied` ends the polling, where `expired_token` would invite the
+    // device to start a new authorization at once.
+    if (!(error instanceof RevokedGrant)) throw error
+    throw new DeviceAccessDenied('the authorization was withdrawn', {
+      reason: 'device_authorization_withdrawn',
+    })
   })
 }
 
