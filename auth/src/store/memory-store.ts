@@ -1,11 +1,6 @@
 import type { Clock } from '../clock.ts'
-import {
-  type PutOptions,
-  type Store,
-  StoreFull,
-  type StreamEntry,
-  type WriteOperation,
-} from './store.ts'
+import { memoryStreams } from './memory-streams.ts'
+import { type PutOptions, type Store, StoreFull, type WriteOperation } from './store.ts'
 
 interface Entry {
   value: string | Set<string>
@@ -59,8 +54,7 @@ export function createMemoryStore(
   const entries = new Map<string, Entry>()
   let totalBytes = 0
   let lastSweep = 0
-  // Streams live beside the keys, outside the key and byte bounds: each is capped by its length.
-  const streams = new Map<string, { entries: StreamEntry[]; lastTime: number; sequence: number }>()
+  const streams = memoryStreams(clock)
 
   const expired = (entry: Entry, now: number) =>
     entry.expiresAt !== undefined && entry.expiresAt <= now
@@ -273,27 +267,8 @@ export function createMemoryStore(
       return true
     },
 
-    async appendToStream(key, entry, maxLength) {
-      const stream = streams.get(key) ?? { entries: [], lastTime: 0, sequence: 0 }
-      streams.set(key, stream)
-      // Ids as Redis makes them, `<ms>-<sequence>`, increasing even when the clock goes back.
-      const now = clock.now()
-      if (now > stream.lastTime) {
-        stream.lastTime = now
-        stream.sequence = 0
-      } else stream.sequence++
-      stream.entries.push({ id: `${stream.lastTime}-${stream.sequence}`, entry })
-      if (stream.entries.length > maxLength) {
-        stream.entries.splice(0, stream.entries.length - maxLength)
-      }
-    },
-
-    async readStream(key, count, before) {
-      const held = streams.get(key)?.entries ?? []
-      const later = before === undefined ? -1 : held.findIndex((e) => !olderId(e.id, before))
-      const end = later === -1 ? held.length : later
-      return held.slice(Math.max(0, end - count), end).reverse()
-    },
+    appendToStream: async (key, entry, maxLength) => streams.append(key, entry, maxLength),
+    readStream: async (key, count, before) => streams.read(key, count, before),
 
     usage: () => ({ keys: entries.size, bytes: totalBytes }),
 
@@ -305,11 +280,4 @@ export function createMemoryStore(
       totalBytes = 0
     },
   }
-}
-
-/** Whether stream entry id `a` (`<ms>-<sequence>`) comes before `b`. */
-function olderId(a: string, b: string): boolean {
-  const [aTime = 0, aSequence = 0] = a.split('-').map(Number)
-  const [bTime = 0, bSequence = 0] = b.split('-').map(Number)
-  return aTime < bTime || (aTime === bTime && aSequence < bSequence)
 }
