@@ -238,7 +238,9 @@ export function createMemoryStore(
     setMembers: async (key) => [...(setAt(key) ?? [])],
 
     async batch(operations, guard) {
-      if (guard && live(guard.unlessExists)) return false
+      if (guard && 'ifUnchanged' in guard) {
+        if (stringAt(guard.ifUnchanged.key) !== guard.ifUnchanged.value) return false
+      } else if (guard && live(guard.unlessExists)) return false
       applyAll(operations)
       return true
     },
@@ -249,6 +251,17 @@ export function createMemoryStore(
       applyAll(operations)
       remove(key)
       return taken
+    },
+
+    async pace(key, now, pacing) {
+      const previous = pacerState(stringAt(key))
+      const tooSoon = previous !== undefined && now - previous.at < previous.interval * 1000
+      const interval =
+        (previous?.interval ?? pacing.intervalSeconds) + (tooSoon ? pacing.backoffSeconds : 0)
+      const value = JSON.stringify({ at: now, interval })
+      makeRoom([{ op: 'put', key, value }])
+      write(key, stringEntry(key, value, expiry(pacing.ttlSeconds)))
+      return tooSoon
     },
 
     async *scan(prefix) {
@@ -279,5 +292,16 @@ export function createMemoryStore(
       streams.clear()
       totalBytes = 0
     },
+  }
+}
+
+/** A pacer's last request (ms) and interval (s); none when absent or unreadable, as on Redis. */
+function pacerState(raw: string | null): { at: number; interval: number } | undefined {
+  if (raw === null) return undefined
+  try {
+    const { at, interval } = JSON.parse(raw) as { at?: unknown; interval?: unknown }
+    return typeof at === 'number' && typeof interval === 'number' ? { at, interval } : undefined
+  } catch {
+    return undefined
   }
 }

@@ -16,6 +16,7 @@ const OPERATIONS: readonly Operation[] = [
   'setMembers',
   'batch',
   'takeAndWrite',
+  'pace',
   'ttl',
   'expire',
   'appendToStream',

@@ -9,7 +9,7 @@ import type { WriteOperation } from './store.ts'
  */
 
 /**
- * Declared (Redis 7): under \`maxmemory\` a declared script that may write is refused before it
+ * Declared (Redis 7): under `maxmemory` a declared script that may write is refused before it
  * runs, so a refused script changed nothing. (An undeclared one is let through.)
  */
 const SHEBANG = '#!lua\n'
@@ -49,6 +49,15 @@ apply(2)
 return 1
 `,
   /**
+   * `batch` with a compare-and-set guard: every write if KEYS[1] still holds the last ARGV (then
+   * 1), else none (0). A missing KEYS[1] (GET gives false) never equals it.
+   */
+  gatewayWriteAllIfUnchanged: `${SHEBANG}${APPLY_WRITES}
+if redis.call('GET', KEYS[1]) ~= ARGV[#ARGV] then return 0 end
+apply(2)
+return 1
+`,
+  /**
    * `batch` of deletions only, `allow-oom`: a full Redis runs it, since it only frees memory (as
    * it runs a lone DEL or SREM), so room can be made and revocations finish. Anything but a
    * removal is an error before any change.
@@ -77,6 +86,26 @@ if not taken then return false end
 apply(2)
 redis.call('DEL', KEYS[1])
 return taken
+`,
+  /**
+   * `pace`: ARGV now (ms), first interval, backoff (s), TTL. The state is read and written in
+   * one step, so concurrent requests see each other. An unreadable state counts as none.
+   * `%d` keeps every digit of a millisecond time (cjson would shorten it to 14).
+   */
+  gatewayPace: `${SHEBANG}local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tooSoon = false
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local ok, previous = pcall(cjson.decode, raw)
+  if ok and type(previous) == 'table' and tonumber(previous.at) and tonumber(previous.interval) then
+    interval = tonumber(previous.interval)
+    tooSoon = now - tonumber(previous.at) < interval * 1000
+  end
+end
+if tooSoon then interval = interval + tonumber(ARGV[3]) end
+redis.call('SET', KEYS[1], string.format('{"at":%d,"interval":%d}', now, interval), 'EX', ARGV[4])
+if tooSoon then return 1 end
+return 0
 `,
   /** `increment`: a counter that starts its window on the first increment. */
   gatewayIncrement: `${SHEBANG}local count = redis.call('INCR', KEYS[1])

@@ -60,6 +60,17 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
 
     async batch(operations, guard) {
       const { keys, args } = scriptArguments(operations, k)
+      if (guard && 'ifUnchanged' in guard) {
+        const { key, value } = guard.ifUnchanged
+        const guarded = [k(key), ...keys]
+        const written = scripts.gatewayWriteAllIfUnchanged(
+          guarded.length,
+          ...guarded,
+          ...args,
+          value
+        )
+        return (await replicated(written)) === 1
+      }
       if (guard) {
         const guarded = [k(guard.unlessExists), ...keys]
         return (
@@ -79,6 +90,12 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
         scripts.gatewayTakeAndWrite(1 + keys.length, k(key), ...keys, ...args)
       )
       return typeof taken === 'string' ? taken : null
+    },
+
+    async pace(key, now, pacing) {
+      const { intervalSeconds, backoffSeconds, ttlSeconds } = pacing
+      const paced = scripts.gatewayPace(1, k(key), now, intervalSeconds, backoffSeconds, ttlSeconds)
+      return (await replicated(paced)) === 1
     },
 
     // A Cluster's SCAN answers for one node only: every master is scanned in turn (known once
@@ -155,6 +172,7 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
     takeAndWrite: wrap(store.takeAndWrite),
+    pace: wrap(store.pace),
     scan: (keyPrefix) => mapErrors(scanOnceConnected(store, connection, keyPrefix), reports),
     ttl: wrap(store.ttl),
     expire: wrap(store.expire),

@@ -150,6 +150,46 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.setMembers('record-index')).toEqual([])
   })
 
+  it('applies a compare-and-set batch for exactly one of many callers that read the same value', async () => {
+    const swap = (value: string, i: number) =>
+      store.batch(
+        [
+          { op: 'put', key: 'decision', value: `decided by ${i}`, ttlSeconds: 30 },
+          { op: 'addToSet', key: 'deciders', member: String(i) },
+        ],
+        { ifUnchanged: { key: 'decision', value } }
+      )
+    expect(await swap('pending', -1)).toBe(false)
+    expect(await store.get('decision')).toBeNull()
+
+    await store.put('decision', 'pending')
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => swap('pending', i)))
+    const winners = results.flatMap((written, i) => (written ? [i] : []))
+    expect(winners).toHaveLength(1)
+    expect(await store.get('decision')).toBe(`decided by ${winners[0]}`)
+    expect(await store.setMembers('deciders')).toEqual([String(winners[0])])
+  })
+
+  it('paces requests: one on time per interval, each too early one lengthening it', async () => {
+    const pacing = { intervalSeconds: 5, backoffSeconds: 5, ttlSeconds: 60 }
+    const at = 1_795_465_158_123
+    expect(await store.pace('pacer', at, pacing)).toBe(false)
+    expect(JSON.parse((await store.get('pacer')) ?? '')).toEqual({ at, interval: 5 })
+    expect(await store.pace('pacer', at + 4_999, pacing)).toBe(true)
+    expect(JSON.parse((await store.get('pacer')) ?? '')).toEqual({ at: at + 4_999, interval: 10 })
+    expect(await store.pace('pacer', at + 14_999, pacing)).toBe(false)
+    expect(await store.ttl('pacer')).toBeGreaterThan(58)
+
+    const polls = await Promise.all(
+      Array.from({ length: 50 }, () => store.pace('concurrent', at, pacing))
+    )
+    expect(polls.filter((tooSoon) => !tooSoon)).toHaveLength(1)
+    expect(JSON.parse((await store.get('concurrent')) ?? '')).toEqual({ at, interval: 5 + 49 * 5 })
+
+    await store.put('unreadable', 'not json')
+    expect(await store.pace('unreadable', at, pacing)).toBe(false)
+  })
+
   it('takes a key and writes with it, all or nothing, for exactly one of many callers', async () => {
     expect(await store.takeAndWrite('absent', [{ op: 'put', key: 'never', value: 'x' }])).toBeNull()
     expect(await store.get('never')).toBeNull()

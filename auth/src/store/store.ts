@@ -32,8 +32,10 @@ export interface Store {
   /**
    * Applies all operations atomically (one script on Redis). With `unlessExists`, nothing is
    * written when that key exists, and the answer is false: a record is never created after its
-   * revocation marker, whatever order the two requests run in. A batch of deletions only goes
-   * through on a full store, as a lone delete does: it frees memory.
+   * revocation marker, whatever order the two requests run in. With `ifUnchanged`, nothing is
+   * written unless the key still holds the value read (compare-and-set): of concurrent decisions
+   * taken on one read, exactly one is written, and the others are told false. A batch of
+   * deletions only goes through on a full store, as a lone delete does: it frees memory.
    */
   batch(operations: readonly WriteOperation[], guard?: BatchGuard): Promise<boolean>
   /**
@@ -42,6 +44,13 @@ export interface Store {
    * the key gone without the operations applied.
    */
   takeAndWrite(key: string, operations: readonly WriteOperation[]): Promise<string | null>
+  /**
+   * Records a request at `now` (ms, the gateway's clock) in the pacer `key` and answers whether it
+   * came sooner than the pacer's interval after the previous one; each such request lengthens the
+   * interval by `backoffSeconds` (RFC 8628 §3.5 `slow_down`). One atomic step: of concurrent
+   * requests within one interval exactly one is on time. The value is JSON `{ at, interval }`.
+   */
+  pace(key: string, now: number, pacing: Pacing): Promise<boolean>
   /** Iterates over the logical keys that start with `prefix` (SCAN, never KEYS). */
   scan(prefix: string): AsyncIterable<string>
   /** Remaining lifetime in seconds; `null` for a key without TTL or a missing key. */
@@ -73,8 +82,17 @@ export interface StreamEntry {
   readonly entry: string
 }
 
-export interface BatchGuard {
-  readonly unlessExists: string
+export type BatchGuard =
+  | { readonly unlessExists: string }
+  | { readonly ifUnchanged: { readonly key: string; readonly value: string } }
+
+export interface Pacing {
+  /** The interval of a pacer's first request, in seconds. */
+  readonly intervalSeconds: number
+  /** What each request sooner than the interval adds to it, in seconds. */
+  readonly backoffSeconds: number
+  /** How long the pacer lives after its last request. */
+  readonly ttlSeconds: number
 }
 
 export interface PutOptions {
