@@ -29,10 +29,23 @@ export async function completeDeviceAuthorization(
     )
   }
   if (!(await decideDeviceAuthorization(store, deviceCodeHash, { status: 'approved', subject }))) {
-    throw new AuthorizationErrorPage(
-      new InvalidRequest('this code has expired or was already used; start again on the device')
-    )
+    throw alreadyAnswered()
   }
   logger.info({ event: 'device_approved', user_id: subject.id, login: subject.login })
   return renderDeviceDonePage(c, true)
+}
+
+/**
+ * The page for an answer that came too late: another answer (another tab, another person with
+ * the code) was recorded first, or the code expired. Which one won is the device's to tell.
+ */
+export function alreadyAnswered(): AuthorizationErrorPage {
+  return new AuthorizationErrorPage(
+    new InvalidRequest(
+      'this code was already answered or has expired: your device shows the outcome',
+      {
+        reason: 'device_code_decided',
+      }
+    )
+  )
 }

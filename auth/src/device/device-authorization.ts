@@ -77,9 +77,11 @@ export async function findByDeviceCodeHash(
 }
 
 /**
- * Records the user's answer; the user code is used up either way. An approval is indexed under
- * its user and client (`pending-grants.ts`): a consent withdrawn before the device collects its
- * tokens revokes the family they would start.
+ * Records the user's answer, once: the answer is written only while the record is still the
+ * pending one read here (compare-and-set), so of concurrent answers (approve in one tab, deny in
+ * another) exactly one is applied and the others get false. The user code is used up either way.
+ * An approval is indexed under its user and client (`pending-grants.ts`): a consent withdrawn
+ * before the device collects its tokens revokes the family they would start.
  */
 export async function decideDeviceAuthorization(
   store: Store,
@@ -87,25 +89,29 @@ export async function decideDeviceAuthorization(
   decision: { status: 'approved'; subject: TokenSubject } | { status: 'denied' }
 ): Promise<boolean> {
   const key = keys.deviceAuthorization(deviceCodeHash)
-  const [authorization, ttl] = await Promise.all([
-    findByDeviceCodeHash(store, deviceCodeHash),
-    store.ttl(key),
-  ])
-  if (authorization?.status !== 'pending' || !ttl) return false
+  const [raw, ttl] = await Promise.all([store.get(key), store.ttl(key)])
+  const authorization = raw ? (JSON.parse(raw) as DeviceAuthorization) : null
+  if (raw === null || authorization?.status !== 'pending' || !ttl) return false
   const { clientId, familyId } = authorization
-  await store.batch([
-    { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), ttlSeconds: ttl },
-    { op: 'delete', key: keys.userCode(authorization.userCode) },
-    ...(decision.status === 'approved'
-      ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, ttl)]
-      : []),
-  ])
-  return true
+  return store.batch(
+    [
+      { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), ttlSeconds: ttl },
+      { op: 'delete', key: keys.userCode(authorization.userCode) },
+      ...(decision.status === 'approved'
+        ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, ttl)]
+        : []),
+    ],
+    { ifUnchanged: { key, value: raw } }
+  )
 }
+
+/** RFC 8628 §3.5: what every `slow_down` adds to the device's polling interval. */
+const SLOW_DOWN_SECONDS = 5
 
 /**
  * Paces polling (RFC 8628 §3.5): a poll sooner than the interval after the previous one is
- * `slow_down`, and the interval grows by 5 seconds for every later poll.
+ * `slow_down`, and the interval grows by 5 seconds for every later poll. One atomic step in the
+ * store, so of concurrent polls within one interval exactly one gets through.
  */
 export async function pacePoll(
   store: Store,
@@ -113,13 +119,11 @@ export async function pacePoll(
   deviceCodeHash: string,
   ttlSeconds: number
 ): Promise<'ok' | 'slow_down'> {
-  const key = keys.devicePoll(deviceCodeHash)
-  const raw = await store.get(key)
-  const previous = raw ? (JSON.parse(raw) as { at: number; interval: number }) : undefined
-  const now = clock.now()
-  const tooSoon = previous !== undefined && now - previous.at < previous.interval * 1000
-  const interval = (previous?.interval ?? DEFAULT_INTERVAL_SECONDS) + (tooSoon ? 5 : 0)
-  await store.put(key, JSON.stringify({ at: now, interval }), { ttlSeconds })
+  const tooSoon = await store.pace(keys.devicePoll(deviceCodeHash), clock.now(), {
+    intervalSeconds: DEFAULT_INTERVAL_SECONDS,
+    backoffSeconds: SLOW_DOWN_SECONDS,
+    ttlSeconds,
+  })
   return tooSoon ? 'slow_down' : 'ok'
 }
 

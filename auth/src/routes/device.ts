@@ -2,7 +2,10 @@ import { type Context, Hono } from 'hono'
 import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
 import { findClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
+import {
+  alreadyAnswered,
+  completeDeviceAuthorization,
+} from '../device/complete-device-authorization.ts'
 import { decideDeviceAuthorization, findByUserCode } from '../device/device-authorization.ts'
 import { formatUserCode, normalizeUserCode } from '../device/user-code.ts'
 import {
@@ -111,7 +114,9 @@ export const deviceRoute = (deps: AuthDeps) => {
         )
       const session = await findBrowserSession(store, jar.get(c, 'session'))
       if (decision === 'deny') {
-        await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' })
+        if (!(await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' }))) {
+          throw alreadyAnswered()
+        }
         await audit.record({
           event: 'authorization.consent_denied',
           user: session ?? undefined,
@@ -133,6 +138,13 @@ export const deviceRoute = (deps: AuthDeps) => {
           throw new AuthorizationErrorPage(user.error)
         }
         if (user.outcome === 'allowed') {
+          // Audited once recorded: an answer that lost to another one gave no consent.
+          const done = await completeDeviceAuthorization(
+            c,
+            deps,
+            found.deviceCodeHash,
+            user.subject
+          )
           await audit.record({
             event: 'authorization.consent_given',
             user: user.subject,
@@ -142,7 +154,7 @@ export const deviceRoute = (deps: AuthDeps) => {
             resource: found.authorization.resources,
             remembered: false,
           })
-          return completeDeviceAuthorization(c, deps, found.deviceCodeHash, user.subject)
+          return done
         }
       }
       if (!hasUpstream(deps)) {

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
+import {
+  DEVICE_GRANT,
+  type RegisteredClient,
+  signInInBrowser,
+  startDeviceAuthorization,
+  tokenRequest,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+
+/**
+ * The user's answer and the device's polling are each decided in one atomic step in Redis: of
+ * concurrent answers (approve in one tab, deny in another) exactly one is recorded, and of
+ * concurrent polls within one interval exactly one gets through the pacing.
+ */
+describe('device answers and polls under concurrency (real Redis)', () => {
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    server = fixture.server
+  })
+
+  let requests = 0
+  /**
+   * A browser whose every request to the gateway comes from another address: 50 answers are 50
+   * entries of the user code, and the per-caller limit would refuse most from one address.
+   */
+  const browserOfManyAddresses = () =>
+    new HeadlessBrowser((url) => {
+      if (url.origin !== TEST_ISSUER) return (target, init) => fetch(target, init)
+      return (target, init) => {
+        requests++
+        const remoteAddress = `198.51.${Math.floor(requests / 250) % 250}.${(requests % 250) + 1}`
+        return Promise.resolve(
+          server.app.request(target, init, { incoming: { socket: { remoteAddress } } })
+        )
+      }
+    })
+  const poll = (client: RegisteredClient, deviceCode: string) =>
+    tokenRequest(server, client, { grant_type: DEVICE_GRANT, device_code: deviceCode })
+  const answerEvents = (from: number) =>
+    server.logs
+      .slice(from)
+      .filter((line) =>
+        ['authorization.consent_given', 'authorization.consent_denied'].includes(String(line.event))
+      )
+
+  type Decision = 'approve' | 'deny'
+  it.each([
+    ['approve and deny alternately', (i: number): Decision => (i % 2 === 0 ? 'approve' : 'deny')],
+    ['approve in every tab', (): Decision => 'approve'],
+  ] as const)('records exactly one of 50 concurrent answers (%s)', async (_case, decisionOf) => {
+    // A fresh minute for the limit on code entries from all callers together.
+    server.clock.advance(60_000)
+    const browser = browserOfManyAddresses()
+    await signInInBrowser(server, browser)
+    const { cli, device } = await startDeviceAuthorization(server)
+    const codePage = await browser.open(device.verification_uri_complete, 'about:')
+    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+    const logsBefore = server.logs.length
+
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => browser.submitConsent(consent, decisionOf(i), 'about:'))
+    )
+
+    const recorded = answers.filter((answer) => answer.response.status === 200)
+    expect(recorded).toHaveLength(1)
+    const approved = recorded[0]?.body.includes('Device connected') ?? false
+    expect(approved || recorded[0]?.body.includes('Device not connected')).toBe(true)
+    for (const late of answers.filter((answer) => answer.response.status !== 200)) {
+      expect(late.response.status).toBe(400)
+      // Later than the recorded answer: the code is used up, or its record changed under it.
+      expect(late.body).toMatch(/already answered or has expired|not valid or has expired/)
+    }
+    expect(answerEvents(logsBefore)).toEqual([
+      expect.objectContaining({
+        event: approved ? 'authorization.consent_given' : 'authorization.consent_denied',
+      }),
+    ])
+
+    server.clock.advance(10_000)
+    const polled = await poll(cli, device.device_code)
+    if (approved) expect(polled.status).toBe(200)
+    else expect(await polled.json()).toMatchObject({ error: 'access_denied' })
+  })
+
+  it('lets one of 50 concurrent polls through and slows down the rest, each adding 5 s', async () => {
+    const { cli, device } = await startDeviceAuthorization(server)
+
+    const polls = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const response = await poll(cli, device.device_code)
+        return ((await response.json()) as { error: string }).error
+      })
+    )
+
+    expect(polls.filter((error) => error === 'authorization_pending')).toHaveLength(1)
+    expect(polls.filter((error) => error === 'slow_down')).toHaveLength(49)
+    // The interval is now 5 + 49 × 5 s: a poll 10 s later is still too early, one after it is not.
+    server.clock.advance(10_000)
+    expect(await (await poll(cli, device.device_code)).json()).toMatchObject({ error: 'slow_down' })
+    server.clock.advance(255_001)
+    expect(await (await poll(cli, device.device_code)).json()).toMatchObject({
+      error: 'authorization_pending',
+    })
+  })
+})
