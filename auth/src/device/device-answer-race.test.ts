@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
 import {
+  browserFor,
   DEVICE_GRANT,
   type RegisteredClient,
   signInInBrowser,
@@ -17,8 +19,10 @@ import {
  */
 describe('device answers and polls under concurrency (real Redis)', () => {
   let server: TestAuthServer
+  let github: FakeGitHub
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
     server = fixture.server
+    github = fixture.github
   })
 
   let requests = 0
@@ -83,6 +87,39 @@ describe('device answers and polls under concurrency (real Redis)', () => {
     const polled = await poll(cli, device.device_code)
     if (approved) expect(polled.status).toBe(200)
     else expect(await polled.json()).toMatchObject({ error: 'access_denied' })
+  })
+
+  it('audits no consent for an approval that signs in after another tab answered', async () => {
+    server.clock.advance(60_000)
+    const { cli, device } = await startDeviceAuthorization(server)
+    // Not signed in: the approval goes to GitHub first, and waits there.
+    const approving = browserFor(server)
+    const codePage = await approving.open(device.verification_uri_complete, 'about:')
+    const consent = await approving.submitForm(codePage, { user_code: device.user_code }, 'about:')
+    const atGitHub = await approving.submitConsent(consent, 'approve', github.env.GITHUB_BASE_URL)
+    expect(atGitHub.url.startsWith(github.env.GITHUB_BASE_URL)).toBe(true)
+    const logsBefore = server.logs.length
+
+    const denying = browserFor(server)
+    await signInInBrowser(server, denying)
+    const denyCode = await denying.open(device.verification_uri_complete, 'about:')
+    const denyConsent = await denying.submitForm(
+      denyCode,
+      { user_code: device.user_code },
+      'about:'
+    )
+    const denied = await denying.submitConsent(denyConsent, 'deny', 'about:')
+    expect(denied.body).toContain('Device not connected')
+
+    const late = await approving.open(atGitHub.url, 'about:')
+    expect(late.response.status).toBe(400)
+    expect(late.body).toMatch(/already answered or has expired|not valid or has expired/)
+    const deviceAnswers = answerEvents(logsBefore).filter((line) => line.flow === 'device')
+    expect(deviceAnswers.map((line) => line.event)).toEqual(['authorization.consent_denied'])
+    server.clock.advance(10_000)
+    expect(await (await poll(cli, device.device_code)).json()).toMatchObject({
+      error: 'access_denied',
+    })
   })
 
   it('lets one of 50 concurrent polls through and slows down the rest, each adding 5 s', async () => {

@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { completeAccountSignIn } from '../account/account-sign-in.ts'
 import { namedClient } from '../audit/audit-client.ts'
-import type { AuditFlow } from '../audit/audit-events.ts'
+import type { AuditClient, AuditFlow } from '../audit/audit-events.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import {
   type PendingAuthorization,
@@ -61,11 +61,13 @@ export const callbackRoute = (deps: AuthDeps) => {
       await forgetCheckedUser(store, login.subject.id)
       await deps.upstream?.grants.remove(login.subject.id)
     }
-    if (isAllowed(login.subject, gatewayAllowList(config))) {
+    const allowed = isAllowed(login.subject, gatewayAllowList(config))
+    let client: AuditClient | undefined
+    if (allowed) {
       await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)
       await recordCheckedUser(store, deps.clock, login, config.ttl.refreshToken)
       jar.set(c, 'session', await startBrowserSession(store, login.subject), SESSION_TTL_SECONDS)
-      await auditSignIn(deps, pending, login.subject)
+      client = await auditSignIn(deps, pending, login.subject)
     }
     logger.info({
       event: 'login',
@@ -73,7 +75,11 @@ export const callbackRoute = (deps: AuthDeps) => {
       login: login.subject.login,
       client_id: clientOf(pending),
     })
-    return finish(c, deps, pending, login)
+    const response = await finish(c, deps, pending, login)
+    // Only once the code is issued or the approval recorded: a device answered meanwhile in
+    // another tab, or a client deleted meanwhile, got no consent from this sign-in.
+    if (allowed) await auditConsent(deps, pending, login.subject, client)
+    return response
   })
 }
 
@@ -84,24 +90,42 @@ function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login
   return completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
 }
 
-/**
- * A sign-in the allow-list lets in, audited with the client it was for; an authorization or a
- * device approved on the consent page before the user signed in is audited as their consent now
- * that the sign-in says who gave it.
- */
-async function auditSignIn(deps: AuthDeps, pending: PendingAuthorization, user: TokenSubject) {
+/** A sign-in the allow-list lets in, audited with the client it was for (returned, named). */
+async function auditSignIn(
+  deps: AuthDeps,
+  pending: PendingAuthorization,
+  user: TokenSubject
+): Promise<AuditClient | undefined> {
   const clientId = clientOf(pending)
   const client = clientId ? await namedClient(deps.store, deps.clock, clientId) : undefined
-  const flow = flowOf(pending)
   const upstream = deps.upstream?.name ?? 'none'
-  await deps.audit.record({ event: 'user.signed_in', user, client, flow, upstream })
+  await deps.audit.record({
+    event: 'user.signed_in',
+    user,
+    client,
+    flow: flowOf(pending),
+    upstream,
+  })
+  return client
+}
+
+/**
+ * An authorization or a device approved on the consent page before the user signed in, audited
+ * as their consent now that the sign-in says who gave it.
+ */
+async function auditConsent(
+  deps: AuthDeps,
+  pending: PendingAuthorization,
+  user: TokenSubject,
+  client: AuditClient | undefined
+) {
   if (pending.kind === 'account') return
   const request = pending.kind === 'authorization' ? pending.request : undefined
   await deps.audit.record({
     event: 'authorization.consent_given',
     user,
     client,
-    flow,
+    flow: flowOf(pending),
     ...(request ? { scope: request.scopes.join(' '), resource: request.resources } : {}),
     remembered: false,
   })
