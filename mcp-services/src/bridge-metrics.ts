@@ -18,6 +18,8 @@ export interface BridgeMetrics {
   readonly requestDuration: Histogram<'era'>
   readonly childStarts: Counter<'era'>
   readonly childExits: Counter<'era' | 'cause'>
+  /** Requests answered 429 as their user's children keep ending by themselves (crash-rate.ts). */
+  readonly childStartsRefused: Counter<'era'>
   /** Reads a live value at each scrape (sessions, pooled children). */
   gauge(name: string, help: string, read: () => number): void
 }
@@ -51,6 +53,12 @@ export function createBridgeMetrics(service: string): BridgeMetrics {
       name: 'bridge_child_exits_total',
       help: 'MCP server processes ended, by era and cause: closed by the bridge, or exited by itself (crash)',
       labelNames: ['era', 'cause'],
+      registers,
+    }),
+    childStartsRefused: new Counter({
+      name: 'bridge_child_starts_refused_total',
+      help: "Requests refused (429) instead of starting a process because the user's MCP server processes keep exiting by themselves, by era",
+      labelNames: ['era'],
       registers,
     }),
     gauge: (name, help, read) => callbackGauge(registry, name, help, read),

@@ -6,6 +6,7 @@ import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import type { BridgeConfig } from './config.ts'
+import { CrashRate } from './crash-rate.ts'
 import { mcpRoute } from './mcp-route.ts'
 import { ownerRouting } from './owner-routing.ts'
 import { PolicyGate } from './policy/gate.ts'
@@ -90,6 +91,8 @@ export interface Bridge {
  * - at `config.maxSessionsPerUser` (or `config.maxSessions`) a new session makes the user's (or
  *   anyone's) least recently used idle session give way; only when all are busy is it refused,
  *   with 429 (or 503) and `Retry-After`; sessions idle for `config.idleTimeoutMs` are ended;
+ * - once more of a user's children ended by themselves than `config.childCrashRate` allows, the
+ *   user's requests that would start another are refused with 429 and `Retry-After`;
  * - `Host` and `Origin` are checked against `config.allowedHosts`/`allowedOrigins` (403);
  * - `close()` must be awaited on shutdown, or children outlive the process.
  *
@@ -109,7 +112,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const metrics = deps.metrics ?? createBridgeMetrics(service.name)
   const registry = new SessionRegistry(config)
   const github = gitHubAccess(service, config, deps.userDirectory, logger)
-  const pool = new ChildPool({ service, launch, config, logger, now, github, metrics })
+  const crashRate = new CrashRate(config.childCrashRate, now)
+  const pool = new ChildPool({ service, launch, config, logger, now, github, metrics, crashRate })
   metrics.gauge('bridge_sessions', 'MCP sessions alive or starting', () => registry.size)
   metrics.gauge(
     'bridge_pooled_children',
@@ -138,6 +142,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       }
     }
     pool.sweep(time)
+    crashRate.sweep(time)
   }, config.sweepIntervalMs)
   reaper.unref()
 
@@ -179,6 +184,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       config,
       registry,
       pool,
+      crashRate,
       logger,
       now,
       accepting: () => accepting,

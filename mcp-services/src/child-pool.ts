@@ -4,6 +4,7 @@ import type { ServiceDefinition } from './catalog.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
+import { type CrashRate, CrashRateError } from './crash-rate.ts'
 import type { Identity } from './identity.ts'
 import { ownedIdPrefix } from './owner-routing.ts'
 import { PooledChild } from './pooled-child.ts'
@@ -26,6 +27,8 @@ export interface ChildPoolDeps {
   readonly github?: GitHubAccess | undefined
   /** Counts each child's start and exit (docs/metrics.md). */
   readonly metrics: BridgeMetrics
+  /** Each user's budget of children ending by themselves, shared with the session era. */
+  readonly crashRate: CrashRate
 }
 
 /**
@@ -51,7 +54,11 @@ export class ChildPool {
     return this.#children.size + this.#starting.size
   }
 
-  /** The user's child, started and initialized if there is none alive. */
+  /**
+   * The user's child, started and initialized if there is none alive; a start is refused with
+   * {@link CrashRateError} while the user's children keep ending by themselves, and with
+   * {@link PoolFullError} at a cap of busy children.
+   */
   acquire(identity: Identity): Promise<PooledChild> {
     const key = this.#keyOf(identity)
     const existing = this.#children.get(key)
@@ -61,6 +68,12 @@ export class ChildPool {
     }
     const starting = this.#starting.get(key)
     if (starting) return starting
+    // Refused before anyone else's child is evicted for a start that will not happen.
+    const wait = this.#deps.crashRate.secondsToWait(identity.userId)
+    if (wait > 0) {
+      this.#deps.metrics.childStartsRefused.inc({ era: 'stateless' })
+      return Promise.reject(new CrashRateError(wait))
+    }
     if (this.size >= this.#deps.config.maxSessions && !this.#evictLeastRecentlyUsed()) {
       return Promise.reject(new PoolFullError())
     }
@@ -128,6 +141,7 @@ export class ChildPool {
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
     countChild(child, 'stateless', this.#deps.metrics)
+    this.#deps.crashRate.watch(identity.userId, child)
     const pooled = new PooledChild(key, child, this.#deps.now(), ownedIdPrefix(config.replicas))
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)

@@ -26,6 +26,8 @@ export interface ChildConnection {
   /** Resolves once the process has ended, however it ended. */
   readonly exited: Promise<void>
   readonly hasExited: boolean
+  /** `close()` was called while the process ran: its exit was asked for, not a crash. */
+  readonly closeRequested: boolean
   /** Ends the child: stdin closed, then SIGTERM, then SIGKILL (the SDK's stdio shutdown). */
   close(): Promise<void>
 }
@@ -45,6 +47,7 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
   if (stderr) drainLines(stderr, (line) => childLogger.info({ stream: 'stderr' }, line))
 
   let hasExited = false
+  let closeRequested = false
   let markExited: () => void = () => {}
   const exited = new Promise<void>((resolve) => {
     markExited = resolve
@@ -66,9 +69,13 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     get hasExited() {
       return hasExited
     },
+    get closeRequested() {
+      return closeRequested
+    },
     send: (message) => transport.send(message),
     async close() {
       if (hasExited) return
+      closeRequested = true
       await transport.close()
       await exited
     },

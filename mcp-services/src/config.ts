@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { serviceCatalog } from './catalog.ts'
+import type { CrashRateLimits } from './crash-rate.ts'
 import { withoutEmptyValues } from './environment.ts'
 import { type GatewayPolicy, loadPolicyFile } from './policy/policy-format.ts'
 
@@ -98,6 +99,19 @@ const environmentSchema = z.object({
     .min(1)
     .default(10)
     .describe('sessions per user; at the cap an idle one of theirs gives way, else 429'),
+  CHILD_CRASHES_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe(
+      "a user's MCP server processes that may end by themselves (crash, exit at start) in a burst; beyond, their requests that would start one get 429 until CHILD_CRASH_WINDOW regains one"
+    ),
+  CHILD_CRASH_WINDOW: z.coerce
+    .number()
+    .positive()
+    .default(60)
+    .describe('seconds over which a user regains a full burst of CHILD_CRASHES_PER_USER'),
   ALLOWED_ORIGINS: listOrAny.describe(
     'comma list of browser origins allowed besides same-origin requests, or *'
   ),
@@ -213,6 +227,12 @@ export interface BridgeConfig {
   readonly childStartTimeoutMs: number
   readonly maxSessions: number
   readonly maxSessionsPerUser: number
+  /**
+   * How many of a user's children may end by themselves (`CHILD_CRASHES_PER_USER`, regained over
+   * `CHILD_CRASH_WINDOW`) before the user's requests that would start another are refused: a
+   * server that dies at start must not turn each request into a new process (crash-rate.ts).
+   */
+  readonly childCrashRate: CrashRateLimits
   /** Cross-origin browser origins let through (plus same-origin); `'*'`: any. */
   readonly allowedOrigins: readonly string[] | '*'
   /** Host header names accepted (DNS-rebinding protection); `'*'`: any. */
@@ -322,6 +342,10 @@ export function parseBridgeConfig(
     childStartTimeoutMs: 60_000,
     maxSessions: e.MAX_SESSIONS,
     maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+    childCrashRate: Object.freeze({
+      burst: e.CHILD_CRASHES_PER_USER,
+      windowMs: e.CHILD_CRASH_WINDOW * 1000,
+    }),
     allowedOrigins: e.ALLOWED_ORIGINS ?? [],
     allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
     dataDir: resolve(e.DATA_DIR),

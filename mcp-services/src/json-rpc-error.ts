@@ -14,6 +14,10 @@ export function jsonRpcErrorResponse(
   })
 }
 
+/** Why a request that would start a child was refused (crash-rate.ts), as both eras word it. */
+export const CRASH_RATE_REFUSAL =
+  "this user's MCP server processes keep exiting at start or by themselves; try again later"
+
 /** Codes of the implementation-defined range, as the SDK uses them. */
 export const SERVER_ERROR = -32000
 export const SESSION_NOT_FOUND = -32001

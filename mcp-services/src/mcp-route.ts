@@ -9,8 +9,10 @@ import type { ChildPool } from './child-pool.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
+import type { CrashRate } from './crash-rate.ts'
 import { type Identity, identityFromHeaders } from './identity.ts'
 import {
+  CRASH_RATE_REFUSAL,
   INVALID_REQUEST,
   jsonRpcErrorResponse,
   PARSE_ERROR,
@@ -35,6 +37,8 @@ export interface McpRouteDeps {
   readonly registry: SessionRegistry
   /** The children serving the stateless era (2026-07-28). */
   readonly pool: ChildPool
+  /** Each user's budget of children ending by themselves, shared with the pool. */
+  readonly crashRate: CrashRate
   /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
   readonly github?: GitHubAccess | undefined
   readonly logger: Logger
@@ -138,6 +142,9 @@ async function startSession(
   // and at a cap another session evicted to make room.
   const refusal = postRefusal(request.headers)
   if (refusal) return refusal
+  // Refused before admission, which may evict an idle session for a start that will not happen.
+  const wait = deps.crashRate.secondsToWait(identity.userId)
+  if (wait > 0) return keepsCrashing(wait, deps)
   const admission = deps.registry.admit(identity.userId, deps.now())
   if (!admission.admitted) return capReached(admission.cap, admission.retryAfterSeconds, deps)
   let session: Session
@@ -203,6 +210,14 @@ function capReached(cap: SessionCap, retryAfterSeconds: number, deps: McpRouteDe
   )
 }
 
+/** The user's children keep ending by themselves: 429 until the crash budget regains one. */
+function keepsCrashing(retryAfterSeconds: number, deps: McpRouteDeps): Response {
+  deps.metrics.childStartsRefused.inc({ era: 'session' })
+  return jsonRpcErrorResponse(429, SERVER_ERROR, `Too Many Requests: ${CRASH_RATE_REFUSAL}`, {
+    'Retry-After': String(retryAfterSeconds),
+  })
+}
+
 async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
   const spec = await childSpecFor(
     deps.service,
@@ -214,6 +229,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
   const logger = deps.logger.child({ user: identity.userId })
   const child = await startChild(spec, logger)
   countChild(child, 'session', deps.metrics)
+  deps.crashRate.watch(identity.userId, child)
   const session = new Session({
     identity,
     child,

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino'
 import { type ChildPool, PoolFullError } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
+import { CrashRateError } from './crash-rate.ts'
 import type { Identity } from './identity.ts'
-import { INVALID_REQUEST, SERVER_ERROR } from './json-rpc-error.ts'
+import { CRASH_RATE_REFUSAL, INVALID_REQUEST, SERVER_ERROR } from './json-rpc-error.ts'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   decodeHeaderValue,
@@ -148,6 +149,16 @@ export async function serveStateless(
   try {
     pooled = await deps.pool.acquire(identity)
   } catch (error) {
+    if (error instanceof CrashRateError) {
+      return ladderError(
+        replyId,
+        429,
+        SERVER_ERROR,
+        `Too Many Requests: ${CRASH_RATE_REFUSAL}`,
+        {},
+        { 'Retry-After': String(error.retryAfterSeconds) }
+      )
+    }
     if (error instanceof PoolFullError) {
       return ladderError(
         replyId,
