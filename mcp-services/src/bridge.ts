@@ -42,8 +42,9 @@ export interface BridgeDeps {
     | (MembershipDirectory & Partial<Pick<UserDirectory, 'githubToken'>>)
     | undefined
   /**
-   * The service's public resource URL, for the `resource_metadata` of step-up challenges; absent:
-   * derived from each request's (forwarded) host and path.
+   * The service's public resource URL, for the `resource_metadata` of step-up challenges and the
+   * scheme of same-origin browser requests to its host; absent: derived from each request's
+   * (forwarded) host and path.
    */
   readonly resource?: string | undefined
   /** Where its metrics go (docs/metrics.md); absent: a registry of its own, `bridge.metrics`. */
@@ -164,7 +165,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
   app.use('/mcp', bridgeRequestMetrics(metrics))
   app.use('/mcp', coalescedWrites)
   if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
-  app.use('/mcp', ...requestGuard(config))
+  app.use(
+    '/mcp',
+    ...requestGuard({
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+      publicUrl: deps.resource,
+    })
+  )
   // Several replicas: a session's requests go to the replica that started it.
   const owners =
     config.replicas === undefined

@@ -1,4 +1,6 @@
+import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requestGuard } from './request-guard.ts'
 import {
   fixtureService,
   identityHeaders,
@@ -76,5 +78,98 @@ describe('the CORS headers of /mcp answers', () => {
     expect(allowed).toContain('mcp-protocol-version')
     expect(allowed).not.toContain('x-injected')
     expect(allowed).not.toContain('mcp-param-')
+  })
+})
+
+describe('the same-origin check', () => {
+  const guarded = (publicUrl?: string) =>
+    new Hono()
+      .use('/mcp', ...requestGuard({ allowedHosts: '*', allowedOrigins: [], publicUrl }))
+      .post('/mcp', (c) => c.text('served'))
+      .options('/mcp', (c) => c.body(null, 204))
+  const post = (app: Hono, url: string, headers: Record<string, string>) =>
+    Promise.resolve(app.request(url, { method: 'POST', headers }))
+
+  it('compares the scheme a proxy reports, not only the host', async () => {
+    const app = guarded()
+    const behindTls = { Host: 'echo.example.com', 'X-Forwarded-Proto': 'https' }
+    const same = await post(app, 'http://echo.example.com/mcp', {
+      ...behindTls,
+      Origin: 'https://echo.example.com',
+    })
+    expect(same.status).toBe(200)
+    const plain = await post(app, 'http://echo.example.com/mcp', {
+      ...behindTls,
+      Origin: 'http://echo.example.com',
+    })
+    expect(plain.status).toBe(403)
+    expect(await plain.json()).toMatchObject({ error: { code: -32000 } })
+    const preflight = await app.request('http://echo.example.com/mcp', {
+      method: 'OPTIONS',
+      headers: {
+        ...behindTls,
+        Origin: 'http://echo.example.com',
+        'Access-Control-Request-Method': 'POST',
+      },
+    })
+    expect(preflight.status).toBe(403)
+  })
+
+  it('takes the request’s own scheme from a client that talks to the bridge directly', async () => {
+    const app = guarded()
+    const headers = { Host: '127.0.0.1:3000' }
+    expect(
+      (
+        await post(app, 'http://127.0.0.1:3000/mcp', {
+          ...headers,
+          Origin: 'http://127.0.0.1:3000',
+        })
+      ).status
+    ).toBe(200)
+    expect(
+      (
+        await post(app, 'http://127.0.0.1:3000/mcp', {
+          ...headers,
+          Origin: 'https://127.0.0.1:3000',
+        })
+      ).status
+    ).toBe(403)
+    expect(
+      (
+        await post(app, 'http://127.0.0.1:3000/mcp', {
+          ...headers,
+          Origin: 'http://127.0.0.1:3001',
+        })
+      ).status
+    ).toBe(403)
+  })
+
+  it('takes the public URL’s scheme for its host when no proxy says, and ignores default ports', async () => {
+    const app = guarded('https://gateway.example.com/echo/mcp')
+    const atPublicHost = (origin: string, host = 'gateway.example.com') =>
+      post(app, 'http://gateway.example.com/mcp', { Host: host, Origin: origin })
+    expect((await atPublicHost('https://gateway.example.com')).status).toBe(200)
+    expect(
+      (await atPublicHost('https://gateway.example.com', 'gateway.example.com:443')).status
+    ).toBe(200)
+    expect((await atPublicHost('http://gateway.example.com')).status).toBe(403)
+    // Another host name of the same process (a local browser): its own scheme.
+    const local = await post(app, 'http://localhost:8080/mcp', {
+      Host: 'localhost:8080',
+      Origin: 'http://localhost:8080',
+    })
+    expect(local.status).toBe(200)
+  })
+
+  it('lets a configured origin through whatever its scheme', async () => {
+    const app = new Hono()
+      .use('/mcp', ...requestGuard({ allowedHosts: '*', allowedOrigins: ['http://tool.example'] }))
+      .post('/mcp', (c) => c.text('served'))
+    const response = await post(app, 'http://echo.example.com/mcp', {
+      Host: 'echo.example.com',
+      'X-Forwarded-Proto': 'https',
+      Origin: 'http://tool.example',
+    })
+    expect(response.status).toBe(200)
   })
 })

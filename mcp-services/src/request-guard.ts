@@ -8,23 +8,30 @@ export interface RequestGuardOptions {
   readonly allowedHosts: readonly string[] | '*'
   /** Cross-origin browser origins accepted besides same-origin; `'*'`: any. */
   readonly allowedOrigins: readonly string[] | '*'
+  /**
+   * The bridge's public URL when the caller knows it (`BridgeDeps.resource`): its scheme is the
+   * one a request for its host came over when no proxy says so.
+   */
+  readonly publicUrl?: string | undefined
 }
 
 /**
  * DNS-rebinding and cross-site protection for `/mcp` (MCP transports spec, "Security Warning").
  * A request whose `Host` is not allowed is refused with 403; so is a browser request whose
- * `Origin` is neither the request's own origin nor configured. Requests without `Origin`
- * (non-browser clients) pass. Allowed cross-origin callers get CORS headers, including
+ * `Origin` is neither the request's own origin (scheme included: a page served over http is
+ * another origin than the bridge at https on the same host) nor configured. Requests without
+ * `Origin` (non-browser clients) pass. Allowed cross-origin callers get CORS headers, including
  * `Mcp-Session-Id` exposed.
  */
 export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] {
+  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
   const guard: MiddlewareHandler = async (c, next) => {
     const host = c.req.header('host') ?? ''
     if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
     }
     const origin = c.req.header('origin')
-    if (origin !== undefined && !originAllowed(origin, host, options.allowedOrigins)) {
+    if (origin !== undefined && !originAllowed(origin, c, publicUrl, options.allowedOrigins)) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Origin not allowed: ${origin}`)
     }
     await next()
@@ -97,11 +104,34 @@ export function hostName(host: string): string {
   return colon === -1 ? lower : lower.slice(0, colon)
 }
 
-function originAllowed(origin: string, host: string, allowed: readonly string[] | '*'): boolean {
+function originAllowed(
+  origin: string,
+  c: Context,
+  publicUrl: URL | undefined,
+  allowed: readonly string[] | '*'
+): boolean {
   if (allowed === '*' || allowed.includes(origin)) return true
+  const host = c.req.header('host') ?? ''
   try {
-    return new URL(origin).host === host.toLowerCase()
+    // Through URL both sides lose a default port (`https://h:443` is `https://h`).
+    const own = new URL(`${schemeUsed(c, host, publicUrl)}//${host}`).origin
+    return new URL(origin).origin === own
   } catch {
     return false
   }
+}
+
+/**
+ * The scheme the client used: the proxy's `X-Forwarded-Proto` (the edge is the only way to a
+ * bridge on its own listener; a page can add the header only to a request needing a preflight,
+ * and the preflight, which cannot carry it, is judged on the real scheme), else the public URL's
+ * for a request to its host, else the request's own (a client talking to the bridge directly).
+ */
+function schemeUsed(c: Context, host: string, publicUrl: URL | undefined): string {
+  const forwarded = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
+  if (forwarded === 'https' || forwarded === 'http') return `${forwarded}:`
+  if (publicUrl && new URL(`${publicUrl.protocol}//${host}`).host === publicUrl.host) {
+    return publicUrl.protocol
+  }
+  return new URL(c.req.url).protocol
 }
