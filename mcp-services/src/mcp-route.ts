@@ -111,6 +111,9 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
     }
     if (opensStatelessly(c.req.raw.headers, parsed)) {
+      // 2026-07-28 keeps the rule: every POST accepts both answers and carries JSON.
+      const refusal = postRefusal(c.req.raw.headers)
+      if (refusal) return refusal
       if (!deps.accepting()) {
         return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
       }
@@ -170,7 +173,7 @@ async function startSession(
   return response
 }
 
-/** The session era's POST rules for `Accept` and `Content-Type`, as the transport words them. */
+/** The POST rules for `Accept` and `Content-Type` of both eras, as the transport words them. */
 function postRefusal(headers: Headers): Response | undefined {
   const accept = headers.get('accept') ?? ''
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {

@@ -8,16 +8,24 @@ import {
 import { modernEnvelope } from './testing/modern-client.ts'
 
 /** Posts a 2026-07-28 body as written, with the headers a client would send for it. */
-async function postRaw(url: string, body: Record<string, unknown>) {
+async function postRaw(
+  url: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string | undefined> = {}
+) {
+  const sent: Record<string, string | undefined> = {
+    ...identityHeaders('alice'),
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'MCP-Protocol-Version': '2026-07-28',
+    'Mcp-Method': 'tools/list',
+    ...headers,
+  }
   const response = await fetch(url, {
     method: 'POST',
-    headers: {
-      ...identityHeaders('alice'),
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-      'MCP-Protocol-Version': '2026-07-28',
-      'Mcp-Method': 'tools/list',
-    },
+    headers: Object.fromEntries(
+      Object.entries(sent).filter((entry): entry is [string, string] => entry[1] !== undefined)
+    ),
     body: JSON.stringify({ method: 'tools/list', params: { _meta: modernEnvelope() }, ...body }),
   })
   const text = await response.text()
@@ -49,5 +57,49 @@ describe('the stateless era refuses malformed JSON-RPC', () => {
     const reply = await postRaw(bridge.url, body)
     expect(reply.status).toBe(400)
     expect(reply.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } })
+  })
+})
+
+// The transport (2026-07-28, "Sending Messages"): every POST accepts both answer types. The
+// official SDK's 2026 entry answers a body that is not application/json 415 as well.
+describe('the stateless era refuses what the transport does not allow a client to send', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(fixtureService)
+  })
+  afterAll(() => bridge.close())
+
+  const request = { jsonrpc: '2.0', id: 7 }
+
+  it.each([
+    ['JSON only', 'application/json'],
+    ['SSE only', 'text/event-stream'],
+    ["anything (fetch's default)", undefined],
+  ])('answers %s with 406', async (_, accept) => {
+    const reply = await postRaw(bridge.url, request, { Accept: accept })
+    expect(reply.status).toBe(406)
+    expect(reply.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } })
+    expect(reply.json.error.message).toMatch(/^Not Acceptable/)
+  })
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['a parameter naming JSON', 'text/plain; a=application/json'],
+    ["fetch's default for a text body", undefined],
+  ])('answers a Content-Type of %s with 415', async (_, contentType) => {
+    const reply = await postRaw(bridge.url, request, { 'Content-Type': contentType })
+    expect(reply.status).toBe(415)
+    expect(reply.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } })
+  })
+
+  it('refuses a notification the same way, and takes JSON with a charset and any Accept order', async () => {
+    const notification = { jsonrpc: '2.0', method: 'notifications/cancelled' }
+    expect((await postRaw(bridge.url, notification, { Accept: undefined })).status).toBe(406)
+    const reply = await postRaw(bridge.url, request, {
+      'Content-Type': 'Application/JSON; charset=utf-8',
+      Accept: 'text/event-stream, application/json',
+    })
+    expect(reply.status).toBe(200)
+    expect(bridge.bridge.pool.size).toBe(1)
   })
 })
