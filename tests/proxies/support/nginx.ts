@@ -35,6 +35,7 @@ ${copy}
 ${pass}
       proxy_set_header Authorization "";
       proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;
