@@ -1,215 +1,18 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { z } from 'zod'
 import { serviceCatalog } from './catalog.ts'
+import { environmentSchema, LOOPBACK_HOSTS, type ReplicaPeer } from './config-environment.ts'
 import type { CrashRateLimits } from './crash-rate.ts'
 import { withoutEmptyValues } from './environment.ts'
 import { type GatewayPolicy, loadPolicyFile } from './policy/policy-format.ts'
 
+export type { ReplicaPeer }
+
 /**
- * Configuration of one bridged service, from the environment, validated once at start-up. This is
- * the only module of the package that reads environment variables; everything else receives the
- * frozen {@link BridgeConfig}.
+ * Configuration of one bridged service, from the environment, validated once at start-up. This
+ * and `config-environment.ts` are the only modules of the package that read environment
+ * variables; everything else receives the frozen {@link BridgeConfig}.
  */
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1']
-
-const listOrAny = z
-  .string()
-  .optional()
-  .transform((value): readonly string[] | '*' | undefined => {
-    if (value === undefined || value.trim() === '') return undefined
-    if (value.trim() === '*') return '*'
-    return value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean)
-  })
-
-const REPLICA_ID = /^[A-Za-z0-9._-]{1,64}$/
-
-/** `id=url,id=url`: every replica of this service (this one included) and its internal base URL. */
-const peerList = z
-  .string()
-  .optional()
-  .transform((value, ctx): readonly ReplicaPeer[] | undefined => {
-    if (value === undefined || value.trim() === '') return undefined
-    const peers: ReplicaPeer[] = []
-    const entries = value.split(',').map((item) => item.trim())
-    for (const entry of entries.filter(Boolean)) {
-      const equals = entry.indexOf('=')
-      const id = entry.slice(0, equals).trim()
-      const url = peerUrl(entry.slice(equals + 1).trim())
-      if (equals < 1 || !REPLICA_ID.test(id) || url === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${entry}" is not id=http://host:port (id: 1-64 of A-Z a-z 0-9 . _ -; a base URL without path)`,
-        })
-        return z.NEVER
-      }
-      if (peers.some((peer) => peer.id === id)) {
-        ctx.addIssue({ code: 'custom', message: `replica id "${id}" is listed twice` })
-        return z.NEVER
-      }
-      peers.push(Object.freeze({ id, url }))
-    }
-    return Object.freeze(peers)
-  })
-
-function peerUrl(value: string): string | undefined {
-  try {
-    const url = new URL(value)
-    const bare = url.pathname === '/' && url.search === '' && url.hash === '' && !url.username
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && bare) return url.origin
-  } catch {
-    // not a URL
-  }
-  return undefined
-}
-
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .default('false')
-  .transform((value) => /^(true|1|yes)$/.test(value))
-
-const environmentSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('listen port'),
-  HOST: z.string().min(1).default('127.0.0.1').describe('listen address'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('pino level'),
-  LOG_FORMAT: z
-    .enum(['json', 'pretty'])
-    .optional()
-    .describe('json, or pretty (readable lines); unset: pretty when stdout is a terminal'),
-  SESSION_IDLE_TIMEOUT: z.coerce
-    .number()
-    .positive()
-    .default(1800)
-    .describe('seconds without a request (and nothing in flight) before a session is ended'),
-  MAX_SESSIONS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(200)
-    .describe('sessions (child processes) in total; at the cap an idle one gives way, else 503'),
-  MAX_SESSIONS_PER_USER: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(10)
-    .describe('sessions per user; at the cap an idle one of theirs gives way, else 429'),
-  CHILD_CRASHES_PER_USER: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(5)
-    .describe(
-      "a user's MCP server processes that may end by themselves (crash, exit at start) in a burst; beyond, their requests that would start one get 429 until CHILD_CRASH_WINDOW regains one"
-    ),
-  CHILD_CRASH_WINDOW: z.coerce
-    .number()
-    .positive()
-    .default(60)
-    .describe('seconds over which a user regains a full burst of CHILD_CRASHES_PER_USER'),
-  ALLOWED_ORIGINS: listOrAny.describe(
-    'comma list of browser origins allowed besides same-origin requests, or *'
-  ),
-  ALLOWED_HOSTS: listOrAny.describe(
-    'comma list of Host header names (without port) accepted, or *; default: loopback names when HOST is loopback, else *'
-  ),
-  DATA_DIR: z
-    .string()
-    .min(1)
-    .default('.data/services')
-    .describe('root of per-user state ({dataDir} in the catalog)'),
-  ALLOW_ANONYMOUS: flag.describe(
-    'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
-  ),
-  GITHUB_API_URL: z
-    .url()
-    .default('https://api.github.com')
-    .transform((value) => value.replace(/\/+$/, ''))
-    .describe(
-      'GitHub REST root for a service acting as the user on GitHub (GitHub Enterprise Server: https://<host>/api/v3)'
-    ),
-  BRIDGE_SHARED_SECRET: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
-    .pipe(
-      z
-        .string()
-        .regex(
-          /^[A-Za-z0-9._~+/=-]{32,}$/,
-          'at least 32 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -hex 32)'
-        )
-        .optional()
-    )
-    .describe(
-      'the per-deployment secret the reverse proxy adds as X-Bridge-Secret; required unless HOST is loopback'
-    ),
-  AUTH_INTERNAL_URL: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
-    .pipe(z.url({ protocol: /^https?$/ }).optional())
-    .describe(
-      "the auth server's internal API, e.g. http://auth:8001 (docs/internal-api.md): users' memberships for policy rules, their GitHub tokens for the github service; unset: neither"
-    ),
-  INTERNAL_API_SECRET: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
-    .pipe(z.string().min(32, 'at least 32 characters').optional())
-    .describe(
-      "the internal API's bearer secret (the auth server's); required with AUTH_INTERNAL_URL"
-    ),
-  MCP_POLICY_FILE: z
-    .string()
-    .optional()
-    .describe('JSON file of per-service and per-tool policy (docs/policy.md); default: none'),
-  MAX_REQUEST_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(4 * 1024 * 1024)
-    .describe('largest POST body accepted (the SDK default, 4 MiB)'),
-  BRIDGE_REPLICA_ID: z
-    .string()
-    .trim()
-    .regex(REPLICA_ID, '1-64 characters of A-Z a-z 0-9 . _ -')
-    .optional()
-    .describe('this replica’s id in BRIDGE_PEERS; default: the host name'),
-  SHUTDOWN_DELAY: z.coerce
-    .number()
-    .min(0)
-    .max(300)
-    .default(5)
-    .describe('seconds /ready answers 503 on SIGTERM, still serving, before the listener closes'),
-  SHUTDOWN_TIMEOUT: z.coerce
-    .number()
-    .min(0)
-    .max(300)
-    .default(20)
-    .describe('seconds requests in flight get to finish once the listener is closed'),
-  METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
-    .optional()
-    .describe('port of the metrics listener (GET /metrics, docs/metrics.md); unset: none'),
-  METRICS_TOKEN: z
-    .string()
-    .min(32, 'at least 32 characters (openssl rand -hex 32)')
-    .optional()
-    .describe('the bearer token Prometheus presents for /metrics; required with METRICS_PORT'),
-  BRIDGE_PEERS: peerList.describe(
-    'every replica of this service as id=http://host:port, comma-separated; sessions are served by the replica that started them'
-  ),
-})
-
 export interface BridgeConfig {
   readonly port: number
   readonly host: string
@@ -278,13 +81,6 @@ export interface BridgeConfig {
    * (docs/metrics.md); absent: no metrics listener.
    */
   readonly metrics: { readonly port: number; readonly token: string } | undefined
-}
-
-/** One replica of the service, as its peers reach it. */
-export interface ReplicaPeer {
-  readonly id: string
-  /** Internal base URL (`http://host:port`), never shown to clients. */
-  readonly url: string
 }
 
 export interface ReplicaSetConfig {

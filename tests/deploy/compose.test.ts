@@ -200,8 +200,8 @@ describe('docker-compose.yml', () => {
     // The code's defaults: the bridge's schema spreads its entries over several lines.
     const codeDefault = (path: string, name: string) =>
       Number(new RegExp(`${name}: z[\\s\\S]*?\\.default\\((\\d+)\\)`).exec(read(path))?.[1])
-    const delay = codeDefault('mcp-services/src/config.ts', 'SHUTDOWN_DELAY')
-    const timeout = codeDefault('mcp-services/src/config.ts', 'SHUTDOWN_TIMEOUT')
+    const delay = codeDefault('mcp-services/src/config-environment.ts', 'SHUTDOWN_DELAY')
+    const timeout = codeDefault('mcp-services/src/config-environment.ts', 'SHUTDOWN_TIMEOUT')
     expect(delay).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_DELAY'))
     expect(timeout).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_TIMEOUT'))
     // auth reads them from .env; each bridge gets them from .env, with the code's defaults.

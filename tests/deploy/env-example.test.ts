@@ -101,7 +101,7 @@ describe('.env.example', () => {
   })
 
   it('has every variable of the bridge’s configuration', () => {
-    const keys = schemaKeys('mcp-services/src/config.ts')
+    const keys = schemaKeys('mcp-services/src/config-environment.ts')
     expect(keys).toContain('SESSION_IDLE_TIMEOUT')
     expectDocumented(keys)
   })
