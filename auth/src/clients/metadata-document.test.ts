@@ -111,6 +111,28 @@ describe('fetching a metadata document, SSRF-guarded', () => {
     )
   })
 
+  it('refuses a host name that does not exist, and retries one the resolver could not answer', async () => {
+    const failing = (code: string) =>
+      ((_host: string, _options: unknown, callback: (error: Error) => void) =>
+        callback(
+          Object.assign(new Error(`getaddrinfo ${code} documents.example.test`), { code })
+        )) as unknown as LookupFunction
+    const missing = await refusal(
+      fetchMetadataDocument(url, { allowLoopback: false, lookup: failing('ENOTFOUND') })
+    )
+    expect(missing).toMatchObject({
+      transient: false,
+      message: 'its host name does not exist (DNS)',
+    })
+    const unanswered = await refusal(
+      fetchMetadataDocument(url, { allowLoopback: false, lookup: failing('EAI_AGAIN') })
+    )
+    expect(unanswered).toMatchObject({
+      transient: true,
+      message: 'its host name could not be resolved',
+    })
+  })
+
   it('refuses 10.x and the metadata address even when loopback is allowed', async () => {
     for (const address of ['10.0.0.1', '169.254.169.254']) {
       const error = await refusal(

@@ -199,8 +199,12 @@ function asDocumentError(error: Error & { code?: string }): MetadataDocumentErro
       cause: error,
     })
   }
+  // The resolver says the name does not exist: the client_id is wrong, and retrying will not help
+  // (a resolver that cannot answer now says EAI_AGAIN, which stays transient).
+  if (code === 'ENOTFOUND') {
+    return new MetadataDocumentError('its host name does not exist (DNS)', { cause: error })
+  }
   const why: Record<string, string> = {
-    ENOTFOUND: 'its host name does not resolve',
     EAI_AGAIN: 'its host name could not be resolved',
     ECONNREFUSED: 'the connection was refused',
     ECONNRESET: 'the connection was reset',
