@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import type { Hono } from 'hono'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { createApp } from './app.ts'
@@ -30,6 +31,8 @@ export async function composeAuthServer(parts: {
   logger: Logger
   /** Made here when not given; `main.ts` gives one that also has the process's own metrics. */
   metrics?: AuthMetrics
+  /** Resolves the hosts of client metadata documents; `dns.lookup` when not given. */
+  resolveHost?: LookupFunction
 }): Promise<{
   deps: AuthDeps
   app: Hono
@@ -49,7 +52,7 @@ export async function composeAuthServer(parts: {
         store,
         clock,
         logger: parts.logger,
-        fetch: { allowLoopback },
+        fetch: { allowLoopback, ...(parts.resolveHost ? { lookup: parts.resolveHost } : {}) },
       })
     : undefined
   const audit = countedAuditTrail(

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import fc from 'fast-check'
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,6 +27,14 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 80)
 const SEED = process.env.FUZZ_SEED === undefined ? Date.now() : Number(process.env.FUZZ_SEED)
 const INTERNAL_SECRET = 'fuzz-internal-secret-0123456789abcdef'
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+/**
+ * The resolver for client metadata documents: none of the fuzz's host names exists, whatever the
+ * machine's DNS does (one that cannot be reached would make every such client_id a 503).
+ */
+const NO_SUCH_HOST = ((host: string, _options: unknown, callback: (error: Error) => void) =>
+  callback(
+    Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
+  )) as unknown as LookupFunction
 /** Limits far above the run's requests: a 429 would stop the fuzz at the door. */
 const GENEROUS_LIMITS = {
   TOKEN_RATE_LIMIT: '100000',
@@ -82,14 +91,20 @@ describe('every endpoint under arbitrary requests', () => {
 
   beforeAll(async () => {
     github = await startFlowGitHub()
-    server = await createTestAuthServer({
-      ...github.env,
-      ...GENEROUS_LIMITS,
-      ALLOWED_GITHUB_USERS: 'alice',
-      INTERNAL_API_SECRET: INTERNAL_SECRET,
-    })
+    server = await createTestAuthServer(
+      {
+        ...github.env,
+        ...GENEROUS_LIMITS,
+        ALLOWED_GITHUB_USERS: 'alice',
+        INTERNAL_API_SECRET: INTERNAL_SECRET,
+      },
+      { resolveHost: NO_SUCH_HOST }
+    )
     // The development sign-in (`/dev-login`) exists only without an identity provider.
-    devServer = await createTestAuthServer({ ...GENEROUS_LIMITS, DEVELOPMENT_SIGN_IN: 'true' })
+    devServer = await createTestAuthServer(
+      { ...GENEROUS_LIMITS, DEVELOPMENT_SIGN_IN: 'true' },
+      { resolveHost: NO_SUCH_HOST }
+    )
 
     // What a real client, device and browser hold, for the fuzz to mix in.
     const browser = browserFor(server)

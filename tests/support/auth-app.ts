@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import type { Hono } from 'hono'
 import type { AuditTrail } from '../../auth/src/audit/audit-trail.ts'
 import type { Clock } from '../../auth/src/clock.ts'
@@ -61,7 +62,8 @@ export const ECHO_FORWARDED_HEADERS = {
  * a logger whose lines the test can read.
  */
 export async function createTestAuthServer(
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  parts: { resolveHost?: LookupFunction } = {}
 ): Promise<TestAuthServer> {
   const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'info', ...env })
   const store = createTestRedisStore()
@@ -77,6 +79,7 @@ export async function createTestAuthServer(
     store,
     clock,
     logger,
+    ...parts,
   })
   return {
     app,
