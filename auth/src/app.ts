@@ -1,14 +1,14 @@
 import { Hono } from 'hono'
-import { auditedRequest } from './audit/audit-trail.ts'
 import type { AuthDeps } from './deps.ts'
 import { NotFound } from './errors.ts'
-import {
-  isAuthorizationError,
-  toAuthorizationErrorResponse,
-} from './http/authorization-error-response.ts'
+import { auditedRequest } from './http/audited-request.ts'
 import { toOAuthResponse } from './http/error-response.ts'
 import { createForwardAuth } from './http/forward-auth.ts'
 import { requestMetrics } from './metrics/request-metrics.ts'
+import {
+  isAuthorizationError,
+  toAuthorizationErrorResponse,
+} from './pages/authorization-error-response.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
 import { accountSignInRoute } from './routes/account-sign-in.ts'
@@ -17,6 +17,7 @@ import { authorizationServerMetadataRoute } from './routes/authorization-server-
 import { authorizeRoute } from './routes/authorize.ts'
 import { callbackRoute } from './routes/callback.ts'
 import { clientConfigurationRoute } from './routes/client-configuration.ts'
+import { developmentSignInRoute } from './routes/development-sign-in.ts'
 import { deviceRoute } from './routes/device.ts'
 import { deviceAuthorizationRoute } from './routes/device-authorization.ts'
 import { healthRoute } from './routes/health.ts'
@@ -69,7 +70,7 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   app.route('/', clientConfigurationRoute(deps))
   app.route('/', authorizeRoute(deps))
   app.route('/', callbackRoute(deps))
-  if (deps.upstream?.routes) app.route('/', deps.upstream.routes)
+  if (deps.upstream?.developmentSignIn) app.route('/', developmentSignInRoute(deps))
   app.route('/', tokenRoute(deps))
   app.route('/', revokeRoute(deps))
   app.route('/', introspectRoute(deps))

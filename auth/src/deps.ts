@@ -1,16 +1,13 @@
-import type { Hono } from 'hono'
 import type { AuditTrail } from './audit/audit-trail.ts'
 import type { MetadataDocumentClients } from './clients/metadata-document-clients.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
-import type { Readiness } from './http/readiness.ts'
 import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { AuthMetrics } from './metrics/auth-metrics.ts'
+import type { Readiness } from './readiness.ts'
 import type { Store } from './store/store.ts'
-import type { RecentChecks } from './upstream/recent-checks.ts'
-import type { Upstream } from './upstream/upstream.ts'
-import type { UpstreamGrants } from './upstream/upstream-grants.ts'
+import type { ConfiguredUpstream } from './upstream/configured-upstream.ts'
 
 /** What the authorization server is built from; `main.ts` makes it, tests make their own. */
 export interface AuthDeps {
@@ -25,20 +22,7 @@ export interface AuthDeps {
    * Where users sign in (GitHub) and where their upstream grants are kept; absent when no
    * identity provider is configured, and then nobody can authorize.
    */
-  readonly upstream?: {
-    readonly provider: Upstream
-    readonly grants: UpstreamGrants
-    /** Users let in by a re-check lately (`USER_RECHECK_INTERVAL`), believed by refreshes. */
-    readonly recentChecks: RecentChecks
-    readonly name: string
-    /** Pages the provider serves itself (the development sign-in). */
-    readonly routes?: Hono
-    /**
-     * Whether the kept grants hold the provider's real tokens (GitHub), which the internal API
-     * hands to a bridge acting as the user; absent for the development sign-in.
-     */
-    readonly providerTokens?: boolean
-  }
+  readonly upstream?: ConfiguredUpstream
   /** Clients identified by a metadata document URL; absent when CIMD is turned off. */
   readonly metadataDocumentClients?: MetadataDocumentClients
   /** Turned off on shutdown (`/ready` then answers 503); absent: ready while the store answers. */

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: REDIS_URL: ${error.message}\n`)
     process.exit(2)
   })
-  if (deps.upstream?.routes) {
+  if (deps.upstream?.developmentSignIn) {
     logger.warn(
       { event: 'development_login' },
       'GITHUB_CLIENT_ID is not set: offering the development sign-in (anyone can type any name; ALLOWED_GITHUB_USERS decides who gets in)'

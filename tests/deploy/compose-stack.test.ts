@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { loadConfig } from '../../auth/src/config.ts'
-import { protectedResourceMetadataUrl } from '../../auth/src/routes/protected-resource-metadata.ts'
+import { protectedResourceMetadataUrl } from '../../auth/src/oauth/resource.ts'
 import { startFakeGitHub } from '../support/fake-github.ts'
 import { OCTOCAT } from '../support/gateway-with-github.ts'
 import { HeadlessBrowser } from '../support/headless-browser.ts'

@@ -3,7 +3,7 @@ import type { AuthDeps } from '../deps.ts'
 import { AccessDenied, AuthorizationErrorPage } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { refuseSignIn } from '../policy/sign-in-refusal.ts'
+import { refuseSignIn } from '../users/sign-in-refusal.ts'
 
 /**
  * The end of a sign-in started on `/account`: the callback has started the browser session if

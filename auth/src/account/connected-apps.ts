@@ -1,4 +1,3 @@
-import { describeFamily, type FamilyListing } from '../admin/token-families.ts'
 import type { AuditActor, AuditUser } from '../audit/audit-events.ts'
 import type { AuditTrail } from '../audit/audit-trail.ts'
 import { findConsent, listConsents, revokeConsent } from '../authorization/consent.ts'
@@ -13,6 +12,7 @@ import {
   type RefreshTokenLifetimes,
   revokeRefreshFamily,
 } from '../tokens/refresh-tokens.ts'
+import { describeFamily, type FamilyListing } from '../tokens/token-families.ts'
 
 /**
  * What a signed-in person sees of their own grants on `/account`: the applications they approved

@@ -2,6 +2,7 @@ import type { Consent } from '../authorization/consent.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import { keyPrefixes } from '../store/keys.ts'
 import type { RefreshFamily } from '../tokens/refresh-tokens.ts'
+import { describeFamily, type FamilyListing, isoDate } from '../tokens/token-families.ts'
 import {
   type Backup,
   type BackupHeader,
@@ -9,7 +10,6 @@ import {
   backupSigningKeyIds,
   type StringEntry,
 } from './backup.ts'
-import { describeFamily, type FamilyListing, isoDate } from './token-families.ts'
 
 /** What a backup holds, for people: names, ids and dates, never a secret or a hash. */
 export interface BackupSummary {

@@ -1,7 +1,7 @@
 import { createPrivateKey, type JsonWebKey } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { Config } from '../config.ts'
-import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
+import { protectedResourceMetadataUrl } from '../oauth/resource.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 

@@ -7,11 +7,12 @@ import {
   useFillableRedis,
 } from '../../../tests/support/stores.ts'
 import { registerClient } from '../clients/client-registry.ts'
+import { auditedRequest } from '../http/audited-request.ts'
 import { createLogger } from '../logger.ts'
-import { refuseSignIn } from '../policy/sign-in-refusal.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
-import { type AuditTrail, auditedRequest, createAuditTrail } from './audit-trail.ts'
+import { refuseSignIn } from '../users/sign-in-refusal.ts'
+import { type AuditTrail, createAuditTrail } from './audit-trail.ts'
 
 const clock = manualClock(Date.parse('2026-11-30T10:00:00.000Z'))
 const alice = { id: '1001', login: 'alice', name: 'Alice', email: 'alice@example.com' }

@@ -1,7 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { MiddlewareHandler } from 'hono'
 import type { Clock } from '../clock.ts'
-import { auditAddress } from '../http/caller.ts'
 import type { Logger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -41,18 +39,16 @@ const WARNINGS: ReadonlySet<AuditEvent['event']> = new Set([
   'authorization_code.reuse_detected',
 ])
 
-/** The caller of the request being served, set by `auditedRequest`. */
+/** The caller of the request being served (`http/audited-request.ts` sets it). */
 const requestCaller = new AsyncLocalStorage<string>()
 
 /**
- * Middleware for the endpoints whose work is audited: the rest of the request runs knowing its
- * caller's address, so domain code records events without passing the HTTP request around. Not
- * mounted on `/verify` (nothing there is audited, and it is the hot path).
+ * Runs `work` as done for `caller` (an address), so events it records name that caller without
+ * the request being passed around.
  */
-export const auditedRequest =
-  (trustProxy: boolean): MiddlewareHandler =>
-  (c, next) =>
-    requestCaller.run(auditAddress(c, trustProxy), next)
+export function onBehalfOf<T>(caller: string, work: () => T): T {
+  return requestCaller.run(caller, work)
+}
 
 export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
   const { clock, store, streamMaxLength } = parts

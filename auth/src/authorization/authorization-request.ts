@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ClientRecord } from '../clients/client-registry.ts'
+import { matchRedirectUri } from '../clients/redirect-match.ts'
 import type { Config } from '../config.ts'
 import {
   AuthorizationErrorPage,
@@ -11,7 +12,6 @@ import {
   UnsupportedResponseType,
 } from '../errors.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
-import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import { resolveResources } from '../oauth/resource.ts'
 import { grantableScopes } from '../oauth/scope.ts'
 

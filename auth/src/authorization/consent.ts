@@ -1,5 +1,5 @@
+import { matchRedirectUri } from '../clients/redirect-match.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
-import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 

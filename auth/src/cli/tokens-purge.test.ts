@@ -13,10 +13,10 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
-import type { FamilyListing } from '../admin/token-families.ts'
 import { rememberConsent } from '../authorization/consent.ts'
 import { keys } from '../store/keys.ts'
 import { startRefreshFamily } from '../tokens/refresh-tokens.ts'
+import type { FamilyListing } from '../tokens/token-families.ts'
 import { runCommand } from './run-command.ts'
 
 describe('tokens list, tokens revoke and purge-expired', () => {

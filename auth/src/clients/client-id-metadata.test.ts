@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { PUBLISHED_DOCUMENTS } from '../../../tests/support/client-metadata-documents.ts'
 import { disguised, HIDDEN_CHARACTERS, PLAIN_NAMES } from '../../../tests/support/display-text.ts'
-import { matchRedirectUri } from '../oauth/redirect-match.ts'
 import {
   clientFromMetadataDocument,
   clientIdUrlProblem,
   isClientIdUrl,
 } from './client-id-metadata.ts'
 import { MetadataDocumentError } from './metadata-document.ts'
+import { matchRedirectUri } from './redirect-match.ts'
 
 const URL_ID = 'https://app.example.com/oauth/client.json'
 const valid = {

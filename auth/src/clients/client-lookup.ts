@@ -1,6 +1,7 @@
-import type { AuthDeps } from '../deps.ts'
+import type { Clock } from '../clock.ts'
 import { InvalidClient } from '../errors.ts'
 import { LruCache } from '../lru-cache.ts'
+import type { Store } from '../store/store.ts'
 import { isClientIdUrl } from './client-id-metadata.ts'
 import {
   type ClientRecord,
@@ -20,7 +21,12 @@ export interface ClientLookupDeps extends ClientRegistryDeps {
  * The lookup deps of a route: the registry, the app's one metadata document cache, and the
  * route's own memory of the clients whose lifetime it checked lately.
  */
-export function clientLookup(deps: AuthDeps): ClientLookupDeps {
+export function clientLookup(deps: {
+  readonly store: Store
+  readonly clock: Clock
+  readonly config: { readonly ttl: { readonly client: number } }
+  readonly metadataDocumentClients?: MetadataDocumentClients | undefined
+}): ClientLookupDeps {
   return {
     store: deps.store,
     clock: deps.clock,

@@ -1,19 +1,19 @@
-import type { Context } from 'hono'
 import type { AuthDeps } from '../deps.ts'
 import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { renderDeviceDonePage } from '../pages/device-pages.ts'
 import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { refuseSignIn } from '../policy/sign-in-refusal.ts'
+import { refuseSignIn } from '../users/sign-in-refusal.ts'
 import { decideDeviceAuthorization } from './device-authorization.ts'
 
-/** The end of the browser part of the device flow: the allow-list decides, the device is told. */
+/**
+ * The end of the browser part of the device flow: the allow-list decides, the device is told.
+ * Resolves once the approval is recorded; a refusal or a late answer is thrown as its page.
+ */
 export async function completeDeviceAuthorization(
-  c: Context,
   deps: AuthDeps,
   deviceCodeHash: string,
   subject: TokenSubject
-): Promise<Response> {
+): Promise<void> {
   const { config, store, logger } = deps
   const refusal = allowListRefusal(subject, gatewayAllowList(config))
   if (refusal) {
@@ -32,7 +32,6 @@ export async function completeDeviceAuthorization(
     throw alreadyAnswered()
   }
   logger.info({ event: 'device_approved', user_id: subject.id, login: subject.login })
-  return renderDeviceDonePage(c, true)
 }
 
 /**

@@ -7,9 +7,9 @@ import {
   importJWK,
   type JWK,
 } from 'jose'
-import type { SigningAlgorithm } from '../oauth/compact-jws.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import type { SigningAlgorithm } from './compact-jws.ts'
 
 /**
  * The algorithm of newly generated keys. ES256 (EC P-256): the token endpoint signs one access

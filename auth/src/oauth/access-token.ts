@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, epochSeconds } from '../clock.ts'
+import { signCompactJws } from '../keys/compact-jws.ts'
 import type { SigningKeys } from '../keys/signing-keys.ts'
-import { signCompactJws } from './compact-jws.ts'
 
 /** RFC 9068 §2.1: the JOSE `typ` of JWT access tokens. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt'

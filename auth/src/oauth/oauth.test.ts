@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { matchRedirectUri } from '../clients/redirect-match.ts'
 import { loadConfig } from '../config.ts'
 import { isS256Challenge, verifierMatches } from './pkce.ts'
-import { matchRedirectUri } from './redirect-match.ts'
 import { canonicalResource, resolveResources } from './resource.ts'
 import { grantableScopes, isSubset, parseScope } from './scope.ts'
 

@@ -1,6 +1,16 @@
 import type { ProtectedResource } from '../config.ts'
 import { InvalidTarget } from '../errors.ts'
 
+/** The well-known path of RFC 9728 protected resource metadata. */
+export const PROTECTED_RESOURCE_WELL_KNOWN = '/.well-known/oauth-protected-resource'
+
+/** Where the metadata of a resource is published (RFC 9728 §3.1, path-inserted form). */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource)
+  const path = url.pathname === '/' ? '' : url.pathname
+  return `${url.origin}${PROTECTED_RESOURCE_WELL_KNOWN}${path}`
+}
+
 /**
  * The form resource identifiers compare in. URL parsing lower-cases the scheme and host and drops
  * a default port (MCP 2026-07-28 asks servers to accept an upper-case scheme or host), and a

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { html } from 'hono/html'
 import type { ClientIdentity, ConnectedApps } from '../account/connected-apps.ts'
-import type { FamilyListing } from '../admin/token-families.ts'
+import type { FamilyListing } from '../tokens/token-families.ts'
 import { shownClientText } from './client-text.ts'
 import { describeRedirect, describeScopes } from './consent-page.ts'
 import { renderPage } from './layout.ts'

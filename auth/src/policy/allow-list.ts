@@ -1,5 +1,3 @@
-import type { TokenSubject } from '../oauth/access-token.ts'
-
 /**
  * One entry of a user allow-list (`ALLOWED_GITHUB_USERS`, `MCP_<NAME>_ALLOWED_USERS`): GitHub's
  * numeric user id, which never changes, or a login, which its owner can rename and someone else
@@ -7,6 +5,17 @@ import type { TokenSubject } from '../oauth/access-token.ts'
  * know.
  */
 export type UserEntry = { readonly id: string } | { readonly login: string }
+
+/**
+ * Who the list is asked about: a user as the identity provider describes them (`TokenSubject`
+ * has this shape), with the organisations and teams found among those the policies name.
+ */
+export interface ListedSubject {
+  readonly id: string
+  readonly login: string
+  readonly orgs?: readonly string[] | undefined
+  readonly teams?: readonly string[] | undefined
+}
 
 export interface AllowList {
   /** Listed users, or '*' for every user. */
@@ -76,7 +85,7 @@ export function listsUser(
  * Whether a user may use the gateway: named in the list, an active member of a listed
  * organisation, or a member of a listed team. Empty lists let nobody in.
  */
-export function isAllowed(subject: TokenSubject, allowList: AllowList): boolean {
+export function isAllowed(subject: ListedSubject, allowList: AllowList): boolean {
   if (allowList.users === '*') return true
   if (listsUser(allowList.users, subject)) return true
   const orgs = new Set((subject.orgs ?? []).map((org) => org.toLowerCase()))
@@ -97,7 +106,7 @@ export function letsNobodyIn(allowList: AllowList): boolean {
 
 /** Undefined when the list lets the user in, else why not. */
 export function allowListRefusal(
-  subject: TokenSubject,
+  subject: ListedSubject,
   allowList: AllowList
 ): AllowListRefusal | undefined {
   if (isAllowed(subject, allowList)) return undefined

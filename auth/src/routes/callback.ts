@@ -19,6 +19,7 @@ import {
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { renderDeviceDonePage } from '../pages/device-pages.ts'
 import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import { SESSION_TTL_SECONDS, startBrowserSession } from '../sessions/browser-session.ts'
 import { UpstreamCodeRejected, UpstreamDenied, type UpstreamLogin } from '../upstream/upstream.ts'
@@ -83,11 +84,17 @@ export const callbackRoute = (deps: AuthDeps) => {
   })
 }
 
-function finish(c: Context, deps: AuthDeps, pending: PendingAuthorization, login: UpstreamLogin) {
+async function finish(
+  c: Context,
+  deps: AuthDeps,
+  pending: PendingAuthorization,
+  login: UpstreamLogin
+): Promise<Response> {
   if (pending.kind === 'authorization')
     return completeAuthorization(c, deps, pending.request, login.subject)
   if (pending.kind === 'account') return completeAccountSignIn(c, deps, login.subject)
-  return completeDeviceAuthorization(c, deps, pending.deviceCodeHash, login.subject)
+  await completeDeviceAuthorization(deps, pending.deviceCodeHash, login.subject)
+  return renderDeviceDonePage(c, true)
 }
 
 /** A sign-in the allow-list lets in, audited with the client it was for (returned, named). */

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
-import { deleteClient } from '../clients/client-deletion.ts'
+import { deleteClient } from '../admin/client-deletion.ts'
 import { parseClientMetadata } from '../clients/client-metadata.ts'
 import {
   authorizeClientManagement,

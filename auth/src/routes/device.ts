@@ -139,12 +139,7 @@ export const deviceRoute = (deps: AuthDeps) => {
         }
         if (user.outcome === 'allowed') {
           // Audited once recorded: an answer that lost to another one gave no consent.
-          const done = await completeDeviceAuthorization(
-            c,
-            deps,
-            found.deviceCodeHash,
-            user.subject
-          )
+          await completeDeviceAuthorization(deps, found.deviceCodeHash, user.subject)
           await audit.record({
             event: 'authorization.consent_given',
             user: user.subject,
@@ -154,7 +149,7 @@ export const deviceRoute = (deps: AuthDeps) => {
             resource: found.authorization.resources,
             remembered: false,
           })
-          return done
+          return renderDeviceDonePage(c, true)
         }
       }
       if (!hasUpstream(deps)) {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { Readiness } from '../http/readiness.ts'
+import type { Readiness } from '../readiness.ts'
 import type { Store } from '../store/store.ts'
 
 const READY_TIMEOUT_MS = 2_000

@@ -2,8 +2,7 @@ import { type Context, Hono } from 'hono'
 import type { Config, ProtectedResource } from '../config.ts'
 import { NotFound } from '../errors.ts'
 import { publicCors } from '../http/cors.ts'
-
-const WELL_KNOWN = '/.well-known/oauth-protected-resource'
+import { PROTECTED_RESOURCE_WELL_KNOWN as WELL_KNOWN } from '../oauth/resource.ts'
 
 /** RFC 9728 §2 protected resource metadata for one of our resources. */
 export function protectedResourceMetadata(config: Config, protectedResource: ProtectedResource) {
@@ -14,13 +13,6 @@ export function protectedResourceMetadata(config: Config, protectedResource: Pro
     bearer_methods_supported: ['header'],
     resource_name: protectedResource.service.description,
   }
-}
-
-/** Where the metadata of a resource is published (RFC 9728 §3.1, path-inserted form). */
-export function protectedResourceMetadataUrl(resource: string): string {
-  const url = new URL(resource)
-  const path = url.pathname === '/' ? '' : url.pathname
-  return `${url.origin}${WELL_KNOWN}${path}`
 }
 
 /**

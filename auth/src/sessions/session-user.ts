@@ -3,7 +3,7 @@ import type { AuthDeps } from '../deps.ts'
 import { AccessDenied } from '../errors.ts'
 import type { Cookies } from '../http/cookies.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { recheckUser } from '../upstream/recheck-user.ts'
+import { recheckUser } from '../users/recheck-user.ts'
 import { endBrowserSession } from './browser-session.ts'
 
 /**

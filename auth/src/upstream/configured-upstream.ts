@@ -1,12 +1,28 @@
 import type { Clock } from '../clock.ts'
 import type { Config } from '../config.ts'
-import type { AuthDeps } from '../deps.ts'
 import type { Store } from '../store/store.ts'
 import { coalesceSubjectChecks } from './coalesced-checks.ts'
 import { developmentLogin } from './development-login.ts'
 import { githubUpstream } from './github.ts'
-import { recentChecks } from './recent-checks.ts'
-import { upstreamGrants } from './upstream-grants.ts'
+import { type RecentChecks, recentChecks } from './recent-checks.ts'
+import type { Upstream } from './upstream.ts'
+import { type UpstreamGrants, upstreamGrants } from './upstream-grants.ts'
+
+/** Where users sign in (GitHub), and where their upstream grants are kept. */
+export interface ConfiguredUpstream {
+  readonly provider: Upstream
+  readonly grants: UpstreamGrants
+  /** Users let in by a re-check lately (`USER_RECHECK_INTERVAL`), believed by refreshes. */
+  readonly recentChecks: RecentChecks
+  readonly name: string
+  /** The provider is the development sign-in, whose page the gateway serves itself. */
+  readonly developmentSignIn?: boolean
+  /**
+   * Whether the kept grants hold the provider's real tokens (GitHub), which the internal API
+   * hands to a bridge acting as the user; absent for the development sign-in.
+   */
+  readonly providerTokens?: boolean
+}
 
 /**
  * The identity provider the configuration names: GitHub when its OAuth App is configured, else
@@ -18,20 +34,16 @@ export function configuredUpstream(
   store: Store,
   clock: Clock,
   fetchImpl: typeof fetch = fetch
-): AuthDeps['upstream'] {
+): ConfiguredUpstream | undefined {
   const { clientId, clientSecret, baseUrl, apiUrl } = config.github
   if (!clientId || !clientSecret) {
     if (!config.developmentSignIn) return undefined
-    const { provider, routes } = developmentLogin(store, config.issuer, {
-      clock,
-      trustProxy: config.trustProxy,
-    })
     return {
       name: 'the development sign-in',
-      provider: coalesceSubjectChecks(provider),
+      provider: coalesceSubjectChecks(developmentLogin(store, config.issuer)),
       grants: upstreamGrants(store, 'development'),
       recentChecks: recentChecks(store, clock),
-      routes,
+      developmentSignIn: true,
     }
   }
   const orgs = [

@@ -1,6 +1,6 @@
 import { type Clock, epochSeconds } from '../clock.ts'
-import type { AuthDeps } from '../deps.ts'
 import { TemporarilyUnavailable } from '../errors.ts'
+import type { ConfiguredUpstream } from './configured-upstream.ts'
 import { type UpstreamGrant, UpstreamGrantRevoked } from './upstream.ts'
 
 /** A token expiring sooner than this is renewed first: whoever receives it must be able to use it. */
@@ -20,7 +20,7 @@ const renewals = new WeakMap<object, Map<string, Promise<UpstreamGrant | null>>>
  * @throws TemporarilyUnavailable when the provider cannot be reached for the renewal.
  */
 export async function freshUpstreamGrant(
-  deps: Pick<AuthDeps, 'upstream' | 'clock'>,
+  deps: { readonly upstream?: ConfiguredUpstream | undefined; readonly clock: Clock },
   userId: string
 ): Promise<UpstreamGrant | null> {
   const { upstream, clock } = deps

@@ -1,7 +1,7 @@
 import type { Config, ProtectedResource } from '../config.ts'
 import { AccessDenied } from '../errors.ts'
 import { LruCache } from '../lru-cache.ts'
-import { protectedResourceMetadataUrl } from '../routes/protected-resource-metadata.ts'
+import { protectedResourceMetadataUrl } from '../oauth/resource.ts'
 import { pathInNormalForm } from './path-normal-form.ts'
 
 /** Reads one request header (case-insensitive), as Hono's `c.req.header(name)` does. */

@@ -1,5 +1,5 @@
 import { registrationUsed } from '../../admin/client-counts.ts'
-import { deleteClient } from '../../clients/client-deletion.ts'
+import { deleteClient } from '../../admin/client-deletion.ts'
 import { findClient } from '../../clients/client-registry.ts'
 import { epochSeconds } from '../../clock.ts'
 import { tokenLifetimes } from '../../oauth/revocation.ts'

@@ -3,7 +3,7 @@ import {
   listTokenFamilies,
   revokeTokenFamilies,
   type TokenFilter,
-} from '../../admin/token-families.ts'
+} from '../../tokens/token-families.ts'
 import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
 import { type UsageLine, usageError, usageText } from '../command.ts'
 

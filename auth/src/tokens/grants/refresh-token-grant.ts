@@ -6,7 +6,7 @@ import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
-import { recheckUser } from '../../upstream/recheck-user.ts'
+import { recheckUser } from '../../users/recheck-user.ts'
 import {
   findRefreshFamily,
   lookUpRefreshToken,

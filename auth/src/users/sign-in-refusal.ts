@@ -1,5 +1,6 @@
 import type { AuditClient, AuditFlow } from '../audit/audit-events.ts'
-import type { AuthDeps } from '../deps.ts'
+import type { AuditTrail } from '../audit/audit-trail.ts'
+import type { Logger } from '../logger.ts'
 
 export interface SignInRefusal {
   /** The log event: `login_denied` after a sign-in, `session_denied` for a remembered session. */
@@ -19,7 +20,7 @@ export interface SignInRefusal {
  * are refused by the refresh grant (`token.refresh_refused`) with the same reasons.
  */
 export async function refuseSignIn(
-  deps: Pick<AuthDeps, 'logger' | 'audit'>,
+  deps: { readonly logger: Logger; readonly audit: AuditTrail },
   refusal: SignInRefusal
 ): Promise<void> {
   const { event, flow, user, clientId, reason, fields } = refusal

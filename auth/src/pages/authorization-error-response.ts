@@ -1,8 +1,8 @@
 import type { Context } from 'hono'
 import { AuthorizationErrorPage, AuthorizationErrorRedirect, RateLimited } from '../errors.ts'
+import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { Logger } from '../logger.ts'
-import { renderErrorPage } from '../pages/error-page.ts'
-import { redirectToClient } from './redirect-to-client.ts'
+import { renderErrorPage } from './error-page.ts'
 
 export function isAuthorizationError(
   error: unknown

@@ -7,7 +7,7 @@ import {
   type RefreshFamily,
   type RefreshTokenLifetimes,
   revokeRefreshFamily,
-} from '../tokens/refresh-tokens.ts'
+} from './refresh-tokens.ts'
 
 /**
  * The operator's view of issued tokens: refresh token families (one per authorization, each with

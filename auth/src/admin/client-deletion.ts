@@ -1,14 +1,14 @@
 import type { AuditActor } from '../audit/audit-events.ts'
 import type { AuditTrail } from '../audit/audit-trail.ts'
 import { revokeConsent } from '../authorization/consent.ts'
+import { clientIdUrlProblem, isClientIdUrl } from '../clients/client-id-metadata.ts'
+import type { ClientRecord } from '../clients/client-registry.ts'
 import type { Logger } from '../logger.ts'
 import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
-import { clientIdUrlProblem, isClientIdUrl } from './client-id-metadata.ts'
-import type { ClientRecord } from './client-registry.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store

@@ -1,5 +1,5 @@
-import type { AuthMetrics } from '../metrics/auth-metrics.ts'
-import type { Store } from './store.ts'
+import type { Store } from '../store/store.ts'
+import type { AuthMetrics } from './auth-metrics.ts'
 
 type Operation = Exclude<keyof Store, 'scan' | 'close'>
 

@@ -2,9 +2,9 @@ import type { AuthDeps } from '../deps.ts'
 import { TemporarilyUnavailable } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { type AllowListRefusal, allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { forgetCheckedUser, recordCheckedUser } from '../users/checked-users.ts'
-import { freshUpstreamGrant } from './fresh-grant.ts'
-import { UpstreamGrantRevoked, type UpstreamUser } from './upstream.ts'
+import { freshUpstreamGrant } from '../upstream/fresh-grant.ts'
+import { UpstreamGrantRevoked, type UpstreamUser } from '../upstream/upstream.ts'
+import { forgetCheckedUser, recordCheckedUser } from './checked-users.ts'
 
 /** Why a user signed in earlier may not be trusted now. */
 export type RecheckRefusal = 'no_upstream_grant' | 'upstream_grant_revoked' | 'not_allowed'

@@ -1,4 +1,4 @@
-import { isLoopbackHost, redirectUriProblem } from '../clients/redirect-uri.ts'
+import { isLoopbackHost, redirectUriProblem } from './redirect-uri.ts'
 
 /**
  * OAuth 2.1 §4.1.1 / RFC 8252 §7.3: the redirect URI of a request must equal a registered one
