@@ -113,7 +113,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const metrics = deps.metrics ?? createBridgeMetrics(service.name)
   const registry = new SessionRegistry(config)
   const github = gitHubAccess(service, config, deps.userDirectory, logger)
-  const crashRate = new CrashRate(config.childCrashRate, now)
+  const crashRate = new CrashRate(config.childCrashRate, now, (userId, retryAfterSeconds) =>
+    logger.warn(
+      { event: 'child_crash_budget_spent', user: userId, retry_after_seconds: retryAfterSeconds },
+      "this user's MCP server processes keep exiting or failing to start: their requests that would start one are refused (429) for now"
+    )
+  )
   const pool = new ChildPool({ service, launch, config, logger, now, github, metrics, crashRate })
   metrics.gauge('bridge_sessions', 'MCP sessions alive or starting', () => registry.size)
   metrics.gauge(

@@ -150,6 +150,8 @@ export class ChildPool {
     try {
       await pooled.initialize(this.#relayedCapabilities(), config.childStartTimeoutMs)
     } catch (error) {
+      // One that exited by itself is counted by `watch`; one stuck or refusing is ended here.
+      if (!child.hasExited) this.#deps.crashRate.countFailedStart(identity.userId)
       await pooled.close()
       throw error
     } finally {

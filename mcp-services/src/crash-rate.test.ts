@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Era } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
@@ -52,6 +53,27 @@ describe('CrashRate', () => {
     expect(rate.secondsToWait('alice')).toBe(30)
   })
 
+  it('tells once each time a budget runs out, and counts failed starts', async () => {
+    const clock = new ManualClock(0)
+    const spent: [string, number][] = []
+    const rate = new CrashRate(limits, clock.now, (userId, wait) => spent.push([userId, wait]))
+    rate.countFailedStart('alice')
+    rate.countFailedStart('alice')
+    expect(spent).toEqual([])
+    rate.countFailedStart('alice')
+    expect(spent).toEqual([['alice', 1]])
+    for (let crash = 0; crash < 4; crash++) rate.watch('alice', ended())
+    await Promise.resolve()
+    expect(spent).toHaveLength(1)
+    clock.advance(3000)
+    expect(rate.secondsToWait('alice')).toBe(0)
+    for (let start = 0; start < 3; start++) rate.countFailedStart('alice')
+    expect(spent).toEqual([
+      ['alice', 1],
+      ['alice', 1],
+    ])
+  })
+
   it('forgets a user once their bucket is full again', async () => {
     const clock = new ManualClock(0)
     const rate = new CrashRate(limits, clock.now)
@@ -73,6 +95,13 @@ const crashingService: ServiceDefinition = {
   ...fixtureService,
   name: 'crashing',
   launch: { kind: 'module', path: './testing/crashing-server.ts' },
+}
+
+/** A service whose process starts and never answers anything, `initialize` included. */
+const stuckService: ServiceDefinition = {
+  ...fixtureService,
+  name: 'stuck',
+  launch: { kind: 'module', path: './testing/silent-server.ts' },
 }
 
 /** Three crashes at once, then one every 10 s of the test's clock. */
@@ -182,6 +211,35 @@ describe('a user whose MCP server crashes at start', { timeout: 60_000 }, () => 
     clock.advance(10_000)
     expect((await postModern(bridge.url, 'mallory', { method: 'tools/list' })).status).toBe(500)
     expect(await counted('childStarts', 'stateless')).toBe(5)
+  })
+})
+
+describe('a user whose MCP server never answers initialize', { timeout: 60_000 }, () => {
+  let bridge: TestBridge
+  afterEach(async () => {
+    await bridge.close()
+  })
+
+  it('spends the same budget on each start that times out, and the operator is told once', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }
+    )
+    bridge = await startTestBridge(
+      stuckService,
+      { childCrashRate: threePerHalfMinute, childStartTimeoutMs: 200 },
+      { logger }
+    )
+    const statuses: number[] = []
+    for (let call = 0; call < 5; call++) {
+      statuses.push((await postModern(bridge.url, 'mallory', { method: 'tools/list' })).status)
+    }
+    expect(statuses).toEqual([500, 500, 500, 429, 429])
+    const spent = lines.filter((line) => line.event === 'child_crash_budget_spent')
+    expect(spent).toEqual([
+      expect.objectContaining({ level: 40, user: 'mallory', retry_after_seconds: 10 }),
+    ])
   })
 })
 

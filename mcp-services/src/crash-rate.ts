@@ -16,8 +16,12 @@ export class CrashRateError extends Error {
   }
 }
 
+/** Told once each time a user's budget runs out: the operator's sign of a broken server. */
+export type CrashBudgetSpent = (userId: string, retryAfterSeconds: number) => void
+
 /**
- * Each user's budget of children ending by themselves (a crash, an exit at start), a token
+ * Each user's budget of children ending by themselves (a crash, an exit at start) or failing
+ * to start (no answer to `initialize` in time, or a refusal), a token
  * bucket shared by both eras: once it is spent, the user's requests that would start a child
  * are refused until a token is regained, so a server that dies at start cannot turn every
  * request into a new process. A child the bridge ends (idle, evicted, deleted, shutdown) costs
@@ -34,13 +38,15 @@ export class CrashRate {
   /** How far ahead of now a user's full-again time may run while a start is still allowed. */
   readonly #toleranceMs: number
   readonly #now: () => number
+  readonly #onSpent: CrashBudgetSpent | undefined
   readonly #fullAt = new Map<string, number>()
 
-  constructor(limits: CrashRateLimits, now: () => number) {
+  constructor(limits: CrashRateLimits, now: () => number, onSpent?: CrashBudgetSpent) {
     this.#windowMs = limits.windowMs
     this.#emissionMs = limits.windowMs / limits.burst
     this.#toleranceMs = limits.windowMs - this.#emissionMs
     this.#now = now
+    this.#onSpent = onSpent
   }
 
   /** Users with a crash counted in the last window. */
@@ -62,6 +68,14 @@ export class CrashRate {
     })
   }
 
+  /**
+   * Counts a child that failed to start and that the bridge ends itself (so `watch` does not
+   * count it): a server stuck at start costs a process and the start timeout each time too.
+   */
+  countFailedStart(userId: string): void {
+    this.#spend(userId)
+  }
+
   /** Forgets the users whose bucket is full again. */
   sweep(now: number): void {
     for (const [userId, fullAt] of this.#fullAt) {
@@ -74,9 +88,12 @@ export class CrashRate {
    * beyond it: the wait after a storm is one token's, never longer.
    */
   #spend(userId: string): void {
+    const allowedBefore = this.secondsToWait(userId) === 0
     const now = this.#now()
     const fullAt = Math.min(this.#fullAtFrom(userId, now) + this.#emissionMs, now + this.#windowMs)
     this.#fullAt.set(userId, fullAt)
+    const wait = this.secondsToWait(userId)
+    if (allowedBefore && wait > 0) this.#onSpent?.(userId, wait)
   }
 
   #fullAtFrom(userId: string, now: number): number {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { type Bridge, createBridge } from '../bridge.ts'
 import type { ServiceDefinition } from '../catalog.ts'
 import { type BridgeConfig, parseBridgeConfig } from '../config.ts'
@@ -43,6 +43,8 @@ export async function startTestBridge(
     userDirectory?: MembershipDirectory
     /** The bridge's clock (`BridgeDeps.now`); `Date.now` when absent. */
     now?: () => number
+    /** Where the bridge logs; silent (or `TEST_LOG_LEVEL`) when absent. */
+    logger?: Logger
   } = {}
 ): Promise<TestBridge> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'))
@@ -50,7 +52,7 @@ export async function startTestBridge(
     ...parseBridgeConfig({ DATA_DIR: dataDir }),
     ...overrides,
   }
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const bridge = createBridge({
     service,
     config,
