@@ -161,7 +161,9 @@ async function mountStandaloneServices(
 async function standaloneBridgeConfig(): Promise<BridgeConfig> {
   const bridge = await import('../../mcp-services/src/index.ts')
   try {
-    return bridge.parseBridgeConfig(process.env)
+    const config = bridge.parseBridgeConfig(process.env)
+    bridge.assertChildUserUsable(config)
+    return config
   } catch (error) {
     if (error instanceof bridge.BridgeConfigError) throw new ConfigError(error.message)
     throw error

@@ -137,7 +137,7 @@ export class ChildPool {
 
   async #start(key: string, identity: Identity): Promise<PooledChild> {
     const { service, launch, config } = this.#deps
-    const spec = await childSpecFor(service, launch, identity, config.dataDir, this.#deps.github)
+    const spec = await childSpecFor(service, launch, identity, config, this.#deps.github)
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
     countChild(child, 'stateless', this.#deps.metrics)

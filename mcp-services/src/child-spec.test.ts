@@ -35,8 +35,8 @@ describe('the spec of a child acting as the user on GitHub', () => {
 
   it('carries that user’s own token in the environment, never in the arguments', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'child-spec-'))
-    const alice = await childSpecFor(service('github'), launch, identity('11'), dataDir, github)
-    const bob = await childSpecFor(service('github'), launch, identity('12'), dataDir, github)
+    const alice = await childSpecFor(service('github'), launch, identity('11'), { dataDir }, github)
+    const bob = await childSpecFor(service('github'), launch, identity('12'), { dataDir }, github)
     expect(alice.env).toEqual({
       GITHUB_API_URL: 'https://ghe.example/api/v3',
       MCP_GATEWAY_GITHUB_TOKEN: 'gho_alice',
@@ -48,7 +48,7 @@ describe('the spec of a child acting as the user on GitHub', () => {
 
   it('starts without a token when the gateway keeps none for the user', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'child-spec-'))
-    const spec = await childSpecFor(service('github'), launch, identity('99'), dataDir, github)
+    const spec = await childSpecFor(service('github'), launch, identity('99'), { dataDir }, github)
     expect(spec.env).toEqual({ GITHUB_API_URL: 'https://ghe.example/api/v3' })
   })
 
@@ -58,7 +58,13 @@ describe('the spec of a child acting as the user on GitHub', () => {
       apiUrl: 'https://api.github.com',
       githubToken: () => Promise.reject(new Error('the internal API could not be reached')),
     }
-    const spec = await childSpecFor(service('github'), launch, identity('11'), dataDir, unreachable)
+    const spec = await childSpecFor(
+      service('github'),
+      launch,
+      identity('11'),
+      { dataDir },
+      unreachable
+    )
     expect(spec.env).toEqual({
       GITHUB_API_URL: 'https://api.github.com',
       MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE: 'true',
@@ -68,7 +74,7 @@ describe('the spec of a child acting as the user on GitHub', () => {
   it('never asks for a token for a service that does not act as the user', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'child-spec-'))
     asked.length = 0
-    const spec = await childSpecFor(service('echo'), launch, identity('11'), dataDir, github)
+    const spec = await childSpecFor(service('echo'), launch, identity('11'), { dataDir }, github)
     expect(asked).toEqual([])
     expect(spec.env.MCP_GATEWAY_GITHUB_TOKEN).toBeUndefined()
     expect(spec.env.MCP_GATEWAY_USER_ID).toBe('11')

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildSpec } from './child-process.ts'
+import { type ChildUser, makeDirectoriesAs, runAs } from './child-user.ts'
 import { type Identity, identityEnvironment } from './identity.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { renderTemplate, type TemplateValues } from './template.ts'
@@ -18,7 +19,8 @@ export interface GitHubAccess {
 
 /**
  * The command line and environment of one user's child: the catalog's templates rendered for
- * that user, the per-user directories created, the identity added when the service asks for it,
+ * that user, the per-user directories created (by the children's user when it is another), run as
+ * that user (`CHILD_USER`), the identity added when the service asks for it,
  * and, for a service acting as the user on GitHub, their token. The token goes into the
  * environment only: arguments are visible to anyone on the host (`ps`), the environment is not.
  */
@@ -26,13 +28,16 @@ export async function childSpecFor(
   service: ServiceDefinition,
   launch: ResolvedLaunch,
   identity: Identity,
-  dataDir: string,
+  placement: { readonly dataDir: string; readonly childUser?: ChildUser | undefined },
   github?: GitHubAccess
 ): Promise<ChildSpec> {
+  const { dataDir, childUser } = placement
   const values: TemplateValues = { userId: identity.userId, dataDir }
-  for (const directory of service.perUserDirectories) {
-    await mkdir(renderTemplate(directory, values), { recursive: true })
-  }
+  const directories = service.perUserDirectories.map((directory) =>
+    renderTemplate(directory, values)
+  )
+  if (childUser) await makeDirectoriesAs(childUser, directories)
+  else for (const directory of directories) await mkdir(directory, { recursive: true })
   const env: Record<string, string> = {}
   for (const [name, template] of Object.entries(service.env)) {
     env[name] = renderTemplate(template, values)
@@ -49,9 +54,10 @@ export async function childSpecFor(
       env.MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE = 'true'
     }
   }
-  return {
+  const spec: ChildSpec = {
     command: launch.command,
     args: [launch.script, ...service.args.map((arg) => renderTemplate(arg, values))],
     env,
   }
+  return childUser ? runAs(childUser, spec) : spec
 }

@@ -124,6 +124,13 @@ export const environmentSchema = z.object({
     .min(1)
     .default('.data/services')
     .describe('root of per-user state ({dataDir} in the catalog)'),
+  CHILD_USER: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "the user the MCP server processes run as (a name, or uid:gid), when not the bridge's own: the bridge must then run as root with the SETUID and SETGID capabilities"
+    ),
   ALLOW_ANONYMOUS: flag.describe(
     'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
   ),

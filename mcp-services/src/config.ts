@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { serviceCatalog } from './catalog.ts'
+import { type ChildUser, childUserProblem, parseChildUser, readPasswd } from './child-user.ts'
 import { environmentSchema, LOOPBACK_HOSTS, type ReplicaPeer } from './config-environment.ts'
 import type { CrashRateLimits } from './crash-rate.ts'
 import { withoutEmptyValues } from './environment.ts'
@@ -41,6 +42,11 @@ export interface BridgeConfig {
   /** Host header names accepted (DNS-rebinding protection); `'*'`: any. */
   readonly allowedHosts: readonly string[] | '*'
   readonly dataDir: string
+  /**
+   * The user the children run as (`CHILD_USER`), kept apart from the bridge (child-user.ts);
+   * undefined: the bridge's own user.
+   */
+  readonly childUser: ChildUser | undefined
   /** Requests without `X-User-Id` run as user `anonymous` instead of being refused. */
   readonly allowAnonymous: boolean
   /** `GITHUB_API_URL` without a trailing slash: where a service acting as the user calls GitHub. */
@@ -145,6 +151,7 @@ export function parseBridgeConfig(
     allowedOrigins: e.ALLOWED_ORIGINS ?? [],
     allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
     dataDir: resolve(e.DATA_DIR),
+    childUser: childUserFrom(e.CHILD_USER),
     allowAnonymous: e.ALLOW_ANONYMOUS,
     githubApiUrl: e.GITHUB_API_URL,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
@@ -182,6 +189,27 @@ export function assertListenerGuarded(config: BridgeConfig): void {
 
 function isLoopback(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host) || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/**
+ * Throws a readable error when the children's user (`CHILD_USER`) is set and this process cannot
+ * start them as that user: checked at start, so a bridge never runs children that share its user
+ * while its configuration says they do not.
+ */
+export function assertChildUserUsable(config: BridgeConfig): void {
+  const problem = config.childUser && childUserProblem(config.childUser)
+  if (problem) throw new BridgeConfigError(`invalid bridge configuration: CHILD_USER: ${problem}`)
+}
+
+function childUserFrom(value: string | undefined): ChildUser | undefined {
+  if (value === undefined) return undefined
+  try {
+    return Object.freeze(parseChildUser(value.trim(), readPasswd()))
+  } catch (error) {
+    throw new BridgeConfigError(
+      `invalid bridge configuration: CHILD_USER: ${(error as Error).message}`
+    )
+  }
 }
 
 function policyFrom(path: string | undefined): GatewayPolicy | undefined {

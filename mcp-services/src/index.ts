@@ -5,5 +5,10 @@ export {
   type ServiceDefinition,
   serviceCatalog,
 } from './catalog.ts'
-export { type BridgeConfig, BridgeConfigError, parseBridgeConfig } from './config.ts'
+export {
+  assertChildUserUsable,
+  type BridgeConfig,
+  BridgeConfigError,
+  parseBridgeConfig,
+} from './config.ts'
 export { createLogger } from './logger.ts'

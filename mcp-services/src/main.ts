@@ -3,7 +3,12 @@ import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
-import { assertListenerGuarded, type BridgeConfig, parseBridgeConfig } from './config.ts'
+import {
+  assertChildUserUsable,
+  assertListenerGuarded,
+  type BridgeConfig,
+  parseBridgeConfig,
+} from './config.ts'
 import { gracefulClose, listenerOptions } from './http-server.ts'
 import { createLogger } from './logger.ts'
 import { collectProcessMetrics } from './process-metrics.ts'
@@ -25,6 +30,7 @@ let config: BridgeConfig
 try {
   config = parseBridgeConfig(process.env)
   assertListenerGuarded(config)
+  assertChildUserUsable(config)
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(2)

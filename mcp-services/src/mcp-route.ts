@@ -222,13 +222,7 @@ function keepsCrashing(retryAfterSeconds: number, deps: McpRouteDeps): Response 
 }
 
 async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
-  const spec = await childSpecFor(
-    deps.service,
-    deps.launch,
-    identity,
-    deps.config.dataDir,
-    deps.github
-  )
+  const spec = await childSpecFor(deps.service, deps.launch, identity, deps.config, deps.github)
   const logger = deps.logger.child({ user: identity.userId })
   const child = await startChild(spec, logger)
   countChild(child, 'session', deps.metrics)

@@ -19,6 +19,8 @@ interface ComposeService {
   mem_limit?: string
   deploy?: { resources?: { limits?: { memory?: string } } }
   cap_drop?: string[]
+  cap_add?: string[]
+  user?: string
   security_opt?: string[]
 }
 interface ComposeNetwork {
@@ -150,6 +152,10 @@ describe('docker-compose.yml', () => {
     for (const service of serviceCatalog) {
       const container = compose.services[`mcp-${service.name}`]
       expect(container?.cap_drop).toEqual(['ALL'])
+      // Root with just what starting children as another user needs (docs/mcp-services.md).
+      expect(container?.cap_add).toEqual(['SETUID', 'SETGID'])
+      expect(container?.user).toBe('0:0')
+      expect(container?.environment?.CHILD_USER).toBe('1000:1000')
       expect(container?.security_opt).toContain('no-new-privileges:true')
       expect(Number(container?.environment?.MAX_SESSIONS)).toBeGreaterThan(0)
     }

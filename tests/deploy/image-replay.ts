@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, posix, relative } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -36,6 +36,8 @@ export interface ReplayedImage {
 export async function replayBuild(dockerfilePath: string): Promise<ReplayedImage> {
   const dockerfile = parseDockerfile(await readFile(join(ROOT, dockerfilePath), 'utf8'))
   const dir = await mkdtemp(join(tmpdir(), 'gateway-image-'))
+  // As the image's /app: readable by its other users (the bridge's children run as `node`).
+  await chmod(dir, 0o755)
   const ignored = await dockerIgnore()
   const installMs: number[] = []
   for (const step of dockerfile.steps) {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -155,7 +155,7 @@ describe('mcp-services/Dockerfile started as compose starts each service', () =>
   let dataDir: string
   beforeAll(async () => {
     image = await build('mcp-services/Dockerfile')
-    dataDir = await mkdtemp(join(tmpdir(), 'gateway-image-data-'))
+    dataDir = await composeDataDir('gateway-image-data-')
   }, BUILD_TIMEOUT)
   afterAll(async () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true })
@@ -168,7 +168,7 @@ describe('mcp-services/Dockerfile started as compose starts each service', () =>
       const environment = composeEnvironment(container)
       const started = await startImage(
         image,
-        { ...environment, DATA_DIR: dataDir, PORT: String(await freePort()) },
+        { ...replayable(environment), DATA_DIR: dataDir, PORT: String(await freePort()) },
         compose.services[container]?.command
       )
       try {
@@ -200,10 +200,10 @@ describe('mcp-services/Dockerfile with METRICS_PORT in .env', () => {
     const environment = composeEnvironment('mcp-echo', { METRICS_PORT: metricsPort })
     expect(environment.METRICS_PORT).toBe(metricsPort)
     expect(environment.METRICS_TOKEN).toBe(dotEnv.METRICS_TOKEN)
-    const dataDir = await mkdtemp(join(tmpdir(), 'gateway-image-metrics-'))
+    const dataDir = await composeDataDir('gateway-image-metrics-')
     const started = await startImage(
       image,
-      { ...environment, DATA_DIR: dataDir, PORT: String(await freePort()) },
+      { ...replayable(environment), DATA_DIR: dataDir, PORT: String(await freePort()) },
       compose.services['mcp-echo']?.command
     )
     try {
@@ -221,6 +221,27 @@ describe('mcp-services/Dockerfile with METRICS_PORT in .env', () => {
     }
   }, 60_000)
 })
+
+/**
+ * Compose starts a bridge as root and its children as the image's `node` user (CHILD_USER
+ * 1000:1000). Replayed the same where the tests run as root; elsewhere this process cannot switch
+ * users, so CHILD_USER is left out (the bridge would refuse to start) and the children run as
+ * the bridge does.
+ */
+const canSwitchUsers = process.getuid?.() === 0
+
+function replayable(environment: Record<string, string>): Record<string, string> {
+  if (canSwitchUsers) return environment
+  const { CHILD_USER: _, ...rest } = environment
+  return rest
+}
+
+/** A data directory as compose's volume is: owned by the image's `node` user. */
+async function composeDataDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  if (canSwitchUsers) await chown(dir, 1000, 1000)
+  return dir
+}
 
 /** An MCP initialize as Traefik forwards it: the service's public Host and the injected identity. */
 function initialize(

@@ -206,12 +206,21 @@ function checkDeployment(objects: K8sObject[]) {
       expect(bytes(container.resources.limits.memory), name).toBe(
         bytes(compose.services[name]?.mem_limit ?? '0')
       )
-      expect(podSpec(workload).securityContext.runAsNonRoot, name).toBe(true)
       expect(container.securityContext, name).toMatchObject({
         allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
       })
+      // A bridge is root with the two capabilities that start its children as another user, as
+      // compose runs it; everything else runs as a user that is not root, with none.
+      const childUser = environment(objects, container).CHILD_USER
+      if (childUser === undefined) {
+        expect(podSpec(workload).securityContext.runAsNonRoot, name).toBe(true)
+        expect(container.securityContext.capabilities.add, name).toBeUndefined()
+      } else {
+        expect(childUser, name).toBe(compose.services[name]?.environment?.CHILD_USER)
+        expect(container.securityContext.capabilities.add, name).toEqual(['SETUID', 'SETGID'])
+      }
     }
   })
 

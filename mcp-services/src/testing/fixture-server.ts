@@ -1,3 +1,4 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js'
@@ -41,6 +42,37 @@ server.registerTool(
     }
     process.stderr.write(`${'L'.repeat(200_000)}\n`)
     return { content: [{ type: 'text', text: `wrote ${written}` }] }
+  }
+)
+
+server.registerTool(
+  'process-probe',
+  {
+    description:
+      'Who this process runs as, and what it can do to its parent (the bridge): read its environment, signal it; writes a file in PROBE_DIR when set',
+  },
+  () => {
+    const attempt = (action: () => unknown) => {
+      try {
+        action()
+        return 'allowed'
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code ?? 'failed'
+      }
+    }
+    const probeDir = process.env.PROBE_DIR
+    const report = {
+      uid: process.getuid?.(),
+      gid: process.getgid?.(),
+      groups: process.getgroups?.(),
+      home: process.env.HOME,
+      user: process.env.USER,
+      readBridgeEnvironment: attempt(() => readFileSync(`/proc/${process.ppid}/environ`)),
+      signalBridge: attempt(() => process.kill(process.ppid, 0)),
+      writeProbeDir: probeDir ? attempt(() => writeFileSync(`${probeDir}/probe`, 'x')) : 'unset',
+      probeDirOwner: probeDir ? statSync(probeDir).uid : undefined,
+    }
+    return { content: [{ type: 'text', text: JSON.stringify(report) }] }
   }
 )
 

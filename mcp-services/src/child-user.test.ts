@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs'
+import { chown } from 'node:fs/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ServiceDefinition } from './catalog.ts'
+import { childUserProblem, parseChildUser, runAs, SETPRIV } from './child-user.ts'
+import { parseBridgeConfig } from './config.ts'
+import {
+  connectClient,
+  fixtureService,
+  startTestBridge,
+  type TestBridge,
+  textOf,
+} from './testing/harness.ts'
+import { postModern } from './testing/modern-client.ts'
+
+const PASSWD = [
+  'root:x:0:0:root:/root:/bin/bash',
+  'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin',
+  'node:x:1000:1000::/home/node:/bin/bash',
+  '# not an entry',
+  '',
+].join('\n')
+
+describe('CHILD_USER', () => {
+  it('is a name from the password database, or uid[:gid]', () => {
+    expect(parseChildUser('node', PASSWD)).toEqual({
+      uid: 1000,
+      gid: 1000,
+      name: 'node',
+      home: '/home/node',
+    })
+    expect(parseChildUser('1000', PASSWD)).toMatchObject({ uid: 1000, gid: 1000, name: 'node' })
+    expect(parseChildUser('1000:2000', PASSWD)).toMatchObject({ uid: 1000, gid: 2000 })
+    expect(parseChildUser('4242', PASSWD)).toEqual({
+      uid: 4242,
+      gid: 4242,
+      name: undefined,
+      home: undefined,
+    })
+  })
+
+  it('refuses root and names not in the database, saying why', () => {
+    expect(() => parseChildUser('root', PASSWD)).toThrow('children never run as root')
+    expect(() => parseChildUser('0', PASSWD)).toThrow('children never run as root')
+    expect(() => parseChildUser('1000:0', PASSWD)).toThrow('children never run as root')
+    expect(() => parseChildUser('mallory', PASSWD)).toThrow('no such user in /etc/passwd')
+    expect(() => parseBridgeConfig({ CHILD_USER: 'root' })).toThrow(
+      'invalid bridge configuration: CHILD_USER: root: children never run as root'
+    )
+  })
+
+  it('starts the server through setpriv, with the user’s name and home', () => {
+    const spec = runAs(parseChildUser('node', PASSWD), {
+      command: '/usr/bin/node',
+      args: ['server.js', '--flag'],
+      env: { MEMORY_FILE_PATH: '/data/x', HOME: '/root' },
+    })
+    expect(spec.command).toBe(SETPRIV)
+    expect(spec.args).toEqual([
+      '--reuid=1000',
+      '--regid=1000',
+      '--clear-groups',
+      '--no-new-privs',
+      '--',
+      '/usr/bin/node',
+      'server.js',
+      '--flag',
+    ])
+    expect(spec.env).toEqual({
+      MEMORY_FILE_PATH: '/data/x',
+      HOME: '/home/node',
+      USER: 'node',
+      LOGNAME: 'node',
+    })
+  })
+})
+
+const NOBODY = '65534:65534'
+/** Switching users needs root (or CAP_SETUID and CAP_SETGID) and util-linux's setpriv. */
+const canSwitch = process.getuid?.() === 0 && existsSync(SETPRIV)
+
+/** The fixture with a per-user directory it is told about. */
+const probedService: ServiceDefinition = {
+  ...fixtureService,
+  perUserDirectories: ['{dataDir}/probe/{userId}'],
+  env: { PROBE_DIR: '{dataDir}/probe/{userId}' },
+}
+
+describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () => {
+  let bridge: TestBridge | undefined
+  afterEach(async () => {
+    await bridge?.close()
+    bridge = undefined
+  })
+
+  it('can be switched to from here', () => {
+    expect(childUserProblem(parseChildUser(NOBODY, ''))).toBeUndefined()
+  })
+
+  it('run as that user in both eras, and can neither read the bridge’s environment nor signal it', async () => {
+    const started = await startTestBridge(probedService, { childUser: parseChildUser(NOBODY, '') })
+    bridge = started
+    // The data directory belongs to the children's user, as the compose volume does.
+    await chown(started.dataDir, 65534, 65534)
+    const expected = {
+      uid: 65534,
+      gid: 65534,
+      groups: [65534],
+      readBridgeEnvironment: 'EACCES',
+      signalBridge: 'EPERM',
+      writeProbeDir: 'allowed',
+      probeDirOwner: 65534,
+    }
+
+    const { client } = await connectClient(started.url, 'alice')
+    const session = JSON.parse(textOf(await client.callTool({ name: 'process-probe' })))
+    await client.close()
+    expect(session).toMatchObject(expected)
+
+    const { status, json } = await postModern(
+      started.url,
+      'bob',
+      { method: 'tools/call', params: { name: 'process-probe', arguments: {} } },
+      { 'Mcp-Name': 'process-probe' }
+    )
+    expect(status).toBe(200)
+    expect(JSON.parse(textOf(json.result))).toMatchObject(expected)
+  })
+
+  it('leaves the children as the bridge’s own user when unset (the comparison)', async () => {
+    const started = await startTestBridge(probedService)
+    bridge = started
+    const { client } = await connectClient(started.url, 'alice')
+    const report = JSON.parse(textOf(await client.callTool({ name: 'process-probe' })))
+    await client.close()
+    expect(report).toMatchObject({
+      uid: 0,
+      readBridgeEnvironment: 'allowed',
+      signalBridge: 'allowed',
+    })
+  })
+})

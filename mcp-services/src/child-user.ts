@@ -1,0 +1,110 @@
+import { execFile, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+import type { ChildSpec } from './child-process.ts'
+
+/** util-linux's `setpriv`, part of every Debian system (and the `node:*-slim` images). */
+export const SETPRIV = '/usr/bin/setpriv'
+
+/**
+ * The account the children run as (`CHILD_USER`), when it is not the bridge's own. A child under
+ * the bridge's user can read the bridge's environment and memory through `/proc` (its secrets,
+ * every user's requests, the GitHub tokens fetched for other users' children) and signal it; under
+ * another user it can do none of that.
+ */
+export interface ChildUser {
+  readonly uid: number
+  readonly gid: number
+  /** The name and home directory from the password database; absent for a bare `uid:gid`. */
+  readonly name?: string | undefined
+  readonly home?: string | undefined
+}
+
+/**
+ * Reads `CHILD_USER`: a name from the password database, or `uid[:gid]` (the gid defaults to the
+ * user's group when the uid is in the database, else to the uid). Root is refused: a child as
+ * root could do everything the bridge must keep from it.
+ *
+ * @throws Error with a message saying what is wrong with the value.
+ */
+export function parseChildUser(value: string, passwd: string): ChildUser {
+  const entries = passwd
+    .split('\n')
+    .map((line) => line.split(':'))
+    .filter((fields) => fields.length >= 7 && /^\d+$/.test(fields[2] ?? ''))
+  const numeric = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value)
+  const entry = numeric
+    ? entries.find((fields) => Number(fields[2]) === Number(numeric[1]))
+    : entries.find((fields) => fields[0] === value)
+  if (!numeric && !entry) throw new Error(`${value}: no such user in /etc/passwd (or give uid:gid)`)
+  const uid = numeric ? Number(numeric[1]) : Number(entry?.[2])
+  const gid = numeric?.[2] !== undefined ? Number(numeric[2]) : Number(entry?.[3] ?? uid)
+  if (uid === 0 || gid === 0) throw new Error(`${value}: children never run as root`)
+  return { uid, gid, name: entry?.[0], home: entry?.[5] }
+}
+
+/** The system's password database, for {@link parseChildUser}; empty when there is none. */
+export function readPasswd(): string {
+  try {
+    return readFileSync('/etc/passwd', 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * `spec` started as `user`: `setpriv` changes the user and group, drops every supplementary group
+ * and forbids any gain of privileges, then executes the server itself (no process stays between
+ * the bridge and it). The user's name and home replace the bridge's in the environment, so a
+ * server that keeps files under `$HOME` writes where it may.
+ */
+export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
+  const identity: Record<string, string> = {}
+  if (user.home !== undefined) identity.HOME = user.home
+  if (user.name !== undefined) Object.assign(identity, { USER: user.name, LOGNAME: user.name })
+  return {
+    ...spec,
+    command: SETPRIV,
+    args: [...switchArguments(user), spec.command, ...spec.args],
+    env: { ...spec.env, ...identity },
+  }
+}
+
+/**
+ * Creates directories as `user`, so the user owns them and the bridge needs no right to write
+ * into the data directory itself.
+ */
+export async function makeDirectoriesAs(
+  user: ChildUser,
+  directories: readonly string[]
+): Promise<void> {
+  if (directories.length === 0) return
+  await promisify(execFile)(SETPRIV, [
+    ...switchArguments(user),
+    'mkdir',
+    '-p',
+    '--',
+    ...directories,
+  ])
+}
+
+/**
+ * Whether this process can start children as `user`: it must not be that user itself (nothing
+ * would be kept apart), and it must be allowed to switch (root with the SETUID and SETGID
+ * capabilities). A reason when not; undefined when it can.
+ */
+export function childUserProblem(user: ChildUser): string | undefined {
+  if (process.getuid?.() === user.uid) {
+    return `the bridge itself runs as uid ${user.uid}: children under the same user are not kept apart from it`
+  }
+  const probe = spawnSync(SETPRIV, [...switchArguments(user), 'true'], { encoding: 'utf8' })
+  if (probe.error) return `${SETPRIV} cannot be run (${probe.error.message}): install util-linux`
+  if (probe.status !== 0) {
+    return `the bridge cannot switch to uid ${user.uid} (${probe.stderr.trim() || `exit ${probe.status}`}): run it as root with the SETUID and SETGID capabilities`
+  }
+  return undefined
+}
+
+function switchArguments(user: ChildUser): string[] {
+  return [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--']
+}
