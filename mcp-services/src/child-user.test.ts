@@ -1,6 +1,10 @@
-import { existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import type { ServiceDefinition } from './catalog.ts'
 import { childUserProblem, parseChildUser, runAs, SETPRIV } from './child-user.ts'
 import { parseBridgeConfig } from './config.ts'
@@ -76,6 +80,37 @@ describe('CHILD_USER', () => {
 })
 
 const NOBODY = '65534:65534'
+
+/** What compose adds to its MCP containers after dropping every capability. */
+function composeCapabilities(): string[] {
+  const compose = parse(
+    readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'),
+    {
+      merge: true,
+    }
+  ) as { services: Record<string, { cap_add?: string[] }> }
+  return compose.services['mcp-echo']?.cap_add ?? []
+}
+
+/**
+ * Runs `testing/close-as-bridge.ts` as root with only `capabilities` (as a container started with
+ * `cap_drop: [ALL]` and `cap_add`), and says whether it could end a child started as nobody.
+ */
+async function closeUnder(capabilities: readonly string[]): Promise<string> {
+  const bounding = ['-all', ...capabilities.map((name) => `+${name.toLowerCase()}`)].join(',')
+  const script = fileURLToPath(new URL('./testing/close-as-bridge.ts', import.meta.url))
+  const { stdout } = await promisify(execFile)(SETPRIV, [
+    `--bounding-set=${bounding}`,
+    '--no-new-privs',
+    '--',
+    process.execPath,
+    script,
+    NOBODY,
+  ])
+  const [outcome, pid] = stdout.trim().split(/ (?=\d+$)/)
+  if (outcome !== 'ended') process.kill(Number(pid), 'SIGKILL')
+  return outcome ?? ''
+}
 /** Switching users needs root (or CAP_SETUID and CAP_SETGID) and util-linux's setpriv. */
 const canSwitch = process.getuid?.() === 0 && existsSync(SETPRIV)
 
@@ -125,6 +160,13 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
     )
     expect(status).toBe(200)
     expect(JSON.parse(textOf(json.result))).toMatchObject(expected)
+  })
+
+  it('can be ended by a bridge with the capabilities compose gives it, and not without KILL', async () => {
+    const capabilities = composeCapabilities()
+    expect(capabilities).toContain('KILL')
+    expect(await closeUnder(capabilities)).toBe('ended')
+    expect(await closeUnder(capabilities.filter((name) => name !== 'KILL'))).toBe('still running')
   })
 
   it('leaves the children as the bridge’s own user when unset (the comparison)', async () => {

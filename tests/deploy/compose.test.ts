@@ -153,7 +153,7 @@ describe('docker-compose.yml', () => {
       const container = compose.services[`mcp-${service.name}`]
       expect(container?.cap_drop).toEqual(['ALL'])
       // Root with just what starting children as another user needs (docs/mcp-services.md).
-      expect(container?.cap_add).toEqual(['SETUID', 'SETGID'])
+      expect(container?.cap_add).toEqual(['SETUID', 'SETGID', 'KILL'])
       expect(container?.user).toBe('0:0')
       expect(container?.environment?.CHILD_USER).toBe('1000:1000')
       expect(container?.security_opt).toContain('no-new-privileges:true')

@@ -141,11 +141,23 @@ export interface StartedImage {
 export async function startImage(
   image: ReplayedImage,
   env: Record<string, string> & { PORT: string },
-  args?: readonly string[]
+  args?: readonly string[],
+  /**
+   * The only capabilities the process keeps (compose's `cap_add` after `cap_drop: [ALL]`), with
+   * no privilege gain; needs root. Absent: this process's own.
+   */
+  capabilities?: readonly string[]
 ): Promise<StartedImage> {
   const [program, ...rest] = [...image.dockerfile.entrypoint, ...(args ?? image.dockerfile.cmd)]
   if (program !== 'node') throw new Error(`the image runs ${program}, not node`)
-  const child = spawn(process.execPath, rest, {
+  const bounding = ['-all', ...(capabilities ?? []).map((name) => `+${name.toLowerCase()}`)]
+  const [command, commandArgs] = capabilities
+    ? [
+        '/usr/bin/setpriv',
+        [`--bounding-set=${bounding.join(',')}`, '--no-new-privs', '--', process.execPath, ...rest],
+      ]
+    : [process.execPath, rest]
+  const child = spawn(command, commandArgs, {
     cwd: image.dir,
     // What the image's process sees: its ENV, the PATH that finds Node, nothing of this shell.
     env: {

@@ -19,7 +19,10 @@ const BUILD_TIMEOUT = 240_000
 
 const composeText = await readFile(join(ROOT, 'docker-compose.yml'), 'utf8')
 const compose = parse(composeText, { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string> }>
+  services: Record<
+    string,
+    { command?: string[]; environment?: Record<string, string>; cap_add?: string[] }
+  >
 }
 
 /**
@@ -169,7 +172,8 @@ describe('mcp-services/Dockerfile started as compose starts each service', () =>
       const started = await startImage(
         image,
         { ...replayable(environment), DATA_DIR: dataDir, PORT: String(await freePort()) },
-        compose.services[container]?.command
+        compose.services[container]?.command,
+        composeCapabilities(container)
       )
       try {
         expect(await started.healthcheck()).toBe(0)
@@ -204,7 +208,8 @@ describe('mcp-services/Dockerfile with METRICS_PORT in .env', () => {
     const started = await startImage(
       image,
       { ...replayable(environment), DATA_DIR: dataDir, PORT: String(await freePort()) },
-      compose.services['mcp-echo']?.command
+      compose.services['mcp-echo']?.command,
+      composeCapabilities('mcp-echo')
     )
     try {
       const metrics = (secret: string | undefined) =>
@@ -234,6 +239,11 @@ function replayable(environment: Record<string, string>): Record<string, string>
   if (canSwitchUsers) return environment
   const { CHILD_USER: _, ...rest } = environment
   return rest
+}
+
+/** The capabilities compose leaves the container, where this process can drop to them. */
+function composeCapabilities(container: string): readonly string[] | undefined {
+  return canSwitchUsers ? (compose.services[container]?.cap_add ?? []) : undefined
 }
 
 /** A data directory as compose's volume is: owned by the image's `node` user. */

@@ -41,6 +41,7 @@ interface ComposeService {
   command?: string[]
   environment?: Record<string, string>
   mem_limit?: string
+  cap_add?: string[]
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>
@@ -219,7 +220,9 @@ function checkDeployment(objects: K8sObject[]) {
         expect(container.securityContext.capabilities.add, name).toBeUndefined()
       } else {
         expect(childUser, name).toBe(compose.services[name]?.environment?.CHILD_USER)
-        expect(container.securityContext.capabilities.add, name).toEqual(['SETUID', 'SETGID'])
+        expect(container.securityContext.capabilities.add, name).toEqual(
+          compose.services[name]?.cap_add
+        )
       }
     }
   })
