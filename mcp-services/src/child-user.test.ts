@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { ServiceDefinition } from './catalog.ts'
-import { childUserProblem, parseChildUser, runAs, SETPRIV } from './child-user.ts'
+import { childUserAdvice, childUserProblem, parseChildUser, runAs, SETPRIV } from './child-user.ts'
 import { parseBridgeConfig } from './config.ts'
 import {
   connectClient,
@@ -51,6 +51,13 @@ describe('CHILD_USER', () => {
     expect(() => parseBridgeConfig({ CHILD_USER: 'root' })).toThrow(
       'invalid bridge configuration: CHILD_USER: root: children never run as root'
     )
+  })
+
+  it('is advised to a bridge that runs as root without it, and to nobody else', () => {
+    expect(childUserAdvice(undefined, 0)).toContain('the MCP servers run as root too')
+    expect(childUserAdvice(parseChildUser('node', PASSWD), 0)).toBeUndefined()
+    expect(childUserAdvice(undefined, 1000)).toBeUndefined()
+    expect(childUserAdvice(undefined, undefined)).toBeUndefined()
   })
 
   it('starts the server through setpriv, with the user’s name and home', () => {

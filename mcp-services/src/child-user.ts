@@ -105,6 +105,18 @@ export function childUserProblem(user: ChildUser): string | undefined {
   return undefined
 }
 
+/**
+ * What to tell the operator when the servers would run as root: the bridge is root (as compose
+ * and Kubernetes run it) and `CHILD_USER` is not set. Undefined otherwise.
+ */
+export function childUserAdvice(
+  childUser: ChildUser | undefined,
+  bridgeUid: number | undefined
+): string | undefined {
+  if (childUser || bridgeUid !== 0) return undefined
+  return 'the bridge runs as root and CHILD_USER is not set, so the MCP servers run as root too: set CHILD_USER to an unprivileged user (docs/mcp-services.md, "Threat model")'
+}
+
 function switchArguments(user: ChildUser): string[] {
   return [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--']
 }

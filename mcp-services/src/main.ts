@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
+import { childUserAdvice } from './child-user.ts'
 import {
   assertChildUserUsable,
   assertListenerGuarded,
@@ -36,6 +37,8 @@ try {
   process.exit(2)
 }
 const logger = createLogger(config.logLevel, undefined, config.logFormat)
+const advice = childUserAdvice(config.childUser, process.getuid?.())
+if (advice) logger.warn({ event: 'children_as_root' }, advice)
 // Behind a reverse proxy the user directory is the auth server's internal API.
 const userDirectory = config.internalApi && httpUserDirectory(config.internalApi)
 const bridge = createBridge({

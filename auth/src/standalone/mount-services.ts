@@ -1,6 +1,11 @@
 import type { Hono } from 'hono'
 import type { Logger } from 'pino'
-import { type Bridge, type BridgeConfig, createBridge } from '../../../mcp-services/src/index.ts'
+import {
+  type Bridge,
+  type BridgeConfig,
+  childUserAdvice,
+  createBridge,
+} from '../../../mcp-services/src/index.ts'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
@@ -29,6 +34,10 @@ export function mountServices(
     throw new Error(
       'invalid bridge configuration: BRIDGE_PEERS is for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
     )
+  }
+  const advice = childUserAdvice(bridgeConfig.childUser, process.getuid?.())
+  if (advice && deps.config.protectedResources.length > 0) {
+    bridgeLogger.warn({ event: 'children_as_root' }, advice)
   }
   // One verifier (and so one token cache) for every service.
   const verifier = createAccessTokenVerifier(deps)
