@@ -90,12 +90,10 @@ const NOBODY = '65534:65534'
 
 /** What compose adds to its MCP containers after dropping every capability. */
 function composeCapabilities(): string[] {
-  const compose = parse(
-    readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'),
-    {
-      merge: true,
-    }
-  ) as { services: Record<string, { cap_add?: string[] }> }
+  const text = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')
+  const compose = parse(text, { merge: true }) as {
+    services: Record<string, { cap_add?: string[] }>
+  }
   return compose.services['mcp-echo']?.cap_add ?? []
 }
 
@@ -118,6 +116,7 @@ async function closeUnder(capabilities: readonly string[]): Promise<string> {
   if (outcome !== 'ended') process.kill(Number(pid), 'SIGKILL')
   return outcome ?? ''
 }
+
 /** Switching users needs root (or CAP_SETUID and CAP_SETGID) and util-linux's setpriv. */
 const canSwitch = process.getuid?.() === 0 && existsSync(SETPRIV)
 
