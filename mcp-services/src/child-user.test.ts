@@ -48,6 +48,9 @@ describe('CHILD_USER', () => {
     expect(() => parseChildUser('0', PASSWD)).toThrow('children never run as root')
     expect(() => parseChildUser('1000:0', PASSWD)).toThrow('children never run as root')
     expect(() => parseChildUser('mallory', PASSWD)).toThrow('no such user in /etc/passwd')
+    // setresuid reads (uid_t)-1 as "leave it": such a child would stay root.
+    expect(() => parseChildUser('4294967295', PASSWD)).toThrow('ids go up to 4294967294')
+    expect(() => parseChildUser('1000:4294967295', PASSWD)).toThrow('ids go up to 4294967294')
     expect(() => parseBridgeConfig({ CHILD_USER: 'root' })).toThrow(
       'invalid bridge configuration: CHILD_USER: root: children never run as root'
     )
@@ -134,8 +137,12 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
     bridge = undefined
   })
 
-  it('can be switched to from here', () => {
+  it('can be switched to from here, and the switch is checked by what the process reports', () => {
     expect(childUserProblem(parseChildUser(NOBODY, ''))).toBeUndefined()
+    // Ids the parser refuses, given anyway: setpriv "switches" to (uid_t)-1 and stays root.
+    expect(childUserProblem({ uid: 4_294_967_295, gid: 4_294_967_295 })).toBe(
+      'a process started as uid 4294967295, gid 4294967295 ran with uids and gids 0 0 0 0 0 0 0 0, groups none'
+    )
   })
 
   it('run as that user in both eras, and can neither read the bridge’s environment nor signal it', async () => {

@@ -6,6 +6,9 @@ import type { ChildSpec } from './child-process.ts'
 /** util-linux's `setpriv`, part of every Debian system (and the `node:*-slim` images). */
 export const SETPRIV = '/usr/bin/setpriv'
 
+/** The largest user or group id: one more is (uid_t)-1, "unchanged" to the kernel. */
+const MAX_ID = 4_294_967_294
+
 /**
  * The account the children run as (`CHILD_USER`), when it is not the bridge's own. A child under
  * the bridge's user can read the bridge's environment and memory through `/proc` (its secrets,
@@ -40,6 +43,8 @@ export function parseChildUser(value: string, passwd: string): ChildUser {
   const uid = numeric ? Number(numeric[1]) : Number(entry?.[2])
   const gid = numeric?.[2] !== undefined ? Number(numeric[2]) : Number(entry?.[3] ?? uid)
   if (uid === 0 || gid === 0) throw new Error(`${value}: children never run as root`)
+  // (uid_t)-1 asks setresuid to leave the id as it is: the child would stay root.
+  if (uid > MAX_ID || gid > MAX_ID) throw new Error(`${value}: ids go up to ${MAX_ID}`)
   return { uid, gid, name: entry?.[0], home: entry?.[5] }
 }
 
@@ -97,10 +102,21 @@ export function childUserProblem(user: ChildUser): string | undefined {
   if (process.getuid?.() === user.uid) {
     return `the bridge itself runs as uid ${user.uid}: children under the same user are not kept apart from it`
   }
-  const probe = spawnSync(SETPRIV, [...switchArguments(user), 'true'], { encoding: 'utf8' })
+  // The switched process says who it is: a switch that left any id as it was is no switch.
+  const probe = spawnSync(SETPRIV, [...switchArguments(user), 'cat', '/proc/self/status'], {
+    encoding: 'utf8',
+  })
   if (probe.error) return `${SETPRIV} cannot be run (${probe.error.message}): install util-linux`
   if (probe.status !== 0) {
     return `the bridge cannot switch to uid ${user.uid} (${probe.stderr.trim() || `exit ${probe.status}`}): run it as root with the SETUID and SETGID capabilities`
+  }
+  const status = (field: string) =>
+    new RegExp(`^${field}:[ \t]*(.*)$`, 'm').exec(probe.stdout)?.[1]?.trim().split(/\s+/) ?? []
+  const ids = [...status('Uid'), ...status('Gid')]
+  const expected = [...Array(4).fill(String(user.uid)), ...Array(4).fill(String(user.gid))]
+  const groups = status('Groups').filter(Boolean)
+  if (ids.join() !== expected.join() || groups.some((group) => group !== String(user.gid))) {
+    return `a process started as uid ${user.uid}, gid ${user.gid} ran with uids and gids ${ids.join(' ')}, groups ${groups.join(' ') || 'none'}`
   }
   return undefined
 }
