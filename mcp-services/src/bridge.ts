@@ -4,6 +4,7 @@ import { type BridgeMetrics, bridgeRequestMetrics, createBridgeMetrics } from '.
 import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
+import { createChildUsers } from './child-user.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import type { BridgeConfig } from './config.ts'
 import { CrashRate } from './crash-rate.ts'
@@ -119,7 +120,18 @@ export function createBridge(deps: BridgeDeps): Bridge {
       "this user's MCP server processes keep exiting or failing to start: their requests that would start one are refused (429) for now"
     )
   )
-  const pool = new ChildPool({ service, launch, config, logger, now, github, metrics, crashRate })
+  const childUsers = config.childUser && createChildUsers(config.childUser, config.childUidRange)
+  const pool = new ChildPool({
+    service,
+    launch,
+    config,
+    logger,
+    now,
+    github,
+    metrics,
+    crashRate,
+    childUsers,
+  })
   metrics.gauge('bridge_sessions', 'MCP sessions alive or starting', () => registry.size)
   metrics.gauge(
     'bridge_pooled_children',
@@ -198,6 +210,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       registry,
       pool,
       crashRate,
+      childUsers,
       logger,
       now,
       accepting: () => accepting,

@@ -3,6 +3,7 @@ import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
+import type { ChildUsers } from './child-user.ts'
 import type { BridgeConfig } from './config.ts'
 import { type CrashRate, CrashRateError } from './crash-rate.ts'
 import type { Identity } from './identity.ts'
@@ -29,6 +30,8 @@ export interface ChildPoolDeps {
   readonly metrics: BridgeMetrics
   /** Each user's budget of children ending by themselves, shared with the session era. */
   readonly crashRate: CrashRate
+  /** Who each child runs as (`CHILD_USER`, `CHILD_UID_RANGE`); absent: the bridge's user. */
+  readonly childUsers?: ChildUsers | undefined
 }
 
 /**
@@ -137,7 +140,13 @@ export class ChildPool {
 
   async #start(key: string, identity: Identity): Promise<PooledChild> {
     const { service, launch, config } = this.#deps
-    const spec = await childSpecFor(service, launch, identity, config, this.#deps.github)
+    const spec = await childSpecFor(
+      service,
+      launch,
+      identity,
+      { dataDir: config.dataDir, childUsers: this.#deps.childUsers },
+      this.#deps.github
+    )
     const logger = this.#deps.logger.child({ user: identity.userId, era: 'stateless' })
     const child = await startChild(spec, logger)
     countChild(child, 'stateless', this.#deps.metrics)

@@ -11,6 +11,11 @@ export interface ChildSpec {
   /** Added to the SDK's minimal inherited environment (HOME, PATH, ...), never the whole of ours. */
   readonly env: Readonly<Record<string, string>>
   readonly cwd?: string
+  /**
+   * Called once the process has ended, or could not be started: what the spec held for the
+   * child's life (its own user id) is given back.
+   */
+  readonly onExit?: () => void
 }
 
 /**
@@ -57,8 +62,15 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     markExited()
   }
   transport.onerror = (error) => childLogger.warn({ err: error }, 'child transport error')
+  if (spec.onExit) void exited.then(spec.onExit)
 
-  await transport.start()
+  try {
+    await transport.start()
+  } catch (error) {
+    hasExited = true
+    markExited()
+    throw error
+  }
   const pid = transport.pid ?? -1
   childLogger = logger.child({ pid })
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildSpec } from './child-process.ts'
-import { type ChildUser, makeDirectoriesAs, runAs } from './child-user.ts'
+import { type ChildUsers, makeDirectoriesAs, runAs } from './child-user.ts'
 import { type Identity, identityEnvironment } from './identity.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { renderTemplate, type TemplateValues } from './template.ts'
@@ -20,7 +20,8 @@ export interface GitHubAccess {
 /**
  * The command line and environment of one user's child: the catalog's templates rendered for
  * that user, the per-user directories created (by the children's user when it is another), run as
- * that user (`CHILD_USER`), the identity added when the service asks for it,
+ * the user `childUsers` gives it (`CHILD_USER`, `CHILD_UID_RANGE`; the id is given back when the
+ * child ends: `onExit`), the identity added when the service asks for it,
  * and, for a service acting as the user on GitHub, their token. The token goes into the
  * environment only: arguments are visible to anyone on the host (`ps`), the environment is not.
  */
@@ -28,16 +29,35 @@ export async function childSpecFor(
   service: ServiceDefinition,
   launch: ResolvedLaunch,
   identity: Identity,
-  placement: { readonly dataDir: string; readonly childUser?: ChildUser | undefined },
+  placement: { readonly dataDir: string; readonly childUsers?: ChildUsers | undefined },
   github?: GitHubAccess
 ): Promise<ChildSpec> {
-  const { dataDir, childUser } = placement
-  const values: TemplateValues = { userId: identity.userId, dataDir }
+  const values: TemplateValues = { userId: identity.userId, dataDir: placement.dataDir }
   const directories = service.perUserDirectories.map((directory) =>
     renderTemplate(directory, values)
   )
-  if (childUser) await makeDirectoriesAs(childUser, directories)
-  else for (const directory of directories) await mkdir(directory, { recursive: true })
+  const allotted = placement.childUsers?.forChild(directories.length > 0)
+  try {
+    if (allotted) await makeDirectoriesAs(allotted.user, directories)
+    else for (const directory of directories) await mkdir(directory, { recursive: true })
+    const spec: ChildSpec = {
+      command: launch.command,
+      args: [launch.script, ...service.args.map((arg) => renderTemplate(arg, values))],
+      env: await childEnvironment(service, identity, values, github),
+    }
+    return allotted ? { ...runAs(allotted.user, spec), onExit: allotted.release } : spec
+  } catch (error) {
+    allotted?.release()
+    throw error
+  }
+}
+
+async function childEnvironment(
+  service: ServiceDefinition,
+  identity: Identity,
+  values: TemplateValues,
+  github: GitHubAccess | undefined
+): Promise<Record<string, string>> {
   const env: Record<string, string> = {}
   for (const [name, template] of Object.entries(service.env)) {
     env[name] = renderTemplate(template, values)
@@ -54,10 +74,5 @@ export async function childSpecFor(
       env.MCP_GATEWAY_GITHUB_TOKEN_UNAVAILABLE = 'true'
     }
   }
-  const spec: ChildSpec = {
-    command: launch.command,
-    args: [launch.script, ...service.args.map((arg) => renderTemplate(arg, values))],
-    env,
-  }
-  return childUser ? runAs(childUser, spec) : spec
+  return env
 }

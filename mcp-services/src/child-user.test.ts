@@ -3,10 +3,20 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { ServiceDefinition } from './catalog.ts'
-import { childUserAdvice, childUserProblem, parseChildUser, runAs, SETPRIV } from './child-user.ts'
+import { startChild } from './child-process.ts'
+import {
+  childUserAdvice,
+  childUserProblem,
+  createChildUsers,
+  parseChildUser,
+  parseUidRange,
+  runAs,
+  SETPRIV,
+} from './child-user.ts'
 import { parseBridgeConfig } from './config.ts'
 import {
   connectClient,
@@ -54,6 +64,41 @@ describe('CHILD_USER', () => {
     expect(() => parseBridgeConfig({ CHILD_USER: 'root' })).toThrow(
       'invalid bridge configuration: CHILD_USER: root: children never run as root'
     )
+  })
+
+  it('gives each child of a service without data an id of its own from the range, and takes it back', () => {
+    const base = parseChildUser('node', PASSWD)
+    const users = createChildUsers(base, parseUidRange('5000-5001'))
+    const first = users.forChild(false)
+    const second = users.forChild(false)
+    expect([first.user.uid, second.user.uid]).toEqual([5000, 5001])
+    expect(first.user).toMatchObject({ gid: 1000, home: '/home/node' })
+    expect(() => users.forChild(false)).toThrow('every id of CHILD_UID_RANGE (5000-5001) is in use')
+    // A service with per-user data runs as CHILD_USER, which owns that data.
+    expect(users.forChild(true).user).toBe(base)
+    first.release()
+    first.release()
+    expect(users.forChild(false).user.uid).toBe(5000)
+    expect(() => users.forChild(false)).toThrow('in use')
+    expect(createChildUsers(base).forChild(false).user).toBe(base)
+  })
+
+  it('reads CHILD_UID_RANGE as first-last, needing CHILD_USER and room for the caps', () => {
+    expect(parseUidRange('100000-100999')).toEqual({ first: 100000, last: 100999 })
+    expect(() => parseUidRange('0-10')).toThrow('ids from 1 to 4294967294')
+    expect(() => parseUidRange('10-4294967295')).toThrow('ids from 1 to 4294967294')
+    expect(() => parseUidRange('20-10')).toThrow('the first not above the last')
+    expect(() => parseUidRange('1000')).toThrow('write first-last')
+    expect(() => parseBridgeConfig({ CHILD_UID_RANGE: '100000-100999' })).toThrow(
+      'CHILD_UID_RANGE: needs CHILD_USER'
+    )
+    expect(() =>
+      parseBridgeConfig({
+        CHILD_USER: '4242',
+        CHILD_UID_RANGE: '100000-100009',
+        MAX_SESSIONS: '6',
+      })
+    ).toThrow('CHILD_UID_RANGE: 10 ids, fewer than 4 x MAX_SESSIONS (24)')
   })
 
   it('is advised to a bridge that runs as root without it, and to nobody else', () => {
@@ -175,6 +220,38 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
     expect(JSON.parse(textOf(json.result))).toMatchObject(expected)
   })
 
+  it('with CHILD_UID_RANGE, cannot read each other’s environment; sharing CHILD_USER, they can', async () => {
+    const range = parseUidRange('200000-200099')
+    const childUser = parseChildUser(NOBODY, '')
+    const peerRead = async (service: ServiceDefinition) => {
+      const started = await startTestBridge(service, { childUser, childUidRange: range })
+      bridge = started
+      await chown(started.dataDir, 65534, 65534)
+      const { client: bob } = await connectClient(started.url, 'bob')
+      const bobPid = Number(textOf(await bob.callTool({ name: 'pid' })))
+      const { client: alice } = await connectClient(started.url, 'alice')
+      const report = JSON.parse(
+        textOf(await alice.callTool({ name: 'process-probe', arguments: { peer: bobPid } }))
+      )
+      await Promise.all([alice.close(), bob.close()])
+      await started.close()
+      bridge = undefined
+      return report
+    }
+    // The fixture keeps no per-user data: each child its own id, the lowest free one.
+    expect(await peerRead(fixtureService)).toMatchObject({
+      uid: 200001,
+      gid: 65534,
+      readPeerEnvironment: 'EACCES',
+      readBridgeEnvironment: 'EACCES',
+    })
+    // With per-user data both run as CHILD_USER, the data's owner.
+    expect(await peerRead(probedService)).toMatchObject({
+      uid: 65534,
+      readPeerEnvironment: 'allowed',
+    })
+  })
+
   it('can be ended by a bridge with the capabilities compose gives it, and not without KILL', async () => {
     const capabilities = composeCapabilities()
     expect(capabilities).toContain('KILL')
@@ -193,5 +270,26 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
       readBridgeEnvironment: 'allowed',
       signalBridge: 'allowed',
     })
+  })
+})
+
+describe('a child’s own id', () => {
+  it('is given back when the child exits, and when it cannot be started at all', async () => {
+    const given: string[] = []
+    const child = await startChild(
+      { command: process.execPath, args: ['-e', ''], env: {}, onExit: () => given.push('exited') },
+      pino({ level: 'silent' })
+    )
+    await child.exited
+    await Promise.resolve()
+    expect(given).toEqual(['exited'])
+    await expect(
+      startChild(
+        { command: '/nonexistent', args: [], env: {}, onExit: () => given.push('unstarted') },
+        pino({ level: 'silent' })
+      )
+    ).rejects.toThrow()
+    await Promise.resolve()
+    expect(given).toEqual(['exited', 'unstarted'])
   })
 })

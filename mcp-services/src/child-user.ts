@@ -48,6 +48,69 @@ export function parseChildUser(value: string, passwd: string): ChildUser {
   return { uid, gid, name: entry?.[0], home: entry?.[5] }
 }
 
+/** `CHILD_UID_RANGE`: the user ids given out one per child, both ends included. */
+export interface UidRange {
+  readonly first: number
+  readonly last: number
+}
+
+/**
+ * Reads `CHILD_UID_RANGE` (`first-last`): ids above root's and below (uid_t)-1.
+ *
+ * @throws Error with a message saying what is wrong with the value.
+ */
+export function parseUidRange(value: string): UidRange {
+  const bounds = /^(\d{1,10})-(\d{1,10})$/.exec(value)
+  if (!bounds) throw new Error(`${value}: write first-last, as 100000-100999`)
+  const [first, last] = [Number(bounds[1]), Number(bounds[2])]
+  if (first === 0 || last > MAX_ID || first > last) {
+    throw new Error(`${value}: ids from 1 to ${MAX_ID}, the first not above the last`)
+  }
+  return { first, last }
+}
+
+/** Who each child runs as, and the id given back once it has ended. */
+export interface ChildUsers {
+  /**
+   * The user for one child: its own id from `CHILD_UID_RANGE` when there is one and the service
+   * keeps no per-user data (which `CHILD_USER` owns), else `CHILD_USER` itself. `release` gives
+   * the id back; call it once the child has ended.
+   *
+   * @throws Error when every id of the range belongs to a live child.
+   */
+  forChild(keepsData: boolean): { readonly user: ChildUser; release(): void }
+}
+
+/**
+ * The children's users. With a range, no two live children of a service without data share a
+ * user, so none can read another's environment (for `github`: another user's GitHub token) or
+ * memory; the lowest free id is taken.
+ */
+export function createChildUsers(base: ChildUser, range?: UidRange): ChildUsers {
+  const taken = new Set<number>()
+  const shared = { user: base, release: () => {} }
+  return {
+    forChild(keepsData) {
+      if (!range || keepsData) return shared
+      let uid = range.first
+      while (taken.has(uid) && uid <= range.last) uid++
+      if (uid > range.last) {
+        throw new Error(`every id of CHILD_UID_RANGE (${range.first}-${range.last}) is in use`)
+      }
+      taken.add(uid)
+      let released = false
+      return {
+        user: { ...base, uid },
+        release() {
+          if (released) return
+          released = true
+          taken.delete(uid)
+        },
+      }
+    },
+  }
+}
+
 /** The system's password database, for {@link parseChildUser}; empty when there is none. */
 export function readPasswd(): string {
   try {
@@ -64,9 +127,10 @@ export function readPasswd(): string {
  * server that keeps files under `$HOME` writes where it may.
  */
 export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
-  const identity: Record<string, string> = {}
+  // Never the bridge's own (root): the account's name, else its number.
+  const name = user.name ?? String(user.uid)
+  const identity: Record<string, string> = { USER: name, LOGNAME: name }
   if (user.home !== undefined) identity.HOME = user.home
-  if (user.name !== undefined) Object.assign(identity, { USER: user.name, LOGNAME: user.name })
   return {
     ...spec,
     command: SETPRIV,

@@ -131,6 +131,13 @@ export const environmentSchema = z.object({
     .describe(
       "the user the MCP server processes run as (a name, or uid:gid), when not the bridge's own: the bridge must then run as root with the SETUID and SETGID capabilities"
     ),
+  CHILD_UID_RANGE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'first-last: user ids given out one per child of a service without per-user data, so no two such children share a user (needs CHILD_USER, and at least 4 x MAX_SESSIONS ids)'
+    ),
   ALLOW_ANONYMOUS: flag.describe(
     'accept requests without X-User-Id as user "anonymous" (only for a bridge that nothing but you can reach)'
   ),

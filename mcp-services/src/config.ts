@@ -1,7 +1,14 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { serviceCatalog } from './catalog.ts'
-import { type ChildUser, childUserProblem, parseChildUser, readPasswd } from './child-user.ts'
+import {
+  type ChildUser,
+  childUserProblem,
+  parseChildUser,
+  parseUidRange,
+  readPasswd,
+  type UidRange,
+} from './child-user.ts'
 import { environmentSchema, LOOPBACK_HOSTS, type ReplicaPeer } from './config-environment.ts'
 import type { CrashRateLimits } from './crash-rate.ts'
 import { withoutEmptyValues } from './environment.ts'
@@ -47,6 +54,11 @@ export interface BridgeConfig {
    * undefined: the bridge's own user.
    */
   readonly childUser: ChildUser | undefined
+  /**
+   * `CHILD_UID_RANGE`: an id of its own for each child of a service without per-user data
+   * (child-user.ts); undefined: every child runs as `childUser`.
+   */
+  readonly childUidRange: UidRange | undefined
   /** Requests without `X-User-Id` run as user `anonymous` instead of being refused. */
   readonly allowAnonymous: boolean
   /** `GITHUB_API_URL` without a trailing slash: where a service acting as the user calls GitHub. */
@@ -152,6 +164,7 @@ export function parseBridgeConfig(
     allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
     dataDir: resolve(e.DATA_DIR),
     childUser: childUserFrom(e.CHILD_USER),
+    childUidRange: uidRangeFrom(e.CHILD_UID_RANGE, e.CHILD_USER, e.MAX_SESSIONS),
     allowAnonymous: e.ALLOW_ANONYMOUS,
     githubApiUrl: e.GITHUB_API_URL,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
@@ -197,8 +210,41 @@ function isLoopback(host: string): boolean {
  * while its configuration says they do not.
  */
 export function assertChildUserUsable(config: BridgeConfig): void {
-  const problem = config.childUser && childUserProblem(config.childUser)
+  const { childUser, childUidRange } = config
+  const problem = childUser && childUserProblem(childUser)
   if (problem) throw new BridgeConfigError(`invalid bridge configuration: CHILD_USER: ${problem}`)
+  // One id of the range stands for all: the same switch, to another number.
+  const rangeProblem =
+    childUser && childUidRange && childUserProblem({ ...childUser, uid: childUidRange.first })
+  if (rangeProblem) {
+    throw new BridgeConfigError(`invalid bridge configuration: CHILD_UID_RANGE: ${rangeProblem}`)
+  }
+}
+
+/**
+ * Enough ids for every child at the caps (sessions and pooled children, `MAX_SESSIONS` each) and
+ * as many again ending, which keep their id until they have exited.
+ */
+function uidRangeFrom(
+  value: string | undefined,
+  childUser: string | undefined,
+  maxSessions: number
+): UidRange | undefined {
+  if (value === undefined) return undefined
+  const problem = (message: string) =>
+    new BridgeConfigError(`invalid bridge configuration: CHILD_UID_RANGE: ${message}`)
+  if (childUser === undefined) throw problem('needs CHILD_USER (its group and home)')
+  let range: UidRange
+  try {
+    range = parseUidRange(value.trim())
+  } catch (error) {
+    throw problem((error as Error).message)
+  }
+  const size = range.last - range.first + 1
+  if (size < 4 * maxSessions) {
+    throw problem(`${size} ids, fewer than 4 x MAX_SESSIONS (${4 * maxSessions})`)
+  }
+  return Object.freeze(range)
 }
 
 function childUserFrom(value: string | undefined): ChildUser | undefined {

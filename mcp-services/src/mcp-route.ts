@@ -8,6 +8,7 @@ import type { ServiceDefinition } from './catalog.ts'
 import type { ChildPool } from './child-pool.ts'
 import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
+import type { ChildUsers } from './child-user.ts'
 import type { BridgeConfig } from './config.ts'
 import type { CrashRate } from './crash-rate.ts'
 import { type Identity, identityFromHeaders } from './identity.ts'
@@ -39,6 +40,8 @@ export interface McpRouteDeps {
   readonly pool: ChildPool
   /** Each user's budget of children ending by themselves, shared with the pool. */
   readonly crashRate: CrashRate
+  /** Who each child runs as (`CHILD_USER`, `CHILD_UID_RANGE`); absent: the bridge's user. */
+  readonly childUsers?: ChildUsers | undefined
   /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
   readonly github?: GitHubAccess | undefined
   readonly logger: Logger
@@ -222,7 +225,13 @@ function keepsCrashing(retryAfterSeconds: number, deps: McpRouteDeps): Response 
 }
 
 async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Session> {
-  const spec = await childSpecFor(deps.service, deps.launch, identity, deps.config, deps.github)
+  const spec = await childSpecFor(
+    deps.service,
+    deps.launch,
+    identity,
+    { dataDir: deps.config.dataDir, childUsers: deps.childUsers },
+    deps.github
+  )
   const logger = deps.logger.child({ user: identity.userId })
   const child = await startChild(spec, logger)
   countChild(child, 'session', deps.metrics)

@@ -156,6 +156,7 @@ describe('docker-compose.yml', () => {
       expect(container?.cap_add).toEqual(['SETUID', 'SETGID', 'KILL'])
       expect(container?.user).toBe('0:0')
       expect(container?.environment?.CHILD_USER).toBe('1000:1000')
+      expect(container?.environment?.CHILD_UID_RANGE).toBe('100000-100999')
       expect(container?.security_opt).toContain('no-new-privileges:true')
       expect(Number(container?.environment?.MAX_SESSIONS)).toBeGreaterThan(0)
     }

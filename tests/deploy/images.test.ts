@@ -230,14 +230,14 @@ describe('mcp-services/Dockerfile with METRICS_PORT in .env', () => {
 /**
  * Compose starts a bridge as root and its children as the image's `node` user (CHILD_USER
  * 1000:1000). Replayed the same where the tests run as root; elsewhere this process cannot switch
- * users, so CHILD_USER is left out (the bridge would refuse to start) and the children run as
+ * users, so CHILD_USER and CHILD_UID_RANGE are left out (the bridge would refuse to start) and the children run as
  * the bridge does.
  */
 const canSwitchUsers = process.getuid?.() === 0
 
 function replayable(environment: Record<string, string>): Record<string, string> {
   if (canSwitchUsers) return environment
-  const { CHILD_USER: _, ...rest } = environment
+  const { CHILD_USER: _, CHILD_UID_RANGE: __, ...rest } = environment
   return rest
 }
 

@@ -49,9 +49,10 @@ server.registerTool(
   'process-probe',
   {
     description:
-      'Who this process runs as, and what it can do to its parent (the bridge): read its environment, signal it; writes a file in PROBE_DIR when set',
+      'Who this process runs as, and what it can do to its parent (the bridge) and to a peer process: read their environment, signal them; writes a file in PROBE_DIR when set',
+    inputSchema: { peer: z.number().int().optional() },
   },
-  () => {
+  ({ peer }) => {
     const attempt = (action: () => unknown) => {
       try {
         action()
@@ -71,6 +72,8 @@ server.registerTool(
       signalBridge: attempt(() => process.kill(process.ppid, 0)),
       writeProbeDir: probeDir ? attempt(() => writeFileSync(`${probeDir}/probe`, 'x')) : 'unset',
       probeDirOwner: probeDir ? statSync(probeDir).uid : undefined,
+      readPeerEnvironment:
+        peer === undefined ? 'unset' : attempt(() => readFileSync(`/proc/${peer}/environ`)),
     }
     return { content: [{ type: 'text', text: JSON.stringify(report) }] }
   }
