@@ -4,7 +4,7 @@ import { type BridgeMetrics, bridgeRequestMetrics, createBridgeMetrics } from '.
 import type { ServiceDefinition } from './catalog.ts'
 import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
-import { createChildUsers } from './child-user.ts'
+import { type ChildUsers, createChildUsers } from './child-user.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import type { BridgeConfig } from './config.ts'
 import { CrashRate } from './crash-rate.ts'
@@ -50,6 +50,11 @@ export interface BridgeDeps {
   readonly resource?: string | undefined
   /** Where its metrics go (docs/metrics.md); absent: a registry of its own, `bridge.metrics`. */
   readonly metrics?: BridgeMetrics | undefined
+  /**
+   * Who the children run as, shared by every bridge of one process so that no two children of
+   * different services get one id of `CHILD_UID_RANGE`; absent: made from `config`.
+   */
+  readonly childUsers?: ChildUsers | undefined
 }
 
 export interface Bridge {
@@ -120,7 +125,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
       "this user's MCP server processes keep exiting or failing to start: their requests that would start one are refused (429) for now"
     )
   )
-  const childUsers = config.childUser && createChildUsers(config.childUser, config.childUidRange)
+  const childUsers =
+    deps.childUsers ??
+    (config.childUser && createChildUsers(config.childUser, config.childUidRange))
   const pool = new ChildPool({
     service,
     launch,

@@ -72,7 +72,13 @@ describe('CHILD_USER', () => {
     const first = users.forChild(false)
     const second = users.forChild(false)
     expect([first.user.uid, second.user.uid]).toEqual([5000, 5001])
-    expect(first.user).toMatchObject({ gid: 1000, home: '/home/node' })
+    // CHILD_USER's group and home, not its name: USER and LOGNAME say the id.
+    expect(first.user).toEqual({ uid: 5000, gid: 1000, home: '/home/node' })
+    expect(runAs(first.user, { command: 'x', args: [], env: {} }).env).toEqual({
+      USER: '5000',
+      LOGNAME: '5000',
+      HOME: '/home/node',
+    })
     expect(() => users.forChild(false)).toThrow('every id of CHILD_UID_RANGE (5000-5001) is in use')
     // A service with per-user data runs as CHILD_USER, which owns that data.
     expect(users.forChild(true).user).toBe(base)
@@ -99,6 +105,9 @@ describe('CHILD_USER', () => {
         MAX_SESSIONS: '6',
       })
     ).toThrow('CHILD_UID_RANGE: 10 ids, fewer than 4 x MAX_SESSIONS (24)')
+    expect(() =>
+      parseBridgeConfig({ CHILD_USER: '100500:100500', CHILD_UID_RANGE: '100000-100999' })
+    ).toThrow("CHILD_UID_RANGE: holds CHILD_USER's id 100500")
   })
 
   it('is advised to a bridge that runs as root without it, and to nobody else', () => {

@@ -100,7 +100,8 @@ export function createChildUsers(base: ChildUser, range?: UidRange): ChildUsers 
       taken.add(uid)
       let released = false
       return {
-        user: { ...base, uid },
+        // The account's group and home; not its name, which is another id's.
+        user: { uid, gid: base.gid, home: base.home },
         release() {
           if (released) return
           released = true
@@ -123,8 +124,8 @@ export function readPasswd(): string {
 /**
  * `spec` started as `user`: `setpriv` changes the user and group, drops every supplementary group
  * and forbids any gain of privileges, then executes the server itself (no process stays between
- * the bridge and it). The user's name and home replace the bridge's in the environment, so a
- * server that keeps files under `$HOME` writes where it may.
+ * the bridge and it). The user's name (else its number) and home replace the bridge's in the
+ * environment: a server never sees itself as root.
  */
 export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
   // Never the bridge's own (root): the account's name, else its number.

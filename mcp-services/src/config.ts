@@ -146,6 +146,14 @@ export function parseBridgeConfig(
     )
   }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
+  const childUser = childUserFrom(e.CHILD_USER)
+  const childUidRange = uidRangeFrom(e.CHILD_UID_RANGE, e.CHILD_USER, e.MAX_SESSIONS)
+  const { first, last } = childUidRange ?? { first: 1, last: 0 }
+  if (childUser && childUser.uid >= first && childUser.uid <= last) {
+    throw new BridgeConfigError(
+      `invalid bridge configuration: CHILD_UID_RANGE: holds CHILD_USER's id ${childUser.uid}, whose children it must keep apart`
+    )
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -163,8 +171,8 @@ export function parseBridgeConfig(
     allowedOrigins: e.ALLOWED_ORIGINS ?? [],
     allowedHosts: e.ALLOWED_HOSTS ?? (LOOPBACK_HOSTS.includes(e.HOST) ? LOOPBACK_HOSTS : '*'),
     dataDir: resolve(e.DATA_DIR),
-    childUser: childUserFrom(e.CHILD_USER),
-    childUidRange: uidRangeFrom(e.CHILD_UID_RANGE, e.CHILD_USER, e.MAX_SESSIONS),
+    childUser,
+    childUidRange,
     allowAnonymous: e.ALLOW_ANONYMOUS,
     githubApiUrl: e.GITHUB_API_URL,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,

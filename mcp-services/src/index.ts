@@ -5,7 +5,7 @@ export {
   type ServiceDefinition,
   serviceCatalog,
 } from './catalog.ts'
-export { childUserAdvice } from './child-user.ts'
+export { childUserAdvice, createChildUsers } from './child-user.ts'
 export {
   assertChildUserUsable,
   type BridgeConfig,

@@ -5,6 +5,7 @@ import {
   type BridgeConfig,
   childUserAdvice,
   createBridge,
+  createChildUsers,
 } from '../../../mcp-services/src/index.ts'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
@@ -39,6 +40,9 @@ export function mountServices(
   if (advice && deps.config.protectedResources.length > 0) {
     bridgeLogger.warn({ event: 'children_as_root' }, advice)
   }
+  // One set of children's ids for every service: no two children get the same one.
+  const childUsers =
+    bridgeConfig.childUser && createChildUsers(bridgeConfig.childUser, bridgeConfig.childUidRange)
   // One verifier (and so one token cache) for every service.
   const verifier = createAccessTokenVerifier(deps)
   const bridges = deps.config.protectedResources.map((protectedResource) => {
@@ -53,6 +57,7 @@ export function mountServices(
       userDirectory,
       // Step-up challenges name this resource's metadata, whatever Host the request came with.
       resource: protectedResource.resource,
+      childUsers,
     })
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
     app.use(`${path}/*`, guard)
