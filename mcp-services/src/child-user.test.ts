@@ -68,7 +68,7 @@ describe('CHILD_USER', () => {
 
   it('gives each child of a service without data an id of its own from the range, and takes it back', () => {
     const base = parseChildUser('node', PASSWD)
-    const users = createChildUsers(base, parseUidRange('5000-5001'))
+    const users = createChildUsers(base, parseUidRange('5000-5001', PASSWD))
     const first = users.forChild(false)
     const second = users.forChild(false)
     expect([first.user.uid, second.user.uid]).toEqual([5000, 5001])
@@ -90,11 +90,14 @@ describe('CHILD_USER', () => {
   })
 
   it('reads CHILD_UID_RANGE as first-last, needing CHILD_USER and room for the caps', () => {
-    expect(parseUidRange('100000-100999')).toEqual({ first: 100000, last: 100999 })
-    expect(() => parseUidRange('0-10')).toThrow('ids from 1 to 4294967294')
-    expect(() => parseUidRange('10-4294967295')).toThrow('ids from 1 to 4294967294')
-    expect(() => parseUidRange('20-10')).toThrow('the first not above the last')
-    expect(() => parseUidRange('1000')).toThrow('write first-last')
+    expect(parseUidRange('100000-100999', PASSWD)).toEqual({ first: 100000, last: 100999 })
+    expect(() => parseUidRange('0-10', PASSWD)).toThrow('ids from 1 to 4294967294')
+    expect(() => parseUidRange('10-4294967295', PASSWD)).toThrow('ids from 1 to 4294967294')
+    expect(() => parseUidRange('20-10', PASSWD)).toThrow('the first not above the last')
+    expect(() => parseUidRange('1000', PASSWD)).toThrow('write first-last')
+    expect(() => parseUidRange('900-1100', PASSWD)).toThrow(
+      'holds the id of the account node (1000); choose ids no account has'
+    )
     expect(() => parseBridgeConfig({ CHILD_UID_RANGE: '100000-100999' })).toThrow(
       'CHILD_UID_RANGE: needs CHILD_USER'
     )
@@ -230,7 +233,7 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
   })
 
   it('with CHILD_UID_RANGE, cannot read each other’s environment; sharing CHILD_USER, they can', async () => {
-    const range = parseUidRange('200000-200099')
+    const range = parseUidRange('200000-200099', '')
     const childUser = parseChildUser(NOBODY, '')
     const peerRead = async (service: ServiceDefinition) => {
       const started = await startTestBridge(service, { childUser, childUidRange: range })

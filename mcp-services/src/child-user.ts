@@ -31,10 +31,7 @@ export interface ChildUser {
  * @throws Error with a message saying what is wrong with the value.
  */
 export function parseChildUser(value: string, passwd: string): ChildUser {
-  const entries = passwd
-    .split('\n')
-    .map((line) => line.split(':'))
-    .filter((fields) => fields.length >= 7 && /^\d+$/.test(fields[2] ?? ''))
+  const entries = passwdEntries(passwd)
   const numeric = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value)
   const entry = numeric
     ? entries.find((fields) => Number(fields[2]) === Number(numeric[1]))
@@ -59,12 +56,22 @@ export interface UidRange {
  *
  * @throws Error with a message saying what is wrong with the value.
  */
-export function parseUidRange(value: string): UidRange {
+export function parseUidRange(value: string, passwd: string): UidRange {
   const bounds = /^(\d{1,10})-(\d{1,10})$/.exec(value)
   if (!bounds) throw new Error(`${value}: write first-last, as 100000-100999`)
   const [first, last] = [Number(bounds[1]), Number(bounds[2])]
   if (first === 0 || last > MAX_ID || first > last) {
     throw new Error(`${value}: ids from 1 to ${MAX_ID}, the first not above the last`)
+  }
+  // A child under an account's id could read and change whatever that account owns.
+  const account = passwdEntries(passwd).find((fields) => {
+    const uid = Number(fields[2])
+    return uid >= first && uid <= last
+  })
+  if (account) {
+    throw new Error(
+      `${value}: holds the id of the account ${account[0]} (${account[2]}); choose ids no account has`
+    )
   }
   return { first, last }
 }
@@ -110,6 +117,14 @@ export function createChildUsers(base: ChildUser, range?: UidRange): ChildUsers 
       }
     },
   }
+}
+
+/** The entries of a password database, each as its seven fields. */
+function passwdEntries(passwd: string): string[][] {
+  return passwd
+    .split('\n')
+    .map((line) => line.split(':'))
+    .filter((fields) => fields.length >= 7 && /^\d+$/.test(fields[2] ?? ''))
 }
 
 /** The system's password database, for {@link parseChildUser}; empty when there is none. */

@@ -244,7 +244,7 @@ function uidRangeFrom(
   if (childUser === undefined) throw problem('needs CHILD_USER (its group and home)')
   let range: UidRange
   try {
-    range = parseUidRange(value.trim())
+    range = parseUidRange(value.trim(), readPasswd())
   } catch (error) {
     throw problem((error as Error).message)
   }
