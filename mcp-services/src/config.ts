@@ -32,8 +32,9 @@ export interface BridgeConfig {
   /** How often idle sessions are looked for. */
   readonly sweepIntervalMs: number
   /**
-   * How long a pooled child may take to answer the bridge's `initialize`; past it the child is
-   * ended and the request refused. Fixed at 60 s, the SDK's own request timeout.
+   * How long a child may take to answer `initialize` (the bridge's for a pooled child, the
+   * client's for a session); past it the child is ended, the request refused and the user's
+   * crash budget spent. Fixed at 60 s, the SDK's own request timeout.
    */
   readonly childStartTimeoutMs: number
   readonly maxSessions: number

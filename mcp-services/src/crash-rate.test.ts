@@ -241,6 +241,38 @@ describe('a user whose MCP server never answers initialize', { timeout: 60_000 }
       expect.objectContaining({ level: 40, user: 'mallory', retry_after_seconds: 10 }),
     ])
   })
+
+  it('ends a session whose server does not answer the client’s initialize in time, spending the same budget', async () => {
+    bridge = await startTestBridge(stuckService, {
+      childCrashRate: threePerHalfMinute,
+      childStartTimeoutMs: 200,
+    })
+    const answers: { status: number; text: string }[] = []
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const response = await fetch(bridge.url, {
+        method: 'POST',
+        headers: {
+          ...identityHeaders('mallory'),
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'raw', version: '0' },
+          },
+        }),
+      })
+      answers.push({ status: response.status, text: await response.text() })
+    }
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 429, 429])
+    expect(answers[0]?.text).toContain('no answer to initialize within 200 ms')
+    expect(bridge.bridge.sessionCount()).toBe(0)
+  })
 })
 
 describe('a healthy user', { timeout: 60_000 }, () => {

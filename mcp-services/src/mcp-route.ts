@@ -251,6 +251,10 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
       logger.info({ session: started.id, pid: child.pid }, 'session started')
     },
     onEnded: (ended) => deps.registry.forget(ended),
+    start: {
+      timeoutMs: deps.config.childStartTimeoutMs,
+      onStartFailed: () => deps.crashRate.countFailedStart(identity.userId),
+    },
   })
   deps.registry.track(session)
   return session

@@ -14,6 +14,7 @@ import { type EventStoreLimits, type ReplayRefusal, SessionEventStore } from './
 import type { Identity } from './identity.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
+import { StartBound } from './start-bound.ts'
 
 type StreamKind = 'post' | 'standalone' | 'resumed'
 
@@ -38,6 +39,11 @@ export interface SessionOptions {
   readonly onInitialized: (session: Session) => void
   /** Called once when the session ends, whatever ended it. */
   readonly onEnded: (session: Session) => void
+  /**
+   * How long the child may take to answer the client's `initialize`; past it `onStartFailed` is
+   * called and the session ends (start-bound.ts). Absent: no bound.
+   */
+  readonly start?: { readonly timeoutMs: number; readonly onStartFailed: () => void } | undefined
 }
 
 /**
@@ -64,9 +70,17 @@ export class Session {
   readonly #events: SessionEventStore
   readonly #options: SessionOptions
   readonly #logger: Logger
+  readonly #startBound: StartBound | undefined
 
   constructor(options: SessionOptions) {
     this.#options = options
+    const { start } = options
+    this.#startBound =
+      start &&
+      new StartBound(start.timeoutMs, () => {
+        start.onStartFailed()
+        void this.end(`no answer to initialize within ${start.timeoutMs} ms`)
+      })
     this.identity = options.identity
     this.child = options.child
     this.#logger = options.logger
@@ -176,6 +190,7 @@ export class Session {
   async end(reason: string): Promise<void> {
     if (this.#ended) return
     this.#ended = true
+    this.#startBound?.stop()
     this.#logger.info({ reason, pid: this.child.pid }, 'session ended')
     for (const id of this.#inFlight.ids()) {
       await this.#sendToClient(childGoneError(id, reason))
@@ -187,6 +202,7 @@ export class Session {
 
   #fromClient(message: JSONRPCMessage): void {
     this.#lastActivity = this.#options.now()
+    this.#startBound?.fromClient(message)
     if (isJSONRPCRequest(message)) {
       this.#inFlight.add(message)
     } else if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
@@ -227,6 +243,7 @@ export class Session {
   }
 
   #fromChild(received: JSONRPCMessage): void {
+    this.#startBound?.fromChild(received)
     const message = this.#options.filterForClient?.(received) ?? received
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       if (message.id !== undefined) this.#inFlight.delete(message.id)
