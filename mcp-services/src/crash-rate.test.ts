@@ -90,6 +90,32 @@ describe('CrashRate', () => {
   })
 })
 
+/**
+ * A session-era `initialize` as `userId`, read to its end: the child's exit is known once the
+ * answer is complete.
+ */
+async function initializeRaw(url: string, userId: string) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      ...identityHeaders(userId),
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'raw', version: '0' },
+      },
+    }),
+  })
+  return { status: response.status, headers: response.headers, text: await response.text() }
+}
+
 /** A service whose process exits as soon as it starts: every request would start another. */
 const crashingService: ServiceDefinition = {
   ...fixtureService,
@@ -130,28 +156,7 @@ describe('a user whose MCP server crashes at start', { timeout: 60_000 }, () => 
     return values.find((value) => value.labels.era === era)?.value ?? 0
   }
 
-  /** An `initialize`, read to its end: the child's exit is known once the answer is complete. */
-  const initialize = async (userId: string) => {
-    const response = await fetch(bridge.url, {
-      method: 'POST',
-      headers: {
-        ...identityHeaders(userId),
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'raw', version: '0' },
-        },
-      }),
-    })
-    return { status: response.status, headers: response.headers, text: await response.text() }
-  }
+  const initialize = (userId: string) => initializeRaw(bridge.url, userId)
 
   it('starts a bounded number of sessions, answers the rest 429, and not for another user', async () => {
     await start()
@@ -247,28 +252,9 @@ describe('a user whose MCP server never answers initialize', { timeout: 60_000 }
       childCrashRate: threePerHalfMinute,
       childStartTimeoutMs: 200,
     })
-    const answers: { status: number; text: string }[] = []
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const response = await fetch(bridge.url, {
-        method: 'POST',
-        headers: {
-          ...identityHeaders('mallory'),
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 0,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-11-25',
-            capabilities: {},
-            clientInfo: { name: 'raw', version: '0' },
-          },
-        }),
-      })
-      answers.push({ status: response.status, text: await response.text() })
-    }
+    const url = bridge.url
+    const answers = []
+    for (let attempt = 0; attempt < 5; attempt++) answers.push(await initializeRaw(url, 'mallory'))
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 429, 429])
     expect(answers[0]?.text).toContain('no answer to initialize within 200 ms')
     expect(bridge.bridge.sessionCount()).toBe(0)

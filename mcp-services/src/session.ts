@@ -14,6 +14,7 @@ import { type EventStoreLimits, type ReplayRefusal, SessionEventStore } from './
 import type { Identity } from './identity.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
+import { onEnd, streamedAsWritten } from './sse.ts'
 import { StartBound } from './start-bound.ts'
 
 type StreamKind = 'post' | 'standalone' | 'resumed'
@@ -283,51 +284,6 @@ function replayRefused(refusal: ReplayRefusal, limits: EventStoreLimits): Respon
       ? 'Bad Request: unknown Last-Event-ID'
       : `Bad Request: the events after this Last-Event-ID are no longer kept (a session keeps its last ${limits.maxEvents} events, at most ${limits.maxBytes} bytes)`
   return jsonRpcErrorResponse(400, SERVER_ERROR, message)
-}
-
-/**
- * Marks an SSE response as chunked. Without the header the Node adapter (`@hono/node-server`)
- * holds a streamed body for a timer tick (1-2 ms) when its second chunk is not ready at once,
- * hoping to send it whole with a Content-Length; a POST stream's priming event is always alone at
- * first, so every call's answer waited for that timer. Node sends the same chunked encoding
- * either way (Hono's own streaming helpers set the header for this reason).
- */
-function streamedAsWritten(response: Response): Response {
-  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    response.headers.set('Transfer-Encoding', 'chunked')
-  }
-  return response
-}
-
-/** Passes a stream through and calls `ended` once when it ends, fails or is cancelled. */
-function onEnd(source: ReadableStream<Uint8Array>, ended: () => void): ReadableStream<Uint8Array> {
-  const reader = source.getReader()
-  let done = false
-  const finish = () => {
-    if (done) return
-    done = true
-    ended()
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const chunk = await reader.read()
-        if (chunk.done) {
-          finish()
-          controller.close()
-        } else {
-          controller.enqueue(chunk.value)
-        }
-      } catch (error) {
-        finish()
-        controller.error(error)
-      }
-    },
-    async cancel(reason) {
-      finish()
-      await reader.cancel(reason)
-    },
-  })
 }
 
 function childGoneError(id: RequestId, reason: string): JSONRPCMessage {
