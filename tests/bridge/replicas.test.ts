@@ -10,6 +10,7 @@ import { type Bridge, createBridge } from '../../mcp-services/src/bridge.ts'
 import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
 import { listenerOptions } from '../../mcp-services/src/http-server.ts'
 import { replicaTag } from '../../mcp-services/src/owner-routing.ts'
+import { onEnd } from '../../mcp-services/src/sse.ts'
 import {
   connectClient,
   fixtureService,
@@ -293,7 +294,7 @@ async function startReplica(id: string, peers: string, listener: Listener): Prom
     })
     if (!stream || !response.body) return response
     openStreams += 1
-    const body = untilEnd(response.body, () => {
+    const body = onEnd(response.body, () => {
       openStreams -= 1
     })
     return new Response(body, { status: response.status, headers: response.headers })
@@ -315,37 +316,6 @@ async function startReplica(id: string, peers: string, listener: Listener): Prom
       await rm(dataDir, { recursive: true, force: true })
     },
   }
-}
-
-/** Passes a stream through; `ended` runs once when it ends, fails or its reader goes away. */
-function untilEnd(
-  source: ReadableStream<Uint8Array>,
-  ended: () => void
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader()
-  let done = false
-  const finish = () => {
-    if (!done) ended()
-    done = true
-  }
-  return new ReadableStream({
-    async pull(controller) {
-      try {
-        const chunk = await reader.read()
-        if (chunk.done) {
-          finish()
-          controller.close()
-        } else controller.enqueue(chunk.value)
-      } catch (error) {
-        finish()
-        controller.error(error)
-      }
-    },
-    async cancel(reason) {
-      finish()
-      await reader.cancel(reason)
-    },
-  })
 }
 
 /** nginx from Debian, balancing round-robin over the replicas, adding the shared secret. */
