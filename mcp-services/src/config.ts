@@ -148,13 +148,7 @@ export function parseBridgeConfig(
   }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   const childUser = childUserFrom(e.CHILD_USER)
-  const childUidRange = uidRangeFrom(e.CHILD_UID_RANGE, e.CHILD_USER, e.MAX_SESSIONS)
-  const { first, last } = childUidRange ?? { first: 1, last: 0 }
-  if (childUser && childUser.uid >= first && childUser.uid <= last) {
-    throw new BridgeConfigError(
-      `invalid bridge configuration: CHILD_UID_RANGE: holds CHILD_USER's id ${childUser.uid}, whose children it must keep apart`
-    )
-  }
+  const childUidRange = uidRangeFrom(e.CHILD_UID_RANGE, childUser, e.MAX_SESSIONS)
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -236,7 +230,7 @@ export function assertChildUserUsable(config: BridgeConfig): void {
  */
 function uidRangeFrom(
   value: string | undefined,
-  childUser: string | undefined,
+  childUser: ChildUser | undefined,
   maxSessions: number
 ): UidRange | undefined {
   if (value === undefined) return undefined
@@ -252,6 +246,9 @@ function uidRangeFrom(
   const size = range.last - range.first + 1
   if (size < 4 * maxSessions) {
     throw problem(`${size} ids, fewer than 4 x MAX_SESSIONS (${4 * maxSessions})`)
+  }
+  if (childUser.uid >= range.first && childUser.uid <= range.last) {
+    throw problem(`holds CHILD_USER's id ${childUser.uid}, whose children it must keep apart`)
   }
   return Object.freeze(range)
 }
