@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import type { ChildSpec } from './child-process.ts'
 
@@ -156,14 +157,16 @@ export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
 }
 
 /**
- * Creates directories as `user`, so the user owns them and the bridge needs no right to write
- * into the data directory itself.
+ * Creates the missing ones of `directories` as `user`, so the user owns them and the bridge needs
+ * no right to write into the data directory itself. A user's later children find theirs made:
+ * no process is started for them.
  */
 export async function makeDirectoriesAs(
   user: ChildUser,
   directories: readonly string[]
 ): Promise<void> {
-  if (directories.length === 0) return
+  const found = await Promise.all(directories.map((directory) => isDirectory(directory)))
+  if (found.every(Boolean)) return
   await promisify(execFile)(SETPRIV, [
     ...switchArguments(user),
     'mkdir',
@@ -211,6 +214,14 @@ export function childUserAdvice(
 ): string | undefined {
   if (childUser || bridgeUid !== 0) return undefined
   return 'the bridge runs as root and CHILD_USER is not set, so the MCP servers run as root too: set CHILD_USER to an unprivileged user (docs/mcp-services.md, "Threat model")'
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 function switchArguments(user: ChildUser): string[] {
