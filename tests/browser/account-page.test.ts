@@ -193,6 +193,32 @@ describe('the connected-apps page (/account) in headless Chromium', () => {
     expect(await mcpStatus(tokens.access_token)).toBe(200)
   })
 
+  it('lets its forms post only to the gateway: a form aimed elsewhere is stopped, sign-out works', async () => {
+    await connect('Form Client')
+    await page.goto(`${env.gateway.url}/account`)
+    const landings = target.received.length
+    // A form another site's markup could have put here, had any escaped; the page's policy
+    // (form-action) is what stops it, so the browser must refuse to send it.
+    const refused = page.waitForEvent('console', (message) =>
+      message.text().includes('form-action')
+    )
+    await page.evaluate(`(() => {
+      const form = document.createElement('form')
+      form.method = 'post'
+      form.action = ${JSON.stringify(target.callbackUrl)}
+      document.body.append(form)
+      form.submit()
+    })()`)
+    await refused
+    expect(page.url()).toBe(`${env.gateway.url}/account`)
+    expect(target.received.length).toBe(landings)
+
+    await page.goto(`${env.gateway.url}/account`)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(`${env.gateway.url}/account`)
+    await page.getByRole('button', { name: 'Sign in with GitHub' }).waitFor()
+  })
+
   it('looks right (screenshot for the docs: UPDATE_SCREENSHOTS=1)', async () => {
     await connect('Claude')
     await page.goto(`${env.gateway.url}/account`)

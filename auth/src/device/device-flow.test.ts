@@ -158,6 +158,10 @@ describe('device authorization grant (RFC 8628)', () => {
   it('limits wrong codes per caller', async () => {
     const browser = browserFor(server)
     let page = await browser.open(`${TEST_ISSUER}/device`, 'about:')
+    // The code goes to the gateway, which answers with a page: the form can post nowhere else.
+    expect(page.response.headers.get('content-security-policy')).toContain(
+      `form-action 'self' ${new URL(TEST_ISSUER).origin}`
+    )
     const statuses: number[] = []
     for (let attempt = 0; attempt < 12; attempt++) {
       page = await browser.submitForm(page, { user_code: 'BBBB-BBBB' }, 'about:')
@@ -168,6 +172,7 @@ describe('device authorization grant (RFC 8628)', () => {
     // A person at a browser is told on the gateway's page, with when to try again, not in JSON.
     expect(page.response.headers.get('content-type')).toContain('text/html')
     expect(page.response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(page.response.headers.get('content-security-policy')).toContain("form-action 'none'")
     expect(Number(page.response.headers.get('retry-after'))).toBeGreaterThan(0)
     expect(page.body).toContain('too many user codes entered')
   })

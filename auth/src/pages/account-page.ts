@@ -22,6 +22,8 @@ export interface AccountView {
   readonly notice: AccountNotice | undefined
   /** Service descriptions by resource URL, so a person reads "Echo", not a URL alone. */
   readonly services: ReadonlyMap<string, string>
+  /** Where the page's forms answer (sign-out and revocations redirect back to `/account`). */
+  readonly issuer: string
 }
 
 /**
@@ -70,7 +72,8 @@ ${identity(device)}
 ${revokeForm(view.csrfToken, 'device', device.family.id, `End this session of ${displayName(device)}`)}
 </section>`
 )}
-<p class="hint">"Last new tokens" is when the application last signed in or refreshed its tokens. The gateway does not note each use of a token, so an application may have been used since.</p>`
+<p class="hint">"Last new tokens" is when the application last signed in or refreshed its tokens. The gateway does not note each use of a token, so an application may have been used since.</p>`,
+    { issuer: view.issuer }
   )
 }
 
@@ -84,7 +87,8 @@ export function renderAccountSignInPage(c: Context, csrfToken: string, upstreamN
 <form method="post" action="/account/sign-in">
 <input type="hidden" name="csrf_token" value="${csrfToken}">
 <div class="actions"><button class="primary" type="submit">Sign in with ${upstreamName}</button></div>
-</form>`
+</form>`,
+    'onward'
   )
 }
 

@@ -51,7 +51,8 @@ ${documentHost ? metadataDocumentWarning(view, documentHost) : html`<p class="wa
 <button class="primary" type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </div>
-</form>`
+</form>`,
+    'onward'
   )
 }
 

@@ -9,7 +9,7 @@ import { renderPage } from './layout.ts'
 /** Step 1 of RFC 8628 §3.3: the user types the code their device shows. */
 export function renderUserCodePage(
   c: Context,
-  view: { userCode: string; csrfToken: string; problem?: string },
+  view: { userCode: string; csrfToken: string; problem?: string; issuer: string },
   status: ContentfulStatusCode = 200
 ) {
   return renderPage(
@@ -23,6 +23,7 @@ ${view.problem ? html`<p class="warning" id="problem">${view.problem}</p>` : ''}
 <p><label>Code <input name="user_code" value="${view.userCode}" autocomplete="off" autocapitalize="characters" spellcheck="false" required></label></p>
 <div class="actions"><button class="primary" type="submit">Continue</button></div>
 </form>`,
+    { issuer: view.issuer },
     status
   )
 }
@@ -62,7 +63,8 @@ export function renderDeviceConsentPage(
 <button class="primary" type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </div>
-</form>`
+</form>`,
+    'onward'
   )
 }
 
@@ -73,6 +75,7 @@ export function renderDeviceDonePage(c: Context, approved: boolean) {
     approved ? 'Device connected' : 'Device not connected',
     approved
       ? html`<h1 id="outcome">Device connected</h1><p>You can close this window and return to your device or terminal.</p>`
-      : html`<h1 id="outcome">Device not connected</h1><p>The request was denied. Nothing was shared with the device.</p>`
+      : html`<h1 id="outcome">Device not connected</h1><p>The request was denied. Nothing was shared with the device.</p>`,
+    'none'
   )
 }

@@ -19,6 +19,7 @@ export function renderErrorPage(
 <p>${error.description}</p>
 <p><code>${error.code}</code></p>
 <p>Go back to the application and try again. If this keeps happening, the application may need to register again.</p>`,
+    'none',
     status
   )
 }

@@ -7,13 +7,23 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 type Markup = HtmlEscapedString | Promise<HtmlEscapedString>
 
 /**
+ * Where a page's forms can lead, the redirects a submission causes included (Chromium and Safari
+ * check `form-action` against each of them): `none`, the page has no form; `issuer`, every answer
+ * stays on the gateway; `onward`, a submission can end at the identity provider or at a client's
+ * callback, which may itself redirect anywhere (an https callback handing over to an app's own
+ * scheme), so no list of sources could allow it and the directive is left out.
+ */
+export type FormTargets = { readonly issuer: string } | 'none' | 'onward'
+
+/**
  * Every HTML page goes through here: values are escaped by the `html` template, no script runs,
- * the page cannot be framed, and nothing is cached.
+ * the page cannot be framed, forms post no further than they must, and nothing is cached.
  */
 export function renderPage(
   c: Context,
   title: string,
   body: Markup,
+  forms: FormTargets,
   status: ContentfulStatusCode = 200
 ) {
   const nonce = randomBytes(16).toString('base64')
@@ -29,12 +39,20 @@ export function renderPage(
 <body><main>${body}</main></body>
 </html>`
   return c.html(page, status, {
-    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'${formAction(forms)}`,
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-store',
     'Referrer-Policy': 'same-origin',
   })
+}
+
+function formAction(forms: FormTargets): string {
+  if (forms === 'onward') return ''
+  if (forms === 'none') return "; form-action 'none'"
+  // The issuer besides 'self': answers redirect to the issuer's address, which is another origin
+  // when the page was reached by another name (127.0.0.1 for localhost).
+  return `; form-action 'self' ${new URL(forms.issuer).origin}`
 }
 
 const STYLE = `

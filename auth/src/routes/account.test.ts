@@ -75,6 +75,8 @@ describe('GET /account, POST /account/sign-in, POST /account/revoke', () => {
     expect(signIn.response.headers.get('content-security-policy')).toContain(
       "frame-ancestors 'none'"
     )
+    // The button leads to GitHub and on through the callback: no form-action could allow that.
+    expect(signIn.response.headers.get('content-security-policy')).not.toContain('form-action')
     expect(signIn.response.headers.get('x-frame-options')).toBe('DENY')
     expect(github.requests).toHaveLength(0)
 

@@ -41,6 +41,7 @@ export const accountRoute = (deps: AuthDeps) => {
           ? (notice as AccountNotice)
           : undefined,
       services,
+      issuer: deps.config.issuer,
     })
   })
 }

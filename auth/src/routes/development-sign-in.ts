@@ -46,7 +46,8 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
 <input type="hidden" name="code_challenge" value="${challenge}">
 <p><label>GitHub-style user name <input name="login" required pattern="[A-Za-z0-9-]{1,39}" autofocus></label></p>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
-</form>`
+</form>`,
+        'onward'
       )
     })
     .post('/dev-login', async (c: Context) => {

@@ -56,7 +56,12 @@ export const deviceRoute = (deps: AuthDeps) => {
   const askForCode = (c: Context, userCode: string, problem?: string) =>
     renderUserCodePage(
       c,
-      { userCode, csrfToken: issueFormToken(c, jar), ...(problem ? { problem } : {}) },
+      {
+        userCode,
+        csrfToken: issueFormToken(c, jar),
+        issuer: config.issuer,
+        ...(problem ? { problem } : {}),
+      },
       problem ? 400 : 200
     )
 
