@@ -2,9 +2,9 @@ import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { type BridgeMetrics, bridgeRequestMetrics, createBridgeMetrics } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
+import { type ChildUsers, createChildUsers } from './child-ids.ts'
 import { ChildPool } from './child-pool.ts'
 import type { GitHubAccess } from './child-spec.ts'
-import { type ChildUsers, createChildUsers } from './child-user.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import type { BridgeConfig } from './config.ts'
 import { CrashRate } from './crash-rate.ts'
@@ -127,7 +127,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   )
   const childUsers =
     deps.childUsers ??
-    (config.childUser && createChildUsers(config.childUser, config.childUidRange))
+    (config.childUser && createChildUsers(config.childUser, config.childUidRange, { logger }))
   const pool = new ChildPool({
     service,
     launch,

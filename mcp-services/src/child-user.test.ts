@@ -3,15 +3,12 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chown } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { ServiceDefinition } from './catalog.ts'
-import { startChild } from './child-process.ts'
 import {
   childUserAdvice,
   childUserProblem,
-  createChildUsers,
   parseChildUser,
   parseUidRange,
   runAs,
@@ -66,29 +63,6 @@ describe('CHILD_USER', () => {
     )
   })
 
-  it('gives each child of a service without data an id of its own from the range, and takes it back', () => {
-    const base = parseChildUser('node', PASSWD)
-    const users = createChildUsers(base, parseUidRange('5000-5001', PASSWD))
-    const first = users.forChild(false)
-    const second = users.forChild(false)
-    expect([first.user.uid, second.user.uid]).toEqual([5000, 5001])
-    // CHILD_USER's group and home, not its name: USER and LOGNAME say the id.
-    expect(first.user).toEqual({ uid: 5000, gid: 1000, home: '/home/node' })
-    expect(runAs(first.user, { command: 'x', args: [], env: {} }).env).toEqual({
-      USER: '5000',
-      LOGNAME: '5000',
-      HOME: '/home/node',
-    })
-    expect(() => users.forChild(false)).toThrow('every id of CHILD_UID_RANGE (5000-5001) is in use')
-    // A service with per-user data runs as CHILD_USER, which owns that data.
-    expect(users.forChild(true).user).toBe(base)
-    first.release()
-    first.release()
-    expect(users.forChild(false).user.uid).toBe(5000)
-    expect(() => users.forChild(false)).toThrow('in use')
-    expect(createChildUsers(base).forChild(false).user).toBe(base)
-  })
-
   it('reads CHILD_UID_RANGE as first-last, needing CHILD_USER and room for the caps', () => {
     expect(parseUidRange('100000-100999', PASSWD)).toEqual({ first: 100000, last: 100999 })
     expect(() => parseUidRange('0-10', PASSWD)).toThrow('ids from 1 to 4294967294')
@@ -120,7 +94,7 @@ describe('CHILD_USER', () => {
     expect(childUserAdvice(undefined, undefined)).toBeUndefined()
   })
 
-  it('starts the server through setpriv, with the user’s name and home', () => {
+  it('starts the server through setpriv and a umask of 077, with the user’s name and home', () => {
     const spec = runAs(parseChildUser('node', PASSWD), {
       command: '/usr/bin/node',
       args: ['server.js', '--flag'],
@@ -133,6 +107,10 @@ describe('CHILD_USER', () => {
       '--clear-groups',
       '--no-new-privs',
       '--',
+      '/bin/sh',
+      '-c',
+      'umask 077 && exec "$@"',
+      'sh',
       '/usr/bin/node',
       'server.js',
       '--flag',
@@ -215,6 +193,8 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
       signalBridge: 'EPERM',
       writeProbeDir: 'allowed',
       probeDirOwner: 65534,
+      // umask 077: what a server creates is its user's alone.
+      newFileMode: '600',
     }
 
     const { client } = await connectClient(started.url, 'alice')
@@ -282,26 +262,5 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
       readBridgeEnvironment: 'allowed',
       signalBridge: 'allowed',
     })
-  })
-})
-
-describe('a child’s own id', () => {
-  it('is given back when the child exits, and when it cannot be started at all', async () => {
-    const given: string[] = []
-    const child = await startChild(
-      { command: process.execPath, args: ['-e', ''], env: {}, onExit: () => given.push('exited') },
-      pino({ level: 'silent' })
-    )
-    await child.exited
-    await Promise.resolve()
-    expect(given).toEqual(['exited'])
-    await expect(
-      startChild(
-        { command: '/nonexistent', args: [], env: {}, onExit: () => given.push('unstarted') },
-        pino({ level: 'silent' })
-      )
-    ).rejects.toThrow()
-    await Promise.resolve()
-    expect(given).toEqual(['exited', 'unstarted'])
   })
 })

@@ -7,6 +7,9 @@ import type { ChildSpec } from './child-process.ts'
 /** util-linux's `setpriv`, part of every Debian system (and the `node:*-slim` images). */
 export const SETPRIV = '/usr/bin/setpriv'
 
+/** Run by `/bin/sh -c` before the server: the files it creates are readable by its user only. */
+const PRIVATE_FILES = 'umask 077 && exec "$@"'
+
 /** The largest user or group id: one more is (uid_t)-1, "unchanged" to the kernel. */
 const MAX_ID = 4_294_967_294
 
@@ -77,49 +80,6 @@ export function parseUidRange(value: string, passwd: string): UidRange {
   return { first, last }
 }
 
-/** Who each child runs as, and the id given back once it has ended. */
-export interface ChildUsers {
-  /**
-   * The user for one child: its own id from `CHILD_UID_RANGE` when there is one and the service
-   * keeps no per-user data (which `CHILD_USER` owns), else `CHILD_USER` itself. `release` gives
-   * the id back; call it once the child has ended.
-   *
-   * @throws Error when every id of the range belongs to a live child.
-   */
-  forChild(keepsData: boolean): { readonly user: ChildUser; release(): void }
-}
-
-/**
- * The children's users. With a range, no two live children of a service without data share a
- * user, so none can read another's environment (for `github`: another user's GitHub token) or
- * memory; the lowest free id is taken.
- */
-export function createChildUsers(base: ChildUser, range?: UidRange): ChildUsers {
-  const taken = new Set<number>()
-  const shared = { user: base, release: () => {} }
-  return {
-    forChild(keepsData) {
-      if (!range || keepsData) return shared
-      let uid = range.first
-      while (taken.has(uid) && uid <= range.last) uid++
-      if (uid > range.last) {
-        throw new Error(`every id of CHILD_UID_RANGE (${range.first}-${range.last}) is in use`)
-      }
-      taken.add(uid)
-      let released = false
-      return {
-        // The account's group and home; not its name, which is another id's.
-        user: { uid, gid: base.gid, home: base.home },
-        release() {
-          if (released) return
-          released = true
-          taken.delete(uid)
-        },
-      }
-    },
-  }
-}
-
 /** The entries of a password database, each as its seven fields. */
 function passwdEntries(passwd: string): string[][] {
   return passwd
@@ -139,9 +99,11 @@ export function readPasswd(): string {
 
 /**
  * `spec` started as `user`: `setpriv` changes the user and group, drops every supplementary group
- * and forbids any gain of privileges, then executes the server itself (no process stays between
- * the bridge and it). The user's name (else its number) and home replace the bridge's in the
- * environment: a server never sees itself as root.
+ * and forbids any gain of privileges; a shell sets the umask to 077 and executes the server itself
+ * (no process stays between the bridge and it). What the server creates is its user's alone: the
+ * servers of other services, under ids of the range, share the user's group. The user's name (else
+ * its number) and home replace the bridge's in the environment: a server never sees itself as
+ * root.
  */
 export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
   // Never the bridge's own (root): the account's name, else its number.
@@ -151,15 +113,24 @@ export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
   return {
     ...spec,
     command: SETPRIV,
-    args: [...switchArguments(user), spec.command, ...spec.args],
+    args: [
+      ...switchArguments(user),
+      '/bin/sh',
+      '-c',
+      PRIVATE_FILES,
+      'sh',
+      spec.command,
+      ...spec.args,
+    ],
     env: { ...spec.env, ...identity },
   }
 }
 
 /**
  * Creates the missing ones of `directories` as `user`, so the user owns them and the bridge needs
- * no right to write into the data directory itself. A user's later children find theirs made:
- * no process is started for them.
+ * no right to write into the data directory itself; each is the user's alone (mode 700), the
+ * folders above them stay traversable, so the bridge can see that they exist. A user's later
+ * children find theirs made: no process is started for them.
  */
 export async function makeDirectoriesAs(
   user: ChildUser,
@@ -171,6 +142,8 @@ export async function makeDirectoriesAs(
     ...switchArguments(user),
     'mkdir',
     '-p',
+    '-m',
+    '700',
     '--',
     ...directories,
   ])
@@ -224,6 +197,7 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-function switchArguments(user: ChildUser): string[] {
+/** `setpriv`'s arguments that start what follows them as `user`, with nothing it could regain. */
+export function switchArguments(user: ChildUser): string[] {
   return [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--no-new-privs', '--']
 }

@@ -5,7 +5,8 @@ export {
   type ServiceDefinition,
   serviceCatalog,
 } from './catalog.ts'
-export { childUserAdvice, createChildUsers } from './child-user.ts'
+export { createChildUsers } from './child-ids.ts'
+export { childUserAdvice } from './child-user.ts'
 export {
   assertChildUserUsable,
   type BridgeConfig,

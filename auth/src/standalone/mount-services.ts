@@ -42,7 +42,8 @@ export function mountServices(
   }
   // One set of children's ids for every service: no two children get the same one.
   const childUsers =
-    bridgeConfig.childUser && createChildUsers(bridgeConfig.childUser, bridgeConfig.childUidRange)
+    bridgeConfig.childUser &&
+    createChildUsers(bridgeConfig.childUser, bridgeConfig.childUidRange, { logger: bridgeLogger })
   // One verifier (and so one token cache) for every service.
   const verifier = createAccessTokenVerifier(deps)
   const bridges = deps.config.protectedResources.map((protectedResource) => {

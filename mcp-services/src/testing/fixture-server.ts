@@ -1,4 +1,7 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js'
@@ -49,10 +52,10 @@ server.registerTool(
   'process-probe',
   {
     description:
-      'Who this process runs as, and what it can do to its parent (the bridge) and to a peer process: read their environment, signal them; writes a file in PROBE_DIR when set',
-    inputSchema: { peer: z.number().int().optional() },
+      'Who this process runs as, and what it can do to its parent (the bridge), to a peer process and to a file: read their environment, signal them, read it; writes a file in PROBE_DIR when set',
+    inputSchema: { peer: z.number().int().optional(), file: z.string().optional() },
   },
-  ({ peer }) => {
+  ({ peer, file }) => {
     const attempt = (action: () => unknown) => {
       try {
         action()
@@ -74,7 +77,37 @@ server.registerTool(
       probeDirOwner: probeDir ? statSync(probeDir).uid : undefined,
       readPeerEnvironment:
         peer === undefined ? 'unset' : attempt(() => readFileSync(`/proc/${peer}/environ`)),
+      newFileMode: newFileMode(),
+      readFile: file === undefined ? 'unset' : attempt(() => readFileSync(file)),
     }
+    return { content: [{ type: 'text', text: JSON.stringify(report) }] }
+  }
+)
+
+/** The permissions a file created with the defaults gets (the umask at work), in octal. */
+function newFileMode(): string {
+  const file = join(tmpdir(), `probe-${process.pid}`)
+  writeFileSync(file, 'x')
+  const mode = statSync(file).mode & 0o777
+  unlinkSync(file)
+  return mode.toString(8)
+}
+
+server.registerTool(
+  'leave-behind',
+  {
+    description:
+      'Starts a process of its own that outlives this server and writes a file in the temporary directory; says which',
+  },
+  () => {
+    const helper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      detached: true,
+      stdio: 'ignore',
+    })
+    helper.unref()
+    const file = join(tmpdir(), `left-behind-${process.pid}`)
+    writeFileSync(file, 'what the next server under this id must not read')
+    const report = { uid: process.getuid?.(), helperPid: helper.pid, file }
     return { content: [{ type: 'text', text: JSON.stringify(report) }] }
   }
 )
