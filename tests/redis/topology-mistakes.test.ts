@@ -170,8 +170,21 @@ describe('a one-server URL at a Cluster node', () => {
     }
   })
 
-  it('stops the auth server at start when the signing keys live on another node', async () => {
-    const [port] = await redirecting('gateway:', 'signing-keys')
-    await expectStartRefused(`redis://127.0.0.1:${port}`, /a Redis Cluster node: .*MOVED/, false)
-  }, 30_000)
+  it('stops the auth server at start, whichever node holds the signing keys, pinned key or not', async () => {
+    const [elsewhere] = await redirecting('gateway:', 'signing-keys')
+    const here = cluster.masters.find(({ port }) => port !== elsewhere)?.port
+    const says = /a Redis Cluster node: .*cluster mode \(cluster_enabled:1\)/
+    await expectStartRefused(`redis://127.0.0.1:${here}`, says, false)
+    await expectStartRefused(`redis://127.0.0.1:${elsewhere}`, says, true)
+  }, 60_000)
+
+  it('is told by a ping, what /ready asks', async () => {
+    const port = cluster.masters[0]?.port
+    const store = createRedisStore(`redis://127.0.0.1:${port}`, 'ping:', 2_000)
+    try {
+      expectMistakes([await failureOf(store.ping())], /\(cluster_enabled:1\)/)
+    } finally {
+      await store.close()
+    }
+  })
 })

@@ -24,6 +24,8 @@ export async function signingKeysAtStart(
   if (pinned) await refuseMisconfiguredStore(store)
   for (let attempt = 1, waitMs = FIRST_RETRY_MS; ; attempt++) {
     try {
+      // The ping says what no key read may: a store misnamed by REDIS_URL whose keys answer.
+      await store.ping()
       return await loadSigningKeys(store, pinned)
     } catch (error) {
       if (!(error instanceof StoreUnavailable) || error instanceof StoreMisconfigured) throw error

@@ -49,8 +49,21 @@ export function clusterNodeIn(error: unknown, clusterClient: boolean): string | 
   if (!(error instanceof Error)) return undefined
   const { message } = error
   if (!REDIRECTED.test(message) && (clusterClient || !CROSS_SLOT.test(message))) return undefined
-  const answer = message.split(' ')[0]
-  return `a Redis Cluster node: this URL names one server, but it sends commands to other nodes (${answer}); a Cluster is named by redis-cluster://host:port,…`
+  return clusterNode(`it sends commands to other nodes (${message.split(' ')[0]})`)
+}
+
+/**
+ * The same, told by the node itself (`INFO cluster`): before any command meets a key of another
+ * node, so a start notices even when it reads no key.
+ */
+export function clusterNodeInInfo(info: string): string | undefined {
+  return /^cluster_enabled:1\b/m.test(info)
+    ? clusterNode('it runs in cluster mode (cluster_enabled:1)')
+    : undefined
+}
+
+function clusterNode(evidence: string): string {
+  return `a Redis Cluster node: this URL names one server, but ${evidence}; a Cluster is named by redis-cluster://host:port,…`
 }
 
 /**

@@ -1,8 +1,9 @@
 import { Cluster } from 'ioredis'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
+import { clusterNodeInInfo } from './redis-mistakes.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
-import type { PutOptions, Store, WriteOperation } from './store.ts'
+import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } from './store.ts'
 
 /**
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
@@ -137,7 +138,14 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
     },
 
     async ping() {
-      await redis.ping()
+      if (redis instanceof Cluster) {
+        await redis.ping()
+        return
+      }
+      // A ping that also asks the server whether it is a Cluster's node, which would answer a
+      // one-server client only for its own slots: the start and `/ready` say so.
+      const mistake = clusterNodeInInfo(await redis.info('cluster'))
+      if (mistake) throw new StoreMisconfigured(mistake)
     },
 
     close: () => connection.close(),
