@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { chown } from 'node:fs/promises'
+import { chown, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createChildUsers } from './child-ids.ts'
@@ -27,13 +30,28 @@ function heldReclaims() {
 
 const settled = () => new Promise((resolve) => setImmediate(resolve))
 
+/** Error lines of a logger, parsed. */
+function errorLog() {
+  const lines: unknown[] = []
+  const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+  return { lines, logger }
+}
+
 describe('the ids of CHILD_UID_RANGE', () => {
-  it('gives each child of a service without data an id of its own, the lowest free one', () => {
-    const base = parseChildUser('node', PASSWD)
-    const users = createChildUsers(base, parseUidRange('5000-5001', PASSWD))
-    const first = users.forChild(false)
-    const second = users.forChild(false)
+  const base = parseChildUser('node', PASSWD)
+  const range = parseUidRange('5000-5001', PASSWD)
+
+  it('gives each child of a service without data an id of its own, the lowest free one, cleared before its first use', async () => {
+    const reclaimed: number[] = []
+    const users = createChildUsers(base, range, {
+      reclaim: async (user) => {
+        reclaimed.push(user.uid)
+      },
+    })
+    const first = await users.forChild(false)
+    const second = await users.forChild(false)
     expect([first.user.uid, second.user.uid]).toEqual([5000, 5001])
+    expect(reclaimed).toEqual([5000, 5001])
     // CHILD_USER's group and home, not its name: USER and LOGNAME say the id.
     expect(first.user).toEqual({ uid: 5000, gid: 1000, home: '/home/node' })
     expect(runAs(first.user, { command: 'x', args: [], env: {} }).env).toEqual({
@@ -41,48 +59,64 @@ describe('the ids of CHILD_UID_RANGE', () => {
       LOGNAME: '5000',
       HOME: '/home/node',
     })
-    expect(() => users.forChild(false)).toThrow('every id of CHILD_UID_RANGE (5000-5001) is in use')
+    await expect(users.forChild(false)).rejects.toThrow(
+      'every id of CHILD_UID_RANGE (5000-5001) is in use'
+    )
     // A service with per-user data runs as CHILD_USER, which owns that data.
-    expect(users.forChild(true).user).toBe(base)
-    expect(createChildUsers(base).forChild(false).user).toBe(base)
+    expect((await users.forChild(true)).user).toBe(base)
+    expect((await createChildUsers(base).forChild(false)).user).toBe(base)
+    expect(reclaimed).toEqual([5000, 5001])
   })
 
   it('takes an ended child’s id back only once what it left is cleared, and never when that failed', async () => {
     const { pending, reclaim } = heldReclaims()
-    const errors: unknown[] = []
-    const logger = pino(
-      { level: 'error' },
-      { write: (line: string) => errors.push(JSON.parse(line)) }
-    )
-    const users = createChildUsers(
-      parseChildUser('node', PASSWD),
-      parseUidRange('5000-5001', PASSWD),
-      {
-        reclaim,
-        logger,
-      }
-    )
-    const first = users.forChild(false)
-    const second = users.forChild(false)
+    const { lines, logger } = errorLog()
+    const users = createChildUsers(base, range, { reclaim, logger })
+    const allot = async () => {
+      const allotted = users.forChild(false)
+      await settled()
+      pending.at(-1)?.finish()
+      return allotted
+    }
+    const first = await allot()
+    const second = await allot()
     first.release()
     first.release()
-    expect(pending.map((p) => p.uid)).toEqual([5000])
+    expect(pending.map((p) => p.uid)).toEqual([5000, 5001, 5000])
     // Until the clearing is done, 5000 may still run something of the ended child's.
-    expect(() => users.forChild(false)).toThrow('in use')
-    pending[0]?.finish()
-    await settled()
-    const third = users.forChild(false)
-    expect(third.user.uid).toBe(5000)
-
-    second.release()
-    pending[1]?.fail()
-    await settled()
-    third.release()
+    await expect(users.forChild(false)).rejects.toThrow('in use')
     pending[2]?.finish()
     await settled()
-    expect(users.forChild(false).user.uid).toBe(5000)
-    expect(() => users.forChild(false)).toThrow('in use')
-    expect(errors).toMatchObject([{ event: 'child_id_not_reclaimed', uid: 5001 }])
+    // Cleared after its last child: given out again without another clearing.
+    const third = await users.forChild(false)
+    expect(third.user.uid).toBe(5000)
+    expect(pending).toHaveLength(3)
+
+    second.release()
+    pending[3]?.fail()
+    await settled()
+    third.release()
+    pending[4]?.finish()
+    await settled()
+    expect((await users.forChild(false)).user.uid).toBe(5000)
+    await expect(users.forChild(false)).rejects.toThrow('in use')
+    expect(lines).toMatchObject([{ event: 'child_id_not_reclaimed', uid: 5001 }])
+  })
+
+  it('is not given out when it cannot be cleared before its first use, nor ever after', async () => {
+    const { lines, logger } = errorLog()
+    const users = createChildUsers(base, range, {
+      reclaim: async (user) => {
+        if (user.uid === 5000) throw new Error('no')
+      },
+      logger,
+    })
+    await expect(users.forChild(false)).rejects.toThrow(
+      'id 5000 of CHILD_UID_RANGE could not be cleared before its first use'
+    )
+    expect((await users.forChild(false)).user.uid).toBe(5001)
+    await expect(users.forChild(false)).rejects.toThrow('in use')
+    expect(lines).toMatchObject([{ event: 'child_id_not_reclaimed', uid: 5000 }])
   })
 
   it('is given back when the child exits, and when it cannot be started at all', async () => {
@@ -117,7 +151,7 @@ const running = (pid: number) => {
   }
 }
 
-describe.runIf(canSwitch)('a reused id of CHILD_UID_RANGE', { timeout: 60_000 }, () => {
+describe.runIf(canSwitch)('the ids of CHILD_UID_RANGE, run for real', { timeout: 60_000 }, () => {
   let bridge: TestBridge | undefined
   afterEach(async () => {
     await bridge?.close()
@@ -164,5 +198,43 @@ describe.runIf(canSwitch)('a reused id of CHILD_UID_RANGE', { timeout: 60_000 },
     // Gone, or a zombie whose environment is gone with it: in no case readable.
     expect(['ENOENT', 'EACCES']).toContain(probe.readPeerEnvironment)
     expect(running(left.helperPid)).toBe(false)
+  })
+
+  it('is cleared before its first use of what was left under it before the bridge started', async () => {
+    // A process and a file under an id of the range, as a crashed bridge's children leave them.
+    const helper = spawn(
+      SETPRIV,
+      [
+        '--reuid=220000',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        process.execPath,
+        '-e',
+        'setInterval(() => {}, 1000)',
+      ],
+      { detached: true, stdio: 'ignore' }
+    )
+    helper.unref()
+    const helperPid = helper.pid ?? -1
+    const file = join(tmpdir(), `left-before-start-${process.pid}`)
+    await writeFile(file, 'what no later server may read', { mode: 0o600 })
+    await chown(file, 220000, 65534)
+    await expect.poll(() => running(helperPid), { timeout: 10_000 }).toBe(true)
+
+    const started = await startTestBridge(fixtureService, {
+      childUser: parseChildUser('65534:65534', ''),
+      childUidRange: parseUidRange('220000-220099', ''),
+    })
+    bridge = started
+    await chown(started.dataDir, 65534, 65534)
+    const { client } = await connectClient(started.url, 'alice')
+    const probe = JSON.parse(
+      textOf(await client.callTool({ name: 'process-probe', arguments: { peer: helperPid, file } }))
+    )
+    await client.close()
+    expect(probe).toMatchObject({ uid: 220000, readFile: 'ENOENT' })
+    expect(['ENOENT', 'EACCES']).toContain(probe.readPeerEnvironment)
+    expect(running(helperPid)).toBe(false)
   })
 })

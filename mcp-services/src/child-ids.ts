@@ -10,9 +10,10 @@ export interface ChildUsers {
    * keeps no per-user data (which `CHILD_USER` owns), else `CHILD_USER` itself. `release` gives
    * the id back once what the child left under it is gone; call it once the child has ended.
    *
-   * @throws Error when every id of the range belongs to a live child.
+   * @throws Error when every id of the range belongs to a live child, or the id could not be
+   *   cleared before its first use.
    */
-  forChild(keepsData: boolean): { readonly user: ChildUser; release(): void }
+  forChild(keepsData: boolean): Promise<{ readonly user: ChildUser; release(): void }>
 }
 
 /**
@@ -42,8 +43,10 @@ export async function reclaimId(user: ChildUser): Promise<void> {
 /**
  * The children's users. With a range, no two live children of a service without data share a
  * user, so none can read another's environment (for `github`: another user's GitHub token) or
- * memory; the lowest free id is taken, and an ended child's id is free again only once
- * `reclaim` has cleared it (an id it could not clear is never given out again).
+ * memory; the lowest free id is taken. An id is cleared (`reclaim`) before this process first
+ * gives it out, since an earlier bridge may have left something under it (one that crashed, a
+ * container restarted with its `/tmp`), and after each child under it has ended: only then is it
+ * free again. An id that could not be cleared is never given out again.
  */
 export function createChildUsers(
   base: ChildUser,
@@ -52,9 +55,15 @@ export function createChildUsers(
 ): ChildUsers {
   const { logger, reclaim = reclaimId } = options
   const taken = new Set<number>()
+  const cleared = new Set<number>()
   const shared = { user: base, release: () => {} }
+  const notCleared = (uid: number, error: unknown) =>
+    logger?.error(
+      { event: 'child_id_not_reclaimed', uid, err: error },
+      'what an MCP server left under this id could not be cleared: the id is not given out again'
+    )
   return {
-    forChild(keepsData) {
+    async forChild(keepsData) {
       if (!range || keepsData) return shared
       let uid = range.first
       while (taken.has(uid) && uid <= range.last) uid++
@@ -64,6 +73,15 @@ export function createChildUsers(
       taken.add(uid)
       // The account's group and home; not its name, which is another id's.
       const user: ChildUser = { uid, gid: base.gid, home: base.home }
+      if (!cleared.has(uid)) {
+        try {
+          await reclaim(user)
+        } catch (error) {
+          notCleared(uid, error)
+          throw new Error(`id ${uid} of CHILD_UID_RANGE could not be cleared before its first use`)
+        }
+        cleared.add(uid)
+      }
       let released = false
       return {
         user,
@@ -72,11 +90,7 @@ export function createChildUsers(
           released = true
           reclaim(user).then(
             () => taken.delete(uid),
-            (error: unknown) =>
-              logger?.error(
-                { event: 'child_id_not_reclaimed', uid, err: error },
-                'what an ended MCP server left under its id could not be cleared: the id is not given out again'
-              )
+            (error: unknown) => notCleared(uid, error)
           )
         },
       }

@@ -37,7 +37,7 @@ export async function childSpecFor(
   const directories = service.perUserDirectories.map((directory) =>
     renderTemplate(directory, values)
   )
-  const allotted = placement.childUsers?.forChild(directories.length > 0)
+  const allotted = await placement.childUsers?.forChild(directories.length > 0)
   try {
     if (allotted) await makeDirectoriesAs(allotted.user, directories)
     else for (const directory of directories) await mkdir(directory, { recursive: true })
