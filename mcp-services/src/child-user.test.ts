@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { chown } from 'node:fs/promises'
+import { chmod, chown, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -193,6 +194,7 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
       signalBridge: 'EPERM',
       writeProbeDir: 'allowed',
       probeDirOwner: 65534,
+      probeDirMode: '700',
       // umask 077: what a server creates is its user's alone.
       newFileMode: '600',
     }
@@ -202,6 +204,11 @@ describe.runIf(canSwitch)('children under CHILD_USER', { timeout: 60_000 }, () =
     await client.close()
     expect(session).toMatchObject(expected)
 
+    // Bob's directory as an earlier version made it: open to every other server. It is closed.
+    const bobs = join(started.dataDir, 'probe', 'bob')
+    await mkdir(bobs, { recursive: true, mode: 0o755 })
+    await chmod(bobs, 0o755)
+    await chown(bobs, 65534, 65534)
     const { status, json } = await postModern(
       started.url,
       'bob',

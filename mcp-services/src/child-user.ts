@@ -129,24 +129,24 @@ export function runAs(user: ChildUser, spec: ChildSpec): ChildSpec {
 /**
  * Creates the missing ones of `directories` as `user`, so the user owns them and the bridge needs
  * no right to write into the data directory itself; each is the user's alone (mode 700), the
- * folders above them stay traversable, so the bridge can see that they exist. A user's later
- * children find theirs made: no process is started for them.
+ * folders above them stay traversable, so the bridge can see that they exist. One of the user's
+ * that others may enter (made by a version that left the umask at 022) is closed the same way.
+ * A user's later children find theirs as they should be: no process is started for them.
  */
 export async function makeDirectoriesAs(
   user: ChildUser,
   directories: readonly string[]
 ): Promise<void> {
-  const found = await Promise.all(directories.map((directory) => isDirectory(directory)))
-  if (found.every(Boolean)) return
-  await promisify(execFile)(SETPRIV, [
-    ...switchArguments(user),
-    'mkdir',
-    '-p',
-    '-m',
-    '700',
-    '--',
-    ...directories,
-  ])
+  const found = await Promise.all(directories.map((directory) => directoryStatus(directory)))
+  const missing = directories.filter((_, i) => found[i] === undefined)
+  const open = directories.filter((_, i) => {
+    const status = found[i]
+    return status !== undefined && status.uid === user.uid && (status.mode & 0o077) !== 0
+  })
+  const run = (command: readonly string[]) =>
+    promisify(execFile)(SETPRIV, [...switchArguments(user), ...command])
+  if (missing.length > 0) await run(['mkdir', '-p', '-m', '700', '--', ...missing])
+  if (open.length > 0) await run(['chmod', '700', '--', ...open])
 }
 
 /**
@@ -189,11 +189,13 @@ export function childUserAdvice(
   return 'the bridge runs as root and CHILD_USER is not set, so the MCP servers run as root too: set CHILD_USER to an unprivileged user (docs/mcp-services.md, "Threat model")'
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** Owner and mode of the directory at `path`; undefined when there is none. */
+async function directoryStatus(path: string): Promise<{ uid: number; mode: number } | undefined> {
   try {
-    return (await stat(path)).isDirectory()
+    const status = await stat(path)
+    return status.isDirectory() ? { uid: status.uid, mode: status.mode } : undefined
   } catch {
-    return false
+    return undefined
   }
 }
 

@@ -75,6 +75,7 @@ server.registerTool(
       signalBridge: attempt(() => process.kill(process.ppid, 0)),
       writeProbeDir: probeDir ? attempt(() => writeFileSync(`${probeDir}/probe`, 'x')) : 'unset',
       probeDirOwner: probeDir ? statSync(probeDir).uid : undefined,
+      probeDirMode: probeDir ? (statSync(probeDir).mode & 0o777).toString(8) : undefined,
       readPeerEnvironment:
         peer === undefined ? 'unset' : attempt(() => readFileSync(`/proc/${peer}/environ`)),
       newFileMode: newFileMode(),
