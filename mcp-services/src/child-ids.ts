@@ -18,10 +18,15 @@ export interface ChildUsers {
 
 /**
  * Run as the id's user: `kill -1` from a process of a user reaches every other process of that
- * user and nothing else; then what the user owns in the shared temporary directories goes.
+ * user and nothing else; then what the user owns in the shared temporary directories goes. The
+ * search enters only folders the user could have written in (its own, or writable by all or by
+ * its group), so a large `/tmp` of other folders costs nothing.
  */
-const RECLAIM_SCRIPT =
-  'kill -KILL -1 2>/dev/null; find /tmp /var/tmp /dev/shm -xdev -user "$1" -delete 2>/dev/null; exit 0'
+const RECLAIM_SCRIPT = [
+  'kill -KILL -1 2>/dev/null',
+  'find /tmp /var/tmp /dev/shm -xdev -mindepth 1 \\( -user "$1" -prune -exec rm -rf -- {} + \\) -o \\( -type d ! -perm -0002 ! -perm -0020 -prune \\) 2>/dev/null',
+  'exit 0',
+].join('; ')
 
 /**
  * Clears what a child may have left under its id before another child gets it: processes (a
