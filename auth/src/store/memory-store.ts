@@ -18,118 +18,104 @@ export function createMemoryStore(
   clock: Clock,
   limits: Partial<MemoryStoreLimits> = {}
 ): MemoryStore {
-  const {
-    live,
-    stringAt,
-    setAt,
-    write,
-    remove,
-    expiry,
-    stringEntry,
-    makeRoom,
-    apply,
-    applyAll,
-    keys: allKeys,
-    usage,
-    clear,
-  } = memoryKeyspace(clock, limits)
+  const space = memoryKeyspace(clock, limits)
   const streams = memoryStreams(clock)
 
   return {
-    get: async (key) => stringAt(key),
-    getMany: async (keys) => keys.map(stringAt),
+    get: async (key) => space.stringAt(key),
+    getMany: async (keys) => keys.map(space.stringAt),
 
     async put(key, value, options: PutOptions = {}) {
-      if (options.onlyIfAbsent && live(key)) return false
+      if (options.onlyIfAbsent && space.live(key)) return false
       const operation: WriteOperation = { op: 'put', key, value }
-      makeRoom([operation])
-      write(key, stringEntry(key, value, expiry(options.ttlSeconds)))
+      space.makeRoom([operation])
+      space.write(key, space.stringEntry(key, value, space.expiry(options.ttlSeconds)))
       return true
     },
 
     async replace(key, value) {
-      const entry = live(key)
+      const entry = space.live(key)
       if (!entry || typeof entry.value !== 'string') return false
-      makeRoom([{ op: 'put', key, value }])
-      write(key, stringEntry(key, value, entry.expiresAt))
+      space.makeRoom([{ op: 'put', key, value }])
+      space.write(key, space.stringEntry(key, value, entry.expiresAt))
       return true
     },
 
     async take(key) {
-      const value = stringAt(key)
-      if (value !== null) remove(key)
+      const value = space.stringAt(key)
+      if (value !== null) space.remove(key)
       return value
     },
 
     async delete(...keys) {
       let removed = 0
-      for (const key of keys) if (live(key) && remove(key)) removed++
+      for (const key of keys) if (space.live(key) && space.remove(key)) removed++
       return removed
     },
 
     async increment(key, ttlSeconds) {
-      const count = String(Number(stringAt(key) ?? '0') + 1)
-      makeRoom([{ op: 'put', key, value: count }])
-      const expiresAt = live(key)?.expiresAt ?? expiry(ttlSeconds)
-      write(key, stringEntry(key, count, expiresAt))
+      const count = String(Number(space.stringAt(key) ?? '0') + 1)
+      space.makeRoom([{ op: 'put', key, value: count }])
+      const expiresAt = space.live(key)?.expiresAt ?? space.expiry(ttlSeconds)
+      space.write(key, space.stringEntry(key, count, expiresAt))
       return Number(count)
     },
 
-    addToSet: async (key, member) => applyAll([{ op: 'addToSet', key, member }]),
-    removeFromSet: async (key, member) => apply({ op: 'removeFromSet', key, member }),
-    setMembers: async (key) => [...(setAt(key) ?? [])],
+    addToSet: async (key, member) => space.applyAll([{ op: 'addToSet', key, member }]),
+    removeFromSet: async (key, member) => space.apply({ op: 'removeFromSet', key, member }),
+    setMembers: async (key) => [...(space.setAt(key) ?? [])],
 
     async batch(operations, guard) {
       if (guard && 'ifUnchanged' in guard) {
-        if (stringAt(guard.ifUnchanged.key) !== guard.ifUnchanged.value) return false
-      } else if (guard && live(guard.unlessExists)) return false
-      applyAll(operations)
+        if (space.stringAt(guard.ifUnchanged.key) !== guard.ifUnchanged.value) return false
+      } else if (guard && space.live(guard.unlessExists)) return false
+      space.applyAll(operations)
       return true
     },
 
     async takeAndWrite(key, operations) {
-      const taken = stringAt(key)
+      const taken = space.stringAt(key)
       if (taken === null) return null
-      applyAll(operations)
-      remove(key)
+      space.applyAll(operations)
+      space.remove(key)
       return taken
     },
 
     async pace(key, now, pacing) {
-      const previous = pacerState(stringAt(key))
+      const previous = pacerState(space.stringAt(key))
       const tooSoon = previous !== undefined && now - previous.at < previous.interval * 1000
       const interval =
         (previous?.interval ?? pacing.intervalSeconds) + (tooSoon ? pacing.backoffSeconds : 0)
       const value = JSON.stringify({ at: now, interval })
-      makeRoom([{ op: 'put', key, value }])
-      write(key, stringEntry(key, value, expiry(pacing.ttlSeconds)))
+      space.makeRoom([{ op: 'put', key, value }])
+      space.write(key, space.stringEntry(key, value, space.expiry(pacing.ttlSeconds)))
       return tooSoon
     },
 
     async *scan(prefix) {
-      for (const key of allKeys()) if (key.startsWith(prefix) && live(key)) yield key
+      for (const key of space.keys()) if (key.startsWith(prefix) && space.live(key)) yield key
     },
 
     async ttl(key) {
-      const expiresAt = live(key)?.expiresAt
+      const expiresAt = space.live(key)?.expiresAt
       return expiresAt === undefined ? null : Math.ceil((expiresAt - clock.now()) / 1000)
     },
 
     async expire(key, ttlSeconds) {
-      const entry = live(key)
+      const entry = space.live(key)
       if (!entry) return false
-      entry.expiresAt = expiry(ttlSeconds)
+      entry.expiresAt = space.expiry(ttlSeconds)
       return true
     },
 
     appendToStream: async (key, entry, maxLength) => streams.append(key, entry, maxLength),
     readStream: async (key, count, before) => streams.read(key, count, before),
 
-    usage,
+    usage: space.usage,
 
     ping: async () => {},
     async close() {
-      clear()
+      space.clear()
       streams.clear()
     },
   }
