@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../support/free-port.ts'
 import { startGatewayProcess } from '../support/gateway-process.ts'
@@ -47,6 +48,39 @@ describe('an auth server started before its store', () => {
       await redis.stop()
     }
   }, 90_000)
+
+  it('serves at once with a pinned signing key, /ready saying 503 until the store answers', async () => {
+    const redisPort = await freePort()
+    const pinnedKey = Buffer.from(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      })
+    ).toString('base64')
+    const gateway = await startGatewayProcess(
+      {
+        GATEWAY_MODE: 'auth',
+        REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        ALLOWED_GITHUB_USERS: 'octocat',
+        JWT_PRIVATE_KEY_B64: pinnedKey,
+      },
+      { startTimeoutMs: 30_000 }
+    )
+    try {
+      expect((await fetch(`${gateway.url}/health`)).status).toBe(200)
+      expect((await fetch(`${gateway.url}/ready`)).status).toBe(503)
+      const redis = await startRedisOnPort(redisPort)
+      try {
+        await expect
+          .poll(async () => (await fetch(`${gateway.url}/ready`)).status, { timeout: 15_000 })
+          .toBe(200)
+      } finally {
+        await redis.stop()
+      }
+    } finally {
+      await gateway.stop()
+    }
+  }, 60_000)
 })
 
 describe('an auth server whose Redis refuses its password', () => {

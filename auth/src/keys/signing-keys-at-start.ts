@@ -25,7 +25,8 @@ export async function signingKeysAtStart(
   for (let attempt = 1, waitMs = FIRST_RETRY_MS; ; attempt++) {
     try {
       // The ping says what no key read may: a store misnamed by REDIS_URL whose keys answer.
-      await store.ping()
+      // (A pinned key reads nothing: the check above asked, without waiting for the store.)
+      if (!pinned) await store.ping()
       return await loadSigningKeys(store, pinned)
     } catch (error) {
       if (!(error instanceof StoreUnavailable) || error instanceof StoreMisconfigured) throw error
