@@ -24,15 +24,16 @@ export interface ChildUsers {
  */
 const RECLAIM_SCRIPT = [
   'kill -KILL -1 2>/dev/null',
-  'find /tmp /var/tmp /dev/shm -xdev -mindepth 1 \\( -user "$1" -prune -exec rm -rf -- {} + \\) -o \\( -type d ! -perm -0002 ! -perm -0020 -prune \\) 2>/dev/null',
+  'find /tmp /var/tmp /dev/shm /run/lock -xdev -mindepth 1 \\( -user "$1" -prune -exec rm -rf -- {} + \\) -o \\( -type d ! -perm -0002 ! -perm -0020 -prune \\) 2>/dev/null',
   'exit 0',
 ].join('; ')
 
 /**
  * Clears what a child may have left under its id before another child gets it: processes (a
- * detached helper, or a grandchild that outlived its parent) and files in `/tmp`, `/var/tmp` and
- * `/dev/shm`. Left alone, a process could read the next child's environment through `/proc`
- * (another user's GitHub token), and the next child could read the files.
+ * detached helper, or a grandchild that outlived its parent) and files in the places every user
+ * may write (`/tmp`, `/var/tmp`, `/dev/shm`, `/run/lock`). Left alone, a process could read the
+ * next child's environment through `/proc` (another user's GitHub token), and the next child
+ * could read the files.
  */
 export async function reclaimId(user: ChildUser): Promise<void> {
   await promisify(execFile)(SETPRIV, [
