@@ -7,12 +7,12 @@ import { Hono, type MiddlewareHandler } from 'hono'
 import { apiRoutes } from './fake-github/api-routes.ts'
 import { oauthRoutes } from './fake-github/oauth-routes.ts'
 import type { FakeRepository, FakeRepositoryInput } from './fake-github/repositories.ts'
+import { normalizeScopes } from './fake-github/scopes.ts'
 import {
   FakeGitHubState,
   type FakeGitHubToken,
   type FakeGitHubUser,
   type FakeGitHubUserInput,
-  normalizeScopes,
   type OrgRole,
   type OrgState,
   type TeamRole,

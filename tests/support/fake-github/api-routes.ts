@@ -2,12 +2,8 @@ import { createHash } from 'node:crypto'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { repoRoutes } from './repo-routes.ts'
-import {
-  type FakeGitHubState,
-  type FakeGitHubToken,
-  type FakeGitHubUser,
-  hasScope,
-} from './state.ts'
+import { hasScope } from './scopes.ts'
+import type { FakeGitHubState, FakeGitHubToken, FakeGitHubUser } from './state.ts'
 
 const DOCS = 'https://docs.github.com/rest'
 const API_VERSIONS = new Set(['2022-11-28', '2026-03-10'])

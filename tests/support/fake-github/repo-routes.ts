@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono'
 import type { FakeIssue, FakeRepositories, FakeRepository } from './repositories.ts'
-import { type FakeGitHubToken, type FakeGitHubUser, hasScope } from './state.ts'
+import { hasScope } from './scopes.ts'
+import type { FakeGitHubToken, FakeGitHubUser } from './state.ts'
 
 type Caller = { token: FakeGitHubToken; user: FakeGitHubUser }
 type Authenticate = (c: Context, accepted: string) => Caller | Response

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { FakeRepositories } from './repositories.ts'
+import { normalizeScopes } from './scopes.ts'
 
 export type OrgState = 'active' | 'pending'
 export type OrgRole = 'admin' | 'member' | 'billing_manager'
@@ -79,25 +80,6 @@ export const ACCESS_TTL_S = 28_800
 export const REFRESH_TTL_S = 15_897_600
 /** GitHub keeps at most ten tokens per user, app and scope set; it revokes the oldest beyond. */
 export const TOKENS_PER_SCOPE_SET = 10
-
-/** Scopes another scope implies; GitHub drops the implied ones when it normalises a list. */
-const IMPLIED: Record<string, string[]> = {
-  user: ['read:user', 'user:email', 'user:follow'],
-  'admin:org': ['write:org', 'read:org'],
-  'write:org': ['read:org'],
-  repo: ['repo:status', 'repo_deployment', 'public_repo', 'repo:invite', 'security_events'],
-}
-
-/** Parses a scope list (spaces or commas), de-duplicates it and drops implied scopes. */
-export function normalizeScopes(raw: string): string[] {
-  const all = [...new Set(raw.split(/[\s,]+/).filter(Boolean))]
-  return all.filter((scope) => !all.some((other) => IMPLIED[other]?.includes(scope))).sort()
-}
-
-/** True when `granted` includes `scope` directly or through an implying scope. */
-export function hasScope(granted: readonly string[], scope: string): boolean {
-  return granted.some((g) => g === scope || IMPLIED[g]?.includes(scope))
-}
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
