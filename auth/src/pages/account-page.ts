@@ -3,7 +3,8 @@ import { html } from 'hono/html'
 import type { ClientIdentity, ConnectedApps } from '../account/connected-apps.ts'
 import type { FamilyListing } from '../tokens/token-families.ts'
 import { shownClientText } from './client-text.ts'
-import { describeRedirect, describeScopes } from './consent-page.ts'
+import { describeRedirect } from './consent-page.ts'
+import { describeScopes } from './grant-parts.ts'
 import { renderPage } from './layout.ts'
 
 /** The fixed notices a redirect back to `/account` may ask for; nothing else is shown. */

@@ -4,19 +4,15 @@ import { clientIdHost } from '../clients/client-id-metadata.ts'
 import { isMetadataDocumentClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import { shownClientText } from './client-text.ts'
+import { decisionForm, type GrantAsked, grantRows } from './grant-parts.ts'
 import { renderPage } from './layout.ts'
 
-export interface ConsentView {
+export interface ConsentView extends GrantAsked {
   readonly client: ClientRecord
   readonly redirectUri: string
-  readonly scopes: readonly string[]
-  readonly resources: readonly { resource: string; description: string }[]
-  /** Who is signed in at the gateway, if anyone. */
-  readonly signedInAs?: string
   /** The reference to the request kept on the server: the form carries no copy of it. */
   readonly consentRequest: string
   readonly csrfToken: string
-  readonly upstreamName: string
 }
 
 /**
@@ -39,19 +35,10 @@ ${documentHost ? html`<p id="client-identity">Identified by <strong id="client-h
 <dl>
 <dt>Application</dt><dd>${name}${clientUri ? html` (<span>${clientUri}</span>)` : ''}</dd>
 <dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
-<dt>Access</dt><dd>${describeScopes(view.scopes)}</dd>
-<dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>
-<dt>Signed in as</dt><dd id="signed-in-as">${view.signedInAs ?? html`not yet: you will sign in with ${view.upstreamName} next`}</dd>
+${grantRows(view)}
 </dl>
 ${documentHost ? metadataDocumentWarning(view, documentHost) : html`<p class="warning">This application registered itself with this gateway. Allow it only if you started this connection yourself and trust where it will return to.</p>`}
-<form method="post" action="/authorize">
-<input type="hidden" name="consent_request" value="${view.consentRequest}">
-<input type="hidden" name="csrf_token" value="${view.csrfToken}">
-<div class="actions">
-<button class="primary" type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>`,
+${decisionForm('/authorize', { consent_request: view.consentRequest, csrf_token: view.csrfToken })}`,
     'onward'
   )
 }
@@ -60,18 +47,6 @@ ${documentHost ? metadataDocumentWarning(view, documentHost) : html`<p class="wa
 function metadataDocumentWarning(view: ConsentView, documentHost: string) {
   const local = !view.redirectUri.startsWith('https://')
   return html`<p class="warning" id="client-document">This application is identified by the URL <code>${view.client.client_id}</code>: its name and where it may return come from a document published by <strong>${documentHost}</strong>. Allow it only if you started this connection yourself and trust ${documentHost}.${local ? html` It returns to this computer, where any program could use this identity: approve only a connection you just started here.` : ''}</p>`
-}
-
-/** What a scope lets the application do, in words a person can judge. */
-const SCOPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  mcp: 'Call the tools and read the resources of these services, as you',
-}
-
-/** The scopes as a person reads them, each with its name. */
-export function describeScopes(scopes: readonly string[]) {
-  return scopes.map(
-    (scope) => html`<div>${SCOPE_DESCRIPTIONS[scope] ?? scope} <code>${scope}</code></div>`
-  )
 }
 
 /** The part of the redirect URI a person can judge: the host, or what kind of place it is. */

@@ -3,7 +3,7 @@ import { html } from 'hono/html'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import { shownClientText } from './client-text.ts'
-import { describeScopes } from './consent-page.ts'
+import { decisionForm, type GrantAsked, grantRows } from './grant-parts.ts'
 import { renderPage } from './layout.ts'
 
 /** Step 1 of RFC 8628 §3.3: the user types the code their device shows. */
@@ -34,15 +34,7 @@ ${view.problem ? html`<p class="warning" id="problem">${view.problem}</p>` : ''}
  */
 export function renderDeviceConsentPage(
   c: Context,
-  view: {
-    client: ClientRecord
-    userCode: string
-    scopes: readonly string[]
-    resources: readonly { resource: string; description: string }[]
-    signedInAs?: string
-    csrfToken: string
-    upstreamName: string
-  }
+  view: GrantAsked & { client: ClientRecord; userCode: string; csrfToken: string }
 ) {
   const name = shownClientText(view.client.metadata.client_name) ?? 'An unnamed application'
   return renderPage(
@@ -52,18 +44,9 @@ export function renderDeviceConsentPage(
 <p class="warning">A command-line tool or device is asking for access with the code <strong id="user-code">${view.userCode}</strong>. Approve only if you started it yourself and it shows this same code.</p>
 <dl>
 <dt>Application</dt><dd>${name}</dd>
-<dt>Access</dt><dd>${describeScopes(view.scopes)}</dd>
-<dt>Services</dt><dd>${view.resources.map((r) => html`<div>${r.description} <code>${r.resource}</code></div>`)}</dd>
-<dt>Signed in as</dt><dd id="signed-in-as">${view.signedInAs ?? html`not yet: you will sign in with ${view.upstreamName} next`}</dd>
+${grantRows(view)}
 </dl>
-<form method="post" action="/device/decision">
-<input type="hidden" name="user_code" value="${view.userCode}">
-<input type="hidden" name="csrf_token" value="${view.csrfToken}">
-<div class="actions">
-<button class="primary" type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>`,
+${decisionForm('/device/decision', { user_code: view.userCode, csrf_token: view.csrfToken })}`,
     'onward'
   )
 }
