@@ -99,6 +99,21 @@ oauth-show-registration client_id *flags:
 oauth-delete-registration client_id *flags:
     {{ store-admin }} clients delete {{ client_id }} {{ flags }}
 
+# How many registrations, used and never used, in total and by client name
+[group('clients and tokens')]
+oauth-count-registrations *flags:
+    {{ store-admin }} clients count {{ flags }}
+
+# The clients a user consented to (the user's GitHub id, as `oauth-list-tokens` shows it)
+[group('clients and tokens')]
+oauth-list-consents user_id *flags:
+    {{ store-admin }} consents list {{ user_id }} {{ flags }}
+
+# Withdraw a user's consent to a client and revoke the tokens it led to (recorded with by: admin)
+[group('clients and tokens')]
+oauth-revoke-consent user_id client_id *flags:
+    {{ store-admin }} consents revoke {{ user_id }} {{ client_id }} {{ flags }}
+
 # List live token families: user, client, scopes, dates (--user, --client, --family filter; never token values)
 [group('clients and tokens')]
 oauth-list-tokens *flags:

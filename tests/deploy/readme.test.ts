@@ -27,6 +27,15 @@ describe('the self-hosting guide', () => {
     expect(commands?.filter(Boolean)).toEqual(['npm ci && npm start', 'npm ci && npm test'])
   })
 
+  it('starts the gateway, a service and the admin CLI with .env when there is one, as .env.example says', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+      .scripts
+    for (const name of ['start', 'start:service', 'admin']) {
+      expect(scripts[name], name).toMatch(/^node --env-file-if-exists=\.env \S+\/main\.ts$/)
+    }
+    expect(read('.env.example')).toContain('npm start')
+  })
+
   it('names only recipes the justfile has, and has the ones the guide is built on', () => {
     const known = recipes()
     for (const recipe of [

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { rememberConsent } from '../../auth/src/authorization/consent.ts'
+import { systemClock } from '../../auth/src/clock.ts'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import { useGatewayWithGitHub } from '../support/gateway-with-github.ts'
@@ -29,6 +31,9 @@ const RECIPES = [
   'oauth-list-registrations',
   'oauth-show-registration',
   'oauth-delete-registration',
+  'oauth-count-registrations',
+  'oauth-list-consents',
+  'oauth-revoke-consent',
   'oauth-list-tokens',
   'oauth-revoke-tokens',
   'oauth-purge-expired',
@@ -260,6 +265,42 @@ describe('just recipes', () => {
     await expect
       .poll(async () => (await verify(tokens.access_token)).status, { timeout: 5_000 })
       .toBe(401)
+  })
+
+  it('counts the registrations, and lists and withdraws a consent', { timeout: SLOW }, async () => {
+    const counted = json<{ total: number; used: number }>(
+      await just(['oauth-count-registrations', '--json'])
+    )
+    expect(counted).toMatchObject({ total: 1, used: 1 })
+    // A consent as the consent page remembers it (the device flow above asks every time).
+    const store = createRedisStore(inject('redisUrl'), prefix)
+    const userId = 'consent-user'
+    try {
+      await rememberConsent(
+        store,
+        systemClock,
+        {
+          userId,
+          clientId: tokens.client_id,
+          scopes: ['mcp'],
+          resources: [`${gateway.url}/echo/mcp`],
+          redirectUris: ['http://127.0.0.1:9/callback'],
+        },
+        3600
+      )
+    } finally {
+      await store.close()
+    }
+    const listed = json<{ clients: string[] }>(
+      await just(['oauth-list-consents', userId, '--json'])
+    )
+    expect(listed.clients).toEqual([tokens.client_id])
+    const withdrawn = json(await just(['oauth-revoke-consent', userId, tokens.client_id, '--json']))
+    expect(withdrawn).toMatchObject({ withdrawn: true })
+    const after = json<{ clients: string[] }>(await just(['oauth-list-consents', userId, '--json']))
+    expect(after.clients).toEqual([])
+    const again = await just(['oauth-revoke-consent', userId, tokens.client_id])
+    expect(again.code).toBe(1)
   })
 
   it('rotates the signing key and deletes the registration', { timeout: SLOW }, async () => {
