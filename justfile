@@ -69,7 +69,7 @@ start-service name:
 test:
     npm test
 
-# Benchmarks: /verify and the bridge against a bare node:http server
+# Every benchmark, each against its bare baseline in the same run (`npm run bench -- --only verify,token` for some)
 [group('development')]
 bench:
     npm run bench
