@@ -23,7 +23,9 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
 export const introspectRoute = (deps: AuthDeps) => {
   const { config, store, clock } = deps
   const registry = clientLookup(deps)
-  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
+  // Asks the store about revocation every time: `/verify` may believe "not revoked" for a second,
+  // but the server that has just confirmed a revocation (RFC 7009) must not call the token active.
+  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000, revocationCacheMs: 0 })
   const headers = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
 
   return new Hono().post('/introspect', async (c) => {

@@ -118,6 +118,12 @@ describe('revocation (RFC 7009), introspection (RFC 7662) and re-checks on refre
     const publicClient = await registerTestClient(server, { token_endpoint_auth_method: 'none' })
     const refused = await post('/introspect', publicClient, { token: tokens.access_token ?? '' })
     expect(refused.status).toBe(401)
+
+    // Revoked just after an "active" answer: inactive at once, not a second later.
+    expect((await post('/revoke', client, { token: tokens.access_token ?? '' })).status).toBe(200)
+    expect(
+      await (await post('/introspect', client, { token: tokens.access_token ?? '' })).json()
+    ).toEqual({ active: false })
   })
 
   it('cuts off, at the next refresh, a user who left the allowed organisation', async () => {
