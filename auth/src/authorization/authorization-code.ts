@@ -8,6 +8,8 @@ import type { Store } from '../store/store.ts'
 export interface AuthorizationCodeGrant {
   readonly clientId: string
   readonly redirectUri: string
+  /** The authorization request named no redirect URI, so the token request need not either. */
+  readonly redirectUriOmitted?: true
   readonly codeChallenge: string
   readonly scopes: readonly string[]
   readonly resources: readonly string[]

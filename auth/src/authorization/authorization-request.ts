@@ -22,6 +22,11 @@ export interface AuthorizationRequest {
   readonly redirectUri: string
   /** The registered URI it matched: what the user's consent is bound to. */
   readonly registeredRedirectUri: string
+  /**
+   * The request named no `redirect_uri` (the client registered one): the token request may leave
+   * it out too (OAuth 2.1 §4.1.3). Absent from records that include one.
+   */
+  readonly redirectUriOmitted?: true
   readonly state?: string
   readonly scopes: readonly string[]
   readonly codeChallenge: string
@@ -87,7 +92,8 @@ export function parseAuthorizationRequest(
       )
     )
   }
-  const { redirectUri, registeredRedirectUri } = trustedRedirectUri(param('redirect_uri'), client)
+  const requestedRedirectUri = param('redirect_uri')
+  const { redirectUri, registeredRedirectUri } = trustedRedirectUri(requestedRedirectUri, client)
   const state = param('state')
   // A state that fails validation (too long) is not echoed back.
   const stateIsValid = (state?.length ?? 0) <= MAX_STATE_LENGTH
@@ -131,6 +137,7 @@ export function parseAuthorizationRequest(
     clientId: client.client_id,
     redirectUri,
     registeredRedirectUri,
+    ...(requestedRedirectUri ? {} : { redirectUriOmitted: true }),
     ...(state ? { state } : {}),
     scopes: grantableScopes(scope, grantable, [...new Set(requiredScopes)]),
     codeChallenge,

@@ -53,6 +53,7 @@ export async function completeAuthorization(
     {
       clientId: request.clientId,
       redirectUri: request.redirectUri,
+      ...(request.redirectUriOmitted ? { redirectUriOmitted: true } : {}),
       codeChallenge: request.codeChallenge,
       scopes: request.scopes,
       resources: request.resources,

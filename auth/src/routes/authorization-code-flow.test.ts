@@ -66,6 +66,48 @@ describe('authorization code flow through GitHub', () => {
     expect(tokens.refresh_token).toBeTypeOf('string')
   })
 
+  it('lets the token request leave out redirect_uri only when the authorization request did', async () => {
+    // OAuth 2.1 §4.1.3: required at the token endpoint if it was in the authorization request.
+    const client = await registerTestClient(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const codeWithoutRedirectUri = async () => {
+      const pkce = newPkce()
+      const url = new URL(authorizeUrl(client, pkce))
+      url.searchParams.delete('redirect_uri')
+      const browser = browserFor(server)
+      const consent = await browser.open(url.href, redirectUri)
+      const page = await browser.submitConsent(consent, 'approve', redirectUri)
+      const code = new URL(page.url).searchParams.get('code') ?? ''
+      return {
+        code,
+        form: { grant_type: 'authorization_code', code, code_verifier: pkce.verifier },
+      }
+    }
+    const omitted = await codeWithoutRedirectUri()
+    const exchanged = await tokenRequest(server, client, omitted.form)
+    expect(exchanged.status, await exchanged.clone().text()).toBe(200)
+
+    const another = await codeWithoutRedirectUri()
+    const wrong = await tokenRequest(server, client, {
+      ...another.form,
+      redirect_uri: `${redirectUri}/elsewhere`,
+    })
+    expect(wrong.status).toBe(400)
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_grant' })
+
+    const named = await obtainCode(server, client)
+    const missing = await tokenRequest(server, client, {
+      grant_type: 'authorization_code',
+      code: named.code,
+      code_verifier: named.pkce.verifier,
+    })
+    expect(missing.status).toBe(400)
+    expect(await missing.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'redirect_uri is required: the authorization request included one',
+    })
+  })
+
   it('rotates the refresh token on every use, and a reused one revokes the family', async () => {
     const client = await registerTestClient(server)
     const { code, pkce } = await obtainCode(server, client)

@@ -3,7 +3,7 @@ import { redeemAuthorizationCode } from '../../authorization/authorization-code.
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
 import { InvalidGrant } from '../../errors.ts'
-import { parseParams, requiredParam } from '../../http/params.ts'
+import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
@@ -14,8 +14,9 @@ import type { TokenResponse } from '../token-response.ts'
 /** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */
 const authorizationCodeRequest = z.object({
   code: requiredParam(256),
-  // Required: every code is bound to the redirect URI it was issued for.
-  redirect_uri: requiredParam(2000),
+  // Every code is bound to the redirect URI it was issued for; the request must name it unless
+  // the authorization request did not (checked once the code is known).
+  redirect_uri: optionalParam(2000),
   code_verifier: requiredParam(128),
 })
 
@@ -59,7 +60,14 @@ export async function authorizationCodeGrant(
   const refuse = (reason: string) =>
     new InvalidGrant('the authorization code is invalid or expired', { reason })
   if (grant.clientId !== client.client_id) throw refuse('code_of_another_client')
-  if (redirectUri !== grant.redirectUri) throw refuse('redirect_uri_mismatch')
+  if (redirectUri === undefined && !grant.redirectUriOmitted) {
+    throw new InvalidGrant('redirect_uri is required: the authorization request included one', {
+      reason: 'redirect_uri_mismatch',
+    })
+  }
+  if (redirectUri !== undefined && redirectUri !== grant.redirectUri) {
+    throw refuse('redirect_uri_mismatch')
+  }
   if (!verifierMatches(codeVerifier, grant.codeChallenge)) throw refuse('pkce_mismatch')
 
   const resources = narrowResources(
