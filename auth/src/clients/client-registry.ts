@@ -119,12 +119,11 @@ export async function recordClientUse(deps: ClientRegistryDeps, clientId: string
 export async function authorizeClientManagement(
   deps: ClientRegistryDeps,
   clientId: string,
-  registrationAccessToken: string | undefined
+  registrationAccessToken: string
 ): Promise<ClientRecord> {
   const client = await findClient(deps, clientId)
   const valid =
     client !== null &&
-    registrationAccessToken !== undefined &&
     client.registration_access_token_hash !== undefined &&
     secretMatches(registrationAccessToken, client.registration_access_token_hash)
   if (!client || !valid) {

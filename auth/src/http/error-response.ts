@@ -69,8 +69,13 @@ function asOAuthError(error: unknown): OAuthError {
   return new ServerError('the server could not complete the request', { cause: error })
 }
 
+/**
+ * RFC 6749 §5.2: a client that tried the Authorization header gets a challenge with its 401. The
+ * one scheme clients authenticate with here is Basic, so that is what a Bearer or an empty header
+ * is told too.
+ */
 function challengeFor(error: OAuthError, c: Context): string | undefined {
-  if (error instanceof InvalidClient && /^basic /i.test(c.req.header('authorization') ?? '')) {
+  if (error instanceof InvalidClient && c.req.header('authorization') !== undefined) {
     return 'Basic realm="token", charset="UTF-8"'
   }
   return bearerChallenge(error)

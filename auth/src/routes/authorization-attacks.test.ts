@@ -211,16 +211,25 @@ describe('attacks on the authorization code flow are refused', () => {
       expect(response.status).toBe(401)
       expect(await response.json()).toMatchObject({ error: 'invalid_client' })
     }
-    const basic = await server.request('/token', {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `Basic ${Buffer.from(`${client.client_id}:nope`).toString('base64')}`,
-      },
-      body: 'grant_type=refresh_token&refresh_token=x',
-    })
-    expect(basic.status).toBe(401)
-    expect(basic.headers.get('www-authenticate')).toMatch(/^Basic /)
+    // RFC 6749 §5.2: whoever tried the Authorization header gets a challenge, whatever it held.
+    for (const authorization of [
+      `Basic ${Buffer.from(`${client.client_id}:nope`).toString('base64')}`,
+      'Basic ',
+      'Bearer abc',
+    ]) {
+      const tried = await server.request('/token', {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Authorization: authorization,
+        },
+        body: 'grant_type=refresh_token&refresh_token=x',
+      })
+      expect(tried.status, authorization).toBe(401)
+      expect(tried.headers.get('www-authenticate'), authorization).toBe(
+        'Basic realm="token", charset="UTF-8"'
+      )
+    }
   })
 
   it('a consent form posted without the browser’s CSRF cookie', async () => {

@@ -51,8 +51,10 @@ describe('RFC 7592 client configuration endpoint', () => {
     const body = (await response.json()) as Record<string, unknown>
     expect(body).toMatchObject({ client_id: client.client_id, client_name: 'Managed' })
     expect(body).not.toHaveProperty('client_secret')
-    expect(body).not.toHaveProperty('registration_access_token')
+    // RFC 7592 §3: required in the answer; the one presented, which stays valid.
+    expect(body.registration_access_token).toBe(client.registration_access_token)
     expect(body.client_secret_expires_at).toBeTypeOf('number')
+    expect((await manage(client)).status).toBe(200)
   })
 
   it('answers an unknown client and a wrong token identically', async () => {
@@ -62,8 +64,7 @@ describe('RFC 7592 client configuration endpoint', () => {
       ...client,
       registration_client_uri: 'http://localhost:8080/register/unknown-client',
     })
-    const missing = await server.request(`/register/${client.client_id}`)
-    for (const response of [wrongToken, unknownClient, missing]) {
+    for (const response of [wrongToken, unknownClient]) {
       expect(response.status).toBe(401)
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
       expect(await response.json()).toEqual({
@@ -71,6 +72,14 @@ describe('RFC 7592 client configuration endpoint', () => {
         error_description: 'the registration access token is not valid for this client',
       })
     }
+    // RFC 6750 §3.1: no credentials at all, no error code in the challenge.
+    const missing = await server.request(`/register/${client.client_id}`)
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer')
+    expect(await missing.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'a registration access token is required',
+    })
   })
 
   it('refuses a malformed Authorization header with invalid_request', async () => {
@@ -97,6 +106,7 @@ describe('RFC 7592 client configuration endpoint', () => {
       redirect_uris: ['https://app.example.com/other'],
     })
     expect(body).not.toHaveProperty('client_secret')
+    expect(body.registration_access_token).toBe(client.registration_access_token)
 
     const invalid = await manage(client, {
       method: 'PUT',

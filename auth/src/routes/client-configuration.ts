@@ -8,7 +8,7 @@ import {
   updateClient,
 } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { InvalidClientMetadata, InvalidRequest } from '../errors.ts'
+import { InvalidClientMetadata, InvalidRequest, MissingToken } from '../errors.ts'
 import { readJsonBody } from '../http/body.ts'
 import { publicCors } from '../http/cors.ts'
 import { tokenLifetimes } from '../oauth/revocation.ts'
@@ -22,24 +22,36 @@ const updateIdentity = z.object({
 
 /**
  * RFC 7592 client configuration endpoint: read, replace or delete a registration with its
- * registration access token as bearer token.
+ * registration access token as bearer token. Answers carry that token back (§3 requires it in
+ * the client information response): only its hash is stored, and it is not rotated.
  */
 export const clientConfigurationRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger, audit } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
-  const managed = (c: Context) =>
-    authorizeClientManagement(registry, c.req.param('client_id') ?? '', bearerToken(c))
+  const managed = async (c: Context) => {
+    const registrationAccessToken = bearerToken(c)
+    const client = await authorizeClientManagement(
+      registry,
+      c.req.param('client_id') ?? '',
+      registrationAccessToken
+    )
+    return { client, registrationAccessToken }
+  }
   const noStore = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
   const uriOf = (clientId: string) => `${config.issuer}/register/${clientId}`
 
   return new Hono()
     .use('/register/:client_id', publicCors())
     .get('/register/:client_id', async (c) => {
-      const client = await managed(c)
-      return c.json(clientInformation(client, uriOf(client.client_id)), 200, noStore)
+      const { client, registrationAccessToken } = await managed(c)
+      return c.json(
+        clientInformation(client, uriOf(client.client_id), { registrationAccessToken }),
+        200,
+        noStore
+      )
     })
     .put('/register/:client_id', async (c) => {
-      const client = await managed(c)
+      const { client, registrationAccessToken } = await managed(c)
       const body = await readJsonBody(c)
       const identity = updateIdentity.safeParse(body)
       if (!identity.success || identity.data.client_id !== client.client_id) {
@@ -64,13 +76,16 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
         redirect_uris: updated.client.metadata.redirect_uris,
       })
       return c.json(
-        clientInformation(updated.client, uriOf(client.client_id), updated.credentials),
+        clientInformation(updated.client, uriOf(client.client_id), {
+          ...updated.credentials,
+          registrationAccessToken,
+        }),
         200,
         noStore
       )
     })
     .delete('/register/:client_id', async (c) => {
-      const client = await managed(c)
+      const { client } = await managed(c)
       await deleteClient(
         { store, lifetimes: tokenLifetimes(config), logger, audit },
         client.client_id,
@@ -80,11 +95,16 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     })
 }
 
-/** The bearer token of the `Authorization` header (RFC 6750 §2.1), or undefined. */
-function bearerToken(c: Context): string | undefined {
+/**
+ * The bearer token of the `Authorization` header (RFC 6750 §2.1). Without the header, the 401's
+ * challenge names no error code (§3.1).
+ */
+function bearerToken(c: Context): string {
   const header = c.req.header('authorization')
-  if (header === undefined) return undefined
-  const match = /^Bearer +([\w.~+/-]+=*)$/i.exec(header)
-  if (!match) throw new InvalidRequest('the Authorization header must be "Bearer <token>"')
-  return match[1]
+  if (header === undefined) {
+    throw new MissingToken('a registration access token is required', { reason: 'no_token' })
+  }
+  const token = /^Bearer +([\w.~+/-]+=*)$/i.exec(header)?.[1]
+  if (!token) throw new InvalidRequest('the Authorization header must be "Bearer <token>"')
+  return token
 }
