@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { BridgeConfig } from '../../mcp-services/src/config.ts'
-import { gracefulClose, listenerOptions } from '../../mcp-services/src/http-server.ts'
+import {
+  gracefulClose,
+  listenerOptions,
+  stopIfCannotListen,
+} from '../../mcp-services/src/http-server.ts'
 import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       'gateway listening'
     )
   })
+  stopIfCannotListen(server, 'PORT')
   const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =
@@ -103,6 +108,7 @@ async function main(): Promise<void> {
           }
         )
       : undefined
+  if (internalServer) stopIfCannotListen(internalServer, 'INTERNAL_PORT')
   const closeInternalServer = internalServer && gracefulClose(internalServer)
 
   let stopping = false

@@ -47,6 +47,28 @@ export function listenerOptions(timeouts: ListenerTimeouts = LISTENER_TIMEOUTS):
   }
 }
 
+/** What a failed `listen` means to whoever set the port, by its error code. */
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another process listens there)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'this machine has no such address (HOST)',
+}
+
+/**
+ * A listener that cannot open its port stops the process with one line naming the setting, exit
+ * 1, instead of the stack of an unhandled `error` event. Errors once it listens are not its
+ * concern and stay fatal as before.
+ */
+export function stopIfCannotListen(server: Server | ServerType, setting: string): void {
+  server.once('error', (error: NodeJS.ErrnoException & { address?: string; port?: number }) => {
+    if (server.listening) throw error
+    const where = error.address ? `${error.address}:${error.port ?? ''}` : 'its address'
+    const why = LISTEN_FAILURES[error.code ?? ''] ?? error.message
+    process.stderr.write(`cannot listen on ${where} (${setting}): ${why}\n`)
+    process.exit(1)
+  })
+}
+
 /**
  * Closes a server without cutting requests short: no new connections, idle keep-alive
  * connections closed at once, and every response from now on says `Connection: close`, so a

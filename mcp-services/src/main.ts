@@ -10,7 +10,7 @@ import {
   type BridgeConfig,
   parseBridgeConfig,
 } from './config.ts'
-import { gracefulClose, listenerOptions } from './http-server.ts'
+import { gracefulClose, listenerOptions, stopIfCannotListen } from './http-server.ts'
 import { createLogger } from './logger.ts'
 import { collectProcessMetrics } from './process-metrics.ts'
 import { httpUserDirectory } from './user-directory.ts'
@@ -58,7 +58,7 @@ const server = serve(
   },
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
 )
-
+stopIfCannotListen(server, 'PORT')
 const closeServer = gracefulClose(server)
 // Prometheus scrapes its own port, which the edge never routes (docs/metrics.md).
 const metricsServer =
@@ -72,6 +72,7 @@ const metricsServer =
     },
     (info) => logger.info({ host: config.host, port: info.port }, 'metrics listening')
   )
+if (metricsServer) stopIfCannotListen(metricsServer, 'METRICS_PORT')
 
 let stopping = false
 /**

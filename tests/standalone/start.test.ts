@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type GatewayProcess,
@@ -82,6 +85,23 @@ describe('start-up configuration check', () => {
     expect(code).toBe(2)
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toMatch(new RegExp(`^configuration error: ${variable}: `))
+  })
+})
+
+describe('a port another process holds', () => {
+  it('stops with one line naming PORT (exit 1), not a stack', async () => {
+    const holder = createServer().listen(0, '127.0.0.1')
+    await once(holder, 'listening')
+    const { port } = holder.address() as AddressInfo
+    try {
+      const { code, stderr } = await runGatewayExpectingFailure({ PORT: String(port) })
+      expect(code).toBe(1)
+      expect(stderr.trim().split('\n')).toEqual([
+        `cannot listen on 127.0.0.1:${port} (PORT): the address is already in use (another process listens there)`,
+      ])
+    } finally {
+      holder.close()
+    }
   })
 })
 
