@@ -140,7 +140,9 @@ export async function serveStateless(
   const subject = deps.policy && (await deps.policy.subject(identity))
   if (deps.policy && subject) {
     const decision = deps.policy.decide(body, subject, identity)
-    if (decision.kind === 'step-up') return deps.policy.stepUp(request, identity, decision)
+    if (decision.kind === 'step-up') {
+      return deps.policy.stepUp(request, identity, decision, replyId as RequestId | null)
+    }
     if (decision.kind === 'refused') {
       return answer(id, { error: deps.policy.refusalError(decision) })
     }

@@ -44,12 +44,12 @@ describe('PolicyGate', () => {
       method: 'POST',
       headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'echo.example.com' },
     })
-    const challenge = gate().stepUp(proxied, asked, decision).headers.get('www-authenticate')
+    const challenge = gate().stepUp(proxied, asked, decision, 1).headers.get('www-authenticate')
     expect(challenge).toContain(
       'resource_metadata="https://echo.example.com/.well-known/oauth-protected-resource/mcp"'
     )
     expect(challenge).toContain('scope="mcp deploy:write"')
-    const configured = gate('http://localhost:8080/echo/mcp').stepUp(proxied, asked, decision)
+    const configured = gate('http://localhost:8080/echo/mcp').stepUp(proxied, asked, decision, 1)
     expect(configured.headers.get('www-authenticate')).toContain(
       'resource_metadata="http://localhost:8080/.well-known/oauth-protected-resource/echo/mcp"'
     )

@@ -1,3 +1,4 @@
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
 import type { Identity } from '../identity.ts'
 import {
@@ -98,9 +99,15 @@ export class PolicyGate {
   /**
    * MCP authorization "Scope Challenge Handling": 403 with `insufficient_scope`, naming the scopes
    * to ask for: the service's own, those the token has, and the tool's, so the new token loses
-   * nothing the old one could do and one re-authorization is enough.
+   * nothing the old one could do and one re-authorization is enough. The body answers the call's
+   * id, as every refusal of a request does.
    */
-  stepUp(request: Request, identity: Identity, decision: ToolDecision & { kind: 'step-up' }) {
+  stepUp(
+    request: Request,
+    identity: Identity,
+    decision: ToolDecision & { kind: 'step-up' },
+    id: RequestId | null
+  ) {
     const scopes = new Set([
       ...this.#deps.serviceScopes,
       ...identity.scopes.split(' ').filter(Boolean),
@@ -116,7 +123,7 @@ export class PolicyGate {
     ]
     const error = { code: SERVICE_REFUSED, message: `Forbidden: ${description}` }
     return Response.json(
-      { jsonrpc: '2.0', id: null, error },
+      { jsonrpc: '2.0', id, error },
       { status: 403, headers: { 'WWW-Authenticate': `Bearer ${challenge.join(', ')}` } }
     )
   }

@@ -129,8 +129,10 @@ describe('policy answers on the wire', () => {
   })
   afterAll(() => bridge.close())
 
-  const expectChallenge = (response: { status: number; headers: Headers }) => {
+  const expectChallenge = async (response: Response, id: number) => {
     expect(response.status).toBe(403)
+    // The body answers the refused call by its id, as every refusal of a request does.
+    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', id, error: { code: -32000 } })
     const origin = new URL(bridge.url).origin
     expect(response.headers.get('www-authenticate')).toBe(
       'Bearer error="insufficient_scope", error_description="the tool echo needs the scope echo:write", ' +
@@ -164,7 +166,7 @@ describe('policy answers on the wire', () => {
         },
       }),
     })
-    expectChallenge(response)
+    await expectChallenge(response, 5)
   })
 
   it('is the same 403 in a session, and the session goes on after it', async () => {
@@ -189,7 +191,7 @@ describe('policy answers on the wire', () => {
           params: { name: 'echo', arguments: { message: 'x' } },
         }),
       })
-      expectChallenge(response)
+      await expectChallenge(response, 9)
       const whoami = await client.callTool({ name: 'whoami', arguments: {} })
       expect(whoami.structuredContent).toMatchObject({ userId: MEMBER })
     } finally {

@@ -35,8 +35,8 @@ export async function screenedSessionPost(
   const refusals = new Map<RequestId, object>()
   for (const message of messages) {
     const decision = gate.decide(message, subject, identity)
-    if (decision.kind === 'step-up') return gate.stepUp(request, identity, decision)
     const id = requestIdOf(message)
+    if (decision.kind === 'step-up') return gate.stepUp(request, identity, decision, id ?? null)
     if (decision.kind === 'refused' && id !== undefined) {
       refusals.set(id, gate.refusalError(decision))
     }
