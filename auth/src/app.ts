@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import type { AuthDeps } from './deps.ts'
-import { NotFound } from './errors.ts'
+import { MethodNotAllowed, NotFound } from './errors.ts'
+import { allowedMethods } from './http/allowed-methods.ts'
 import { auditedRequest } from './http/audited-request.ts'
 import { toOAuthResponse } from './http/error-response.ts'
 import { createForwardAuth } from './http/forward-auth.ts'
@@ -81,8 +82,11 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   app.route('/', accountRevokeRoute(deps))
   app.route('/', accountSignOutRoute(deps))
   app.route('/', healthRoute(deps.store, deps.readiness))
-  app.notFound(() => {
-    throw new NotFound('no such endpoint')
+  const allowed = allowedMethods(app)
+  app.notFound((c) => {
+    const allow = allowed(c.req.path)
+    if (allow.length === 0) throw new NotFound('no such endpoint')
+    throw new MethodNotAllowed(`${c.req.method} is not allowed here`, allow)
   })
   app.onError((error, c) =>
     isAuthorizationError(error)

@@ -170,9 +170,16 @@ export class NotFound extends OAuthError {
   readonly status = 404
 }
 
+/** RFC 9110 §15.5.6: the path exists, not with this method; `allow` lists those it takes. */
 export class MethodNotAllowed extends OAuthError {
   readonly code = 'invalid_request'
   readonly status = 405
+  readonly allow: readonly string[]
+
+  constructor(description: string, allow: readonly string[]) {
+    super(description)
+    this.allow = allow
+  }
 }
 
 /** Too many requests from one caller; `retryAfter` is in seconds. */

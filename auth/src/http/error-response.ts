@@ -7,6 +7,7 @@ import {
   InvalidClient,
   InvalidRequest,
   InvalidToken,
+  MethodNotAllowed,
   MissingToken,
   OAuthError,
   RateLimited,
@@ -45,6 +46,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
   const challenge = challengeFor(oauthError, c)
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
+  if (oauthError instanceof MethodNotAllowed) headers.Allow = oauthError.allow.join(', ')
   if (oauthError instanceof TemporarilyUnavailable) headers['Retry-After'] = '5'
 
   return c.json(

@@ -1,0 +1,32 @@
+import type { Hono } from 'hono'
+
+/**
+ * The methods each path of an app answers, read from its routes (middleware, registered for
+ * every method, left out). A request the router found no handler for then learns whether its
+ * path exists with other methods (405 with `Allow`, RFC 9110 §15.5.6) or not at all (404).
+ * Call it once every route is mounted.
+ */
+export function allowedMethods(app: Hono): (path: string) => readonly string[] {
+  const routes = app.routes
+    .filter((route) => route.method !== 'ALL')
+    .map((route) => ({ pattern: pathPattern(route.path), method: route.method }))
+  return (path) => {
+    const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
+    // Hono answers HEAD with a GET route.
+    if (methods.has('GET')) methods.add('HEAD')
+    return [...methods].sort()
+  }
+}
+
+/** A route path (`/register/:client_id`, `/.well-known/x/*`) as a pattern matching whole paths. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split('/')
+    .map((segment) => {
+      if (segment === '*') return '.*'
+      if (segment.startsWith(':')) return '[^/]+'
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    })
+    .join('/')
+  return new RegExp(`^${source}$`)
+}
