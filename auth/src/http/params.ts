@@ -20,3 +20,19 @@ export const requiredParam = (max = 2048) =>
 
 /** An optional string parameter of a form or query. */
 export const optionalParam = (max = 2048) => z.string().max(max, 'is too long').optional()
+
+/**
+ * The parameters of a query string, refused when a percent-encoded value is not UTF-8:
+ * `URLSearchParams` would turn it into U+FFFD, and a `state` handed back changed fails the client's
+ * check (RFC 6749 §4.1.2 wants it exactly). A `%` not followed by two hex digits stays literal.
+ */
+export function utf8QueryParams(search: string): URLSearchParams {
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' ').replace(/%(?![0-9a-f]{2})/gi, '%25'))
+    } catch {
+      throw new InvalidRequest('a parameter is not valid UTF-8 once percent-decoded')
+    }
+  }
+  return new URLSearchParams(search)
+}

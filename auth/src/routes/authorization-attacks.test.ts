@@ -114,6 +114,24 @@ describe('attacks on the authorization code flow are refused', () => {
     expect(page.url.startsWith(TEST_ISSUER)).toBe(true)
   })
 
+  it('a state that is not UTF-8 once decoded: an error page, never a changed state sent back', async () => {
+    // RFC 6749 §4.1.2: the client gets its state exactly; %ff%fe would come back as U+FFFD twice.
+    const client = await registerTestClient(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const browser = browserFor(server)
+    await obtainCode(server, client, newPkce(), browser)
+    const page = await browser.open(
+      `${authorizeUrl(client, newPkce(), { state: '' })}&state=%ff%fe`.replace('&state=&', '&'),
+      redirectUri
+    )
+    expect(page.response.status).toBe(400)
+    expect(page.url.startsWith(TEST_ISSUER)).toBe(true)
+    expect(page.body).toContain('a parameter is not valid UTF-8 once percent-decoded')
+    // A lone % is literal, and other characters come back as they were sent.
+    const { redirect } = await obtainCode(server, client, newPkce(), browser, { state: '50% ☃' })
+    expect(redirect.searchParams.get('state')).toBe('50% ☃')
+  })
+
   it('code replay: refused, and what the code issued is revoked', async () => {
     const client = await registerTestClient(server)
     const { code, pkce } = await obtainCode(server, client)

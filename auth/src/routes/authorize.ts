@@ -23,6 +23,7 @@ import {
 import { callerAddress } from '../http/caller.ts'
 import { cookies } from '../http/cookies.ts'
 import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
+import { utf8QueryParams } from '../http/params.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
@@ -122,12 +123,14 @@ export const authorizeRoute = (deps: AuthDeps) => {
       if (serviceHosts.has(url.host)) {
         return c.redirect(`${config.issuer}/authorize${url.search}`, 302)
       }
+      let params: URLSearchParams
+      try {
+        params = utf8QueryParams(url.search)
+      } catch (error) {
+        throw error instanceof OAuthError ? new AuthorizationErrorPage(error) : error
+      }
       const session = await findBrowserSession(store, jar.get(c, 'session'))
-      const { client, request } = await parse(
-        url.searchParams,
-        session,
-        callerAddress(c, config.trustProxy)
-      )
+      const { client, request } = await parse(params, session, callerAddress(c, config.trustProxy))
       let subject = session
       if (
         session &&
