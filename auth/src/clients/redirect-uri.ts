@@ -59,6 +59,12 @@ export function redirectUriProblem(value: string): string | undefined {
   // Parsers disagree on these (`https:host`, `https://a\\@b`): refuse rather than guess.
   if (value.includes('\\')) return 'must not contain backslashes'
   if (/^https?:(?!\/\/)/i.test(value)) return 'must be an absolute URI with //'
+  // `https:///cb` and `https:////evil.example/cb` parse as hosts `cb` and `evil.example`.
+  if (/^https?:\/\/[/?]/i.test(value)) return 'must name a host right after //'
+  // Resolved by the parser (`/cb/%2e%2e/x` is `/x`): the URI followed would not be the one shown.
+  if (/^https?:\/\/[^/?]*(\/[^?]*)?/i.exec(value)?.[1]?.match(/\/(\.|%2e){1,2}(?=\/|$)/i)) {
+    return 'must not contain dot segments (. or ..)'
+  }
   let url: URL
   try {
     url = new URL(value)
@@ -67,7 +73,10 @@ export function redirectUriProblem(value: string): string | undefined {
   }
   if (url.username || url.password) return 'must not contain user information'
   const scheme = url.protocol.slice(0, -1).toLowerCase()
-  if (scheme === 'https') return url.hostname ? undefined : 'must name a host'
+  if (scheme === 'https') {
+    if (!url.hostname) return 'must name a host'
+    return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
+  }
   if (scheme === 'http') {
     if (!isLoopbackHost(url.hostname)) {
       return 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'

@@ -79,12 +79,28 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['a private-use scheme wrapping a web URL', 'myapp://https://evil.example/cb'],
     ['a control character', 'https://app.example.com/cb\u0001'],
     ['port 0 on loopback', 'http://127.0.0.1:0/cb'],
+    ['port 0 over https', 'https://a.example:0/cb'],
+    ['no host after // (parsed as the host cb)', 'https:///cb'],
+    ['an empty host before another host', 'https:////evil.example/cb'],
+    ['no host before loopback', 'http:///localhost/cb'],
+    ['an encoded dot segment', 'https://a.example/cb/%2e%2e/x'],
+    ['a dot segment', 'https://a.example/./cb'],
   ])('a redirect URI with %s', async (_form, uri) => {
     await expectOAuthError(
       await registerClient(server, { redirect_uris: [uri] }),
       400,
       'invalid_redirect_uri'
     )
+  })
+
+  it.each([
+    'https://a.example/cb..x/y',
+    'https://a.example/cb?next=/../x',
+    'https://a.example/.well-known/cb',
+    'http://127.0.0.1/callback',
+    'cursor://anysphere.cursor-retrieval/oauth/callback',
+  ])('registers %s (dots inside a segment or in the query are not dot segments)', async (uri) => {
+    expect((await registerClient(server, { redirect_uris: [uri] })).status).toBe(201)
   })
 
   it('redirect_uris of the wrong type or missing for the code grant', async () => {
