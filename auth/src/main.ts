@@ -14,6 +14,7 @@ import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import type { AuthDeps } from './deps.ts'
+import { answerClientErrors } from './http/client-errors.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createAuthMetrics } from './metrics/auth-metrics.ts'
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     )
   })
   stopIfCannotListen(server, 'PORT')
+  answerClientErrors(server)
   const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =

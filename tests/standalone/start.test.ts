@@ -7,6 +7,7 @@ import {
   runGatewayExpectingFailure,
   startGatewayProcess,
 } from '../support/gateway-process.ts'
+import { sendRaw } from '../support/raw-http.ts'
 
 describe('the start command (standalone, embedded defaults)', () => {
   let gateway: GatewayProcess
@@ -56,6 +57,28 @@ describe('the start command (standalone, embedded defaults)', () => {
     })
     expect(keepAlive).toBe('timeout=95')
   })
+
+  it.each([
+    [
+      'headers over 16 KiB',
+      `GET /authorize?state=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+      '431 Request Header Fields Too Large',
+      'the request line or headers are too large',
+    ],
+    ['a malformed request line', 'NOT HTTP\r\n\r\n', '400 Bad Request', 'the request is malformed'],
+  ])(
+    'answers %s with the OAuth error shape, and closes',
+    async (_case, bytes, status, description) => {
+      const { received } = await sendRaw(Number(new URL(gateway.url).port), bytes)
+      const [head, body] = received.split('\r\n\r\n')
+      expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status}\r\n`))
+      expect(head).toContain('Content-Type: application/json')
+      expect(JSON.parse(body ?? '')).toEqual({
+        error: 'invalid_request',
+        error_description: description,
+      })
+    }
+  )
 
   it('never writes secrets to its logs', async () => {
     const registration = await fetch(`${gateway.url}/register`, {
