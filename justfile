@@ -5,10 +5,14 @@
 
 set dotenv-load := true
 
+# The admin CLI with the project's Node and this recipe's environment: just has read .env already
+# (or the file `--dotenv-path` names), so the CLI reads no other.
+admin-cli := "./node_modules/.bin/node auth/src/cli/main.ts"
+
 # Where the store commands run: on this machine against the Redis that REDIS_URL names (standalone
 # with Redis, tests), else in the compose deployment's one-off admin container, since the compose
 # Redis is reachable from its own network only.
-store-admin := if env("REDIS_URL", "") != "" { "npm run -s admin --" } else { "docker compose run --rm admin" }
+store-admin := if env("REDIS_URL", "") != "" { admin-cli } else { "docker compose run --rm admin" }
 
 # List the recipes
 default:
@@ -17,17 +21,17 @@ default:
 # Write the missing secrets (Redis password, signing key, bridge and internal API secrets, metrics token) into .env, never overwriting one
 [group('setup')]
 generate-all-secrets *flags:
-    npm run -s admin -- secrets {{ flags }}
+    {{ admin-cli }} secrets {{ flags }}
 
 # Write a pinned signing key (JWT_PRIVATE_KEY_B64) into .env unless one is set: EC P-256 (ES256), despite the recipe's old name
 [group('setup')]
 generate-rsa-keys *flags:
-    npm run -s admin -- secrets JWT_PRIVATE_KEY_B64 {{ flags }}
+    {{ admin-cli }} secrets JWT_PRIVATE_KEY_B64 {{ flags }}
 
 # Write a Redis password (REDIS_PASSWORD) into .env unless one is set
 [group('setup')]
 generate-redis-password *flags:
-    npm run -s admin -- secrets REDIS_PASSWORD {{ flags }}
+    {{ admin-cli }} secrets REDIS_PASSWORD {{ flags }}
 
 # Start the compose deployment (Traefik, Redis, auth, the MCP services) in the background
 [group('deployment')]
@@ -52,7 +56,7 @@ logs service="":
 # Check the gateway from outside: /health, /ready, metadata, the signing key, each service (--url to override AUTH_ISSUER)
 [group('deployment')]
 check-health *flags:
-    npm run -s admin -- health {{ flags }}
+    {{ admin-cli }} health {{ flags }}
 
 # Run the gateway in standalone mode (one process, no Docker)
 [group('development')]

@@ -68,7 +68,8 @@ describe('just recipes', () => {
   )
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gateway-recipes-'))
-    // The checkout's own .env (if any) must not leak into the recipes under test.
+    // The checkout's own .env (if any) must not leak into the recipes under test: just reads this
+    // empty file instead, and the recipes run the admin CLI with just's environment alone.
     emptyDotenv = join(dir, 'empty.env')
     await writeFile(emptyDotenv, '')
   })
