@@ -100,12 +100,26 @@ export function opensStatelessly(headers: Headers, body: unknown): boolean {
   })
 }
 
-/** A header value as the client encoded it (`=?base64?…?=` for values unsafe in a header). */
-export function decodeHeaderValue(value: string): string {
-  if (value.startsWith('=?base64?') && value.endsWith('?=')) {
-    return Buffer.from(value.slice('=?base64?'.length, -'?='.length), 'base64').toString('utf8')
-  }
-  return value
+const SENTINEL_PREFIX = '=?base64?'
+const SENTINEL_SUFFIX = '?='
+
+/**
+ * A header value as the client encoded it (`=?base64?…?=` for values unsafe in a header), or
+ * undefined for a malformed sentinel. Strict: the standard alphabet, padded to a multiple of four;
+ * Buffer alone would skip what it cannot read, and an intermediary decoding strictly would then
+ * see another value than the bridge.
+ */
+export function decodeHeaderValue(value: string): string | undefined {
+  const wrapped =
+    value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length &&
+    value.startsWith(SENTINEL_PREFIX) &&
+    value.endsWith(SENTINEL_SUFFIX)
+  if (!wrapped) return value
+  const encoded = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
+  if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined
+  const bytes = Buffer.from(encoded, 'base64')
+  if (bytes.toString('base64') !== encoded) return undefined
+  return bytes.toString('utf8')
 }
 
 /** The body field `Mcp-Name` must mirror for this request, when the method has one. */

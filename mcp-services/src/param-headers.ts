@@ -1,4 +1,4 @@
-import { isObject, type JsonObject } from './modern-protocol.ts'
+import { decodeHeaderValue, isObject, type JsonObject } from './modern-protocol.ts'
 import type { PooledChild } from './pooled-child.ts'
 
 /** A tool parameter mirrored into `Mcp-Param-{header}`: where it is in the arguments. */
@@ -12,8 +12,6 @@ const mirroredByChild = new WeakMap<PooledChild, Map<string, readonly MirroredPa
 
 /** Pages of `tools/list` the bridge reads at most to learn the mirrored parameters. */
 const MAX_PAGES = 20
-const SENTINEL_PREFIX = '=?base64?'
-const SENTINEL_SUFFIX = '?='
 
 /**
  * Why a `tools/call`'s `Mcp-Param-*` headers do not match its arguments (SEP-2243), if they do
@@ -41,7 +39,7 @@ export async function paramHeaderProblem(
       continue
     }
     if (sent === null) return `Header mismatch: Mcp-Param-${header} missing`
-    const decoded = decodeParamValue(sent.trim())
+    const decoded = decodeHeaderValue(sent.trim())
     if (decoded === undefined) return `Header mismatch: Mcp-Param-${header} is not valid Base64`
     if (!matches(decoded, value)) {
       return `Header mismatch: Mcp-Param-${header} does not match the body's arguments`
@@ -91,21 +89,6 @@ function valueAt(args: JsonObject, path: readonly string[]): unknown {
   let value: unknown = args
   for (const key of path) value = isObject(value) ? value[key] : undefined
   return value
-}
-
-/** A header value as the client encoded it; `undefined` for a malformed Base64 sentinel. */
-function decodeParamValue(value: string): string | undefined {
-  const wrapped =
-    value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length &&
-    value.startsWith(SENTINEL_PREFIX) &&
-    value.endsWith(SENTINEL_SUFFIX)
-  if (!wrapped) return value
-  const encoded = value.slice(SENTINEL_PREFIX.length, -SENTINEL_SUFFIX.length)
-  // Strict: the standard alphabet, padded to a multiple of four (Buffer would accept anything).
-  if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return undefined
-  const bytes = Buffer.from(encoded, 'base64')
-  if (bytes.toString('base64') !== encoded) return undefined
-  return bytes.toString('utf8')
 }
 
 /** Strings as they are, booleans as `true`/`false`, integers compared as numbers. */

@@ -8,6 +8,7 @@ import {
   type JsonObject,
   METHOD_NOT_FOUND,
   MISSING_REQUIRED_CLIENT_CAPABILITY,
+  mcpNameOf,
   toModernError,
   toModernResult,
 } from './modern-protocol.ts'
@@ -56,7 +57,11 @@ export function begin(
     return { exchange }
   }
   const exchange = typeof requestState === 'string' ? pooled.suspended.get(requestState) : undefined
-  if (!exchange || exchange.method !== method) return invalid('unknown requestState')
+  // A retry is the same request plus its answers: one naming another tool (or prompt, resource)
+  // would get the waiting call's result for a request it does not answer.
+  if (!exchange || exchange.method !== method || exchange.name !== mcpNameOf(method, params)) {
+    return invalid('unknown requestState')
+  }
   for (const [key, value] of Object.entries(responses ?? {})) {
     const request = exchange.waiting.get(key)
     if (request && !answers(request.method, value)) {

@@ -244,7 +244,9 @@ function standardHeaderProblem(headers: Headers, method: string, params: unknown
   if (name === undefined) return undefined
   const sentName = headers.get('mcp-name')
   if (sentName === null) return `Header mismatch: Mcp-Name missing for ${method}`
-  if (decodeHeaderValue(sentName) !== name) {
+  const decodedName = decodeHeaderValue(sentName)
+  if (decodedName === undefined) return 'Header mismatch: Mcp-Name is not valid Base64'
+  if (decodedName !== name) {
     return "Header mismatch: Mcp-Name does not match the body's params"
   }
   return undefined

@@ -127,6 +127,17 @@ describe('the stateless era beside the session era', () => {
     )
     expect(name.status).toBe(400)
     expect(name.json.error?.code).toBe(-32020)
+    // Base64 is read strictly, as for Mcp-Param-*: what Buffer would skip is refused.
+    const echo = { method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } }
+    for (const sent of ['=?base64?ZW!!Nob w?=', '=?base64?ZWNobw==junk?=']) {
+      const lenient = await postModern(bridge.url, 'alice', echo, { 'Mcp-Name': sent })
+      expect(lenient.status, sent).toBe(400)
+      expect(lenient.json.error?.message, sent).toMatch(/Mcp-Name is not valid Base64/)
+    }
+    const strict = await postModern(bridge.url, 'alice', echo, {
+      'Mcp-Name': '=?base64?ZWNobw==?=',
+    })
+    expect(strict.status).toBe(200)
   })
 
   it('refuses an unsupported version with 400, -32022 and every version served', async () => {
@@ -205,6 +216,17 @@ describe('the stateless era beside the session era', () => {
     const retry = { ...call, params: { ...call.params, requestState, inputResponses } }
     const stolen = await postModern(bridge.url, 'bob', retry, headers)
     expect(stolen.json.error?.code).toBe(-32602)
+    // The same state on a call of another tool: not a retry of this one.
+    const elsewhere = await postModern(
+      bridge.url,
+      'alice',
+      { ...retry, params: { ...retry.params, name: 'echo', arguments: { message: 'x' } } },
+      { 'Mcp-Name': 'echo' }
+    )
+    expect(elsewhere.json.error).toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/unknown requestState/),
+    })
     const resumed = await postModern(bridge.url, 'alice', retry, headers)
     expect(resumed.json.result).toMatchObject({ resultType: 'complete' })
     expect(JSON.stringify(resumed.json.result)).toMatch(/raw answer/)
