@@ -50,10 +50,23 @@ describe('SessionEventStore', () => {
   it('refuses ids it never handed out', async () => {
     const store = new SessionEventStore({ maxEvents: 10, maxBytes: 1 << 20 })
     await store.storeEvent('s', note('a'))
-    for (const id of ['', 'x', 's/0', 's/2', 's/1.5', '/1']) {
+    // A sequence it handed out, on a stream it did not: made up too.
+    for (const id of ['', 'x', 's/0', 's/2', 's/1.5', '/1', 'other/1', 's2/1']) {
       expect(store.refusal(id), id).toBe('unknown')
       expect(await store.getStreamIdForEventId(id)).toBeUndefined()
     }
     await expect(replay(store, 's/9')).rejects.toThrow(/no longer held/)
+  })
+
+  it('knows the stream of the newest dropped event, and of every held one, after trimming', async () => {
+    const store = new SessionEventStore({ maxEvents: 2, maxBytes: 1 << 20 })
+    const ids: string[] = []
+    for (let i = 0; i < 200; i++) ids.push(await store.storeEvent(`s${i % 3}`, note(String(i))))
+    // Held: 199 (s0) and 200 (s1); 198 (s2) was the newest dropped: a resumption after it is whole.
+    expect(store.refusal(ids[197] as string)).toBeUndefined()
+    expect(store.refusal(`s0/${198}`)).toBe('unknown')
+    expect(await store.getStreamIdForEventId(ids[198] as string)).toBe('s0')
+    expect(await store.getStreamIdForEventId(ids[199] as string)).toBe('s1')
+    expect(await store.getStreamIdForEventId(`s0/${200}`)).toBeUndefined()
   })
 })

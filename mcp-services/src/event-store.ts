@@ -42,6 +42,8 @@ export class SessionEventStore implements EventStore {
   #next = 1
   /** Every event below this sequence has been dropped. */
   #heldFrom = 1
+  /** The stream of the newest dropped event, the last one a resumption may still start after. */
+  #lastDroppedStreamId: StreamId | undefined
 
   constructor(limits: EventStoreLimits) {
     this.#limits = limits
@@ -97,6 +99,7 @@ export class SessionEventStore implements EventStore {
       const dropped = this.#events[this.#head++] as StoredEvent
       this.#bytes -= dropped.bytes
       this.#heldFrom = dropped.sequence + 1
+      this.#lastDroppedStreamId = dropped.streamId
     }
     // Dropped events are cut off in one go once they are half the array, not one by one.
     if (this.#head > 64 && this.#head * 2 > this.#events.length) {
@@ -110,6 +113,15 @@ export class SessionEventStore implements EventStore {
     if (slash <= 0) return undefined
     const sequence = Number(eventId.slice(slash + 1))
     if (!Number.isSafeInteger(sequence) || sequence < 1 || sequence >= this.#next) return undefined
-    return { streamId: eventId.slice(0, slash), sequence }
+    const streamId = eventId.slice(0, slash)
+    // The id must be one this session handed out: the event's own stream, where it is still
+    // known (held events sit in sequence order from `#heldFrom`).
+    const known =
+      sequence >= this.#heldFrom
+        ? this.#events[this.#head + sequence - this.#heldFrom]?.streamId
+        : sequence === this.#heldFrom - 1
+          ? this.#lastDroppedStreamId
+          : streamId
+    return known === streamId ? { streamId, sequence } : undefined
   }
 }
