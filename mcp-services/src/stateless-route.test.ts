@@ -58,6 +58,24 @@ describe('the stateless era refuses malformed JSON-RPC', () => {
     expect(reply.status).toBe(400)
     expect(reply.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } })
   })
+
+  // The child's SDK would drop these unanswered, and the call would wait for ever.
+  it.each([
+    ['a boolean', true],
+    ['an object', { a: 1 }],
+    ['a fraction', 1.5],
+  ])('answers a progressToken that is %s with 400 and -32602, at once', async (_, token) => {
+    const reply = await postRaw(bridge.url, {
+      jsonrpc: '2.0',
+      id: 8,
+      params: { _meta: { ...modernEnvelope(), progressToken: token } },
+    })
+    expect(reply.status).toBe(400)
+    expect(reply.json).toMatchObject({
+      id: 8,
+      error: { code: -32602, message: 'Invalid params: params._meta.progressToken is not valid' },
+    })
+  })
 })
 
 // The transport (2026-07-28, "Sending Messages"): every POST accepts both answer types. The

@@ -1,3 +1,4 @@
+import { RequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
 import { type ChildPool, PoolFullError } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
@@ -126,6 +127,13 @@ export async function serveStateless(
       INVALID_PARAMS,
       `Invalid params: the _meta envelope lacks ${CLIENT_CAPABILITIES_META_KEY}`
     )
+  }
+  // The child's SDK drops a request its schema refuses (a `progressToken` that is neither a
+  // string nor an integer) without answering: refused here, or the call would wait for ever.
+  const childShape = RequestSchema.safeParse({ method, params: body.params })
+  if (!childShape.success) {
+    const where = (childShape.error.issues[0]?.path ?? ['params']).join('.')
+    return ladderError(replyId, 400, INVALID_PARAMS, `Invalid params: ${where} is not valid`)
   }
 
   if (REMOVED_METHODS.has(method)) {
