@@ -3,11 +3,13 @@ import { CHILD_EXITED_CODE } from './session.ts'
 import {
   connectClient,
   fixtureService,
+  identityHeaders,
   processAlive,
   startTestBridge,
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
+import { modernEnvelope } from './testing/modern-client.ts'
 
 const MEGABYTE = 1024 * 1024
 
@@ -36,6 +38,48 @@ describe('bridge under failure and load of one session', () => {
       'ok'
     )
     await fresh.transport.terminateSession()
+  })
+
+  it('answers a call it cannot give the child (nested past serialising) with -32603, and goes on', async () => {
+    // Built as text: serialising it here would overflow as it does in the bridge.
+    const depth = 100_000
+    const nested = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+    const undelivered = {
+      code: -32603,
+      message: 'Internal error: the request could not be given to the MCP server process',
+    }
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const sessionCall = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...identityHeaders('alice'),
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': transport.sessionId ?? '',
+        'MCP-Protocol-Version': '2025-11-25',
+      },
+      body: `{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nested}}}}`,
+    })
+    expect(await sessionCall.text()).toContain(
+      JSON.stringify({ jsonrpc: '2.0', id: 41, error: undelivered })
+    )
+    // The request failed, not the session.
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'ok' } }))).toBe('ok')
+    await transport.terminateSession()
+
+    const statelessCall = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...identityHeaders('alice'),
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'MCP-Protocol-Version': '2026-07-28',
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': 'echo',
+      },
+      body: `{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nested}},"_meta":${JSON.stringify(modernEnvelope())}}}`,
+    })
+    expect(await statelessCall.json()).toMatchObject({ id: 42, error: undelivered })
   })
 
   it('passes a 1 MB tool result and a 1 MB argument', async () => {

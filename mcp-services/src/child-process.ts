@@ -84,7 +84,12 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     get closeRequested() {
       return closeRequested
     },
-    send: (message) => transport.send(message),
+    // Logged here with its cause; the caller answers the request without it.
+    send: (message) =>
+      transport.send(message).catch((error: unknown) => {
+        childLogger.warn({ err: error }, 'could not write to the MCP server process')
+        throw error
+      }),
     async close() {
       if (hasExited) return
       closeRequested = true

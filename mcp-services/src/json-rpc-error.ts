@@ -23,3 +23,11 @@ export const SERVER_ERROR = -32000
 export const SESSION_NOT_FOUND = -32001
 export const PARSE_ERROR = -32700
 export const INVALID_REQUEST = -32600
+export const INTERNAL_ERROR = -32603
+
+/**
+ * A request that could not be written to its child (the process gone, or a message nested past
+ * what serialising allows), as both eras answer it: the error's own text stays in the log.
+ */
+export const UNDELIVERED =
+  'Internal error: the request could not be given to the MCP server process'

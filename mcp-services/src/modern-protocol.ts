@@ -43,7 +43,7 @@ export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022
 export const INVALID_PARAMS = -32602
 export const METHOD_NOT_FOUND = -32601
-export const INTERNAL_ERROR = -32603
+export { INTERNAL_ERROR } from './json-rpc-error.ts'
 
 /** Methods whose `Mcp-Name` header mirrors a body field. */
 const MCP_NAME_SOURCE: Readonly<Record<string, string>> = {

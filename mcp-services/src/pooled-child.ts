@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { ChildConnection } from './child-process.ts'
+import { UNDELIVERED } from './json-rpc-error.ts'
 import {
   CHILD_PROTOCOL_VERSION,
   INTERNAL_ERROR,
@@ -163,9 +164,9 @@ export class PooledChild {
     const exchange = new Exchange(`bridge-${randomUUID()}`, method, name, progressToken)
     this.#exchanges.set(exchange.childId, exchange)
     const message = { jsonrpc: '2.0', id: exchange.childId, method, ...(params ? { params } : {}) }
-    this.child.send(message as JSONRPCMessage).catch((error: unknown) => {
+    this.child.send(message as JSONRPCMessage).catch(() => {
       this.#exchanges.delete(exchange.childId)
-      exchange.push({ kind: 'answer', error: { code: INTERNAL_ERROR, message: String(error) } })
+      exchange.push({ kind: 'answer', error: { code: INTERNAL_ERROR, message: UNDELIVERED } })
     })
     return exchange
   }

@@ -12,7 +12,12 @@ import type { Logger } from 'pino'
 import type { ChildConnection } from './child-process.ts'
 import { type EventStoreLimits, type ReplayRefusal, SessionEventStore } from './event-store.ts'
 import type { Identity } from './identity.ts'
-import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
+import {
+  INTERNAL_ERROR,
+  jsonRpcErrorResponse,
+  SERVER_ERROR,
+  UNDELIVERED,
+} from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
 import { onEnd, streamedAsWritten } from './sse.ts'
 import { StartBound } from './start-bound.ts'
@@ -214,11 +219,16 @@ export class Session {
     }
     const forwarded = this.#filterForChild(message)
     if (forwarded === undefined) return
-    this.child.send(forwarded).catch(async (error: unknown) => {
-      this.#logger.warn({ err: error }, 'could not write to the MCP server process')
+    this.child.send(forwarded).catch(async () => {
+      // The process gone (its exit ends the session and says so) or a message it cannot be
+      // given (one nested past what serialising allows): this request failed, not the session.
       if (isJSONRPCRequest(message)) {
         this.#inFlight.delete(message.id)
-        await this.#sendToClient(childGoneError(message.id, 'the MCP server process is gone'))
+        await this.#sendToClient({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: INTERNAL_ERROR, message: UNDELIVERED },
+        })
       }
     })
   }
