@@ -20,6 +20,17 @@ import type { Logger } from '../logger.ts'
 import { StoreUnavailable } from '../store/store.ts'
 
 /**
+ * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
+ * read its status and challenge, or it cannot tell an expired token from a network failure nor
+ * find where to sign in (RFC 9728 §5). Its own preflight has passed the service's origin check
+ * already; the answer says nothing a page could not read from the metadata documents.
+ */
+const READABLE_REFUSAL: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate',
+}
+
+/**
  * The one place an error becomes an HTTP response: `{error, error_description}` JSON
  * (RFC 6749 §5.2), `Cache-Control: no-store`, and the `WWW-Authenticate` challenge for bearer
  * (RFC 6750 §3) and HTTP Basic client authentication failures. Anything that is not an
@@ -45,6 +56,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
   }
   const challenge = challengeFor(oauthError, c)
   if (challenge) headers['WWW-Authenticate'] = challenge
+  if (oauthError.resourceMetadata !== undefined) Object.assign(headers, READABLE_REFUSAL)
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
   if (oauthError instanceof MethodNotAllowed) headers.Allow = oauthError.allow.join(', ')
   if (oauthError instanceof TemporarilyUnavailable) headers['Retry-After'] = '5'
@@ -146,6 +158,7 @@ export function forwardAuthRefusal(
   }
   const challenge = bearerChallenge(refusal)
   if (challenge) headers['WWW-Authenticate'] = challenge
+  if (refusal.resourceMetadata !== undefined) Object.assign(headers, READABLE_REFUSAL)
   return { status: refusal.status === 403 ? 403 : 401, headers }
 }
 

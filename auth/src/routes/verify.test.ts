@@ -102,6 +102,9 @@ describe('GET|POST /verify', () => {
     )
     expect(response.headers.get('content-length')).toBe('0')
     expect(response.headers.get('x-user-id')).toBeNull()
+    // Proxies hand a refusal to the client as it is: a browser client must read the challenge.
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    expect(response.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate')
   })
 
   it('refuses a token issued for another resource', async () => {

@@ -54,6 +54,9 @@ describe('protectedResourceGuard (standalone mode)', () => {
     expect(response.headers.get('www-authenticate')).toBe(
       'Bearer resource_metadata="http://localhost:8080/.well-known/oauth-protected-resource/echo/mcp"'
     )
+    // A browser client must read the challenge to find where to sign in.
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    expect(response.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate')
   })
 
   it('answers 403 insufficient_scope and 401 for another audience', async () => {

@@ -47,12 +47,17 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     expect(response.headers.get('www-authenticate')).toBe(
       `Bearer resource_metadata="${gateway.proxyUrl}/.well-known/oauth-protected-resource/echo/mcp"`
     )
+    // Readable by a browser client, whose preflight the service has let through.
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    expect(response.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate')
     expect(gateway.upstreamRequests.length).toBe(before)
   })
 
   it('passes a valid token on as identity headers, without the token', async () => {
     const response = await call({ Authorization: `Bearer ${await token()}` })
     expect(response.status, proxy.output()).toBe(200)
+    // Past the check the service answers CORS itself: the proxy adds nothing.
+    expect(response.headers.get('access-control-allow-origin')).toBeNull()
     const seen = (await response.json()) as Record<string, string>
     expectDefaultIdentity(seen)
   })

@@ -33,6 +33,10 @@ export function nginxServer(targets: ProxyTargets): string {
       auth_request /_gateway_verify;
 ${copy}
 ${pass}
+      auth_request_set $refusal_origin $upstream_http_access_control_allow_origin;
+      auth_request_set $refusal_expose $upstream_http_access_control_expose_headers;
+      add_header Access-Control-Allow-Origin $refusal_origin always;
+      add_header Access-Control-Expose-Headers $refusal_expose always;
       proxy_set_header Authorization "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto $scheme;
