@@ -9,7 +9,7 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
-import { modernEnvelope } from './testing/modern-client.ts'
+import { modernEnvelope, modernHeaders } from './testing/modern-client.ts'
 
 const MEGABYTE = 1024 * 1024
 
@@ -69,14 +69,7 @@ describe('bridge under failure and load of one session', () => {
 
     const statelessCall = await fetch(bridge.url, {
       method: 'POST',
-      headers: {
-        ...identityHeaders('alice'),
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2026-07-28',
-        'Mcp-Method': 'tools/call',
-        'Mcp-Name': 'echo',
-      },
+      headers: modernHeaders('alice', 'tools/call', { 'Mcp-Name': 'echo' }),
       body: `{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nested}},"_meta":${JSON.stringify(modernEnvelope())}}}`,
     })
     expect(await statelessCall.json()).toMatchObject({ id: 42, error: undelivered })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findService, type ServiceDefinition } from './catalog.ts'
-import { identityHeaders, startTestBridge, type TestBridge } from './testing/harness.ts'
-import { modernEnvelope } from './testing/modern-client.ts'
+import { startTestBridge, type TestBridge } from './testing/harness.ts'
+import { modernEnvelope, modernHeaders } from './testing/modern-client.ts'
 import { openRawSession } from './testing/raw-client.ts'
 
 /**
@@ -24,13 +24,7 @@ describe('bridge shutdown', () => {
     expect(standalone.headers.get('content-type')).toMatch(/text\/event-stream/)
     const listen = await fetch(bridge.url, {
       method: 'POST',
-      headers: {
-        ...identityHeaders('alice'),
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2026-07-28',
-        'Mcp-Method': 'subscriptions/listen',
-      },
+      headers: modernHeaders('alice', 'subscriptions/listen'),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 7,

@@ -40,6 +40,22 @@ export interface ModernReply {
 }
 
 /** Posts one raw 2026-07-28 request; headers default to the ones the body implies. */
+/** The headers a 2026-07-28 client sends with a request of `method`, as `userId` past the edge. */
+export function modernHeaders(
+  userId: string,
+  method: string,
+  extra: Record<string, string> = {}
+): Record<string, string> {
+  return {
+    ...identityHeaders(userId),
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'MCP-Protocol-Version': '2026-07-28',
+    'Mcp-Method': method,
+    ...extra,
+  }
+}
+
 export async function postModern(
   url: string,
   userId: string,
@@ -50,14 +66,10 @@ export async function postModern(
   const params = { ...body.params, _meta: meta }
   const response = await fetch(url, {
     method: 'POST',
-    headers: {
-      ...identityHeaders(userId),
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
+    headers: modernHeaders(userId, body.method, {
       'MCP-Protocol-Version': String(meta['io.modelcontextprotocol/protocolVersion']),
-      'Mcp-Method': body.method,
       ...headers,
-    },
+    }),
     body: JSON.stringify({ jsonrpc: '2.0', id: body.id ?? 1, method: body.method, params }),
   })
   const text = await response.text()
