@@ -17,6 +17,16 @@ describe('allowedMethods', () => {
     expect(allowed('/.well-known/oauth-protected-resource/echo/mcp')).toEqual(['GET', 'HEAD'])
   })
 
+  it('knows routes mounted after it was made (the standalone services)', () => {
+    const later = new Hono().get('/first', (c) => c.text('first'))
+    const allowedLater = allowedMethods(later)
+    later.route(
+      '/echo',
+      new Hono().on(['GET', 'POST', 'DELETE'], '/mcp', (c) => c.text('mcp'))
+    )
+    expect(allowedLater('/echo/mcp')).toEqual(['DELETE', 'GET', 'HEAD', 'POST'])
+  })
+
   it('lists nothing for a path no route has, middleware aside', () => {
     expect(allowed('/register')).toEqual([])
     expect(allowed('/register/abc/def')).toEqual([])

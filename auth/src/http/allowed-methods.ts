@@ -4,13 +4,15 @@ import type { Hono } from 'hono'
  * The methods each path of an app answers, read from its routes (middleware, registered for
  * every method, left out). A request the router found no handler for then learns whether its
  * path exists with other methods (405 with `Allow`, RFC 9110 §15.5.6) or not at all (404).
- * Call it once every route is mounted.
+ * The routes are read at the first such request, once everything is mounted (the standalone
+ * services come after the app is made).
  */
 export function allowedMethods(app: Hono): (path: string) => readonly string[] {
-  const routes = app.routes
-    .filter((route) => route.method !== 'ALL')
-    .map((route) => ({ pattern: pathPattern(route.path), method: route.method }))
+  let routes: readonly { pattern: RegExp; method: string }[] | undefined
   return (path) => {
+    routes ??= app.routes
+      .filter((route) => route.method !== 'ALL')
+      .map((route) => ({ pattern: pathPattern(route.path), method: route.method }))
     const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
     // Hono answers HEAD with a GET route.
     if (methods.has('GET')) methods.add('HEAD')
