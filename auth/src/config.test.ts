@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './config.ts'
 
@@ -56,6 +57,43 @@ describe('loadConfig', () => {
     expect(loadConfig({ MCP_ECHO_ALLOWED_ORGS: 'acme' }).protectedResources[0]).toMatchObject({
       allowedUsers: [],
       allowedOrgs: ['acme'],
+    })
+  })
+
+  describe('JWT_PRIVATE_KEY_B64', () => {
+    const pem = ({ privateKey }: { privateKey: KeyObject }) =>
+      Buffer.from(privateKey.export({ format: 'pem', type: 'pkcs8' })).toString('base64')
+
+    it('takes an EC P-256 key or an RSA key of 2048 bits', () => {
+      for (const key of [
+        pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
+        pem(generateKeyPairSync('rsa', { modulusLength: 2048 })),
+      ]) {
+        expect(loadConfig({ JWT_PRIVATE_KEY_B64: key }).pinnedSigningKey).toBe(key)
+      }
+    })
+
+    it.each([
+      ['garbage', () => 'garbage', 'not a base64-encoded private key (PEM or JWK)'],
+      [
+        'a 1024-bit RSA key',
+        () => pem(generateKeyPairSync('rsa', { modulusLength: 1024 })),
+        'an RSA key of 1024 bits; RS256 needs 2048 or more',
+      ],
+      [
+        'a P-384 key',
+        () => pem(generateKeyPairSync('ec', { namedCurve: 'P-384' })),
+        'only RSA and EC P-256 keys are supported',
+      ],
+      [
+        'an Ed25519 key',
+        () => pem(generateKeyPairSync('ed25519')),
+        'only RSA and EC P-256 keys are supported',
+      ],
+    ])('refuses %s at start, naming the variable', (_case, key, message) => {
+      expect(() => loadConfig({ JWT_PRIVATE_KEY_B64: key() })).toThrow(
+        new ConfigError(`JWT_PRIVATE_KEY_B64: ${message}`)
+      )
     })
   })
 

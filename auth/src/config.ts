@@ -18,6 +18,7 @@ import {
   teamList,
   userList,
 } from './config-values.ts'
+import { parsePinnedKey } from './keys/pinned-key.ts'
 import { parseRedisUrl, RedisUrlError } from './store/redis-topology.ts'
 
 export type { Config, ProtectedResource }
@@ -74,7 +75,7 @@ const environmentSchema = z.object({
   ALLOWED_GITHUB_TEAMS: commaList,
   REDIS_URL: z.string().superRefine(redisTopology).optional(),
   REDIS_KEY_PREFIX: z.string().default('gateway:'),
-  JWT_PRIVATE_KEY_B64: z.string().min(1).optional(),
+  JWT_PRIVATE_KEY_B64: z.string().min(1).superRefine(pinnedKey).optional(),
   ACCESS_TOKEN_TTL: seconds(3600),
   REFRESH_TOKEN_TTL: seconds(2_592_000),
   REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(30),
@@ -247,6 +248,15 @@ function gitHubScopes(scopes: readonly string[]): readonly string[] {
     }
   }
   return [...new Set(scopes)]
+}
+
+/** `JWT_PRIVATE_KEY_B64` must be a key the gateway can sign with (keys/pinned-key.ts). */
+function pinnedKey(base64: string, context: z.RefinementCtx): void {
+  try {
+    parsePinnedKey(base64)
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message })
+  }
 }
 
 /** `REDIS_URL` names one server, a Sentinel-watched master or a Cluster (redis-topology.ts). */

@@ -103,6 +103,8 @@ describe('start-up configuration check', () => {
     [{ NODE_ENV: 'production' }, 'REDIS_URL'],
     // A setting of the services bridged in this process is the same kind of mistake.
     [{ MAX_SESSIONS: 'abc' }, 'invalid bridge configuration: MAX_SESSIONS'],
+    // The documented way to rotate a pinned key: a typo must not become a stack trace.
+    [{ JWT_PRIVATE_KEY_B64: 'garbage' }, 'JWT_PRIVATE_KEY_B64'],
   ])('stops on %o with a one-line message naming %s', async (env, variable) => {
     const { code, stderr } = await runGatewayExpectingFailure(env)
     expect(code).toBe(2)

@@ -91,6 +91,6 @@ describe('signing keys', () => {
   it('refuses a pinned value that is not a private key', async () => {
     await expect(
       loadSigningKeys(store, Buffer.from('not a key').toString('base64'))
-    ).rejects.toThrow(/JWT_PRIVATE_KEY_B64/)
+    ).rejects.toThrow(/not a base64-encoded private key/)
   })
 })

@@ -10,6 +10,7 @@ import {
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { SigningAlgorithm } from './compact-jws.ts'
+import { parsePinnedKey } from './pinned-key.ts'
 
 /**
  * The algorithm of newly generated keys. ES256 (EC P-256): the token endpoint signs one access
@@ -54,7 +55,7 @@ interface StoredKeyRing {
  * together agree on one key.
  */
 export async function loadSigningKeys(store: Store, pinned?: string): Promise<SigningKeys> {
-  if (pinned) return keyRingFrom({ current: pinnedJwk(pinned), previous: [] })
+  if (pinned) return keyRingFrom({ current: parsePinnedKey(pinned), previous: [] })
   let ring = await readRing(store)
   if (!ring) {
     await store.put(keys.signingKeys(), JSON.stringify({ current: await newJwk(), previous: [] }), {
@@ -94,24 +95,6 @@ async function newJwk(): Promise<JWK> {
   const { privateKey } = await generateKeyPair(GENERATED_ALG, { extractable: true })
   const jwk = await exportJWK(privateKey)
   return { ...jwk, alg: GENERATED_ALG, kid: await calculateJwkThumbprint(jwk), use: 'sig' }
-}
-
-/** Accepts a base64-encoded PEM (PKCS#8 or PKCS#1) or JWK, RSA or EC P-256. */
-function pinnedJwk(base64: string): JWK {
-  const text = Buffer.from(base64, 'base64').toString('utf8').trim()
-  let jwk: JWK
-  try {
-    const key = text.startsWith('{')
-      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
-      : createPrivateKey({ key: text, format: 'pem' })
-    jwk = key.export({ format: 'jwk' }) as JWK
-  } catch (cause) {
-    throw new Error('JWT_PRIVATE_KEY_B64: not a base64-encoded private key (PEM or JWK)', { cause })
-  }
-  const alg =
-    jwk.kty === 'RSA' ? 'RS256' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined
-  if (!alg) throw new Error('JWT_PRIVATE_KEY_B64: only RSA and EC P-256 keys are supported')
-  return { ...jwk, alg, use: 'sig' }
 }
 
 async function keyRingFrom(ring: StoredKeyRing): Promise<SigningKeys> {
