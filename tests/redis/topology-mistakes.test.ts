@@ -72,6 +72,42 @@ describe('a Cluster URL at a Redis without cluster mode', () => {
   }, 60_000)
 })
 
+describe('a database number the server does not have', () => {
+  let port: number
+  let redis: { stop(): Promise<void> }
+  beforeAll(async () => {
+    port = await freePort()
+    redis = await startRedisOnPort(port)
+  })
+  afterAll(() => redis?.stop())
+
+  // The client would go on in database 0 beside whatever lives there, and a corrected URL later
+  // would seem to have lost every client and token.
+  it('is StoreMisconfigured at the ping, and stops the start with one line', async () => {
+    const url = `redis://127.0.0.1:${port}/99`
+    const store = createRedisStore(url, 'db99:')
+    try {
+      const failure = await store.ping().catch((error: unknown) => error)
+      expectMistakes([failure], /^this Redis has no database 99/)
+    } finally {
+      await store.close()
+    }
+    await expectStartRefused(url, /this Redis has no database 99/, false)
+    await expectStartRefused(url, /this Redis has no database 99/, true)
+  }, 60_000)
+
+  it('serves a database it has', async () => {
+    const store = createRedisStore(`redis://127.0.0.1:${port}/3`, 'db3:')
+    try {
+      await store.ping()
+      await store.put('k', 'v')
+      expect(await store.get('k')).toBe('v')
+    } finally {
+      await store.close()
+    }
+  })
+})
+
 describe('a Sentinel URL whose master name the Sentinels do not monitor', () => {
   let sentinels: RedisSentinels
   beforeAll(async () => {

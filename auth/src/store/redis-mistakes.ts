@@ -62,6 +62,16 @@ export function clusterNodeInInfo(info: string): string | undefined {
     : undefined
 }
 
+/**
+ * A database number the server refuses. The client would go on in database 0 (it reports the
+ * refused `SELECT` as an error event only), writing beside whatever else lives there.
+ */
+export function missingDatabase(error: unknown, db: number): string | undefined {
+  if (!(error instanceof Error) || !/DB index is out of range/i.test(error.message))
+    return undefined
+  return `this Redis has no database ${db} (its \`databases\` setting is lower); name one it has, as /0`
+}
+
 function clusterNode(evidence: string): string {
   return `a Redis Cluster node: this URL names one server, but ${evidence}; a Cluster is named by redis-cluster://host:port,…`
 }

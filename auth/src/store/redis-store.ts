@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
-import { clusterNodeInInfo } from './redis-mistakes.ts'
+import { clusterNodeInInfo, missingDatabase } from './redis-mistakes.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
 import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } from './store.ts'
 
@@ -146,6 +146,14 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       // one-server client only for its own slots: the start and `/ready` say so.
       const mistake = clusterNodeInInfo(await redis.info('cluster'))
       if (mistake) throw new StoreMisconfigured(mistake)
+      // The database named is selected again: one the server refused would leave us in db 0.
+      const db = redis.options.db ?? 0
+      if (db !== 0) {
+        await redis.select(db).catch((error: unknown) => {
+          const missing = missingDatabase(error, db)
+          throw missing ? new StoreMisconfigured(missing) : error
+        })
+      }
     },
 
     close: () => connection.close(),

@@ -43,7 +43,7 @@ const MULTI_HOST =
   /^(redis-sentinel|redis-cluster):\/\/(?:([^@/]*)@)?([^/?#@]+)(\/[^?#]*)?(\?[^#]*)?$/
 
 export function parseRedisUrl(url: string): RedisTopology {
-  if (/^rediss?:\/\//.test(url)) return { kind: 'server', url }
+  if (/^rediss?:\/\//.test(url)) return serverUrl(url)
   const match = MULTI_HOST.exec(url)
   if (!match) {
     throw new RedisUrlError(
@@ -80,6 +80,22 @@ export function parseRedisUrl(url: string): RedisTopology {
     credentials,
     sentinelPassword: params.get('sentinel_password') ?? undefined,
   }
+}
+
+/** `redis://` or `rediss://`: a host, a port in range, and at most a database number as path. */
+function serverUrl(url: string): RedisTopology {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new RedisUrlError('not a URL the client can read: redis://host:port/db (port 1–65535)')
+  }
+  if (!parsed.hostname) throw new RedisUrlError('names no host: redis://host:port/db')
+  const db = parsed.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d{1,5}$/.test(db)) {
+    throw new RedisUrlError(`the path must be a database number, not ${JSON.stringify(db)}`)
+  }
+  return { kind: 'server', url }
 }
 
 function parseNode(entry: string, sentinel: boolean): RedisNode {
