@@ -3,6 +3,7 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { AdminRefusal } from './admin-refusal.ts'
+import { backupValueProblem } from './backup-values.ts'
 
 /**
  * A backup of the gateway state that must outlive a lost Redis: registered clients, consents,
@@ -177,6 +178,10 @@ export function parseBackup(text: string): Backup {
     if (!backedUp || (backedUp.type === 'set') !== 'members' in entry) {
       throw new AdminRefusal(`not a gateway backup: unexpected key ${entry.key}`)
     }
+    const problem =
+      'value' in entry &&
+      backupValueProblem(backedUp.section, entry.key.slice(backedUp.prefix.length), entry.value)
+    if (problem) throw new AdminRefusal(`not a gateway backup: ${entry.key}: ${problem}`)
   }
   return parsed.data
 }

@@ -269,4 +269,52 @@ describe('backup and restore', () => {
     )
     await expect(runCommand(context(), ['backup', file])).rejects.toThrow(/exists already/)
   })
+
+  it('refuses values the gateway could not read back, before writing anything', async () => {
+    const file = join(dir, 'values.json')
+    await runCommand(context(), ['backup', file])
+    const backup = JSON.parse(await readFile(file, 'utf8')) as Backup
+    const client = backup.entries.find((e) => e.key.startsWith('client:'))
+    const ring = backup.entries.find((e) => e.key === 'signing-keys')
+    if (!client || !('value' in client) || !ring || !('value' in ring)) {
+      throw new Error('the backup has no client or signing keys')
+    }
+    const junkKey = JSON.stringify({
+      current: { kty: 'EC', crv: 'P-256', kid: 'junk', alg: 'ES256' },
+      previous: [],
+    })
+    const cases: [string, { key: string; value: string }, RegExp][] = [
+      [
+        'a client that is not JSON',
+        { key: 'client:injected', value: 'not json at all' },
+        /client:injected: not JSON/,
+      ],
+      [
+        'a client without metadata',
+        { key: client.key, value: JSON.stringify({ client_id: client.key.slice(7) }) },
+        /client_id_issued_at/,
+      ],
+      [
+        'a client stored under another id',
+        { key: 'client:other', value: client.value },
+        /not the id it is stored under/,
+      ],
+      [
+        'a signing key that is no private key',
+        { key: 'signing-keys', value: junkKey },
+        /the current key: not a private key/,
+      ],
+      ['a refresh token naming nothing', { key: 'refresh:abc', value: '' }, /refresh:abc: empty/],
+    ]
+    for (const [name, entry, message] of cases) {
+      const damaged = join(dir, `damaged-${cases.findIndex((c) => c[0] === name)}.json`)
+      await writeFile(
+        damaged,
+        JSON.stringify({ ...backup, entries: [...backup.entries, { ...entry, expires_at: null }] })
+      )
+      await expect(runCommand(context(), ['restore', damaged]), name).rejects.toThrow(message)
+    }
+    // Nothing of a refused file was written.
+    expect(await server.store.get('client:injected')).toBeNull()
+  })
 })

@@ -97,6 +97,32 @@ async function newJwk(): Promise<JWK> {
   return { ...jwk, alg: GENERATED_ALG, kid: await calculateJwkThumbprint(jwk), use: 'sig' }
 }
 
+/**
+ * Why a stored key ring (one a backup brings, say) could not be signed and verified with, or
+ * undefined: every key a private JWK Node can read, of an algorithm the gateway signs with.
+ */
+export function keyRingProblem(value: string): string | undefined {
+  let ring: StoredKeyRing
+  try {
+    ring = JSON.parse(value) as StoredKeyRing
+  } catch {
+    return 'not JSON'
+  }
+  if (typeof ring !== 'object' || ring === null || !Array.isArray(ring.previous ?? [])) {
+    return 'not a key ring ({current, previous})'
+  }
+  for (const [at, jwk] of [ring.current, ...(ring.previous ?? [])].entries()) {
+    const which = at === 0 ? 'the current key' : `previous key ${at}`
+    if (jwk?.alg !== 'ES256' && jwk?.alg !== 'RS256') return `${which}: not an ES256 or RS256 key`
+    try {
+      createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
+    } catch {
+      return `${which}: not a private key`
+    }
+  }
+  return undefined
+}
+
 async function keyRingFrom(ring: StoredKeyRing): Promise<SigningKeys> {
   const all = [ring.current, ...ring.previous]
   const withKids = await Promise.all(
