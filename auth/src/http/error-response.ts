@@ -38,7 +38,14 @@ const READABLE_REFUSAL: Readonly<Record<string, string>> = {
  */
 export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Response {
   const oauthError = asOAuthError(error)
-  if (oauthError instanceof ServerError || error instanceof StoreUnavailable) {
+  if (error instanceof StoreUnavailable) {
+    // An outage the answer (503, Retry-After) already handles: named, without a stack, and at
+    // warn, so it does not read as a bug of ours; `auth_store_errors_total` counts them.
+    logger.warn(
+      { event: 'store_unavailable', method: c.req.method, path: c.req.path, reason: error.message },
+      'the store did not answer: 503'
+    )
+  } else if (oauthError instanceof ServerError) {
     logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error')
   } else if (oauthError.reason) {
     logger.info({

@@ -21,11 +21,12 @@ describe('a full Redis (maxmemory, noeviction)', () => {
 
   it('refuses writes with StoreFull, keeps live keys, and the gateway answers 503', async () => {
     const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'silent' })
+    const logs: Record<string, unknown>[] = []
     const { app } = await composeAuthServer({
       config,
       store,
       clock: manualClock(),
-      logger: createLogger('silent'),
+      logger: createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     })
     await store.put('live', 'kept')
     await store.addToSet('members', 'kept')
@@ -53,6 +54,12 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     expect(response.status).toBe(503)
     expect(response.headers.get('retry-after')).toBe('5')
     expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    // An outage the answer handles: a named warning, not an error with a stack.
+    const logged = logs.filter((line) => line.path === '/register' && line.level !== 30)
+    expect(logged).toEqual([
+      expect.objectContaining({ level: 40, event: 'store_unavailable', method: 'POST' }),
+    ])
+    expect(JSON.stringify(logged)).not.toContain('stack')
 
     // Reads and deletes still work when full, so room can be made: a batch of deletions too (a
     // revocation's or a withdrawn consent's), but never one that writes as well.
