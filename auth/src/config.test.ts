@@ -210,6 +210,11 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'redis:///0' }, /^REDIS_URL: names no host/],
     [{ REDIS_URL: 'redis://r:6379/abc' }, /^REDIS_URL: the path must be a database number/],
     [{ ACCESS_TOKEN_TTL: '-5' }, /^ACCESS_TOKEN_TTL: /],
+    // Whole seconds in decimal digits: nothing else is read as a number.
+    [{ ACCESS_TOKEN_TTL: '0x10' }, /^ACCESS_TOKEN_TTL: must be a whole number \(decimal digits\)$/],
+    [{ ACCESS_TOKEN_TTL: '1e3' }, /^ACCESS_TOKEN_TTL: must be a whole number/],
+    [{ PORT: ' 8080' }, /^PORT: must be a whole number/],
+    [{ TOKEN_RATE_LIMIT: '1.5' }, /^TOKEN_RATE_LIMIT: must be a whole number/],
     [{ ACCESS_TOKEN_TTL: '0' }, /^ACCESS_TOKEN_TTL: /],
     [{ REFRESH_TOKEN_REUSE_GRACE: '301' }, /^REFRESH_TOKEN_REUSE_GRACE: /],
     [{ REFRESH_TOKEN_REUSE_GRACE: '-1' }, /^REFRESH_TOKEN_REUSE_GRACE: /],

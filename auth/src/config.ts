@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
-import { withoutEmptyValues } from '../../mcp-services/src/environment.ts'
+import { wholeNumber, withoutEmptyValues } from '../../mcp-services/src/environment.ts'
 import {
   type GatewayPolicy,
   loadPolicyFile,
@@ -28,7 +28,7 @@ export { ConfigError }
  * Configuration from the environment, validated once at start-up (DESIGN §3). This is the only
  * module that reads environment variables; everything else receives the frozen `Config`.
  */
-const seconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback)
+const seconds = (fallback: number) => wholeNumber(0).default(fallback)
 const commaList = z
   .string()
   .default('')
@@ -54,7 +54,7 @@ const environmentSchema = z.object({
       'standalone: auth and the enabled services in one process; auth: the authorization server alone'
     ),
   HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  PORT: wholeNumber(1, 65535).optional(),
   AUTH_ISSUER: z.string().optional(),
   BASE_DOMAIN: z
     .string()
@@ -78,22 +78,22 @@ const environmentSchema = z.object({
   JWT_PRIVATE_KEY_B64: z.string().min(1).superRefine(pinnedKey).optional(),
   ACCESS_TOKEN_TTL: seconds(3600),
   REFRESH_TOKEN_TTL: seconds(2_592_000),
-  REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(30),
-  USER_RECHECK_INTERVAL: z.coerce.number().int().min(0).max(86_400).default(300),
+  REFRESH_TOKEN_REUSE_GRACE: wholeNumber(0, 300).default(30),
+  USER_RECHECK_INTERVAL: wholeNumber(0, 86_400).default(300),
   AUTH_CODE_TTL: seconds(60),
   DEVICE_CODE_TTL: seconds(600),
   CLIENT_LIFETIME: seconds(7_776_000),
   CLIENT_UNUSED_LIFETIME: seconds(3600),
-  REGISTRATION_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
-  REGISTRATION_GLOBAL_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
-  TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
+  REGISTRATION_RATE_LIMIT: wholeNumber(1).default(30),
+  REGISTRATION_GLOBAL_RATE_LIMIT: wholeNumber(1).default(120),
+  TOKEN_RATE_LIMIT: wholeNumber(1).default(300),
   TRUST_PROXY: flag,
   CLIENT_ID_METADATA_DOCUMENTS: flag,
   DYNAMIC_CLIENT_REGISTRATION: flag,
   CIMD_ALLOW_LOOPBACK: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-  INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).default(8001),
+  INTERNAL_PORT: wholeNumber(1, 65535).default(8001),
   INTERNAL_API_SECRET: z
     .string()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
@@ -102,7 +102,7 @@ const environmentSchema = z.object({
     .string()
     .min(32, 'at least 32 characters (just generate-all-secrets)')
     .optional(),
-  AUDIT_STREAM_MAX_LENGTH: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
+  AUDIT_STREAM_MAX_LENGTH: wholeNumber(0, 10_000_000).default(10_000),
   SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),
 })

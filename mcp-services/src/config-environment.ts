@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { wholeNumber } from './environment.ts'
 
 /**
  * The bridge's environment variables as zod reads them: names, defaults, bounds and the text of
@@ -73,7 +74,7 @@ const flag = z
   .transform((value) => /^(true|1|yes)$/.test(value))
 
 export const environmentSchema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000).describe('listen port'),
+  PORT: wholeNumber(1, 65535).default(3000).describe('listen port'),
   HOST: z.string().min(1).default('127.0.0.1').describe('listen address'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -88,22 +89,13 @@ export const environmentSchema = z.object({
     .positive()
     .default(1800)
     .describe('seconds without a request (and nothing in flight) before a session is ended'),
-  MAX_SESSIONS: z.coerce
-    .number()
-    .int()
-    .min(1)
+  MAX_SESSIONS: wholeNumber(1)
     .default(200)
     .describe('sessions (child processes) in total; at the cap an idle one gives way, else 503'),
-  MAX_SESSIONS_PER_USER: z.coerce
-    .number()
-    .int()
-    .min(1)
+  MAX_SESSIONS_PER_USER: wholeNumber(1)
     .default(10)
     .describe('sessions per user; at the cap an idle one of theirs gives way, else 429'),
-  CHILD_CRASHES_PER_USER: z.coerce
-    .number()
-    .int()
-    .min(1)
+  CHILD_CRASHES_PER_USER: wholeNumber(1)
     .default(5)
     .describe(
       "a user's MCP server processes that may end by themselves (crash, exit at start) in a burst; beyond, their requests that would start one get 429 until CHILD_CRASH_WINDOW regains one"
@@ -184,10 +176,7 @@ export const environmentSchema = z.object({
     .string()
     .optional()
     .describe('JSON file of per-service and per-tool policy (docs/policy.md); default: none'),
-  MAX_REQUEST_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
+  MAX_REQUEST_BODY_BYTES: wholeNumber(1)
     .default(4 * 1024 * 1024)
     .describe('largest POST body accepted (the SDK default, 4 MiB)'),
   BRIDGE_REPLICA_ID: z
@@ -208,11 +197,7 @@ export const environmentSchema = z.object({
     .max(300)
     .default(20)
     .describe('seconds requests in flight get to finish once the listener is closed'),
-  METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  METRICS_PORT: wholeNumber(1, 65535)
     .optional()
     .describe('port of the metrics listener (GET /metrics, docs/metrics.md); unset: none'),
   METRICS_TOKEN: z

@@ -24,6 +24,9 @@ describe('parseBridgeConfig', () => {
     expect(parseBridgeConfig({ SESSION_IDLE_TIMEOUT: '60' }).idleTimeoutMs).toBe(60_000)
     expect(() => parseBridgeConfig({ PORT: 'http' })).toThrow(/PORT/)
     expect(() => parseBridgeConfig({ MAX_SESSIONS: '0' })).toThrow(/MAX_SESSIONS/)
+    expect(() => parseBridgeConfig({ MAX_SESSIONS: '1e3' })).toThrow(
+      /MAX_SESSIONS: must be a whole number/
+    )
   })
 
   it('reads the shutdown delay and timeout in seconds and refuses bad values', () => {

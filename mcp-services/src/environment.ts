@@ -1,3 +1,5 @@
+import { z } from 'zod'
+
 /**
  * The environment as configuration reads it: a variable set to the empty string counts as unset.
  * An env file copied from the example carries `NAME=` lines, and compose passes `${NAME:-}` for
@@ -11,4 +13,16 @@ export function withoutEmptyValues(
     if (value !== undefined && value !== '') set[name] = value
   }
   return set
+}
+
+/**
+ * A whole number as an environment variable holds one: decimal digits only, so `0x10`, `1e3`,
+ * `-0` or ` 60` is refused with the variable's name rather than read as something else.
+ */
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number (decimal digits)')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
 }
