@@ -114,9 +114,20 @@ export function servicePolicy(
   return { users: list('ALLOWED_USERS'), orgs: list('ALLOWED_ORGS') }
 }
 
+/** The per-service settings (`MCP_<NAME>_…`): a name the catalog lacks is a typo, not a wish. */
+const SERVICE_VARIABLE = /^MCP_([A-Z0-9_]+)_(ENABLED|ALLOWED_USERS|ALLOWED_ORGS)$/
+
 export function enabledServices(
   env: Readonly<Record<string, string | undefined>>
 ): ServiceDefinition[] {
+  for (const name of Object.keys(env)) {
+    const match = SERVICE_VARIABLE.exec(name)
+    if (!match || serviceCatalog.some((s) => serviceVariable(s, match[2] as string) === name)) {
+      continue
+    }
+    const names = serviceCatalog.map((s) => s.name).join(', ')
+    throw new ConfigError(`${name}: the catalog has no service of that name (it has ${names})`)
+  }
   return serviceCatalog.filter((service) => {
     const variable = serviceVariable(service, 'ENABLED')
     const value = env[variable]

@@ -220,6 +220,12 @@ describe('loadConfig', () => {
     [{ REFRESH_TOKEN_REUSE_GRACE: '-1' }, /^REFRESH_TOKEN_REUSE_GRACE: /],
     [{ GITHUB_CLIENT_ID: 'only-the-id' }, /^GITHUB_CLIENT_SECRET: /],
     [{ MCP_ECHO_ENABLED: 'maybe' }, /^MCP_ECHO_ENABLED: /],
+    // A misspelt service would otherwise just stay off, or stay open to everyone.
+    [
+      { MCP_MEMMORY_ENABLED: 'true' },
+      /^MCP_MEMMORY_ENABLED: the catalog has no service of that name \(it has echo, /,
+    ],
+    [{ MCP_ECHO2_ALLOWED_USERS: 'alice' }, /^MCP_ECHO2_ALLOWED_USERS: the catalog has no service/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ GATEWAY_MODE: 'both' }, /^GATEWAY_MODE: /],
     [{ INTERNAL_API_SECRET: 'too-short' }, /^INTERNAL_API_SECRET: at least 32/],
