@@ -28,6 +28,7 @@ export interface K8sObject {
 export interface Kustomization {
   namespace?: string
   resources: string[]
+  components?: string[]
   patches?: { path?: string }[]
 }
 

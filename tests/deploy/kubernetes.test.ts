@@ -115,6 +115,12 @@ function checkDeployment(objects: K8sObject[]) {
   const servicePort = (service: K8sObject | undefined, name: string) =>
     service?.spec.ports.find((port: { name: string }) => port.name === name)?.port
 
+  it('puts every object in the gateway namespace', () => {
+    for (const object of objects.filter((o) => o.kind !== 'Namespace')) {
+      expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).toBe(namespace)
+    }
+  })
+
   it('has every object match its Kubernetes or Traefik CRD schema', () => {
     for (const object of objects) {
       expect(() => validate(object), `${object.kind} ${object.metadata.name}`).not.toThrow()
@@ -546,6 +552,9 @@ describe('kubernetes/overlays/example', () => {
       join(K8S, 'overlays/example/kustomization.yaml')
     ) as Kustomization
     expect(kustomization.resources).toEqual(['../../base'])
+    // A component's objects get the overlay's namespace, not the base's.
+    const base = readYaml(join(K8S, 'base/kustomization.yaml')) as Kustomization
+    if (kustomization.components?.length) expect(kustomization.namespace).toBe(base.namespace)
     for (const patch of kustomization.patches ?? [])
       if (patch.path) expect(yamlFiles(join(K8S, 'overlays/example'))).toContain(patch.path)
   })
