@@ -11,7 +11,8 @@ admin-cli := "./node_modules/.bin/node auth/src/cli/main.ts"
 
 # Where the store commands run: on this machine against the Redis that REDIS_URL names (standalone
 # with Redis, tests), else in the compose deployment's one-off admin container, since the compose
-# Redis is reachable from its own network only.
+# Redis is reachable from its own network only. The backup recipes make `backups` first: a folder
+# the admin container's mount created would belong to root.
 store-admin := if env("REDIS_URL", "") != "" { admin-cli } else { "docker compose run --rm admin" }
 
 # List the recipes
@@ -43,9 +44,10 @@ up:
 down:
     docker compose down
 
-# Rebuild the images and restart what changed
+# Pull the current Traefik and Redis images of their tags, rebuild ours, restart what changed
 [group('deployment')]
 rebuild:
+    docker compose pull --ignore-buildable
     docker compose up -d --build
 
 # Follow the logs of one service, or of all
@@ -146,19 +148,23 @@ rotate-signing-key *flags:
 # Back up clients, consents, live tokens and signing keys (default backups/gateway-<time>.json, mode 0600)
 [group('backups')]
 oauth-backup *args:
+    @mkdir -p backups
     {{ store-admin }} backup {{ args }}
 
 # List the backups in backups/ (--dir for another directory)
 [group('backups')]
 oauth-backup-list *flags:
+    @mkdir -p backups
     {{ store-admin }} backup list {{ flags }}
 
 # Show what a backup holds (default the newest): names, ids and dates, no secrets
 [group('backups')]
 oauth-backup-view *args:
+    @mkdir -p backups
     {{ store-admin }} backup view {{ args }}
 
 # Restore a backup (default the newest): writes only what is absent; --force for another issuer's
 [group('backups')]
 oauth-restore *args:
+    @mkdir -p backups
     {{ store-admin }} restore {{ args }}
