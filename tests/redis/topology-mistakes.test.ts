@@ -40,19 +40,25 @@ function expectOutages(failures: unknown[]): void {
   }
 }
 
-describe('a Cluster URL at a Redis without cluster mode', () => {
-  let port: number
-  let redis: { stop(): Promise<void> }
+/** A Redis server of the enclosing describe's own, on a free port: its port once started. */
+function useRedisServer(): () => number {
+  let port = 0
+  let redis: { stop(): Promise<void> } | undefined
   beforeAll(async () => {
     port = await freePort()
     redis = await startRedisOnPort(port)
   })
   afterAll(() => redis?.stop())
+  return () => port
+}
+
+describe('a Cluster URL at a Redis without cluster mode', () => {
+  const port = useRedisServer()
 
   it('is StoreMisconfigured naming the mismatch, at once', async () => {
     const started = Date.now()
     expectMistakes(
-      await failuresAt(`redis-cluster://127.0.0.1:${port}`),
+      await failuresAt(`redis-cluster://127.0.0.1:${port()}`),
       /^not a Redis Cluster: .*cluster support disabled/
     )
     // Well before the 2 s the store gives a command: the first round of the nodes says it.
@@ -61,30 +67,24 @@ describe('a Cluster URL at a Redis without cluster mode', () => {
 
   it('is an outage while another node of the URL is out of reach', async () => {
     expectOutages(
-      await failuresAt(`redis-cluster://127.0.0.1:${port},127.0.0.1:${await freeClusterPort()}`)
+      await failuresAt(`redis-cluster://127.0.0.1:${port()},127.0.0.1:${await freeClusterPort()}`)
     )
   })
 
   it('stops the auth server at start with one line', async () => {
-    const url = `redis-cluster://127.0.0.1:${port}`
+    const url = `redis-cluster://127.0.0.1:${port()}`
     await expectStartRefused(url, /not a Redis Cluster: .*cluster support disabled/, false)
     await expectStartRefused(url, /not a Redis Cluster/, true)
   }, 60_000)
 })
 
 describe('a database number the server does not have', () => {
-  let port: number
-  let redis: { stop(): Promise<void> }
-  beforeAll(async () => {
-    port = await freePort()
-    redis = await startRedisOnPort(port)
-  })
-  afterAll(() => redis?.stop())
+  const port = useRedisServer()
 
   // The client would go on in database 0 beside whatever lives there, and a corrected URL later
   // would seem to have lost every client and token.
   it('is StoreMisconfigured at the ping, and stops the start with one line', async () => {
-    const url = `redis://127.0.0.1:${port}/99`
+    const url = `redis://127.0.0.1:${port()}/99`
     const store = createRedisStore(url, 'db99:')
     try {
       const failure = await store.ping().catch((error: unknown) => error)
@@ -97,7 +97,7 @@ describe('a database number the server does not have', () => {
   }, 60_000)
 
   it('serves a database it has', async () => {
-    const store = createRedisStore(`redis://127.0.0.1:${port}/3`, 'db3:')
+    const store = createRedisStore(`redis://127.0.0.1:${port()}/3`, 'db3:')
     try {
       await store.ping()
       await store.put('k', 'v')
