@@ -22,7 +22,10 @@ import { gatewayAllowList, letsNobodyIn } from './policy/allow-list.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
-import { type Store, StoreMisconfigured } from './store/store.ts'
+import { DamagedRecord, type Store, StoreMisconfigured } from './store/store.ts'
+
+const DAMAGED_RING_REMEDY =
+  'delete that key, then restore the newest backup (npm run admin -- restore) to bring the keys back; with no backup, the next start makes a new ring, and tokens signed before stop verifying'
 
 /** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
@@ -51,9 +54,16 @@ async function main(): Promise<void> {
   }).catch((error: unknown) => {
     // A password Redis refuses, or a Redis of another kind than the URL names, is a
     // configuration error like any other: no stack, exit 2.
-    if (!(error instanceof StoreMisconfigured)) throw error
-    process.stderr.write(`configuration error: REDIS_URL: ${error.message}\n`)
-    process.exit(2)
+    if (error instanceof StoreMisconfigured) {
+      process.stderr.write(`configuration error: REDIS_URL: ${error.message}\n`)
+      process.exit(2)
+    }
+    // A signing-key ring changed outside the gateway: no stack either, and what to do about it.
+    if (error instanceof DamagedRecord) {
+      process.stderr.write(`start-up error: ${error.message}: ${DAMAGED_RING_REMEDY}\n`)
+      process.exit(1)
+    }
+    throw error
   })
   if (deps.upstream?.developmentSignIn) {
     logger.warn(

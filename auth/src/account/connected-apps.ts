@@ -7,6 +7,7 @@ import { epochSeconds } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { pendingGrantFamilies } from '../oauth/pending-grants.ts'
 import { keys } from '../store/keys.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import {
   type RefreshFamily,
   type RefreshTokenLifetimes,
@@ -235,8 +236,8 @@ async function userFamilies(deps: ConnectedAppsDeps, userId: string): Promise<Us
   const raws = await store.getMany(ids.map((id) => keys.refreshFamily(id)))
   const now = epochSeconds(clock)
   const found: UserFamily[] = []
-  for (const raw of raws) {
-    const record = raw ? (JSON.parse(raw) as RefreshFamily) : null
+  for (const [at, raw] of raws.entries()) {
+    const record = parseRecord<RefreshFamily>(raw, keys.refreshFamily(ids[at] as string))
     if (!record || record.subject.id !== userId) continue
     const ttl = await store.ttl(keys.refreshFamily(record.familyId))
     const expiresAt = ttl === null ? null : now + ttl

@@ -2,6 +2,7 @@ import type { ClientRecord } from '../clients/client-registry.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /**
  * How many registrations the store holds, used and never used, by client name. Clients such as
@@ -75,7 +76,7 @@ export async function countRegistrations(
     ])
     // Expired or deleted between the scan and the read.
     if (raw === null) continue
-    const client = JSON.parse(raw) as ClientRecord
+    const client = parseRecord<ClientRecord>(raw, keys.client(clientId))
     const name = client.metadata.client_name ?? ''
     const counts = names.get(name) ?? { total: 0, used: 0, neverUsed: 0 }
     counts.total++

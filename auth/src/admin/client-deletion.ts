@@ -8,6 +8,7 @@ import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
+import { parseUnlessDamaged } from '../store/stored-record.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 
 export interface ClientDeletionDeps {
@@ -88,7 +89,9 @@ export async function deleteClient(
         'the store is full: the client is deleted, but access tokens already issued to it live until they expire',
     })
   }
-  const client = record ? (JSON.parse(record) as ClientRecord) : { client_id: clientId }
+  const client = parseUnlessDamaged<ClientRecord>(record, keys.client(clientId)) ?? {
+    client_id: clientId,
+  }
   await deps.audit.record({ event: 'client.deleted', client, by })
   return true
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts'
 import { protectedResourceMetadataUrl } from '../oauth/resource.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /**
  * A deployment checked from outside, the way clients see it: the authorization server is alive
@@ -54,7 +55,7 @@ export async function activeSigningKeyId(
   }
   const raw = await store?.get(keys.signingKeys())
   if (!raw) return undefined
-  return (JSON.parse(raw) as { current?: { kid?: string } }).current?.kid
+  return parseRecord<{ current?: { kid?: string } }>(raw, keys.signingKeys()).current?.kid
 }
 
 export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Promise<HealthCheck[]> {

@@ -3,6 +3,7 @@ import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /** What an authorization code stands for: everything the token request is checked against. */
 export interface AuthorizationCodeGrant {
@@ -72,9 +73,10 @@ export async function redeemAuthorizationCode(
       value: familyId,
       ttlSeconds: replayWindowSeconds,
     } as const
-    const taken = await store.takeAndWrite(keys.authorizationCode(codeHash), [marker])
+    const key = keys.authorizationCode(codeHash)
+    const taken = await store.takeAndWrite(key, [marker])
     if (taken !== null) {
-      return { outcome: 'redeemed', grant: JSON.parse(taken) as AuthorizationCodeGrant }
+      return { outcome: 'redeemed', grant: parseRecord<AuthorizationCodeGrant>(taken, key) }
     }
   }
   const redeemedBy = await store.get(keys.redeemedCode(codeHash))
@@ -88,6 +90,6 @@ function namedFamily(code: string): string | undefined {
 }
 
 async function familyOfCode(store: Store, codeHash: string): Promise<string | undefined> {
-  const raw = await store.get(keys.authorizationCode(codeHash))
-  return raw ? (JSON.parse(raw) as AuthorizationCodeGrant).familyId : undefined
+  const key = keys.authorizationCode(codeHash)
+  return parseRecord<AuthorizationCodeGrant>(await store.get(key), key)?.familyId
 }

@@ -1,6 +1,7 @@
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 
 /**
@@ -40,8 +41,9 @@ export async function takeConsentRequest(
   formToken: string
 ): Promise<AuthorizationRequest | null> {
   if (!/^[\w-]{43}$/.test(reference)) return null
-  const raw = await store.take(keys.consentRequest(hashSecret(reference)))
+  const key = keys.consentRequest(hashSecret(reference))
+  const raw = await store.take(key)
   if (!raw) return null
-  const stored = JSON.parse(raw) as StoredConsentRequest
+  const stored = parseRecord<StoredConsentRequest>(raw, key)
   return secretMatches(formToken, stored.formTokenHash) ? stored.request : null
 }

@@ -2,6 +2,7 @@ import { matchRedirectUri } from '../clients/redirect-match.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /** A user's remembered "yes" to a client, for a set of scopes and resources. */
 export interface Consent {
@@ -118,5 +119,5 @@ export async function findConsent(
 
 async function readConsent(store: Store, key: string): Promise<Consent | null> {
   const raw = await store.get(key)
-  return raw ? (JSON.parse(raw) as Consent) : null
+  return parseRecord<Consent>(raw, key)
 }

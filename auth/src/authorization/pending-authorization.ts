@@ -1,6 +1,7 @@
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 
 /** Time to sign in at the identity provider after approving (GitHub's codes live 10 minutes). */
@@ -42,6 +43,6 @@ export async function takePendingAuthorization(
   state: string
 ): Promise<PendingAuthorization | null> {
   if (!/^[\w-]{20,100}$/.test(state)) return null
-  const raw = await store.take(keys.pendingAuthorization(hashSecret(state)))
-  return raw ? (JSON.parse(raw) as PendingAuthorization) : null
+  const key = keys.pendingAuthorization(hashSecret(state))
+  return parseRecord<PendingAuthorization>(await store.take(key), key)
 }

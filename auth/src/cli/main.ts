@@ -1,6 +1,7 @@
 import { AdminRefusal } from '../admin/admin-refusal.ts'
 import { systemClock } from '../clock.ts'
 import { ConfigError, loadConfig } from '../config.ts'
+import { DamagedRecord } from '../store/store.ts'
 import { type CommandResult, UsageError } from './cli-context.ts'
 import {
   helpText,
@@ -22,6 +23,10 @@ import { StoreFailure, withStore } from './store-session.ts'
 const args = process.argv.slice(2)
 const json = args.includes('--json')
 const words = args.filter((arg) => arg !== '--json')
+
+/** What an operator can do about a record changed outside the gateway. */
+const DAMAGED_RECORD_REMEDY =
+  'it was changed outside the gateway; delete that key under REDIS_KEY_PREFIX (a client: clients delete <client-id>), then restore it from a backup if it is wanted'
 
 const HELP_FLAGS: ReadonlySet<string> = new Set(['--help', '-h'])
 
@@ -60,6 +65,9 @@ try {
 } catch (error) {
   if (error instanceof AdminRefusal || error instanceof StoreFailure) {
     process.stderr.write(`${error.message}\n`)
+    process.exitCode = 1
+  } else if (error instanceof DamagedRecord) {
+    process.stderr.write(`${error.message}: ${DAMAGED_RECORD_REMEDY}\n`)
     process.exitCode = 1
   } else if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`)

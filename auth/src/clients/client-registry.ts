@@ -5,6 +5,7 @@ import type { LruCache } from '../lru-cache.ts'
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import { type ClientMetadata, dropUndefined } from './client-metadata.ts'
 
 /** A registered client as stored: secrets only as SHA-256 hashes (see STORAGE.md). */
@@ -89,7 +90,7 @@ export async function findClient(
 ): Promise<ClientRecord | null> {
   if (!/^[\w-]{1,128}$/.test(clientId)) return null
   const raw = await deps.store.get(keys.client(clientId))
-  return raw ? (JSON.parse(raw) as ClientRecord) : null
+  return parseRecord<ClientRecord>(raw, keys.client(clientId))
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import {
   clientFromMetadataDocument,
   clientIdHost,
@@ -67,8 +68,9 @@ export function createMetadataDocumentClients(
   const cacheKey = (clientId: string) => keys.clientMetadataDocument(hashSecret(clientId))
 
   const read = async (clientId: string) => {
-    const [entry, blocked] = await store.getMany([cacheKey(clientId), keys.revokedClient(clientId)])
-    return { entry: entry ? (JSON.parse(entry) as CacheEntry) : null, blocked: blocked !== null }
+    const key = cacheKey(clientId)
+    const [entry, blocked] = await store.getMany([key, keys.revokedClient(clientId)])
+    return { entry: parseRecord<CacheEntry>(entry, key), blocked: blocked !== null }
   }
 
   const countFetch = async (clientId: string, caller: string | undefined) => {

@@ -5,6 +5,7 @@ import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import { newUserCode } from './user-code.ts'
 
 /** RFC 8628 §3.2: the polling interval when none is given. */
@@ -72,8 +73,8 @@ export async function findByDeviceCodeHash(
   store: Store,
   deviceCodeHash: string
 ): Promise<DeviceAuthorization | null> {
-  const raw = await store.get(keys.deviceAuthorization(deviceCodeHash))
-  return raw ? (JSON.parse(raw) as DeviceAuthorization) : null
+  const key = keys.deviceAuthorization(deviceCodeHash)
+  return parseRecord<DeviceAuthorization>(await store.get(key), key)
 }
 
 /**
@@ -90,7 +91,7 @@ export async function decideDeviceAuthorization(
 ): Promise<boolean> {
   const key = keys.deviceAuthorization(deviceCodeHash)
   const [raw, ttl] = await Promise.all([store.get(key), store.ttl(key)])
-  const authorization = raw ? (JSON.parse(raw) as DeviceAuthorization) : null
+  const authorization = parseRecord<DeviceAuthorization>(raw, key)
   if (raw === null || authorization?.status !== 'pending' || !ttl) return false
   const { clientId, familyId } = authorization
   return store.batch(
@@ -132,8 +133,9 @@ export async function redeemDeviceAuthorization(
   store: Store,
   deviceCodeHash: string
 ): Promise<DeviceAuthorization | null> {
-  const raw = await store.take(keys.deviceAuthorization(deviceCodeHash))
+  const key = keys.deviceAuthorization(deviceCodeHash)
+  const raw = await store.take(key)
   if (!raw) return null
   await store.delete(keys.devicePoll(deviceCodeHash))
-  return JSON.parse(raw) as DeviceAuthorization
+  return parseRecord<DeviceAuthorization>(raw, key)
 }

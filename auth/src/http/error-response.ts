@@ -17,7 +17,7 @@ import {
   TokenCheckUnavailable,
 } from '../errors.ts'
 import type { Logger } from '../logger.ts'
-import { StoreUnavailable } from '../store/store.ts'
+import { DamagedRecord, StoreUnavailable } from '../store/store.ts'
 
 /**
  * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
@@ -46,7 +46,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
       'the store did not answer: 503'
     )
   } else if (oauthError instanceof ServerError) {
-    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error')
+    logUnexpected(logger, error, { method: c.req.method, path: c.req.path }, 'unhandled error')
   } else if (oauthError.reason) {
     logger.info({
       event: 'request_refused',
@@ -73,6 +73,23 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
     oauthError.status as ContentfulStatusCode,
     headers
   )
+}
+
+/**
+ * A bug of ours, logged with its stack; or a record changed outside the gateway, which is no bug
+ * and needs the key named, not a stack (the operator deletes or restores that record).
+ */
+function logUnexpected(
+  logger: Logger,
+  error: unknown,
+  fields: Record<string, string>,
+  message: string
+): void {
+  if (error instanceof DamagedRecord) {
+    logger.error({ ...fields, event: 'damaged_record', key: error.key }, error.message)
+  } else {
+    logger.error({ ...fields, err: error }, message)
+  }
 }
 
 function asOAuthError(error: unknown): OAuthError {
@@ -142,7 +159,7 @@ export function forwardAuthRefusal(
   ) {
     refusal = error
   } else {
-    logger.error({ err: error, event: 'verify_failed', path }, 'verify failed closed')
+    logUnexpected(logger, error, { event: 'verify_failed', path }, 'verify failed closed')
     refusal = new InvalidToken('the token could not be verified', { cause: error })
   }
   // Every MCP connection starts with a request without a token: that is not worth an info line.

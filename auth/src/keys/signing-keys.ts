@@ -8,7 +8,7 @@ import {
   type JWK,
 } from 'jose'
 import { keys } from '../store/keys.ts'
-import type { Store } from '../store/store.ts'
+import { DamagedRecord, type Store } from '../store/store.ts'
 import type { SigningAlgorithm } from './compact-jws.ts'
 import { parsePinnedKey } from './pinned-key.ts'
 
@@ -86,9 +86,13 @@ export async function rotateSigningKeys(store: Store): Promise<string> {
   return String(current.kid)
 }
 
+/** The stored ring; `DamagedRecord` when it is not one this gateway could sign with. */
 async function readRing(store: Store): Promise<StoredKeyRing | null> {
   const raw = await store.get(keys.signingKeys())
-  return raw ? (JSON.parse(raw) as StoredKeyRing) : null
+  if (raw === null) return null
+  const problem = keyRingProblem(raw)
+  if (problem) throw new DamagedRecord(keys.signingKeys(), problem)
+  return JSON.parse(raw) as StoredKeyRing
 }
 
 async function newJwk(): Promise<JWK> {

@@ -2,6 +2,7 @@ import type { TokenSubject } from '../oauth/access-token.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /** How long a sign-in at the gateway is remembered in the browser. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60
@@ -24,8 +25,8 @@ export async function findBrowserSession(
   sessionId: string | undefined
 ): Promise<TokenSubject | null> {
   if (!sessionId) return null
-  const raw = await store.get(keys.browserSession(hashSecret(sessionId)))
-  return raw ? (JSON.parse(raw) as TokenSubject) : null
+  const key = keys.browserSession(hashSecret(sessionId))
+  return parseRecord<TokenSubject>(await store.get(key), key)
 }
 
 /** Signs the browser out at the gateway: the next authorization goes through sign-in again. */

@@ -122,6 +122,22 @@ export type WriteOperation =
     }
   | { readonly op: 'removeFromSet'; readonly key: string; readonly member: string }
 
+/**
+ * A stored value the gateway cannot read: not JSON, or not a JSON object, so it was changed outside
+ * the gateway (edited by hand, cut short, written by another program under our prefix). It is the
+ * server's fault, not the caller's, and no outage either: named by its key (never by its value) so
+ * an operator can delete it or restore it from a backup.
+ */
+export class DamagedRecord extends Error {
+  override readonly name = 'DamagedRecord'
+  readonly key: string
+
+  constructor(key: string, problem: string) {
+    super(`the record at ${key} is damaged (${problem})`)
+    this.key = key
+  }
+}
+
 /** The store could not be reached (Redis down or restarting); answered as 503, not as a bug. */
 export class StoreUnavailable extends Error {
   override readonly name: string = 'StoreUnavailable'

@@ -1,5 +1,8 @@
 import type { Clock } from '../clock.ts'
 import { seal, sealingKey, unseal } from '../oauth/sealing.ts'
+import { hashSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /**
  * The reuse grace: for a short while after a rotation, the replaced refresh token presented again
@@ -47,7 +50,7 @@ export function openSuccessor(
   stored: string,
   grace: ReuseGrace
 ): { readonly familyId: string; readonly successor: string } | null {
-  const record = JSON.parse(stored) as SuccessorRecord
+  const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(hashSecret(replaced)))
   const age = grace.clock.now() - record.rotatedAt
   if (age < 0 || age > grace.seconds * 1000) return null
   const successor = unseal(

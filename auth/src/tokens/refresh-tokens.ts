@@ -4,6 +4,7 @@ import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
 import {
   issuedWithKey,
@@ -107,7 +108,7 @@ export async function lookUpRefreshToken(
     keys.revokedFamily(named.familyId),
     keys.refreshSuccessor(tokenHash),
   ])
-  const family = storedFamily ? (JSON.parse(storedFamily) as RefreshFamily) : null
+  const family = parseRecord<RefreshFamily>(storedFamily, keys.refreshFamily(named.familyId))
   if (live === named.familyId && family?.currentTokenHash === tokenHash) {
     return { outcome: 'live', family, revoked: revoked !== null }
   }
@@ -137,7 +138,7 @@ async function lookUpEarlierToken(
       keys.refreshFamily(familyId),
       keys.revokedFamily(familyId),
     ])
-    const family = storedFamily ? (JSON.parse(storedFamily) as RefreshFamily) : null
+    const family = parseRecord<RefreshFamily>(storedFamily, keys.refreshFamily(familyId))
     if (family?.currentTokenHash === tokenHash) {
       return { outcome: 'live', family, revoked: revoked !== null }
     }

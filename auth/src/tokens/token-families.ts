@@ -3,6 +3,7 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import type { DeviceAuthorization } from '../device/device-authorization.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'
 import {
   type RefreshFamily,
   type RefreshTokenLifetimes,
@@ -119,13 +120,11 @@ export async function revokeTokenFamilies(
 async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshFamily[]> {
   if (filter.family !== undefined) {
     const raw = await store.get(keys.refreshFamily(filter.family))
-    const family = raw ? (JSON.parse(raw) as RefreshFamily) : null
+    const family = parseRecord<RefreshFamily>(raw, keys.refreshFamily(filter.family))
     return family && matchesFilter(family, filter) ? [family] : []
   }
-  const families = await readAll(store, keyPrefixes.refreshFamily)
-  return families
-    .map((raw) => JSON.parse(raw) as RefreshFamily)
-    .filter((family) => matchesFilter(family, filter))
+  const families = await readAll<RefreshFamily>(store, keyPrefixes.refreshFamily)
+  return families.filter((family) => matchesFilter(family, filter))
 }
 
 /**
@@ -137,24 +136,29 @@ async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshF
  */
 async function findUnredeemedGrants(store: Store, filter: TokenFilter): Promise<string[]> {
   const grants = [
-    ...(await readAll(store, keyPrefixes.authorizationCode)),
-    ...(await readAll(store, keyPrefixes.deviceAuthorization)),
-  ].map((raw) => redeemable(JSON.parse(raw) as StoredGrant))
+    ...(await readAll<StoredGrant>(store, keyPrefixes.authorizationCode)),
+    ...(await readAll<StoredGrant>(store, keyPrefixes.deviceAuthorization)),
+  ].map(redeemable)
   return grants.flatMap((grant) => (grant && matchesFilter(grant, filter) ? [grant.familyId] : []))
 }
 
-/** The values of the keys under `prefix` (SCAN, then `MGET`s of 200). */
-async function readAll(store: Store, prefix: string): Promise<string[]> {
+/**
+ * The records under `prefix` (SCAN, then `MGET`s of 200). A damaged one is left out: every read of
+ * it fails, so it can bring no token, and revoking a user's tokens must not stop at it.
+ */
+async function readAll<T>(store: Store, prefix: string): Promise<T[]> {
   const found = new Set<string>()
   for await (const key of store.scan(prefix)) found.add(key)
   const all = [...found]
-  const values: string[] = []
+  const records: T[] = []
   for (let start = 0; start < all.length; start += 200) {
-    for (const raw of await store.getMany(all.slice(start, start + 200))) {
-      if (raw !== null) values.push(raw)
+    const batch = all.slice(start, start + 200)
+    for (const [at, raw] of (await store.getMany(batch)).entries()) {
+      const record = parseUnlessDamaged<T>(raw, batch[at] as string)
+      if (record) records.push(record)
     }
   }
-  return values
+  return records
 }
 
 type StoredGrant = AuthorizationCodeGrant | DeviceAuthorization

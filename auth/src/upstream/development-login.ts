@@ -3,6 +3,7 @@ import { verifierMatches } from '../oauth/pkce.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import { NO_MEMBERSHIPS, type Upstream, UpstreamCodeRejected } from './upstream.ts'
 
 const CODE_TTL_SECONDS = 60
@@ -28,8 +29,8 @@ export function developmentLogin(store: Store, issuer: string): Upstream {
     },
     async completeLogin({ callbackUrl, codeVerifier }) {
       const code = callbackUrl.searchParams.get('code') ?? ''
-      const raw = code ? await store.take(keys.developmentLoginCode(hashSecret(code))) : null
-      const record = raw ? (JSON.parse(raw) as DevelopmentLoginCode) : null
+      const key = keys.developmentLoginCode(hashSecret(code))
+      const record = code ? parseRecord<DevelopmentLoginCode>(await store.take(key), key) : null
       if (!record || !verifierMatches(codeVerifier, record.codeChallenge)) {
         throw new UpstreamCodeRejected('the development sign-in code is invalid or expired')
       }

@@ -3,6 +3,7 @@ import { LruCache } from '../lru-cache.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 
 /**
  * The user as the last re-check that let them in found them, for `USER_RECHECK_INTERVAL`
@@ -50,7 +51,7 @@ export function recentChecks(store: Store, clock: Clock): RecentChecks {
       if (known && fresh(known, userId, intervalSeconds)) return known.subject
       // Not seen here lately, or seen too long ago: another replica may have checked since.
       const raw = await store.get(keys.recentCheck(userId))
-      const check = raw ? (JSON.parse(raw) as RecentCheck) : null
+      const check = parseRecord<RecentCheck>(raw, keys.recentCheck(userId))
       if (!check || !fresh(check, userId, intervalSeconds)) return null
       believed.set(userId, check)
       return check.subject

@@ -1,6 +1,7 @@
 import { seal, sealingKey, unseal } from '../oauth/sealing.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import type { UpstreamGrant } from './upstream.ts'
 
 /**
@@ -30,7 +31,7 @@ export function upstreamGrants(store: Store, secret: string): UpstreamGrants {
       const value = await store.get(keys.upstreamGrant(userId))
       // Sealed under another secret (the upstream secret was rotated): as good as absent.
       const grant = value ? unseal(key, value, userId) : null
-      return grant ? (JSON.parse(grant) as UpstreamGrant) : null
+      return parseRecord<UpstreamGrant>(grant, keys.upstreamGrant(userId))
     },
     renew(userId, grant) {
       return store.replace(keys.upstreamGrant(userId), seal(key, JSON.stringify(grant), userId))

@@ -1,6 +1,7 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import type { MembershipOrganization, MembershipTeam, UpstreamUser } from '../upstream/upstream.ts'
 
 /**
@@ -39,7 +40,7 @@ export async function recordCheckedUser(
 
 export async function findCheckedUser(store: Store, userId: string): Promise<CheckedUser | null> {
   const raw = await store.get(keys.checkedUser(userId))
-  return raw ? (JSON.parse(raw) as CheckedUser) : null
+  return parseRecord<CheckedUser>(raw, keys.checkedUser(userId))
 }
 
 /** After a refusal: the user is no longer known to the internal API. */
