@@ -57,6 +57,10 @@ describe('which addresses a metadata document may be fetched from', () => {
     '::',
     '::ffff:127.0.0.1',
     '::ffff:10.0.0.1',
+    '::ffff:a9fe:a9fe',
+    '::ffff:0:a9fe:a9fe',
+    '::ffff:0:8.8.8.8',
+    '0:0:0:0:0:ffff:7f00:1',
     '::127.0.0.1',
     'fe80::1',
     'fc00::1',
@@ -70,12 +74,16 @@ describe('which addresses a metadata document may be fetched from', () => {
     expect(isPermittedAddress(address, false)).toBe(false)
   })
 
-  it.each(['8.8.8.8', '1.1.1.1', '140.82.112.3', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
-    'permits the public address %s',
-    (address) => {
-      expect(isPermittedAddress(address, false)).toBe(true)
-    }
-  )
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '140.82.112.3',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '::ffff:808:808',
+  ])('permits the public address %s', (address) => {
+    expect(isPermittedAddress(address, false)).toBe(true)
+  })
 
   it('with CIMD_ALLOW_LOOPBACK permits loopback, and nothing else that is not public', () => {
     for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {

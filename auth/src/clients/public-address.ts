@@ -35,6 +35,8 @@ for (const [network, prefix] of [
   // Unspecified, loopback and IPv4-compatible; IPv4-mapped addresses are checked as IPv4.
   ['::', 96],
   // NAT64 and 6to4 embed IPv4 addresses, Teredo (in 2001::/23) too: they could reach private ones.
+  // So does IPv4-translated (`::ffff:0:a.b.c.d`, SIIT), which is no IPv4-mapped address.
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
@@ -52,6 +54,9 @@ for (const [network, prefix] of [
 const GLOBAL_UNICAST = new BlockList()
 GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6')
 
+/** `::ffff:a.b.c.d` or `::ffff:hhhh:hhhh` (::ffff:0:0/96), which BlockList checks as the IPv4 it holds. */
+const MAPPED_IPV4 = /^::ffff:(?:\d{1,3}(?:\.\d{1,3}){3}|[\da-f]{1,4}:[\da-f]{1,4})$/i
+
 /** Whether the gateway may connect to `address` for a metadata document. */
 export function isPermittedAddress(address: string, allowLoopback: boolean): boolean {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '')
@@ -60,7 +65,7 @@ export function isPermittedAddress(address: string, allowLoopback: boolean): boo
   const type = family === 4 ? 'ipv4' : 'ipv6'
   if (allowLoopback && LOOPBACK.check(bare, type)) return true
   if (NOT_PUBLIC.check(bare, type)) return false
-  const mappedIpv4 = type === 'ipv6' && /^::ffff:/i.test(bare)
+  const mappedIpv4 = type === 'ipv6' && MAPPED_IPV4.test(bare)
   return type === 'ipv4' || mappedIpv4 || GLOBAL_UNICAST.check(bare, 'ipv6')
 }
 
