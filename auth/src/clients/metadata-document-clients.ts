@@ -47,6 +47,13 @@ export const DOCUMENT_CACHE_SECONDS = { min: 300, max: 86_400, default: 3600 } a
  * documents; only a signed-in, allowed user's approval makes one worth a day of the store.
  */
 export const UNUSED_DOCUMENT_SECONDS = 600
+/**
+ * A document tokens were issued for is kept this long after it goes stale. Its client comes back
+ * to refresh, and the document is fetched again then, outside the shared per-host and global
+ * limits: those are for URLs nobody approved, and one caller naming junk URLs on a client's host
+ * must not lock that client's users out (the re-fetches are bounded by the approved documents).
+ */
+export const KNOWN_DOCUMENT_SECONDS = 30 * 86_400
 /** A failed fetch is remembered this long: the URL is not fetched again meanwhile. */
 export const FAILED_DOCUMENT_SECONDS = 60
 /**
@@ -73,7 +80,8 @@ export function createMetadataDocumentClients(
     return { entry: parseRecord<CacheEntry>(entry, key), blocked: blocked !== null }
   }
 
-  const countFetch = async (clientId: string, caller: string | undefined) => {
+  /** A known document (tokens were issued for it) is charged to its caller only. */
+  const countFetch = async (clientId: string, caller: string | undefined, known: boolean) => {
     const { perCaller, perHost, global, windowSeconds } = DOCUMENT_FETCH_LIMITS
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
@@ -81,11 +89,12 @@ export function createMetadataDocumentClients(
       (await store.increment(key, windowSeconds)) > limit
     if (
       (caller && (await over(keys.rateLimit('client-metadata', caller, window), perCaller))) ||
-      (await over(
-        keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
-        perHost
-      )) ||
-      (await over(keys.globalRateLimit('client-metadata', window), global))
+      (!known &&
+        ((await over(
+          keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
+          perHost
+        )) ||
+          (await over(keys.globalRateLimit('client-metadata', window), global))))
     ) {
       throw new RateLimited(
         'too many client metadata documents fetched at once, retry in a minute',
@@ -94,16 +103,18 @@ export function createMetadataDocumentClients(
     }
   }
 
-  const fetchClient = async (clientId: string, caller: string | undefined) => {
-    await countFetch(clientId, caller)
+  const fetchClient = async (clientId: string, caller: string | undefined, known: boolean) => {
+    await countFetch(clientId, caller, known)
     const fetchedAt = epochSeconds(clock)
     try {
       const fetched = await fetchMetadataDocument(new URL(clientId), deps.fetch)
       const client = clientFromMetadataDocument(clientId, fetched.document, fetchedAt)
       const lifetime = cacheLifetime(fetched.maxAgeSeconds)
-      const entry: CacheEntry = { client, freshUntil: fetchedAt + lifetime, used: false }
+      const entry: CacheEntry = { client, freshUntil: fetchedAt + lifetime, used: known }
       await store.put(cacheKey(clientId), JSON.stringify(entry), {
-        ttlSeconds: Math.min(lifetime, UNUSED_DOCUMENT_SECONDS),
+        ttlSeconds: known
+          ? lifetime + KNOWN_DOCUMENT_SECONDS
+          : Math.min(lifetime, UNUSED_DOCUMENT_SECONDS),
       })
       logger.info({ event: 'client_metadata_document_fetched', client_id: clientId, lifetime })
       return client
@@ -111,6 +122,9 @@ export function createMetadataDocumentClients(
       if (!(error instanceof MetadataDocumentError)) throw error
       const failure = { transient: error.transient, problem: error.message }
       logger.info({ event: 'client_metadata_document_refused', client_id: clientId, ...failure })
+      // A known document's host that does not answer now keeps it known (its caller's limit
+      // bounds the retries); a document that is wrong now is forgotten like any other.
+      if (known && failure.transient) throw refusal(clientId, failure)
       const entry: CacheEntry = { failure }
       await store.put(cacheKey(clientId), JSON.stringify(entry), {
         ttlSeconds: FAILED_DOCUMENT_SECONDS,
@@ -141,7 +155,7 @@ export function createMetadataDocumentClients(
       }
       if (entry && 'failure' in entry) throw refusal(clientId, entry.failure)
       if (entry && entry.freshUntil > epochSeconds(clock)) return entry.client
-      const pending = inFlight.get(clientId) ?? fetchClient(clientId, caller)
+      const pending = inFlight.get(clientId) ?? fetchClient(clientId, caller, entry?.used === true)
       inFlight.set(clientId, pending)
       try {
         return await pending
@@ -156,7 +170,7 @@ export function createMetadataDocumentClients(
       const remaining = entry.freshUntil - epochSeconds(clock)
       if (remaining <= 0) return
       await store.put(cacheKey(clientId), JSON.stringify({ ...entry, used: true }), {
-        ttlSeconds: remaining,
+        ttlSeconds: remaining + KNOWN_DOCUMENT_SECONDS,
       })
     },
 

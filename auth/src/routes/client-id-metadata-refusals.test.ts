@@ -121,6 +121,42 @@ describe('client ID metadata documents that are refused', () => {
     expect(fetchesOf('/flood-10.json')).toBe(0)
   })
 
+  it('a flood of junk URLs on a client’s host does not lock out that client once tokens were issued to it', async () => {
+    server.clock.advance(60_000)
+    const known = publish('/known.json')
+    const { code, pkce } = await obtainCode(server, client(known), newPkce())
+    const issued = (await (await exchangeCode(server, client(known), code, pkce)).json()) as {
+      refresh_token: string
+    }
+    // The document goes stale; someone else spends the host's fetches on URLs nobody approved.
+    server.clock.advance(3_601_000)
+    const junk: number[] = []
+    for (let i = 0; i < 11; i++) {
+      const flood = await server.app.request(
+        `${server.config.issuer}/token`,
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'refresh_token',
+            refresh_token: 'junk',
+            client_id: documents.url(`/junk-${i}.json`),
+          }),
+        },
+        { incoming: { socket: { remoteAddress: `198.51.100.${i + 1}` } } }
+      )
+      junk.push(flood.status)
+    }
+    expect(junk).toEqual([...Array<number>(10).fill(401), 429])
+
+    const refreshed = await tokenRequest(server, client(known), {
+      grant_type: 'refresh_token',
+      refresh_token: issued.refresh_token,
+    })
+    expect(refreshed.status).toBe(200)
+    expect(fetchesOf('/known.json')).toBe(2)
+  })
+
   it('deleting one revokes what it holds and blocks its URL', async () => {
     server.clock.advance(60_000)
     const clientId = publish('/deleted.json')

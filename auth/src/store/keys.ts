@@ -11,8 +11,8 @@ export const keys = {
   /**
    * Cached client ID metadata document of a client whose id is that document's URL, by hash of the
    * URL (JSON: the client it describes, until when it is fresh, whether tokens were issued to it;
-   * or a failed fetch). TTL: the document's max-age within 5 min..24 h once tokens were issued,
-   * at most 10 min before; 60 s for a failure.
+   * or a failed fetch). TTL: the document's max-age within 5 min..24 h plus 30 days once tokens
+   * were issued, at most 10 min before; 60 s for a failure.
    */
   clientMetadataDocument: (urlHash: string) => `client-metadata-document:${urlHash}`,
   /** Signing key ring (JSON `StoredKeyRing`). No TTL. */
