@@ -46,6 +46,20 @@ export function clientIdHost(clientId: string): string {
   return new URL(clientId).host
 }
 
+/**
+ * Where a metadata-document client's redirect goes, against the host that vouches for it: `same`
+ * (https, the document's host), `elsewhere` (https, another host the document names), or `local`
+ * (loopback or an app scheme, which any program on the user's computer could claim).
+ */
+export function redirectPlace(
+  clientId: string,
+  redirectUri: string
+): 'same' | 'elsewhere' | 'local' {
+  const redirect = new URL(redirectUri)
+  if (redirect.protocol !== 'https:') return 'local'
+  return redirect.host === clientIdHost(clientId) ? 'same' : 'elsewhere'
+}
+
 /** Grant types given to every metadata-document client (RFC 7591 §3.2.1 lets us choose). */
 const GRANTED = ['authorization_code', 'refresh_token'] as const
 

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { html } from 'hono/html'
-import { clientIdHost } from '../clients/client-id-metadata.ts'
+import { clientIdHost, redirectPlace } from '../clients/client-id-metadata.ts'
 import { isMetadataDocumentClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import { shownClientText } from './client-text.ts'
@@ -43,10 +43,19 @@ ${decisionForm('/authorize', { consent_request: view.consentRequest, csrf_token:
   )
 }
 
-/** Who vouches for a metadata-document client, and the caveat of a redirect to this computer. */
+/**
+ * Who vouches for a metadata-document client, and the caveat of a redirect to this computer or
+ * to a site other than the document's.
+ */
 function metadataDocumentWarning(view: ConsentView, documentHost: string) {
-  const local = !view.redirectUri.startsWith('https://')
-  return html`<p class="warning" id="client-document">This application is identified by the URL <code>${view.client.client_id}</code>: its name and where it may return come from a document published by <strong>${documentHost}</strong>. Allow it only if you started this connection yourself and trust ${documentHost}.${local ? html` It returns to this computer, where any program could use this identity: approve only a connection you just started here.` : ''}</p>`
+  const place = redirectPlace(view.client.client_id, view.redirectUri)
+  const caveat =
+    place === 'local'
+      ? html` It returns to this computer, where any program could use this identity: approve only a connection you just started here.`
+      : place === 'elsewhere'
+        ? html` It returns to <strong>${new URL(view.redirectUri).host}</strong>, not to ${documentHost}: approve only if you expected to be sent there.`
+        : ''
+  return html`<p class="warning" id="client-document">This application is identified by the URL <code>${view.client.client_id}</code>: its name and where it may return come from a document published by <strong>${documentHost}</strong>. Allow it only if you started this connection yourself and trust ${documentHost}.${caveat}</p>`
 }
 
 /** The part of the redirect URI a person can judge: the host, or what kind of place it is. */

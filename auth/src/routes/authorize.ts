@@ -9,6 +9,7 @@ import { completeAuthorization } from '../authorization/complete-authorization.t
 import { hasApprovedRedirect, hasConsent } from '../authorization/consent.ts'
 import { saveConsentRequest, takeConsentRequest } from '../authorization/consent-request.ts'
 import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
+import { redirectPlace } from '../clients/client-id-metadata.ts'
 import { clientLookup, isMetadataDocumentClient, lookUpClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
@@ -33,10 +34,12 @@ import { recheckSessionUser } from '../sessions/session-user.ts'
  * A metadata document is public, so anyone can send its client_id; a program on the user's
  * computer could then claim a loopback or app-scheme redirect it lists (the MCP specification's
  * localhost impersonation). Such a client is asked about every time, never on a remembered
- * consent; an https redirect goes only to the document's own site.
+ * consent. So is one whose https redirect leaves the document's host: the document may name any
+ * site, and the user is shown where the code goes each time rather than once. Only a redirect
+ * back to the host that published the document rides on a remembered consent.
  */
 function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
-  return isMetadataDocumentClient(client) && !redirectUri.startsWith('https://')
+  return isMetadataDocumentClient(client) && redirectPlace(client.client_id, redirectUri) !== 'same'
 }
 
 /**

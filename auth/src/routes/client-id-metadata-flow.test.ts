@@ -153,28 +153,36 @@ describe('clients identified by a client ID metadata document', () => {
     expect(ttl).toBeLessThanOrEqual(600)
   })
 
-  it('asks again every time for a client returning to this computer, never on a remembered consent', async () => {
+  it('asks again every time for a client returning to this computer or to another site, never on a remembered consent', async () => {
     const browser = browserFor(server)
     const local = publish('/local.json', {
       client_name: 'Local app',
       redirect_uris: ['http://127.0.0.1/callback'],
     })
+    const own = documents.url('/cb')
     const web = publish('/web.json', {
       client_name: 'Web app',
-      redirect_uris: ['https://web.example/cb'],
+      redirect_uris: [own, 'https://web.example/cb'],
     })
     for (const [clientId, redirectUri] of [
       [local, 'http://127.0.0.1:50123/callback'],
+      [web, own],
       [web, 'https://web.example/cb'],
     ] as const) {
       await obtainCode(server, client(clientId, redirectUri), newPkce(), browser)
     }
-    // Signed in now, and both approved: only the https client goes straight back.
-    const again = await browser.open(
+    // Signed in now, and all approved: only the redirect to the document's own host goes
+    // straight back.
+    const again = await browser.open(authorizeUrl(client(web, own), newPkce()), own)
+    expect(again.url.startsWith(`${own}?code=`)).toBe(true)
+    const elsewhere = await browser.open(
       authorizeUrl(client(web, 'https://web.example/cb'), newPkce()),
       'https://web.example/cb'
     )
-    expect(again.url.startsWith('https://web.example/cb?code=')).toBe(true)
+    expect(elsewhere.response.status).toBe(200)
+    expect(elsewhere.body).toContain(
+      `It returns to <strong>web.example</strong>, not to ${new URL(own).host}`
+    )
     const localAgain = await browser.open(
       authorizeUrl(client(local, 'http://127.0.0.1:50124/callback'), newPkce()),
       'http://127.0.0.1:50124/callback'
