@@ -1,6 +1,7 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { Context } from 'hono'
 import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
-import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
+import { newSecret } from '../oauth/secrets.ts'
 import { readFormParams } from './body.ts'
 import type { Cookies } from './cookies.ts'
 
@@ -8,16 +9,38 @@ import type { Cookies } from './cookies.ts'
 export const FORM_TTL_SECONDS = 15 * 60
 
 /**
- * Double-submit CSRF protection for the gateway's own forms: the page carries a random token, the
- * browser a (SameSite) cookie with its hash; a POST must bring both, from our origin.
+ * Signed double-submit CSRF protection for the gateway's own forms: the browser holds a random key
+ * in a (SameSite, HttpOnly) cookie, each page a token of its own, a nonce and its HMAC under that
+ * key; a POST must bring a token the key signed, from our origin. One key serves every page open
+ * in the browser, so a second consent tab, or a page another site opened in a new tab, does not
+ * void the forms already open: a page keeps the key and gives it another form lifetime.
  */
 export function issueFormToken(c: Context, jar: Cookies): string {
-  const token = newSecret()
-  jar.set(c, 'csrf', hashSecret(token), FORM_TTL_SECONDS)
-  return token
+  const held = jar.get(c, 'csrf')
+  const key = held !== undefined && FORM_KEY.test(held) ? held : newSecret()
+  jar.set(c, 'csrf', key, FORM_TTL_SECONDS)
+  const nonce = newSecret(16)
+  return `${nonce}.${formTokenTag(key, nonce)}`
 }
 
-/** Refuses a form that did not come from our page in this browser; the token is used up. */
+const FORM_KEY = /^[\w-]{43}$/
+
+function formTokenTag(key: string, nonce: string): string {
+  return createHmac('sha256', key).update(nonce).digest('base64url')
+}
+
+function signedByKey(token: string, key: string): boolean {
+  const [nonce, tag, ...rest] = token.split('.')
+  if (!nonce || !tag || rest.length > 0) return false
+  const expected = Buffer.from(formTokenTag(key, nonce))
+  const presented = Buffer.from(tag)
+  return expected.length === presented.length && timingSafeEqual(expected, presented)
+}
+
+/**
+ * Refuses a form that did not come from our page in this browser. What the form decides is used up
+ * where it is kept (a consent request is taken), so the key stays for the other open pages.
+ */
 export function checkFormToken(
   c: Context,
   params: URLSearchParams,
@@ -26,12 +49,11 @@ export function checkFormToken(
 ): void {
   const origin = c.req.header('origin')
   const token = params.get('csrf_token')
-  const cookie = jar.get(c, 'csrf')
-  jar.clear(c, 'csrf')
+  const key = jar.get(c, 'csrf')
   // Browsers send Origin on every form POST, our pages' own with `Referrer-Policy: same-origin`
   // (under `no-referrer` it would be "null"); only its absence (other user agents) is let through.
   const sameOrigin = origin === undefined || origin === new URL(issuer).origin
-  if (!sameOrigin || !token || !cookie || !secretMatches(token, cookie)) {
+  if (!sameOrigin || !token || !key || !signedByKey(token, key)) {
     throw new AuthorizationErrorPage(
       new AccessDenied('this form has expired or did not come from this gateway; start again', {
         reason: sameOrigin ? 'csrf_mismatch' : 'cross_origin_form',

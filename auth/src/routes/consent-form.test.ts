@@ -158,6 +158,35 @@ describe('the consent form', () => {
     expect(await replay.text()).toContain('already answered')
   })
 
+  it('two consent pages open in one browser, and another gateway page opened between: each answers', async () => {
+    const browser = browserFor(server)
+    const first = await consentPage(browser, await registerTestClient(server))
+    const second = await consentPage(browser, await registerTestClient(server))
+    // Another site may open a gateway page in a new tab: it must not void the open forms.
+    await browser.open(`${TEST_ISSUER}/account`, TEST_ISSUER)
+    for (const page of [first, second]) {
+      const denied = await post(browser, [...fieldsOf(page), ['decision', 'deny']])
+      expect(new URL(denied.url).searchParams.get('error')).toBe('access_denied')
+    }
+  })
+
+  it('refuses a token another browser was given, or one made up', async () => {
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const page = await consentPage(browser, client)
+    const other = await consentPage(browserFor(server), client)
+    const tokenOf = (p: Page) => fieldsOf(p).find(([name]) => name === 'csrf_token')?.[1] ?? ''
+    const nonce = tokenOf(page).split('.')[0] ?? ''
+    for (const token of [tokenOf(other), `${nonce}.${'A'.repeat(43)}`, nonce, '']) {
+      const forged = fieldsOf(page).map(([name, value]): [string, string] =>
+        name === 'csrf_token' ? [name, token] : [name, value]
+      )
+      const result = await post(browser, [...forged, ['decision', 'approve']])
+      expectRefusedOnPage(result)
+      expect(result.body).toContain('this form has expired or did not come from this gateway')
+    }
+  })
+
   it('refuses a reference shown to another browser, even with that browser’s own valid token', async () => {
     const client = await registerTestClient(server)
     const victim = browserFor(server)
