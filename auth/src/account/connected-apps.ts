@@ -14,6 +14,7 @@ import {
   revokeRefreshFamily,
 } from '../tokens/refresh-tokens.ts'
 import { describeFamily, type FamilyListing } from '../tokens/token-families.ts'
+import { findCheckedUser } from '../users/checked-users.ts'
 
 /**
  * What a signed-in person sees of their own grants on `/account`: the applications they approved
@@ -56,6 +57,8 @@ export interface DeviceSession extends ClientIdentity {
 export interface ConnectedApps {
   readonly apps: readonly ConnectedApp[]
   readonly devices: readonly DeviceSession[]
+  /** The login the user's token families name, if they hold any. */
+  readonly login?: string
 }
 
 /** The grant type `firstTokens` records for a family started by the device flow. */
@@ -101,9 +104,11 @@ export async function listConnectedApps(
   const deviceSessions = await Promise.all(
     devices.map(async (f) => ({ ...(await identify(f.record.clientId)), family: f.listing }))
   )
+  const login = families[0]?.record.subject.login
   return {
     apps: apps.sort((a, b) => (b.approvedAt ?? 0) - (a.approvedAt ?? 0)),
     devices: deviceSessions.sort((a, b) => b.family.created_at.localeCompare(a.family.created_at)),
+    ...(login ? { login } : {}),
   }
 }
 
@@ -143,9 +148,15 @@ export async function withdrawConsent(
   clientId: string,
   by: AuditActor
 ): Promise<WithdrawnConsent | null> {
-  const { apps, devices } = await listConnectedApps(deps, user.id)
+  const { apps, devices, login } = await listConnectedApps(deps, user.id)
   const app = apps.find((listed) => listed.clientId === clientId)
   if (!app) return null
+  // An operator names the user by id: the login comes from their tokens or last check, so the
+  // trail can be searched by either, as for the user's own Revoke.
+  if (user.login === undefined) {
+    const known = login ?? (await findCheckedUser(deps.store, user.id))?.login
+    if (known) user = { ...user, login: known }
+  }
   const client = auditClient(app)
   // Only families read as this person's: an index set is trusted to find them, not to own them.
   const own = new Set([

@@ -56,8 +56,9 @@ describe('admin CLI', () => {
     ])
     const families = (revoked.data as { revoked_families: string[] }).revoked_families
     expect(families).toHaveLength(1)
-    // The same events as the user's own Revoke on /account, by the operator.
-    const user = { id: String(ALICE.id) }
+    // The same events as the user's own Revoke on /account, by the operator: the user named by
+    // login too, though the operator gave only the id.
+    const user = { id: String(ALICE.id), login: 'alice' }
     const named = { client_id: client.client_id, metadata: { client_name: 'Test client' } }
     expect(audited).toEqual([
       {
