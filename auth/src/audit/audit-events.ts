@@ -66,7 +66,7 @@ export type AuditEvent = About &
     | {
         readonly event: 'authorization.consent_given'
         readonly flow: AuditFlow
-        /** Absent for a device approved before its user signed in (the device holds the scope). */
+        /** Absent only when a device approved before its user signed in has redeemed it already. */
         readonly scope?: string
         readonly resource?: readonly string[]
         /** True when no page was shown: the user had consented to this before. */

@@ -3,7 +3,7 @@ import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { refuseSignIn } from '../users/sign-in-refusal.ts'
-import { decideDeviceAuthorization } from './device-authorization.ts'
+import { decideDeviceAuthorization, findByDeviceCodeHash } from './device-authorization.ts'
 
 /**
  * The end of the browser part of the device flow: the allow-list decides, the device is told.
@@ -17,10 +17,12 @@ export async function completeDeviceAuthorization(
   const { config, store, logger } = deps
   const refusal = allowListRefusal(subject, gatewayAllowList(config))
   if (refusal) {
+    const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
     await refuseSignIn(deps, {
       event: 'login_denied',
       flow: 'device',
       user: { id: subject.id, login: subject.login },
+      clientId: authorization?.clientId,
       reason: refusal,
     })
     await decideDeviceAuthorization(store, deviceCodeHash, { status: 'denied' })

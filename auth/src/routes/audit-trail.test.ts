@@ -10,6 +10,7 @@ import {
   browserFor,
   clientRequest,
   exchangeCode,
+  MALLORY,
   newPkce,
   obtainCode,
   type RegisteredClient,
@@ -309,9 +310,10 @@ describe('the audit trail of a user who is no longer allowed', () => {
 })
 
 describe('the audit trail of the device flow', () => {
+  let github: FakeGitHub
   let server: TestAuthServer
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
-    server = fixture.server
+    ;({ github, server } = fixture)
   })
   const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
@@ -354,6 +356,8 @@ describe('the audit trail of the device flow', () => {
         ...alice,
         ...cliClient,
         flow: 'device',
+        scope: expect.any(String),
+        resource: [expect.any(String)],
         remembered: false,
       }),
       expect.objectContaining({
@@ -370,5 +374,15 @@ describe('the audit trail of the device flow', () => {
     ])
     const written = JSON.stringify(server.logs)
     expect(written).not.toContain(approved.device_code)
+
+    // Someone the allow-list refuses approves a device: the refusal names the client too.
+    github.setNextLogin('mallory')
+    await answer('approve')
+    expect(auditLines(server).at(-1)).toMatchObject({
+      event: 'user.sign_in_refused',
+      user_id: String(MALLORY.id),
+      ...cliClient,
+      flow: 'device',
+    })
   })
 })

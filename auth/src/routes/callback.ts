@@ -9,6 +9,7 @@ import {
 } from '../authorization/pending-authorization.ts'
 import type { AuthDeps } from '../deps.ts'
 import { completeDeviceAuthorization } from '../device/complete-device-authorization.ts'
+import { findByDeviceCodeHash } from '../device/device-authorization.ts'
 import {
   AccessDenied,
   AuthorizationErrorPage,
@@ -127,7 +128,11 @@ async function auditConsent(
   client: AuditClient | undefined
 ) {
   if (pending.kind === 'account') return
-  const request = pending.kind === 'authorization' ? pending.request : undefined
+  // A device's request is kept with its authorization (unless the device has redeemed it already).
+  const request =
+    pending.kind === 'authorization'
+      ? pending.request
+      : await findByDeviceCodeHash(deps.store, pending.deviceCodeHash)
   await deps.audit.record({
     event: 'authorization.consent_given',
     user,
