@@ -9,6 +9,7 @@ import {
   stopIfCannotListen,
 } from '../../mcp-services/src/http-server.ts'
 import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
+import { onStopSignals } from '../../mcp-services/src/stop-signals.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
@@ -123,7 +124,6 @@ async function main(): Promise<void> {
   if (internalServer) stopIfCannotListen(internalServer, 'INTERNAL_PORT')
   const closeInternalServer = internalServer && gracefulClose(internalServer)
 
-  let stopping = false
   /**
    * Graceful shutdown (docs/operations.md): `/ready` answers 503 first so proxies stop sending,
    * everything is still served for `SHUTDOWN_DELAY`; then the listeners close and requests in
@@ -131,8 +131,6 @@ async function main(): Promise<void> {
    * connection quits. A second signal stops the process at once.
    */
   const shutdown = async (signal: string) => {
-    if (stopping) return
-    stopping = true
     const { delayMs, timeoutMs } = config.shutdown
     logger.info({ event: 'stopping', signal, delayMs, timeoutMs }, 'shutting down')
     deps.readiness?.stop('shutting down')
@@ -147,8 +145,7 @@ async function main(): Promise<void> {
     logger.info({ event: 'stopped' }, 'stopped')
     process.exit(0)
   }
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
-  process.once('SIGINT', () => void shutdown('SIGINT'))
+  onStopSignals((signal) => void shutdown(signal))
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 import { gracefulClose, listenerOptions, stopIfCannotListen } from './http-server.ts'
 import { createLogger } from './logger.ts'
 import { collectProcessMetrics } from './process-metrics.ts'
+import { onStopSignals } from './stop-signals.ts'
 import { httpUserDirectory } from './user-directory.ts'
 
 /**
@@ -74,15 +75,12 @@ const metricsServer =
   )
 if (metricsServer) stopIfCannotListen(metricsServer, 'METRICS_PORT')
 
-let stopping = false
 /**
  * Graceful shutdown: `/ready` answers 503 first (a proxy stops sending), the listener closes after
  * `SHUTDOWN_DELAY`, requests in flight get `SHUTDOWN_TIMEOUT`, then every session and child ends.
  * A second signal stops the process at once.
  */
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return
-  stopping = true
   const { delayMs, timeoutMs } = config.shutdown
   logger.info({ event: 'stopping', signal, delayMs, timeoutMs }, 'shutting down')
   bridge.markNotReady('shutting down')
@@ -96,5 +94,4 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ event: 'stopped' }, 'every child ended')
   process.exit(0)
 }
-process.once('SIGTERM', () => void shutdown('SIGTERM'))
-process.once('SIGINT', () => void shutdown('SIGINT'))
+onStopSignals((signal) => void shutdown(signal))

@@ -76,6 +76,22 @@ describe('graceful shutdown', { timeout: 90_000 }, () => {
     await client.close().catch(() => {})
   })
 
+  it('a second signal of the other kind stops the bridge at once, without the drain', async () => {
+    const { child, base, output } = await startBridgeProcess({
+      SHUTDOWN_DELAY: '30',
+      SHUTDOWN_TIMEOUT: '30',
+    })
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+    child.kill('SIGTERM')
+    await expect.poll(async () => (await fetch(`${base}/ready`)).status).toBe(503)
+    const stopAt = Date.now()
+    child.kill('SIGINT')
+    const [code, signal] = await exited
+    expect({ code, signal }).toEqual({ code: 130, signal: null })
+    expect(Date.now() - stopAt).toBeLessThan(5_000)
+    expect(output()).toContain('SIGINT again: stopping at once')
+  })
+
   it('the standalone gateway on Redis: the same, and the store connection quits', async () => {
     const redis: RedisServer = await startRedisServer()
     cleanups.push(() => redis.stop())
