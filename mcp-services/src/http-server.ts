@@ -87,7 +87,14 @@ export function gracefulClose(server: ServerType): CloseGracefully {
   const open = new Set<ServerResponse>()
   let closing = false
   const closeWhenAnswered = (response: ServerResponse) => {
-    if (!response.headersSent) response.setHeader('Connection', 'close')
+    if (response.headersSent) return
+    response.setHeader('Connection', 'close')
+    // A handler may name the connection itself when it writes the head (the SDK's event streams
+    // say `keep-alive`): while closing, that would invite a proxy to reuse a connection about to
+    // end, so its own word is dropped and ours stands.
+    const writeHead = response.writeHead
+    response.writeHead = ((...args: Parameters<typeof writeHead>) =>
+      writeHead.apply(response, args.map(withoutConnection) as typeof args)) as typeof writeHead
   }
   http.on('request', (_request, response: ServerResponse) => {
     open.add(response)
@@ -113,4 +120,12 @@ export function gracefulClose(server: ServerType): CloseGracefully {
       })
       http.closeIdleConnections()
     })
+}
+
+/** A `writeHead` argument without its `Connection` header, if it is a header object. */
+function withoutConnection(argument: unknown): unknown {
+  if (typeof argument !== 'object' || argument === null || Array.isArray(argument)) return argument
+  return Object.fromEntries(
+    Object.entries(argument).filter(([name]) => name.toLowerCase() !== 'connection')
+  )
 }
