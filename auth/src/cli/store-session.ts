@@ -1,3 +1,4 @@
+import { storeFailureReason } from '../store/redis-failures.ts'
 import { createRedisStore } from '../store/redis-store.ts'
 import { type Store, StoreFull, StoreUnavailable } from '../store/store.ts'
 
@@ -45,20 +46,7 @@ export async function withStore<T>(
 /** `the store at <url> is unavailable: <why>` (or `is full`). */
 export function describeFailure(error: StoreUnavailable, url: string): string {
   const state = error instanceof StoreFull ? 'full' : 'unavailable'
-  return `the store at ${withoutPasswords(url)} is ${state}: ${reasonOf(error)}`
-}
-
-/**
- * The most precise words there are: those of the deepest cause. A connection that could not be
- * made at all reaches us only as "retried too often", which says nothing to an operator.
- */
-function reasonOf(error: Error): string {
-  let deepest = error
-  while (deepest.cause instanceof Error) deepest = deepest.cause
-  if (/max retries per request/i.test(deepest.message)) {
-    return 'no connection could be made (refused, unreachable or unknown host)'
-  }
-  return deepest.message.split('\n')[0]?.trim() || deepest.name
+  return `the store at ${withoutPasswords(url)} is ${state}: ${storeFailureReason(error)}`
 }
 
 /**

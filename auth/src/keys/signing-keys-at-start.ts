@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '../logger.ts'
+import { storeFailureReason } from '../store/redis-failures.ts'
 import { type Store, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts'
 
@@ -30,8 +31,14 @@ export async function signingKeysAtStart(
       return await loadSigningKeys(store, pinned)
     } catch (error) {
       if (!(error instanceof StoreUnavailable) || error instanceof StoreMisconfigured) throw error
+      // An outage, not a bug: named in one line, without a stack.
       logger.warn(
-        { event: 'store_unavailable_at_start', attempt, retryInMs: waitMs, err: error },
+        {
+          event: 'store_unavailable_at_start',
+          attempt,
+          retryInMs: waitMs,
+          reason: storeFailureReason(error),
+        },
         'the store does not answer: waiting for it before serving'
       )
     }

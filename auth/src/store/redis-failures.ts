@@ -191,3 +191,16 @@ function reasonOf(error: unknown): string {
   const line = error.message.split('\n')[0]?.trim()
   return line || (typeof code === 'string' ? code : error.name)
 }
+
+/**
+ * Why the store failed, in one line for an operator: the words of the deepest cause. A connection
+ * that could not be made at all reaches us only as "retried too often", which says nothing.
+ */
+export function storeFailureReason(error: Error): string {
+  let deepest = error
+  while (deepest.cause instanceof Error) deepest = deepest.cause
+  if (/max retries per request/i.test(deepest.message)) {
+    return 'no connection could be made (refused, unreachable or unknown host)'
+  }
+  return deepest.message.split('\n')[0]?.trim() || deepest.name
+}
