@@ -98,6 +98,21 @@ export function teamList(variable: string, entries: readonly string[]): readonly
   })
 }
 
+/**
+ * An organisation allow-list: GitHub organisation logins (letters, digits and single hyphens, at
+ * most 39), compared case-insensitively. A name GitHub cannot have would let nobody in, silently.
+ */
+export function orgList(variable: string, entries: readonly string[]): readonly string[] {
+  return entries.map((entry) => {
+    if (!/^[a-z\d](?:-?[a-z\d]){0,38}$/i.test(entry)) {
+      throw new ConfigError(
+        `${variable}: ${entry}: not a GitHub organisation login (letters, digits and single hyphens)`
+      )
+    }
+    return entry
+  })
+}
+
 export function serviceVariable(service: ServiceDefinition, suffix: string): string {
   return `MCP_${service.name.toUpperCase().replace(/-/g, '_')}_${suffix}`
 }
@@ -111,7 +126,10 @@ export function servicePolicy(
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean)
-  return { users: list('ALLOWED_USERS'), orgs: list('ALLOWED_ORGS') }
+  return {
+    users: list('ALLOWED_USERS'),
+    orgs: orgList(serviceVariable(service, 'ALLOWED_ORGS'), list('ALLOWED_ORGS')),
+  }
 }
 
 /** The per-service settings (`MCP_<NAME>_…`): a name the catalog lacks is a typo, not a wish. */

@@ -311,6 +311,20 @@ describe('ALLOWED_GITHUB_TEAMS', () => {
   })
 })
 
+describe('ALLOWED_GITHUB_ORGS and MCP_<NAME>_ALLOWED_ORGS', () => {
+  it('reads organisation logins', () => {
+    expect(loadConfig({ ALLOWED_GITHUB_ORGS: 'acme, Big-Co' }).allowedOrgs).toEqual([
+      'acme',
+      'Big-Co',
+    ])
+  })
+
+  it.each(['bad org!', 'acme/core', '-acme', 'ac--me', 'a'.repeat(40)])('refuses %s', (entry) => {
+    expect(() => loadConfig({ ALLOWED_GITHUB_ORGS: entry })).toThrow(/^ALLOWED_GITHUB_ORGS: /)
+    expect(() => loadConfig({ MCP_ECHO_ALLOWED_ORGS: entry })).toThrow(/^MCP_ECHO_ALLOWED_ORGS: /)
+  })
+})
+
 describe('GITHUB_EXTRA_SCOPES', () => {
   it('adds GitHub scopes to ask at sign-in, none by default; a malformed one stops start-up', () => {
     expect(loadConfig({}).github.extraScopes).toEqual([])
