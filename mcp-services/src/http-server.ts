@@ -47,6 +47,8 @@ export function listenerOptions(timeouts: ListenerTimeouts = LISTENER_TIMEOUTS):
   }
 }
 
+type ListenError = NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }
+
 /** What a failed `listen` means to whoever set the port, by its error code. */
 const LISTEN_FAILURES: Readonly<Record<string, string>> = {
   EADDRINUSE: 'the address is already in use (another process listens there)',
@@ -60,8 +62,16 @@ const LISTEN_FAILURES: Readonly<Record<string, string>> = {
  * concern and stay fatal as before.
  */
 export function stopIfCannotListen(server: Server | ServerType, setting: string): void {
-  server.once('error', (error: NodeJS.ErrnoException & { address?: string; port?: number }) => {
+  server.once('error', (error: ListenError) => {
     if (server.listening) throw error
+    if (error.syscall === 'getaddrinfo') {
+      // The host name did not resolve: HOST's mistake, whatever the port.
+      const host = error.hostname ?? 'its host name'
+      process.stderr.write(
+        `cannot listen on ${host} (HOST): the name resolves to no address here (${error.code})\n`
+      )
+      process.exit(1)
+    }
     const where = error.address ? `${error.address}:${error.port ?? ''}` : 'its address'
     const why = LISTEN_FAILURES[error.code ?? ''] ?? error.message
     process.stderr.write(`cannot listen on ${where} (${setting}): ${why}\n`)

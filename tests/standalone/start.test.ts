@@ -130,6 +130,18 @@ describe('a port another process holds', () => {
   })
 })
 
+describe('a HOST that names no address', () => {
+  it('stops with one line naming HOST (exit 1), not PORT', async () => {
+    const { code, stderr } = await runGatewayExpectingFailure({ HOST: 'no-such-host.invalid' })
+    expect(code).toBe(1)
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^cannot listen on no-such-host\.invalid \(HOST\): the name resolves to no address here \(E[A-Z_]+\)$/
+      ),
+    ])
+  })
+})
+
 describe('an environment copied from the example', () => {
   it('starts with its empty NAME= lines, which count as unset', async () => {
     const gateway = await startGatewayProcess({
