@@ -311,6 +311,13 @@ describe('ALLOWED_GITHUB_TEAMS', () => {
   })
 })
 
+describe('METRICS_TOKEN', () => {
+  it('refuses a token with spaces, which no bearer header can carry', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: ' '.repeat(40) })).toThrow(/^METRICS_TOKEN: /)
+    expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(40) }).metricsToken).toBe('m'.repeat(40))
+  })
+})
+
 describe('ALLOWED_GITHUB_ORGS and MCP_<NAME>_ALLOWED_ORGS', () => {
   it('reads organisation logins', () => {
     expect(loadConfig({ ALLOWED_GITHUB_ORGS: 'acme, Big-Co' }).allowedOrgs).toEqual([

@@ -102,6 +102,7 @@ const environmentSchema = z.object({
   METRICS_TOKEN: z
     .string()
     .min(32, 'at least 32 characters (just generate-all-secrets)')
+    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
     .optional(),
   AUDIT_STREAM_MAX_LENGTH: wholeNumber(0, 10_000_000).default(10_000),
   SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),

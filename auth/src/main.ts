@@ -78,6 +78,12 @@ async function main(): Promise<void> {
       'ALLOWED_GITHUB_USERS, ALLOWED_GITHUB_ORGS and ALLOWED_GITHUB_TEAMS are all empty: every sign-in is refused'
     )
   }
+  if (config.metricsToken !== undefined && config.internalApi === undefined) {
+    logger.warn(
+      { event: 'metrics_not_served' },
+      'METRICS_TOKEN is set but INTERNAL_API_SECRET is not: /metrics is served on the internal port, which does not listen without it'
+    )
+  }
   if (!deps.upstream) {
     logger.warn(
       { event: 'no_identity_provider' },

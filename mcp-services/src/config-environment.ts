@@ -203,6 +203,7 @@ export const environmentSchema = z.object({
   METRICS_TOKEN: z
     .string()
     .min(32, 'at least 32 characters (openssl rand -hex 32)')
+    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
     .optional()
     .describe('the bearer token Prometheus presents for /metrics; required with METRICS_PORT'),
   BRIDGE_PEERS: peerList.describe(

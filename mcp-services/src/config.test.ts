@@ -45,6 +45,14 @@ describe('empty variables', () => {
   })
 })
 
+describe('METRICS_TOKEN', () => {
+  it('refuses a token with spaces, which no bearer header can carry', () => {
+    expect(() =>
+      parseBridgeConfig({ METRICS_PORT: '9464', METRICS_TOKEN: ' '.repeat(34) })
+    ).toThrow(/METRICS_TOKEN: no spaces/)
+  })
+})
+
 describe('replicas (BRIDGE_PEERS, BRIDGE_REPLICA_ID)', () => {
   const peers = 'a=http://bridge-a:3000, b=https://bridge-b.internal'
 
