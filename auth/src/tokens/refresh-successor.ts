@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.ts'
 import { seal, sealingKey, unseal } from '../oauth/sealing.ts'
-import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { parseRecord } from '../store/stored-record.ts'
 
@@ -44,13 +43,18 @@ export function sealSuccessor(
   return JSON.stringify(record)
 }
 
-/** The successor of `replaced`, while its grace lasts; null once it is over. */
+/**
+ * The successor of `replaced` (whose hash is `replacedHash`) from its stored record, while its
+ * grace lasts; null without a record or a grace, or once the grace is over.
+ */
 export function openSuccessor(
   replaced: string,
-  stored: string,
-  grace: ReuseGrace
+  replacedHash: string,
+  stored: string | null | undefined,
+  grace: ReuseGrace | undefined
 ): { readonly familyId: string; readonly successor: string } | null {
-  const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(hashSecret(replaced)))
+  if (!grace || !stored) return null
+  const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(replacedHash))
   const age = grace.clock.now() - record.rotatedAt
   if (age < 0 || age > grace.seconds * 1000) return null
   const successor = unseal(

@@ -112,7 +112,7 @@ export async function lookUpRefreshToken(
   if (live === named.familyId && family?.currentTokenHash === tokenHash) {
     return { outcome: 'live', family, revoked: revoked !== null }
   }
-  const successor = grace && rotation ? openSuccessor(token, rotation, grace) : null
+  const successor = openSuccessor(token, tokenHash, rotation, grace)
   if (successor) return { outcome: 'just_rotated', ...successor }
   // Not the live token, but one the family issued: it was rotated, and it came back.
   if (family?.tokenKey && issuedWithKey(named, family.tokenKey)) {
@@ -143,7 +143,7 @@ async function lookUpEarlierToken(
       return { outcome: 'live', family, revoked: revoked !== null }
     }
   }
-  const successor = grace && rotation ? openSuccessor(token, rotation, grace) : null
+  const successor = openSuccessor(token, tokenHash, rotation, grace)
   if (successor) return { outcome: 'just_rotated', ...successor }
   if (rotatedFrom) return { outcome: 'reused', familyId: rotatedFrom }
   return { outcome: 'unknown' }
