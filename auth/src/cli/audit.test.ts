@@ -120,9 +120,23 @@ describe('admin audit', () => {
     )
   })
 
-  it('refuses options it does not understand', async () => {
-    for (const args of [['--limit', '0'], ['--limit', 'x'], ['--since', 'yesterday'], ['extra']]) {
-      await expect(audit(...args)).rejects.toThrow(/usage|--since/)
+  it('refuses options it does not understand, saying what is wrong before the usage', async () => {
+    for (const [args, fault] of [
+      [['--limit', '0'], '--limit: a whole number from 1 to 10000'],
+      [['--limit', 'x'], '--limit: a whole number from 1 to 10000'],
+      [['--limit', '1.5'], '--limit: a whole number from 1 to 10000'],
+      [['--limit', '1e3'], '--limit: a whole number from 1 to 10000'],
+      [['--since', 'yesterday'], '--since: not a time or a duration'],
+      [['--user', ''], '--user: empty'],
+      [['extra'], 'unexpected word extra'],
+      [['--lmit', '5'], "Unknown option '--lmit'."],
+      [['--limit'], "Option '--limit <value>' argument missing"],
+    ] as const) {
+      const refusal = await audit(...args).then(
+        () => 'accepted',
+        (error: Error) => error.message
+      )
+      expect(refusal.split('\n').slice(0, 2)).toEqual([fault, expect.stringMatching(/^usage: /)])
     }
   })
 })

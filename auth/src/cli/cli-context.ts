@@ -71,8 +71,11 @@ export function parseCommandLine<T extends ParseArgsOptionsConfig>(
       allowPositionals: true,
       strict: true,
     })
-  } catch {
-    throw new UsageError(usage)
+  } catch (error) {
+    // The parser's first sentence names the fault (`Unknown option '--lmit'.`); the rest is advice
+    // about `--` that does not apply to these commands.
+    const fault = error instanceof Error ? /^[^.]*\.?/.exec(error.message)?.[0] : undefined
+    throw new UsageError(fault ? `${fault}\n${usage}` : usage)
   }
 }
 

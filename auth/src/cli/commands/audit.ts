@@ -32,9 +32,14 @@ export async function auditCommand(
     },
     usageText(auditUsage)
   )
-  const limit = Number(values.limit)
-  if (positionals.length > 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw usageError(auditUsage)
+  if (positionals.length > 0) throw usageError(auditUsage, `unexpected word ${positionals[0]}`)
+  const limit = /^\d+$/.test(values.limit) ? Number(values.limit) : Number.NaN
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
+    throw usageError(auditUsage, `--limit: a whole number from 1 to ${MAX_LIMIT}`)
+  }
+  for (const filter of ['user', 'client', 'event'] as const) {
+    // An empty filter would match everything: a script's empty variable, not a wish.
+    if (values[filter] === '') throw usageError(auditUsage, `--${filter}: empty`)
   }
   const since = values.since === undefined ? undefined : parseSince(values.since, context)
   const records = await readAuditTrail(context.store, {
