@@ -311,6 +311,18 @@ describe('ALLOWED_GITHUB_TEAMS', () => {
   })
 })
 
+describe('SHUTDOWN_DELAY and SHUTDOWN_TIMEOUT', () => {
+  it('take decimal seconds, a fraction allowed, and nothing JavaScript merely reads as a number', () => {
+    expect(loadConfig({ SHUTDOWN_DELAY: '0.5', SHUTDOWN_TIMEOUT: '30' }).shutdown).toEqual({
+      delayMs: 500,
+      timeoutMs: 30_000,
+    })
+    for (const value of ['0x10', '1e1', '-1', ' 5']) {
+      expect(() => loadConfig({ SHUTDOWN_DELAY: value })).toThrow(/^SHUTDOWN_DELAY: /)
+    }
+  })
+})
+
 describe('METRICS_TOKEN', () => {
   it('refuses a token with spaces, which no bearer header can carry', () => {
     expect(() => loadConfig({ METRICS_TOKEN: ' '.repeat(40) })).toThrow(/^METRICS_TOKEN: /)

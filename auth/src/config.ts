@@ -1,6 +1,10 @@
 import { z } from 'zod'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
-import { wholeNumber, withoutEmptyValues } from '../../mcp-services/src/environment.ts'
+import {
+  decimalNumber,
+  wholeNumber,
+  withoutEmptyValues,
+} from '../../mcp-services/src/environment.ts'
 import {
   type GatewayPolicy,
   loadPolicyFile,
@@ -105,8 +109,8 @@ const environmentSchema = z.object({
     .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
     .optional(),
   AUDIT_STREAM_MAX_LENGTH: wholeNumber(0, 10_000_000).default(10_000),
-  SHUTDOWN_DELAY: z.coerce.number().min(0).max(300).default(5),
-  SHUTDOWN_TIMEOUT: z.coerce.number().min(0).max(300).default(20),
+  SHUTDOWN_DELAY: decimalNumber(z.number().min(0).max(300)).default(5),
+  SHUTDOWN_TIMEOUT: decimalNumber(z.number().min(0).max(300)).default(20),
 })
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>): Config {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { wholeNumber } from './environment.ts'
+import { decimalNumber, wholeNumber } from './environment.ts'
 
 /**
  * The bridge's environment variables as zod reads them: names, defaults, bounds and the text of
@@ -84,9 +84,7 @@ export const environmentSchema = z.object({
     .enum(['json', 'pretty'])
     .optional()
     .describe('json, or pretty (readable lines); unset: pretty when stdout is a terminal'),
-  SESSION_IDLE_TIMEOUT: z.coerce
-    .number()
-    .positive()
+  SESSION_IDLE_TIMEOUT: decimalNumber(z.number().positive())
     .default(1800)
     .describe('seconds without a request (and nothing in flight) before a session is ended'),
   MAX_SESSIONS: wholeNumber(1)
@@ -100,9 +98,7 @@ export const environmentSchema = z.object({
     .describe(
       "a user's MCP server processes that may end by themselves (crash, exit at start) in a burst; beyond, their requests that would start one get 429 until CHILD_CRASH_WINDOW regains one"
     ),
-  CHILD_CRASH_WINDOW: z.coerce
-    .number()
-    .positive()
+  CHILD_CRASH_WINDOW: decimalNumber(z.number().positive())
     .default(60)
     .describe('seconds over which a user regains a full burst of CHILD_CRASHES_PER_USER'),
   ALLOWED_ORIGINS: listOrAny.describe(
@@ -185,16 +181,10 @@ export const environmentSchema = z.object({
     .regex(REPLICA_ID, '1-64 characters of A-Z a-z 0-9 . _ -')
     .optional()
     .describe('this replica’s id in BRIDGE_PEERS; default: the host name'),
-  SHUTDOWN_DELAY: z.coerce
-    .number()
-    .min(0)
-    .max(300)
+  SHUTDOWN_DELAY: decimalNumber(z.number().min(0).max(300))
     .default(5)
     .describe('seconds /ready answers 503 on SIGTERM, still serving, before the listener closes'),
-  SHUTDOWN_TIMEOUT: z.coerce
-    .number()
-    .min(0)
-    .max(300)
+  SHUTDOWN_TIMEOUT: decimalNumber(z.number().min(0).max(300))
     .default(20)
     .describe('seconds requests in flight get to finish once the listener is closed'),
   METRICS_PORT: wholeNumber(1, 65535)

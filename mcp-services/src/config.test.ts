@@ -34,6 +34,18 @@ describe('parseBridgeConfig', () => {
     expect(parseBridgeConfig({ SHUTDOWN_DELAY: '0.5' }).shutdown.delayMs).toBe(500)
     expect(() => parseBridgeConfig({ SHUTDOWN_DELAY: '-1' })).toThrow(/SHUTDOWN_DELAY/)
     expect(() => parseBridgeConfig({ SHUTDOWN_TIMEOUT: 'x' })).toThrow(/SHUTDOWN_TIMEOUT/)
+    // Seconds are written as people write them: `0x10` or `1e3` is no number of seconds.
+    for (const name of [
+      'SHUTDOWN_DELAY',
+      'SHUTDOWN_TIMEOUT',
+      'SESSION_IDLE_TIMEOUT',
+      'CHILD_CRASH_WINDOW',
+    ]) {
+      for (const value of ['0x10', '1e3', ' 5', '5.']) {
+        expect(() => parseBridgeConfig({ [name]: value })).toThrow(new RegExp(name))
+      }
+      expect(() => parseBridgeConfig({ [name]: '2.5' })).not.toThrow()
+    }
   })
 })
 

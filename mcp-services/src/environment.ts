@@ -26,3 +26,15 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
     .transform(Number)
     .pipe(z.number().min(min).max(max))
 }
+
+/**
+ * A number that may have a fraction (seconds: `0.5`, `20`), written as people write one: decimal
+ * digits with at most one point. `0x10` or `1e3` is refused rather than read as 16 or 1000.
+ */
+export function decimalNumber(bounds: z.ZodNumber) {
+  return z
+    .string()
+    .regex(/^\d+(?:\.\d+)?$/, 'must be a decimal number (digits, at most one point)')
+    .transform(Number)
+    .pipe(bounds)
+}
