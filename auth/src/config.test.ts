@@ -311,6 +311,15 @@ describe('ALLOWED_GITHUB_TEAMS', () => {
   })
 })
 
+describe('GITHUB_BASE_URL and GITHUB_API_URL', () => {
+  it('are http or https URLs', () => {
+    for (const name of ['GITHUB_BASE_URL', 'GITHUB_API_URL']) {
+      expect(() => loadConfig({ [name]: 'ftp://github.example' })).toThrow(new RegExp(`^${name}: `))
+      expect(() => loadConfig({ [name]: 'http://127.0.0.1:9999' })).not.toThrow()
+    }
+  })
+})
+
 describe('SHUTDOWN_DELAY and SHUTDOWN_TIMEOUT', () => {
   it('take decimal seconds, a fraction allowed, and nothing JavaScript merely reads as a number', () => {
     expect(loadConfig({ SHUTDOWN_DELAY: '0.5', SHUTDOWN_TIMEOUT: '30' }).shutdown).toEqual({
