@@ -23,6 +23,12 @@ export function parseIssuer(value: string, production: boolean): string {
   if (url.search || url.hash || value.endsWith('/')) {
     throw new ConfigError('AUTH_ISSUER: must have no query, fragment or trailing slash')
   }
+  // Every endpoint, page form and bridged service is served from the root of the issuer's host.
+  if (url.pathname !== '/') {
+    throw new ConfigError(
+      'AUTH_ISSUER: must be an origin without a path (the gateway serves its endpoints at the root of its host: give it a host of its own)'
+    )
+  }
   const loopback = isLoopbackHost(url.hostname)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || !production))) {
     throw new ConfigError(

@@ -52,25 +52,20 @@ export function supportedScopes(config: Config): string[] {
 }
 
 /**
- * Where the document is served. RFC 8414 §3.1 inserts the issuer's path after the well-known
- * name, so another path below it names another issuer and is not found (a client that tried the
- * MCP server's path there falls back to the root form on a 404). The root form is also kept for an
- * issuer with a path: a proxy that strips that path prefix delivers `{issuer}/.well-known/…`
- * there.
+ * Where the document is served: the root form, as the issuer has no path (`parseIssuer`). RFC 8414
+ * §3.1 inserts an issuer's path after the well-known name, so a path below it names another
+ * issuer and is not found (a client that tried the MCP server's path there falls back to the root
+ * form on a 404, which keeps CORS so a browser client sees it).
  */
 export const authorizationServerMetadataRoute = (config: Config) => {
   const document = JSON.stringify(authorizationServerMetadata(config))
   const send = (c: Context) => c.body(document, 200, jsonHeaders)
-  const issuerPath = new URL(config.issuer).pathname.replace(/\/$/, '')
   const serve = new Hono()
   for (const name of ['oauth-authorization-server', 'openid-configuration']) {
     const root = `/.well-known/${name}`
     serve.use(root, publicCors()).get(root, send)
-    // Compared, not routed: an issuer path is no route pattern (`:` and `*` mean something there).
-    // The 404 keeps CORS, so a browser client sees it and falls back to the root form.
-    serve.use(`${root}/*`, publicCors()).get(`${root}/*`, (c) => {
-      if (!issuerPath || c.req.path !== root + issuerPath) throw new NotFound('no such endpoint')
-      return send(c)
+    serve.use(`${root}/*`, publicCors()).get(`${root}/*`, () => {
+      throw new NotFound('no such endpoint')
     })
   }
   return serve
