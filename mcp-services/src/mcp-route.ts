@@ -77,7 +77,10 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       const refused = deps.policy.serviceRefused(subject)
       if (refused) return refused
     }
-    const sessionId = c.req.header('mcp-session-id')
+    // A 2026-07-28 request has no session: a session id beside its version is ignored, as that
+    // era's transport says, not looked up (a dual-era client may still hold one).
+    const modern = isModernVersion(c.req.header('mcp-protocol-version'))
+    const sessionId = modern ? undefined : c.req.header('mcp-session-id')
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)
       if (!session || session.ended || session.identity.userId !== identity.userId) {
@@ -89,7 +92,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       return session.handle(c.req.raw)
     }
     if (c.req.method !== 'POST') {
-      if (isModernVersion(c.req.header('mcp-protocol-version'))) {
+      if (modern) {
         return jsonRpcErrorResponse(
           405,
           SERVER_ERROR,

@@ -45,6 +45,12 @@ describe('the stateless era refuses malformed JSON-RPC', () => {
     expect(reply.json).toMatchObject({ id: 7, result: { resultType: 'complete' } })
   })
 
+  it('serves a 2026-07-28 request statelessly whatever Mcp-Session-Id it carries', async () => {
+    const reply = await postRaw(bridge.url, { jsonrpc: '2.0', id: 9 }, { 'Mcp-Session-Id': 'abc' })
+    expect(reply.status).toBe(200)
+    expect(reply.json).toMatchObject({ id: 9, result: { resultType: 'complete' } })
+  })
+
   // An id of another type is neither a request nor a notification: acknowledging it with 202
   // would leave the client waiting for an answer that never comes.
   it.each([
