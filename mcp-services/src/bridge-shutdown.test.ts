@@ -33,6 +33,11 @@ describe('bridge shutdown', () => {
       }),
     })
     expect(listen.headers.get('content-type')).toMatch(/text\/event-stream/)
+    // Both eras' streams tell a buffering proxy to pass events on at once.
+    expect([standalone, listen].map((r) => r.headers.get('x-accel-buffering'))).toEqual([
+      'no',
+      'no',
+    ])
 
     bridge.bridge.markNotReady('shutting down')
     const ready = await fetch(`${base()}/ready`)

@@ -29,7 +29,12 @@ export function sseResponse(
     },
   })
   return new Response(stream, {
-    headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' },
+    // As the session era's streams: a buffering proxy (nginx) would hold events back otherwise.
+    headers: {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      'X-Accel-Buffering': 'no',
+    },
   })
 }
 
