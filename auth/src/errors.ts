@@ -15,12 +15,18 @@ export abstract class OAuthError extends Error {
    * `resource_metadata` in the `WWW-Authenticate` challenge so clients can discover how to log in.
    */
   readonly resourceMetadata: string | undefined
+  /**
+   * The scopes that protected resource requires, sent as `scope` in a 401 challenge: MCP
+   * 2026-07-28 has clients ask for the challenge's scopes first (scope selection).
+   */
+  readonly resourceScope: string | undefined
 
   constructor(description: string, options: OAuthErrorOptions = {}) {
     super(description, { cause: options.cause })
     this.description = description
     this.reason = options.reason
     this.resourceMetadata = options.resourceMetadata
+    this.resourceScope = options.resourceScope
   }
 
   override get name(): string {
@@ -32,6 +38,7 @@ export interface OAuthErrorOptions {
   readonly reason?: string
   readonly cause?: unknown
   readonly resourceMetadata?: string
+  readonly resourceScope?: string
 }
 
 export class InvalidRequest extends OAuthError {

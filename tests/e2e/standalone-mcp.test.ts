@@ -28,7 +28,7 @@ describe('standalone gateway: OAuth in front of a bridged MCP service', () => {
     })
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${gateway.url}/.well-known/oauth-protected-resource/echo/mcp"`
+      `Bearer scope="mcp", resource_metadata="${gateway.url}/.well-known/oauth-protected-resource/echo/mcp"`
     )
   })
 

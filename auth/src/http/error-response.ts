@@ -135,7 +135,8 @@ function bearerChallenge(error: OAuthError): string | undefined {
   if (!(error instanceof MissingToken)) {
     params.push(`error="${error.code}"`, `error_description="${quote(error.description)}"`)
   }
-  if (error instanceof InsufficientScope) params.push(`scope="${quote(error.scope)}"`)
+  const scope = error instanceof InsufficientScope ? error.scope : error.resourceScope
+  if (scope && !(error instanceof AccessDenied)) params.push(`scope="${quote(scope)}"`)
   if (forResource) params.push(`resource_metadata="${quote(error.resourceMetadata)}"`)
   return params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer'
 }

@@ -98,7 +98,7 @@ describe('GET|POST /verify', () => {
     const response = await verify(forwarded())
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${ECHO_METADATA}"`
+      `Bearer scope="mcp", resource_metadata="${ECHO_METADATA}"`
     )
     expect(response.headers.get('content-length')).toBe('0')
     expect(response.headers.get('x-user-id')).toBeNull()
@@ -112,7 +112,7 @@ describe('GET|POST /verify', () => {
     const response = await verify({ ...forwarded(), Authorization: `Bearer ${token}` })
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer error="invalid_token", error_description="the access token is not for this resource", resource_metadata="${ECHO_METADATA}"`
+      `Bearer error="invalid_token", error_description="the access token is not for this resource", scope="mcp", resource_metadata="${ECHO_METADATA}"`
     )
     const both = await mintAccessToken(server, { audience: [MEMORY, ECHO] })
     expect((await verify({ ...forwarded(), Authorization: `Bearer ${both.token}` })).status).toBe(

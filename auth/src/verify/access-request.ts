@@ -142,12 +142,14 @@ function checkGrant(
 }
 
 function options(request: AccessRequest, reason: string, cause?: unknown) {
+  const scope = request.resource?.service.requiredScopes.join(' ')
   return {
     reason,
     cause,
     ...(request.resourceMetadata === undefined
       ? {}
       : { resourceMetadata: request.resourceMetadata }),
+    ...(scope ? { resourceScope: scope } : {}),
   }
 }
 

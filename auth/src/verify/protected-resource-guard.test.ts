@@ -52,7 +52,7 @@ describe('protectedResourceGuard (standalone mode)', () => {
     const response = await fetch(url, { method: 'POST', headers: { 'X-User-Id': 'admin' } })
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toBe(
-      'Bearer resource_metadata="http://localhost:8080/.well-known/oauth-protected-resource/echo/mcp"'
+      'Bearer scope="mcp", resource_metadata="http://localhost:8080/.well-known/oauth-protected-resource/echo/mcp"'
     )
     // A browser client must read the challenge to find where to sign in.
     expect(response.headers.get('access-control-allow-origin')).toBe('*')

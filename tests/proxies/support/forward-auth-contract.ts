@@ -45,7 +45,7 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     const response = await call()
     expect(response.status, proxy.output()).toBe(401)
     expect(response.headers.get('www-authenticate')).toBe(
-      `Bearer resource_metadata="${gateway.proxyUrl}/.well-known/oauth-protected-resource/echo/mcp"`
+      `Bearer scope="mcp", resource_metadata="${gateway.proxyUrl}/.well-known/oauth-protected-resource/echo/mcp"`
     )
     // Readable by a browser client, whose preflight the service has let through.
     expect(response.headers.get('access-control-allow-origin')).toBe('*')
