@@ -118,6 +118,8 @@ export interface FakeGitHub {
    * `x-ratelimit-remaining: 0`.
    */
   setRateLimited(on: boolean, status?: 403 | 429, onlyPath?: string): void
+  /** Every REST call waits this long before it is answered (0: at once). */
+  setLatency(milliseconds: number): void
   /** Adds a repository (public unless `private`), answered by `/user/repos` and the issue endpoints. */
   addRepository(input: FakeRepositoryInput): FakeRepository
   /** Mints a token without the browser dance (scopes default to `read:user user:email read:org`). */
@@ -205,6 +207,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     setTeamMembership: (login, team, membership) =>
       state.setTeamMembership(login, team, membership),
     revokeTokensOf: (login) => state.revokeGrant(login, 'user'),
+    setLatency: (milliseconds) => {
+      state.latencyMs = milliseconds
+    },
     setRateLimited: (on, status = 403, onlyPath) => {
       state.rateLimited = on ? status : null
       state.rateLimitedPath = on ? (onlyPath ?? null) : null

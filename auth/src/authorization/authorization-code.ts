@@ -47,6 +47,11 @@ export async function issueAuthorizationCode(
   return code
 }
 
+/** Takes back a code that was stored but never handed out: nobody can redeem it afterwards. */
+export async function withdrawAuthorizationCode(store: Store, code: string): Promise<void> {
+  await store.delete(keys.authorizationCode(hashSecret(code)))
+}
+
 export type CodeRedemption =
   | { readonly outcome: 'redeemed'; readonly grant: AuthorizationCodeGrant }
   /** Presented again after a redemption: whatever it issued must be revoked (OAuth 2.1 §4.1.3). */

@@ -6,19 +6,26 @@ import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { refuseSignIn } from '../users/sign-in-refusal.ts'
-import { issueAuthorizationCode } from './authorization-code.ts'
+import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
-import { rememberConsent } from './consent.ts'
+import { hasConsent, rememberConsent } from './consent.ts'
 
 /**
  * The end of every successful authorization: the allow-list decides, then a single-use code bound
  * to the client, redirect URI, PKCE challenge, resources, scopes and user goes to the client.
+ *
+ * On a `remembered` consent (no page was shown) the consent is not written again, and it is read
+ * once more after the code is stored: the user may have disconnected the application while this
+ * request re-checked them upstream. The withdrawal deletes the consent, then reads the pending
+ * grants; this side writes its grant, then reads the consent: one of the two sees the other, so
+ * either the withdrawal revokes this code's family or this code is taken back here.
  */
 export async function completeAuthorization(
   c: Context,
   deps: AuthDeps,
   request: AuthorizationRequest,
-  subject: TokenSubject
+  subject: TokenSubject,
+  options: { readonly remembered?: boolean } = {}
 ): Promise<Response> {
   const { config, store, clock, logger } = deps
   const refusal = allowListRefusal(subject, gatewayAllowList(config))
@@ -36,18 +43,20 @@ export async function completeAuthorization(
       request.state
     )
   }
-  await rememberConsent(
-    store,
-    clock,
-    {
-      userId: subject.id,
-      clientId: request.clientId,
-      scopes: request.scopes,
-      resources: request.resources,
-      redirectUris: [request.registeredRedirectUri],
-    },
-    config.ttl.client
-  )
+  if (!options.remembered) {
+    await rememberConsent(
+      store,
+      clock,
+      {
+        userId: subject.id,
+        clientId: request.clientId,
+        scopes: request.scopes,
+        resources: request.resources,
+        redirectUris: [request.registeredRedirectUri],
+      },
+      config.ttl.client
+    )
+  }
   const code = await issueAuthorizationCode(
     store,
     {
@@ -62,6 +71,14 @@ export async function completeAuthorization(
     },
     config.ttl.authorizationCode
   )
+  if (options.remembered && !(await hasConsent(store, { userId: subject.id, ...request }))) {
+    await withdrawAuthorizationCode(store, code)
+    throw new AuthorizationErrorRedirect(
+      new AccessDenied('the application was disconnected meanwhile; connect it again'),
+      request.redirectUri,
+      request.state
+    )
+  }
   logger.info({
     event: 'authorization_code_issued',
     client_id: request.clientId,

@@ -143,6 +143,9 @@ export const authorizeRoute = (deps: AuthDeps) => {
         // A remembered consent means this user approved this redirect: errors may go back to it.
         const user = await sessionUserFor(c, session, request)
         if (user) {
+          const response = await completeAuthorization(c, deps, request, user, {
+            remembered: true,
+          })
           await audit.record({
             event: 'authorization.consent_given',
             user,
@@ -152,7 +155,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
             resource: request.resources,
             remembered: true,
           })
-          return completeAuthorization(c, deps, request, user)
+          return response
         }
         subject = null
       }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { repoRoutes } from './repo-routes.ts'
@@ -15,6 +16,13 @@ type Caller = { token: FakeGitHubToken; user: FakeGitHubUser }
 /** GitHub's REST API as far as a gateway uses it, mounted at `prefix` ('' or '/api/v3'). */
 export function apiRoutes(state: FakeGitHubState, prefix: string, apiUrl: () => string): Hono {
   const app = prefix ? new Hono().basePath(prefix) : new Hono()
+
+  // GitHub answers in tens to hundreds of milliseconds; a test that needs a request to be in
+  // flight while something else happens sets how long.
+  app.use('*', async (_c, next) => {
+    if (state.latencyMs > 0) await sleep(state.latencyMs)
+    await next()
+  })
 
   app.use('*', async (c, next) => {
     if (!c.req.header('user-agent')) {

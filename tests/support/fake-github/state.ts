@@ -103,6 +103,8 @@ export class FakeGitHubState {
   rateLimited: 403 | 429 | null = null
   /** Only REST calls to this path are limited (a limit reached in the middle of a sign-in). */
   rateLimitedPath: string | null = null
+  /** How long every REST call waits before it is answered. */
+  latencyMs = 0
   readonly #codes = new Map<string, PendingCode>()
   /** Scopes each user last granted the app (reused when `scope` is omitted). */
   readonly #grants = new Map<string, string[]>()
