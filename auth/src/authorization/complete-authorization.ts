@@ -8,14 +8,14 @@ import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 import { refuseSignIn } from '../users/sign-in-refusal.ts'
 import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
-import { hasConsent, rememberConsent } from './consent.ts'
+import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
 
 /**
  * The end of every successful authorization: the allow-list decides, then a single-use code bound
  * to the client, redirect URI, PKCE challenge, resources, scopes and user goes to the client.
  *
- * On a `remembered` consent (no page was shown) the consent is not written again, and it is read
- * once more after the code is stored: the user may have disconnected the application while this
+ * On a `remembered` consent (no page was shown) the consent is renewed, not written again, and it
+ * is read once more after the code is stored: the user may have disconnected the application while this
  * request re-checked them upstream. The withdrawal deletes the consent, then reads the pending
  * grants; this side writes its grant, then reads the consent: one of the two sees the other, so
  * either the withdrawal revokes this code's family or this code is taken back here.
@@ -43,7 +43,9 @@ export async function completeAuthorization(
       request.state
     )
   }
-  if (!options.remembered) {
+  if (options.remembered) {
+    await renewConsent(store, { userId: subject.id, clientId: request.clientId }, config.ttl.client)
+  } else {
     await rememberConsent(
       store,
       clock,

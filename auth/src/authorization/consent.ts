@@ -44,6 +44,21 @@ export async function rememberConsent(
 }
 
 /**
+ * A remembered consent used again lives `ttlSeconds` from now, as it would if given again, but is
+ * never written: one withdrawn meanwhile stays withdrawn, and what the user approved (scopes,
+ * redirect URIs, when) stays as they approved it.
+ */
+export async function renewConsent(
+  store: Store,
+  grant: { userId: string; clientId: string },
+  ttlSeconds: number
+): Promise<void> {
+  if (await store.expire(keys.consent(grant.userId, grant.clientId), ttlSeconds)) {
+    await store.expire(keys.userConsents(grant.userId), ttlSeconds)
+  }
+}
+
+/**
  * Whether the user already consented, for this client, to at least these scopes and resources,
  * returning to this registered redirect URI.
  */

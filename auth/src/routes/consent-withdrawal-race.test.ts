@@ -56,4 +56,22 @@ describe('a consent withdrawn while an authorization on it is in flight', () => 
       github.setLatency(0)
     }
   })
+
+  it('used again, a remembered consent is renewed as approved: not narrowed, not re-dated', async () => {
+    const client = await registerTestClient(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const browser = browserFor(server)
+    await obtainCode(server, client, newPkce(), browser, { scope: 'mcp offline_access' })
+    const key = keys.consent(String(ALICE.id), client.client_id)
+    const approved = await server.store.get(key)
+    await server.store.expire(key, 100)
+    server.clock.advance(60_000)
+
+    const again = new URL(
+      (await browser.open(authorizeUrl(client, newPkce(), { scope: 'mcp' }), redirectUri)).url
+    )
+    expect(again.searchParams.get('code')).not.toBeNull()
+    expect(await server.store.get(key)).toBe(approved)
+    expect(await server.store.ttl(key)).toBeGreaterThan(100)
+  })
 })
