@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, epochSeconds } from '../clock.ts'
-import { InvalidClientMetadata, InvalidToken } from '../errors.ts'
+import { InvalidClientMetadata, InvalidToken, TemporarilyUnavailable } from '../errors.ts'
 import type { LruCache } from '../lru-cache.ts'
 import { hashSecret, newSecret, secretMatches } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
@@ -138,12 +138,46 @@ export async function authorizeClientManagement(
 /**
  * RFC 7592 §2.2: the new metadata replaces the old. The secret is kept, created when the client
  * turns confidential, dropped when it turns public. The registration keeps its remaining lifetime.
+ *
+ * Decided on the record as stored and written only if it is still that record (compare-and-set),
+ * again on a fresh read when another update came first: of concurrent updates that would each
+ * create a secret, one does and the others keep it, so no answer shows a secret that never
+ * worked. An update that races a deletion or the expiry never brings the client back.
  */
 export async function updateClient(
   deps: ClientRegistryDeps,
   client: ClientRecord,
   metadata: ClientMetadata
 ): Promise<{ client: ClientRecord; credentials: IssuedCredentials }> {
+  const key = keys.client(client.client_id)
+  for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+    const [raw, ttl] = await Promise.all([deps.store.get(key), deps.store.ttl(key)])
+    const stored = parseRecord<ClientRecord>(raw, key)
+    // Gone, or re-registered with another token since this request was authorized.
+    if (
+      stored === null ||
+      stored.registration_access_token_hash !== client.registration_access_token_hash
+    ) {
+      throw new InvalidToken('the registration access token is not valid for this client', {
+        reason: 'unknown_client',
+      })
+    }
+    const update = updatedRecord(stored, metadata)
+    const written = await deps.store.batch(
+      [{ op: 'put', key, value: serialize(update.client), ttlSeconds: ttl ?? 0 }],
+      { ifUnchanged: { key, value: raw as string } }
+    )
+    if (written) return update
+  }
+  throw new TemporarilyUnavailable('the registration is being updated by another request; retry')
+}
+
+const UPDATE_ATTEMPTS = 3
+
+function updatedRecord(
+  client: ClientRecord,
+  metadata: ClientMetadata
+): { client: ClientRecord; credentials: IssuedCredentials } {
   const keepSecret = needsSecret(metadata) && client.client_secret_hash !== undefined
   const clientSecret = needsSecret(metadata) && !keepSecret ? newSecret() : undefined
   const updated: ClientRecord = dropUndefined({
@@ -159,13 +193,6 @@ export async function updateClient(
         : undefined,
     metadata,
   })
-  // One atomic replace: an update that races a deletion or the expiry never brings the client
-  // back, nor writes it without its lifetime.
-  if (!(await deps.store.replace(keys.client(client.client_id), serialize(updated)))) {
-    throw new InvalidToken('the registration access token is not valid for this client', {
-      reason: 'unknown_client',
-    })
-  }
   return { client: updated, credentials: dropUndefined({ clientSecret }) }
 }
 

@@ -4,6 +4,7 @@ import {
   registerClient,
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
+import { hashSecret } from '../oauth/secrets.ts'
 
 interface Registration {
   client_id: string
@@ -158,6 +159,31 @@ describe('RFC 7592 client configuration endpoint', () => {
       (await server.store.get(`client:${client.client_id}`)) ?? '{}'
     ) as object
     expect(stored).not.toHaveProperty('client_secret_hash')
+  })
+
+  it('of concurrent updates that make a client confidential, one issues the secret: no answer shows a dead one', async () => {
+    const client = await register({ token_endpoint_auth_method: 'none' })
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        manage(client, {
+          method: 'PUT',
+          body: JSON.stringify({
+            client_id: client.client_id,
+            redirect_uris: ['https://app.example.com/cb'],
+            token_endpoint_auth_method: 'client_secret_basic',
+          }),
+        })
+      )
+    )
+    expect(answers.map((answer) => answer.status)).toEqual(Array<number>(10).fill(200))
+    const secrets = (await Promise.all(answers.map((answer) => answer.json())))
+      .map((body) => (body as Registration).client_secret)
+      .filter((secret) => secret !== undefined)
+    expect(secrets).toHaveLength(1)
+    const stored = JSON.parse((await server.store.get(`client:${client.client_id}`)) ?? '{}') as {
+      client_secret_hash?: string
+    }
+    expect(stored.client_secret_hash).toBe(hashSecret(secrets[0] ?? ''))
   })
 
   it('keeps the registration lifetime across an update', async () => {
