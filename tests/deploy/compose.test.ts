@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { loadConfig } from '../../auth/src/config.ts'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
+import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
 
 const root = new URL('../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
@@ -204,13 +206,10 @@ describe('docker-compose.yml', () => {
   })
 
   it('stops auth and every bridge gracefully, with the same settings and room to finish', () => {
-    // The code's defaults: the bridge's schema spreads its entries over several lines.
-    const codeDefault = (path: string, name: string) =>
-      Number(new RegExp(`${name}: z[\\s\\S]*?\\.default\\((\\d+)\\)`).exec(read(path))?.[1])
-    const delay = codeDefault('mcp-services/src/config-environment.ts', 'SHUTDOWN_DELAY')
-    const timeout = codeDefault('mcp-services/src/config-environment.ts', 'SHUTDOWN_TIMEOUT')
-    expect(delay).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_DELAY'))
-    expect(timeout).toBe(codeDefault('auth/src/config.ts', 'SHUTDOWN_TIMEOUT'))
+    // The code's defaults, as auth and a bridge read an environment that sets neither.
+    const bridgeDefaults = parseBridgeConfig({}).shutdown
+    const [delay, timeout] = [bridgeDefaults.delayMs / 1000, bridgeDefaults.timeoutMs / 1000]
+    expect(loadConfig({}).shutdown).toEqual(bridgeDefaults)
     // auth reads them from .env; each bridge gets them from .env, with the code's defaults.
     expect(compose.services.auth?.env_file?.map((file) => file.path)).toEqual(['.env'])
     for (const service of serviceCatalog) {
