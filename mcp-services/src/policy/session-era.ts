@@ -1,6 +1,6 @@
-import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
 import type { Identity } from '../identity.ts'
 import { jsonRpcErrorResponse, PARSE_ERROR, SERVER_ERROR } from '../json-rpc-error.ts'
+import { readPostBody } from '../post-body.ts'
 import type { Session } from '../session.ts'
 import type { Subject } from './evaluate.ts'
 import type { PolicyGate } from './gate.ts'
@@ -23,8 +23,8 @@ export async function screenedSessionPost(
   limits: { readonly maxRequestBodyBytes: number }
 ): Promise<Response> {
   if (request.method !== 'POST') return session.handle(request)
-  const body = await readRequestBody(request, limits.maxRequestBodyBytes)
-  if (body.tooLarge) return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
+  const body = await readPostBody(request, limits.maxRequestBodyBytes)
+  if ('refusal' in body) return body.refusal
   let parsed: unknown
   try {
     parsed = JSON.parse(body.text)
