@@ -244,3 +244,48 @@ describe('bridge session caps', { timeout: 180_000 }, () => {
     }
   })
 })
+
+describe('requests of one user handled at once', () => {
+  it('past MAX_REQUESTS_PER_USER get 429 while bodies trickle in; other users do not wait', async () => {
+    const bridge = await startTestBridge(fixtureService, { maxRequestsPerUser: 2 })
+    const stalled = new AbortController()
+    try {
+      // Bodies that never end: each request is held, reading, as a slow sender's would be.
+      const trickle = () =>
+        fetch(bridge.url, {
+          method: 'POST',
+          headers: {
+            ...identityHeaders('alice'),
+            'Content-Type': 'application/json',
+            Accept: 'application/json, text/event-stream',
+          },
+          body: new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"jsonrpc":'))
+            },
+          }),
+          duplex: 'half',
+          signal: stalled.signal,
+        } as RequestInit).catch(() => undefined)
+      const held = [trickle(), trickle()]
+      let third = await initialize(bridge.url, 'alice')
+      for (let tries = 0; third.status !== 429 && tries < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        third = await initialize(bridge.url, 'alice')
+      }
+      expect(third.status).toBe(429)
+      expect(third.headers.get('retry-after')).toBe('1')
+      expect((await third.json()) as object).toMatchObject({
+        error: { message: expect.stringMatching(/^Too Many Requests: at most 2 of your requests/) },
+      })
+      expect((await initialize(bridge.url, 'bob')).status).toBe(200)
+
+      stalled.abort()
+      await Promise.all(held)
+      await expect.poll(async () => (await initialize(bridge.url, 'alice')).status).toBe(200)
+    } finally {
+      stalled.abort()
+      await bridge.close()
+    }
+  })
+})

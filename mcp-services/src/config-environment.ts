@@ -175,6 +175,11 @@ export const environmentSchema = z.object({
   MAX_REQUEST_BODY_BYTES: wholeNumber(1)
     .default(4 * 1024 * 1024)
     .describe('largest POST body accepted (the SDK default, 4 MiB)'),
+  MAX_REQUESTS_PER_USER: wholeNumber(1)
+    .default(32)
+    .describe(
+      "a user's requests handled at once, from arrival to the start of their answer (each may hold MAX_REQUEST_BODY_BYTES while its body arrives); beyond: 429"
+    ),
   BRIDGE_REPLICA_ID: z
     .string()
     .trim()

@@ -40,6 +40,12 @@ export interface BridgeConfig {
   readonly maxSessions: number
   readonly maxSessionsPerUser: number
   /**
+   * A user's requests handled at once, from arrival to the start of their answer
+   * (`MAX_REQUESTS_PER_USER`): each may hold a body of up to `maxRequestBodyBytes` while it
+   * arrives, so one account cannot fill the bridge's memory with slow bodies.
+   */
+  readonly maxRequestsPerUser: number
+  /**
    * How many of a user's children may end by themselves (`CHILD_CRASHES_PER_USER`, regained over
    * `CHILD_CRASH_WINDOW`) before the user's requests that would start another are refused: a
    * server that dies at start must not turn each request into a new process (crash-rate.ts).
@@ -159,6 +165,7 @@ export function parseBridgeConfig(
     childStartTimeoutMs: 60_000,
     maxSessions: e.MAX_SESSIONS,
     maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+    maxRequestsPerUser: e.MAX_REQUESTS_PER_USER,
     childCrashRate: Object.freeze({
       burst: e.CHILD_CRASHES_PER_USER,
       windowMs: e.CHILD_CRASH_WINDOW * 1000,
