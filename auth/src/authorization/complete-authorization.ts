@@ -15,10 +15,10 @@ import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
  * to the client, redirect URI, PKCE challenge, resources, scopes and user goes to the client.
  *
  * On a `remembered` consent (no page was shown) the consent is renewed, not written again, and it
- * is read once more after the code is stored: the user may have disconnected the application while this
- * request re-checked them upstream. The withdrawal deletes the consent, then reads the pending
- * grants; this side writes its grant, then reads the consent: one of the two sees the other, so
- * either the withdrawal revokes this code's family or this code is taken back here.
+ * is read once more after the code is stored: the user may have disconnected the application
+ * while this request re-checked them upstream. The withdrawal deletes the consent, then reads the
+ * pending grants; this side writes its grant, then reads the consent: one of the two sees the
+ * other, so either the withdrawal revokes this code's family or this code is taken back here.
  */
 export async function completeAuthorization(
   c: Context,
