@@ -107,6 +107,19 @@ describe('GET|POST /verify', () => {
     expect(response.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate')
   })
 
+  it('names no metadata for a path that is no resource, on an origin with several', async () => {
+    // Here echo and memory share the origin, so its root metadata form answers 404.
+    const response = await verify(forwarded('/nope/mcp'))
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toBe('Bearer')
+    const { token } = await mintAccessToken(server)
+    const withToken = await verify({ ...forwarded('/nope/mcp'), Authorization: `Bearer ${token}` })
+    expect(withToken.status).toBe(401)
+    expect(withToken.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="[^"]+"$/
+    )
+  })
+
   it('refuses a token issued for another resource', async () => {
     const { token } = await mintAccessToken(server, { audience: MEMORY, login: 'alice' })
     const response = await verify({ ...forwarded(), Authorization: `Bearer ${token}` })

@@ -72,6 +72,8 @@ export interface ResourceMatch {
 export interface ResourceIndex {
   /** The resource the target lies in: same origin, and its path or a path below it. */
   match(target: URL): ResourceMatch | undefined
+  /** Whether exactly one protected resource lives at `origin` (the root metadata form names it). */
+  hasOneResource(origin: string): boolean
 }
 
 /** Precomputes origin and path of every protected resource once. */
@@ -84,6 +86,8 @@ export function resourceIndex(config: Pick<Config, 'protectedResources'>): Resou
       match: { resource, metadataUrl: protectedResourceMetadataUrl(resource.resource) },
     }
   })
+  const perOrigin = new Map<string, number>()
+  for (const entry of entries) perOrigin.set(entry.origin, (perOrigin.get(entry.origin) ?? 0) + 1)
   return {
     match(target) {
       const path = target.pathname
@@ -93,6 +97,7 @@ export function resourceIndex(config: Pick<Config, 'protectedResources'>): Resou
       }
       return undefined
     },
+    hasOneResource: (origin) => perOrigin.get(origin) === 1,
   }
 }
 
@@ -132,7 +137,13 @@ export function createTargetResolver(
       const match = target ? index.match(target) : undefined
       resolution = {
         match,
-        metadataUrl: match?.metadataUrl ?? (target ? target.origin + ROOT_METADATA : undefined),
+        // The root form answers only on an origin with one resource (RFC 9728 §3.1 leaves it
+        // ambiguous elsewhere); on another, a challenge naming it would point at a 404.
+        metadataUrl:
+          match?.metadataUrl ??
+          (target && index.hasOneResource(target.origin)
+            ? target.origin + ROOT_METADATA
+            : undefined),
       }
       cache.set(key, resolution)
     }
