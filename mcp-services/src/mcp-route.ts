@@ -147,7 +147,9 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     return startSession(c.req.raw, parsed, identity, deps)
   }
   app.all('/', () =>
-    jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', { Allow: 'GET, POST, DELETE' })
+    jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
+      Allow: 'GET, POST, DELETE, OPTIONS',
+    })
   )
   return app
 }

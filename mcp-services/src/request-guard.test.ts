@@ -44,6 +44,12 @@ describe('the CORS headers of /mcp answers', () => {
     await response.arrayBuffer()
   })
 
+  it('answers another method 405, listing every method /mcp answers, OPTIONS too', async () => {
+    const response = await fetch(bridge.url, { method: 'PUT', headers: identityHeaders('alice') })
+    expect(response.status).toBe(405)
+    expect(response.headers.get('allow')).toBe('GET, POST, DELETE, OPTIONS')
+  })
+
   it('answers a preflight with what the transport needs', async () => {
     const response = await fetch(bridge.url, {
       method: 'OPTIONS',
