@@ -47,5 +47,10 @@ describe('a bridge process with METRICS_PORT', () => {
     expect(text).toMatch(/^bridge_sessions\{service="echo"\} \d+/m)
     expect(text).toMatch(/^process_resident_memory_bytes\{service="echo"\} \d+/m)
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds\{service="echo"\} /m)
+    // Prometheus' lint: only counters end in `_total`.
+    const misnamed = [...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)]
+      .filter(([, name, type]) => name?.endsWith('_total') && type !== 'counter')
+      .map(([, name]) => name)
+    expect(misnamed).toEqual([])
   })
 })
