@@ -68,9 +68,14 @@ describe('the admin CLI and the start, on a damaged record', () => {
       ),
     ])
 
+    // One of its token families is damaged too: revoking it must get past that.
+    await store.put(keys.refreshFamily('damaged-family'), DAMAGED)
+    await store.addToSet(keys.clientFamilies('damaged-client'), 'damaged-family')
     const deleted = await admin(['clients', 'delete', 'damaged-client'], env)
     expect(deleted.code).toBe(0)
     expect(await store.get(keys.client('damaged-client'))).toBeNull()
+    expect(await store.get(keys.refreshFamily('damaged-family'))).toBeNull()
+    expect(await store.get(keys.revokedFamily('damaged-family'))).not.toBeNull()
     expect((await admin(['clients', 'list'], env)).stdout).toBe('no clients\n')
   })
 

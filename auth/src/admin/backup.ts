@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { type Clock, epochSeconds } from '../clock.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { parseRecord } from '../store/stored-record.ts'
 import { AdminRefusal } from './admin-refusal.ts'
 import { backupValueProblem } from './backup-values.ts'
 
@@ -193,7 +194,7 @@ export interface StoredRing {
 }
 
 export function parseRing(value: string): StoredRing {
-  const ring = JSON.parse(value) as StoredRing
+  const ring = parseRecord<StoredRing>(value, keys.signingKeys())
   return { current: ring.current, previous: ring.previous ?? [] }
 }
 

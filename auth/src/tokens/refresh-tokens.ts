@@ -4,7 +4,7 @@ import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
-import { parseRecord } from '../store/stored-record.ts'
+import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'
 import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
 import {
   issuedWithKey,
@@ -153,8 +153,8 @@ export async function findRefreshFamily(
   store: Store,
   familyId: string
 ): Promise<RefreshFamily | null> {
-  const raw = await store.get(keys.refreshFamily(familyId))
-  return raw ? (JSON.parse(raw) as RefreshFamily) : null
+  const key = keys.refreshFamily(familyId)
+  return parseRecord<RefreshFamily>(await store.get(key), key)
 }
 
 /**
@@ -226,8 +226,13 @@ export async function revokeRefreshFamily(
       throw error
     }
   )
-  const family = await findRefreshFamily(store, familyId)
-  if (!family) return { marked }
+  // A damaged record cannot hold the revocation up: the marker above refuses the family anyway.
+  const key = keys.refreshFamily(familyId)
+  const family = parseUnlessDamaged<RefreshFamily>(await store.get(key), key)
+  if (!family) {
+    await store.delete(key)
+    return { marked }
+  }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
   // Deletions only: a full store that refused the marker still takes them.
   await store.batch([
