@@ -164,7 +164,15 @@ export async function updateClient(
     }
     const update = updatedRecord(stored, metadata)
     const written = await deps.store.batch(
-      [{ op: 'put', key, value: serialize(update.client), ttlSeconds: ttl ?? 0 }],
+      // No TTL stays none; one about to end stays at least a second (0 would mean never).
+      [
+        {
+          op: 'put',
+          key,
+          value: serialize(update.client),
+          ttlSeconds: ttl === null ? 0 : Math.max(1, ttl),
+        },
+      ],
       { ifUnchanged: { key, value: raw as string } }
     )
     if (written) return update
