@@ -186,6 +186,22 @@ describe('two bridge replicas behind nginx, round-robin', () => {
     }
   })
 
+  it('serves a 2026-07-28 request where it lands, whatever session id of a peer it carries', async () => {
+    const [here, peer] = replicas as [Replica, Replica]
+    const before = [here.served.length, peer.served.length]
+    const reply = await postModern(
+      here.url,
+      'carol',
+      { method: 'tools/list' },
+      { ...secretHeader, 'Mcp-Session-Id': `${replicaTag(peer.id)}.not-a-session` }
+    )
+    expect(reply.status).toBe(200)
+    expect(here.served.slice(before[0])).toEqual([
+      expect.objectContaining({ forwarded: false, status: 200 }),
+    ])
+    expect(peer.served.length).toBe(before[1])
+  })
+
   it('resumes a stateless call waiting for input at the replica that holds it', async () => {
     const call = {
       method: 'tools/call',
