@@ -13,6 +13,7 @@ import { ownerRouting } from './owner-routing.ts'
 import { PolicyGate } from './policy/gate.ts'
 import type { MembershipDirectory } from './policy/memberships.ts'
 import { requestGuard } from './request-guard.ts'
+import { requestsPerUser } from './requests-in-hand.ts'
 import { resolveLaunch } from './resolve-launch.ts'
 import { SessionRegistry } from './session-registry.ts'
 import { sharedSecretGuard } from './shared-secret.ts'
@@ -207,6 +208,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           maxRequestBodyBytes: config.maxRequestBodyBytes,
           logger,
         })
+  app.use('/mcp', requestsPerUser(config.maxRequestsPerUser, config.allowAnonymous))
   if (owners !== undefined) app.use('/mcp', owners.middleware)
   app.route(
     '/mcp',

@@ -1,6 +1,6 @@
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
-import { type Context, Hono } from 'hono'
+import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
@@ -24,7 +24,6 @@ import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
 import { readPostBody } from './post-body.ts'
-import { RequestsInHand } from './requests-in-hand.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
@@ -67,28 +66,11 @@ export interface McpRouteDeps {
  */
 export function mcpRoute(deps: McpRouteDeps): Hono {
   const app = new Hono()
-  const handling = new RequestsInHand(deps.config.maxRequestsPerUser)
   app.on(['GET', 'POST', 'DELETE'], '/', async (c) => {
     const identity = identityFromHeaders(c.req.raw.headers, deps.config.allowAnonymous)
     if (!identity) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, 'Forbidden: no authenticated user (X-User-Id)')
     }
-    if (!handling.take(identity.userId)) {
-      return jsonRpcErrorResponse(
-        429,
-        SERVER_ERROR,
-        `Too Many Requests: at most ${deps.config.maxRequestsPerUser} of your requests are handled at once; retry when one is answered`,
-        { 'Retry-After': '1' }
-      )
-    }
-    try {
-      return await serve(c, identity)
-    } finally {
-      handling.give(identity.userId)
-    }
-  })
-
-  const serve = async (c: Context, identity: Identity): Promise<Response> => {
     // Policy: a user the service is not for is refused whatever they send (ending a session aside).
     const subject = deps.policy ? await deps.policy.subject(identity) : undefined
     if (deps.policy && subject && c.req.method !== 'DELETE') {
@@ -145,7 +127,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       return elsewhere ?? serveStateless(c.req.raw, parsed, identity, deps)
     }
     return startSession(c.req.raw, parsed, identity, deps)
-  }
+  })
   app.all('/', () =>
     jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
       Allow: 'GET, POST, DELETE, OPTIONS',
