@@ -112,6 +112,26 @@ describe('the consent page in headless Chromium, against the gateway process', (
     expect(env.github.requests).toHaveLength(0)
   })
 
+  it('two consent tabs, and a gateway page another site opens between: each tab still answers', async () => {
+    const [first, second] = await Promise.all([register('First Tab'), register('Second Tab')])
+    await page.goto(authorizeUrl(first, newPkce(), 'first-state'))
+    const other = await context.newPage()
+    await other.goto(authorizeUrl(second, newPkce(), 'second-state'))
+    // A third tab on the gateway, as a link on another site would open it.
+    const third = await context.newPage()
+    await third.goto(`${env.gateway.url}/account`)
+
+    for (const [tab, state] of [
+      [page, 'first-state'],
+      [other, 'second-state'],
+    ] as const) {
+      await tab.getByRole('button', { name: 'Deny' }).click()
+      await tab.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+      const query = target.received.find((q) => q.get('state') === state)
+      expect(query?.get('error'), state).toBe('access_denied')
+    }
+  })
+
   it('Deny denies even when the link carries decision=approve; nothing is remembered', async () => {
     const client = await register('Tampered Link Client')
     env.github.clearRequests()
