@@ -19,7 +19,7 @@ import {
   SERVER_ERROR,
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
-import { isModernVersion, opensStatelessly } from './modern-protocol.ts'
+import { isModernVersion, opensStatelessly, sessionIdOf } from './modern-protocol.ts'
 import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
@@ -77,10 +77,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       const refused = deps.policy.serviceRefused(subject)
       if (refused) return refused
     }
-    // A 2026-07-28 request has no session: a session id beside its version is ignored, as that
-    // era's transport says, not looked up (a dual-era client may still hold one).
-    const modern = isModernVersion(c.req.header('mcp-protocol-version'))
-    const sessionId = modern ? undefined : c.req.header('mcp-session-id')
+    const sessionId = sessionIdOf((name) => c.req.header(name))
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)
       if (!session || session.ended || session.identity.userId !== identity.userId) {
@@ -92,7 +89,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       return session.handle(c.req.raw)
     }
     if (c.req.method !== 'POST') {
-      if (modern) {
+      if (isModernVersion(c.req.header('mcp-protocol-version'))) {
         return jsonRpcErrorResponse(
           405,
           SERVER_ERROR,

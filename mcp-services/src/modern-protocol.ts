@@ -80,6 +80,15 @@ export function isModernVersion(version: string | undefined): boolean {
   return version !== undefined && !SESSION_PROTOCOL_VERSIONS.includes(version) && version >= '2026'
 }
 
+/**
+ * The session a request names. A 2026-07-28 request names none, whatever `Mcp-Session-Id` it
+ * carries: that era has no sessions, and its transport says to ignore the header (a dual-era
+ * client may still hold one).
+ */
+export function sessionIdOf(header: (name: string) => string | undefined): string | undefined {
+  return isModernVersion(header('mcp-protocol-version')) ? undefined : header('mcp-session-id')
+}
+
 /** The `_meta` envelope of a request or notification body, when it has one. */
 export function envelopeOf(message: unknown): JsonObject | undefined {
   if (!isObject(message) || !isObject(message.params)) return undefined

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
 import type { ReplicaPeer, ReplicaSetConfig } from './config.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR, SESSION_NOT_FOUND } from './json-rpc-error.ts'
-import { isModernVersion } from './modern-protocol.ts'
+import { sessionIdOf } from './modern-protocol.ts'
 import { BodyTooLarge, FORWARDED_HEADER, PeerForwarder } from './peer-forwarding.ts'
 
 export interface OwnerRoutingDeps {
@@ -70,10 +70,7 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
   }
 
   const middleware: MiddlewareHandler = async (c, next) => {
-    // A 2026-07-28 request has no session, whatever id it carries (mcp-route.ts): served here.
-    const owner = isModernVersion(c.req.header('mcp-protocol-version'))
-      ? undefined
-      : ownerOf(c.req.header('mcp-session-id'))
+    const owner = ownerOf(sessionIdOf((name) => c.req.header(name)))
     if (owner === undefined) {
       await next()
       return undefined
