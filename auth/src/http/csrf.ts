@@ -1,7 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import type { Context } from 'hono'
 import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
-import { newSecret } from '../oauth/secrets.ts'
+import { newSecret, sameInConstantTime } from '../oauth/secrets.ts'
 import { readFormParams } from './body.ts'
 import type { Cookies } from './cookies.ts'
 
@@ -32,9 +32,7 @@ function formTokenTag(key: string, nonce: string): string {
 function signedByKey(token: string, key: string): boolean {
   const [nonce, tag, ...rest] = token.split('.')
   if (!nonce || !tag || rest.length > 0) return false
-  const expected = Buffer.from(formTokenTag(key, nonce))
-  const presented = Buffer.from(tag)
-  return expected.length === presented.length && timingSafeEqual(expected, presented)
+  return sameInConstantTime(tag, formTokenTag(key, nonce))
 }
 
 /**

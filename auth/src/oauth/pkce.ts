@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import { sameInConstantTime } from './secrets.ts'
 
 /** RFC 7636 §4.1: 43–128 characters from the unreserved set. */
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/
@@ -12,7 +13,5 @@ export function isS256Challenge(challenge: string): boolean {
 /** RFC 7636 §4.6 with S256, the only method we accept (OAuth 2.1 §4.1.1). */
 export function verifierMatches(verifier: string, challenge: string): boolean {
   if (!VERIFIER.test(verifier)) return false
-  const computed = Buffer.from(createHash('sha256').update(verifier).digest('base64url'))
-  const expected = Buffer.from(challenge)
-  return computed.length === expected.length && timingSafeEqual(computed, expected)
+  return sameInConstantTime(createHash('sha256').update(verifier).digest('base64url'), challenge)
 }

@@ -16,7 +16,15 @@ export function hashSecret(secret: string): string {
 
 /** Compares a presented secret with a stored hash in constant time. */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  const presented = Buffer.from(hashSecret(secret))
-  const stored = Buffer.from(storedHash)
-  return presented.length === stored.length && timingSafeEqual(presented, stored)
+  return sameInConstantTime(hashSecret(secret), storedHash)
+}
+
+/**
+ * Whether two strings are equal, in a time that does not depend on where they differ (only on
+ * their length, which is public here: a hash, a MAC, a challenge of fixed size).
+ */
+export function sameInConstantTime(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
 }

@@ -1,5 +1,5 @@
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto'
-import { newSecret } from '../oauth/secrets.ts'
+import { createHmac, createSecretKey } from 'node:crypto'
+import { newSecret, sameInConstantTime } from '../oauth/secrets.ts'
 
 /**
  * A refresh token names its family: `<family id>.<random>.<mac>`, the MAC (HMAC-SHA-256, 128
@@ -36,9 +36,7 @@ export function parseRefreshToken(token: string): NamedRefreshToken | null {
 
 /** Whether the token was made with the family's key: it was issued to that family once. */
 export function issuedWithKey(token: NamedRefreshToken, tokenKey: string): boolean {
-  const expected = Buffer.from(mac(tokenKey, token.familyId, token.random))
-  const presented = Buffer.from(token.mac)
-  return expected.length === presented.length && timingSafeEqual(expected, presented)
+  return sameInConstantTime(token.mac, mac(tokenKey, token.familyId, token.random))
 }
 
 function mac(tokenKey: string, familyId: string, random: string): string {
