@@ -51,6 +51,16 @@ export interface CommandResult {
    * to act on (no such client, consent or token family), which a script must be able to see.
    */
   readonly exitCode?: number
+  /** The text says there was nothing to act on: it goes to standard error, as a failure does. */
+  readonly nothingToActOn?: true
+}
+
+/**
+ * A command that ran and found nothing to act on (exit 1). Its JSON still reaches standard output
+ * for scripts; its text goes to standard error, so a pipeline never takes it for a result.
+ */
+export function nothingToActOn(data: unknown, text: string): CommandResult {
+  return { data, text, exitCode: 1, nothingToActOn: true }
 }
 
 /** The command line was not understood; the message says how to use it. */

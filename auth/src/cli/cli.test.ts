@@ -159,6 +159,20 @@ describe('admin CLI', () => {
     expect(noRedis.stderr).toContain('REDIS_URL')
   })
 
+  it('says "nothing to act on" on standard error (exit 1); --json still answers on standard output', async () => {
+    const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'cli-test:' }
+    const [shown, shownJson, revoked] = await Promise.all([
+      admin(['clients', 'show', 'no-such-client'], env),
+      admin(['--json', 'clients', 'show', 'no-such-client'], env),
+      admin(['consents', 'revoke', '7000', 'no-such-client'], env),
+    ])
+    expect(shown).toEqual({ code: 1, stdout: '', stderr: 'no client no-such-client\n' })
+    expect(shownJson.code).toBe(1)
+    expect(JSON.parse(shownJson.stdout)).toEqual({ client_id: 'no-such-client', found: false })
+    expect([revoked.code, revoked.stdout]).toEqual([1, ''])
+    expect(revoked.stderr).toBe('no consent or tokens of user 7000 for client no-such-client\n')
+  })
+
   it('prints its usage on standard output when asked, exit 0; a mistake’s on standard error', async () => {
     const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'cli-test:' }
     const everyCommand = [['--help'], ['-h'], ['help'], ['--json', '--help']]

@@ -59,7 +59,8 @@ try {
   } else {
     if (!name || !isCommand(name)) throw new UsageError(USAGE)
     const result = await run(name, rest)
-    process.stdout.write(`${json ? JSON.stringify(result.data, null, 2) : result.text}\n`)
+    if (json) process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`)
+    else (result.nothingToActOn ? process.stderr : process.stdout).write(`${result.text}\n`)
     process.exitCode = result.exitCode ?? 0
   }
 } catch (error) {

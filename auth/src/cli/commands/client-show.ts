@@ -2,7 +2,7 @@ import { registrationUsed } from '../../admin/client-counts.ts'
 import { findClient } from '../../clients/client-registry.ts'
 import { epochSeconds } from '../../clock.ts'
 import { keys } from '../../store/keys.ts'
-import type { CliContext, CommandResult } from '../cli-context.ts'
+import { type CliContext, type CommandResult, nothingToActOn } from '../cli-context.ts'
 import { type Subcommand, type UsageLine, usageError } from '../command.ts'
 import { registrationLifetimes } from './client-counts.ts'
 
@@ -22,7 +22,7 @@ async function showClient(context: CliContext, args: readonly string[]): Promise
   if (!clientId || rest.length > 0) throw usageError([SHOW])
   const { store, clock, config } = context
   const client = await findClient({ store, clock, clientLifetime: config.ttl.client }, clientId)
-  if (!client) return { data: null, text: `no client ${clientId}`, exitCode: 1 }
+  if (!client) return nothingToActOn({ client_id: clientId, found: false }, `no client ${clientId}`)
   const ttl = await store.ttl(keys.client(clientId))
   const families = await store.setMembers(keys.clientFamilies(clientId))
   const iso = (seconds: number) => new Date(seconds * 1000).toISOString()

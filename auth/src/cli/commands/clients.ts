@@ -9,6 +9,7 @@ import {
   type CommandContext,
   type CommandResult,
   cliLogger,
+  nothingToActOn,
 } from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
 import { clientsCount, registrationLifetimes, summary } from './client-counts.ts'
@@ -81,7 +82,7 @@ async function deleteOne(context: CommandContext, args: readonly string[]): Prom
         data: { client_id: clientId, deleted },
         text: 'deleted; its tokens and consents are revoked',
       }
-    : { data: { client_id: clientId, deleted }, text: `no client ${clientId}`, exitCode: 1 }
+    : nothingToActOn({ client_id: clientId, deleted }, `no client ${clientId}`)
 }
 
 /** `clients list`, `clients count`, `clients show <client-id>` and `clients delete <client-id>`. */

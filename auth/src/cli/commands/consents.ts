@@ -1,7 +1,12 @@
 import { withdrawConsent } from '../../account/connected-apps.ts'
 import { listConsents } from '../../authorization/consent.ts'
 import { tokenLifetimes } from '../../oauth/revocation.ts'
-import { type CommandContext, type CommandResult, cliLogger } from '../cli-context.ts'
+import {
+  type CommandContext,
+  type CommandResult,
+  cliLogger,
+  nothingToActOn,
+} from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
 
 const LIST: UsageLine = { form: 'consents list <user-id>', about: 'clients a user consented to' }
@@ -51,11 +56,7 @@ async function revoke(context: CommandContext, args: readonly string[]): Promise
     revoked_pending_grants: revoked?.pendingGrants ?? [],
   }
   if (!revoked) {
-    return {
-      data,
-      text: `no consent or tokens of user ${userId} for client ${clientId}`,
-      exitCode: 1,
-    }
+    return nothingToActOn(data, `no consent or tokens of user ${userId} for client ${clientId}`)
   }
   const pending = revoked.pendingGrants.length
   const unredeemed = pending > 0 ? `, and ${pending} grant(s) not yet redeemed` : ''

@@ -4,7 +4,12 @@ import {
   revokeTokenFamilies,
   type TokenFilter,
 } from '../../tokens/token-families.ts'
-import { type CommandContext, type CommandResult, parseCommandLine } from '../cli-context.ts'
+import {
+  type CommandContext,
+  type CommandResult,
+  nothingToActOn,
+  parseCommandLine,
+} from '../cli-context.ts'
 import { type UsageLine, usageError, usageText } from '../command.ts'
 
 export const tokensUsage: readonly UsageLine[] = [
@@ -66,7 +71,7 @@ export async function tokensCommand(
     const data = { revoked, marked_only: markedOnly, pending_grants: pendingGrants }
     // Nothing revoked is no admin action: the trail records what changed, not what was asked.
     if (revoked.length + markedOnly.length + pendingGrants.length === 0) {
-      return { data, text: 'no live token family matches: nothing revoked', exitCode: 1 }
+      return nothingToActOn(data, 'no live token family matches: nothing revoked')
     }
     await context.audit.record({
       event: 'admin.tokens_revoked',
