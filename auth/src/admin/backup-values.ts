@@ -32,7 +32,8 @@ const refreshFamily = z.looseObject({
   scopes: strings,
   resources: strings,
   createdAt: z.number(),
-  currentTokenHash: z.string().min(1),
+  // Absent for a family without a refresh token (a client without the refresh grant).
+  currentTokenHash: z.string().min(1).optional(),
 })
 
 /** JSON records by section; the other sections hold plain strings (ids, sealed grants, markers). */

@@ -68,7 +68,8 @@ export const introspectRoute = (deps: AuthDeps) => {
     // A family revoked while it was being written is still stored, and refused by its marker.
     if (found?.kind === 'refresh_token' && !(await isFamilyRevoked(store, found.family.familyId))) {
       const family = found.family
-      const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash))
+      // Found by its refresh token, the family has one.
+      const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash ?? ''))
       return c.json(
         {
           active: true,

@@ -2,13 +2,17 @@ import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { RevokedGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { isFamilyRevoked } from '../oauth/revocation.ts'
-import { RefreshFamilyRevoked, startRefreshFamily } from './refresh-tokens.ts'
+import {
+  RefreshFamilyRevoked,
+  startAccessOnlyFamily,
+  startRefreshFamily,
+} from './refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from './token-response.ts'
 
 /**
- * The first tokens of a grant (code or device): an access token, and a refresh token starting a
- * new family when the client is registered for the refresh grant.
+ * The first tokens of a grant (code or device): an access token, and a refresh token when the
+ * client is registered for the refresh grant. Either way the grant's family is stored and indexed
+ * first, so every revocation by user, client or consent finds it.
  */
 export async function firstTokens(
   deps: AuthDeps,
@@ -43,25 +47,22 @@ export async function firstTokens(
       reason: 'family_revoked',
     })
   }
-  const withRefresh = client.metadata.grant_types.includes('refresh_token')
-  const refreshToken = withRefresh
-    ? await startRefreshFamily(
-        store,
-        clock,
-        {
-          familyId: grant.familyId,
-          clientId: client.client_id,
-          subject: grant.subject,
-          scopes: grant.scopes,
-          resources: grant.resources,
-          grantType: grant.grantType,
-        },
-        lifetimes
-      ).catch((error: unknown) => {
-        throw error instanceof RefreshFamilyRevoked ? revokedWhileIssued() : error
-      })
-    : undefined
-  if (!withRefresh && (await isFamilyRevoked(store, grant.familyId))) throw revokedWhileIssued()
+  const family = {
+    familyId: grant.familyId,
+    clientId: client.client_id,
+    subject: grant.subject,
+    scopes: grant.scopes,
+    resources: grant.resources,
+    grantType: grant.grantType,
+  }
+  // Without the refresh grant the family holds the access token alone, recorded all the same so
+  // that revoking the user's, the client's or the consent's tokens finds it.
+  const refreshToken = await (client.metadata.grant_types.includes('refresh_token')
+    ? startRefreshFamily(store, clock, family, lifetimes)
+    : startAccessOnlyFamily(store, clock, family, lifetimes).then(() => undefined)
+  ).catch((error: unknown) => {
+    throw error instanceof RefreshFamilyRevoked ? revokedWhileIssued() : error
+  })
   await audit.record({
     event: 'token.issued',
     user: grant.subject,

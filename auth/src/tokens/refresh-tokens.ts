@@ -27,7 +27,11 @@ export interface RefreshFamily {
   readonly scopes: readonly string[]
   readonly resources: readonly string[]
   readonly createdAt: number
-  readonly currentTokenHash: string
+  /**
+   * The hash of the family's live refresh token; absent when the client has no refresh grant:
+   * the family then holds the access token of its grant alone, and lives as long as it does.
+   */
+  readonly currentTokenHash?: string
   /**
    * The grant that started the family (`authorization_code` or `device_code`), so a person can
    * tell a device session from an application; absent on families stored before it was recorded.
@@ -76,6 +80,29 @@ export async function startRefreshFamily(
   if (!started) throw new RefreshFamilyRevoked(`family ${family.familyId} was revoked`)
   return token
 }
+
+/**
+ * The family of a grant whose client has no refresh grant: no refresh token, only the access token
+ * issued now. It is recorded and indexed all the same, for as long as that token lives, so that
+ * revoking the user's, the client's or the consent's tokens finds it like any other family.
+ */
+export async function startAccessOnlyFamily(
+  store: Store,
+  clock: Clock,
+  family: Omit<RefreshFamily, 'createdAt' | 'currentTokenHash'>,
+  ttl: RefreshTokenLifetimes
+): Promise<void> {
+  const record: RefreshFamily = { ...family, createdAt: epochSeconds(clock) }
+  // The token is signed a moment after this write, and its `exp` counts from then.
+  const lifetime = ttl.accessTokenTtl + ACCESS_ONLY_MARGIN_SECONDS
+  const started = await store.batch(familyWrites(record, lifetime), {
+    unlessExists: keys.revokedFamily(family.familyId),
+  })
+  if (!started) throw new RefreshFamilyRevoked(`family ${family.familyId} was revoked`)
+}
+
+/** How much longer an access-only family is kept than its token's lifetime. */
+const ACCESS_ONLY_MARGIN_SECONDS = 5
 
 export type RefreshLookup =
   | {
@@ -234,9 +261,10 @@ export async function revokeRefreshFamily(
     return { marked }
   }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
+  const liveToken = family.currentTokenHash ? [keys.refreshToken(family.currentTokenHash)] : []
   // Deletions only: a full store that refused the marker still takes them.
   await store.batch([
-    { op: 'delete', key: keys.refreshToken(family.currentTokenHash) },
+    ...liveToken.map((key): WriteOperation => ({ op: 'delete', key })),
     { op: 'delete', key: keys.refreshFamily(familyId) },
     ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
@@ -249,14 +277,18 @@ export async function revokeRefreshFamily(
  * expires by itself once they all could have.
  */
 function familyWrites(family: RefreshFamily, ttlSeconds: number): WriteOperation[] {
-  const { familyId } = family
+  const { familyId, currentTokenHash } = family
   return [
-    {
-      op: 'put',
-      key: keys.refreshToken(family.currentTokenHash),
-      value: familyId,
-      ttlSeconds,
-    },
+    ...(currentTokenHash === undefined
+      ? []
+      : [
+          {
+            op: 'put',
+            key: keys.refreshToken(currentTokenHash),
+            value: familyId,
+            ttlSeconds,
+          } as const,
+        ]),
     {
       op: 'put',
       key: keys.refreshFamily(familyId),
