@@ -183,6 +183,13 @@ async function standaloneBridgeConfig(): Promise<BridgeConfig> {
   const bridge = await import('../../mcp-services/src/index.ts')
   try {
     const config = bridge.parseBridgeConfig(process.env)
+    // The peers of a replica are bridges on their own listeners; here every service is in-process
+    // behind the token check, where a forwarded request (no token) could not pass.
+    if (config.replicas !== undefined) {
+      throw new ConfigError(
+        'BRIDGE_PEERS: for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
+      )
+    }
     bridge.assertChildUserUsable(config)
     return config
   } catch (error) {

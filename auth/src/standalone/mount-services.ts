@@ -29,13 +29,6 @@ export function mountServices(
   bridgeLogger: Logger,
   userDirectory: UserDirectory
 ): MountedServices {
-  // The peers of a replica are bridges on their own listeners; here every service is in-process
-  // behind the token check, where a forwarded request (no token) could not pass.
-  if (bridgeConfig.replicas !== undefined) {
-    throw new Error(
-      'invalid bridge configuration: BRIDGE_PEERS is for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
-    )
-  }
   const advice = childUserAdvice(bridgeConfig.childUser, process.getuid?.())
   if (advice && deps.config.protectedResources.length > 0) {
     bridgeLogger.warn({ event: 'children_as_root' }, advice)
