@@ -84,13 +84,24 @@ export interface GatewayIdentity {
   readonly signingKeyPinned: boolean
 }
 
+/** A stored record a backup left out: restoring it would fail, and the whole file with it. */
+export interface LeftOutRecord {
+  readonly key: string
+  readonly problem: string
+}
+
+/**
+ * Reads everything a backup holds. A record changed outside the gateway (one `restore` would
+ * refuse) is left out and named, so one damaged key costs that key, not every backup after it.
+ */
 export async function createBackup(
   store: Store,
   clock: Clock,
   gateway: GatewayIdentity
-): Promise<Backup> {
+): Promise<{ readonly backup: Backup; readonly leftOut: readonly LeftOutRecord[] }> {
   const now = epochSeconds(clock)
   const entries: (StringEntry | SetEntry)[] = []
+  const leftOut: LeftOutRecord[] = []
   for (const backedUp of BACKED_UP) {
     const found = new Set<string>()
     if (backedUp.exact) found.add(backedUp.prefix)
@@ -98,9 +109,22 @@ export async function createBackup(
     for (const key of [...found].sort()) {
       const entry =
         backedUp.type === 'set' ? await readSet(store, key) : await readString(store, key, now)
-      if (entry) entries.push(entry)
+      const problem =
+        entry &&
+        'value' in entry &&
+        backupValueProblem(backedUp.section, key.slice(backedUp.prefix.length), entry.value)
+      if (problem) leftOut.push({ key, problem })
+      else if (entry) entries.push(entry)
     }
   }
+  return { backup: backupOf(entries, clock, gateway), leftOut }
+}
+
+function backupOf(
+  entries: (StringEntry | SetEntry)[],
+  clock: Clock,
+  gateway: GatewayIdentity
+): Backup {
   return {
     format: BACKUP_FORMAT,
     version: 1,

@@ -317,4 +317,25 @@ describe('backup and restore', () => {
     // Nothing of a refused file was written.
     expect(await server.store.get('client:injected')).toBeNull()
   })
+
+  it('leaves a record damaged in the store out of the backup, names it, and exits 1', async () => {
+    const registered = await registerTestClient(server, { client_name: 'kept' })
+    await server.store.put('client:damaged', 'not json', { ttlSeconds: 3600 })
+    const file = join(dir, 'with-damage.json')
+    const made = await runCommand(context(), ['backup', file])
+    expect(made.exitCode).toBe(1)
+    expect((made.data as { left_out: unknown }).left_out).toEqual([
+      { key: 'client:damaged', problem: 'not JSON' },
+    ])
+    expect(made.text).toContain(
+      'Left out 1 damaged record(s), changed outside the gateway: client:damaged (not JSON)'
+    )
+    // The file holds everything else, and restores.
+    const backup = JSON.parse(await readFile(file, 'utf8')) as Backup
+    expect(backup.entries.map((entry) => entry.key)).toContain(`client:${registered.client_id}`)
+    expect(backup.entries.map((entry) => entry.key)).not.toContain('client:damaged')
+    const restored = await runCommand(context(), ['restore', file])
+    expect(restored.exitCode).toBeUndefined()
+    await server.store.delete('client:damaged')
+  })
 })

@@ -54,7 +54,7 @@ export async function backupCommand(
   }
   if (second !== undefined) throw usageError(backupUsage)
   const { config, store, clock } = context
-  const backup = await createBackup(store, clock, {
+  const { backup, leftOut } = await createBackup(store, clock, {
     issuer: config.issuer,
     keyPrefix: config.redis?.keyPrefix ?? '',
     signingKeyPinned: config.pinnedSigningKey !== undefined,
@@ -65,11 +65,24 @@ export async function backupCommand(
   const pinned = backup.signing_key_pinned
     ? '\nThe signing key is pinned by JWT_PRIVATE_KEY_B64: keep .env as safe as this file.'
     : ''
+  // Written all the same, for everything else; exit 1 so that a scheduled backup is noticed.
+  const damaged = leftOut.length
+    ? `\nLeft out ${leftOut.length} damaged record(s), changed outside the gateway: ${leftOut
+        .map((record) => `${record.key} (${record.problem})`)
+        .join(', ')}; delete them (a client: clients delete <client-id>).`
+    : ''
   return {
-    data: { file, created_at: backup.created_at, issuer: backup.issuer, counts: backup.counts },
+    data: {
+      file,
+      created_at: backup.created_at,
+      issuer: backup.issuer,
+      counts: backup.counts,
+      left_out: leftOut,
+    },
     text:
       `wrote ${file} (mode 0600): ${countsText(backup.counts)}\n` +
-      `It holds secrets (private signing keys, encrypted GitHub tokens): keep it private.${pinned}`,
+      `It holds secrets (private signing keys, encrypted GitHub tokens): keep it private.${pinned}${damaged}`,
+    ...(leftOut.length ? { exitCode: 1 } : {}),
   }
 }
 
