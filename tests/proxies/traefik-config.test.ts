@@ -59,7 +59,7 @@ describe('the Traefik configuration matches the code', () => {
 
   beforeAll(async () => {
     dynamic = await dynamicConfiguration()
-    server = await createTestAuthServer()
+    server = await createTestAuthServer({ ALLOWED_GITHUB_USERS: '*' })
   })
   afterAll(() => server.close())
 

@@ -59,15 +59,17 @@ export const ECHO_FORWARDED_HEADERS = {
 
 /**
  * The real authorization server app on the run's Redis (its own key prefix), a manual clock and
- * a logger whose lines the test can read.
+ * a logger whose lines the test can read. `restartOf` gives it another server's store and clock:
+ * that gateway started again, with `env` as its new configuration.
  */
 export async function createTestAuthServer(
   env: Record<string, string> = {},
-  parts: { resolveHost?: LookupFunction } = {}
+  parts: { resolveHost?: LookupFunction; restartOf?: TestAuthServer } = {}
 ): Promise<TestAuthServer> {
   const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'info', ...env })
-  const store = createTestRedisStore()
-  const clock = manualClock()
+  const { restartOf, ...composed } = parts
+  const store = restartOf?.store ?? createTestRedisStore()
+  const clock = restartOf?.clock ?? manualClock()
   const logs: Record<string, unknown>[] = []
   const logger: Logger = createLogger(config.logLevel, {
     write: (line: string) => {
@@ -79,7 +81,7 @@ export async function createTestAuthServer(
     store,
     clock,
     logger,
-    ...parts,
+    ...composed,
   })
   return {
     app,

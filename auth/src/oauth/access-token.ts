@@ -37,6 +37,8 @@ export interface AccessTokenClaims {
   readonly name?: string
   readonly email?: string
   readonly orgs?: readonly string[]
+  /** The teams of `ALLOWED_GITHUB_TEAMS` the user is in: `/verify` judges the allow-list by them. */
+  readonly teams?: readonly string[]
   readonly fam?: string
 }
 
@@ -77,6 +79,7 @@ export async function issueAccessToken(
     ...(request.subject.name ? { name: request.subject.name } : {}),
     ...(request.subject.email ? { email: request.subject.email } : {}),
     ...(request.subject.orgs?.length ? { orgs: [...request.subject.orgs] } : {}),
+    ...(request.subject.teams?.length ? { teams: [...request.subject.teams] } : {}),
     ...(request.familyId ? { fam: request.familyId } : {}),
   }
   const key = signingKeys.current()

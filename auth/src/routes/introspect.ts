@@ -9,6 +9,7 @@ import { readFormBody } from '../http/body.ts'
 import { callerAddress } from '../http/caller.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
+import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import { keys } from '../store/keys.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
@@ -27,6 +28,7 @@ export const introspectRoute = (deps: AuthDeps) => {
   // but the server that has just confirmed a revocation (RFC 7009) must not call the token active.
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000, revocationCacheMs: 0 })
   const headers = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+  const allowList = gatewayAllowList(config)
 
   return new Hono().post('/introspect', async (c) => {
     const { form } = await readFormBody(c)
@@ -65,8 +67,13 @@ export const introspectRoute = (deps: AuthDeps) => {
         headers
       )
     }
-    // A family revoked while it was being written is still stored, and refused by its marker.
-    if (found?.kind === 'refresh_token' && !(await isFamilyRevoked(store, found.family.familyId))) {
+    // A family revoked while it was being written is still stored, and refused by its marker; a
+    // user the allow-list no longer admits is refused at the next refresh (RFC 7662 §2.2).
+    if (
+      found?.kind === 'refresh_token' &&
+      isAllowed(found.family.subject, allowList) &&
+      !(await isFamilyRevoked(store, found.family.familyId))
+    ) {
       const family = found.family
       // Found by its refresh token, the family has one.
       const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash ?? ''))

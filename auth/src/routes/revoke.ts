@@ -23,7 +23,7 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
 export const revokeRoute = (deps: AuthDeps) => {
   const { config, store, clock, logger, audit } = deps
   const registry = clientLookup(deps)
-  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000 })
+  const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000, ofAnyUser: true })
   const lifetimes = {
     refreshTokenTtl: config.ttl.refreshToken,
     accessTokenTtl: config.ttl.accessToken,

@@ -24,6 +24,8 @@ describe('GET|POST /verify', () => {
 
   beforeAll(async () => {
     server = await createTestAuthServer({
+      // Tokens are minted below for any user: the gateway's own list admits them all.
+      ALLOWED_GITHUB_USERS: '*',
       MCP_MEMORY_ENABLED: 'true',
       MCP_MEMORY_ALLOWED_USERS: 'alice, id:2002',
       MCP_MEMORY_ALLOWED_ORGS: 'acme',

@@ -1,7 +1,8 @@
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { RevokedGrant } from '../errors.ts'
+import { InvalidGrant, RevokedGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import {
   RefreshFamilyRevoked,
   startAccessOnlyFamily,
@@ -45,6 +46,13 @@ export async function firstTokens(
     })
     return new RevokedGrant('the authorization was revoked before its tokens were issued', {
       reason: 'family_revoked',
+    })
+  }
+  // A code or approved device code outlives its user's place on the allow-list (a restart with a
+  // new list): what it would mint, the list decides now.
+  if (!isAllowed(grant.subject, gatewayAllowList(config))) {
+    throw new InvalidGrant('the user may no longer use the gateway', {
+      reason: 'user_not_allowed',
     })
   }
   const family = {

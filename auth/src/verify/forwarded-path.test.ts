@@ -57,7 +57,8 @@ describe('/verify and forwarded paths that normalisation would change', () => {
   let origin: string
   let bothResources: string
   beforeAll(async () => {
-    server = await createTestAuthServer({ MCP_MEMORY_ENABLED: 'true' })
+    // Tokens are minted below for any user: the gateway's own list admits them all.
+    server = await createTestAuthServer({ ALLOWED_GITHUB_USERS: '*', MCP_MEMORY_ENABLED: 'true' })
     listener = createServer(publicRequestListener(server.app, server.forwardAuth))
     listener.listen(0, '127.0.0.1')
     await once(listener, 'listening')

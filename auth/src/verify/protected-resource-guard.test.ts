@@ -15,7 +15,8 @@ describe('protectedResourceGuard (standalone mode)', () => {
   let close: () => void
 
   beforeAll(async () => {
-    server = await createTestAuthServer()
+    // Tokens are minted below for any user: the gateway's own list admits them all.
+    server = await createTestAuthServer({ ALLOWED_GITHUB_USERS: '*' })
     const echo = server.config.protectedResources.find((r) => r.service.name === 'echo')
     if (!echo) throw new Error('echo is enabled by default')
     const deps = { ...server, logger: createLogger('silent') }

@@ -25,7 +25,11 @@ describe('insufficient_scope challenges of a service that needs several scopes',
   let store: ReturnType<typeof createTestRedisStore>
 
   beforeAll(async () => {
-    const loaded = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'silent' })
+    const loaded = loadConfig({
+      AUTH_ISSUER: TEST_ISSUER,
+      LOG_LEVEL: 'silent',
+      ALLOWED_GITHUB_USERS: '*',
+    })
     const config: Config = {
       ...loaded,
       protectedResources: loaded.protectedResources.map((r) =>

@@ -1,10 +1,12 @@
 import { type JWTHeaderParameters, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose'
 import type { Clock } from '../clock.ts'
+import type { Config } from '../config.ts'
 import { InvalidToken, OAuthError } from '../errors.ts'
 import type { SigningKeys } from '../keys/signing-keys.ts'
 import { LruCache } from '../lru-cache.ts'
 import { ACCESS_TOKEN_TYPE } from '../oauth/access-token.ts'
 import { isRevoked } from '../oauth/revocation.ts'
+import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import type { Store } from '../store/store.ts'
 
 /** An access token whose signature, type, issuer and lifetime have been checked. */
@@ -15,6 +17,8 @@ export interface VerifiedToken {
   readonly name: string | undefined
   readonly email: string | undefined
   readonly orgs: readonly string[]
+  /** `teams`: the user's teams among those `ALLOWED_GITHUB_TEAMS` names. */
+  readonly teams: readonly string[]
   readonly clientId: string
   /** The `scope` claim as issued (space-separated). */
   readonly scope: string
@@ -36,10 +40,16 @@ export interface AccessTokenVerifierOptions {
   readonly keyReloadIntervalMs?: number
   /** Longer bearer values are refused before any parsing. Default 8,192 characters. */
   readonly maxTokenLength?: number
+  /**
+   * Verify tokens of users the gateway's allow-list no longer admits too. Only for revocation: a
+   * token refused for its user must still be revocable, or it would work again once the user is
+   * allowed again.
+   */
+  readonly ofAnyUser?: boolean
 }
 
 export interface AccessTokenVerifierDeps {
-  readonly config: { readonly issuer: string }
+  readonly config: Pick<Config, 'issuer' | 'allowedUsers' | 'allowedOrgs' | 'allowedTeams'>
   readonly store: Store
   readonly clock: Clock
   readonly signingKeys: SigningKeys
@@ -81,6 +91,9 @@ export function createAccessTokenVerifier(
   const revocationCacheMs = options.revocationCacheMs ?? 1_000
   const keyReloadIntervalMs = options.keyReloadIntervalMs ?? 5_000
   const maxTokenLength = options.maxTokenLength ?? 8_192
+  // The list as configured now: a user taken off it is refused from the next start on, not only
+  // at the next refresh. Judged by the token's own claims (id, login, organisations, teams).
+  const allowList = options.ofAnyUser ? undefined : gatewayAllowList(deps.config)
 
   // Keyed by the end of the signature: hashing 43 characters instead of the whole token on every
   // lookup; the entry holds the full token, compared on every hit.
@@ -160,6 +173,11 @@ export function createAccessTokenVerifier(
         )
       }
       const verified = toVerifiedToken(payload)
+      if (allowList && !isAllowed(listedSubject(verified), allowList)) {
+        throw new InvalidToken('the user of this access token may no longer use the gateway', {
+          reason: 'user_not_allowed',
+        })
+      }
       tokens.set(cacheKey(token), { token, verified })
       return verified
     },
@@ -211,6 +229,7 @@ function toVerifiedToken(payload: JWTPayload): VerifiedToken {
   const scope = typeof payload.scope === 'string' ? payload.scope : undefined
   const audience = typeof payload.aud === 'string' ? [payload.aud] : payload.aud
   const orgs = payload.orgs ?? []
+  const teams = payload.teams ?? []
   if (
     !sub ||
     !jti ||
@@ -221,7 +240,9 @@ function toVerifiedToken(payload: JWTPayload): VerifiedToken {
     !Array.isArray(audience) ||
     !audience.every((entry) => typeof entry === 'string') ||
     !Array.isArray(orgs) ||
-    !orgs.every((org) => typeof org === 'string')
+    !orgs.every((org) => typeof org === 'string') ||
+    !Array.isArray(teams) ||
+    !teams.every((team) => typeof team === 'string')
   ) {
     throw new InvalidToken('the access token is invalid', { reason: 'claims' })
   }
@@ -231,6 +252,7 @@ function toVerifiedToken(payload: JWTPayload): VerifiedToken {
     name: text(payload.name),
     email: text(payload.email),
     orgs: orgs as string[],
+    teams: teams as string[],
     clientId,
     scope,
     scopes: new Set(scope.split(' ').filter(Boolean)),
@@ -239,6 +261,10 @@ function toVerifiedToken(payload: JWTPayload): VerifiedToken {
     familyId: text(payload.fam),
     expiresAt: payload.exp,
   }
+}
+
+function listedSubject(token: VerifiedToken) {
+  return { id: token.userId, login: token.login, orgs: token.orgs, teams: token.teams }
 }
 
 function text(value: unknown): string | undefined {

@@ -25,6 +25,8 @@ export async function startGatewayUnderProxy(): Promise<GatewayUnderProxy> {
   const proxyPort = await freePort()
   const proxyUrl = `http://127.0.0.1:${proxyPort}`
   const auth = await createTestAuthServer({
+    // Tokens are minted for any user: the gateway's own list admits them all.
+    ALLOWED_GITHUB_USERS: '*',
     AUTH_ISSUER: proxyUrl,
     MCP_MEMORY_ENABLED: 'true',
   })
