@@ -66,7 +66,16 @@ export const tokenRoute = (deps: AuthDeps) => {
       throw new UnauthorizedClient(`this client is not registered for the ${name} grant`)
     }
     const response = await grants[name](deps, client, form, params.getAll('resource'))
-    await recordUse(registry, client.client_id)
+    // The tokens exist now: a store failing here must not turn them into an error the client
+    // retries, since a refresh token already rotated would then come back as a replay.
+    await recordUse(registry, client.client_id).catch((error: unknown) => {
+      deps.logger.warn({
+        event: 'client_use_not_recorded',
+        client_id: client.client_id,
+        reason: error instanceof Error ? error.message : String(error),
+        detail: 'the store failed after the tokens were issued; the next token request records it',
+      })
+    })
     return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   })
 }

@@ -227,8 +227,41 @@ export async function rotateRefreshToken(
       ttlSeconds: grace.seconds,
     })
   }
-  const taken = await store.takeAndWrite(keys.refreshToken(oldHash), rotation)
+  let taken: string | null
+  try {
+    taken = await store.takeAndWrite(keys.refreshToken(oldHash), rotation)
+  } catch (error) {
+    await undoRotation(store, family, token, next, ttl)
+    throw error
+  }
   return taken === null ? null : next
+}
+
+/**
+ * Takes back a rotation the client was never told of. A write that timed out, or that no replica
+ * confirmed, may still have been applied (the command reached Redis; only its answer did not come
+ * back): the client is told to retry with the token it holds, and that retry, once the reuse grace
+ * is over, would look like a replay and revoke the family. So the old token is made live again,
+ * in one step that only applies while the successor is still live (nobody else was handed it and
+ * used it): sent right after the rotation on the same connection, Redis runs it after the
+ * rotation, whenever that runs. Best effort: when the store does not answer this either, the
+ * rotation most likely never happened.
+ */
+async function undoRotation(
+  store: Store,
+  family: RefreshFamily,
+  token: string,
+  successor: string,
+  ttl: RefreshTokenLifetimes
+): Promise<void> {
+  const oldHash = hashSecret(token)
+  await store
+    .takeAndWrite(keys.refreshToken(hashSecret(successor)), [
+      ...familyWrites({ ...family, currentTokenHash: oldHash }, ttl.refreshTokenTtl),
+      { op: 'delete', key: keys.refreshSuccessor(oldHash) },
+      { op: 'delete', key: keys.rotatedRefreshToken(oldHash) },
+    ])
+    .catch(() => null)
 }
 
 /**

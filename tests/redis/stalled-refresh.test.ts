@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FakeGitHub } from '../support/fake-github.ts'
+import { freePort } from '../support/free-port.ts'
+import type { GatewayProcess } from '../support/gateway-process.ts'
+import {
+  OCTOCAT,
+  type SignedInClient,
+  signInThroughSdk,
+  startGatewayWithGitHub,
+  verifyAtGateway,
+} from '../support/gateway-with-github.ts'
+import { startRedisOnPort } from '../support/redis-topologies.ts'
+import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy.ts'
+
+/**
+ * Redis stalls just as a refresh sends its rotation: the gateway gives up after its command
+ * timeout and answers 503, and Redis runs the rotation afterwards. The client retries with the
+ * token it holds, often long after the reuse grace: that retry must refresh, not be taken for a
+ * replay that revokes the family.
+ */
+describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
+  let redis: { stop(): Promise<void> }
+  let proxy: StallingProxy
+  let github: FakeGitHub
+  let gateway: GatewayProcess
+  beforeAll(async () => {
+    const redisPort = await freePort()
+    redis = await startRedisOnPort(redisPort)
+    proxy = await startStallingProxy(redisPort)
+    ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      ALLOWED_GITHUB_USERS: 'octocat',
+      REFRESH_TOKEN_REUSE_GRACE: '1',
+    }))
+  })
+  afterAll(async () => {
+    await gateway?.stop()
+    await github?.close()
+    await proxy?.close()
+    await redis?.stop()
+  })
+
+  const refresh = (signedIn: SignedInClient) =>
+    fetch(`${gateway.url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        ...signedIn.client,
+        grant_type: 'refresh_token',
+        refresh_token: signedIn.tokens.refresh_token,
+      }).toString(),
+    })
+
+  it('leaves the client its refresh token: the retry after the grace refreshes', async () => {
+    const signedIn = await signInThroughSdk(gateway)
+    // The rotation: the one write that stores a family record and a successor for the grace.
+    proxy.arm((chunk) => {
+      const text = chunk.toString()
+      return text.includes('currentTokenHash') && text.includes('refresh-successor:')
+    }, 7_000)
+
+    const stalled = await refresh(signedIn)
+    expect(stalled.status).toBe(503)
+    expect(await stalled.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    await proxy.released()
+    // Past the reuse grace, counted from when Redis ran the rotation.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+
+    const retried = await refresh(signedIn)
+    const body = (await retried.json()) as { access_token: string; error?: string }
+    expect([retried.status, body.error]).toEqual([200, undefined])
+    expect((await verifyAtGateway(gateway, body.access_token)).status).toBe(200)
+    expect((await verifyAtGateway(gateway, signedIn.tokens.access_token)).status).toBe(200)
+    expect(gateway.output()).not.toContain('reuse_detected')
+  })
+})

@@ -1,0 +1,70 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+
+/**
+ * A TCP relay in front of a real Redis that can stall the way a network or an overloaded server
+ * does: once armed, the first chunk a client sends that `matches` is held, with everything that
+ * client sends after it, for `holdMs`, then delivered in order. Redis then runs the held command
+ * after its sender has given up waiting, as it would after a stall.
+ */
+export interface StallingProxy {
+  readonly port: number
+  /** Holds the next chunk that `matches` (and what follows it on that connection). */
+  arm(matches: (chunk: Buffer) => boolean, holdMs: number): void
+  /** Resolves once a held chunk has been delivered. */
+  released(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startStallingProxy(upstreamPort: number): Promise<StallingProxy> {
+  let armed: { matches: (chunk: Buffer) => boolean; holdMs: number } | undefined
+  let release: (() => void) | undefined
+  let releasedOnce = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const sockets = new Set<Socket>()
+  const relay = (client: Socket) => {
+    const upstream = connect(upstreamPort, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+    }
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    upstream.on('data', (chunk) => client.write(chunk))
+    let held: Buffer[] | undefined
+    client.on('data', (chunk: Buffer) => {
+      if (held) return void held.push(chunk)
+      if (armed?.matches(chunk)) {
+        const { holdMs } = armed
+        armed = undefined
+        held = [chunk]
+        setTimeout(() => {
+          for (const part of held ?? []) upstream.write(part)
+          held = undefined
+          release?.()
+        }, holdMs)
+        return
+      }
+      upstream.write(chunk)
+    })
+  }
+  const server: Server = createServer(relay).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as AddressInfo).port,
+    arm(matches, holdMs) {
+      armed = { matches, holdMs }
+      releasedOnce = new Promise<void>((resolve) => {
+        release = resolve
+      })
+    },
+    released: () => releasedOnce,
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
