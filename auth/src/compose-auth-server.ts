@@ -45,6 +45,7 @@ export async function composeAuthServer(parts: {
   // Every part below reads and writes through it, so every store call is timed and counted.
   const store = meteredStore(parts.store, metrics)
   const signingKeys = await signingKeysAtStart(store, config.pinnedSigningKey, parts.logger)
+  await warnOfEviction(store, parts.logger)
   const upstream = configuredUpstream(config, store, clock)
   const { enabled, allowLoopback } = config.clientIdMetadataDocuments
   const metadataDocumentClients = enabled
@@ -88,4 +89,13 @@ export async function composeAuthServer(parts: {
     users,
     internalApp,
   }
+}
+
+/**
+ * A store that evicts keys loses clients and tokens without a trace, so it is said at every start.
+ * A store that will not tell (a managed Redis may refuse `INFO`) is left unjudged.
+ */
+async function warnOfEviction(store: Store, logger: Logger): Promise<void> {
+  const risk = await store.evictionRisk().catch(() => undefined)
+  if (risk) logger.warn({ event: 'store_may_evict' }, risk)
 }

@@ -114,6 +114,7 @@ export function createMemoryStore(
     usage: space.usage,
 
     ping: async () => {},
+    evictionRisk: async () => undefined,
     async close() {
       space.clear()
       streams.clear()

@@ -120,3 +120,17 @@ export function watchRounds(
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
+
+/**
+ * From `INFO memory`: a memory limit with a policy that evicts keys to stay under it. Clients,
+ * refresh families, revocation markers and signing keys would then vanish without a trace (most
+ * of them carry a TTL, so `volatile-*` policies take them too); only `noeviction` refuses writes
+ * instead, which the gateway answers as a full store (503) and loses nothing.
+ */
+export function evictionRiskIn(info: string): string | undefined {
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim()
+  const limit = Number(field('maxmemory') ?? '0')
+  const policy = field('maxmemory_policy')
+  if (!(limit > 0) || policy === undefined || policy === 'noeviction') return undefined
+  return `Redis evicts keys at its memory limit (maxmemory ${limit} bytes, maxmemory-policy ${policy}): registered clients, tokens, revocations and signing keys can vanish; set maxmemory-policy noeviction`
+}

@@ -1,7 +1,7 @@
 import { Cluster } from 'ioredis'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
-import { clusterNodeInInfo, missingDatabase } from './redis-mistakes.ts'
+import { clusterNodeInInfo, evictionRiskIn, missingDatabase } from './redis-mistakes.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
 import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } from './store.ts'
 
@@ -156,6 +156,16 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       }
     },
 
+    async evictionRisk() {
+      if (redis instanceof Cluster) await redis.ping()
+      const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+      for (const node of nodes) {
+        const risk = evictionRiskIn(await node.info('memory'))
+        if (risk) return risk
+      }
+      return undefined
+    },
+
     close: () => connection.close(),
   }
   return withUnavailability(store, connection)
@@ -195,6 +205,7 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
     appendToStream: wrap(store.appendToStream),
     readStream: wrap(store.readStream),
     ping: wrap(store.ping),
+    evictionRisk: wrap(store.evictionRisk),
   }
 }
 

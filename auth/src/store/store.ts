@@ -73,6 +73,11 @@ export interface Store {
   readStream(key: string, count: number, before?: string): Promise<StreamEntry[]>
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>
+  /**
+   * Why the store may drop keys it was given on its own, to make room (Redis `maxmemory` with an
+   * eviction policy other than `noeviction`), in one line; undefined when it keeps them all.
+   */
+  evictionRisk(): Promise<string | undefined>
   close(): Promise<void>
 }
 
