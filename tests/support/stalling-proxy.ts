@@ -6,7 +6,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
  * A TCP relay in front of a real Redis that can stall the way a network or an overloaded server
  * does: once armed, the first chunk a client sends that `matches` is held, with everything that
  * client sends after it, for `holdMs`, then delivered in order. Redis then runs the held command
- * after its sender has given up waiting, as it would after a stall.
+ * after its sender has given up waiting, as it would after a stall. Or the connections open now
+ * go silent for good, neither delivering nor closing (a host gone, a stale conntrack entry), while
+ * new ones are relayed as before.
  */
 export interface StallingProxy {
   readonly port: number
@@ -14,6 +16,8 @@ export interface StallingProxy {
   arm(matches: (chunk: Buffer) => boolean, holdMs: number): void
   /** Resolves once a held chunk has been delivered. */
   released(): Promise<void>
+  /** The connections open now stop relaying, in both directions, without closing. */
+  silenceOpenConnections(): void
   close(): Promise<void>
 }
 
@@ -24,6 +28,7 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
     release = resolve
   })
   const sockets = new Set<Socket>()
+  const silenced = new WeakSet<Socket>()
   const relay = (client: Socket) => {
     const upstream = connect(upstreamPort, '127.0.0.1')
     for (const socket of [client, upstream]) {
@@ -33,9 +38,12 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
     }
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
-    upstream.on('data', (chunk) => client.write(chunk))
+    upstream.on('data', (chunk) => {
+      if (!silenced.has(client)) client.write(chunk)
+    })
     let held: Buffer[] | undefined
     client.on('data', (chunk: Buffer) => {
+      if (silenced.has(client)) return
       if (held) return void held.push(chunk)
       if (armed?.matches(chunk)) {
         const { holdMs } = armed
@@ -62,6 +70,9 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
       })
     },
     released: () => releasedOnce,
+    silenceOpenConnections() {
+      for (const socket of sockets) silenced.add(socket)
+    },
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

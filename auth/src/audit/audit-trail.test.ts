@@ -221,7 +221,10 @@ describe('the audit trail on a full store', () => {
     const failures = audit.streamFailures()
     expect(failures).toBeGreaterThanOrEqual(2)
     expect(lines.filter((line) => line.audit === true)).toHaveLength(3)
-    expect(lines.filter((line) => line.event === 'audit_stream_failed')).toHaveLength(1)
+    const failed = lines.filter((line) => line.event === 'audit_stream_failed')
+    expect(failed).toHaveLength(1)
+    expect(failed[0]?.cause).toMatch(/OOM|full|memory/i)
+    expect(JSON.stringify(failed[0])).not.toContain('stack')
 
     await redis.makeRoom()
     await audit.record({ event: 'client.deleted', client, by: 'admin' })

@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
-import type { Store } from '../store/store.ts'
+import { storeFailureReason } from '../store/redis-failures.ts'
+import { type Store, StoreUnavailable } from '../store/store.ts'
 import { withRegisteredName } from './audit-client.ts'
 import type { AuditEvent, AuditRecord } from './audit-events.ts'
 
@@ -73,7 +74,13 @@ export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
       if (!failing) {
         failing = true
         parts.logger.error(
-          { event: 'audit_stream_failed', err: error },
+          {
+            event: 'audit_stream_failed',
+            // The store's outage or a full store is no bug: why, in one line, without a stack.
+            ...(error instanceof StoreUnavailable
+              ? { cause: storeFailureReason(error) }
+              : { err: error }),
+          },
           'an audit event could not be kept in the store (it is on standard output); further failures are counted, not logged'
         )
       }

@@ -17,6 +17,7 @@ import {
   TokenCheckUnavailable,
 } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import { storeFailureReason } from '../store/redis-failures.ts'
 import { DamagedRecord, StoreUnavailable } from '../store/store.ts'
 
 /**
@@ -175,7 +176,8 @@ export function forwardAuthRefusal(
     error: refusal.code,
     reason: refusal.reason,
     resource_metadata: refusal.resourceMetadata,
-    ...(refusal instanceof TokenCheckUnavailable ? { err: refusal.cause } : {}),
+    // An outage, not a bug: why, in one line, without a stack on every request.
+    ...(refusal instanceof TokenCheckUnavailable ? { cause: outageReason(refusal.cause) } : {}),
   })
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',
@@ -190,4 +192,8 @@ export function forwardAuthRefusal(
 /** RFC 9110 §5.6.4 quoted-string: escape backslash and double quote. */
 export function quote(value: string): string {
   return value.replace(/[\\"]/g, '\\$&').replace(/[\r\n]/g, ' ')
+}
+
+function outageReason(cause: unknown): string {
+  return cause instanceof Error ? storeFailureReason(cause) : String(cause)
 }

@@ -17,6 +17,10 @@ export interface RedisConnection {
   /** Whether every connection is up: a command sent now does not wait for one to be made. */
   ready(): boolean
   replicated<T>(write: Promise<T>): Promise<T>
+  /** A command was answered (with a result or an error reply): the connection is alive. */
+  answered(): void
+  /** A command timed out: after long enough a silence, the connections are made again. */
+  timedOut(): void
   close(): Promise<void>
 }
 
@@ -43,8 +47,9 @@ export function connectRedis(
   }
   const keyPrefix = effectiveKeyPrefix(topology, prefix)
   const reports = new NodeReports()
+  const silence = commandTimeoutMs * SILENT_TIMEOUTS
   if (topology.kind === 'server') {
-    return single(reports.watch(new Redis(url, common)), keyPrefix, reports)
+    return single(reports.watch(new Redis(url, common)), keyPrefix, reports, silence)
   }
   const { username, password } = topology.credentials
   if (topology.kind === 'cluster') {
@@ -60,7 +65,7 @@ export function connectRedis(
         redisOptions: { ...common, username, password },
       }
     )
-    return single(reports.watch(cluster), keyPrefix, reports)
+    return single(reports.watch(cluster), keyPrefix, reports, silence)
   }
   const options = {
     ...common,
@@ -83,12 +88,14 @@ export function connectRedis(
   // WAIT blocks the connection it is sent on: writes get their own, so reads never queue
   // behind a write waiting for its replica.
   const writer = reports.watch(new Redis(options), sentinels)
+  const ready = () => redis.status === 'ready' && writer.status === 'ready'
   return {
     redis,
     writer,
     prefix: keyPrefix,
     reports,
-    ready: () => redis.status === 'ready' && writer.status === 'ready',
+    ready,
+    ...silenceWatch([redis, writer], silence, ready),
     async replicated(write) {
       const [result, replicas] = await Promise.all([write, writer.wait(1, REPLICA_WAIT_MS)])
       if (replicas < 1) {
@@ -102,15 +109,51 @@ export function connectRedis(
   }
 }
 
-function single(redis: Redis | Cluster, prefix: string, reports: NodeReports): RedisConnection {
+function single(
+  redis: Redis | Cluster,
+  prefix: string,
+  reports: NodeReports,
+  silenceMs: number
+): RedisConnection {
+  const ready = () => redis.status === 'ready'
   return {
     redis,
     writer: redis,
     prefix,
     reports,
-    ready: () => redis.status === 'ready',
+    ready,
     replicated: (write) => write,
+    ...silenceWatch([redis], silenceMs, ready),
     close: () => closeConnection(redis),
+  }
+}
+
+/** How many command timeouts' worth of silence a connection that believes itself up is given. */
+const SILENT_TIMEOUTS = 2
+
+/**
+ * A connection that stops answering without closing (a host gone, a stale NAT or conntrack entry
+ * after Redis moved) would otherwise wait for the kernel to give up retransmitting, about 15
+ * minutes, answering 503 all along. Once nothing has answered for `silenceMs` while commands time
+ * out on connections that believe themselves up, they are dropped and made again. A shorter stall
+ * keeps them, so what was sent still runs in the order it was sent (`undoRotation` relies on it).
+ */
+function silenceWatch(
+  connections: readonly (Redis | Cluster)[],
+  silenceMs: number,
+  ready: () => boolean
+): Pick<RedisConnection, 'answered' | 'timedOut'> {
+  let lastAnswer = Date.now()
+  return {
+    answered() {
+      lastAnswer = Date.now()
+    },
+    timedOut() {
+      if (!ready() || Date.now() - lastAnswer < silenceMs) return
+      // Counted afresh: made again, the connections get the same time before another drop.
+      lastAnswer = Date.now()
+      for (const connection of connections) connection.disconnect(true)
+    },
   }
 }
 

@@ -171,6 +171,8 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
   return withUnavailability(store, connection)
 }
 
+const COMMAND_TIMED_OUT = /Command timed out/
+
 /** Maps every failure of `store` by `asUnavailable` (`redis-failures.ts`). */
 function withUnavailability(store: Store, connection: RedisConnection): Store {
   const { reports } = connection
@@ -179,8 +181,11 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
     async (...args: A): Promise<R> => {
       try {
         const pending = operation(...args)
-        return await (connection.ready() ? pending : reports.untilRefused(pending))
+        const result = await (connection.ready() ? pending : reports.untilRefused(pending))
+        connection.answered()
+        return result
       } catch (error) {
+        if (error instanceof Error && COMMAND_TIMED_OUT.test(error.message)) connection.timedOut()
         throw asUnavailable(error, reports)
       }
     }
