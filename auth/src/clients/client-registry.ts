@@ -162,6 +162,13 @@ export async function updateClient(
         reason: 'unknown_client',
       })
     }
+    // Its refresh tokens are bound to its authentication (RFC 9700 §4.14.2): made public, they
+    // would refresh with no secret at all.
+    if (stored.client_secret_hash !== undefined && !needsSecret(metadata)) {
+      throw new InvalidClientMetadata(
+        'a confidential client cannot become public: register a new client instead'
+      )
+    }
     const update = updatedRecord(stored, metadata)
     const written = await deps.store.batch(
       // No TTL stays none; one about to end stays at least a second (0 would mean never).

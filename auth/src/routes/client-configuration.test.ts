@@ -133,7 +133,7 @@ describe('RFC 7592 client configuration endpoint', () => {
     }
   })
 
-  it('issues a secret when a public client turns confidential, drops it when it turns public', async () => {
+  it('issues a secret when a public client turns confidential, and never turns it public again', async () => {
     const client = await register({ token_endpoint_auth_method: 'none' })
     expect(client.client_secret).toBeUndefined()
     const confidential = await manage(client, {
@@ -153,12 +153,17 @@ describe('RFC 7592 client configuration endpoint', () => {
         token_endpoint_auth_method: 'none',
       }),
     })
-    const body = (await publicAgain.json()) as Record<string, unknown>
-    expect(body).not.toHaveProperty('client_secret_expires_at')
+    // Its refresh tokens would then refresh without a secret (RFC 9700 §4.14.2).
+    expect(publicAgain.status).toBe(400)
+    expect(await publicAgain.json()).toEqual({
+      error: 'invalid_client_metadata',
+      error_description:
+        'a confidential client cannot become public: register a new client instead',
+    })
     const stored = JSON.parse(
       (await server.store.get(`client:${client.client_id}`)) ?? '{}'
     ) as object
-    expect(stored).not.toHaveProperty('client_secret_hash')
+    expect(stored).toHaveProperty('client_secret_hash')
   })
 
   it('of concurrent updates that make a client confidential, one issues the secret: no answer shows a dead one', async () => {
