@@ -6,11 +6,8 @@ import { rememberConsent } from '../authorization/consent.ts'
 import { createLogger } from '../logger.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
-import {
-  findRefreshFamily,
-  rotateRefreshToken,
-  startRefreshFamily,
-} from '../tokens/refresh-tokens.ts'
+import { rotateRefreshToken } from '../tokens/refresh-rotation.ts'
+import { findRefreshFamily, startRefreshFamily } from '../tokens/refresh-tokens.ts'
 import {
   type ConnectedAppsDeps,
   listConnectedApps,

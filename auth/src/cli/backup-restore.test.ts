@@ -135,6 +135,37 @@ describe('backup and restore', () => {
     expect(listed.data).toEqual([expect.objectContaining({ client_id: client.client_id })])
   })
 
+  it('takes a refresh token rotated after the backup as the newest once restored; older ones are replays', async () => {
+    const client = await registerTestClient(server, { client_name: 'Rotated after backup' })
+    const first = await signIn(client)
+    const file = join(dir, 'before-rotation.json')
+    await runCommand(context(), ['backup', file])
+    // The client keeps refreshing after the backup: the store's rotations are then lost with it.
+    const refreshOnce = async (refreshToken: string) =>
+      (await (
+        await tokenRequest(server, client, {
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+        })
+      ).json()) as Record<string, string>
+    const second = await refreshOnce(first.refresh_token ?? '')
+    const third = await refreshOnce(second.refresh_token ?? '')
+    // Past the reuse grace, as a restore is.
+    server.clock.advance(31_000)
+
+    await server.store.clear()
+    await runCommand(context(), ['restore', file])
+    const gateway = await restartGateway()
+    const newest = await gateway.refresh(client, third.refresh_token ?? '')
+    expect(newest.status, await newest.clone().text()).toBe(200)
+    const next = (await newest.json()) as Record<string, string>
+    expect((await gateway.verify(next.access_token ?? '')).status).toBe(200)
+    // The one the backup held as live, and one between, are now behind: replays, which revoke.
+    expect((await gateway.refresh(client, second.refresh_token ?? '')).status).toBe(400)
+    server.clock.advance(1_001)
+    expect((await gateway.verify(next.access_token ?? '')).status).toBe(401)
+  })
+
   it('is idempotent and never overwrites newer state', async () => {
     const client = await registerTestClient(server)
     await signIn(client)

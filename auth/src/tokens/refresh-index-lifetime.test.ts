@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import { rememberConsent } from '../authorization/consent.ts'
 import { keys } from '../store/keys.ts'
-import { rotateRefreshToken, startRefreshFamily } from './refresh-tokens.ts'
+import { rotateRefreshToken } from './refresh-rotation.ts'
+import { startRefreshFamily } from './refresh-tokens.ts'
 
 /**
  * The index sets (a user's and a client's refresh families, a user's consents) expire by

@@ -3,13 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
+import { rotateRefreshToken } from './refresh-rotation.ts'
 import { parseRefreshToken } from './refresh-token-format.ts'
-import {
-  lookUpRefreshToken,
-  type RefreshFamily,
-  rotateRefreshToken,
-  startRefreshFamily,
-} from './refresh-tokens.ts'
+import { lookUpRefreshToken, type RefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
 
 /**
  * Refresh tokens name their family, so a rotated one is recognised without a marker; tokens of
@@ -52,12 +48,45 @@ describe('refresh token format', () => {
   it('revokes nothing for a token that names a family but was never issued to it', async () => {
     const familyId = randomUUID()
     const token = await start(familyId)
-    const [, random] = token.split('.')
-    const forged = [`${familyId}.${newSecret()}.${'A'.repeat(22)}`, `${familyId}.${random}.x`]
+    const [, generation, random] = token.split('.')
+    expect(generation).toBe('1')
+    const forged = [
+      `${familyId}.${newSecret()}.${'A'.repeat(22)}`,
+      `${familyId}.1.${random}.x`,
+      // A later generation is believed only with the family's MAC.
+      `${familyId}.7.${random}.${'A'.repeat(22)}`,
+      `${familyId}.0.${random}.${'A'.repeat(22)}`,
+    ]
     for (const attempt of forged) {
       expect(await lookUpRefreshToken(store, attempt)).toEqual({ outcome: 'unknown' })
     }
     expect((await live(token)).familyId).toBe(familyId)
+  })
+
+  it('takes a token ahead of the store (its rotation lost) as live, and one behind as reused', async () => {
+    const familyId = randomUUID()
+    const first = await start(familyId)
+    const second = (await rotateRefreshToken(store, await live(first), first, options)) ?? ''
+    // What the store held after the first rotation, as a backup or an older AOF would.
+    const saved = await store.getMany([
+      keys.refreshFamily(familyId),
+      keys.refreshToken(hashSecret(second)),
+    ])
+    const third = (await rotateRefreshToken(store, await live(second), second, options)) ?? ''
+    expect(parseRefreshToken(third)?.generation).toBe(3)
+    await store.delete(keys.refreshToken(hashSecret(third)))
+    await store.put(keys.refreshFamily(familyId), saved[0] ?? '', { ttlSeconds: 3600 })
+    await store.put(keys.refreshToken(hashSecret(second)), saved[1] ?? '', { ttlSeconds: 3600 })
+
+    const ahead = await lookUpRefreshToken(store, third)
+    expect(ahead).toMatchObject({ outcome: 'live', aheadOfStore: true })
+    const fourth = await rotateRefreshToken(store, await live(third), third, options)
+    expect(parseRefreshToken(fourth ?? '')?.generation).toBe(4)
+    expect((await live(fourth ?? '')).generation).toBe(4)
+    // The token the store had as live is behind now: a replay.
+    for (const behind of [first, second, third]) {
+      expect(await lookUpRefreshToken(store, behind)).toEqual({ outcome: 'reused', familyId })
+    }
   })
 
   it('keeps a token of the format before refreshing, and catches its reuse by its marker', async () => {

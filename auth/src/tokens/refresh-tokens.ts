@@ -5,7 +5,7 @@ import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
 import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'
-import { openSuccessor, type ReuseGrace, sealSuccessor } from './refresh-successor.ts'
+import { openSuccessor, type ReuseGrace } from './refresh-successor.ts'
 import {
   issuedWithKey,
   newFamilyTokenKey,
@@ -42,6 +42,11 @@ export interface RefreshFamily {
    * families stored before tokens named their family, until their next rotation.
    */
   readonly tokenKey?: string
+  /**
+   * The generation of the live refresh token (1 for the first, one more at each rotation);
+   * absent on families stored before tokens carried it.
+   */
+  readonly generation?: number
 }
 
 export interface RefreshTokenLifetimes {
@@ -67,12 +72,13 @@ export async function startRefreshFamily(
   ttl: RefreshTokenLifetimes
 ): Promise<string> {
   const tokenKey = newFamilyTokenKey()
-  const token = newRefreshToken(family.familyId, tokenKey)
+  const token = newRefreshToken(family.familyId, tokenKey, 1)
   const record: RefreshFamily = {
     ...family,
     createdAt: epochSeconds(clock),
     currentTokenHash: hashSecret(token),
     tokenKey,
+    generation: 1,
   }
   const started = await store.batch(familyWrites(record, ttl.refreshTokenTtl), {
     unlessExists: keys.revokedFamily(family.familyId),
@@ -110,6 +116,12 @@ export type RefreshLookup =
       readonly family: RefreshFamily
       /** The family was revoked while it was being created (a code replay racing it). */
       readonly revoked: boolean
+      /**
+       * The token is ahead of the store: a later generation than the family's live one, with a
+       * MAC only the gateway can make. The store lost the rotation that issued it (Redis lost its
+       * last writes, or a backup was restored); it is the client's newest token, not a replay.
+       */
+      readonly aheadOfStore?: true
     }
   /** Replaced within the reuse grace: the caller hands out `successor` again. */
   | { readonly outcome: 'just_rotated'; readonly familyId: string; readonly successor: string }
@@ -141,8 +153,12 @@ export async function lookUpRefreshToken(
   }
   const successor = openSuccessor(token, tokenHash, rotation, grace)
   if (successor) return { outcome: 'just_rotated', ...successor }
-  // Not the live token, but one the family issued: it was rotated, and it came back.
+  // Not the live token, but one the family issued: it was rotated and came back, or the store
+  // lost the rotation that issued it.
   if (family?.tokenKey && issuedWithKey(named, family.tokenKey)) {
+    if (named.generation !== undefined && named.generation > (family.generation ?? 0)) {
+      return { outcome: 'live', family, revoked: revoked !== null, aheadOfStore: true }
+    }
     return { outcome: 'reused', familyId: named.familyId }
   }
   return { outcome: 'unknown' }
@@ -182,86 +198,6 @@ export async function findRefreshFamily(
 ): Promise<RefreshFamily | null> {
   const key = keys.refreshFamily(familyId)
   return parseRecord<RefreshFamily>(await store.get(key), key)
-}
-
-/**
- * Replaces the presented refresh token with a new one. Taking the old token, storing the new one
- * and leaving the successor for the reuse grace are one atomic step (one round trip), so a request
- * that finds the old token gone also finds its successor. Returns null when another request
- * rotated it first.
- *
- * Nothing is kept per rotation beyond the grace: the family record names its live token, and a
- * rotated token that comes back is recognised by the family it names (`refresh-token-format.ts`).
- * Only a token of the format before gets a marker (`refresh-rotated:`), once per family: the
- * token that replaces it names the family.
- */
-export async function rotateRefreshToken(
-  store: Store,
-  family: RefreshFamily,
-  token: string,
-  options: {
-    readonly ttl: RefreshTokenLifetimes
-    readonly subject: TokenSubject
-    readonly grace: ReuseGrace
-  }
-): Promise<string | null> {
-  const { ttl, subject, grace } = options
-  const oldHash = hashSecret(token)
-  const tokenKey = family.tokenKey ?? newFamilyTokenKey()
-  const next = newRefreshToken(family.familyId, tokenKey)
-  const record: RefreshFamily = { ...family, subject, currentTokenHash: hashSecret(next), tokenKey }
-  const rotation: WriteOperation[] = familyWrites(record, ttl.refreshTokenTtl)
-  if (!parseRefreshToken(token)) {
-    rotation.push({
-      op: 'put',
-      key: keys.rotatedRefreshToken(oldHash),
-      value: family.familyId,
-      ttlSeconds: ttl.refreshTokenTtl,
-    })
-  }
-  if (grace.seconds > 0) {
-    rotation.push({
-      op: 'put',
-      key: keys.refreshSuccessor(oldHash),
-      value: sealSuccessor(token, next, family.familyId, grace.clock.now()),
-      ttlSeconds: grace.seconds,
-    })
-  }
-  let taken: string | null
-  try {
-    taken = await store.takeAndWrite(keys.refreshToken(oldHash), rotation)
-  } catch (error) {
-    await undoRotation(store, family, token, next, ttl)
-    throw error
-  }
-  return taken === null ? null : next
-}
-
-/**
- * Takes back a rotation the client was never told of. A write that timed out, or that no replica
- * confirmed, may still have been applied (the command reached Redis; only its answer did not come
- * back): the client is told to retry with the token it holds, and that retry, once the reuse grace
- * is over, would look like a replay and revoke the family. So the old token is made live again,
- * in one step that only applies while the successor is still live (nobody else was handed it and
- * used it): sent right after the rotation on the same connection, Redis runs it after the
- * rotation, whenever that runs. Best effort: when the store does not answer this either, the
- * rotation most likely never happened.
- */
-async function undoRotation(
-  store: Store,
-  family: RefreshFamily,
-  token: string,
-  successor: string,
-  ttl: RefreshTokenLifetimes
-): Promise<void> {
-  const oldHash = hashSecret(token)
-  await store
-    .takeAndWrite(keys.refreshToken(hashSecret(successor)), [
-      ...familyWrites({ ...family, currentTokenHash: oldHash }, ttl.refreshTokenTtl),
-      { op: 'delete', key: keys.refreshSuccessor(oldHash) },
-      { op: 'delete', key: keys.rotatedRefreshToken(oldHash) },
-    ])
-    .catch(() => null)
 }
 
 /**
@@ -309,7 +245,7 @@ export async function revokeRefreshFamily(
  * lifetime, and its index sets at least as long, so an index set outlives every family in it and
  * expires by itself once they all could have.
  */
-function familyWrites(family: RefreshFamily, ttlSeconds: number): WriteOperation[] {
+export function familyWrites(family: RefreshFamily, ttlSeconds: number): WriteOperation[] {
   const { familyId, currentTokenHash } = family
   return [
     ...(currentTokenHash === undefined

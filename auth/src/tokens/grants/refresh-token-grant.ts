@@ -7,12 +7,12 @@ import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
+import { rotateRefreshToken } from '../refresh-rotation.ts'
 import {
   findRefreshFamily,
   lookUpRefreshToken,
   type RefreshFamily,
   revokeRefreshFamily,
-  rotateRefreshToken,
 } from '../refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from '../token-response.ts'
 
@@ -99,6 +99,15 @@ export async function refreshTokenGrant(
   if (lookup.outcome === 'just_rotated') return reissue(lookup)
   const { family } = lookup
   if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
+  if (lookup.aheadOfStore) {
+    deps.logger.warn({
+      event: 'refresh_token_ahead_of_store',
+      client_id: client.client_id,
+      family_id: family.familyId,
+      detail:
+        'the store lost the rotation that issued this refresh token (Redis lost its last writes, or a backup was restored): it refreshes as the live one',
+    })
+  }
   // A family revoked while it was being created (a code replay racing its redemption).
   if (lookup.revoked) throw invalid('family_revoked')
   const granted = narrowed(family)
