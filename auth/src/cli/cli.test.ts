@@ -154,6 +154,22 @@ describe('admin CLI', () => {
     const usage = await admin(['nonsense'], env)
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('usage: npm run admin')
+    // A mistake says what it was before the usage.
+    expect(usage.stderr.split('\n')[0]).toBe('unknown command: nonsense')
+    const [subcommand, secret, url] = await Promise.all([
+      admin(['clients', 'frob'], env),
+      admin(['secrets', 'NOPE', '--file', '/nonexistent/.env'], env),
+      admin(['health', '--url', 'notaurl'], env),
+    ])
+    expect([subcommand.code, subcommand.stderr.split('\n')[0]]).toEqual([
+      2,
+      'unknown subcommand: frob',
+    ])
+    expect([secret.code, secret.stderr.split('\n')[0]]).toEqual([
+      2,
+      expect.stringMatching(/^cannot generate NOPE: the generated secrets are /),
+    ])
+    expect([url.code, url.stderr.split('\n')[0]]).toEqual([2, '--url: not a URL: notaurl'])
     const noRedis = await admin(['clients', 'list'])
     expect(noRedis.code).toBe(2)
     expect(noRedis.stderr).toContain('REDIS_URL')
@@ -189,8 +205,14 @@ describe('admin CLI', () => {
     if (!full || !clients) throw new Error('the CLI did not run')
     expect(full.code).toBe(2)
     expect(helpNonsense).toEqual(full)
+    // The mistake's first line names it; the usage under it is what help prints.
+    expect(full.stderr.split('\n')[0]).toBe('unknown command: nonsense')
     for (const help of helped.slice(0, everyCommand.length)) {
-      expect(help).toEqual({ code: 0, stdout: full.stderr, stderr: '' })
+      expect(help).toEqual({
+        code: 0,
+        stdout: full.stderr.slice(full.stderr.indexOf('\n') + 1),
+        stderr: '',
+      })
     }
     // A command's usage lists every form it dispatches: `clients show` too.
     expect(clients.code).toBe(2)

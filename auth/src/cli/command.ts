@@ -55,7 +55,9 @@ export function bySubcommand<C>(subcommands: Readonly<Record<string, Subcommand<
       const [word, ...rest] = args
       const subcommand =
         word !== undefined && Object.hasOwn(subcommands, word) ? subcommands[word] : undefined
-      if (!subcommand) throw usageError(usage)
+      if (!subcommand) {
+        throw usageError(usage, word === undefined ? undefined : `unknown subcommand: ${word}`)
+      }
       return subcommand.run(context, rest)
     },
   }

@@ -54,10 +54,13 @@ try {
   const help = helpAsked(words)
   const [name, ...rest] = words
   if (help) {
-    if (help.command !== undefined && !isCommand(help.command)) throw new UsageError(USAGE)
+    if (help.command !== undefined && !isCommand(help.command)) {
+      throw new UsageError(`unknown command: ${help.command}\n${USAGE}`)
+    }
     process.stdout.write(`${helpText(help.command)}\n`)
   } else {
-    if (!name || !isCommand(name)) throw new UsageError(USAGE)
+    if (!name) throw new UsageError(USAGE)
+    if (!isCommand(name)) throw new UsageError(`unknown command: ${name}\n${USAGE}`)
     const result = await run(name, rest)
     if (json) process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`)
     else (result.nothingToActOn ? process.stderr : process.stdout).write(`${result.text}\n`)

@@ -26,6 +26,9 @@ export async function healthCommand(
   )
   if (positionals.length > 0) throw usageError(healthUsage)
   const url = values.url?.replace(/\/+$/, '')
+  if (url !== undefined && !URL.canParse(url)) {
+    throw usageError(healthUsage, `--url: not a URL: ${values.url}`)
+  }
   const config = loadConfig(url ? { ...env, AUTH_ISSUER: url } : env)
   const store = config.redis
     ? createRedisStore(config.redis.url, config.redis.keyPrefix)

@@ -1,6 +1,6 @@
 import { GENERATED_SECRETS, writeMissingSecrets } from '../../admin/secrets.ts'
 import { type CommandResult, parseCommandLine } from '../cli-context.ts'
-import { type UsageLine, usageText } from '../command.ts'
+import { type UsageLine, usageError, usageText } from '../command.ts'
 
 export const secretsUsage: readonly UsageLine[] = [
   {
@@ -19,6 +19,14 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
     },
     usageText(secretsUsage)
   )
+  // A name it cannot generate is a mistake of the command line (exit 2), as an unknown option is.
+  const unknown = positionals.filter((name) => !GENERATED_SECRETS.some((s) => s.name === name))
+  if (unknown.length > 0) {
+    throw usageError(
+      secretsUsage,
+      `cannot generate ${unknown.join(', ')}: the generated secrets are ${GENERATED_SECRETS.map((s) => s.name).join(', ')}`
+    )
+  }
   const report = await writeMissingSecrets(
     { envFile: values.file, exampleFile: values.example },
     positionals
