@@ -84,6 +84,18 @@ async function main(): Promise<void> {
       'METRICS_TOKEN is set but INTERNAL_API_SECRET is not: /metrics is served on the internal port, which does not listen without it'
     )
   }
+  if (!config.dynamicClientRegistration && !config.clientIdMetadataDocuments.enabled) {
+    logger.warn(
+      { event: 'no_new_clients' },
+      'DYNAMIC_CLIENT_REGISTRATION and CLIENT_ID_METADATA_DOCUMENTS are both false: no new client can be added; only registrations already stored (or restored from a backup) work'
+    )
+  }
+  if (bridgeConfig?.metrics !== undefined) {
+    logger.warn(
+      { event: 'metrics_not_served' },
+      "METRICS_PORT is set, but the standalone gateway does not serve its bridged services' metrics: only a bridge started on its own (npm run start:service) listens there"
+    )
+  }
   if (!deps.upstream) {
     logger.warn(
       { event: 'no_identity_provider' },

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../support/free-port.ts'
 import {
   type GatewayProcess,
   runGatewayExpectingFailure,
@@ -93,6 +94,23 @@ describe('the start command (standalone, embedded defaults)', () => {
     expect(gateway.output()).toContain('client.registered')
     expect(gateway.output()).not.toContain(client_secret)
     expect(gateway.output()).not.toContain(registration_access_token)
+  })
+})
+
+describe('start-up warnings about settings that do less than they seem to', () => {
+  it('says when no client can be added, and when METRICS_PORT opens nothing', async () => {
+    const gateway = await startGatewayProcess({
+      DYNAMIC_CLIENT_REGISTRATION: 'false',
+      CLIENT_ID_METADATA_DOCUMENTS: 'false',
+      METRICS_PORT: String(await freePort()),
+      METRICS_TOKEN: 'metrics-token-of-this-test-0123456789',
+    })
+    try {
+      expect(gateway.output()).toContain('"event":"no_new_clients"')
+      expect(gateway.output()).toMatch(/"event":"metrics_not_served".*METRICS_PORT is set/)
+    } finally {
+      await gateway.stop()
+    }
   })
 })
 

@@ -18,7 +18,14 @@ export function createInternalApp(deps: AuthDeps, users: UserDirectory, secret: 
   // Before the secret check: `/metrics` answers (or refuses) with its own token and never gets
   // that far, so the scraper's token opens nothing else.
   if (deps.metrics) {
-    app.route('/', internalMetricsRoute(deps.metrics, deps.config.metricsToken ?? secret))
+    const { metricsToken } = deps.config
+    app.route(
+      '/',
+      internalMetricsRoute(deps.metrics, {
+        value: metricsToken ?? secret,
+        ownToken: metricsToken !== undefined,
+      })
+    )
   }
   app.use('*', internalSecretCheck(secret))
   app.route('/', internalUserRoute(users))

@@ -7,18 +7,25 @@ import { InvalidToken, MissingToken } from '../errors.ts'
  * port is on networks other containers share, and it hands out users' GitHub tokens. Compared in
  * constant time (both sides hashed to equal length first).
  */
-export function internalSecretCheck(secret: string): MiddlewareHandler {
+export function internalSecretCheck(
+  secret: string,
+  /** How the refusal names the credential; a scraper's is not the internal API's secret. */
+  named = {
+    missing: 'the internal API requires its secret',
+    wrong: 'the internal API secret is wrong',
+  }
+): MiddlewareHandler {
   const expected = digest(secret)
   return async (c, next) => {
     const header = c.req.header('authorization')
     const presented = header?.match(/^Bearer +(\S+)$/i)?.[1]
     if (header === undefined) {
-      throw new MissingToken('the internal API requires its secret', {
+      throw new MissingToken(named.missing, {
         reason: 'internal_secret_missing',
       })
     }
     if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
-      throw new InvalidToken('the internal API secret is wrong', {
+      throw new InvalidToken(named.wrong, {
         reason: 'internal_secret_wrong',
       })
     }

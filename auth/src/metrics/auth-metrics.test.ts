@@ -55,6 +55,12 @@ describe('GET /metrics on the internal port', () => {
       expect(response.status).toBe(401)
       expect(await response.json()).toMatchObject({ error: 'invalid_token' })
     }
+    // The refusal names the scraper's own token, never the internal API's secret.
+    const missing = (await (await scrape(server.internalApp, null)).json()) as Record<
+      string,
+      string
+    >
+    expect(missing.error_description).toBe('/metrics requires METRICS_TOKEN as a bearer token')
     const users = await scrape(server.internalApp, METRICS_TOKEN, '/internal/users/1001')
     expect(users.status).toBe(401)
     // And the public app has no /metrics.
