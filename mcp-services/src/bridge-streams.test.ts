@@ -106,3 +106,24 @@ describe('bridge stream replay bounds', () => {
     }
   })
 })
+
+describe('streams the client holds open', () => {
+  it('ends the standalone GET stream after its lifetime; the client opens it again', async () => {
+    const bridge = await startTestBridge(fixtureService, { streamMaxAgeMs: 300 })
+    try {
+      const session = await openRawSession(bridge.url, 'alice')
+      const opened = await session.get()
+      expect(opened.status).toBe(200)
+      const stream = new SseReader(opened)
+      const started = Date.now()
+      await expect.poll(() => stream.ended, { timeout: 5_000, interval: 50 }).toBe(true)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+      // Ended by the bridge, not lost: the session takes a new one (no 409 for a second stream).
+      const again = await session.get()
+      expect(again.status).toBe(200)
+      await new SseReader(again).disconnect()
+    } finally {
+      await bridge.close()
+    }
+  })
+})

@@ -78,6 +78,13 @@ export interface BridgeConfig {
    */
   readonly eventStore: { readonly maxEvents: number; readonly maxBytes: number }
   /**
+   * How long a stream the client holds open (the session's standalone GET stream, a
+   * `subscriptions/listen`) lasts before the bridge ends it: 10 minutes. The proxy checks the token
+   * when a stream opens, not while it runs; ended, it is opened again (both SDKs reconnect), so a
+   * revoked token stops receiving within this time. Fixed, as the event store's bounds are.
+   */
+  readonly streamMaxAgeMs: number
+  /**
    * The secret the edge adds to every request it forwards (`X-Bridge-Secret`); unset: none.
    * Checked by the bridge's own listener (`main.ts`), not by in-process mounts.
    */
@@ -179,6 +186,7 @@ export function parseBridgeConfig(
     githubApiUrl: e.GITHUB_API_URL,
     maxRequestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     eventStore: Object.freeze({ maxEvents: 1000, maxBytes: 4 * 1024 * 1024 }),
+    streamMaxAgeMs: 10 * 60_000,
     sharedSecret: e.BRIDGE_SHARED_SECRET,
     internalApi:
       e.AUTH_INTERNAL_URL === undefined || e.INTERNAL_API_SECRET === undefined

@@ -245,6 +245,7 @@ async function createSession(identity: Identity, deps: McpRouteDeps): Promise<Se
     now: deps.now,
     maxRequestBodyBytes: deps.config.maxRequestBodyBytes,
     eventStoreLimits: deps.config.eventStore,
+    streamMaxAgeMs: deps.config.streamMaxAgeMs,
     hiddenClientCapabilities: deps.service.hiddenClientCapabilities,
     filterForClient: deps.policy && ((message) => deps.policy?.answer(session, message) ?? message),
     newSessionId: deps.newSessionId,

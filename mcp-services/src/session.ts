@@ -35,6 +35,8 @@ export interface SessionOptions {
   readonly maxRequestBodyBytes: number
   /** What is kept of the session's SSE events for `Last-Event-ID` resumption. */
   readonly eventStoreLimits: EventStoreLimits
+  /** When the standalone GET stream is ended, for the client to open it again past the proxy. */
+  readonly streamMaxAgeMs: number
   /** Client capabilities stripped from `initialize` (see the catalog). */
   readonly hiddenClientCapabilities: readonly string[]
   /** Applied to every message of the child before it goes to the client (policy: tools/list). */
@@ -178,7 +180,12 @@ export class Session {
     const type = response.headers.get('content-type') ?? ''
     if (!response.body || !type.startsWith('text/event-stream')) return response
     this.#open[kind] += 1
+    const aged =
+      kind === 'standalone'
+        ? setTimeout(() => this.endStandaloneStream(), this.#options.streamMaxAgeMs).unref()
+        : undefined
     const body = onEnd(response.body, () => {
+      clearTimeout(aged)
       this.#open[kind] -= 1
       this.#lastActivity = this.#options.now()
     })

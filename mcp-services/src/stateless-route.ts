@@ -202,7 +202,7 @@ export async function serveStateless(
         ),
       })
     case 'subscriptions/listen':
-      return listen(pooled, id, body.params, request.signal)
+      return listen(pooled, id, body.params, request.signal, deps.config.streamMaxAgeMs)
   }
   if (method === 'tools/list') forgetMirroredParams(pooled)
   if (method === 'tools/call') {

@@ -9,7 +9,13 @@ import {
   textOf,
 } from './testing/harness.ts'
 import { ManualClock } from './testing/manual-clock.ts'
-import { connectModernClient, postModern } from './testing/modern-client.ts'
+import {
+  connectModernClient,
+  modernEnvelope,
+  modernHeaders,
+  postModern,
+} from './testing/modern-client.ts'
+import { SseReader } from './testing/raw-client.ts'
 
 function service(name: string): ServiceDefinition {
   const found = findService(name)
@@ -335,4 +341,31 @@ describe('the pool at its cap', () => {
     await alice.close()
     await bob.close()
   }, 120_000)
+})
+
+describe('subscriptions/listen over time', () => {
+  it('ends the stream after its lifetime, for the client to listen again past the proxy', async () => {
+    const bridge = await startTestBridge(service('everything'), { streamMaxAgeMs: 300 })
+    try {
+      const response = await fetch(bridge.url, {
+        method: 'POST',
+        headers: modernHeaders('alice', 'subscriptions/listen'),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'subscriptions/listen',
+          params: { _meta: modernEnvelope(), notifications: { toolsListChanged: true } },
+        }),
+      })
+      expect(response.status).toBe(200)
+      const stream = new SseReader(response)
+      await stream.waitFor(
+        (message) => message.method === 'notifications/subscriptions/acknowledged'
+      )
+      expect(stream.ended).toBe(false)
+      await expect.poll(() => stream.ended, { timeout: 5_000, interval: 50 }).toBe(true)
+    } finally {
+      await bridge.close()
+    }
+  })
 })

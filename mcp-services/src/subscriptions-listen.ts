@@ -13,13 +13,15 @@ const LIST_CHANGED: ReadonlyArray<readonly [string, string, string]> = [
  * `subscriptions/listen`: an SSE stream that opens with the acknowledgement (the part of the
  * filter honoured: the list-changed flags whose list the child says can change; resource
  * subscriptions are not relayed) and then carries the child's matching notifications, tagged
- * with the subscription's id, until the client goes away, the child ends or the bridge shuts down.
+ * with the subscription's id, until the client goes away, the child ends, the bridge shuts down
+ * or `maxAgeMs` has passed (the client listens again, past the proxy's token check).
  */
 export function listen(
   pooled: PooledChild,
   id: string | number,
   params: unknown,
-  signal: AbortSignal
+  signal: AbortSignal,
+  maxAgeMs: number
 ): Response {
   const filter = isObject(params) && isObject(params.notifications) ? params.notifications : {}
   const capabilities = isObject(pooled.initializeResult.capabilities)
@@ -36,7 +38,9 @@ export function listen(
   }
   const meta = { [SUBSCRIPTION_ID_META_KEY]: id }
   let listener: NotificationListener | undefined
+  let aged: NodeJS.Timeout | undefined
   const stop = () => {
+    clearTimeout(aged)
     if (listener) pooled.listeners.delete(listener)
     listener = undefined
   }
@@ -58,5 +62,6 @@ export function listen(
     signal.addEventListener('abort', end, { once: true })
     pooled.streamsEnded.addEventListener('abort', end, { once: true })
     void pooled.child.exited.then(end)
+    aged = setTimeout(end, maxAgeMs).unref()
   }, stop)
 }
