@@ -51,7 +51,7 @@ describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
       }).toString(),
     })
 
-  it('leaves the client its refresh token: the retry after the grace refreshes', async () => {
+  it('keeps one line of tokens: every retry with the old token, however late, gets the same successor', async () => {
     const signedIn = await signInThroughSdk(gateway)
     // The rotation: the one write that stores a family record and a successor for the grace.
     proxy.arm((chunk) => {
@@ -63,12 +63,21 @@ describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
     expect(stalled.status).toBe(503)
     expect(await stalled.json()).toMatchObject({ error: 'temporarily_unavailable' })
     await proxy.released()
-    // Past the reuse grace, counted from when Redis ran the rotation.
-    await new Promise((resolve) => setTimeout(resolve, 1_500))
 
+    type Tokens = { access_token: string; refresh_token: string; error?: string }
+    // Another session of the client with the same token, past the grace, and the first one's
+    // retry later still: both get the successor Redis stored after the gateway gave up.
+    const parallel = await refresh(signedIn)
+    const successor = (await parallel.json()) as Tokens
+    expect([parallel.status, successor.error]).toEqual([200, undefined])
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
     const retried = await refresh(signedIn)
-    const body = (await retried.json()) as { access_token: string; error?: string }
+    const body = (await retried.json()) as Tokens
     expect([retried.status, body.error]).toEqual([200, undefined])
+    expect(body.refresh_token).toBe(successor.refresh_token)
+    // The successor refreshes as the family's live token: one line, nothing revoked.
+    const next = await refresh({ ...signedIn, tokens: body })
+    expect(next.status).toBe(200)
     expect((await verifyAtGateway(gateway, body.access_token)).status).toBe(200)
     expect((await verifyAtGateway(gateway, signedIn.tokens.access_token)).status).toBe(200)
     expect(gateway.output()).not.toContain('reuse_detected')

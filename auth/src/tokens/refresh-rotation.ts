@@ -12,9 +12,10 @@ import { familyWrites, type RefreshFamily, type RefreshTokenLifetimes } from './
  * step (one round trip), so a request that finds the old token gone also finds its successor.
  * Returns null when another request rotated it first.
  *
- * The live token taken is the presented one, or, for a token ahead of the store (`lookUpRefreshToken`
- * found the store had lost the rotation that issued it), the one the store still holds as live.
- * The new generation is past both, so no token issued before the loss can come back as live.
+ * What is taken is the presented token, or, for a token ahead of a restored family
+ * (`lookUpRefreshToken`), the family's `family-restored:` mark: once per restore, and the token
+ * the backup held as live goes with it. The new generation is past both, so nothing issued before
+ * comes back as live. Every rotation also clears that mark.
  *
  * Nothing is kept per rotation beyond the grace: the family record names its live token, and a
  * rotated token that comes back is recognised by the family it names (`refresh-token-format.ts`).
@@ -29,12 +30,12 @@ export async function rotateRefreshToken(
     readonly ttl: RefreshTokenLifetimes
     readonly subject: TokenSubject
     readonly grace: ReuseGrace
+    readonly aheadOfStore?: boolean
   }
 ): Promise<string | null> {
   const { ttl, subject, grace } = options
   const presentedHash = hashSecret(token)
   const named = parseRefreshToken(token)
-  const liveHash = family.currentTokenHash ?? presentedHash
   const tokenKey = family.tokenKey ?? newFamilyTokenKey()
   const generation = Math.max(family.generation ?? 0, named?.generation ?? 0) + 1
   const next = newRefreshToken(family.familyId, tokenKey, generation)
@@ -45,7 +46,13 @@ export async function rotateRefreshToken(
     tokenKey,
     generation,
   }
-  const rotation: WriteOperation[] = familyWrites(record, ttl.refreshTokenTtl)
+  const restoredMark = keys.restoredFamily(family.familyId)
+  const rotation: WriteOperation[] = [
+    ...familyWrites(record, ttl.refreshTokenTtl),
+    options.aheadOfStore && family.currentTokenHash
+      ? { op: 'delete', key: keys.refreshToken(family.currentTokenHash) }
+      : { op: 'delete', key: restoredMark },
+  ]
   if (!named) {
     rotation.push({
       op: 'put',
@@ -54,46 +61,54 @@ export async function rotateRefreshToken(
       ttlSeconds: ttl.refreshTokenTtl,
     })
   }
+  const rotatedAt = grace.clock.now()
   if (grace.seconds > 0) {
     rotation.push({
       op: 'put',
       key: keys.refreshSuccessor(presentedHash),
-      value: sealSuccessor(token, next, family.familyId, grace.clock.now()),
+      value: sealSuccessor(token, next, family.familyId, rotatedAt),
       ttlSeconds: grace.seconds,
     })
   }
-  let taken: string | null
+  const taken = options.aheadOfStore ? restoredMark : keys.refreshToken(presentedHash)
   try {
-    taken = await store.takeAndWrite(keys.refreshToken(liveHash), rotation)
+    return (await store.takeAndWrite(taken, rotation)) === null ? null : next
   } catch (error) {
-    await undoRotation(store, family, presentedHash, next, ttl)
+    await keepSuccessorUnconfirmed(store, family, { token, next, rotatedAt }, ttl)
     throw error
   }
-  return taken === null ? null : next
 }
 
 /**
- * Takes back a rotation the client was never told of. A write that timed out, or that no replica
+ * A rotation whose answer never reached the client: a write that timed out, or that no replica
  * confirmed, may still have been applied (the command reached Redis; only its answer did not come
- * back): the client is told to retry with the token it holds, and that retry, once the reuse grace
- * is over, would look like a replay and revoke the family. So the family goes back to what it was,
- * in one step that only applies while the successor is still live (nobody else was handed it and
- * used it): sent right after the rotation on the same connection, Redis runs it after the
- * rotation, whenever that runs. Best effort: when the store does not answer this either, the
- * rotation most likely never happened.
+ * back). The client is told to retry with the token it holds, and that retry, once the reuse grace
+ * is over, would look like a replay and revoke the family. So the successor is kept for it, past
+ * the grace, for as long as the successor is the family's live token: every presenter of the old
+ * token gets that same successor, and the family keeps one line of tokens. Written only while the
+ * successor is live (a guarded write, sent right after the rotation on the same connection, so
+ * Redis runs it after the rotation, whenever that runs). Best effort: when the store does not
+ * answer this either, the rotation most likely never happened.
  */
-async function undoRotation(
+async function keepSuccessorUnconfirmed(
   store: Store,
   family: RefreshFamily,
-  presentedHash: string,
-  successor: string,
+  rotation: { readonly token: string; readonly next: string; readonly rotatedAt: number },
   ttl: RefreshTokenLifetimes
 ): Promise<void> {
+  const { token, next, rotatedAt } = rotation
+  const sealed = sealSuccessor(token, next, family.familyId, rotatedAt, true)
   await store
-    .takeAndWrite(keys.refreshToken(hashSecret(successor)), [
-      ...familyWrites(family, ttl.refreshTokenTtl),
-      { op: 'delete', key: keys.refreshSuccessor(presentedHash) },
-      { op: 'delete', key: keys.rotatedRefreshToken(presentedHash) },
-    ])
-    .catch(() => null)
+    .batch(
+      [
+        {
+          op: 'put',
+          key: keys.refreshSuccessor(hashSecret(token)),
+          value: sealed,
+          ttlSeconds: ttl.refreshTokenTtl,
+        },
+      ],
+      { ifUnchanged: { key: keys.refreshToken(hashSecret(next)), value: family.familyId } }
+    )
+    .catch(() => false)
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts'
 import { seal, sealingKey, unseal } from '../oauth/sealing.ts'
+import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { parseRecord } from '../store/stored-record.ts'
 
@@ -25,6 +26,11 @@ interface SuccessorRecord {
   /** Milliseconds since the epoch (the gateway's clock decides the grace, not the store's TTL). */
   readonly rotatedAt: number
   readonly successor: string
+  /**
+   * The rotation's answer never reached the client (a timeout, a write no replica confirmed): the
+   * successor is handed out again, past the grace, for as long as it is the family's live token.
+   */
+  readonly unconfirmed?: true
 }
 
 const PURPOSE = 'refresh-token-successor'
@@ -33,34 +39,41 @@ export function sealSuccessor(
   replaced: string,
   successor: string,
   familyId: string,
-  rotatedAt: number
+  rotatedAt: number,
+  unconfirmed = false
 ): string {
   const record: SuccessorRecord = {
     familyId,
     rotatedAt,
     successor: seal(sealingKey(replaced, PURPOSE), successor, `${familyId}.${rotatedAt}`),
+    ...(unconfirmed ? { unconfirmed: true } : {}),
   }
   return JSON.stringify(record)
 }
 
 /**
  * The successor of `replaced` (whose hash is `replacedHash`) from its stored record, while its
- * grace lasts; null without a record or a grace, or once the grace is over.
+ * grace lasts, or, for a rotation never confirmed to its client, while the successor is still the
+ * family's live token (`liveHash`); null otherwise.
  */
 export function openSuccessor(
   replaced: string,
   replacedHash: string,
   stored: string | null | undefined,
-  grace: ReuseGrace | undefined
+  grace: ReuseGrace | undefined,
+  liveHash: string | undefined
 ): { readonly familyId: string; readonly successor: string } | null {
-  if (!grace || !stored) return null
+  if (!stored) return null
   const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(replacedHash))
-  const age = grace.clock.now() - record.rotatedAt
-  if (age < 0 || age > grace.seconds * 1000) return null
+  const age = grace ? grace.clock.now() - record.rotatedAt : Number.NaN
+  const withinGrace = grace !== undefined && age >= 0 && age <= grace.seconds * 1000
+  if (!withinGrace && !record.unconfirmed) return null
   const successor = unseal(
     sealingKey(replaced, PURPOSE),
     record.successor,
     `${record.familyId}.${record.rotatedAt}`
   )
-  return successor ? { familyId: record.familyId, successor } : null
+  if (!successor) return null
+  if (!withinGrace && hashSecret(successor) !== liveHash) return null
+  return { familyId: record.familyId, successor }
 }
