@@ -1,5 +1,5 @@
 import { type Clock, epochSeconds } from '../clock.ts'
-import { keys } from '../store/keys.ts'
+import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { AdminRefusal } from './admin-refusal.ts'
 import { type Backup, parseRing, ringKeys, type SetEntry, type StringEntry } from './backup.ts'
@@ -60,8 +60,15 @@ export async function restoreBackup(
     }
     const options =
       remaining > 0 ? { ttlSeconds: remaining, onlyIfAbsent: true } : { onlyIfAbsent: true }
-    if (await store.put(entry.key, entry.value, options)) restored++
-    else if ((await store.get(entry.key)) === entry.value) unchanged++
+    if (await store.put(entry.key, entry.value, options)) {
+      restored++
+      // A client may have refreshed since the backup: its newest token, ahead of this family,
+      // is believed once (`lookUpRefreshToken`).
+      if (entry.key.startsWith(keyPrefixes.refreshFamily)) {
+        const familyId = entry.key.slice(keyPrefixes.refreshFamily.length)
+        await store.put(keys.restoredFamily(familyId), '1', options)
+      }
+    } else if ((await store.get(entry.key)) === entry.value) unchanged++
     else conflicts.push(entry.key)
   }
   for (const entry of sets) {

@@ -48,6 +48,7 @@ export const keys = {
   refreshSuccessor: (tokenHash: string) => `refresh-successor:${tokenHash}`,
   /** Refresh token family: who, which client, the live token's hash. TTL: REFRESH_TOKEN_TTL. */
   refreshFamily: (familyId: string) => `family:${familyId}`,
+  restoredFamily: (familyId: string) => `family-restored:${familyId}`,
   /** Index: a user's refresh families (set). */
   userFamilies: (userId: string) => `user-families:${userId}`,
   /** Index: a client's refresh families (set). */

@@ -63,7 +63,7 @@ describe('refresh token format', () => {
     expect((await live(token)).familyId).toBe(familyId)
   })
 
-  it('takes a token ahead of the store (its rotation lost) as live, and one behind as reused', async () => {
+  it('takes a token ahead of a restored family as live, once; behind, or without a restore, reused', async () => {
     const familyId = randomUUID()
     const first = await start(familyId)
     const second = (await rotateRefreshToken(store, await live(first), first, options)) ?? ''
@@ -78,11 +78,22 @@ describe('refresh token format', () => {
     await store.put(keys.refreshFamily(familyId), saved[0] ?? '', { ttlSeconds: 3600 })
     await store.put(keys.refreshToken(hashSecret(second)), saved[1] ?? '', { ttlSeconds: 3600 })
 
+    // Without a restore, a later generation is no proof: whoever holds a copy of the store holds
+    // the family's MAC key, and could make one.
+    expect(await lookUpRefreshToken(store, third)).toEqual({ outcome: 'reused', familyId })
+    await store.put(keys.restoredFamily(familyId), '1', { ttlSeconds: 3600 })
     const ahead = await lookUpRefreshToken(store, third)
     expect(ahead).toMatchObject({ outcome: 'live', aheadOfStore: true })
-    const fourth = await rotateRefreshToken(store, await live(third), third, options)
+    if (ahead.outcome !== 'live') throw new Error('not live')
+    const fourth = await rotateRefreshToken(store, ahead.family, third, {
+      ...options,
+      aheadOfStore: true,
+    })
     expect(parseRefreshToken(fourth ?? '')?.generation).toBe(4)
     expect((await live(fourth ?? '')).generation).toBe(4)
+    // Once per restore: the mark went with the rotation, and the token the backup held as live.
+    expect(await store.get(keys.restoredFamily(familyId))).toBeNull()
+    expect(await store.get(keys.refreshToken(hashSecret(second)))).toBeNull()
     // The token the store had as live is behind now: a replay.
     for (const behind of [first, second, third]) {
       expect(await lookUpRefreshToken(store, behind)).toEqual({ outcome: 'reused', familyId })

@@ -1,5 +1,6 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
@@ -80,17 +81,17 @@ export async function startRefreshFamily(
     tokenKey,
     generation: 1,
   }
-  const started = await store.batch(familyWrites(record, ttl.refreshTokenTtl), {
-    unlessExists: keys.revokedFamily(family.familyId),
-  })
-  if (!started) throw new RefreshFamilyRevoked(`family ${family.familyId} was revoked`)
+  await writeUnlessRevoked(store, family.familyId, familyWrites(record, ttl.refreshTokenTtl))
   return token
 }
 
 /**
  * The family of a grant whose client has no refresh grant: no refresh token, only the access token
- * issued now. It is recorded and indexed all the same, for as long as that token lives, so that
- * revoking the user's, the client's or the consent's tokens finds it like any other family.
+ * issued now, and the record lives as long as that token. `tokens revoke` finds it by its record;
+ * a withdrawn consent (and `/account`'s Revoke) by the user's unredeemed-grant index for that
+ * client, whose lifetime is lengthened to the token's. Not the user's or the client's family sets:
+ * a client signing in again every hour would fill them with members that outlive nothing.
+ * Deleting the client refuses its tokens by the client's own marker.
  */
 export async function startAccessOnlyFamily(
   store: Store,
@@ -99,16 +100,35 @@ export async function startAccessOnlyFamily(
   ttl: RefreshTokenLifetimes
 ): Promise<void> {
   const record: RefreshFamily = { ...family, createdAt: epochSeconds(clock) }
-  // The token is signed a moment after this write, and its `exp` counts from then.
-  const lifetime = ttl.accessTokenTtl + ACCESS_ONLY_MARGIN_SECONDS
-  const started = await store.batch(familyWrites(record, lifetime), {
-    unlessExists: keys.revokedFamily(family.familyId),
-  })
-  if (!started) throw new RefreshFamilyRevoked(`family ${family.familyId} was revoked`)
+  // The token is signed after this write (an audit entry in between may wait on the store), and
+  // its `exp` counts from then.
+  const ttlSeconds = ttl.accessTokenTtl + ACCESS_ONLY_MARGIN_SECONDS
+  await writeUnlessRevoked(store, family.familyId, [
+    {
+      op: 'put',
+      key: keys.refreshFamily(family.familyId),
+      value: JSON.stringify(record),
+      ttlSeconds,
+    },
+    pendingGrantWrite(
+      { userId: family.subject.id, clientId: family.clientId, familyId: family.familyId },
+      ttlSeconds
+    ),
+  ])
 }
 
 /** How much longer an access-only family is kept than its token's lifetime. */
-const ACCESS_ONLY_MARGIN_SECONDS = 5
+const ACCESS_ONLY_MARGIN_SECONDS = 60
+
+/** A family is written only while no revocation marks it (`RefreshFamilyRevoked` otherwise). */
+async function writeUnlessRevoked(
+  store: Store,
+  familyId: string,
+  writes: readonly WriteOperation[]
+): Promise<void> {
+  const started = await store.batch(writes, { unlessExists: keys.revokedFamily(familyId) })
+  if (!started) throw new RefreshFamilyRevoked(`family ${familyId} was revoked`)
+}
 
 export type RefreshLookup =
   | {
@@ -117,9 +137,10 @@ export type RefreshLookup =
       /** The family was revoked while it was being created (a code replay racing it). */
       readonly revoked: boolean
       /**
-       * The token is ahead of the store: a later generation than the family's live one, with a
-       * MAC only the gateway can make. The store lost the rotation that issued it (Redis lost its
-       * last writes, or a backup was restored); it is the client's newest token, not a replay.
+       * The token is ahead of the store: a later generation than the family's live one, with the
+       * family's MAC, in a family a restore brought back. The backup predates the rotation that
+       * issued it: it is the client's newest token, not a replay. Believed once per restore (the
+       * rotation takes the family's `family-restored:` mark), since the MAC key is in the backup.
        */
       readonly aheadOfStore?: true
     }
@@ -141,22 +162,24 @@ export async function lookUpRefreshToken(
   const tokenHash = hashSecret(token)
   const named = parseRefreshToken(token)
   if (!named) return lookUpEarlierToken(store, token, tokenHash, grace)
-  const [live, storedFamily, revoked, rotation] = await store.getMany([
+  const [live, storedFamily, revoked, rotation, restored] = await store.getMany([
     keys.refreshToken(tokenHash),
     keys.refreshFamily(named.familyId),
     keys.revokedFamily(named.familyId),
     keys.refreshSuccessor(tokenHash),
+    keys.restoredFamily(named.familyId),
   ])
   const family = parseRecord<RefreshFamily>(storedFamily, keys.refreshFamily(named.familyId))
   if (live === named.familyId && family?.currentTokenHash === tokenHash) {
     return { outcome: 'live', family, revoked: revoked !== null }
   }
-  const successor = openSuccessor(token, tokenHash, rotation, grace)
+  const successor = openSuccessor(token, tokenHash, rotation, grace, family?.currentTokenHash)
   if (successor) return { outcome: 'just_rotated', ...successor }
-  // Not the live token, but one the family issued: it was rotated and came back, or the store
-  // lost the rotation that issued it.
+  // Not the live token, but one the family issued: it was rotated and came back, or a restored
+  // backup predates the rotation that issued it.
   if (family?.tokenKey && issuedWithKey(named, family.tokenKey)) {
-    if (named.generation !== undefined && named.generation > (family.generation ?? 0)) {
+    const ahead = named.generation !== undefined && named.generation > (family.generation ?? 0)
+    if (ahead && restored !== null) {
       return { outcome: 'live', family, revoked: revoked !== null, aheadOfStore: true }
     }
     return { outcome: 'reused', familyId: named.familyId }
@@ -186,7 +209,9 @@ async function lookUpEarlierToken(
       return { outcome: 'live', family, revoked: revoked !== null }
     }
   }
-  const successor = openSuccessor(token, tokenHash, rotation, grace)
+  // A rotation of such a token never confirmed to its client is believed within the grace only:
+  // the token that replaced it names its family, and the next such rotation is ordinary.
+  const successor = openSuccessor(token, tokenHash, rotation, grace, undefined)
   if (successor) return { outcome: 'just_rotated', ...successor }
   if (rotatedFrom) return { outcome: 'reused', familyId: rotatedFrom }
   return { outcome: 'unknown' }

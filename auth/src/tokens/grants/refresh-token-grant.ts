@@ -105,7 +105,7 @@ export async function refreshTokenGrant(
       client_id: client.client_id,
       family_id: family.familyId,
       detail:
-        'the store lost the rotation that issued this refresh token (Redis lost its last writes, or a backup was restored): it refreshes as the live one',
+        'a restored backup predates the rotation that issued this refresh token: it refreshes as the live one, once',
     })
   }
   // A family revoked while it was being created (a code replay racing its redemption).
@@ -135,6 +135,7 @@ export async function refreshTokenGrant(
     ttl: lifetimes,
     subject,
     grace,
+    aheadOfStore: lookup.aheadOfStore === true,
   })
   if (!refreshToken) {
     // Another request rotated it between the lookup and now: a parallel session within the
