@@ -47,4 +47,21 @@ describe('a Redis connection that goes silent', () => {
       await store.close()
     }
   })
+
+  it('keeps a connection that was only idle, through a stall shorter than the silence', async () => {
+    const store = createRedisStore(`redis://127.0.0.1:${proxy.port}`, 'idle-test:', 500)
+    try {
+      await store.put('kept', 'yes')
+      const opened = proxy.connectionsOpened()
+      // Idle for longer than the silence allowed, then one command stalls past its timeout.
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      proxy.arm((chunk) => chunk.toString().includes('idle-test:kept'), 700)
+      await expect(store.get('kept')).rejects.toThrow()
+      await proxy.released()
+      expect(await store.get('kept')).toBe('yes')
+      expect(proxy.connectionsOpened()).toBe(opened)
+    } finally {
+      await store.close()
+    }
+  })
 })

@@ -18,6 +18,8 @@ export interface StallingProxy {
   released(): Promise<void>
   /** The connections open now stop relaying, in both directions, without closing. */
   silenceOpenConnections(): void
+  /** How many connections clients have opened through it so far. */
+  connectionsOpened(): number
   close(): Promise<void>
 }
 
@@ -29,7 +31,9 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
   })
   const sockets = new Set<Socket>()
   const silenced = new WeakSet<Socket>()
+  let opened = 0
   const relay = (client: Socket) => {
+    opened++
     const upstream = connect(upstreamPort, '127.0.0.1')
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -73,6 +77,7 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
     silenceOpenConnections() {
       for (const socket of sockets) silenced.add(socket)
     },
+    connectionsOpened: () => opened,
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -47,7 +47,7 @@ export function connectRedis(
   }
   const keyPrefix = effectiveKeyPrefix(topology, prefix)
   const reports = new NodeReports()
-  const silence = commandTimeoutMs * SILENT_TIMEOUTS
+  const silence = { timeoutMs: commandTimeoutMs, silenceMs: commandTimeoutMs * SILENT_TIMEOUTS }
   if (topology.kind === 'server') {
     return single(reports.watch(new Redis(url, common)), keyPrefix, reports, silence)
   }
@@ -113,7 +113,7 @@ function single(
   redis: Redis | Cluster,
   prefix: string,
   reports: NodeReports,
-  silenceMs: number
+  silence: Silence
 ): RedisConnection {
   const ready = () => redis.status === 'ready'
   return {
@@ -123,7 +123,7 @@ function single(
     reports,
     ready,
     replicated: (write) => write,
-    ...silenceWatch([redis], silenceMs, ready),
+    ...silenceWatch([redis], silence, ready),
     close: () => closeConnection(redis),
   }
 }
@@ -131,27 +131,37 @@ function single(
 /** How many command timeouts' worth of silence a connection that believes itself up is given. */
 const SILENT_TIMEOUTS = 2
 
+interface Silence {
+  /** The command timeout: a command that times out now was sent this long ago. */
+  readonly timeoutMs: number
+  /** How long commands may go unanswered before the connections are made again. */
+  readonly silenceMs: number
+}
+
 /**
  * A connection that stops answering without closing (a host gone, a stale NAT or conntrack entry
  * after Redis moved) would otherwise wait for the kernel to give up retransmitting, about 15
- * minutes, answering 503 all along. Once nothing has answered for `silenceMs` while commands time
- * out on connections that believe themselves up, they are dropped and made again. A shorter stall
- * keeps them, so what was sent still runs in the order it was sent (`undoRotation` relies on it).
+ * minutes, answering 503 all along. Once commands on connections that believe themselves up have
+ * gone unanswered for `silenceMs`, counted from the first of them sent, the connections are
+ * dropped and made again. A shorter stall keeps them, so what was sent still runs in the order
+ * it was sent (the guarded write after a rotation relies on it).
  */
 function silenceWatch(
   connections: readonly (Redis | Cluster)[],
-  silenceMs: number,
+  { timeoutMs, silenceMs }: Silence,
   ready: () => boolean
 ): Pick<RedisConnection, 'answered' | 'timedOut'> {
-  let lastAnswer = Date.now()
+  // When the oldest command not answered since the last answer was sent; undefined: none.
+  let unansweredSince: number | undefined
   return {
     answered() {
-      lastAnswer = Date.now()
+      unansweredSince = undefined
     },
     timedOut() {
-      if (!ready() || Date.now() - lastAnswer < silenceMs) return
-      // Counted afresh: made again, the connections get the same time before another drop.
-      lastAnswer = Date.now()
+      const now = Date.now()
+      unansweredSince ??= now - timeoutMs
+      if (!ready() || now - unansweredSince < silenceMs) return
+      unansweredSince = undefined
       for (const connection of connections) connection.disconnect(true)
     },
   }

@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis'
+import { Cluster, ReplyError } from 'ioredis'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
 import { clusterNodeInInfo, evictionRiskIn, missingDatabase } from './redis-mistakes.ts'
@@ -185,7 +185,10 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
         connection.answered()
         return result
       } catch (error) {
-        if (error instanceof Error && COMMAND_TIMED_OUT.test(error.message)) connection.timedOut()
+        if (error instanceof ReplyError) connection.answered()
+        else if (error instanceof Error && COMMAND_TIMED_OUT.test(error.message)) {
+          connection.timedOut()
+        }
         throw asUnavailable(error, reports)
       }
     }
