@@ -136,8 +136,9 @@ export async function authorizeClientManagement(
 }
 
 /**
- * RFC 7592 §2.2: the new metadata replaces the old. The secret is kept, created when the client
- * turns confidential, dropped when it turns public. The registration keeps its remaining lifetime.
+ * RFC 7592 §2.2: the new metadata replaces the old. The secret is kept, and created when the client
+ * turns confidential; a confidential client never turns public (`InvalidClientMetadata`). The
+ * registration keeps its remaining lifetime.
  *
  * Decided on the record as stored and written only if it is still that record (compare-and-set),
  * again on a fresh read when another update came first: of concurrent updates that would each

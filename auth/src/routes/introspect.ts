@@ -69,14 +69,15 @@ export const introspectRoute = (deps: AuthDeps) => {
     }
     // A family revoked while it was being written is still stored, and refused by its marker; a
     // user the allow-list no longer admits is refused at the next refresh (RFC 7662 §2.2).
+    const liveToken = found?.kind === 'refresh_token' ? found.family.currentTokenHash : undefined
     if (
       found?.kind === 'refresh_token' &&
+      liveToken !== undefined &&
       isAllowed(found.family.subject, allowList) &&
       !(await isFamilyRevoked(store, found.family.familyId))
     ) {
       const family = found.family
-      // Found by its refresh token, the family has one.
-      const ttl = await store.ttl(keys.refreshToken(family.currentTokenHash ?? ''))
+      const ttl = await store.ttl(keys.refreshToken(liveToken))
       return c.json(
         {
           active: true,

@@ -2,6 +2,7 @@ import type { ClientRecord } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
 import { InvalidGrant, RevokedGrant } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { tokenLifetimes } from '../oauth/revocation.ts'
 import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
 import {
   RefreshFamilyRevoked,
@@ -30,10 +31,7 @@ export async function firstTokens(
   }
 ): Promise<TokenResponse> {
   const { config, store, clock, logger, audit } = deps
-  const lifetimes = {
-    refreshTokenTtl: config.ttl.refreshToken,
-    accessTokenTtl: config.ttl.accessToken,
-  }
+  const lifetimes = tokenLifetimes(config)
   // A revocation before or racing this grant (a consent withdrawn before the code was redeemed,
   // the code replayed while it was being redeemed): nothing is handed out, and no family is left
   // behind (see `startRefreshFamily`).
