@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { revokeOnAccountPage } from '../../../tests/support/account-page.ts'
 import { ECHO_FORWARDED_HEADERS, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
   ALICE,
@@ -96,27 +97,7 @@ describe('revoking the tokens of a client without the refresh grant', () => {
     const { client, accessToken } = await accessOnly(browser)
     const page = await browser.open(`${server.config.issuer}/account`, 'about:')
     expect(page.body).toContain('Code only')
-    const form = [
-      ...page.body.matchAll(/<form method="post" action="\/account\/revoke">([\s\S]*?)<\/form>/g),
-    ]
-      .map((match) => match[1] ?? '')
-      .find((inner) => inner.includes(`value="${client.client_id}"`))
-    if (!form) throw new Error(`no revoke button for ${client.client_id}`)
-    const fields = new URLSearchParams(
-      [...form.matchAll(/name="([^"]*)" value="([^"]*)"/g)].map((m): [string, string] => [
-        m[1] ?? '',
-        m[2] ?? '',
-      ])
-    )
-    const answer = await browser.open(`${server.config.issuer}/account/revoke`, 'about:', {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Origin: server.config.issuer,
-      },
-      body: fields.toString(),
-    })
-    expect(answer.url).toBe(`${server.config.issuer}/account?notice=revoked`)
+    await revokeOnAccountPage(browser, client.client_id)
     expect(await verify(accessToken)).toBe(401)
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { revokeOnAccountPage } from '../../../tests/support/account-page.ts'
 import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
 import {
@@ -52,32 +53,6 @@ describe('revocations reach grants not redeemed yet', () => {
     // Past the pacing interval, so the answer is about the grant, not `slow_down`.
     server.clock.advance(10_001)
     return tokenRequest(server, client, { grant_type: DEVICE_GRANT, device_code: deviceCode })
-  }
-
-  /** Presses the Revoke button of the app `clientId` on Alice's `/account` page. */
-  const revokeOnAccountPage = async (browser: HeadlessBrowser, clientId: string) => {
-    const page = await browser.open(`${TEST_ISSUER}/account`, 'about:')
-    const form = [
-      ...page.body.matchAll(/<form method="post" action="\/account\/revoke">([\s\S]*?)<\/form>/g),
-    ]
-      .map((match) => match[1] ?? '')
-      .find(
-        (inner) =>
-          inner.includes(`name="kind" value="app"`) && inner.includes(`value="${clientId}"`)
-      )
-    if (!form) throw new Error(`no revoke button for ${clientId}`)
-    const fields = new URLSearchParams(
-      [...form.matchAll(/name="([^"]*)" value="([^"]*)"/g)].map((m): [string, string] => [
-        m[1] ?? '',
-        m[2] ?? '',
-      ])
-    )
-    const answer = await browser.open(`${TEST_ISSUER}/account/revoke`, 'about:', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: TEST_ISSUER },
-      body: fields.toString(),
-    })
-    expect(answer.url).toBe(`${TEST_ISSUER}/account?notice=revoked`)
   }
 
   it('a Revoke on /account: the unredeemed code is invalid_grant, the approved device access_denied', async () => {
