@@ -93,6 +93,8 @@ export type AuditEvent = About &
         readonly family_id: string
         /** The replaced token came back within REFRESH_TOKEN_REUSE_GRACE: the same successor. */
         readonly reuse_grace?: true
+        /** The successor of a rotation whose answer never reached its client, handed out again. */
+        readonly unconfirmed_rotation?: true
       }
     | {
         readonly event: 'token.refresh_refused'

@@ -84,12 +84,15 @@ export async function rotateRefreshToken(
  * confirmed, may still have been applied (the command reached Redis; only its answer did not come
  * back). The client is told to retry with the token it holds, and that retry, once the reuse grace
  * is over, would look like a replay and revoke the family. So the successor is kept for it, past
- * the grace, for as long as the successor is the family's live token: every presenter of the old
- * token gets that same successor, and the family keeps one line of tokens. Written only while the
+ * the grace, while the successor is the family's live token and for at most an access token's
+ * lifetime: every presenter of the old token gets that same successor (the user re-checked, past
+ * the grace), and the family keeps one line of tokens. Written only while the
  * successor is live (a guarded write, sent right after the rotation on the same connection, so
  * Redis runs it after the rotation, whenever that runs). Best effort: when the store does not
  * answer this either, the rotation most likely never happened.
  */
+const UNCONFIRMED_MARGIN_SECONDS = 300
+
 async function keepSuccessorUnconfirmed(
   store: Store,
   family: RefreshFamily,
@@ -105,7 +108,8 @@ async function keepSuccessorUnconfirmed(
           op: 'put',
           key: keys.refreshSuccessor(hashSecret(token)),
           value: sealed,
-          ttlSeconds: ttl.refreshTokenTtl,
+          // A client retries at the latest when its access token runs out.
+          ttlSeconds: ttl.accessTokenTtl + UNCONFIRMED_MARGIN_SECONDS,
         },
       ],
       { ifUnchanged: { key: keys.refreshToken(hashSecret(next)), value: family.familyId } }

@@ -62,7 +62,7 @@ export function openSuccessor(
   stored: string | null | undefined,
   grace: ReuseGrace | undefined,
   liveHash: string | undefined
-): { readonly familyId: string; readonly successor: string } | null {
+): { readonly familyId: string; readonly successor: string; readonly unconfirmed: boolean } | null {
   if (!stored) return null
   const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(replacedHash))
   const age = grace ? grace.clock.now() - record.rotatedAt : Number.NaN
@@ -75,5 +75,5 @@ export function openSuccessor(
   )
   if (!successor) return null
   if (!withinGrace && hashSecret(successor) !== liveHash) return null
-  return { familyId: record.familyId, successor }
+  return { familyId: record.familyId, successor, unconfirmed: !withinGrace }
 }

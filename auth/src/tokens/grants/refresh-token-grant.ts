@@ -6,6 +6,8 @@ import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
+import { hashSecret } from '../../oauth/secrets.ts'
+import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
 import { rotateRefreshToken } from '../refresh-rotation.ts'
 import {
@@ -68,25 +70,57 @@ export async function refreshTokenGrant(
       resources: resources.length > 0 ? resources : family.resources,
     }
   }
-  /** The token was replaced moments ago by a parallel request: the same successor again. */
-  const reissue = async (rotation: { familyId: string; successor: string }) => {
+  /** The user as the identity provider sees them now; refused, the family goes. */
+  const recheckedSubject = async (family: RefreshFamily) => {
+    const check = await recheckUser(
+      deps,
+      family.subject,
+      { event: 'refresh_denied' },
+      { reuseRecent: true }
+    )
+    if (check.allowed) return check.subject
+    await revokeRefreshFamily(store, family.familyId, lifetimes)
+    await audit.record({
+      event: 'token.refresh_refused',
+      user: family.subject,
+      client,
+      family_id: family.familyId,
+      // The allow-list's own word when it refused (`not_in_allowed_team`, …).
+      reason: check.policyReason ?? check.reason,
+    })
+    throw invalid('user_no_longer_allowed')
+  }
+  /**
+   * The token was replaced by a rotation moments ago (a parallel request), or by one whose answer
+   * never reached its client (`unconfirmed`): the same successor again.
+   */
+  const reissue = async (rotation: {
+    familyId: string
+    successor: string
+    unconfirmed?: boolean
+  }) => {
     const family = await findRefreshFamily(store, rotation.familyId)
     if (!family || (await isFamilyRevoked(store, rotation.familyId))) {
       throw invalid('family_revoked')
     }
     if (family.clientId !== client.client_id) throw invalid('refresh_token_of_another_client')
     const granted = narrowed(family)
+    // Past the grace, the rotation's re-check of the user is too old to believe.
+    const subject = rotation.unconfirmed ? await recheckedSubject(family) : family.subject
+    // Handed out only once the rotation has reached a replica (Sentinel): lengthening the live
+    // token's life is a write, which the store confirms with everything written before it.
+    await store.expire(keys.refreshToken(hashSecret(rotation.successor)), lifetimes.refreshTokenTtl)
     await audit.record({
       event: 'token.refreshed',
-      user: family.subject,
+      user: subject,
       client,
       scope: granted.scopes.join(' '),
       family_id: family.familyId,
-      reuse_grace: true,
+      ...(rotation.unconfirmed ? { unconfirmed_rotation: true } : { reuse_grace: true }),
     })
     return tokenResponse(deps, {
       clientId: client.client_id,
-      subject: family.subject,
+      subject,
       ...granted,
       familyId: family.familyId,
       refreshToken: rotation.successor,
@@ -112,25 +146,7 @@ export async function refreshTokenGrant(
   if (lookup.revoked) throw invalid('family_revoked')
   const granted = narrowed(family)
 
-  const check = await recheckUser(
-    deps,
-    family.subject,
-    { event: 'refresh_denied' },
-    { reuseRecent: true }
-  )
-  if (!check.allowed) {
-    await revokeRefreshFamily(store, family.familyId, lifetimes)
-    await audit.record({
-      event: 'token.refresh_refused',
-      user: family.subject,
-      client,
-      family_id: family.familyId,
-      // The allow-list's own word when it refused (`not_in_allowed_team`, …).
-      reason: check.policyReason ?? check.reason,
-    })
-    throw invalid('user_no_longer_allowed')
-  }
-  const { subject } = check
+  const subject = await recheckedSubject(family)
   const refreshToken = await rotateRefreshToken(store, family, presented, {
     ttl: lifetimes,
     subject,
