@@ -9,7 +9,7 @@ import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
-import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { liveFamilies, revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store
@@ -71,7 +71,7 @@ export async function deleteClient(
     )
     if (results.some((result) => !result.marked)) marked = false
   }
-  await revokeFamilies(families)
+  await revokeFamilies(await liveFamilies(store, families))
   for (const userId of await consentingUsers(store, clientId)) {
     // Its families are revoked above: a consent left to expire on a full store names a client
     // that no longer exists.

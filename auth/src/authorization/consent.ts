@@ -3,6 +3,7 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { parseRecord } from '../store/stored-record.ts'
+import { liveFamilies } from '../tokens/refresh-tokens.ts'
 
 /** A user's remembered "yes" to a client, for a set of scopes and resources. */
 export interface Consent {
@@ -115,7 +116,11 @@ export async function revokeConsent(
     store.setMembers(keys.userFamilies(userId)),
     store.setMembers(keys.clientFamilies(clientId)),
   ])
-  const shared = ofUser.filter((familyId) => ofClient.includes(familyId))
+  const ofClientSet = new Set(ofClient)
+  const shared = await liveFamilies(
+    store,
+    ofUser.filter((familyId) => ofClientSet.has(familyId))
+  )
   if (shared.length > 0) await revokeFamilies(shared)
 }
 

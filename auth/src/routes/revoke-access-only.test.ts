@@ -38,7 +38,7 @@ describe('revoking the tokens of a client without the refresh grant', () => {
     return answer.status
   }
 
-  /** Signed in through a code-only client. */
+  /** Signed in through a code-only client; the code's grant index is gone, as minutes later. */
   const accessOnly = async (
     browser = browserFor(server)
   ): Promise<{ client: RegisteredClient; accessToken: string }> => {
@@ -52,9 +52,7 @@ describe('revoking the tokens of a client without the refresh grant', () => {
       refresh_token?: string
     }
     expect(tokens.refresh_token).toBeUndefined()
-    // What a withdrawn consent reads lives as long as the token, not as long as the code did.
-    const indexed = await server.store.ttl(keys.pendingFamilies(String(ALICE.id), client.client_id))
-    expect(indexed).toBeGreaterThanOrEqual(server.config.ttl.accessToken)
+    await server.store.delete(keys.pendingFamilies(String(ALICE.id), client.client_id))
     expect(await verify(tokens.access_token)).toBe(200)
     return { client, accessToken: tokens.access_token }
   }
@@ -87,8 +85,24 @@ describe('revoking the tokens of a client without the refresh grant', () => {
     const withdrawn = await admin(['consents', 'revoke', String(ALICE.id), client.client_id])
     expect(withdrawn.data).toMatchObject({
       withdrawn: true,
-      revoked_pending_grants: [decodeJwt(accessToken).fam],
+      revoked_families: [decodeJwt(accessToken).fam],
     })
+    expect(await verify(accessToken)).toBe(401)
+  })
+
+  it('writes no marker for an index member whose family has expired, on client deletion', async () => {
+    const { client, accessToken } = await accessOnly()
+    const live = decodeJwt(accessToken).fam as string
+    const second = await accessOnly()
+    const gone = decodeJwt(second.accessToken).fam as string
+    // As an hour later: the second family's record expired, its member still in the sets.
+    await server.store.delete(keys.refreshFamily(gone))
+    await server.store.addToSet(keys.clientFamilies(client.client_id), gone)
+    expect(await admin(['clients', 'delete', client.client_id])).toMatchObject({
+      data: { deleted: true },
+    })
+    expect(await server.store.get(keys.revokedFamily(live))).toBe('1')
+    expect(await server.store.get(keys.revokedFamily(gone))).toBeNull()
     expect(await verify(accessToken)).toBe(401)
   })
 

@@ -1,6 +1,5 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
@@ -87,11 +86,10 @@ export async function startRefreshFamily(
 
 /**
  * The family of a grant whose client has no refresh grant: no refresh token, only the access token
- * issued now, and the record lives as long as that token. `tokens revoke` finds it by its record;
- * a withdrawn consent (and `/account`'s Revoke) by the user's unredeemed-grant index for that
- * client, whose lifetime is lengthened to the token's. Not the user's or the client's family sets:
- * a client signing in again every hour would fill them with members that outlive nothing.
- * Deleting the client refuses its tokens by the client's own marker.
+ * issued now, and the record lives as long as that token. It is indexed like any family, so that
+ * revoking the user's, the client's or the consent's tokens finds it, and `/account` lists it. A
+ * client signing in every hour leaves a member an hour in those sets: revocations pass over
+ * members whose record is gone (`liveFamilies`), and `purge-expired` drops them.
  */
 export async function startAccessOnlyFamily(
   store: Store,
@@ -103,18 +101,22 @@ export async function startAccessOnlyFamily(
   // The token is signed after this write (an audit entry in between may wait on the store), and
   // its `exp` counts from then.
   const ttlSeconds = ttl.accessTokenTtl + ACCESS_ONLY_MARGIN_SECONDS
-  await writeUnlessRevoked(store, family.familyId, [
-    {
-      op: 'put',
-      key: keys.refreshFamily(family.familyId),
-      value: JSON.stringify(record),
-      ttlSeconds,
-    },
-    pendingGrantWrite(
-      { userId: family.subject.id, clientId: family.clientId, familyId: family.familyId },
-      ttlSeconds
-    ),
-  ])
+  await writeUnlessRevoked(store, family.familyId, familyWrites(record, ttlSeconds))
+}
+
+/**
+ * The families of `familyIds` whose record still exists. A family's record outlives every token
+ * it issued (revoked, it is deleted after its marker is written), so an index member without one
+ * has nothing left to revoke: no marker is written for it.
+ */
+export async function liveFamilies(store: Store, familyIds: readonly string[]): Promise<string[]> {
+  const live: string[] = []
+  for (let start = 0; start < familyIds.length; start += 500) {
+    const batch = familyIds.slice(start, start + 500)
+    const records = await store.getMany(batch.map((id) => keys.refreshFamily(id)))
+    live.push(...batch.filter((_, at) => records[at] !== null))
+  }
+  return live
 }
 
 /** How much longer an access-only family is kept than its token's lifetime. */
@@ -145,14 +147,21 @@ export type RefreshLookup =
       readonly aheadOfStore?: true
     }
   /** Replaced within the reuse grace: the caller hands out `successor` again. */
-  | { readonly outcome: 'just_rotated'; readonly familyId: string; readonly successor: string }
+  | {
+      readonly outcome: 'just_rotated'
+      readonly familyId: string
+      readonly successor: string
+      /** Past the grace: a rotation whose answer never reached its client. */
+      readonly unconfirmed: boolean
+    }
   | { readonly outcome: 'reused'; readonly familyId: string }
   | { readonly outcome: 'unknown' }
 
 /**
  * Finds the family of a presented refresh token without using it up, and whether the family is
  * revoked: one round trip (`MGET`) for a token that names its family, two for one of the format
- * before. Without `grace`, a replaced token is always `reused`.
+ * before. Without `grace`, a replaced token is `reused`, unless its rotation was never confirmed
+ * to its client (`refresh-rotation.ts`).
  */
 export async function lookUpRefreshToken(
   store: Store,
@@ -251,7 +260,7 @@ export async function revokeRefreshFamily(
   const key = keys.refreshFamily(familyId)
   const family = parseUnlessDamaged<RefreshFamily>(await store.get(key), key)
   if (!family) {
-    await store.delete(key)
+    await store.delete(key, keys.restoredFamily(familyId))
     return { marked }
   }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
@@ -260,6 +269,7 @@ export async function revokeRefreshFamily(
   await store.batch([
     ...liveToken.map((key): WriteOperation => ({ op: 'delete', key })),
     { op: 'delete', key: keys.refreshFamily(familyId) },
+    { op: 'delete', key: keys.restoredFamily(familyId) },
     ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
   return { marked }
