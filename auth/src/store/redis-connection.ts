@@ -158,9 +158,11 @@ function silenceWatch(
       unansweredSince = undefined
     },
     timedOut() {
+      // Commands queued while ioredis makes the connection again are its own business.
+      if (!ready()) return
       const now = Date.now()
       unansweredSince ??= now - timeoutMs
-      if (!ready() || now - unansweredSince < silenceMs) return
+      if (now - unansweredSince < silenceMs) return
       unansweredSince = undefined
       for (const connection of connections) connection.disconnect(true)
     },
