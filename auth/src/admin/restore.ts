@@ -45,8 +45,13 @@ export async function restoreBackup(
   let indexMembersAdded = 0
   const conflicts: string[] = []
   let signingKeys: RestoreReport['signingKeys'] = 'not in the backup'
-  // Records before the index sets that point at them.
-  const strings = backup.entries.filter((entry): entry is StringEntry => 'value' in entry)
+  // Records before the index sets that point at them; of the records, revocations first, then
+  // refresh tokens before their families: a client refreshing during the restore meets a token
+  // whose family is not back yet (refused, as unknown), never a family without its live token
+  // (which would look like a replay), nor a revoked family before its marker.
+  const strings = backup.entries
+    .filter((entry): entry is StringEntry => 'value' in entry)
+    .sort((a, b) => restoreRank(a.key) - restoreRank(b.key))
   const sets = backup.entries.filter((entry): entry is SetEntry => 'members' in entry)
   for (const entry of strings) {
     if (entry.key === keys.signingKeys()) {
@@ -60,16 +65,20 @@ export async function restoreBackup(
     }
     const options =
       remaining > 0 ? { ttlSeconds: remaining, onlyIfAbsent: true } : { onlyIfAbsent: true }
-    if (await store.put(entry.key, entry.value, options)) {
-      restored++
-      // A client may have refreshed since the backup: its newest token, ahead of this family,
-      // is believed once (`lookUpRefreshToken`).
-      if (entry.key.startsWith(keyPrefixes.refreshFamily)) {
-        const familyId = entry.key.slice(keyPrefixes.refreshFamily.length)
-        await store.put(keys.restoredFamily(familyId), '1', options)
-      }
-    } else if ((await store.get(entry.key)) === entry.value) unchanged++
-    else conflicts.push(entry.key)
+    // A client may have refreshed since the backup: its newest token, ahead of the family, is
+    // believed once (`lookUpRefreshToken`). Marked before the family is back, so nobody meets it
+    // unmarked; taken back when the store holds another version of the family.
+    const familyId = entry.key.startsWith(keyPrefixes.refreshFamily)
+      ? entry.key.slice(keyPrefixes.refreshFamily.length)
+      : undefined
+    const marked =
+      familyId !== undefined && (await store.put(keys.restoredFamily(familyId), '1', options))
+    if (await store.put(entry.key, entry.value, options)) restored++
+    else if ((await store.get(entry.key)) === entry.value) unchanged++
+    else {
+      conflicts.push(entry.key)
+      if (marked) await store.delete(keys.restoredFamily(familyId))
+    }
   }
   for (const entry of sets) {
     const present = new Set(await store.setMembers(entry.key))
@@ -101,4 +110,16 @@ async function restoreSigningKeys(
     JSON.stringify({ current: ring.current, previous: [...missing, ...ring.previous] })
   )
   return 'merged'
+}
+
+/** What is restored first: revocation markers, then refresh tokens, then the rest in file order. */
+const RESTORED_FIRST = [
+  keyPrefixes.revocationMarker,
+  keyPrefixes.refreshToken,
+  keyPrefixes.rotatedRefreshToken,
+]
+
+function restoreRank(key: string): number {
+  const rank = RESTORED_FIRST.findIndex((prefix) => key.startsWith(prefix))
+  return rank < 0 ? RESTORED_FIRST.length : rank
 }

@@ -2,11 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ECHO_FORWARDED_HEADERS,
-  TEST_ISSUER,
-  type TestAuthServer,
-} from '../../../tests/support/auth-app.ts'
+import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
   ALICE,
   clientRequest,
@@ -19,11 +15,10 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
+import { restartedGateway } from '../../../tests/support/restarted-gateway.ts'
 import { AdminRefusal } from '../admin/admin-refusal.ts'
 import type { Backup } from '../admin/backup.ts'
 import { hasConsent } from '../authorization/consent.ts'
-import { composeAuthServer } from '../compose-auth-server.ts'
-import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import { runCommand } from './run-command.ts'
 
@@ -45,33 +40,7 @@ describe('backup and restore', () => {
     return (await response.json()) as Record<string, string>
   }
 
-  /** The gateway started again on the same store, as after a restart. */
-  const restartGateway = async () => {
-    const { app } = await composeAuthServer({
-      config: server.config,
-      store: server.store,
-      clock: server.clock,
-      logger: createLogger('silent'),
-    })
-    const request = (path: string, init?: RequestInit) =>
-      Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init))
-    const verify = (token: string) =>
-      request('/verify', {
-        headers: { ...ECHO_FORWARDED_HEADERS, Authorization: `Bearer ${token}` },
-      })
-    const refresh = (client: RegisteredClient, refreshToken: string) =>
-      request('/token', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: refreshToken,
-          client_id: client.client_id,
-          client_secret: client.client_secret ?? '',
-        }).toString(),
-      })
-    return { verify, refresh }
-  }
+  const restartGateway = () => restartedGateway(server)
 
   it('brings back clients, consents, live and revoked tokens and signing keys after a flush', async () => {
     const client = await registerTestClient(server, { client_name: 'Backed up' })
@@ -133,37 +102,6 @@ describe('backup and restore', () => {
     ).toBe(true)
     const listed = await runCommand(context(), ['clients', 'list'])
     expect(listed.data).toEqual([expect.objectContaining({ client_id: client.client_id })])
-  })
-
-  it('takes a refresh token rotated after the backup as the newest once restored; older ones are replays', async () => {
-    const client = await registerTestClient(server, { client_name: 'Rotated after backup' })
-    const first = await signIn(client)
-    const file = join(dir, 'before-rotation.json')
-    await runCommand(context(), ['backup', file])
-    // The client keeps refreshing after the backup: the store's rotations are then lost with it.
-    const refreshOnce = async (refreshToken: string) =>
-      (await (
-        await tokenRequest(server, client, {
-          grant_type: 'refresh_token',
-          refresh_token: refreshToken,
-        })
-      ).json()) as Record<string, string>
-    const second = await refreshOnce(first.refresh_token ?? '')
-    const third = await refreshOnce(second.refresh_token ?? '')
-    // Past the reuse grace, as a restore is.
-    server.clock.advance(31_000)
-
-    await server.store.clear()
-    await runCommand(context(), ['restore', file])
-    const gateway = await restartGateway()
-    const newest = await gateway.refresh(client, third.refresh_token ?? '')
-    expect(newest.status, await newest.clone().text()).toBe(200)
-    const next = (await newest.json()) as Record<string, string>
-    expect((await gateway.verify(next.access_token ?? '')).status).toBe(200)
-    // The one the backup held as live, and one between, are now behind: replays, which revoke.
-    expect((await gateway.refresh(client, second.refresh_token ?? '')).status).toBe(400)
-    server.clock.advance(1_001)
-    expect((await gateway.verify(next.access_token ?? '')).status).toBe(401)
   })
 
   it('is idempotent and never overwrites newer state', async () => {
