@@ -1,4 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, inject, it } from 'vitest'
 import { admin } from '../../../tests/support/admin-cli.ts'
 import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
@@ -174,6 +177,29 @@ describe('admin CLI', () => {
     expect(noRedis.code).toBe(2)
     expect(noRedis.stderr).toContain('REDIS_URL')
   })
+
+  it('lists and views backup files while the store is away', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-backups-'))
+    try {
+      const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: `cli-files-${randomUUID()}:` }
+      const file = join(dir, 'one.json')
+      expect((await admin(['backup', file], env)).code).toBe(0)
+      // Port 1 is privileged: no Redis answers there.
+      const away = { REDIS_URL: 'redis://127.0.0.1:1' }
+      const listed = await admin(['backup', 'list', '--dir', dir], away)
+      expect([listed.code, listed.stderr]).toEqual([0, ''])
+      expect(listed.stdout).toContain('one.json')
+      const viewed = await admin(['--json', 'backup', 'view', file], away)
+      expect(viewed.code).toBe(0)
+      expect(JSON.parse(viewed.stdout)).toMatchObject({ file })
+      // Writing one needs the store, and says so.
+      const written = await admin(['backup', join(dir, 'two.json')], away)
+      expect(written.code).toBe(1)
+      expect(written.stderr).toMatch(/is unavailable/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 
   it('says "nothing to act on" on standard error (exit 1); --json still answers on standard output', async () => {
     const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: 'cli-test:' }

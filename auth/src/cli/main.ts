@@ -9,6 +9,7 @@ import {
   isOfflineCommand,
   runCommand,
   runOfflineCommand,
+  runWithoutStore,
   USAGE,
 } from './run-command.ts'
 import { StoreFailure, withStore } from './store-session.ts'
@@ -43,6 +44,8 @@ function helpAsked(given: readonly string[]): { readonly command: string | undef
 async function run(name: string, rest: readonly string[]): Promise<CommandResult> {
   if (isOfflineCommand(name)) return runOfflineCommand(process.env, [name, ...rest])
   const config = loadConfig(process.env)
+  const withoutStore = runWithoutStore(config, [name, ...rest])
+  if (withoutStore) return withoutStore
   if (!config.redis)
     throw new UsageError('REDIS_URL is not set: the admin CLI works on the gateway’s Redis')
   return withStore(config.redis, (store) =>

@@ -7,7 +7,12 @@ import {
 } from './cli-context.ts'
 import { type Command, type UsageLine, usageText } from './command.ts'
 import { auditCommand, auditUsage } from './commands/audit.ts'
-import { backupCommand, backupUsage } from './commands/backup.ts'
+import {
+  backupCommand,
+  backupFilesCommand,
+  backupUsage,
+  readsBackupFilesOnly,
+} from './commands/backup.ts'
 import { clientsCommand } from './commands/clients.ts'
 import { consentsCommand } from './commands/consents.ts'
 import { healthCommand, healthUsage } from './commands/health.ts'
@@ -87,4 +92,18 @@ export function runCommand(context: CliContext, args: readonly string[]): Promis
   const command = name && Object.hasOwn(storeCommands, name) ? storeCommands[name] : undefined
   if (!command) throw new UsageError(USAGE)
   return command.run({ ...context, audit: context.audit ?? cliAuditTrail(context) }, rest)
+}
+
+/**
+ * A store command in a form that reads only files (`backup list`, `backup view`), run without
+ * the store, so it answers while Redis is away; undefined for any other command line.
+ */
+export function runWithoutStore(
+  config: CliContext['config'],
+  args: readonly string[]
+): Promise<CommandResult> | undefined {
+  const [name, ...rest] = args
+  return name === 'backup' && readsBackupFilesOnly(rest)
+    ? backupFilesCommand(config, rest)
+    : undefined
 }

@@ -24,19 +24,32 @@ export const backupUsage: readonly UsageLine[] = [
   },
 ]
 
-/** `backup [file]`, `backup list`, `backup view [file]`. */
-export async function backupCommand(
-  context: CommandContext,
-  args: readonly string[]
-): Promise<CommandResult> {
+function parseBackupLine(args: readonly string[]) {
   const { values, positionals } = parseCommandLine(
     args,
     { dir: { type: 'string', default: DEFAULT_BACKUP_DIR } },
     usageText(backupUsage)
   )
-  const dir = values.dir
   const [first, second, ...rest] = positionals
   if (rest.length > 0) throw usageError(backupUsage)
+  return { dir: values.dir, first, second }
+}
+
+/** Whether `backup …` only reads backup files (`list`, `view`): it needs no store. */
+export function readsBackupFilesOnly(args: readonly string[]): boolean {
+  const { first } = parseBackupLine(args)
+  return first === 'list' || first === 'view'
+}
+
+/**
+ * `backup list` and `backup view [file]`: files only, so they work while the store is away (what
+ * a restore after losing Redis starts with).
+ */
+export async function backupFilesCommand(
+  config: Pick<CommandContext['config'], 'ttl'>,
+  args: readonly string[]
+): Promise<CommandResult> {
+  const { dir, first, second } = parseBackupLine(args)
   if (first === 'list' && second === undefined) {
     const files = await listBackupFiles(dir)
     const lines = files.map((f) =>
@@ -49,9 +62,19 @@ export async function backupCommand(
   }
   if (first === 'view') {
     const file = await resolveBackupFile(dir, second)
-    const summary = summarizeBackup(await readBackupFile(file), context.config.ttl.refreshToken)
+    const summary = summarizeBackup(await readBackupFile(file), config.ttl.refreshToken)
     return { data: { file, ...summary }, text: `${file}\n${summaryText(summary)}` }
   }
+  throw usageError(backupUsage)
+}
+
+/** `backup [file]`, and the file-only forms (`backupFilesCommand`). */
+export async function backupCommand(
+  context: CommandContext,
+  args: readonly string[]
+): Promise<CommandResult> {
+  if (readsBackupFilesOnly(args)) return backupFilesCommand(context.config, args)
+  const { dir, first, second } = parseBackupLine(args)
   if (second !== undefined) throw usageError(backupUsage)
   const { config, store, clock } = context
   const { backup, leftOut } = await createBackup(store, clock, {
