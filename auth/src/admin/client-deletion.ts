@@ -4,12 +4,12 @@ import { revokeConsent } from '../authorization/consent.ts'
 import { clientIdUrlProblem, isClientIdUrl } from '../clients/client-id-metadata.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { Logger } from '../logger.ts'
-import { revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
+import { liveFamilies, revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
-import { liveFamilies, revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
 
 export interface ClientDeletionDeps {
   readonly store: Store

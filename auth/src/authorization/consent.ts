@@ -1,9 +1,9 @@
 import { matchRedirectUri } from '../clients/redirect-match.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
+import { liveFamilies } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { parseRecord } from '../store/stored-record.ts'
-import { liveFamilies } from '../tokens/refresh-tokens.ts'
 
 /** A user's remembered "yes" to a client, for a set of scopes and resources. */
 export interface Consent {

@@ -104,21 +104,6 @@ export async function startAccessOnlyFamily(
   await writeUnlessRevoked(store, family.familyId, familyWrites(record, ttlSeconds))
 }
 
-/**
- * The families of `familyIds` whose record still exists. A family's record outlives every token
- * it issued (revoked, it is deleted after its marker is written), so an index member without one
- * has nothing left to revoke: no marker is written for it.
- */
-export async function liveFamilies(store: Store, familyIds: readonly string[]): Promise<string[]> {
-  const live: string[] = []
-  for (let start = 0; start < familyIds.length; start += 500) {
-    const batch = familyIds.slice(start, start + 500)
-    const records = await store.getMany(batch.map((id) => keys.refreshFamily(id)))
-    live.push(...batch.filter((_, at) => records[at] !== null))
-  }
-  return live
-}
-
 /** How much longer an access-only family is kept than its token's lifetime. */
 const ACCESS_ONLY_MARGIN_SECONDS = 60
 
