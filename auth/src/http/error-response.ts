@@ -177,7 +177,9 @@ export function forwardAuthRefusal(
     reason: refusal.reason,
     resource_metadata: refusal.resourceMetadata,
     // An outage, not a bug: why, in one line, without a stack on every request.
-    ...(refusal instanceof TokenCheckUnavailable ? { cause: outageReason(refusal.cause) } : {}),
+    ...(refusal instanceof TokenCheckUnavailable
+      ? { cause: storeFailureReason(refusal.cause) }
+      : {}),
   })
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',
@@ -192,8 +194,4 @@ export function forwardAuthRefusal(
 /** RFC 9110 §5.6.4 quoted-string: escape backslash and double quote. */
 export function quote(value: string): string {
   return value.replace(/[\\"]/g, '\\$&').replace(/[\r\n]/g, ' ')
-}
-
-function outageReason(cause: unknown): string {
-  return cause instanceof Error ? storeFailureReason(cause) : String(cause)
 }

@@ -11,6 +11,7 @@ import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
 import { requestLimiter } from '../http/rate-limit.ts'
+import { storeFailureReason } from '../store/redis-failures.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
 import { deviceCodeGrant } from '../tokens/grants/device-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
@@ -72,7 +73,7 @@ export const tokenRoute = (deps: AuthDeps) => {
       deps.logger.warn({
         event: 'client_use_not_recorded',
         client_id: client.client_id,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: storeFailureReason(error),
         detail: 'the store failed after the tokens were issued; the next token request records it',
       })
     })

@@ -196,7 +196,8 @@ function reasonOf(error: unknown): string {
  * Why the store failed, in one line for an operator: the words of the deepest cause. A connection
  * that could not be made at all reaches us only as "retried too often", which says nothing.
  */
-export function storeFailureReason(error: Error): string {
+export function storeFailureReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
   let deepest = error
   while (deepest.cause instanceof Error) deepest = deepest.cause
   if (/max retries per request/i.test(deepest.message)) {
