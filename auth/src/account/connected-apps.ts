@@ -164,14 +164,17 @@ export async function withdrawConsent(
     ...devices.filter((d) => d.clientId === clientId).map((d) => d.family.id),
   ])
   let revoked: readonly string[] = []
-  await revokeConsent(deps.store, user.id, clientId, (familyIds) => {
-    revoked = familyIds.filter((familyId) => own.has(familyId))
-    return revokeFamilies(deps, revoked, user, client, by)
+  await revokeConsent(deps.store, user.id, clientId, async (familyIds) => {
+    const owned = familyIds.filter((familyId) => own.has(familyId))
+    revoked = await revokeFamilies(deps, owned, user, client, by)
   })
-  const pendingGrants = (await pendingGrantFamilies(deps.store, user.id, clientId)).filter(
-    (familyId) => !revoked.includes(familyId)
-  )
-  for (const familyId of pendingGrants) await revokeFamily(deps, familyId)
+  // Counted when this withdrawal marked them: a code already redeemed and its family revoked
+  // earlier (or by a racing withdrawal) has nothing left to end.
+  const pendingGrants: string[] = []
+  for (const familyId of await pendingGrantFamilies(deps.store, user.id, clientId)) {
+    if (revoked.includes(familyId)) continue
+    if (await revokeFamily(deps, familyId)) pendingGrants.push(familyId)
+  }
   await deps.audit.record({
     event: 'authorization.consent_revoked',
     by,
@@ -202,15 +205,18 @@ function auditClient(client: ClientIdentity) {
   return { client_id: client.clientId, metadata: { client_name: client.name } }
 }
 
+/** Revokes and audits each family; the ones this call revoked (not a racing one before it). */
 async function revokeFamilies(
   deps: ConnectedAppsDeps,
   familyIds: readonly string[],
   user: AuditUser,
   client: AuditedClient,
   by: AuditActor
-): Promise<void> {
+): Promise<string[]> {
+  const revoked: string[] = []
   for (const familyId of familyIds) {
-    await revokeFamily(deps, familyId)
+    if (!(await revokeFamily(deps, familyId))) continue
+    revoked.push(familyId)
     await deps.audit.record({
       event: 'token.revoked',
       by,
@@ -220,10 +226,12 @@ async function revokeFamilies(
       client,
     })
   }
+  return revoked
 }
 
-async function revokeFamily(deps: ConnectedAppsDeps, familyId: string): Promise<void> {
-  const { marked } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
+/** Whether this call revoked the family (see `FamilyRevocation.revokedNow`). */
+async function revokeFamily(deps: ConnectedAppsDeps, familyId: string): Promise<boolean> {
+  const { marked, revokedNow } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
   if (!marked) {
     deps.logger.warn({
       event: 'revocation_unmarked',
@@ -232,6 +240,7 @@ async function revokeFamily(deps: ConnectedAppsDeps, familyId: string): Promise<
         'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
     })
   }
+  return revokedNow
 }
 
 interface UserFamily {

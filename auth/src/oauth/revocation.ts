@@ -8,14 +8,19 @@ import type { Store } from '../store/store.ts'
  * and per deleted client, each living at least as long as what it revokes could still be used.
  * Checking all three is one `MGET`, so `/verify` stays O(1) with a single round trip.
  */
+/**
+ * Marks an access token revoked. True when this call did: false for a token already revoked (a
+ * repeated or parallel revocation, which changes nothing and so is not audited again) or expired.
+ */
 export async function revokeAccessToken(
   store: Store,
   clock: Clock,
   jti: string,
   expiresAt: number
-): Promise<void> {
+): Promise<boolean> {
   const ttl = expiresAt - epochSeconds(clock)
-  if (ttl > 0) await store.put(keys.revokedAccessToken(jti), '1', { ttlSeconds: ttl })
+  if (ttl <= 0) return false
+  return store.put(keys.revokedAccessToken(jti), '1', { ttlSeconds: ttl, onlyIfAbsent: true })
 }
 
 export interface TokenLifetimes {
@@ -38,13 +43,17 @@ export function revocationLifetime(ttl: TokenLifetimes): number {
   return ttl.refreshTokenTtl + ttl.accessTokenTtl
 }
 
-/** Marks a whole family revoked for `ttlSeconds` (see `revocationLifetime`). */
+/**
+ * Marks a whole family revoked for `ttlSeconds` (see `revocationLifetime`). True when this call
+ * did; false when a marker was there already. The first marker is kept as it is: it outlives
+ * whatever raced the first revocation, and nothing of the family can be issued after it.
+ */
 export async function revokeFamilyMarker(
   store: Store,
   familyId: string,
   ttlSeconds: number
-): Promise<void> {
-  await store.put(keys.revokedFamily(familyId), '1', { ttlSeconds })
+): Promise<boolean> {
+  return store.put(keys.revokedFamily(familyId), '1', { ttlSeconds, onlyIfAbsent: true })
 }
 
 /** Marks every token ever issued to a client revoked (the client was deleted). */

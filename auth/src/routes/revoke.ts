@@ -42,7 +42,11 @@ export const revokeRoute = (deps: AuthDeps) => {
       seconds: config.refreshTokenReuseGrace,
     })
     if (found?.kind === 'refresh_token') {
-      const { marked } = await revokeRefreshFamily(store, found.family.familyId, lifetimes)
+      const { marked, revokedNow } = await revokeRefreshFamily(
+        store,
+        found.family.familyId,
+        lifetimes
+      )
       if (!marked) {
         logger.warn({
           event: 'revocation_unmarked',
@@ -51,25 +55,27 @@ export const revokeRoute = (deps: AuthDeps) => {
             'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
         })
       }
-      await audit.record({
-        event: 'token.revoked',
-        user: found.family.subject,
-        client,
-        by: 'client',
-        token_type: 'refresh_token',
-        family_id: found.family.familyId,
-      })
+      // A repeated or parallel revocation changed nothing: it is answered alike, not audited.
+      if (revokedNow)
+        await audit.record({
+          event: 'token.revoked',
+          user: found.family.subject,
+          client,
+          by: 'client',
+          token_type: 'refresh_token',
+          family_id: found.family.familyId,
+        })
     } else if (found?.kind === 'access_token') {
-      await revokeAccessToken(store, clock, found.token.jti, found.token.expiresAt)
-      await audit.record({
-        event: 'token.revoked',
-        user: { id: found.token.userId, login: found.token.login },
-        client,
-        by: 'client',
-        token_type: 'access_token',
-        family_id: found.token.familyId,
-        jti: found.token.jti,
-      })
+      if (await revokeAccessToken(store, clock, found.token.jti, found.token.expiresAt))
+        await audit.record({
+          event: 'token.revoked',
+          user: { id: found.token.userId, login: found.token.login },
+          client,
+          by: 'client',
+          token_type: 'access_token',
+          family_id: found.token.familyId,
+          jti: found.token.jti,
+        })
     }
     return c.body(null, 200, { 'Cache-Control': 'no-store' })
   })

@@ -219,6 +219,20 @@ export async function findRefreshFamily(
   return parseRecord<RefreshFamily>(await store.get(key), key)
 }
 
+/** What revoking a family did. */
+export interface FamilyRevocation {
+  /** The marker is written (false: the store is full, see `revokeRefreshFamily`). */
+  readonly marked: boolean
+  /**
+   * This call revoked the family: none before it had (a repeated or parallel revocation, a replay
+   * of a family already refused, finds it done). Only such a revocation is audited, so replays
+   * and repeats cannot flood the trail or move the counters.
+   */
+  readonly revokedNow: boolean
+  /** The family's record as this call removed it (null: gone already, or damaged). */
+  readonly family: RefreshFamily | null
+}
+
 /**
  * Revokes a family: its live refresh token goes, and a marker refuses its access tokens at
  * /verify and the family at refresh and introspection. The marker is written first and outlives
@@ -233,31 +247,32 @@ export async function revokeRefreshFamily(
   store: Store,
   familyId: string,
   ttl: RefreshTokenLifetimes
-): Promise<{ readonly marked: boolean }> {
-  const marked = await revokeFamilyMarker(store, familyId, revocationLifetime(ttl)).then(
-    () => true,
+): Promise<FamilyRevocation> {
+  const newMarker = await revokeFamilyMarker(store, familyId, revocationLifetime(ttl)).catch(
     (error: unknown) => {
-      if (error instanceof StoreFull) return false
+      if (error instanceof StoreFull) return undefined
       throw error
     }
   )
+  // Taken, not read: of two revocations racing, one has the record (and so its user).
   // A damaged record cannot hold the revocation up: the marker above refuses the family anyway.
   const key = keys.refreshFamily(familyId)
-  const family = parseUnlessDamaged<RefreshFamily>(await store.get(key), key)
+  const family = parseUnlessDamaged<RefreshFamily>(await store.take(key), key)
+  const marked = newMarker !== undefined
+  const revokedNow = newMarker ?? family !== null
   if (!family) {
-    await store.delete(key, keys.restoredFamily(familyId))
-    return { marked }
+    await store.delete(keys.restoredFamily(familyId))
+    return { marked, revokedNow, family }
   }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
   const liveToken = family.currentTokenHash ? [keys.refreshToken(family.currentTokenHash)] : []
   // Deletions only: a full store that refused the marker still takes them.
   await store.batch([
     ...liveToken.map((key): WriteOperation => ({ op: 'delete', key })),
-    { op: 'delete', key: keys.refreshFamily(familyId) },
     { op: 'delete', key: keys.restoredFamily(familyId) },
     ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
-  return { marked }
+  return { marked, revokedNow, family }
 }
 
 /**

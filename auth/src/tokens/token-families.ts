@@ -95,8 +95,9 @@ export async function listTokenFamilies(
  * Revokes every family matching `filter` (at least one criterion). A family id that names no live
  * family still gets its marker: its access tokens may outlive the family record, or it may be a
  * grant not redeemed yet. By user or client, the families of such grants (codes, approved device
- * codes) are marked as well (`pendingGrants`), before the live families are read: a code redeemed
- * meanwhile is either refused at `/token` or found live.
+ * codes) are marked as well (`pendingGrants`), after the live families are read: a code redeemed
+ * meanwhile is marked with them, and one redeemed later is refused at `/token`. What the result
+ * lists is what this call revoked; a repeat lists nothing.
  */
 export async function revokeTokenFamilies(
   store: Store,
@@ -104,17 +105,23 @@ export async function revokeTokenFamilies(
   lifetimes: RefreshTokenLifetimes,
   filter: TokenFilter
 ): Promise<{ revoked: FamilyListing[]; markedOnly: string[]; pendingGrants: string[] }> {
-  const pendingGrants = filter.family === undefined ? await findUnredeemedGrants(store, filter) : []
-  for (const familyId of pendingGrants) await revokeRefreshFamily(store, familyId, lifetimes)
-  const revoked = await listTokenFamilies(store, clock, lifetimes.refreshTokenTtl, filter)
-  for (const family of revoked) await revokeRefreshFamily(store, family.id, lifetimes)
-  const markedOnly: string[] = []
-  if (filter.family !== undefined && revoked.length === 0 && isFamilyId(filter.family)) {
-    await revokeRefreshFamily(store, filter.family, lifetimes)
-    markedOnly.push(filter.family)
+  // Each counts when this call revoked it: a repeat finds the markers of the one before.
+  const revokedNow = async (familyId: string) =>
+    (await revokeRefreshFamily(store, familyId, lifetimes)).revokedNow
+  const unredeemed = filter.family === undefined ? await findUnredeemedGrants(store, filter) : []
+  const live = await listTokenFamilies(store, clock, lifetimes.refreshTokenTtl, filter)
+  const listed = new Set(live.map((family) => family.id))
+  const pendingGrants: string[] = []
+  for (const familyId of unredeemed) {
+    if (!listed.has(familyId) && (await revokedNow(familyId))) pendingGrants.push(familyId)
   }
-  const live = new Set(revoked.map((family) => family.id))
-  return { revoked, markedOnly, pendingGrants: pendingGrants.filter((id) => !live.has(id)) }
+  const revoked: FamilyListing[] = []
+  for (const family of live) if (await revokedNow(family.id)) revoked.push(family)
+  const markedOnly: string[] = []
+  if (filter.family !== undefined && live.length === 0 && isFamilyId(filter.family)) {
+    if (await revokedNow(filter.family)) markedOnly.push(filter.family)
+  }
+  return { revoked, markedOnly, pendingGrants }
 }
 
 async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshFamily[]> {

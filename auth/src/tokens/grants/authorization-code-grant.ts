@@ -8,7 +8,7 @@ import { verifierMatches } from '../../oauth/pkce.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
-import { findRefreshFamily, revokeRefreshFamily } from '../refresh-tokens.ts'
+import { revokeRefreshFamily } from '../refresh-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
 /** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */
@@ -46,14 +46,16 @@ export async function authorizationCodeGrant(
     })
   }
   if (redemption.outcome === 'replayed') {
-    const family = await findRefreshFamily(store, redemption.familyId)
-    await revokeRefreshFamily(store, redemption.familyId, lifetimes)
-    await audit.record({
-      event: 'authorization_code.reuse_detected',
-      user: family?.subject,
-      client,
-      family_id: redemption.familyId,
-    })
+    const { revokedNow, family } = await revokeRefreshFamily(store, redemption.familyId, lifetimes)
+    // Recorded once per code: later replays find its family revoked, and change nothing.
+    if (revokedNow) {
+      await audit.record({
+        event: 'authorization_code.reuse_detected',
+        user: family?.subject,
+        client,
+        family_id: redemption.familyId,
+      })
+    }
     throw new InvalidGrant('the authorization code was already used', { reason: 'code_replayed' })
   }
   const { grant } = redemption

@@ -44,14 +44,16 @@ export async function refreshTokenGrant(
     new InvalidGrant('the refresh token is invalid, expired or revoked', { reason })
   /** A replaced refresh token came back: it leaked, so its whole family goes. */
   const refuseReuse = async (familyId: string, reason: string) => {
-    const family = await findRefreshFamily(store, familyId)
-    await revokeRefreshFamily(store, familyId, lifetimes)
-    await audit.record({
-      event: 'refresh_token.reuse_detected',
-      user: family?.subject,
-      client,
-      family_id: familyId,
-    })
+    const { revokedNow, family } = await revokeRefreshFamily(store, familyId, lifetimes)
+    // Recorded once per family: further replays, parallel or later, find it revoked already.
+    if (revokedNow) {
+      await audit.record({
+        event: 'refresh_token.reuse_detected',
+        user: family?.subject,
+        client,
+        family_id: familyId,
+      })
+    }
     return invalid(reason)
   }
   /** What this request may have of a family's grant: less, never more. */
@@ -79,15 +81,16 @@ export async function refreshTokenGrant(
       { reuseRecent: true }
     )
     if (check.allowed) return check.subject
-    await revokeRefreshFamily(store, family.familyId, lifetimes)
-    await audit.record({
-      event: 'token.refresh_refused',
-      user: family.subject,
-      client,
-      family_id: family.familyId,
-      // The allow-list's own word when it refused (`not_in_allowed_team`, …).
-      reason: check.policyReason ?? check.reason,
-    })
+    const { revokedNow } = await revokeRefreshFamily(store, family.familyId, lifetimes)
+    if (revokedNow)
+      await audit.record({
+        event: 'token.refresh_refused',
+        user: family.subject,
+        client,
+        family_id: family.familyId,
+        // The allow-list's own word when it refused (`not_in_allowed_team`, …).
+        reason: check.policyReason ?? check.reason,
+      })
     throw invalid('user_no_longer_allowed')
   }
   /**
