@@ -94,6 +94,11 @@ export function isAllowed(subject: ListedSubject, allowList: AllowList): boolean
   return (allowList.teams ?? []).some((team) => teams.has(team))
 }
 
+/** The list decides by id and login alone: it names no organisation or team. */
+export function namesUsersOnly(allowList: AllowList): boolean {
+  return allowList.orgs.length === 0 && (allowList.teams ?? []).length === 0
+}
+
 /** Nobody at all can be let in: no user, organisation or team is listed. */
 export function letsNobodyIn(allowList: AllowList): boolean {
   return (

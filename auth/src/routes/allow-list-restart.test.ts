@@ -8,6 +8,7 @@ import {
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
 import {
   approveDevice,
+  authorizeAgain,
   browserFor,
   clientRequest,
   DEVICE_GRANT,
@@ -114,6 +115,27 @@ describe('a user taken off the allow-list, from the next start', () => {
     const again = await restart({ ALLOWED_GITHUB_USERS: 'alice,bob' })
     expect((await verify(again, accessOnly.access_token)).status).toBe(401)
     expect((await verify(again, kept.access_token)).status).toBe(200)
+  })
+
+  it('names the allow-list as the reason her refresh fails after a refused sign-in removed her grant', async () => {
+    const { client, tokens } = await signInInBrowser(server, browserFor(server))
+    const gateway = await restart({ ALLOWED_GITHUB_USERS: 'bob' })
+    // She tries to sign in again: refused, and her kept GitHub grant goes with it.
+    const browser = browserFor(gateway)
+    const consent = await authorizeAgain(browser, client)
+    await browser.submitConsent(consent, 'approve', client.redirect_uris[0] ?? '')
+    expect(gateway.logs).toContainEqual(
+      expect.objectContaining({ event: 'user.sign_in_refused', reason: 'not_an_allowed_user' })
+    )
+
+    const refreshed = await tokenRequest(gateway, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(await refreshed.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(gateway.logs.filter((line) => line.event === 'token.refresh_refused')).toEqual([
+      expect.objectContaining({ login: 'alice', reason: 'not_an_allowed_user' }),
+    ])
   })
 
   it('judges a team member by the teams her token names', async () => {

@@ -1,7 +1,12 @@
 import type { AuthDeps } from '../deps.ts'
 import { TemporarilyUnavailable } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { type AllowListRefusal, allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
+import {
+  type AllowListRefusal,
+  allowListRefusal,
+  gatewayAllowList,
+  namesUsersOnly,
+} from '../policy/allow-list.ts'
 import { freshUpstreamGrant } from '../upstream/fresh-grant.ts'
 import { UpstreamGrantRevoked, type UpstreamUser } from '../upstream/upstream.ts'
 import { forgetCheckedUser, recordCheckedUser } from './checked-users.ts'
@@ -68,7 +73,14 @@ export async function recheckUser(
   }
   // An expiring token (a GitHub App's, or an OAuth App's that opted in) is renewed first.
   const grant = await freshUpstreamGrant(deps, known.id)
-  if (!grant) return refuse('no_upstream_grant')
+  if (!grant) {
+    // A refused sign-in removes the grant, so without one the list may still say why: when it
+    // names users only, the subject alone decides (organisations and teams need the provider).
+    const byName = namesUsersOnly(allowList) ? allowListRefusal(known, allowList) : undefined
+    return byName
+      ? refuse('not_allowed', { login: known.login, policyReason: byName })
+      : refuse('no_upstream_grant')
+  }
   let user: UpstreamUser
   try {
     user = await upstream.provider.currentSubject(grant)
