@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import type { AuthDeps } from './deps.ts'
-import { MethodNotAllowed, NotFound } from './errors.ts'
+import { MethodNotAllowed, NoSuchEndpoint } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import { auditedRequest } from './http/audited-request.ts'
 import { toOAuthResponse } from './http/error-response.ts'
@@ -85,7 +85,7 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   const allowed = allowedMethods(app)
   app.notFound((c) => {
     const allow = allowed(c.req.path)
-    if (allow.length === 0) throw new NotFound('no such endpoint')
+    if (allow.length === 0) throw new NoSuchEndpoint('no such endpoint')
     throw new MethodNotAllowed(`${c.req.method} is not allowed here`, allow)
   })
   app.onError((error, c) =>

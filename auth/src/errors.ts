@@ -177,6 +177,9 @@ export class NotFound extends OAuthError {
   readonly status = 404
 }
 
+/** No endpoint of the app has this path (what the router's not-found handler throws). */
+export class NoSuchEndpoint extends NotFound {}
+
 /** RFC 9110 §15.5.6: the path exists, not with this method; `allow` lists those it takes. */
 export class MethodNotAllowed extends OAuthError {
   readonly code = 'invalid_request'

@@ -133,15 +133,27 @@ describe('GET /metrics on the internal port', () => {
     expect(sampleValue(after, 'auth_store_errors_total')).toBe(0)
   })
 
-  it('counts a request to no route as unmatched, not under its path', async () => {
+  it('counts a request no endpoint answers as unmatched, not under its path or a middleware pattern', async () => {
     const before = await samples(server)
-    await server.request('/no/such/path/here')
+    // Paths under prefixes only middleware (the audit's caller, CORS) is mounted on, a method
+    // an endpoint does not take, and a path nothing knows.
+    for (const path of ['/no/such/path/here', '/account/x', '/device/x', '/register/a/b']) {
+      expect((await server.request(path)).status).toBe(404)
+    }
+    expect((await server.request('/token', { method: 'PUT' })).status).toBe(405)
     const after = await samples(server)
-    const unmatched = { route: 'unmatched', error: 'not_found' }
-    expect(
-      sampleValue(after, 'auth_http_requests_total', unmatched) -
-        sampleValue(before, 'auth_http_requests_total', unmatched)
-    ).toBe(1)
+    const routes = (taken: Awaited<ReturnType<typeof samples>>) =>
+      new Set(
+        taken
+          .filter((sample) => sample.name === 'auth_http_requests_total')
+          .map((sample) => sample.labels.route)
+      )
+    expect([...routes(after)].filter((route) => route?.includes('*'))).toEqual([])
+    const moved = (labels: Record<string, string>) =>
+      sampleValue(after, 'auth_http_requests_total', labels) -
+      sampleValue(before, 'auth_http_requests_total', labels)
+    expect(moved({ route: 'unmatched', error: 'not_found' })).toBe(4)
+    expect(moved({ route: 'unmatched', error: 'invalid_request' })).toBe(1)
   })
 
   it('counts store errors by operation, and passes the error on', async () => {

@@ -1,6 +1,12 @@
 import type { MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { AuthorizationErrorPage, AuthorizationErrorRedirect, OAuthError } from '../errors.ts'
+import {
+  AuthorizationErrorPage,
+  AuthorizationErrorRedirect,
+  MethodNotAllowed,
+  NoSuchEndpoint,
+  OAuthError,
+} from '../errors.ts'
 import { StoreUnavailable } from '../store/store.ts'
 import type { AuthMetrics } from './auth-metrics.ts'
 
@@ -40,11 +46,18 @@ export function requestMetrics(metrics: AuthMetrics): MiddlewareHandler {
       observe('unmatched', status, errorCode(error))
       throw error
     }
-    // After `next`, Hono's route index points at the last handler that ran: the route's own.
+    // After `next`, Hono's route index points at the last handler that ran: the route's own,
+    // or a middleware's (`/account/*`) when no endpoint took the request and the not-found
+    // handler answered it.
     const pattern = c.req.routePath
-    const route = pattern === '*' || pattern === '/*' ? 'unmatched' : pattern
+    const route =
+      pattern === '*' || pattern === '/*' || answeredByNoEndpoint(c.error) ? 'unmatched' : pattern
     observe(route, c.res.status, c.error === undefined ? '' : errorCode(c.error))
   }
+}
+
+function answeredByNoEndpoint(error: unknown): boolean {
+  return error instanceof NoSuchEndpoint || error instanceof MethodNotAllowed
 }
 
 /** The OAuth error code the error was answered with (as `error-response.ts` maps it). */
