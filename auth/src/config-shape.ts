@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '../../mcp-services/src/catalog.ts'
+import type { TrustProxy } from './http/trusted-proxies.ts'
 import type { UserEntry } from './policy/allow-list.ts'
 
 // What `loadConfig` (config.ts) makes of the environment: the frozen settings every module is
@@ -78,8 +79,11 @@ export interface Config {
    * check per user per interval; a leaver is cut off within it); 0: every refresh asks.
    */
   readonly userRecheckInterval: number
-  /** Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy). */
-  readonly trustProxy: boolean
+  /**
+   * Whether X-Forwarded-For is believed for the caller's address (behind a reverse proxy): from
+   * any peer, or from the proxy's addresses alone.
+   */
+  readonly trustProxy: TrustProxy
   /**
    * Client ID metadata documents (MCP 2025-11-25): an https `client_id` is fetched as the client's
    * metadata. `allowLoopback` (tests only, never in production) lets loopback hosts serve them.

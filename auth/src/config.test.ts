@@ -155,6 +155,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message)
   })
 
+  it('takes TRUST_PROXY as a flag or as the proxy addresses, and names a bad entry', () => {
+    expect(loadConfig({}).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: 'yes' }).trustProxy).toBe(true)
+    expect(loadConfig({ TRUST_PROXY: 'False' }).trustProxy).toBe(false)
+    expect(loadConfig({ TRUST_PROXY: '172.30.0.0/24,fd00::1' }).trustProxy).toMatchObject({
+      ranges: ['172.30.0.0/24', 'fd00::1'],
+    })
+    expect(() => loadConfig({ TRUST_PROXY: 'traefik' })).toThrow(
+      /^TRUST_PROXY: true, false, or the proxy's addresses and networks: traefik is not an IP address/
+    )
+  })
+
   it('accepts metadata documents and registrations by default; loopback documents only in tests', () => {
     expect(loadConfig({})).toMatchObject({
       clientIdMetadataDocuments: { enabled: true, allowLoopback: false },

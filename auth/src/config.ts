@@ -23,6 +23,7 @@ import {
   teamList,
   userList,
 } from './config-values.ts'
+import { parseTrustedProxies } from './http/trusted-proxies.ts'
 import { parsePinnedKey } from './keys/pinned-key.ts'
 import { parseRedisUrl, RedisUrlError } from './store/redis-topology.ts'
 
@@ -92,7 +93,24 @@ const environmentSchema = z.object({
   REGISTRATION_RATE_LIMIT: wholeNumber(1).default(30),
   REGISTRATION_GLOBAL_RATE_LIMIT: wholeNumber(1).default(120),
   TOKEN_RATE_LIMIT: wholeNumber(1).default(300),
-  TRUST_PROXY: flag,
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const word = value?.trim().toLowerCase()
+      if (word === undefined || word === '') return undefined
+      if (/^(true|1|yes)$/.test(word)) return true
+      if (/^(false|0|no)$/.test(word)) return false
+      try {
+        return parseTrustedProxies(word)
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `true, false, or the proxy's addresses and networks: ${(error as Error).message}`,
+        })
+        return z.NEVER
+      }
+    }),
   CLIENT_ID_METADATA_DOCUMENTS: flag,
   DYNAMIC_CLIENT_REGISTRATION: flag,
   CIMD_ALLOW_LOOPBACK: flag,

@@ -74,7 +74,8 @@ describe('docker-compose.yml', () => {
     expect(auth).toMatchObject({
       GATEWAY_MODE: 'auth',
       NODE_ENV: 'production',
-      TRUST_PROXY: 'true',
+      // The edge network's subnet: X-Forwarded-For is believed from Traefik's side alone.
+      TRUST_PROXY: '172.30.0.0/24',
     })
     expect(auth.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD\}@redis:6379/)
   })

@@ -134,8 +134,10 @@ function checkDeployment(objects: K8sObject[]) {
       new RegExp(`(^|/)${imageOf('auth/Dockerfile')}(:[\\w.-]+)?$`)
     )
     const composeAuth = compose.services.auth?.environment ?? {}
-    for (const name of ['NODE_ENV', 'GATEWAY_MODE', 'HOST', 'PORT', 'TRUST_PROXY', 'INTERNAL_PORT'])
+    for (const name of ['NODE_ENV', 'GATEWAY_MODE', 'HOST', 'PORT', 'INTERNAL_PORT'])
       expect(authEnv[name], name).toBe(composeAuth[name])
+    // Compose names Traefik's network; here the NetworkPolicy lets only Traefik reach the port.
+    expect(authEnv.TRUST_PROXY).toBe('true')
     expect(authEnv.PORT).toBe(dockerfileEnv('auth/Dockerfile').PORT)
     expect(domain).toMatch(/^[a-z0-9.-]+\.[a-z]+$/)
     // The Service's ports are the container's: public PORT and INTERNAL_PORT.

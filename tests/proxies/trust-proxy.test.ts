@@ -13,8 +13,10 @@ import { type RunningProcess, requireBinary, startProcess } from './support/proc
 /**
  * Behind a reverse proxy every request comes from the proxy's address. With TRUST_PROXY=true the
  * rate limits take the caller from the address the proxy appended to X-Forwarded-For, so callers
- * keep buckets of their own; without it they all share the proxy's. A real Caddy sits in front of
- * two gateways (trusting and not), and two callers connect from different loopback addresses.
+ * keep buckets of their own; without it they all share the proxy's. With the proxy's address as
+ * TRUST_PROXY, the header is believed from the proxy alone: a neighbour that reaches the gateway
+ * directly cannot pick its bucket. A real Caddy sits in front of three gateways (trusting, not,
+ * and trusting its address), and callers connect from different loopback addresses.
  */
 describe('per-caller limits behind a real Caddy (/usr/bin/caddy)', () => {
   const gateways: { auth: TestAuthServer; server: Server; proxyPort: number }[] = []
@@ -22,10 +24,11 @@ describe('per-caller limits behind a real Caddy (/usr/bin/caddy)', () => {
   let dir: string
   const alice = httpClientFrom('127.0.0.2')
   const bob = httpClientFrom('127.0.0.3')
+  const neighbour = httpClientFrom('127.0.0.4')
 
   beforeAll(async () => {
     const binary = requireBinary('/usr/bin/caddy', 'caddy')
-    for (const trustProxy of ['true', 'false']) {
+    for (const trustProxy of ['true', 'false', '127.0.0.1']) {
       const auth = await createTestAuthServer({
         TRUST_PROXY: trustProxy,
         REGISTRATION_RATE_LIMIT: '2',
@@ -53,6 +56,7 @@ http://127.0.0.1:${proxyPort} {
   afterAll(async () => {
     alice.close()
     bob.close()
+    neighbour.close()
     await caddy?.stop()
     for (const { auth, server } of gateways) {
       server.closeAllConnections()
@@ -64,11 +68,11 @@ http://127.0.0.1:${proxyPort} {
 
   const register = async (
     client: typeof alice,
-    proxyPort: number,
+    port: number,
     headers: Record<string, string> = {}
   ) =>
     (
-      await client.send(`http://127.0.0.1:${proxyPort}/register`, {
+      await client.send(`http://127.0.0.1:${port}/register`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...headers },
         body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
@@ -92,5 +96,31 @@ http://127.0.0.1:${proxyPort} {
     expect(await register(alice, port), caddy.output()).toBe(201)
     expect(await register(alice, port)).toBe(201)
     expect(await register(bob, port)).toBe(429)
+  })
+
+  it('believes X-Forwarded-For from the listed proxy only with TRUST_PROXY=<its address>', async () => {
+    const gateway = gateways[2]
+    if (!gateway) throw new Error('the third gateway did not start')
+    const port = gateway.proxyPort
+    expect(await register(alice, port), caddy.output()).toBe(201)
+    expect(await register(alice, port)).toBe(201)
+    expect(await register(alice, port)).toBe(429)
+    expect(await register(bob, port)).toBe(201)
+    // Straight to the gateway, each request claiming another address: one bucket, its own.
+    const direct = (gateway.server.address() as AddressInfo).port
+    const claims = ['203.0.113.1', '203.0.113.2', '203.0.113.3']
+    const answers = []
+    for (const claim of claims) {
+      answers.push(await register(neighbour, direct, { 'X-Forwarded-For': claim }))
+    }
+    expect(answers).toEqual([201, 201, 429])
+    const recorded = gateway.auth.logs.filter((line) => line.event === 'client.registered')
+    expect(recorded.map((line) => line.caller)).toEqual([
+      '127.0.0.2',
+      '127.0.0.2',
+      '127.0.0.3',
+      '127.0.0.4',
+      '127.0.0.4',
+    ])
   })
 })

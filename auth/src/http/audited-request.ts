@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { onBehalfOf } from '../audit/audit-trail.ts'
 import { auditAddress } from './caller.ts'
+import type { TrustProxy } from './trusted-proxies.ts'
 
 /**
  * Middleware for the endpoints whose work is audited: the rest of the request runs knowing its
@@ -8,6 +9,6 @@ import { auditAddress } from './caller.ts'
  * mounted on `/verify` (nothing there is audited, and it is the hot path).
  */
 export const auditedRequest =
-  (trustProxy: boolean): MiddlewareHandler =>
+  (trustProxy: TrustProxy): MiddlewareHandler =>
   (c, next) =>
     onBehalfOf(auditAddress(c, trustProxy), next)

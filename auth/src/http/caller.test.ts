@@ -1,10 +1,11 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { callerAddress, rateLimitAddress } from './caller.ts'
+import { parseTrustedProxies, type TrustProxy } from './trusted-proxies.ts'
 
 /** What a request looks like to the rate limits: its socket peer and its headers. */
 async function callerOf(
-  trustProxy: boolean,
+  trustProxy: TrustProxy,
   remoteAddress: string | undefined,
   headers: Record<string, string> = {}
 ): Promise<string> {
@@ -37,6 +38,31 @@ describe('callerAddress', () => {
     expect(await callerOf(true, '10.0.0.2', { 'X-Forwarded-For': '198.51.100.1, ' })).toBe(
       '10.0.0.2'
     )
+  })
+
+  it('believes the header from the listed proxies only, when TRUST_PROXY lists them', async () => {
+    const proxies = parseTrustedProxies('172.30.0.0/24, fd00:1::/64, 10.0.0.5')
+    const claim = { 'X-Forwarded-For': '198.51.100.1' }
+    expect(await callerOf(proxies, '172.30.0.2', claim)).toBe('198.51.100.1')
+    expect(await callerOf(proxies, '::ffff:172.30.0.9', claim)).toBe('198.51.100.1')
+    expect(await callerOf(proxies, 'fd00:1::7', claim)).toBe('198.51.100.1')
+    expect(await callerOf(proxies, '10.0.0.5', claim)).toBe('198.51.100.1')
+    // Another container on another network, or next to the proxy's single address.
+    expect(await callerOf(proxies, '172.31.0.2', claim)).toBe('172.31.0.2')
+    expect(await callerOf(proxies, '10.0.0.6', claim)).toBe('10.0.0.6')
+    expect(await callerOf(proxies, 'fd00:2::7', claim)).toBe('fd00:2:0:0::/64')
+    expect(await callerOf(proxies, undefined, claim)).toBe('unknown')
+  })
+
+  it.each([
+    ['', 'name at least one address or network'],
+    ['proxy.internal', 'proxy.internal is not an IP address or network'],
+    ['10.0.0.0/33', '10.0.0.0/33: the prefix length must be 0–32'],
+    ['fd00::/129', 'fd00::/129: the prefix length must be 0–128'],
+    ['10.0.0.0/8/1', '10.0.0.0/8/1 is not an IP address or network'],
+    ['10.0.0.0/x', '10.0.0.0/x: the prefix length must be 0–32'],
+  ])('refuses the TRUST_PROXY list %j, naming the entry', (value, message) => {
+    expect(() => parseTrustedProxies(value)).toThrow(message)
   })
 
   it('is "unknown" without a socket (in-process requests)', async () => {

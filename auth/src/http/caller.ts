@@ -1,26 +1,27 @@
 import { isIP } from 'node:net'
 import type { Context } from 'hono'
+import { type TrustProxy, trustsPeer } from './trusted-proxies.ts'
 
 interface NodeBindings {
   readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }
 }
 
 /**
- * The caller's address for rate limiting. Behind a trusted reverse proxy it is the last
- * X-Forwarded-For entry: the one the proxy appended, the only one a client cannot forge (entries
- * before it are whatever the client sent). Otherwise, or when that entry is not an address, the
- * socket's peer.
+ * The caller's address for rate limiting. Behind a trusted reverse proxy (`TRUST_PROXY`: any peer,
+ * or the proxy's addresses) it is the last X-Forwarded-For entry: the one the proxy appended, the
+ * only one a client cannot forge (entries before it are whatever the client sent). Otherwise, or
+ * when that entry is not an address, the socket's peer.
  *
  * An IPv6 caller is its /64: one host gets a whole /64, and counting per address would give it
  * 2^64 buckets. An IPv4-mapped address is the IPv4 address.
  */
-export function callerAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
+export function callerAddress(c: Context, trustProxy: TrustProxy): string {
+  const peer = socketPeer(c)
+  if (trustsPeer(trustProxy, peer)) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
     const address = forwarded ? rateLimitAddress(forwarded) : undefined
     if (address) return address
   }
-  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
   return (peer && rateLimitAddress(peer)) || 'unknown'
 }
 
@@ -28,14 +29,18 @@ export function callerAddress(c: Context, trustProxy: boolean): string {
  * The caller's address for the audit trail, chosen as `callerAddress` chooses it but whole: an
  * IPv6 caller is its own address, not its /64. An IPv4-mapped address is the IPv4 address.
  */
-export function auditAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
+export function auditAddress(c: Context, trustProxy: TrustProxy): string {
+  const peer = socketPeer(c)
+  if (trustsPeer(trustProxy, peer)) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
     const address = forwarded ? plainAddress(forwarded) : undefined
     if (address) return address
   }
-  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
   return (peer && plainAddress(peer)) || 'unknown'
+}
+
+function socketPeer(c: Context): string | undefined {
+  return (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
 }
 
 function plainAddress(value: string): string | undefined {

@@ -4,6 +4,7 @@ import { RateLimited } from '../errors.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { callerAddress } from './caller.ts'
+import type { TrustProxy } from './trusted-proxies.ts'
 
 export interface RateLimitOptions {
   readonly store: Store
@@ -13,7 +14,7 @@ export interface RateLimitOptions {
   /** Requests per window from one caller. */
   readonly limit: number
   readonly windowSeconds: number
-  readonly trustProxy: boolean
+  readonly trustProxy: TrustProxy
   /**
    * Requests per window from all callers together, which bounds what many callers can write.
    * Only requests within their caller's own limit count towards it, so a single flooder spends at
