@@ -13,15 +13,16 @@ import { startReplicaNginx } from './support/replica-set.ts'
 
 /**
  * Three auth processes on one Redis behind nginx (round-robin), under load on `/verify` and
- * `/token` (refresh); one replica is killed with SIGKILL mid-load. Nothing is lost (clients,
- * refresh families, keys), and the only errors are the dead replica's requests in flight.
+ * `/token` (refresh); one replica is killed with SIGKILL mid-load, then another is stopped with
+ * SIGTERM. Nothing is lost (clients, refresh families, keys), and no client sees an error: nginx
+ * passes on what a dying or stopping replica reset (docs/operations.md).
  */
 const LOAD_MS = 6_000
 const KILL_AT_MS = 2_000
 const VERIFY_WORKERS = 8
 const FAMILIES = 3
-/** Generous on a loaded 2-core machine: how long after the kill an error may still surface. */
-const KILL_WINDOW_MS = 5_000
+/** Past SHUTDOWN_DELAY (5 s) after the SIGTERM, so the load meets the listener's close. */
+const STOP_LOAD_MS = 9_000
 
 interface Family {
   readonly clientId: string
@@ -155,8 +156,17 @@ describe('three auth replicas behind nginx', () => {
     }
   })
 
-  it('lose nothing when one replica is killed mid-load; errors only for its requests in flight', async () => {
-    const jwksBefore = await jwksOf(replicas[0] as GatewayProcess)
+  /**
+   * `verifyWorkers` loops on `/verify` and one loop a family on `/token` (refresh) through the
+   * proxy for `loadMs`, while `stop` runs `stopAtMs` in; what failed (5xx or no answer), what was
+   * refused that should not have been, and what was served after the stop.
+   */
+  const underLoad = async (options: {
+    loadMs: number
+    stopAtMs: number
+    verifyWorkers: number
+    stop: () => void
+  }) => {
     const accessTokens: string[] = []
     for (const family of families) {
       const response = await refresh(issuer, family)
@@ -165,14 +175,11 @@ describe('three auth replicas behind nginx', () => {
       family.refreshToken = tokens.refresh_token
       accessTokens.push(tokens.access_token)
     }
-
     const failures: Failure[] = []
     const lost: string[] = []
-    const served = { verify: 0, token: 0, verifyAfterKill: 0, tokenAfterKill: 0 }
-    const start = Date.now()
-    const end = start + LOAD_MS
-    let killedAt = Number.POSITIVE_INFINITY
-    const victim = replicas[1] as GatewayProcess
+    const served = { verify: 0, token: 0, verifyAfterStop: 0, tokenAfterStop: 0 }
+    const end = Date.now() + options.loadMs
+    let stoppedAt = Number.POSITIVE_INFINITY
 
     const outcome = async (
       endpoint: 'verify' | 'token',
@@ -199,7 +206,7 @@ describe('three auth replicas behind nginx', () => {
         await response.body?.cancel()
         if (response.status !== 200) lost.push(`verify answered ${response.status}`)
         served.verify += 1
-        if (Date.now() > killedAt) served.verifyAfterKill += 1
+        if (Date.now() > stoppedAt) served.verifyAfterStop += 1
       }
     }
     // One worker a family: a refresh whose answer was lost is sent again with the same token,
@@ -216,33 +223,24 @@ describe('three auth replicas behind nginx', () => {
         family.refreshToken = body.refresh_token as string
         accessTokens.push(body.access_token as string)
         served.token += 1
-        if (Date.now() > killedAt) served.tokenAfterKill += 1
+        if (Date.now() > stoppedAt) served.tokenAfterStop += 1
       }
     }
-    const killer = async () => {
-      await sleep(KILL_AT_MS)
-      killedAt = Date.now()
-      victim.child.kill('SIGKILL')
+    const stopper = async () => {
+      await sleep(options.stopAtMs)
+      stoppedAt = Date.now()
+      options.stop()
     }
     await Promise.all([
-      killer(),
-      ...Array.from({ length: VERIFY_WORKERS }, verifyWorker),
+      stopper(),
+      ...Array.from({ length: options.verifyWorkers }, verifyWorker),
       ...families.map(refreshWorker),
     ])
+    return { failures, lost, served, stoppedAt }
+  }
 
-    expect(lost).toEqual([])
-    expect(victim.child.signalCode).toBe('SIGKILL')
-    // Load went on after the kill, on both endpoints.
-    expect(served.verifyAfterKill).toBeGreaterThan(10)
-    expect(served.tokenAfterKill).toBeGreaterThan(0)
-    // Each worker has one request in flight: at most that many can have been on the dead one.
-    expect(failures.length).toBeLessThanOrEqual(VERIFY_WORKERS + FAMILIES)
-    for (const failure of failures) {
-      expect(failure.at, JSON.stringify(failure)).toBeGreaterThanOrEqual(killedAt)
-      expect(failure.at - killedAt, JSON.stringify(failure)).toBeLessThan(KILL_WINDOW_MS)
-    }
-
-    // Every registered client is still there, every family still refreshes, one key set.
+  /** Every registered client is still there, every family still refreshes, one key set. */
+  const nothingLost = async (survivors: readonly GatewayProcess[], jwksBefore: unknown) => {
     for (const registration of registrations) {
       const response = await fetch(registration.uri, {
         headers: { Authorization: `Bearer ${registration.token}` },
@@ -251,10 +249,56 @@ describe('three auth replicas behind nginx', () => {
       expect(await response.json()).toMatchObject({ client_id: registration.clientId })
     }
     for (const family of families) expect((await refresh(issuer, family)).status).toBe(200)
-    const survivors = replicas.filter((replica) => replica !== victim)
     for (const survivor of survivors) expect(await jwksOf(survivor)).toEqual(jwksBefore)
+  }
+
+  it('lose nothing when one replica is killed mid-load, and no client sees an error', async () => {
+    const jwksBefore = await jwksOf(replicas[0] as GatewayProcess)
+    const victim = replicas[1] as GatewayProcess
+    const { failures, lost, served } = await underLoad({
+      loadMs: LOAD_MS,
+      stopAtMs: KILL_AT_MS,
+      verifyWorkers: VERIFY_WORKERS,
+      stop: () => victim.child.kill('SIGKILL'),
+    })
+
+    expect(lost).toEqual([])
+    expect(victim.child.signalCode).toBe('SIGKILL')
+    // Load went on after the kill, on both endpoints.
+    expect(served.verifyAfterStop).toBeGreaterThan(10)
+    expect(served.tokenAfterStop).toBeGreaterThan(0)
+    // Even the dead replica's requests in flight: their connections were reset before an answer
+    // came, and nginx passes each on to another replica (a refresh the dead one had already
+    // rotated gets the same successor there, within the reuse grace).
+    expect(failures).toEqual([])
+    await nothingLost(
+      replicas.filter((replica) => replica !== victim),
+      jwksBefore
+    )
+    console.info(`replicas: ${served.verify} /verify and ${served.token} /token in ${LOAD_MS} ms`)
+  })
+
+  // nginx cannot check /ready: the replica closes its listener and idle connections after
+  // SHUTDOWN_DELAY while nginx may be writing a POST on one of them. The reset comes before the
+  // gateway read the request, and nginx passes it on (`non_idempotent`): no client sees it.
+  it('a replica stopped with SIGTERM mid-load: no client sees an error, and it exits 0', async () => {
+    const jwksBefore = await jwksOf(replicas[0] as GatewayProcess)
+    const stopping = replicas[2] as GatewayProcess
+    const exited = new Promise<number | null>((resolve) => stopping.child.once('exit', resolve))
+    const { failures, lost, served } = await underLoad({
+      loadMs: STOP_LOAD_MS,
+      stopAtMs: KILL_AT_MS,
+      verifyWorkers: 2,
+      stop: () => stopping.child.kill('SIGTERM'),
+    })
+
+    expect(lost).toEqual([])
+    expect(failures).toEqual([])
+    expect(await exited).toBe(0)
+    expect(served.tokenAfterStop).toBeGreaterThan(0)
+    await nothingLost([replicas[0] as GatewayProcess], jwksBefore)
     console.info(
-      `replicas: ${served.verify} /verify and ${served.token} /token in ${LOAD_MS} ms, ${failures.length} failed at the kill`
+      `replicas: ${served.verify} /verify and ${served.token} /token in ${STOP_LOAD_MS} ms across a SIGTERM`
     )
   })
 })

@@ -18,9 +18,16 @@ http://127.0.0.1:${targets.proxyPort} {
 		forward_auth 127.0.0.1:${targets.authPort} {
 			uri /verify
 			copy_headers ${IDENTITY_HEADERS.join(' ')}
+			transport http {
+				keepalive 90s
+			}
 		}
 		request_header -Authorization
-		reverse_proxy 127.0.0.1:${targets.upstreamPort}
+		reverse_proxy 127.0.0.1:${targets.upstreamPort} {
+			transport http {
+				keepalive 90s
+			}
+		}
 	}
 }
 `

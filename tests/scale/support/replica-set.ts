@@ -4,9 +4,10 @@ import type { RunningProxy } from '../../proxies/support/proxy.ts'
 /**
  * nginx round-robin in front of several auth replicas, configured as docs/operations.md says a
  * proxy must be: a replica that refuses connections is skipped at once (`max_fails=1`) and the
- * request goes to the next one (`proxy_next_upstream error timeout`: nginx's default, which
- * passes a POST on only when it never reached the dead replica, so a `/token` is never sent
- * twice); idle upstream connections are pooled below the gateway's 95 s keep-alive.
+ * request goes to the next one (`proxy_next_upstream error timeout non_idempotent`: a POST too,
+ * which a replica closing its idle connections may reset before reading it; the refresh grace
+ * makes a `/token` sent twice safe); idle upstream connections are pooled below the gateway's
+ * 95 s keep-alive.
  */
 export function nginxReplicaConfig(proxyPort: number, replicaPorts: readonly number[]): string {
   const servers = replicaPorts
@@ -25,7 +26,7 @@ ${servers}
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_connect_timeout 2s;
-      proxy_next_upstream error timeout;
+      proxy_next_upstream error timeout non_idempotent;
       proxy_next_upstream_tries 3;
     }
   }
