@@ -43,19 +43,6 @@ export function revocationLifetime(ttl: TokenLifetimes): number {
   return ttl.refreshTokenTtl + ttl.accessTokenTtl
 }
 
-/**
- * Marks a whole family revoked for `ttlSeconds` (see `revocationLifetime`). True when this call
- * did; false when a marker was there already. The first marker is kept as it is: it outlives
- * whatever raced the first revocation, and nothing of the family can be issued after it.
- */
-export async function revokeFamilyMarker(
-  store: Store,
-  familyId: string,
-  ttlSeconds: number
-): Promise<boolean> {
-  return store.put(keys.revokedFamily(familyId), '1', { ttlSeconds, onlyIfAbsent: true })
-}
-
 /** Marks every token ever issued to a client revoked (the client was deleted). */
 export async function revokeClientMarker(
   store: Store,

@@ -108,6 +108,20 @@ describe('repeated revocations and replays are recorded once', () => {
     expect(verified.status).toBe(401)
   })
 
+  it('a code replayed after its family was revoked some other way: recorded once all the same', async () => {
+    const client = await registerTestClient(server)
+    const { code, pkce, tokens } = await signIn(client)
+    expect((await revoke(client, tokens.refresh_token)).status).toBe(200)
+
+    const replays = await fiveAtOnce(() => exchangeCode(server, client, code, pkce))
+    expect(replays.map((replay) => replay.status)).toEqual([400, 400, 400, 400, 400])
+    expect((await exchangeCode(server, client, code, pkce)).status).toBe(400)
+
+    expect(events('authorization_code.reuse_detected')).toEqual([
+      expect.objectContaining({ client_id: client.client_id }),
+    ])
+  })
+
   it('tokens revoke run twice: the second finds nothing, records nothing and exits 1', async () => {
     const client = await registerTestClient(server)
     await signIn(client)

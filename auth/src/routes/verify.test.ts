@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintAccessToken } from '../../../tests/support/access-tokens.ts'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
-import { revokeAccessToken, revokeFamilyMarker } from '../oauth/revocation.ts'
+import { revokeAccessToken } from '../oauth/revocation.ts'
+import { keys } from '../store/keys.ts'
 import { IDENTITY_HEADERS } from '../verify/identity-headers.ts'
 
 const ECHO = 'http://localhost:8080/echo/mcp'
@@ -142,7 +143,7 @@ describe('GET|POST /verify', () => {
       expect((await verify({ ...forwarded(), Authorization: `Bearer ${token}` })).status).toBe(200)
     }
     await revokeAccessToken(server.store, server.clock, single.claims.jti, single.claims.exp)
-    await revokeFamilyMarker(server.store, 'family-1', 3600)
+    await server.store.put(keys.revokedFamily('family-1'), '1', { ttlSeconds: 3600 })
     server.clock.advance(1_001)
     for (const { token } of [single, family]) {
       const response = await verify({ ...forwarded(), Authorization: `Bearer ${token}` })

@@ -34,6 +34,7 @@ export const keys = {
   authorizationCode: (codeHash: string) => `code:${codeHash}`,
   /** A redeemed code, by hash → the refresh family it started. TTL: ACCESS + REFRESH_TOKEN_TTL. */
   redeemedCode: (codeHash: string) => `code-redeemed:${codeHash}`,
+  replayedCode: (codeHash: string) => `code-replayed:${codeHash}`,
   /** Live refresh token, by hash. TTL: REFRESH_TOKEN_TTL. Taken on rotation. */
   refreshToken: (tokenHash: string) => `refresh:${tokenHash}`,
   /**

@@ -81,6 +81,18 @@ export function createMemoryStore(
       return taken
     },
 
+    async markAndTake(markers, key) {
+      const marked = markers.map((marker) => !space.live(marker.key))
+      const writes = markers
+        .filter((_, at) => marked[at])
+        .map((marker) => ({ op: 'put', ...marker }) as const)
+      space.makeRoom(writes)
+      space.applyAll(writes)
+      const taken = space.stringAt(key)
+      if (taken !== null) space.remove(key)
+      return { marked, taken }
+    },
+
     async pace(key, now, pacing) {
       const previous = pacerState(space.stringAt(key))
       const tooSoon = previous !== undefined && now - previous.at < previous.interval * 1000

@@ -88,6 +88,23 @@ redis.call('DEL', KEYS[1])
 return taken
 `,
   /**
+   * `markAndTake`: KEYS[1] is taken; each of KEYS[2..] (markers) is set to ARGV[2i-1] for ARGV[2i]
+   * seconds unless it exists. Answers what was taken, then 1 or 0 for each marker written or not.
+   */
+  gatewayMarkAndTake: `${SHEBANG}local answer = { false }
+for i = 2, #KEYS do
+  local a = (i - 2) * 2
+  local marked = redis.call('SET', KEYS[i], ARGV[a + 1], 'NX', 'EX', ARGV[a + 2])
+  answer[i] = marked and 1 or 0
+end
+local taken = redis.call('GET', KEYS[1])
+if taken then
+  redis.call('DEL', KEYS[1])
+  answer[1] = taken
+end
+return answer
+`,
+  /**
    * `pace`: ARGV now (ms), first interval, backoff (s), TTL. The state is read and written in
    * one step, so concurrent requests see each other. An unreadable state counts as none.
    * `%d` keeps every digit of a millisecond time (cjson would shorten it to 14).

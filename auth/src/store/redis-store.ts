@@ -99,6 +99,20 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return typeof taken === 'string' ? taken : null
     },
 
+    async markAndTake(markers, key) {
+      const script = scripts.gatewayMarkAndTake(
+        1 + markers.length,
+        k(key),
+        ...markers.map((marker) => k(marker.key)),
+        ...markers.flatMap((marker) => [marker.value, marker.ttlSeconds])
+      )
+      const [taken, ...marked] = (await replicated(script)) as [string | null, ...number[]]
+      return {
+        marked: marked.map((written) => written === 1),
+        taken: typeof taken === 'string' ? taken : null,
+      }
+    },
+
     async pace(key, now, pacing) {
       const { intervalSeconds, backoffSeconds, ttlSeconds } = pacing
       const paced = scripts.gatewayPace(1, k(key), now, intervalSeconds, backoffSeconds, ttlSeconds)
@@ -220,6 +234,7 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
     setMembers: wrap(store.setMembers),
     batch: wrap(store.batch),
     takeAndWrite: wrap(store.takeAndWrite),
+    markAndTake: wrap(store.markAndTake),
     pace: wrap(store.pace),
     scan: (keyPrefix) => mapErrors(scanOnceConnected(store, connection, keyPrefix), reports),
     ttl: wrap(store.ttl),

@@ -216,6 +216,34 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.setMembers('winners')).toEqual([String(winners[0])])
   })
 
+  it('marks and takes in one step: of many callers, one takes, or with nothing to take one marks', async () => {
+    const marker = (key: string, ttlSeconds = 60) => ({ key, value: '1', ttlSeconds })
+    await store.put('record', 'family')
+    await store.put('old-marker', 'earlier', { ttlSeconds: 5 })
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.markAndTake([marker('old-marker'), marker('occasion')], 'record')
+      )
+    )
+    const taking = results.filter((result) => result.taken !== null)
+    expect(taking).toEqual([{ taken: 'family', marked: [false, true] }])
+    expect(results.filter((result) => result.marked[1])).toHaveLength(1)
+    // An existing marker keeps its value and lifetime; a new one gets its own.
+    expect(await store.getMany(['record', 'old-marker', 'occasion'])).toEqual([
+      null,
+      'earlier',
+      '1',
+    ])
+    expect(await store.ttl('old-marker')).toBeLessThanOrEqual(5)
+    expect(await store.ttl('occasion')).toBeGreaterThan(58)
+
+    const marking = await Promise.all(
+      Array.from({ length: 20 }, () => store.markAndTake([marker('fresh')], 'nothing'))
+    )
+    expect(marking.filter((result) => result.marked[0])).toHaveLength(1)
+    expect(marking.every((result) => result.taken === null)).toBe(true)
+  })
+
   it('scans by prefix, treating glob characters literally', async () => {
     await store.put('client:a', '1')
     await store.put('client:b', '2')

@@ -45,6 +45,16 @@ export interface Store {
    */
   takeAndWrite(key: string, operations: readonly WriteOperation[]): Promise<string | null>
   /**
+   * Writes each of `markers` unless its key exists, and takes `key`, in one atomic step (a Lua
+   * script on Redis); `marked[i]` says whether this call wrote `markers[i]`. Of concurrent calls,
+   * the one that takes the value, or when there is none the one that writes a marker, is the only
+   * one told so: what a revocation needs to be recorded once.
+   */
+  markAndTake(
+    markers: readonly Marker[],
+    key: string
+  ): Promise<{ marked: boolean[]; taken: string | null }>
+  /**
    * Records a request at `now` (ms, the gateway's clock) in the pacer `key` and answers whether it
    * came sooner than the pacer's interval after the previous one; each such request lengthens the
    * interval by `backoffSeconds` (RFC 8628 §3.5 `slow_down`). One atomic step: of concurrent
@@ -97,6 +107,13 @@ export interface Pacing {
   /** What each request sooner than the interval adds to it, in seconds. */
   readonly backoffSeconds: number
   /** How long the pacer lives after its last request. */
+  readonly ttlSeconds: number
+}
+
+/** A key written only if absent, for as long as it must live. */
+export interface Marker {
+  readonly key: string
+  readonly value: string
   readonly ttlSeconds: number
 }
 

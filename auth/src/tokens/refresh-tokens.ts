@@ -1,9 +1,9 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { revocationLifetime, revokeFamilyMarker } from '../oauth/revocation.ts'
+import { revocationLifetime } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
-import { type Store, StoreFull, type WriteOperation } from '../store/store.ts'
+import { type Marker, type Store, StoreFull, type WriteOperation } from '../store/store.ts'
 import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'
 import { openSuccessor, type ReuseGrace } from './refresh-successor.ts'
 import {
@@ -246,23 +246,34 @@ export interface FamilyRevocation {
 export async function revokeRefreshFamily(
   store: Store,
   familyId: string,
-  ttl: RefreshTokenLifetimes
-): Promise<FamilyRevocation> {
-  const newMarker = await revokeFamilyMarker(store, familyId, revocationLifetime(ttl)).catch(
-    (error: unknown) => {
-      if (error instanceof StoreFull) return undefined
-      throw error
-    }
-  )
-  // Taken, not read: of two revocations racing, one has the record (and so its user).
-  // A damaged record cannot hold the revocation up: the marker above refuses the family anyway.
+  ttl: RefreshTokenLifetimes,
+  /** A marker of the occasion (a replayed code's), written in the same step: `firstOccasion`. */
+  occasion?: Marker
+): Promise<FamilyRevocation & { readonly firstOccasion: boolean }> {
   const key = keys.refreshFamily(familyId)
-  const family = parseUnlessDamaged<RefreshFamily>(await store.take(key), key)
-  const marked = newMarker !== undefined
-  const revokedNow = newMarker ?? family !== null
+  const marker = {
+    key: keys.revokedFamily(familyId),
+    value: '1',
+    ttlSeconds: revocationLifetime(ttl),
+  }
+  // One step: of revocations racing (parallel replays, on several replicas), the one that takes
+  // the record, or writes the marker when no record is left, is the one that revoked.
+  const markers = occasion ? [marker, occasion] : [marker]
+  const step = await store.markAndTake(markers, key).catch((error: unknown) => {
+    if (error instanceof StoreFull) return undefined
+    throw error
+  })
+  // A full store refuses the marker, a write, but not the deletions.
+  const taken = step ? step.taken : await store.take(key)
+  const marked = step !== undefined
+  const revokedNow = taken !== null || step?.marked[0] === true
+  // Without the store's word (full), whoever took the record counts as the first.
+  const firstOccasion = step ? step.marked[1] === true : taken !== null
+  // A damaged record cannot hold the revocation up: the marker refuses the family anyway.
+  const family = parseUnlessDamaged<RefreshFamily>(taken, key)
   if (!family) {
     await store.delete(keys.restoredFamily(familyId))
-    return { marked, revokedNow, family }
+    return { marked, revokedNow, family, firstOccasion }
   }
   const indexes = [keys.userFamilies(family.subject.id), keys.clientFamilies(family.clientId)]
   const liveToken = family.currentTokenHash ? [keys.refreshToken(family.currentTokenHash)] : []
@@ -272,7 +283,7 @@ export async function revokeRefreshFamily(
     { op: 'delete', key: keys.restoredFamily(familyId) },
     ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
-  return { marked, revokedNow, family }
+  return { marked, revokedNow, family, firstOccasion }
 }
 
 /**

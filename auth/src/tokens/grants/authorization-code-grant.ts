@@ -7,6 +7,8 @@ import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
+import { hashSecret } from '../../oauth/secrets.ts'
+import { keys } from '../../store/keys.ts'
 import { firstTokens } from '../first-tokens.ts'
 import { revokeRefreshFamily } from '../refresh-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
@@ -46,9 +48,20 @@ export async function authorizationCodeGrant(
     })
   }
   if (redemption.outcome === 'replayed') {
-    const { revokedNow, family } = await revokeRefreshFamily(store, redemption.familyId, lifetimes)
-    // Recorded once per code: later replays find its family revoked, and change nothing.
-    if (revokedNow) {
+    // Recorded once per code, whether or not its family was revoked already (by the client, a
+    // withdrawn consent, an operator): the code leaked all the same. Further replays are not.
+    const replayed = {
+      key: keys.replayedCode(hashSecret(code)),
+      value: '1',
+      ttlSeconds: revocationLifetime(lifetimes),
+    }
+    const { firstOccasion, family } = await revokeRefreshFamily(
+      store,
+      redemption.familyId,
+      lifetimes,
+      replayed
+    )
+    if (firstOccasion) {
       await audit.record({
         event: 'authorization_code.reuse_detected',
         user: family?.subject,
