@@ -17,6 +17,7 @@ const EVERY_OPERATION: Record<Operation, true> = {
   setMembers: true,
   batch: true,
   takeAndWrite: true,
+  markAndTake: true,
   pace: true,
   ttl: true,
   expire: true,

@@ -19,7 +19,10 @@ export type Recheck =
   | {
       readonly allowed: false
       readonly reason: RecheckRefusal
-      /** With `not_allowed`: which part of the allow-list the user no longer meets. */
+      /**
+       * Which part of the allow-list refuses the user: with `not_allowed`, and with
+       * `no_upstream_grant` when a list of users alone refuses them.
+       */
       readonly policyReason?: AllowListRefusal | 'another_user'
     }
 
@@ -76,10 +79,10 @@ export async function recheckUser(
   if (!grant) {
     // A refused sign-in removes the grant, so without one the list may still say why: when it
     // names users only, the subject alone decides (organisations and teams need the provider).
+    // The refusal stays `no_upstream_grant`: a browser session is sent to sign in again (the
+    // user may have been renamed into the list), a refresh names the list as the reason.
     const byName = namesUsersOnly(allowList) ? allowListRefusal(known, allowList) : undefined
-    return byName
-      ? refuse('not_allowed', { login: known.login, policyReason: byName })
-      : refuse('no_upstream_grant')
+    return refuse('no_upstream_grant', byName ? { policyReason: byName } : {})
   }
   let user: UpstreamUser
   try {
