@@ -33,6 +33,14 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>
   networks: Record<string, ComposeNetwork | null>
 }
+/** The addresses Traefik's public entry point believes `X-Forwarded-*` from. */
+const traefikTrustedIps = () =>
+  (
+    parse(read('traefik/traefik.yml')) as {
+      entryPoints: { websecure: { forwardedHeaders: { trustedIPs: string[] } } }
+    }
+  ).entryPoints.websecure.forwardedHeaders.trustedIPs
+
 const middlewares = parse(read('traefik/dynamic/middlewares.yml')) as {
   http: { middlewares: { 'mcp-auth': { forwardAuth: { address: string } } } }
 }
@@ -74,9 +82,10 @@ describe('docker-compose.yml', () => {
     expect(auth).toMatchObject({
       GATEWAY_MODE: 'auth',
       NODE_ENV: 'production',
-      // The edge network's subnet: X-Forwarded-For is believed from Traefik's side alone.
-      TRUST_PROXY: '172.30.0.0/24',
     })
+    // The edge network as Traefik trusts it (its gateway left out): X-Forwarded-For is believed
+    // from Traefik's side alone.
+    expect(auth.TRUST_PROXY?.split(',')).toEqual(traefikTrustedIps())
     expect(auth.REDIS_URL).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD\}@redis:6379/)
   })
 
