@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from '../../mcp-services/src/catalog.ts'
-import type { TrustProxy } from './http/trusted-proxies.ts'
 import type { UserEntry } from './policy/allow-list.ts'
+import type { TrustProxy } from './trusted-proxies.ts'
 
 // What `loadConfig` (config.ts) makes of the environment: the frozen settings every module is
 // handed instead of reading variables itself.

@@ -23,9 +23,9 @@ import {
   teamList,
   userList,
 } from './config-values.ts'
-import { parseTrustedProxies } from './http/trusted-proxies.ts'
 import { parsePinnedKey } from './keys/pinned-key.ts'
 import { parseRedisUrl, RedisUrlError } from './store/redis-topology.ts'
+import { parseTrustedProxies } from './trusted-proxies.ts'
 
 export type { Config, ProtectedResource }
 export { ConfigError }

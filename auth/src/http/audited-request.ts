@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { onBehalfOf } from '../audit/audit-trail.ts'
+import type { TrustProxy } from '../trusted-proxies.ts'
 import { auditAddress } from './caller.ts'
-import type { TrustProxy } from './trusted-proxies.ts'
 
 /**
  * Middleware for the endpoints whose work is audited: the rest of the request runs knowing its

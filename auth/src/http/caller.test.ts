@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
+import { parseTrustedProxies, type TrustProxy } from '../trusted-proxies.ts'
 import { callerAddress, rateLimitAddress } from './caller.ts'
-import { parseTrustedProxies, type TrustProxy } from './trusted-proxies.ts'
 
 /** What a request looks like to the rate limits: its socket peer and its headers. */
 async function callerOf(

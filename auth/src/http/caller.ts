@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import type { Context } from 'hono'
-import { type TrustProxy, trustsPeer } from './trusted-proxies.ts'
+import { type TrustProxy, trustsPeer } from '../trusted-proxies.ts'
 
 interface NodeBindings {
   readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }

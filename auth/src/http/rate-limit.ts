@@ -3,8 +3,8 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import { RateLimited } from '../errors.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import type { TrustProxy } from '../trusted-proxies.ts'
 import { callerAddress } from './caller.ts'
-import type { TrustProxy } from './trusted-proxies.ts'
 
 export interface RateLimitOptions {
   readonly store: Store
