@@ -162,8 +162,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '172.30.0.0/24,fd00::1' }).trustProxy).toMatchObject({
       ranges: ['172.30.0.0/24', 'fd00::1'],
     })
-    expect(() => loadConfig({ TRUST_PROXY: 'traefik' })).toThrow(
-      /^TRUST_PROXY: true, false, or the proxy's addresses and networks: traefik is not an IP address/
+    expect(() => loadConfig({ TRUST_PROXY: 'Traefik' })).toThrow(
+      /^TRUST_PROXY: true, false, or the proxy's addresses and networks: Traefik is not an IP address/
     )
   })
 

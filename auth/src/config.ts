@@ -97,10 +97,10 @@ const environmentSchema = z.object({
     .string()
     .optional()
     .transform((value, ctx) => {
-      const word = value?.trim().toLowerCase()
+      const word = value?.trim()
       if (word === undefined || word === '') return undefined
-      if (/^(true|1|yes)$/.test(word)) return true
-      if (/^(false|0|no)$/.test(word)) return false
+      if (/^(true|1|yes)$/i.test(word)) return true
+      if (/^(false|0|no)$/i.test(word)) return false
       try {
         return parseTrustedProxies(word)
       } catch (error) {
