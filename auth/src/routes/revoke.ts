@@ -56,7 +56,7 @@ export const revokeRoute = (deps: AuthDeps) => {
         })
       }
       // A repeated or parallel revocation changed nothing: it is answered alike, not audited.
-      if (revokedNow)
+      if (revokedNow) {
         await audit.record({
           event: 'token.revoked',
           user: found.family.subject,
@@ -65,8 +65,15 @@ export const revokeRoute = (deps: AuthDeps) => {
           token_type: 'refresh_token',
           family_id: found.family.familyId,
         })
+      }
     } else if (found?.kind === 'access_token') {
-      if (await revokeAccessToken(store, clock, found.token.jti, found.token.expiresAt))
+      const revokedNow = await revokeAccessToken(
+        store,
+        clock,
+        found.token.jti,
+        found.token.expiresAt
+      )
+      if (revokedNow) {
         await audit.record({
           event: 'token.revoked',
           user: { id: found.token.userId, login: found.token.login },
@@ -76,6 +83,7 @@ export const revokeRoute = (deps: AuthDeps) => {
           family_id: found.token.familyId,
           jti: found.token.jti,
         })
+      }
     }
     return c.body(null, 200, { 'Cache-Control': 'no-store' })
   })

@@ -231,6 +231,8 @@ export interface FamilyRevocation {
   readonly revokedNow: boolean
   /** The family's record as this call removed it (null: gone already, or damaged). */
   readonly family: RefreshFamily | null
+  /** This call wrote the `occasion` marker it was given (false without one). */
+  readonly firstOccasion: boolean
 }
 
 /**
@@ -249,7 +251,7 @@ export async function revokeRefreshFamily(
   ttl: RefreshTokenLifetimes,
   /** A marker of the occasion (a replayed code's), written in the same step: `firstOccasion`. */
   occasion?: Marker
-): Promise<FamilyRevocation & { readonly firstOccasion: boolean }> {
+): Promise<FamilyRevocation> {
   const key = keys.refreshFamily(familyId)
   const marker = {
     key: keys.revokedFamily(familyId),

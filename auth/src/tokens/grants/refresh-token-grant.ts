@@ -82,7 +82,7 @@ export async function refreshTokenGrant(
     )
     if (check.allowed) return check.subject
     const { revokedNow } = await revokeRefreshFamily(store, family.familyId, lifetimes)
-    if (revokedNow)
+    if (revokedNow) {
       await audit.record({
         event: 'token.refresh_refused',
         user: family.subject,
@@ -91,6 +91,7 @@ export async function refreshTokenGrant(
         // The allow-list's own word when it refused (`not_in_allowed_team`, …).
         reason: check.policyReason ?? check.reason,
       })
+    }
     throw invalid('user_no_longer_allowed')
   }
   /**
