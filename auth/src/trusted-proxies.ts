@@ -45,13 +45,13 @@ export function parseTrustedProxies(value: string): TrustedProxies {
   return { ranges, list }
 }
 
-/** Whether the peer at `address` (the socket's, plain or IPv4-mapped) is a trusted proxy. */
+/**
+ * Whether the peer at `address` is a trusted proxy: a plain address (an IPv4-mapped one written
+ * as IPv4, no zone), as `http/caller.ts` gives it; undefined for none known.
+ */
 export function trustsPeer(trust: TrustProxy, address: string | undefined): boolean {
   if (typeof trust === 'boolean') return trust
-  if (address === undefined) return false
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
-  const plain = mapped ?? address.replace(/%.*$/, '')
-  const family = isIP(plain)
-  if (family === 0) return false
-  return trust.list.check(plain, family === 6 ? 'ipv6' : 'ipv4')
+  const family = address === undefined ? 0 : isIP(address)
+  if (address === undefined || family === 0) return false
+  return trust.list.check(address, family === 6 ? 'ipv6' : 'ipv4')
 }

@@ -16,13 +16,7 @@ interface NodeBindings {
  * 2^64 buckets. An IPv4-mapped address is the IPv4 address.
  */
 export function callerAddress(c: Context, trustProxy: TrustProxy): string {
-  const peer = socketPeer(c)
-  if (trustsPeer(trustProxy, peer)) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
-    const address = forwarded ? rateLimitAddress(forwarded) : undefined
-    if (address) return address
-  }
-  return (peer && rateLimitAddress(peer)) || 'unknown'
+  return chosenAddress(c, trustProxy, rateLimitAddress)
 }
 
 /**
@@ -30,17 +24,22 @@ export function callerAddress(c: Context, trustProxy: TrustProxy): string {
  * IPv6 caller is its own address, not its /64. An IPv4-mapped address is the IPv4 address.
  */
 export function auditAddress(c: Context, trustProxy: TrustProxy): string {
-  const peer = socketPeer(c)
-  if (trustsPeer(trustProxy, peer)) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
-    const address = forwarded ? plainAddress(forwarded) : undefined
-    if (address) return address
-  }
-  return (peer && plainAddress(peer)) || 'unknown'
+  return chosenAddress(c, trustProxy, plainAddress)
 }
 
-function socketPeer(c: Context): string | undefined {
-  return (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
+/** The trusted proxy's last X-Forwarded-For entry, else the socket's peer, as `form` writes it. */
+function chosenAddress(
+  c: Context,
+  trustProxy: TrustProxy,
+  form: (value: string) => string | undefined
+): string {
+  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
+  if (trustsPeer(trustProxy, peer === undefined ? undefined : plainAddress(peer))) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+    const address = forwarded ? form(forwarded) : undefined
+    if (address) return address
+  }
+  return (peer && form(peer)) || 'unknown'
 }
 
 function plainAddress(value: string): string | undefined {
