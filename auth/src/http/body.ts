@@ -52,12 +52,15 @@ export async function readFormParams(
   return new URLSearchParams(await readText(c, maxBytes))
 }
 
+// Without `stream`, each decode starts afresh: one decoder serves every request.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 async function readText(c: Context, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header('content-length') ?? Number.NaN)
   if (declared > maxBytes) throw tooLarge(c, maxBytes)
   const bytes = await readBytes(c, maxBytes)
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return utf8.decode(bytes)
   } catch {
     throw new InvalidRequest('the request body is not valid UTF-8')
   }
@@ -70,17 +73,20 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
  */
 async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
-  const body =
-    incoming instanceof IncomingMessage && !incoming.readableDidRead ? incoming : c.req.raw.body
-  if (!body) return new Uint8Array()
-  const chunks: Uint8Array[] = []
-  let size = 0
   try {
-    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    if (incoming instanceof IncomingMessage && !incoming.readableDidRead) {
+      return await readIncoming(incoming, maxBytes, () => tooLarge(c, maxBytes))
+    }
+    const body = c.req.raw.body
+    if (!body) return new Uint8Array()
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of body) {
       size += chunk.byteLength
       if (size > maxBytes) throw tooLarge(c, maxBytes)
       chunks.push(chunk)
     }
+    return joined(chunks)
   } catch (error) {
     if (error instanceof RequestTooLarge) throw error
     // The client went away mid-body (Node's `aborted`, a reset): its mistake, not a server error,
@@ -90,6 +96,40 @@ async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
       reason: 'body_aborted',
     })
   }
+}
+
+/**
+ * Node's request read through its events: an async iterator over it costs a stream wrapper and
+ * an end-of-stream watcher per request, more than the few chunks of a token request are worth.
+ */
+function readIncoming(
+  incoming: IncomingMessage,
+  maxBytes: number,
+  tooLargeError: () => RequestTooLarge
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = []
+    let size = 0
+    const settle = (error?: Error) => {
+      incoming.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose)
+      if (error) {
+        incoming.pause()
+        reject(error)
+      } else resolve(joined(chunks))
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength
+      if (size > maxBytes) settle(tooLargeError())
+      else chunks.push(chunk)
+    }
+    const onEnd = () => settle()
+    // A client gone mid-body closes the request without ending it.
+    const onClose = () => settle(new Error('the request closed before its end'))
+    incoming.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose)
+  })
+}
+
+function joined(chunks: readonly Uint8Array[]): Uint8Array {
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks)
 }
 
