@@ -31,15 +31,24 @@ import { findBrowserSession } from '../sessions/browser-session.ts'
 import { recheckSessionUser } from '../sessions/session-user.ts'
 
 /**
- * A metadata document is public, so anyone can send its client_id; a program on the user's
- * computer could then claim a loopback or app-scheme redirect it lists (the MCP specification's
- * localhost impersonation). Such a client is asked about every time, never on a remembered
- * consent. So is one whose https redirect leaves the document's host: the document may name any
- * site, and the user is shown where the code goes each time rather than once. Only a redirect
- * back to the host that published the document rides on a remembered consent.
+ * Whether a remembered consent may stand for this request, or the user is asked again. RFC 8252
+ * §8.6: a remembered approval is used only when the client's identity can be assured. A public
+ * client returning to this computer (a loopback or app-scheme redirect) cannot assure it: its
+ * client_id is no secret (it travels in every authorization URL), and any program here could send
+ * it and claim the redirect on a port or scheme of its own, then redeem the code with its own PKCE
+ * verifier (the MCP specification's localhost impersonation). A metadata document is public
+ * likewise, and one may name https redirects on any site: only a redirect back to the host that
+ * published it rides on a remembered consent. A registered client's https redirect is its own,
+ * and a confidential client proves itself at the token endpoint.
  */
 function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
-  return isMetadataDocumentClient(client) && redirectPlace(client.client_id, redirectUri) !== 'same'
+  if (isMetadataDocumentClient(client)) {
+    return redirectPlace(client.client_id, redirectUri) !== 'same'
+  }
+  return (
+    client.metadata.token_endpoint_auth_method === 'none' &&
+    new URL(redirectUri).protocol !== 'https:'
+  )
 }
 
 /**

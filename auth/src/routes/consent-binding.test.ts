@@ -62,6 +62,54 @@ describe('remembered consent and what a sign-in leaves behind', () => {
     expect(attempt.body).toContain('evil.example')
   })
 
+  // RFC 8252 §8.6: a public client's id is no secret, and any program on the user's computer can
+  // claim a loopback port or an app scheme; a remembered approval must not hand it a code.
+  it.each([
+    [
+      'a loopback redirect on another port',
+      'http://127.0.0.1/callback',
+      'http://127.0.0.1:6666/callback',
+    ],
+    ['an app-scheme redirect', 'com.example.app:/callback', 'com.example.app:/callback'],
+  ])(
+    'asks a public client with %s every time, approved before or not',
+    async (_, registered, sent) => {
+      const client = await registerTestClient(server, {
+        redirect_uris: [registered],
+        token_endpoint_auth_method: 'none',
+      })
+      const browser = browserFor(server)
+      await obtainCode(server, client, newPkce(), browser, {
+        redirect_uri: sent.replace('6666', '5555'),
+      })
+      const again = await browser.open(
+        authorizeUrl(client, newPkce(), { redirect_uri: sent }),
+        sent
+      )
+      expect(again.url.startsWith(TEST_ISSUER)).toBe(true)
+      expect(again.body).toContain('Approve')
+      expect(
+        await server.store.get(keys.consent(String(ALICE.id), client.client_id))
+      ).not.toBeNull()
+    }
+  )
+
+  it('remembers consent for a public client returning to its https site, and a confidential one', async () => {
+    for (const metadata of [
+      { token_endpoint_auth_method: 'none' },
+      { token_endpoint_auth_method: 'client_secret_post' },
+      { token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['http://127.0.0.1/cb'] },
+    ]) {
+      const client = await registerTestClient(server, metadata)
+      const browser = browserFor(server)
+      await obtainCode(server, client, newPkce(), browser)
+      const again = new URL(
+        (await browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')).url
+      )
+      expect(again.searchParams.get('code'), JSON.stringify(metadata)).not.toBeNull()
+    }
+  })
+
   it('keeps neither a GitHub token nor a session for a user the allow-list refuses', async () => {
     github.setNextLogin('mallory')
     const client = await registerTestClient(server)
