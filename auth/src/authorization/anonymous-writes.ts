@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { AuthDeps } from '../deps.ts'
 import { AuthorizationErrorPage, RateLimited } from '../errors.ts'
-import { requestLimiter } from '../http/rate-limit.ts'
+import { requestLimiter, type SignedInCaller } from '../http/rate-limit.ts'
 
 /**
  * What a browser that is not signed in can make the gateway store: a consent request per consent
@@ -19,11 +19,16 @@ const LIMITS = {
 
 const WINDOW_SECONDS = 60
 
-/** Counts one write of the kind; over a limit, a 429 page (these are browser pages). */
+/**
+ * Counts one write of the kind; over a limit, a 429 page (these are browser pages). A signed-in
+ * browser's writes are its user's, counted per user and outside the global limit
+ * (`requestLimiter`): a flood from a few addresses does not stop someone who may use the gateway
+ * from connecting a client.
+ */
 export function anonymousWriteLimit(
   deps: AuthDeps,
   kind: keyof typeof LIMITS
-): (c: Context) => Promise<void> {
+): (c: Context, signedIn?: SignedInCaller | null) => Promise<void> {
   const count = requestLimiter({
     store: deps.store,
     clock: deps.clock,
@@ -32,9 +37,9 @@ export function anonymousWriteLimit(
     description: 'too many authorization requests at once; wait a minute and start again',
     ...LIMITS[kind],
   })
-  return async (c) => {
+  return async (c, signedIn) => {
     try {
-      await count(c)
+      await count(c, signedIn)
     } catch (error) {
       throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
     }

@@ -41,7 +41,11 @@ export async function authenticateClient(
   if (!clientId)
     throw new InvalidClient('client authentication is required', { reason: 'no_client_id' })
 
-  const client = await lookUpClient(registry, clientId, credentials.caller)
+  const client = await lookUpClient(
+    registry,
+    clientId,
+    credentials.caller === undefined ? undefined : { address: credentials.caller }
+  )
   const refuse = (reason: string) => new InvalidClient('client authentication failed', { reason })
   if (!client) throw refuse('unknown_client')
   if (client.client_secret_hash === undefined) {

@@ -9,7 +9,7 @@ import {
   findClient,
   recordClientUse,
 } from './client-registry.ts'
-import type { MetadataDocumentClients } from './metadata-document-clients.ts'
+import type { DocumentRequester, MetadataDocumentClients } from './metadata-document-clients.ts'
 
 /** Where clients come from: registrations (RFC 7591) and, when enabled, metadata documents. */
 export interface ClientLookupDeps extends ClientRegistryDeps {
@@ -39,13 +39,13 @@ export function clientLookup(deps: {
 /**
  * The client a `client_id` names: a registered client, or (an https URL) the client its metadata
  * document describes. Null for an unknown registered id; a metadata document that cannot be had
- * is an `OAuthError` saying why (`invalid_client`, or `temporarily_unavailable`). `caller` (an
- * address as rate limits count it) bounds the document fetches one caller can cause.
+ * is an `OAuthError` saying why (`invalid_client`, or `temporarily_unavailable`). `requester`
+ * bounds the document fetches one caller can cause.
  */
 export async function lookUpClient(
   deps: ClientLookupDeps,
   clientId: string,
-  caller?: string
+  requester?: DocumentRequester
 ): Promise<ClientRecord | null> {
   if (!isClientIdUrl(clientId)) return findClient(deps, clientId)
   if (!deps.metadataDocuments) {
@@ -54,7 +54,7 @@ export async function lookUpClient(
       { reason: 'client_metadata_documents_off' }
     )
   }
-  return deps.metadataDocuments.find(clientId, caller)
+  return deps.metadataDocuments.find(clientId, requester)
 }
 
 /** The client was used (tokens issued): its registration, or its cached document, lives on. */

@@ -26,11 +26,21 @@ import {
  */
 export interface MetadataDocumentClients {
   /** The client the document at `clientId` describes; an `OAuthError` when there is none. */
-  find(clientId: string, caller?: string): Promise<ClientRecord>
+  find(clientId: string, requester?: DocumentRequester): Promise<ClientRecord>
   /** Tokens were issued to the client: its document is kept for its whole cache lifetime. */
   recordUse(clientId: string): Promise<void>
   /** Drops the cached document (the client was deleted). */
   forget(clientId: string): Promise<void>
+}
+
+/**
+ * Who makes a document be fetched: an address as rate limits count it, and the signed-in user of
+ * a browser session when there is one. A signed-in user's fetches are counted as theirs and stay
+ * outside the per-host and global limits, as a known document's do (`requestLimiter`).
+ */
+export interface DocumentRequester {
+  readonly address: string
+  readonly signedIn?: { readonly id: string } | null | undefined
 }
 
 export interface MetadataDocumentClientsDeps {
@@ -58,9 +68,11 @@ export const KNOWN_DOCUMENT_SECONDS = 30 * 86_400
 export const FAILED_DOCUMENT_SECONDS = 60
 /**
  * Fetches a minute, from one caller, of one document host, and in all. With the lifetimes above
- * the store holds at most 600 unused documents (under 5 KiB each) and 60 failures.
+ * the store holds at most 600 unused documents (under 5 KiB each) and 60 failures. A host's
+ * share is three callers' worth: one caller naming junk URLs on a client's host cannot spend it
+ * alone and keep that client's first users out.
  */
-export const DOCUMENT_FETCH_LIMITS = { perCaller: 10, perHost: 10, global: 60, windowSeconds: 60 }
+export const DOCUMENT_FETCH_LIMITS = { perCaller: 10, perHost: 30, global: 60, windowSeconds: 60 }
 
 type CacheEntry =
   | { readonly client: ClientRecord; readonly freshUntil: number; readonly used: boolean }
@@ -80,16 +92,26 @@ export function createMetadataDocumentClients(
     return { entry: parseRecord<CacheEntry>(entry, key), blocked: blocked !== null }
   }
 
-  /** A known document (tokens were issued for it) is charged to its caller only. */
-  const countFetch = async (clientId: string, caller: string | undefined, known: boolean) => {
+  /**
+   * A known document (tokens were issued for it), or one a signed-in user asks for, is charged to
+   * its caller only.
+   */
+  const countFetch = async (
+    clientId: string,
+    requester: DocumentRequester | undefined,
+    known: boolean
+  ) => {
     const { perCaller, perHost, global, windowSeconds } = DOCUMENT_FETCH_LIMITS
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
     const over = async (key: string, limit: number) =>
       (await store.increment(key, windowSeconds)) > limit
+    const signedIn = requester?.signedIn
+    const caller = signedIn ? `user:${signedIn.id}` : requester?.address
     if (
       (caller && (await over(keys.rateLimit('client-metadata', caller, window), perCaller))) ||
       (!known &&
+        !signedIn &&
         ((await over(
           keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
           perHost
@@ -103,8 +125,12 @@ export function createMetadataDocumentClients(
     }
   }
 
-  const fetchClient = async (clientId: string, caller: string | undefined, known: boolean) => {
-    await countFetch(clientId, caller, known)
+  const fetchClient = async (
+    clientId: string,
+    requester: DocumentRequester | undefined,
+    known: boolean
+  ) => {
+    await countFetch(clientId, requester, known)
     const fetchedAt = epochSeconds(clock)
     try {
       const fetched = await fetchMetadataDocument(new URL(clientId), deps.fetch)
@@ -134,7 +160,7 @@ export function createMetadataDocumentClients(
   }
 
   return {
-    async find(clientId, caller) {
+    async find(clientId, requester) {
       const problem = clientIdUrlProblem(clientId)
       if (problem) {
         throw new InvalidClient(
@@ -155,7 +181,8 @@ export function createMetadataDocumentClients(
       }
       if (entry && 'failure' in entry) throw refusal(clientId, entry.failure)
       if (entry && entry.freshUntil > epochSeconds(clock)) return entry.client
-      const pending = inFlight.get(clientId) ?? fetchClient(clientId, caller, entry?.used === true)
+      const pending =
+        inFlight.get(clientId) ?? fetchClient(clientId, requester, entry?.used === true)
       inFlight.set(clientId, pending)
       try {
         return await pending

@@ -11,6 +11,7 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
+import { USER_CODE_ENTRY_LIMITS } from '../routes/device.ts'
 
 /**
  * The user's answer and the device's polling are each decided in one atomic step in Redis: of
@@ -26,9 +27,11 @@ describe('device answers and polls under concurrency (real Redis)', () => {
   })
 
   let requests = 0
+  const ANSWERS = USER_CODE_ENTRY_LIMITS.perCaller - 1
   /**
-   * A browser whose every request to the gateway comes from another address: 50 answers are 50
-   * entries of the user code, and the per-caller limit would refuse most from one address.
+   * A browser whose every request to the gateway comes from another address. Signed in, its code
+   * entries count against its user's limit wherever they come from: the code page and nine
+   * answers are the ten a user may enter in a minute.
    */
   const browserOfManyAddresses = () =>
     new HeadlessBrowser((url) => {
@@ -54,8 +57,8 @@ describe('device answers and polls under concurrency (real Redis)', () => {
   it.each([
     ['approve and deny alternately', (i: number): Decision => (i % 2 === 0 ? 'approve' : 'deny')],
     ['approve in every tab', (): Decision => 'approve'],
-  ] as const)('records exactly one of 50 concurrent answers (%s)', async (_case, decisionOf) => {
-    // A fresh minute for the limit on code entries from all callers together.
+  ] as const)('records exactly one of 9 concurrent answers (%s)', async (_case, decisionOf) => {
+    // A fresh minute for the limit on the user's code entries.
     server.clock.advance(60_000)
     const browser = browserOfManyAddresses()
     await signInInBrowser(server, browser)
@@ -65,7 +68,9 @@ describe('device answers and polls under concurrency (real Redis)', () => {
     const logsBefore = server.logs.length
 
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => browser.submitConsent(consent, decisionOf(i), 'about:'))
+      Array.from({ length: ANSWERS }, (_, i) =>
+        browser.submitConsent(consent, decisionOf(i), 'about:')
+      )
     )
 
     const recorded = answers.filter((answer) => answer.response.status === 200)

@@ -4,7 +4,7 @@ import { manualClock } from '../../../tests/support/auth-app.ts'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import { createLogger } from '../logger.ts'
 import { toOAuthResponse } from './error-response.ts'
-import { type RateLimitOptions, rateLimit } from './rate-limit.ts'
+import { type RateLimitOptions, rateLimit, requestLimiter } from './rate-limit.ts'
 
 describe('rateLimit', () => {
   const store = createTestRedisStore()
@@ -54,6 +54,39 @@ describe('rateLimit', () => {
     expect(await statuses([from('192.0.2.2'), from('192.0.2.2')])).toEqual([200, 200])
     expect(await statuses([from('192.0.2.3'), from('192.0.2.3')])).toEqual([200, 429])
     expect((await from('192.0.2.4')).status).toBe(429)
+  })
+
+  it('counts a signed-in user by their id, wherever they send from, and outside the global cap', async () => {
+    const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 10))
+    const count = requestLimiter({
+      store,
+      clock,
+      bucket: 'signed-in',
+      limit: 2,
+      globalLimit: 2,
+      windowSeconds: 60,
+      trustProxy: false,
+    })
+    const app = new Hono()
+      .post('/', async (c) => {
+        const user = c.req.header('x-test-user')
+        await count(c, user ? { id: user } : null)
+        return c.text('served')
+      })
+      .onError((error, c) => toOAuthResponse(error, c, createLogger('silent')))
+    const from = (caller: string, user?: string) =>
+      Promise.resolve(
+        app.request(
+          '/',
+          { method: 'POST', headers: user ? { 'x-test-user': user } : {} },
+          { incoming: { socket: { remoteAddress: caller } } }
+        )
+      ).then((response) => response.status)
+    expect([await from('192.0.2.1'), await from('192.0.2.2')]).toEqual([200, 200])
+    expect(await from('192.0.2.3')).toBe(429)
+    expect([await from('192.0.2.3', '1001'), await from('192.0.2.4', '1001')]).toEqual([200, 200])
+    expect(await from('192.0.2.5', '1001')).toBe(429)
+    expect(await from('192.0.2.5', '1002')).toBe(200)
   })
 
   it('counts concurrent requests atomically: exactly the limit get through', async () => {

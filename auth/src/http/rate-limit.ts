@@ -25,27 +25,41 @@ export interface RateLimitOptions {
   readonly description?: string
 }
 
+/** Who sent a request, when a browser session says: someone an allowed sign-in let in. */
+export interface SignedInCaller {
+  readonly id: string
+}
+
 /**
  * Counts a request before it is served (fixed windows, counted in the store so replicas share
  * them) and refuses it with 429 and `Retry-After` once the caller's or the global limit is
  * exceeded. Counting first, atomically, means concurrent requests cannot all slip in before any is
  * counted.
+ *
+ * A signed-in user is counted by their id, and not towards the global limit: that limit bounds
+ * what anonymous callers can make the gateway do together, and a few addresses spending it must
+ * not lock out the people the gateway is for. Only an allowed user's sign-in makes a session, so
+ * what sessions can spend is bounded by the users, each within `limit`.
  */
-export function requestLimiter(options: RateLimitOptions): (c: Context) => Promise<void> {
+export function requestLimiter(
+  options: RateLimitOptions
+): (c: Context, signedIn?: SignedInCaller | null) => Promise<void> {
   const { store, clock, bucket, limit, windowSeconds, trustProxy, globalLimit } = options
   if (limit < 1 || windowSeconds < 1 || (globalLimit !== undefined && globalLimit < 1)) {
     throw new TypeError('rate limits and windows must be positive')
   }
   const description = options.description ?? 'too many requests, retry later'
-  return async (c) => {
+  return async (c, signedIn) => {
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
     const refuse = () => new RateLimited(description, (window + 1) * windowSeconds - now)
-    const caller = callerAddress(c, trustProxy)
+    // User ids are digits and addresses never start with `user:`: the two cannot meet.
+    const caller = signedIn ? `user:${signedIn.id}` : callerAddress(c, trustProxy)
     if ((await store.increment(keys.rateLimit(bucket, caller, window), windowSeconds)) > limit) {
       throw refuse()
     }
     if (
+      !signedIn &&
       globalLimit !== undefined &&
       (await store.increment(keys.globalRateLimit(bucket, window), windowSeconds)) > globalLimit
     ) {

@@ -77,7 +77,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
    */
   const parse = async (params: URLSearchParams, subject: TokenSubject | null, caller: string) => {
     // A metadata document that cannot be had ends here too: nothing about the client is trusted.
-    const client = await lookUpClient(registry, params.get('client_id') ?? '', caller).catch(
+    const requester = { address: caller, signedIn: subject }
+    const client = await lookUpClient(registry, params.get('client_id') ?? '', requester).catch(
       (error: unknown) => {
         throw error instanceof OAuthError ? new AuthorizationErrorPage(error) : error
       }
@@ -168,7 +169,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         }
         subject = null
       }
-      await limitConsentRequests(c)
+      await limitConsentRequests(c, session)
       const csrfToken = issueFormToken(c, jar)
       const consentRequest = await saveConsentRequest(store, request, csrfToken, FORM_TTL_SECONDS)
       return renderConsentPage(c, {

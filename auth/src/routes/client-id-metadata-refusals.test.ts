@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
 import {
@@ -12,10 +13,12 @@ import {
   newPkce,
   obtainCode,
   type RegisteredClient,
+  signInInBrowser,
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 import { runCommand } from '../cli/run-command.ts'
+import { DOCUMENT_FETCH_LIMITS } from '../clients/metadata-document-clients.ts'
 
 /** Everything that must refuse a metadata document, each with an OAuth error that says why. */
 describe('client ID metadata documents that are refused', () => {
@@ -55,6 +58,27 @@ describe('client ID metadata documents that are refused', () => {
   }
   const authorizePage = (clientId: string, redirectUri = 'https://app.example/cb') =>
     browserFor(server).open(authorizeUrl(client(clientId, redirectUri), newPkce()), redirectUri)
+  /** Token requests naming `count` junk documents on the documents' host; their statuses. */
+  const junkFlood = async (count: number, callerOf: (i: number) => string) => {
+    const statuses: number[] = []
+    for (let i = 0; i < count; i++) {
+      const flood = await server.app.request(
+        `${server.config.issuer}/token`,
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'refresh_token',
+            refresh_token: 'junk',
+            client_id: documents.url(`/junk-${randomUUID()}.json`),
+          }),
+        },
+        { incoming: { socket: { remoteAddress: callerOf(i) } } }
+      )
+      statuses.push(flood.status)
+    }
+    return statuses
+  }
 
   it('a redirect_uri the document does not list ends on the error page, not at the redirect', async () => {
     const clientId = publish('/listed.json')
@@ -128,26 +152,11 @@ describe('client ID metadata documents that are refused', () => {
     const issued = (await (await exchangeCode(server, client(known), code, pkce)).json()) as {
       refresh_token: string
     }
-    // The document goes stale; someone else spends the host's fetches on URLs nobody approved.
+    // The document goes stale; others spend the host's fetches on URLs nobody approved.
     server.clock.advance(3_601_000)
-    const junk: number[] = []
-    for (let i = 0; i < 11; i++) {
-      const flood = await server.app.request(
-        `${server.config.issuer}/token`,
-        {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'refresh_token',
-            refresh_token: 'junk',
-            client_id: documents.url(`/junk-${i}.json`),
-          }),
-        },
-        { incoming: { socket: { remoteAddress: `198.51.100.${i + 1}` } } }
-      )
-      junk.push(flood.status)
-    }
-    expect(junk).toEqual([...Array<number>(10).fill(401), 429])
+    const { perHost } = DOCUMENT_FETCH_LIMITS
+    const junk = await junkFlood(perHost + 1, (i) => `198.51.100.${i + 1}`)
+    expect(junk).toEqual([...Array<number>(perHost).fill(401), 429])
 
     const refreshed = await tokenRequest(server, client(known), {
       grant_type: 'refresh_token',
@@ -155,6 +164,32 @@ describe('client ID metadata documents that are refused', () => {
     })
     expect(refreshed.status).toBe(200)
     expect(fetchesOf('/known.json')).toBe(2)
+  })
+
+  it('one caller cannot spend a host’s fetches alone: a new client there is still fetched', async () => {
+    server.clock.advance(60_000)
+    const { perCaller } = DOCUMENT_FETCH_LIMITS
+    const junk = await junkFlood(perCaller + 1, () => '198.51.100.200')
+    expect(junk).toEqual([...Array<number>(perCaller).fill(401), 429])
+    const page = await authorizePage(publish('/first-use.json'))
+    expect(page.response.status).toBe(200)
+    expect(fetchesOf('/first-use.json')).toBe(1)
+  })
+
+  it('a signed-in user reaches a new client on a host whose fetches others spent', async () => {
+    server.clock.advance(60_000)
+    const browser = browserFor(server)
+    await signInInBrowser(server, browser)
+    const { perHost, perCaller } = DOCUMENT_FETCH_LIMITS
+    await junkFlood(perHost + 1, (i) => `198.51.101.${Math.floor(i / perCaller) + 1}`)
+    const clientId = publish('/signed-in.json')
+    expect((await authorizePage(clientId)).response.status).toBe(429)
+    const page = await browser.open(
+      authorizeUrl(client(clientId), newPkce()),
+      'https://app.example/cb'
+    )
+    expect(page.response.status).toBe(200)
+    expect(page.body).toContain('Approve')
   })
 
   it('deleting one revokes what it holds and blocks its URL', async () => {

@@ -18,6 +18,7 @@ import { readFormParams } from '../http/body.ts'
 import { cookies } from '../http/cookies.ts'
 import { checkFormToken, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import { requestLimiter } from '../http/rate-limit.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
 import {
   renderDeviceConsentPage,
   renderDeviceDonePage,
@@ -68,11 +69,11 @@ export const deviceRoute = (deps: AuthDeps) => {
   /**
    * The pending authorization a typed code names. Every entry is counted before the code is
    * judged, right or wrong: counting only wrong ones after judging let concurrent guesses all be
-   * judged before any was counted.
+   * judged before any was counted. A signed-in user's entries are theirs (`requestLimiter`).
    */
-  const lookUp = async (c: Context, typed: string) => {
+  const lookUp = async (c: Context, typed: string, session: TokenSubject | null) => {
     // These are browser pages: over the limit, a person gets the 429 page, not JSON.
-    await countCodeEntry(c).catch((error: unknown) => {
+    await countCodeEntry(c, session).catch((error: unknown) => {
       throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
     })
     const userCode = normalizeUserCode(typed)
@@ -87,14 +88,14 @@ export const deviceRoute = (deps: AuthDeps) => {
       const params = await readFormParams(c)
       checkFormToken(c, params, jar, config.issuer)
       const typed = params.get('user_code') ?? ''
-      const found = await lookUp(c, typed)
+      const subject = await findBrowserSession(store, jar.get(c, 'session'))
+      const found = await lookUp(c, typed, subject)
       if (!found)
         return askForCode(
           c,
           typed,
           'This code is not valid or has expired. Check it on your device.'
         )
-      const subject = await findBrowserSession(store, jar.get(c, 'session'))
       return renderDeviceConsentPage(c, {
         client: found.client,
         userCode: formatUserCode(found.authorization.userCode),
@@ -110,14 +111,14 @@ export const deviceRoute = (deps: AuthDeps) => {
     .post('/device/decision', async (c) => {
       const form = await readOwnForm(c, jar, config.issuer, ['user_code', 'decision'])
       const decision = userDecision(form.decision)
-      const found = await lookUp(c, form.user_code)
+      const session = await findBrowserSession(store, jar.get(c, 'session'))
+      const found = await lookUp(c, form.user_code, session)
       if (!found)
         return askForCode(
           c,
           '',
           'This code is not valid or has expired. Start again on your device.'
         )
-      const session = await findBrowserSession(store, jar.get(c, 'session'))
       if (decision === 'deny') {
         if (!(await decideDeviceAuthorization(store, found.deviceCodeHash, { status: 'denied' }))) {
           throw alreadyAnswered()
