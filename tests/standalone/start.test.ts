@@ -42,6 +42,16 @@ describe('the start command (standalone, embedded defaults)', () => {
     expect(registration.status).toBe(201)
   })
 
+  it('shows a bridged service only behind the token check: no session counts in the open', async () => {
+    for (const path of ['/echo/health', '/echo/ready']) {
+      const response = await fetch(`${gateway.url}${path}`)
+      expect(response.status, path).toBe(404)
+      expect(await response.json()).toMatchObject({ error: 'not_found' })
+    }
+    expect((await fetch(`${gateway.url}/echo/mcp`)).status).toBe(401)
+    expect((await fetch(`${gateway.url}/ready`)).status).toBe(200)
+  })
+
   it('keeps idle connections longer than a reverse proxy pools them (Traefik: 90 s)', async () => {
     const { request } = await import('node:http')
     const keepAlive = await new Promise<unknown>((resolve, reject) => {

@@ -9,6 +9,7 @@ import {
 } from '../../../mcp-services/src/index.ts'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
+import { NoSuchEndpoint } from '../errors.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
 
@@ -55,6 +56,14 @@ export function mountServices(
     })
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
     app.use(`${path}/*`, guard)
+    // The bridge's own health and readiness (its session and child counts) are for a proxy
+    // beside it; here the gateway's `/health` and `/ready` answer for the process, and nobody
+    // without a token learns more.
+    for (const hidden of ['health', 'ready']) {
+      app.get(`${prefix}/${hidden}`, () => {
+        throw new NoSuchEndpoint('no such endpoint')
+      })
+    }
     app.route(prefix, bridge.app)
     return bridge
   })
