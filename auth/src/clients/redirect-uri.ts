@@ -84,6 +84,11 @@ export function redirectUriProblem(value: string): string | undefined {
     return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
   }
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`
+  // HTML lets any web page ask to handle a `web+` scheme, and an extension an `ext+` one: such a
+  // redirect can hand the code to a site while the consent page says "on this computer".
+  if (/^(web|ext)\+/.test(scheme)) {
+    return 'must not use a web+ or ext+ scheme: web pages and browser extensions handle those'
+  }
   if (BROWSER_SCHEMES.has(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
     return 'must not open a web page through a browser scheme (use https for web redirects)'
   }
