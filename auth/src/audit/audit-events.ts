@@ -132,7 +132,12 @@ export type AuditEvent = About &
         /** Codes and approved device codes not redeemed yet, revoked with them (when any). */
         readonly pending_grants?: number
       }
-    | { readonly event: 'admin.signing_key_rotated'; readonly kid: string }
+    | {
+        readonly event: 'admin.signing_key_rotated'
+        readonly kid: string
+        /** Retired keys no longer published: their tokens can no longer live. */
+        readonly dropped: readonly string[]
+      }
     | { readonly event: 'admin.backup_written'; readonly file: string }
     | {
         readonly event: 'admin.backup_restored'

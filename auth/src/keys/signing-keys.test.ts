@@ -1,12 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { type CryptoKey, compactVerify, decodeProtectedHeader } from 'jose'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import { issueAccessToken } from '../oauth/access-token.ts'
-import { loadSigningKeys, rotateSigningKeys } from './signing-keys.ts'
+import { KEY_RING_RELOAD_SECONDS, loadSigningKeys, rotateSigningKeys } from './signing-keys.ts'
+
+const HOUR = 3600
 
 describe('signing keys', () => {
   const store = createTestRedisStore()
+  let clock = manualClock(Date.UTC(2030, 0, 1))
+  beforeEach(() => {
+    clock = manualClock(Date.UTC(2030, 0, 1))
+  })
   afterEach(async () => {
     await store.clear()
   })
@@ -31,7 +38,10 @@ describe('signing keys', () => {
     ).token
 
   it('generates one key, persisted in the store and shared by every replica', async () => {
-    const [a, b] = await Promise.all([loadSigningKeys(store), loadSigningKeys(store)])
+    const [a, b] = await Promise.all([
+      loadSigningKeys(store, undefined, clock),
+      loadSigningKeys(store, undefined, clock),
+    ])
     expect(a.current().kid).toBe(b.current().kid)
     const token = await sign(a)
     const header = decodeProtectedHeader(token)
@@ -42,10 +52,10 @@ describe('signing keys', () => {
   })
 
   it('keeps the previous key published after a rotation', async () => {
-    const keys = await loadSigningKeys(store)
+    const keys = await loadSigningKeys(store, undefined, clock)
     const before = keys.current().kid
     const oldToken = await sign(keys)
-    const rotated = await rotateSigningKeys(store)
+    const { kid: rotated } = await rotateSigningKeys(store, { clock, keepSeconds: HOUR })
     await keys.reload()
     expect(keys.current().kid).toBe(rotated)
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual([rotated, before])
@@ -54,12 +64,41 @@ describe('signing keys', () => {
     ).resolves.toBeTruthy()
   })
 
+  it('keeps every retired key published while its tokens may live, however often it rotates', async () => {
+    const keys = await loadSigningKeys(store, undefined, clock)
+    const first = keys.current().kid
+    const rotations: string[] = []
+    for (let i = 0; i < 3; i++) {
+      clock.advance(60_000)
+      rotations.push((await rotateSigningKeys(store, { clock, keepSeconds: HOUR })).kid)
+    }
+    await keys.reload()
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([...rotations].reverse().concat(first))
+    // An hour after its retirement a key has no live token left: the next rotation drops it.
+    clock.advance(HOUR * 1000 - 2 * 60_000)
+    const later = await rotateSigningKeys(store, { clock, keepSeconds: HOUR })
+    expect(later.dropped).toEqual([first])
+    expect(later.published).toEqual([later.kid, ...[...rotations].reverse()])
+  })
+
+  it('follows a rotation made elsewhere within the reload interval, without a restart', async () => {
+    const replica = await loadSigningKeys(store, undefined, clock)
+    const before = replica.current().kid
+    const { kid } = await rotateSigningKeys(store, { clock, keepSeconds: HOUR })
+    expect(replica.current().kid).toBe(before)
+    clock.advance(KEY_RING_RELOAD_SECONDS * 1000)
+    // The ring is read again in the background; the key asked for meanwhile is the one held.
+    expect(replica.current().kid).toBe(before)
+    await expect.poll(() => replica.current().kid).toBe(kid)
+    expect(replica.jwks().keys.map((k) => k.kid)).toEqual([kid, before])
+  })
+
   it('uses a pinned key (PEM or JWK, base64) instead of the store', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
     const jwk = JSON.stringify(privateKey.export({ format: 'jwk' }))
     for (const encoded of [pem, jwk].map((text) => Buffer.from(text).toString('base64'))) {
-      const keys = await loadSigningKeys(store, encoded)
+      const keys = await loadSigningKeys(store, encoded, clock)
       expect(keys.current().alg).toBe('ES256')
       expect(keys.jwks().keys).toHaveLength(1)
       expect(decodeProtectedHeader(await sign(keys)).alg).toBe('ES256')
@@ -72,10 +111,10 @@ describe('signing keys', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
     const jwk = { ...rsa.export({ format: 'jwk' }), alg: 'RS256', kid: 'rsa-before', use: 'sig' }
     await store.put('signing-keys', JSON.stringify({ current: jwk, previous: [] }))
-    const keys = await loadSigningKeys(store)
+    const keys = await loadSigningKeys(store, undefined, clock)
     expect(keys.current()).toMatchObject({ alg: 'RS256', kid: 'rsa-before' })
     const oldToken = await sign(keys)
-    await rotateSigningKeys(store)
+    await rotateSigningKeys(store, { clock, keepSeconds: HOUR })
     await keys.reload()
     expect(keys.current().alg).toBe('ES256')
     expect(keys.jwks().keys.map((key) => key.alg)).toEqual(['ES256', 'RS256'])
@@ -84,13 +123,13 @@ describe('signing keys', () => {
     ).resolves.toBeTruthy()
     // A pinned RSA key (JWT_PRIVATE_KEY_B64 from before) still signs RS256.
     const pem = rsa.export({ format: 'pem', type: 'pkcs8' }).toString()
-    const pinned = await loadSigningKeys(store, Buffer.from(pem).toString('base64'))
+    const pinned = await loadSigningKeys(store, Buffer.from(pem).toString('base64'), clock)
     expect(decodeProtectedHeader(await sign(pinned)).alg).toBe('RS256')
   })
 
   it('refuses a pinned value that is not a private key', async () => {
     await expect(
-      loadSigningKeys(store, Buffer.from('not a key').toString('base64'))
+      loadSigningKeys(store, Buffer.from('not a key').toString('base64'), clock)
     ).rejects.toThrow(/not a base64-encoded private key/)
   })
 })

@@ -7,6 +7,7 @@ import {
   importJWK,
   type JWK,
 } from 'jose'
+import { type Clock, epochSeconds } from '../clock.ts'
 import { keys } from '../store/keys.ts'
 import { DamagedRecord, type Store } from '../store/store.ts'
 import type { SigningAlgorithm } from './compact-jws.ts'
@@ -19,8 +20,16 @@ import { parsePinnedKey } from './pinned-key.ts'
  * and then serves it from its cache. Keys already in a ring, and pinned RSA keys, stay RS256.
  */
 const GENERATED_ALG = 'ES256'
-/** How many retired keys stay published, so tokens signed before a rotation still verify. */
-const PREVIOUS_KEYS_KEPT = 2
+/**
+ * How often a running gateway reads the ring again, so that a rotation (by the CLI or another
+ * replica) reaches every replica: each signs with the new key, and publishes it, within this.
+ */
+export const KEY_RING_RELOAD_SECONDS = 60
+/**
+ * Retired keys published at most, the newest kept: a bound for a ring rotated again and again
+ * within one access-token lifetime, when keeping every key its tokens need would grow it.
+ */
+const RETIRED_KEYS_KEPT_AT_MOST = 8
 
 export interface SigningKey {
   readonly kid: string
@@ -43,56 +52,111 @@ export interface SigningKeys {
   reload(): Promise<void>
 }
 
+/**
+ * A retired key as stored: a private JWK and when it stopped being current (epoch seconds; absent
+ * in rings stored before retirement was dated, then dated at the next rotation).
+ */
+type RetiredJwk = JWK & { readonly retired_at?: number }
+
 /** The ring as stored (private JWKs, each with `kid` and `alg`). */
 interface StoredKeyRing {
   readonly current: JWK
-  readonly previous: readonly JWK[]
+  readonly previous: readonly RetiredJwk[]
 }
 
 /**
  * Loads the signing keys: the pinned key from `JWT_PRIVATE_KEY_B64` when given, else the ring in
  * the store, generating it on first start. Creation is write-if-absent, so replicas starting
- * together agree on one key.
+ * together agree on one key. The ring is read again in the background once it is
+ * `KEY_RING_RELOAD_SECONDS` old and a key is asked for, so a running replica follows rotations.
  */
-export async function loadSigningKeys(store: Store, pinned?: string): Promise<SigningKeys> {
+export async function loadSigningKeys(
+  store: Store,
+  pinned: string | undefined,
+  clock: Clock
+): Promise<SigningKeys> {
   if (pinned) return keyRingFrom({ current: parsePinnedKey(pinned), previous: [] })
-  let ring = await readRing(store)
-  if (!ring) {
+  let raw = await readRing(store)
+  if (raw === null) {
     await store.put(keys.signingKeys(), JSON.stringify({ current: await newJwk(), previous: [] }), {
       onlyIfAbsent: true,
     })
-    ring = await readRing(store)
-    if (!ring) throw new Error('signing keys could not be stored')
+    raw = await readRing(store)
+    if (raw === null) throw new Error('signing keys could not be stored')
   }
-  let state = await keyRingFrom(ring)
+  let state = await keyRingFrom(JSON.parse(raw) as StoredKeyRing)
+  let readAt = clock.now()
+  let reading: Promise<void> | undefined
+  const reload = () => {
+    // Dated when asked, not when answered: a store that does not answer is asked again only
+    // after the interval, not on every token.
+    readAt = clock.now()
+    reading ??= readRing(store)
+      .then(async (latest) => {
+        if (latest === null || latest === raw) return
+        // Swapped wholesale, so readers never see half a ring.
+        state = await keyRingFrom(JSON.parse(latest) as StoredKeyRing)
+        raw = latest
+      })
+      .finally(() => {
+        reading = undefined
+      })
+    return reading
+  }
+  const fresh = () => {
+    if (clock.now() - readAt >= KEY_RING_RELOAD_SECONDS * 1000) {
+      // Failures are the store's, seen wherever it is used; the ring read last keeps serving.
+      reload().catch(() => {})
+    }
+    return state
+  }
   return {
-    current: () => state.current(),
+    current: () => fresh().current(),
     publicKey: (kid) => state.publicKey(kid),
-    jwks: () => state.jwks(),
-    async reload() {
-      const latest = await readRing(store)
-      // Swapped wholesale, so readers never see half a ring.
-      if (latest) state = await keyRingFrom(latest)
-    },
+    jwks: () => fresh().jwks(),
+    reload,
   }
 }
 
-/** Makes a new current key and keeps the old one published; returns the new `kid`. */
-export async function rotateSigningKeys(store: Store): Promise<string> {
-  const ring = await readRing(store)
+/**
+ * Makes a new current key. The one it replaces stays published while tokens it signed may live:
+ * `keepSeconds` after this rotation (the access-token lifetime, and the reload interval during
+ * which a replica may still sign with it). Keys retired longer ago are dropped, as are the oldest
+ * beyond `RETIRED_KEYS_KEPT_AT_MOST`.
+ */
+export async function rotateSigningKeys(
+  store: Store,
+  options: { readonly clock: Clock; readonly keepSeconds: number }
+): Promise<{ readonly kid: string; readonly published: string[]; readonly dropped: string[] }> {
+  const raw = await readRing(store)
+  const ring = raw === null ? undefined : (JSON.parse(raw) as StoredKeyRing)
+  const now = epochSeconds(options.clock)
   const current = await newJwk()
-  const previous = ring ? [ring.current, ...ring.previous].slice(0, PREVIOUS_KEYS_KEPT) : []
-  await store.put(keys.signingKeys(), JSON.stringify({ current, previous }))
-  return String(current.kid)
+  const retired: RetiredJwk[] = ring
+    ? [ring.current, ...ring.previous].map((jwk) => ({
+        ...jwk,
+        retired_at: (jwk as RetiredJwk).retired_at ?? now,
+      }))
+    : []
+  const kept = retired
+    .filter((jwk) => now - (jwk.retired_at ?? now) < options.keepSeconds)
+    .slice(0, RETIRED_KEYS_KEPT_AT_MOST)
+  await store.put(keys.signingKeys(), JSON.stringify({ current, previous: kept }))
+  const keptKids = new Set(kept.map((jwk) => jwk.kid))
+  return {
+    kid: String(current.kid),
+    published: [current, ...kept].map((jwk) => String(jwk.kid)),
+    dropped: retired.filter((jwk) => !keptKids.has(jwk.kid)).map((jwk) => String(jwk.kid)),
+  }
 }
 
-/** The stored ring; `DamagedRecord` when it is not one this gateway could sign with. */
-async function readRing(store: Store): Promise<StoredKeyRing | null> {
+/** The stored ring as written; `DamagedRecord` when it is not one this gateway could sign with. */
+async function readRing(store: Store): Promise<string | null> {
   const raw = await store.get(keys.signingKeys())
   if (raw === null) return null
   const problem = keyRingProblem(raw)
   if (problem) throw new DamagedRecord(keys.signingKeys(), problem)
-  return JSON.parse(raw) as StoredKeyRing
+  return raw
 }
 
 async function newJwk(): Promise<JWK> {

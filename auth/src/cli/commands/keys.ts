@@ -1,14 +1,18 @@
 import { AdminRefusal } from '../../admin/admin-refusal.ts'
-import { rotateSigningKeys } from '../../keys/signing-keys.ts'
+import { KEY_RING_RELOAD_SECONDS, rotateSigningKeys } from '../../keys/signing-keys.ts'
 import type { CommandContext, CommandResult } from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
 
 const ROTATE: UsageLine = {
   form: 'keys rotate',
-  about: 'new signing key (old ones stay published)',
+  about: 'new signing key (old ones stay published while their tokens live)',
 }
 
-/** `keys rotate`: a new signing key; the old ones stay published so live tokens keep verifying. */
+/**
+ * `keys rotate`: a new signing key. The one it replaces stays published while tokens it signed
+ * may live: the access-token lifetime, after the interval in which every replica reads the ring
+ * again (and until then may still sign with it), with a minute's leeway for clocks.
+ */
 async function rotate(context: CommandContext, args: readonly string[]): Promise<CommandResult> {
   if (args.length > 0) throw usageError([ROTATE])
   // Understood and configured as meant, but not to be done: a refusal (exit 1), not a usage error.
@@ -17,13 +21,21 @@ async function rotate(context: CommandContext, args: readonly string[]): Promise
       'JWT_PRIVATE_KEY_B64 pins the signing key: nothing rotated; replace that value and restart the gateway instead'
     )
   }
-  const kid = await rotateSigningKeys(context.store)
-  await context.audit.record({ event: 'admin.signing_key_rotated', kid })
+  const keepSeconds = context.config.ttl.accessToken + KEY_RING_RELOAD_SECONDS + 60
+  const { kid, published, dropped } = await rotateSigningKeys(context.store, {
+    clock: context.clock,
+    keepSeconds,
+  })
+  await context.audit.record({ event: 'admin.signing_key_rotated', kid, dropped })
+  const minutes = Math.ceil(keepSeconds / 60)
   return {
-    data: { kid },
-    // A running gateway keeps the ring it loaded (it reloads only to verify an unknown kid), so
-    // it signs with the new key once restarted; the old keys stay published either way.
-    text: `new signing key ${kid}: restart the gateway (every replica) to sign with it; tokens signed by the previous keys keep verifying`,
+    data: { kid, published, dropped },
+    text: [
+      `new signing key ${kid}: every replica signs with it within ${KEY_RING_RELOAD_SECONDS} s, no restart needed`,
+      `the key it replaces stays published for ${minutes} min, while tokens it signed may live`,
+      `published: ${published.join(', ')}`,
+      ...(dropped.length > 0 ? [`no longer published: ${dropped.join(', ')}`] : []),
+    ].join('\n'),
   }
 }
 
