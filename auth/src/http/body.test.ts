@@ -100,6 +100,27 @@ describe('request bodies on a real connection', () => {
     expect(text.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(2)
   })
 
+  // `/register` counts the caller in the store before it reads the body: the request may be
+  // over by then, and its reading must still end.
+  it.each(['/register', '/token'])(
+    'a client gone before %s reads its body: the handler still finishes',
+    async (path) => {
+      const before = server.logs.length
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      const type = path === '/register' ? 'application/json' : 'application/x-www-form-urlencoded'
+      socket.end(
+        `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nContent-Length: 100\r\n\r\n{`
+      )
+      socket.destroy()
+      await expect
+        .poll(() =>
+          server.logs.slice(before).some((line) => line.path === path || line.url === path)
+        )
+        .toBe(true)
+    }
+  )
+
   it.each(['/token', '/register', '/revoke'])(
     'a client going away mid-body is its own mistake at %s: no error line, no server error',
     async (path) => {

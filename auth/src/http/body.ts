@@ -73,20 +73,17 @@ async function readText(c: Context, maxBytes: number): Promise<string> {
  */
 async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
+  const body =
+    incoming instanceof IncomingMessage && !incoming.readableDidRead ? incoming : c.req.raw.body
+  if (!body) return new Uint8Array()
+  const chunks: Uint8Array[] = []
+  let size = 0
   try {
-    if (incoming instanceof IncomingMessage && !incoming.readableDidRead) {
-      return await readIncoming(incoming, maxBytes, () => tooLarge(c, maxBytes))
-    }
-    const body = c.req.raw.body
-    if (!body) return new Uint8Array()
-    const chunks: Uint8Array[] = []
-    let size = 0
-    for await (const chunk of body) {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength
       if (size > maxBytes) throw tooLarge(c, maxBytes)
       chunks.push(chunk)
     }
-    return joined(chunks)
   } catch (error) {
     if (error instanceof RequestTooLarge) throw error
     // The client went away mid-body (Node's `aborted`, a reset): its mistake, not a server error,
@@ -96,40 +93,6 @@ async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
       reason: 'body_aborted',
     })
   }
-}
-
-/**
- * Node's request read through its events: an async iterator over it costs a stream wrapper and
- * an end-of-stream watcher per request, more than the few chunks of a token request are worth.
- */
-function readIncoming(
-  incoming: IncomingMessage,
-  maxBytes: number,
-  tooLargeError: () => RequestTooLarge
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = []
-    let size = 0
-    const settle = (error?: Error) => {
-      incoming.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose)
-      if (error) {
-        incoming.pause()
-        reject(error)
-      } else resolve(joined(chunks))
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength
-      if (size > maxBytes) settle(tooLargeError())
-      else chunks.push(chunk)
-    }
-    const onEnd = () => settle()
-    // A client gone mid-body closes the request without ending it.
-    const onClose = () => settle(new Error('the request closed before its end'))
-    incoming.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose)
-  })
-}
-
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks)
 }
 
