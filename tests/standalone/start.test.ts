@@ -43,9 +43,13 @@ describe('the start command (standalone, embedded defaults)', () => {
   })
 
   it('shows a bridged service only behind the token check: no session counts in the open', async () => {
-    for (const path of ['/echo/health', '/echo/ready']) {
-      const response = await fetch(`${gateway.url}${path}`)
-      expect(response.status, path).toBe(404)
+    for (const [method, path] of [
+      ['GET', '/echo/health'],
+      ['GET', '/echo/ready'],
+      ['POST', '/echo/health'],
+    ] as const) {
+      const response = await fetch(`${gateway.url}${path}`, { method })
+      expect(response.status, `${method} ${path}`).toBe(404)
       expect(await response.json()).toMatchObject({ error: 'not_found' })
     }
     expect((await fetch(`${gateway.url}/echo/mcp`)).status).toBe(401)

@@ -4,13 +4,15 @@ import { AuthorizationErrorPage, RateLimited } from '../errors.ts'
 import { requestLimiter, type SignedInCaller } from '../http/rate-limit.ts'
 
 /**
- * What a browser that is not signed in can make the gateway store: a consent request per consent
- * page shown (15 minutes), a pending sign-in per approval sent upstream (10 minutes). Each is
- * limited per caller, so a flooder is refused while everyone else is served, and for all callers
- * together, so the total stays bounded however many addresses a flood comes from: at most
- * 300 × 16 consent requests and 300 × 11 pending sign-ins alive at once (a window more than their
- * lifetime), each under 8.3 KiB (`MAX_AUTHORIZATION_REQUEST_BYTES` plus a hash or a verifier),
- * about 65 MiB in all. A person never opens 60 consent pages in a minute.
+ * What a browser can make the gateway store before anyone has proved who they are: a consent
+ * request per consent page shown (15 minutes), a pending sign-in per approval sent upstream (10
+ * minutes). Each is limited per caller, so a flooder is refused while everyone else is served,
+ * and for all callers together, so the total stays bounded however many addresses a flood comes
+ * from. A signed-in browser's consent pages count per user and against a global limit of their
+ * own (`requestLimiter`). So at most 2 × 300 × 16 consent requests and 300 × 11 pending sign-ins
+ * are alive at once (a window more than their lifetime), each under 8.3 KiB
+ * (`MAX_AUTHORIZATION_REQUEST_BYTES` plus a hash or a verifier), about 105 MiB in all. A person
+ * never opens 60 consent pages in a minute.
  */
 const LIMITS = {
   consentRequest: { bucket: 'consent-request', limit: 60, globalLimit: 300 },

@@ -35,8 +35,8 @@ export interface MetadataDocumentClients {
 
 /**
  * Who makes a document be fetched: an address as rate limits count it, and the signed-in user of
- * a browser session when there is one. A signed-in user's fetches are counted as theirs and stay
- * outside the per-host and global limits, as a known document's do (`requestLimiter`).
+ * a browser session when there is one. A signed-in user's fetches are counted as theirs, outside
+ * the per-host limit, and against a global limit of their own (`requestLimiter`).
  */
 export interface DocumentRequester {
   readonly address: string
@@ -67,10 +67,11 @@ export const KNOWN_DOCUMENT_SECONDS = 30 * 86_400
 /** A failed fetch is remembered this long: the URL is not fetched again meanwhile. */
 export const FAILED_DOCUMENT_SECONDS = 60
 /**
- * Fetches a minute, from one caller, of one document host, and in all. With the lifetimes above
- * the store holds at most 600 unused documents (under 5 KiB each) and 60 failures. A host's
- * share is three callers' worth: one caller naming junk URLs on a client's host cannot spend it
- * alone and keep that client's first users out.
+ * Fetches a minute, from one caller, of one document host, and in all (for anonymous callers and
+ * for signed-in users each). With the lifetimes above the store holds at most 1,200 unused
+ * documents (under 5 KiB each) and 120 failures. A host's share is three callers' worth: one
+ * caller naming junk URLs on a client's host cannot spend it alone and keep that client's first
+ * users out.
  */
 export const DOCUMENT_FETCH_LIMITS = { perCaller: 10, perHost: 30, global: 60, windowSeconds: 60 }
 
@@ -93,8 +94,8 @@ export function createMetadataDocumentClients(
   }
 
   /**
-   * A known document (tokens were issued for it), or one a signed-in user asks for, is charged to
-   * its caller only.
+   * A known document (tokens were issued for it) is charged to its caller only; one a signed-in
+   * user asks for, to the user and the signed-in users' global limit.
    */
   const countFetch = async (
     clientId: string,
@@ -108,15 +109,16 @@ export function createMetadataDocumentClients(
       (await store.increment(key, windowSeconds)) > limit
     const signedIn = requester?.signedIn
     const caller = signedIn ? `user:${signedIn.id}` : requester?.address
+    const shared = async () =>
+      signedIn
+        ? over(keys.globalRateLimit('client-metadata:signed-in', window), global)
+        : (await over(
+            keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
+            perHost
+          )) || (await over(keys.globalRateLimit('client-metadata', window), global))
     if (
       (caller && (await over(keys.rateLimit('client-metadata', caller, window), perCaller))) ||
-      (!known &&
-        !signedIn &&
-        ((await over(
-          keys.rateLimit('client-metadata-host', clientIdHost(clientId), window),
-          perHost
-        )) ||
-          (await over(keys.globalRateLimit('client-metadata', window), global))))
+      (!known && (await shared()))
     ) {
       throw new RateLimited(
         'too many client metadata documents fetched at once, retry in a minute',

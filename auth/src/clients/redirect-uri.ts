@@ -39,6 +39,34 @@ const BROWSER_SCHEMES = new Set([
   'intent',
 ])
 
+/**
+ * Schemes HTML lets any web page ask to handle (`registerProtocolHandler`'s safelist), besides
+ * `web+` ones: a redirect through one can hand the code to a site while the consent page says it
+ * stays on this computer. (`mailto`, `tel`, `sms` and `ftp` are refused above already.)
+ */
+const WEB_HANDLED_SCHEMES = new Set([
+  'bitcoin',
+  'ftps',
+  'geo',
+  'im',
+  'irc',
+  'ircs',
+  'magnet',
+  'matrix',
+  'mms',
+  'news',
+  'nntp',
+  'openpgp4fpr',
+  'sftp',
+  'sip',
+  'smsto',
+  'ssh',
+  'urn',
+  'webcal',
+  'wtai',
+  'xmpp',
+])
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 export const MAX_REDIRECT_URI_LENGTH = 2000
@@ -84,10 +112,9 @@ export function redirectUriProblem(value: string): string | undefined {
     return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
   }
   if (FORBIDDEN_SCHEMES.has(scheme)) return `must not use the ${scheme}: scheme`
-  // HTML lets any web page ask to handle a `web+` scheme, and an extension an `ext+` one: such a
-  // redirect can hand the code to a site while the consent page says "on this computer".
-  if (/^(web|ext)\+/.test(scheme)) {
-    return 'must not use a web+ or ext+ scheme: web pages and browser extensions handle those'
+  // HTML lets any web page ask to handle a `web+` scheme, and an extension an `ext+` one.
+  if (/^(web|ext)\+/.test(scheme) || WEB_HANDLED_SCHEMES.has(scheme)) {
+    return `must not use the ${scheme}: scheme: a web page or a browser extension may handle it`
   }
   if (BROWSER_SCHEMES.has(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
     return 'must not open a web page through a browser scheme (use https for web redirects)'

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { TEST_ISSUER, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { TestAuthServer } from '../../../tests/support/auth-app.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
-import { HeadlessBrowser } from '../../../tests/support/headless-browser.ts'
 import {
   browserFor,
   DEVICE_GRANT,
@@ -26,24 +25,8 @@ describe('device answers and polls under concurrency (real Redis)', () => {
     github = fixture.github
   })
 
-  let requests = 0
+  /** The code page and these answers are the ten code entries a signed-in user has a minute. */
   const ANSWERS = USER_CODE_ENTRY_LIMITS.perCaller - 1
-  /**
-   * A browser whose every request to the gateway comes from another address. Signed in, its code
-   * entries count against its user's limit wherever they come from: the code page and nine
-   * answers are the ten a user may enter in a minute.
-   */
-  const browserOfManyAddresses = () =>
-    new HeadlessBrowser((url) => {
-      if (url.origin !== TEST_ISSUER) return (target, init) => fetch(target, init)
-      return (target, init) => {
-        requests++
-        const remoteAddress = `198.51.${Math.floor(requests / 250) % 250}.${(requests % 250) + 1}`
-        return Promise.resolve(
-          server.app.request(target, init, { incoming: { socket: { remoteAddress } } })
-        )
-      }
-    })
   const poll = (client: RegisteredClient, deviceCode: string) =>
     tokenRequest(server, client, { grant_type: DEVICE_GRANT, device_code: deviceCode })
   const answerEvents = (from: number) =>
@@ -60,7 +43,7 @@ describe('device answers and polls under concurrency (real Redis)', () => {
   ] as const)('records exactly one of 9 concurrent answers (%s)', async (_case, decisionOf) => {
     // A fresh minute for the limit on the user's code entries.
     server.clock.advance(60_000)
-    const browser = browserOfManyAddresses()
+    const browser = browserFor(server)
     await signInInBrowser(server, browser)
     const { cli, device } = await startDeviceAuthorization(server)
     const codePage = await browser.open(device.verification_uri_complete, 'about:')

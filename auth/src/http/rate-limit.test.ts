@@ -56,14 +56,14 @@ describe('rateLimit', () => {
     expect((await from('192.0.2.4')).status).toBe(429)
   })
 
-  it('counts a signed-in user by their id, wherever they send from, and outside the global cap', async () => {
+  it('counts a signed-in user by their id, and signed-in users apart from anonymous callers', async () => {
     const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 10))
     const count = requestLimiter({
       store,
       clock,
       bucket: 'signed-in',
       limit: 2,
-      globalLimit: 2,
+      globalLimit: 3,
       windowSeconds: 60,
       trustProxy: false,
     })
@@ -82,11 +82,17 @@ describe('rateLimit', () => {
           { incoming: { socket: { remoteAddress: caller } } }
         )
       ).then((response) => response.status)
-    expect([await from('192.0.2.1'), await from('192.0.2.2')]).toEqual([200, 200])
-    expect(await from('192.0.2.3')).toBe(429)
-    expect([await from('192.0.2.3', '1001'), await from('192.0.2.4', '1001')]).toEqual([200, 200])
-    expect(await from('192.0.2.5', '1001')).toBe(429)
-    expect(await from('192.0.2.5', '1002')).toBe(200)
+    // Three addresses spend the anonymous side of the global limit.
+    expect([await from('192.0.2.1'), await from('192.0.2.2'), await from('192.0.2.3')]).toEqual([
+      200, 200, 200,
+    ])
+    expect(await from('192.0.2.4')).toBe(429)
+    // A signed-in user is still served, counted as themselves wherever they send from.
+    expect([await from('192.0.2.4', '1001'), await from('192.0.2.5', '1001')]).toEqual([200, 200])
+    expect(await from('192.0.2.6', '1001')).toBe(429)
+    // And signed-in users together have a global limit of their own.
+    expect(await from('192.0.2.6', '1002')).toBe(200)
+    expect(await from('192.0.2.6', '1003')).toBe(429)
   })
 
   it('counts concurrent requests atomically: exactly the limit get through', async () => {

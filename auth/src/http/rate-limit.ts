@@ -25,7 +25,7 @@ export interface RateLimitOptions {
   readonly description?: string
 }
 
-/** Who sent a request, when a browser session says: someone an allowed sign-in let in. */
+/** Who sent a request, when a browser session says: someone a sign-in let in. */
 export interface SignedInCaller {
   readonly id: string
 }
@@ -36,10 +36,10 @@ export interface SignedInCaller {
  * exceeded. Counting first, atomically, means concurrent requests cannot all slip in before any is
  * counted.
  *
- * A signed-in user is counted by their id, and not towards the global limit: that limit bounds
- * what anonymous callers can make the gateway do together, and a few addresses spending it must
- * not lock out the people the gateway is for. Only an allowed user's sign-in makes a session, so
- * what sessions can spend is bounded by the users, each within `limit`.
+ * A signed-in user is counted by their id, and the global limit is counted for signed-in users
+ * apart from anonymous callers (each side has the whole of it): a few addresses spending the
+ * anonymous side must not lock out the people the gateway is for, and the total stays bounded
+ * even where anyone may sign in (`ALLOWED_GITHUB_USERS=*`).
  */
 export function requestLimiter(
   options: RateLimitOptions
@@ -53,15 +53,15 @@ export function requestLimiter(
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
     const refuse = () => new RateLimited(description, (window + 1) * windowSeconds - now)
-    // User ids are digits and addresses never start with `user:`: the two cannot meet.
+    // No address starts with `user:`: a user and an address are never one caller.
     const caller = signedIn ? `user:${signedIn.id}` : callerAddress(c, trustProxy)
     if ((await store.increment(keys.rateLimit(bucket, caller, window), windowSeconds)) > limit) {
       throw refuse()
     }
+    const side = signedIn ? `${bucket}:signed-in` : bucket
     if (
-      !signedIn &&
       globalLimit !== undefined &&
-      (await store.increment(keys.globalRateLimit(bucket, window), windowSeconds)) > globalLimit
+      (await store.increment(keys.globalRateLimit(side, window), windowSeconds)) > globalLimit
     ) {
       throw refuse()
     }

@@ -169,7 +169,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
         }
         subject = null
       }
-      await limitConsentRequests(c, session)
+      // `subject`: a session the identity provider refused just now counts as none.
+      await limitConsentRequests(c, subject)
       const csrfToken = issueFormToken(c, jar)
       const consentRequest = await saveConsentRequest(store, request, csrfToken, FORM_TTL_SECONDS)
       return renderConsentPage(c, {

@@ -79,6 +79,8 @@ describe('POST /register refuses bad input with an OAuth error', () => {
     ['a private-use scheme wrapping a web URL', 'myapp://https://evil.example/cb'],
     ['a scheme any web page may handle', 'web+mcp:/callback'],
     ['a scheme a browser extension may handle', 'ext+mcp://callback'],
+    ['a safelisted scheme a web page may handle', 'magnet:?xt=cb'],
+    ['another one', 'xmpp:callback@app'],
     ['a control character', 'https://app.example.com/cb\u0001'],
     ['port 0 on loopback', 'http://127.0.0.1:0/cb'],
     ['port 0 over https', 'https://a.example:0/cb'],

@@ -58,11 +58,13 @@ export function mountServices(
     app.use(`${path}/*`, guard)
     // The bridge's own health and readiness (its session and child counts) are for a proxy
     // beside it; here the gateway's `/health` and `/ready` answer for the process, and nobody
-    // without a token learns more.
-    for (const hidden of ['health', 'ready']) {
-      app.get(`${prefix}/${hidden}`, () => {
-        throw new NoSuchEndpoint('no such endpoint')
-      })
+    // without a token learns more. (A service at the root, `/mcp`, shares the gateway's.)
+    if (prefix !== '') {
+      for (const hidden of ['health', 'ready']) {
+        app.all(`${prefix}/${hidden}`, () => {
+          throw new NoSuchEndpoint('no such endpoint')
+        })
+      }
     }
     app.route(prefix, bridge.app)
     return bridge
