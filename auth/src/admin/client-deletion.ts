@@ -4,12 +4,20 @@ import { revokeConsent } from '../authorization/consent.ts'
 import { clientIdUrlProblem, isClientIdUrl } from '../clients/client-id-metadata.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
 import type { Logger } from '../logger.ts'
-import { liveFamilies, revokeClientMarker, type TokenLifetimes } from '../oauth/revocation.ts'
+import {
+  liveFamilies,
+  revocationLifetime,
+  revokeClientMarker,
+  type TokenLifetimes,
+} from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
 import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+
+/** Longer than a token request takes from reading the client to signing its access token. */
+const RACING_REQUEST_SECONDS = 60
 
 export interface ClientDeletionDeps {
   readonly store: Store
@@ -56,8 +64,16 @@ export async function deleteClient(
   ])
   // An expired registration may still have live tokens: they are revoked all the same.
   if (!byDocument && record === null && families.length === 0) return false
+  // Anyone may register a client and delete it again (RFC 7592), in a loop. Holding no token, a
+  // registration deleting itself needs its marker only for a token request racing the deletion
+  // (its access token; a refresh needs the client), and its id is never issued again, so any
+  // consent for it is left to expire rather than looked for among every user's.
+  const leavesNothing = by === 'client' && !byDocument && families.length === 0
+  const markerSeconds = leavesNothing
+    ? lifetimes.accessTokenTtl + RACING_REQUEST_SECONDS
+    : revocationLifetime(lifetimes)
 
-  let marked = await revokeClientMarker(store, clientId, lifetimes).then(
+  let marked = await revokeClientMarker(store, clientId, lifetimes, markerSeconds).then(
     () => true,
     (error: unknown) => {
       if (error instanceof StoreFull) return false
@@ -72,7 +88,7 @@ export async function deleteClient(
     if (results.some((result) => !result.marked)) marked = false
   }
   await revokeFamilies(await liveFamilies(store, families))
-  for (const userId of await consentingUsers(store, clientId)) {
+  for (const userId of leavesNothing ? [] : await consentingUsers(store, clientId)) {
     // Its families are revoked above: a consent left to expire on a full store names a client
     // that no longer exists.
     await revokeConsent(store, userId, clientId, revokeFamilies).catch((error: unknown) => {

@@ -43,13 +43,17 @@ export function revocationLifetime(ttl: TokenLifetimes): number {
   return ttl.refreshTokenTtl + ttl.accessTokenTtl
 }
 
-/** Marks every token ever issued to a client revoked (the client was deleted). */
+/**
+ * Marks every token ever issued to a client revoked (the client was deleted), for
+ * `revocationLifetime` unless `ttlSeconds` says less is enough.
+ */
 export async function revokeClientMarker(
   store: Store,
   clientId: string,
-  ttl: TokenLifetimes
+  ttl: TokenLifetimes,
+  ttlSeconds = revocationLifetime(ttl)
 ): Promise<void> {
-  await store.put(keys.revokedClient(clientId), '1', { ttlSeconds: revocationLifetime(ttl) })
+  await store.put(keys.revokedClient(clientId), '1', { ttlSeconds })
 }
 
 /** What identifies an access token to the revocation check. */

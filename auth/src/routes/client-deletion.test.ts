@@ -15,6 +15,7 @@ import {
 import { runCommand } from '../cli/run-command.ts'
 import { toOAuthResponse } from '../http/error-response.ts'
 import { createLogger } from '../logger.ts'
+import { keys } from '../store/keys.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -138,6 +139,23 @@ describe('deleting a client revokes everything it holds', () => {
     server.clock.advance(1_000)
     expect((await verify(held.tokens.access_token)).status).toBe(401)
     await expectEverythingRefused(held)
+  })
+
+  it('a registration that never held a token and deletes itself leaves a marker for an hour, not a month', async () => {
+    const deleteItself = async (client: ManagedClient) => {
+      const deleted = await server.request(new URL(client.registration_client_uri).pathname, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${client.registration_access_token}` },
+      })
+      expect(deleted.status).toBe(204)
+      return server.store.ttl(keys.revokedClient(client.client_id))
+    }
+    const unused = (await registerTestClient(server)) as ManagedClient
+    const hour = server.config.ttl.accessToken
+    expect(await deleteItself(unused)).toBeLessThanOrEqual(hour + 60)
+    // One holding tokens keeps the marker while anything of it could live.
+    const held = await clientHoldingEverything()
+    expect(await deleteItself(held.client)).toBeGreaterThan(server.config.ttl.refreshToken)
   })
 
   it('leaves the tokens of other clients alone', async () => {
