@@ -87,6 +87,41 @@ describe('bridge sessions', () => {
     expect(after.status).toBe(404)
   })
 
+  it('refuses a version header naming no revision, leaving the session alone', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'dave')
+    const sessionId = transport.sessionId as string
+    for (const [method, version] of [
+      ['POST', 'garbage'],
+      ['POST', '1'],
+      ['GET', 'v1'],
+      ['DELETE', '99'],
+    ] as const) {
+      const response = await fetch(bridge.url, {
+        method,
+        headers: {
+          ...POST_HEADERS,
+          ...identityHeaders('dave'),
+          'Mcp-Session-Id': sessionId,
+          'MCP-Protocol-Version': version,
+        },
+        ...(method === 'POST'
+          ? { body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) }
+          : {}),
+      })
+      expect(response.status, `${method} ${version}`).toBe(400)
+      const { error } = (await response.json()) as {
+        error: { code: number; data: { supported: string[]; requested: string } }
+      }
+      expect(error.code).toBe(-32022)
+      expect(error.data).toMatchObject({ requested: version })
+      expect(error.data.supported).toContain('2026-07-28')
+    }
+    // Neither ended nor bypassed: the session answers as before.
+    const { tools } = await client.listTools()
+    expect(tools.length).toBeGreaterThan(0)
+    await transport.terminateSession()
+  })
+
   it('refuses a request without an authenticated user', async () => {
     const response = await fetch(bridge.url, {
       method: 'POST',

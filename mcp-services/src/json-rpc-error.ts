@@ -6,9 +6,11 @@ export function jsonRpcErrorResponse(
   status: number,
   code: number,
   message: string,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  data?: unknown
 ): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
+  const error = data === undefined ? { code, message } : { code, message, data }
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error, id: null }), {
     status,
     headers: { 'Content-Type': 'application/json', ...headers },
   })

@@ -19,7 +19,14 @@ import {
   SERVER_ERROR,
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
-import { isModernVersion, opensStatelessly, sessionIdOf } from './modern-protocol.ts'
+import {
+  isModernVersion,
+  isRevisionShaped,
+  opensStatelessly,
+  SERVED_PROTOCOL_VERSIONS,
+  sessionIdOf,
+  UNSUPPORTED_PROTOCOL_VERSION,
+} from './modern-protocol.ts'
 import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
@@ -76,6 +83,18 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     if (deps.policy && subject && c.req.method !== 'DELETE') {
       const refused = deps.policy.serviceRefused(subject)
       if (refused) return refused
+    }
+    // A version header naming no revision (`garbage`, `1`) is refused alike in both eras, before
+    // it can pick one: it neither reaches a session nor ends one.
+    const version = c.req.header('mcp-protocol-version')
+    if (version !== undefined && !isRevisionShaped(version)) {
+      return jsonRpcErrorResponse(
+        400,
+        UNSUPPORTED_PROTOCOL_VERSION,
+        `Unsupported protocol version: MCP-Protocol-Version must name a revision, such as ${SERVED_PROTOCOL_VERSIONS[0]}`,
+        {},
+        { supported: SERVED_PROTOCOL_VERSIONS, requested: version }
+      )
     }
     const sessionId = sessionIdOf((name) => c.req.header(name))
     if (sessionId !== undefined) {

@@ -76,8 +76,19 @@ export function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** A revision's name: a date. Anything else in `MCP-Protocol-Version` names no revision at all. */
+export function isRevisionShaped(version: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(version)
+}
+
+/** A revision of the stateless era: 2026-07-28, or a later one (refused as unsupported there). */
 export function isModernVersion(version: string | undefined): boolean {
-  return version !== undefined && !SESSION_PROTOCOL_VERSIONS.includes(version) && version >= '2026'
+  return (
+    version !== undefined &&
+    isRevisionShaped(version) &&
+    !SESSION_PROTOCOL_VERSIONS.includes(version) &&
+    version >= '2026'
+  )
 }
 
 /**
