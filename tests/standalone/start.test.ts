@@ -42,11 +42,11 @@ describe('the start command (standalone, embedded defaults)', () => {
     expect(registration.status).toBe(201)
   })
 
-  it('shows a bridged service only behind the token check: no session counts in the open', async () => {
+  it('serves a bridged service as Traefik does: its /health in the open, not its /ready', async () => {
+    expect((await fetch(`${gateway.url}/echo/health`)).status).toBe(200)
     for (const [method, path] of [
-      ['GET', '/echo/health'],
       ['GET', '/echo/ready'],
-      ['POST', '/echo/health'],
+      ['POST', '/echo/ready'],
     ] as const) {
       const response = await fetch(`${gateway.url}${path}`, { method })
       expect(response.status, `${method} ${path}`).toBe(404)

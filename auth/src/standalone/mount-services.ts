@@ -56,15 +56,13 @@ export function mountServices(
     })
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
     app.use(`${path}/*`, guard)
-    // The bridge's own health and readiness (its session and child counts) are for a proxy
-    // beside it; here the gateway's `/health` and `/ready` answer for the process, and nobody
-    // without a token learns more. (A service at the root, `/mcp`, shares the gateway's.)
+    // As behind Traefik: a service's `/health` is its public liveness (uptime monitors,
+    // `check-health`); its `/ready` is for a proxy beside it, and here the gateway's own `/ready`
+    // answers for the process. (A service at the root, `/mcp`, shares the gateway's.)
     if (prefix !== '') {
-      for (const hidden of ['health', 'ready']) {
-        app.all(`${prefix}/${hidden}`, () => {
-          throw new NoSuchEndpoint('no such endpoint')
-        })
-      }
+      app.all(`${prefix}/ready`, () => {
+        throw new NoSuchEndpoint('no such endpoint')
+      })
     }
     app.route(prefix, bridge.app)
     return bridge
