@@ -164,28 +164,9 @@ function silenceWatch(
       unansweredSince ??= now - timeoutMs
       if (now - unansweredSince < silenceMs) return
       unansweredSince = undefined
-      for (const connection of connections) reconnectWithoutResending(connection)
+      for (const connection of connections) connection.disconnect(true)
     },
   }
-}
-
-/**
- * Makes a silent connection again without sending its unanswered commands on the new one, as
- * ioredis otherwise does after a drop. Redis may be only stalled (a paused host): on waking it
- * still runs what the old connection delivered, so each would run twice (an audit event appended
- * twice, a count counted twice). Their callers have timed out or will, as for any silence. After
- * other drops (Redis restarting, a failover) the resending stays: what was lost with the socket
- * then runs once, on the new one.
- */
-function reconnectWithoutResending(connection: Redis | Cluster): void {
-  const nodes = connection instanceof Redis ? [connection] : connection.nodes('all')
-  for (const node of nodes) {
-    node.options.autoResendUnfulfilledCommands = false
-    node.once('ready', () => {
-      node.options.autoResendUnfulfilledCommands = true
-    })
-  }
-  connection.disconnect(true)
 }
 
 async function closeConnection(connection: Redis | Cluster): Promise<void> {
