@@ -44,7 +44,7 @@ export async function composeAuthServer(parts: {
   const metrics = parts.metrics ?? createAuthMetrics()
   // Every part below reads and writes through it, so every store call is timed and counted.
   const store = meteredStore(parts.store, metrics)
-  const signingKeys = await signingKeysAtStart(store, config.pinnedSigningKey, parts.logger, clock)
+  const signingKeys = await signingKeysAtStart(store, config.pinnedSigningKey, parts.logger)
   await warnOfEviction(store, parts.logger)
   const upstream = configuredUpstream(config, store, clock)
   const { enabled, allowLoopback } = config.clientIdMetadataDocuments

@@ -61,7 +61,7 @@ describe('secrets (generate-all-secrets)', () => {
     // The generated key is one the gateway accepts as its pinned (EC P-256) key.
     const config = loadConfig({ JWT_PRIVATE_KEY_B64: values.JWT_PRIVATE_KEY_B64 })
     const store = createMemoryStore(systemClock)
-    const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey, systemClock)
+    const signingKeys = await loadSigningKeys(store, config.pinnedSigningKey)
     await store.close()
     expect(signingKeys.current().alg).toBe('ES256')
     expect(signingKeys.jwks().keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256' })

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
 import { type Store, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
@@ -21,8 +20,7 @@ const PINNED_CHECK_MS = 2_000
 export async function signingKeysAtStart(
   store: Store,
   pinned: string | undefined,
-  logger: Logger,
-  clock: Clock
+  logger: Logger
 ): Promise<SigningKeys> {
   if (pinned) await refuseMisconfiguredStore(store)
   for (let attempt = 1, waitMs = FIRST_RETRY_MS; ; attempt++) {
@@ -30,7 +28,7 @@ export async function signingKeysAtStart(
       // The ping says what no key read may: a store misnamed by REDIS_URL whose keys answer.
       // (A pinned key reads nothing: the check above asked, without waiting for the store.)
       if (!pinned) await store.ping()
-      return await loadSigningKeys(store, pinned, clock)
+      return await loadSigningKeys(store, pinned)
     } catch (error) {
       if (!(error instanceof StoreUnavailable) || error instanceof StoreMisconfigured) throw error
       // An outage, not a bug: named in one line, without a stack.

@@ -67,13 +67,14 @@ interface StoredKeyRing {
 /**
  * Loads the signing keys: the pinned key from `JWT_PRIVATE_KEY_B64` when given, else the ring in
  * the store, generating it on first start. Creation is write-if-absent, so replicas starting
- * together agree on one key. The ring is read again in the background once it is
- * `KEY_RING_RELOAD_SECONDS` old and a key is asked for, so a running replica follows rotations.
+ * together agree on one key. The ring is read again every `reloadSeconds`, whether or not this
+ * process signs or serves anything meanwhile: a replica idle through two rotations must not sign
+ * its next token with a key no longer published.
  */
 export async function loadSigningKeys(
   store: Store,
   pinned: string | undefined,
-  clock: Clock
+  options: { readonly reloadSeconds?: number } = {}
 ): Promise<SigningKeys> {
   if (pinned) return keyRingFrom({ current: parsePinnedKey(pinned), previous: [] })
   let raw = await readRing(store)
@@ -85,12 +86,8 @@ export async function loadSigningKeys(
     if (raw === null) throw new Error('signing keys could not be stored')
   }
   let state = await keyRingFrom(JSON.parse(raw) as StoredKeyRing)
-  let readAt = clock.now()
   let reading: Promise<void> | undefined
   const reload = () => {
-    // Dated when asked, not when answered: a store that does not answer is asked again only
-    // after the interval, not on every token.
-    readAt = clock.now()
     reading ??= readRing(store)
       .then(async (latest) => {
         if (latest === null || latest === raw) return
@@ -103,17 +100,16 @@ export async function loadSigningKeys(
       })
     return reading
   }
-  const fresh = () => {
-    if (clock.now() - readAt >= KEY_RING_RELOAD_SECONDS * 1000) {
-      // Failures are the store's, seen wherever it is used; the ring read last keeps serving.
-      reload().catch(() => {})
-    }
-    return state
-  }
+  // Failures are the store's, seen wherever it is used; the ring read last keeps serving. The
+  // timer does not keep the process alive.
+  setInterval(
+    () => void reload().catch(() => {}),
+    (options.reloadSeconds ?? KEY_RING_RELOAD_SECONDS) * 1000
+  ).unref()
   return {
-    current: () => fresh().current(),
+    current: () => state.current(),
     publicKey: (kid) => state.publicKey(kid),
-    jwks: () => fresh().jwks(),
+    jwks: () => state.jwks(),
     reload,
   }
 }
