@@ -35,7 +35,8 @@ export interface ClientDeletionDeps {
  *   more key in the same `MGET`, so within the verifier's one-second cache), including a token
  *   signed by a token request that raced the deletion.
  * - Its refresh families are revoked (refresh tokens gone, family markers written).
- * - Every user's remembered consent for it is withdrawn.
+ * - Every user's remembered consent for it is withdrawn (unless it deletes itself holding no
+ *   token: see `leavesNothing` below).
  * - Its pending authorization codes and device codes are left to expire: they are stored by hash,
  *   so they cannot be found by client, and `/token` refuses them since the client is unknown.
  *
