@@ -109,10 +109,13 @@ describe('bridge sessions', () => {
           : {}),
       })
       expect(response.status, `${method} ${version}`).toBe(400)
-      const { error } = (await response.json()) as {
+      const { error, id } = (await response.json()) as {
         error: { code: number; data: { supported: string[]; requested: string } }
+        id: number | null
       }
       expect(error.code).toBe(-32022)
+      // A refused request is named in its refusal; GET and DELETE carry none.
+      expect(id).toBe(method === 'POST' ? 9 : null)
       expect(error.data).toMatchObject({ requested: version })
       expect(error.data.supported).toContain('2026-07-28')
     }

@@ -84,19 +84,21 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       const refused = deps.policy.serviceRefused(subject)
       if (refused) return refused
     }
-    // A version header naming no revision (`garbage`, `1`) is refused alike in both eras, before
-    // it can pick one: it neither reaches a session nor ends one.
+    // A version header naming no revision (`garbage`, `v999.0.0`) neither reaches a session nor
+    // ends one: a POST is refused as an unsupported version by the stateless era's ladder, which
+    // names the request it refuses; anything else here.
     const version = c.req.header('mcp-protocol-version')
-    if (version !== undefined && !isRevisionShaped(version)) {
+    const namesNoRevision = version !== undefined && !isRevisionShaped(version)
+    if (namesNoRevision && c.req.method !== 'POST') {
       return jsonRpcErrorResponse(
         400,
         UNSUPPORTED_PROTOCOL_VERSION,
-        `Unsupported protocol version: MCP-Protocol-Version must name a revision, such as ${SERVED_PROTOCOL_VERSIONS[0]}`,
+        `Unsupported protocol version ${version}`,
         {},
         { supported: SERVED_PROTOCOL_VERSIONS, requested: version }
       )
     }
-    const sessionId = sessionIdOf((name) => c.req.header(name))
+    const sessionId = namesNoRevision ? undefined : sessionIdOf((name) => c.req.header(name))
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)
       if (!session || session.ended || session.identity.userId !== identity.userId) {
@@ -132,7 +134,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     } catch {
       return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
     }
-    if (opensStatelessly(c.req.raw.headers, parsed)) {
+    if (namesNoRevision || opensStatelessly(c.req.raw.headers, parsed)) {
       // 2026-07-28 keeps the rule: every POST accepts both answers and carries JSON.
       const refusal = postRefusal(c.req.raw.headers)
       if (refusal) return refusal

@@ -12,6 +12,7 @@ import {
   HEADER_MISMATCH,
   INVALID_PARAMS,
   isObject,
+  isRevisionShaped,
   type JsonObject,
   METHOD_NOT_FOUND,
   MODERN_PROTOCOL_VERSIONS,
@@ -86,6 +87,18 @@ export async function serveStateless(
   const envelope = envelopeOf(body)
   const claimed = envelope?.[PROTOCOL_VERSION_META_KEY]
   const header = request.headers.get('mcp-protocol-version')
+  if (header !== null && !isRevisionShaped(header)) {
+    return ladderError(
+      replyId,
+      400,
+      UNSUPPORTED_PROTOCOL_VERSION,
+      `Unsupported protocol version ${header}`,
+      {
+        supported: SERVED_PROTOCOL_VERSIONS,
+        requested: header,
+      }
+    )
+  }
   if (typeof claimed !== 'string') {
     return ladderError(
       replyId,
