@@ -62,8 +62,10 @@ describe('the consent page in headless Chromium, against the gateway process', (
     const client = await register('Browser Test Client')
     const pkce = newPkce()
     env.github.clearRequests()
-    await page.goto(authorizeUrl(client, pkce))
-    await expect.poll(() => page.locator('#client-name').textContent()).toBe('Browser Test Client')
+    const shown = await page.goto(authorizeUrl(client, pkce))
+    // The page itself when it is another: what a failure here needs to say.
+    expect(shown?.status(), await page.content()).toBe(200)
+    expect(await page.locator('#client-name').textContent()).toBe('Browser Test Client')
     expect(await page.locator('#redirect-host').textContent()).toContain(
       new URL(target.callbackUrl).host
     )
