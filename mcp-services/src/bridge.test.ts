@@ -125,6 +125,19 @@ describe('bridge sessions', () => {
     await transport.terminateSession()
   })
 
+  it('answers HEAD with 405, with a session or without', async () => {
+    const { transport } = await connectClient(bridge.url, 'erin')
+    for (const session of [transport.sessionId as string, undefined]) {
+      const response = await fetch(bridge.url, {
+        method: 'HEAD',
+        headers: { ...identityHeaders('erin'), ...(session ? { 'Mcp-Session-Id': session } : {}) },
+      })
+      expect(response.status, String(session)).toBe(405)
+      expect(response.headers.get('allow')).toContain('POST')
+    }
+    await transport.terminateSession()
+  })
+
   it('refuses a request without an authenticated user', async () => {
     const response = await fetch(bridge.url, {
       method: 'POST',

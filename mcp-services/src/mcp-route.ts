@@ -74,6 +74,12 @@ export interface McpRouteDeps {
 export function mcpRoute(deps: McpRouteDeps): Hono {
   const app = new Hono()
   app.on(['GET', 'POST', 'DELETE'], '/', async (c) => {
+    // Hono answers HEAD with the GET route; neither era serves HEAD, with a session or without.
+    if (c.req.method === 'HEAD') {
+      return jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
+        Allow: 'GET, POST, DELETE, OPTIONS',
+      })
+    }
     const identity = identityFromHeaders(c.req.raw.headers, deps.config.allowAnonymous)
     if (!identity) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, 'Forbidden: no authenticated user (X-User-Id)')
