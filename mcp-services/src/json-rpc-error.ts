@@ -6,11 +6,9 @@ export function jsonRpcErrorResponse(
   status: number,
   code: number,
   message: string,
-  headers: Record<string, string> = {},
-  data?: unknown
+  headers: Record<string, string> = {}
 ): Response {
-  const error = data === undefined ? { code, message } : { code, message, data }
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error, id: null }), {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
     status,
     headers: { 'Content-Type': 'application/json', ...headers },
   })

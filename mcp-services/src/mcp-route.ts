@@ -23,9 +23,7 @@ import {
   isModernVersion,
   isRevisionShaped,
   opensStatelessly,
-  SERVED_PROTOCOL_VERSIONS,
   sessionIdOf,
-  UNSUPPORTED_PROTOCOL_VERSION,
 } from './modern-protocol.ts'
 import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
@@ -34,7 +32,7 @@ import { readPostBody } from './post-body.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
-import { serveStateless } from './stateless-route.ts'
+import { serveStateless, unsupportedVersion } from './stateless-route.ts'
 
 export interface McpRouteDeps {
   /** Counts each session's child (docs/metrics.md). */
@@ -95,15 +93,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     // names the request it refuses; anything else here.
     const version = c.req.header('mcp-protocol-version')
     const namesNoRevision = version !== undefined && !isRevisionShaped(version)
-    if (namesNoRevision && c.req.method !== 'POST') {
-      return jsonRpcErrorResponse(
-        400,
-        UNSUPPORTED_PROTOCOL_VERSION,
-        `Unsupported protocol version ${version}`,
-        {},
-        { supported: SERVED_PROTOCOL_VERSIONS, requested: version }
-      )
-    }
+    if (namesNoRevision && c.req.method !== 'POST') return unsupportedVersion(null, version)
     const sessionId = namesNoRevision ? undefined : sessionIdOf((name) => c.req.header(name))
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)

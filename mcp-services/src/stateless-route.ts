@@ -87,18 +87,7 @@ export async function serveStateless(
   const envelope = envelopeOf(body)
   const claimed = envelope?.[PROTOCOL_VERSION_META_KEY]
   const header = request.headers.get('mcp-protocol-version')
-  if (header !== null && !isRevisionShaped(header)) {
-    return ladderError(
-      replyId,
-      400,
-      UNSUPPORTED_PROTOCOL_VERSION,
-      `Unsupported protocol version ${header}`,
-      {
-        supported: SERVED_PROTOCOL_VERSIONS,
-        requested: header,
-      }
-    )
-  }
+  if (header !== null && !isRevisionShaped(header)) return unsupportedVersion(replyId, header)
   if (typeof claimed !== 'string') {
     return ladderError(
       replyId,
@@ -115,18 +104,7 @@ export async function serveStateless(
       `Header mismatch: MCP-Protocol-Version ${header} but the body claims ${claimed}`
     )
   }
-  if (!MODERN_PROTOCOL_VERSIONS.includes(claimed)) {
-    return ladderError(
-      replyId,
-      400,
-      UNSUPPORTED_PROTOCOL_VERSION,
-      `Unsupported protocol version ${claimed}`,
-      {
-        supported: SERVED_PROTOCOL_VERSIONS,
-        requested: claimed,
-      }
-    )
-  }
+  if (!MODERN_PROTOCOL_VERSIONS.includes(claimed)) return unsupportedVersion(replyId, claimed)
   // Notifications need no answer; a child cannot be told about a stateless client's cancellation
   // by the client's id, and the HTTP request's end already abandons the call.
   if (!isRequest) return new Response(null, { status: 202 })
@@ -278,6 +256,20 @@ function answer(id: RequestId, outcome: { result?: JsonObject; error?: JsonObjec
 }
 
 /** A refusal of the transport's validation ladder: an HTTP status with a JSON-RPC error. */
+/** 400 −32022 (UnsupportedProtocolVersionError): the versions served, and the one requested. */
+export function unsupportedVersion(id: RequestId | null, requested: string): Response {
+  return ladderError(
+    id,
+    400,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    `Unsupported protocol version ${requested}`,
+    {
+      supported: SERVED_PROTOCOL_VERSIONS,
+      requested,
+    }
+  )
+}
+
 function ladderError(
   id: RequestId | null,
   status: number,
