@@ -140,7 +140,7 @@ oauth-purge-expired *flags:
 audit *flags:
     {{ store-admin }} audit {{ flags }}
 
-# Make a new signing key, used once the gateway restarts; the old ones stay published for live tokens
+# Make a new signing key; every replica signs with it within a minute, and the old ones stay published while their tokens live
 [group('clients and tokens')]
 rotate-signing-key *flags:
     {{ store-admin }} keys rotate {{ flags }}
