@@ -16,7 +16,7 @@ interface NodeBindings {
  * 2^64 buckets. An IPv4-mapped address is the IPv4 address.
  */
 export function callerAddress(c: Context, trustProxy: TrustProxy): string {
-  return chosenAddress(c, trustProxy, rateLimitAddress)
+  return chosenAddress(c, trustProxy, rateLimitBucket)
 }
 
 /**
@@ -24,22 +24,26 @@ export function callerAddress(c: Context, trustProxy: TrustProxy): string {
  * IPv6 caller is its own address, not its /64. An IPv4-mapped address is the IPv4 address.
  */
 export function auditAddress(c: Context, trustProxy: TrustProxy): string {
-  return chosenAddress(c, trustProxy, plainAddress)
+  return chosenAddress(c, trustProxy, (address) => address)
 }
 
-/** The trusted proxy's last X-Forwarded-For entry, else the socket's peer, as `form` writes it. */
+/**
+ * The trusted proxy's last X-Forwarded-For entry, else the socket's peer, each read once as a
+ * plain address and then written as `form` writes it.
+ */
 function chosenAddress(
   c: Context,
   trustProxy: TrustProxy,
-  form: (value: string) => string | undefined
+  form: (plain: string) => string
 ): string {
-  const peer = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
-  if (trustsPeer(trustProxy, peer === undefined ? undefined : plainAddress(peer))) {
+  const raw = (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress
+  const peer = raw === undefined ? undefined : plainAddress(raw)
+  if (trustsPeer(trustProxy, peer)) {
     const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
-    const address = forwarded ? form(forwarded) : undefined
-    if (address) return address
+    const address = forwarded ? plainAddress(forwarded) : undefined
+    if (address) return form(address)
   }
-  return (peer && form(peer)) || 'unknown'
+  return peer ? form(peer) : 'unknown'
 }
 
 function plainAddress(value: string): string | undefined {
@@ -51,17 +55,13 @@ function plainAddress(value: string): string | undefined {
 
 /** The address as rate limits count it, or undefined when `value` is not an IP address. */
 export function rateLimitAddress(value: string): string | undefined {
-  const address = value.replace(/%.*$/, '')
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
-  if (mapped && isIP(mapped) === 4) return mapped
-  switch (isIP(address)) {
-    case 4:
-      return address
-    case 6:
-      return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`
-    default:
-      return undefined
-  }
+  const address = plainAddress(value)
+  return address === undefined ? undefined : rateLimitBucket(address)
+}
+
+/** A plain address as rate limits count it: an IPv6 address as its /64. */
+function rateLimitBucket(plain: string): string {
+  return isIP(plain) === 6 ? `${ipv6Groups(plain).slice(0, 4).join(':')}::/64` : plain
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, without leading zeros. */
