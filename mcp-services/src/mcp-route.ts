@@ -73,11 +73,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   const app = new Hono()
   app.on(['GET', 'POST', 'DELETE'], '/', async (c) => {
     // Hono answers HEAD with the GET route; neither era serves HEAD, with a session or without.
-    if (c.req.method === 'HEAD') {
-      return jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
-        Allow: 'GET, POST, DELETE, OPTIONS',
-      })
-    }
+    if (c.req.method === 'HEAD') return methodNotAllowed()
     const identity = identityFromHeaders(c.req.raw.headers, deps.config.allowAnonymous)
     if (!identity) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, 'Forbidden: no authenticated user (X-User-Id)')
@@ -142,11 +138,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     }
     return startSession(c.req.raw, parsed, identity, deps)
   })
-  app.all('/', () =>
-    jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
-      Allow: 'GET, POST, DELETE, OPTIONS',
-    })
-  )
+  app.all('/', methodNotAllowed)
   return app
 }
 
@@ -287,4 +279,10 @@ function noSessionMessage(request: Request): string {
     return `${base}, or send the protocol version and client capabilities in _meta (2026-07-28)`
   }
   return base
+}
+
+function methodNotAllowed(): Response {
+  return jsonRpcErrorResponse(405, SERVER_ERROR, 'Method not allowed.', {
+    Allow: 'GET, POST, DELETE, OPTIONS',
+  })
 }
