@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
+import { hashSecret } from '../../auth/src/oauth/secrets.ts'
+import { keys } from '../../auth/src/store/keys.ts'
 import { createTestAuthServer, TEST_ISSUER, type TestAuthServer } from './auth-app.ts'
 import { type FakeGitHub, startFakeGitHub } from './fake-github.ts'
 import { HeadlessBrowser } from './headless-browser.ts'
@@ -39,6 +41,16 @@ export function useFlowServer(
     await server?.close()
     await github?.close()
   })
+}
+
+/**
+ * Lets the reuse grace of a rotation run out: the gateway's clock moves past it, and the store
+ * forgets the successor record left for `replaced`, as Redis does once the record's TTL (the
+ * grace) is over.
+ */
+export async function passReuseGrace(server: TestAuthServer, replaced: string): Promise<void> {
+  server.clock.advance((server.config.refreshTokenReuseGrace + 1) * 1000)
+  await server.store.delete(keys.refreshSuccessor(hashSecret(replaced)))
 }
 
 /** Sends gateway URLs to the in-process app and everything else over the network. */

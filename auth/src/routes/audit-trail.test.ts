@@ -13,6 +13,7 @@ import {
   MALLORY,
   newPkce,
   obtainCode,
+  passReuseGrace,
   type RegisteredClient,
   registerTestClient,
   tokenRequest,
@@ -60,7 +61,7 @@ describe('the audit trail of the OAuth endpoints', () => {
       string,
       string
     >
-    server.clock.advance((server.config.refreshTokenReuseGrace + 1) * 1000)
+    await passReuseGrace(server, first.refresh_token ?? '')
     expect((await refresh(first.refresh_token ?? '')).status).toBe(400)
     const another = await obtainCode(server, client)
     expect((await exchangeCode(server, client, another.code, another.pkce)).status).toBe(200)

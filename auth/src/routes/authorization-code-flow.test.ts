@@ -9,6 +9,7 @@ import {
   exchangeCode,
   newPkce,
   obtainCode,
+  passReuseGrace,
   registerTestClient,
   tokenRequest,
   useFlowServer,
@@ -125,7 +126,7 @@ describe('authorization code flow through GitHub', () => {
     expect(decodeJwt(second.access_token ?? '').fam).toBe(decodeJwt(first.access_token ?? '').fam)
 
     // After the reuse grace (REFRESH_TOKEN_REUSE_GRACE, refresh-reuse-grace.test.ts).
-    server.clock.advance((server.config.refreshTokenReuseGrace + 1) * 1000)
+    await passReuseGrace(server, first.refresh_token ?? '')
     const reuse = await tokenRequest(server, client, {
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token ?? '',

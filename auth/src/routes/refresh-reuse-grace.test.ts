@@ -77,7 +77,9 @@ describe('refresh token reuse grace', () => {
     const first = (await (await refresh(client, tokens.refresh_token)).json()) as Tokens
     server.clock.advance(29_000)
     expect((await refresh(client, tokens.refresh_token)).status).toBe(200)
+    // Past the grace by both clocks: the gateway's, and the store's TTL on the successor record.
     server.clock.advance(2_000)
+    await server.store.delete(`refresh-successor:${hashSecret(tokens.refresh_token)}`)
 
     const late = await refresh(client, tokens.refresh_token)
     expect(late.status).toBe(400)
@@ -86,6 +88,21 @@ describe('refresh token reuse grace', () => {
     expect((await refresh(client, first.refresh_token)).status).toBe(400)
     expect(await verify(first.access_token)).toBe(401)
     expect(server.logs.some((line) => line.event === 'refresh_token.reuse_detected')).toBe(true)
+  })
+
+  it('gives the successor while the store keeps its record, whatever the gateway clock says', async () => {
+    const { client, tokens } = await signIn()
+    const logged = server.logs.length
+    const first = (await (await refresh(client, tokens.refresh_token)).json()) as Tokens
+    // The store ran the rotation late (a pause, a stalled connection): the rotating gateway's
+    // clock is past the grace already, the record's TTL, started by the store, is not.
+    server.clock.advance(45_000)
+    const retried = await refresh(client, tokens.refresh_token)
+    expect(retried.status).toBe(200)
+    expect(((await retried.json()) as Tokens).refresh_token).toBe(first.refresh_token)
+    expect(await server.store.get(`revoked:family:${family(tokens)}`)).toBeNull()
+    const events = server.logs.slice(logged).map((line) => line.event)
+    expect(events).not.toContain('refresh_token.reuse_detected')
   })
 
   it('keeps two sessions that refresh within a second both working, twice over', async () => {

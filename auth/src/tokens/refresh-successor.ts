@@ -23,7 +23,11 @@ export interface ReuseGrace {
  */
 interface SuccessorRecord {
   readonly familyId: string
-  /** Milliseconds since the epoch (the gateway's clock decides the grace, not the store's TTL). */
+  /**
+   * Milliseconds since the epoch, by the clock of the gateway that rotated. It decides the grace
+   * only for an unconfirmed rotation, whose record outlives the grace; otherwise the record's TTL
+   * is the grace (`openSuccessor`).
+   */
   readonly rotatedAt: number
   readonly successor: string
   /**
@@ -65,8 +69,8 @@ export function openSuccessor(
 ): { readonly familyId: string; readonly successor: string; readonly unconfirmed: boolean } | null {
   if (!stored) return null
   const record = parseRecord<SuccessorRecord>(stored, keys.refreshSuccessor(replacedHash))
-  const age = grace ? grace.clock.now() - record.rotatedAt : Number.NaN
-  const withinGrace = grace !== undefined && age >= 0 && age <= grace.seconds * 1000
+  const withinGrace =
+    grace !== undefined && grace.seconds > 0 && (!record.unconfirmed || fresh(record, grace))
   if (!withinGrace && !record.unconfirmed) return null
   const successor = unseal(
     sealingKey(replaced, PURPOSE),
@@ -76,4 +80,17 @@ export function openSuccessor(
   if (!successor) return null
   if (!withinGrace && hashSecret(successor) !== liveHash) return null
   return { familyId: record.familyId, successor, unconfirmed: !withinGrace }
+}
+
+/**
+ * Whether an unconfirmed rotation is still within the grace by the gateway's clock. An ordinary
+ * record needs no such test: it lives exactly the grace, and its TTL starts when the store runs
+ * the rotation. A rotation the store ran late (a pause, a stalled connection, a failover) is then
+ * still within the grace for the retry that follows it, where the rotating gateway's clock, read
+ * before the wait, would already call that retry a replay and revoke the family. Replicas' clocks
+ * do not enter into it either.
+ */
+function fresh(record: SuccessorRecord, grace: ReuseGrace): boolean {
+  const age = grace.clock.now() - record.rotatedAt
+  return age >= 0 && age <= grace.seconds * 1000
 }
