@@ -158,6 +158,12 @@ export type AuditEventName = AuditEvent['event']
 export interface AuditRecord {
   readonly event: AuditEventName
   readonly at: string
+  /**
+   * The event's own id (a random UUID): the same in the log line and the stream entry, and how a
+   * reader tells an entry the stream holds twice (docs/audit.md, Failures). Absent in entries
+   * recorded before it existed.
+   */
+  readonly id?: string
   readonly user_id?: string
   readonly login?: string
   readonly client_id?: string

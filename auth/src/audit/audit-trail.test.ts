@@ -13,6 +13,7 @@ import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { refuseSignIn } from '../users/sign-in-refusal.ts'
 import { type AuditTrail, createAuditTrail } from './audit-trail.ts'
+import { readAuditTrail } from './read-audit-trail.ts'
 
 const clock = manualClock(Date.parse('2026-11-30T10:00:00.000Z'))
 const alice = { id: '1001', login: 'alice', name: 'Alice', email: 'alice@example.com' }
@@ -108,11 +109,38 @@ describe('the audit trail', () => {
     expect(records[0]).toEqual({
       event: 'client.deleted',
       at: '2026-11-30T10:00:01.000Z',
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       client_id: 'c-1',
       client_name: 'Claude',
       by: 'admin',
     })
     expect(lines).toHaveLength(2)
+    // One id per event, the same in the log line and in the stream.
+    expect(lines.map((line) => line.id)).toEqual(records.map((r) => r.id).reverse())
+    expect(new Set(lines.map((line) => line.id)).size).toBe(2)
+  })
+
+  it('reads an entry the stream holds twice once, however far apart the two are', async () => {
+    const { logger } = capture('info')
+    const audit = createAuditTrail({ logger, clock, store, streamMaxLength: 10_000 })
+    await audit.record({ event: 'client.deleted', client, by: 'admin' })
+    const [written] = await store.readStream(keys.auditTrail(), 1)
+    // Redis ran the write as it woke from a stall, and again when it came on the new connection;
+    // here with more than a page of the reader's between the two.
+    for (let i = 0; i < 600; i++) {
+      await audit.record({ event: 'admin.expired_purged', removed: i })
+    }
+    await store.appendToStream(keys.auditTrail(), written?.entry ?? '', 10_000)
+    await store.appendToStream(keys.auditTrail(), written?.entry ?? '', 10_000)
+
+    const deleted = await readAuditTrail(store, { event: 'client.deleted', limit: 10 })
+    expect(deleted).toHaveLength(1)
+    expect(await readAuditTrail(store, { limit: 1_000 })).toHaveLength(601)
+    // Entries from before records had ids are all read.
+    const { id: _, ...withoutId } = JSON.parse(written?.entry ?? '{}') as Record<string, unknown>
+    await store.appendToStream(keys.auditTrail(), JSON.stringify(withoutId), 10_000)
+    await store.appendToStream(keys.auditTrail(), JSON.stringify(withoutId), 10_000)
+    expect(await readAuditTrail(store, { event: 'client.deleted', limit: 10 })).toHaveLength(3)
   })
 
   it('keeps about AUDIT_STREAM_MAX_LENGTH of the newest events', async () => {

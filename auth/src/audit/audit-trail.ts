@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
@@ -105,6 +106,7 @@ export function toRecord(event: AuditEvent, clock: Clock, caller: string | undef
   return {
     event: name,
     at: new Date(clock.now()).toISOString(),
+    id: randomUUID(),
     ...(user ? { user_id: user.id } : {}),
     ...(user?.login ? { login: user.login } : {}),
     ...(client ? { client_id: client.client_id } : {}),

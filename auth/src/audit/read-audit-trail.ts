@@ -20,16 +20,23 @@ const PAGE = 500
 /**
  * The newest audit records that match, oldest first (as a log reads), from the store's audit
  * stream. The stream is read newest first, a page at a time, until enough matched or the records
- * are older than `since`; entries that are not audit records are skipped.
+ * are older than `since`; entries that are not audit records are skipped, and so is an entry
+ * the stream holds twice (its record's `id` seen already: a write Redis ran on waking from a
+ * stall, and again as the gateway sent it on its new connection).
  */
 export async function readAuditTrail(store: Store, query: AuditQuery): Promise<AuditRecord[]> {
   const found: AuditRecord[] = []
+  const seen = new Set<string>()
   let before: string | undefined
   while (found.length < query.limit) {
     const page = await store.readStream(keys.auditTrail(), PAGE, before)
     for (const { entry } of page) {
       const record = parseRecord(entry)
       if (!record) continue
+      if (record.id !== undefined) {
+        if (seen.has(record.id)) continue
+        seen.add(record.id)
+      }
       if (query.since !== undefined && Date.parse(record.at) < query.since) return found.reverse()
       if (matches(record, query)) found.push(record)
       if (found.length === query.limit) break

@@ -68,9 +68,11 @@ function parseSince(value: string, context: CommandContext): number {
   return time
 }
 
+/** Fields the line shows up front, and the record's `id`, which only `--json` shows. */
 const LEAD_FIELDS = new Set([
   'event',
   'at',
+  'id',
   'user_id',
   'login',
   'client_id',
