@@ -39,6 +39,21 @@ const AMBIGUOUS: readonly (readonly [string, string])[] = [
   ['a stray percent sign', '/echo/mcp/%zz'],
 ]
 
+/**
+ * Forwarded hosts carrying more than a host and a port, as a proxy that copies the client's
+ * `Host` forwards them. Before they were refused, `localhost:8080\\echo\\mcp?` with the path
+ * `/memory/mcp` was read as `/echo/mcp` with a query, and a token for echo got into memory.
+ */
+const AMBIGUOUS_HOSTS: readonly (readonly [string, string])[] = [
+  ['backslashes and a question mark', 'localhost:8080\\echo\\mcp?'],
+  ['a path and a question mark', 'localhost:8080/echo/mcp?'],
+  ['a path and a fragment', 'localhost:8080/echo/mcp#'],
+  ['user information', 'evil@localhost:8080'],
+  ['a percent-encoded letter', 'local%68ost:8080'],
+  ['a tab', 'local\thost:8080'],
+  ['a port that is not a number', 'localhost:80a'],
+]
+
 /** Paths in normal form, each for the echo service; the query is no part of the judgement. */
 const NORMAL = [
   '/echo/mcp',
@@ -124,6 +139,37 @@ describe('/verify and forwarded paths that normalisation would change', () => {
     await expectRefused(
       await verify({ ...viaForwardedUri('/echo/mcp'), 'X-Original-URI': '/echo/./mcp' })
     )
+  })
+
+  it.each(AMBIGUOUS_HOSTS)('refuses a forwarded host with %s (%s)', async (_, host) => {
+    for (const name of ['X-Forwarded-Uri', 'X-Original-URI']) {
+      await expectRefused(
+        await verify({
+          'X-Forwarded-Proto': 'http',
+          'X-Forwarded-Host': host,
+          [name]: '/memory/mcp',
+        })
+      )
+    }
+    expect(server.logs.findLast((line) => line.event === 'verify_denied')).toMatchObject({
+      reason: 'ambiguous_host',
+    })
+    // Without X-Forwarded-Host the Host header is read, under the same rule.
+    const viaHost = await server.request('/verify', {
+      headers: { Authorization: `Bearer ${bothResources}`, Host: host, 'X-Forwarded-Uri': '/x' },
+    })
+    await expectRefused(viaHost)
+  })
+
+  it('refuses an X-Original-URL whose authority is more than a host and a port', async () => {
+    for (const url of [
+      'http://user@localhost:8080/echo/mcp',
+      'http://local%68ost:8080/echo/mcp',
+      'http://localhost:8080\\echo/mcp',
+      'http:///echo/mcp',
+    ]) {
+      await expectRefused(await verify({ 'X-Original-URL': url }))
+    }
   })
 
   it('answers the app route alike', async () => {

@@ -17,7 +17,8 @@ export type HeaderReader = (name: string) => string | undefined
  *
  * Throws `AccessDenied` when a forwarded path is not in normal form (`pathInNormalForm`): the
  * proxy, the service and this check could each read it as a different path, so no resource can
- * be said to be the one the request reaches.
+ * be said to be the one the request reaches. Likewise when the forwarded host is more than a host
+ * and a port (`HOST`).
  */
 export function forwardedTarget(header: HeaderReader): URL | undefined {
   const proto = first(header('x-forwarded-proto')) ?? 'http'
@@ -32,6 +33,16 @@ export function forwardedTarget(header: HeaderReader): URL | undefined {
         reason: 'ambiguous_path',
       })
     }
+  }
+  const joinsHost = forwardedUri !== undefined || originalUri !== undefined
+  const originalAuthority = originalUrl && ABSOLUTE_TARGET.exec(originalUrl)?.[1]
+  if (
+    (joinsHost && host !== undefined && !HOST.test(host)) ||
+    (originalAuthority !== undefined && !HOST.test(originalAuthority))
+  ) {
+    throw new AccessDenied('the forwarded host is not a host name or address with a port', {
+      reason: 'ambiguous_host',
+    })
   }
   if (forwardedUri !== undefined) candidates.push(joinTarget(proto, host, forwardedUri))
   if (originalUrl !== undefined) candidates.push(parse(originalUrl)?.href)
@@ -55,6 +66,18 @@ function joinTarget(proto: string, host: string | undefined, uri: string): strin
   }
   return parse(`${proto}://${host}${uri}`)?.href
 }
+
+/**
+ * A host as a proxy forwards it: a name or an IPv4 address, or an IPv6 literal, then maybe a
+ * port. Nothing else may stand there: a proxy that copies the client's `Host` (`$http_host`,
+ * `$host` in nginx, which takes `\`, `?` and `#` in it) would otherwise let the client move a path
+ * of its choosing into the URL rebuilt here (`echo.example.com\mcp?` + `/memory/mcp` reads as
+ * `/mcp` with a query) and past the resource and policy checks.
+ */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/
+
+/** The authority of an absolute `X-Original-URL`, which the same rule holds to. */
+const ABSOLUTE_TARGET = /^https?:\/\/([^/?#\\]*)/i
 
 function parse(value: string): URL | undefined {
   const url = URL.parse(value)
