@@ -3,6 +3,7 @@ import {
   connectClient,
   fixtureService,
   identityHeaders,
+  openRawSession,
   processAlive,
   startTestBridge,
   type TestBridge,
@@ -136,6 +137,64 @@ describe('bridge sessions', () => {
       expect(response.headers.get('allow')).toContain('POST')
     }
     await transport.terminateSession()
+  })
+
+  it('takes a JSON-RPC batch only in a session of 2025-03-26, and initialize never in one', async () => {
+    const batch = JSON.stringify([
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'a' } },
+      },
+      { jsonrpc: '2.0', id: 8, method: 'tools/list' },
+    ])
+    for (const version of ['2025-06-18', '2025-11-25']) {
+      const session = await openRawSession(bridge.url, 'alice', version)
+      const refused = await fetch(bridge.url, {
+        method: 'POST',
+        headers: session.headers,
+        body: batch,
+      })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ error: { code: -32600 } })
+      // The session itself goes on.
+      const single = await fetch(bridge.url, {
+        method: 'POST',
+        headers: session.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      })
+      expect(single.status).toBe(200)
+      expect(await single.text()).toContain('"id":9')
+      await fetch(bridge.url, { method: 'DELETE', headers: session.headers })
+    }
+
+    const older = await openRawSession(bridge.url, 'alice', '2025-03-26')
+    const answered = await fetch(bridge.url, {
+      method: 'POST',
+      headers: older.headers,
+      body: batch,
+    })
+    expect(answered.status).toBe(200)
+    const text = await answered.text()
+    expect(text).toContain('"id":7')
+    expect(text).toContain('"id":8')
+    await fetch(bridge.url, { method: 'DELETE', headers: older.headers })
+
+    const sessions = bridge.bridge.sessionCount()
+    const inBatch = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('alice') },
+      body: JSON.stringify([
+        { ...INIT, params: { ...INIT.params, protocolVersion: '2025-03-26' } },
+      ]),
+    })
+    expect(inBatch.status).toBe(400)
+    expect(inBatch.headers.get('mcp-session-id')).toBeNull()
+    expect(await inBatch.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringContaining('batch') },
+    })
+    expect(bridge.bridge.sessionCount()).toBe(sessions)
   })
 
   it('refuses a request without an authenticated user', async () => {

@@ -1,4 +1,3 @@
-import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
@@ -15,7 +14,6 @@ import {
   CRASH_RATE_REFUSAL,
   INVALID_REQUEST,
   jsonRpcErrorResponse,
-  PARSE_ERROR,
   SERVER_ERROR,
   SESSION_NOT_FOUND,
 } from './json-rpc-error.ts'
@@ -28,9 +26,10 @@ import {
 import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
-import { readPostBody } from './post-body.ts'
+import { postRefusal, readJsonPost } from './post-body.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
+import { readSessionPost } from './session-post.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
 import { serveStateless, unsupportedVersion } from './stateless-route.ts'
 
@@ -96,10 +95,13 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       if (!session || session.ended || session.identity.userId !== identity.userId) {
         return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
       }
+      if (c.req.method !== 'POST') return session.handle(c.req.raw)
+      const post = await readSessionPost(c.req.raw, session, deps.config.maxRequestBodyBytes)
+      if ('refusal' in post) return post.refusal
       if (deps.policy && subject) {
-        return screenedSessionPost(c.req.raw, session, identity, subject, deps.policy, deps.config)
+        return screenedSessionPost(c.req.raw, post.parsed, session, identity, subject, deps.policy)
       }
-      return session.handle(c.req.raw)
+      return session.handle(c.req.raw, post.parsed)
     }
     if (c.req.method !== 'POST') {
       if (isModernVersion(c.req.header('mcp-protocol-version'))) {
@@ -118,14 +120,9 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
         'Bad Request: Mcp-Session-Id header is required'
       )
     }
-    const body = await readPostBody(c.req.raw, deps.config.maxRequestBodyBytes)
+    const body = await readJsonPost(c.req.raw, deps.config.maxRequestBodyBytes)
     if ('refusal' in body) return body.refusal
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(body.text)
-    } catch {
-      return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
-    }
+    const { parsed } = body
     if (namesNoRevision || opensStatelessly(c.req.raw.headers, parsed)) {
       // 2026-07-28 keeps the rule: every POST accepts both answers and carries JSON.
       const refusal = postRefusal(c.req.raw.headers)
@@ -148,9 +145,13 @@ async function startSession(
   identity: Identity,
   deps: McpRouteDeps
 ) {
-  const messages = Array.isArray(parsed) ? parsed : [parsed]
-  if (!messages.some((message) => isInitializeRequest(message))) {
-    return jsonRpcErrorResponse(400, INVALID_REQUEST, noSessionMessage(request))
+  if (!isInitializeRequest(parsed)) {
+    // No revision lets initialize be part of a batch (2025-03-26, the one with batches, says so).
+    const inBatch = Array.isArray(parsed) && parsed.some((message) => isInitializeRequest(message))
+    const message = inBatch
+      ? 'Invalid Request: initialize must not be part of a JSON-RPC batch'
+      : noSessionMessage(request)
+    return jsonRpcErrorResponse(400, INVALID_REQUEST, message)
   }
   if (!deps.accepting()) {
     return jsonRpcErrorResponse(503, SERVER_ERROR, 'Service Unavailable: shutting down')
@@ -185,26 +186,6 @@ async function startSession(
   const response = await session.handle(request, parsed)
   if (session.id === undefined) await session.end('initialize was refused')
   return response
-}
-
-/** The POST rules for `Accept` and `Content-Type` of both eras, as the transport words them. */
-function postRefusal(headers: Headers): Response | undefined {
-  const accept = headers.get('accept') ?? ''
-  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-    return jsonRpcErrorResponse(
-      406,
-      SERVER_ERROR,
-      'Not Acceptable: Client must accept both application/json and text/event-stream'
-    )
-  }
-  if (!isJsonContentType(headers.get('content-type'))) {
-    return jsonRpcErrorResponse(
-      415,
-      SERVER_ERROR,
-      'Unsupported Media Type: Content-Type must be application/json'
-    )
-  }
-  return undefined
 }
 
 /** Every session in the way is busy: 429 at the user's cap, 503 at the total cap. */

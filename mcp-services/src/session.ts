@@ -79,6 +79,8 @@ export class Session {
   readonly #options: SessionOptions
   readonly #logger: Logger
   readonly #startBound: StartBound | undefined
+  #initializeId: RequestId | undefined
+  #protocolVersion: string | undefined
 
   constructor(options: SessionOptions) {
     this.#options = options
@@ -118,6 +120,11 @@ export class Session {
 
   get ended(): boolean {
     return this.#ended
+  }
+
+  /** The revision the child's answer to `initialize` named: undefined until it answered. */
+  get protocolVersion(): string | undefined {
+    return this.#protocolVersion
   }
 
   /** When the session was last used: its last request, or the end of its last stream. */
@@ -216,6 +223,9 @@ export class Session {
   #fromClient(message: JSONRPCMessage): void {
     this.#lastActivity = this.#options.now()
     this.#startBound?.fromClient(message)
+    if (this.#initializeId === undefined && isInitializeRequest(message) && 'id' in message) {
+      this.#initializeId = message.id as RequestId
+    }
     if (isJSONRPCRequest(message)) {
       this.#inFlight.add(message)
     } else if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
@@ -262,6 +272,10 @@ export class Session {
 
   #fromChild(received: JSONRPCMessage): void {
     this.#startBound?.fromChild(received)
+    if (isJSONRPCResultResponse(received) && received.id === this.#initializeId) {
+      const version = received.result.protocolVersion
+      if (typeof version === 'string') this.#protocolVersion ??= version
+    }
     const message = this.#options.filterForClient?.(received) ?? received
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       if (message.id !== undefined) this.#inFlight.delete(message.id)

@@ -7,6 +7,7 @@ import { findService, type ServiceDefinition } from '../catalog.ts'
 import {
   connectClient,
   identityHeaders,
+  openRawSession,
   startTestBridge,
   type TestBridge,
 } from '../testing/harness.ts'
@@ -200,17 +201,14 @@ describe('policy answers on the wire', () => {
   })
 
   it('runs nothing of a session-era batch holding a refused call', async () => {
-    const { client, transport } = await connectClient(bridge.url, NON_MEMBER)
+    // Batches are of 2025-03-26 only.
+    const session = await openRawSession(bridge.url, NON_MEMBER, '2025-03-26', {
+      'X-Auth-Scopes': 'mcp echo:write',
+    })
     try {
       const response = await fetch(bridge.url, {
         method: 'POST',
-        headers: {
-          ...identityHeaders(NON_MEMBER),
-          'X-Auth-Scopes': 'mcp echo:write',
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream',
-          'Mcp-Session-Id': transport.sessionId ?? '',
-        },
+        headers: session.headers,
         body: JSON.stringify([
           { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
           { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami' } },
@@ -224,7 +222,7 @@ describe('policy answers on the wire', () => {
         [2, 'Forbidden: the tool whoami is for members of team 77'],
       ])
     } finally {
-      await client.close()
+      await fetch(bridge.url, { method: 'DELETE', headers: session.headers })
     }
   })
 

@@ -1,6 +1,5 @@
 import type { Identity } from '../identity.ts'
-import { jsonRpcErrorResponse, PARSE_ERROR, SERVER_ERROR } from '../json-rpc-error.ts'
-import { readPostBody } from '../post-body.ts'
+import { SERVER_ERROR } from '../json-rpc-error.ts'
 import type { Session } from '../session.ts'
 import type { Subject } from './evaluate.ts'
 import type { PolicyGate } from './gate.ts'
@@ -16,21 +15,12 @@ type RequestId = string | number
  */
 export async function screenedSessionPost(
   request: Request,
+  parsed: unknown,
   session: Session,
   identity: Identity,
   subject: Subject,
-  gate: PolicyGate,
-  limits: { readonly maxRequestBodyBytes: number }
+  gate: PolicyGate
 ): Promise<Response> {
-  if (request.method !== 'POST') return session.handle(request)
-  const body = await readPostBody(request, limits.maxRequestBodyBytes)
-  if ('refusal' in body) return body.refusal
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.text)
-  } catch {
-    return jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON')
-  }
   const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
   const refusals = new Map<RequestId, object>()
   for (const message of messages) {

@@ -1,0 +1,40 @@
+import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
+import { postRefusal, readJsonPost } from './post-body.ts'
+import type { Session } from './session.ts'
+
+/**
+ * The revision that took JSON-RPC batches out of the protocol: from it on, a POST carries one
+ * message. 2025-03-26 (and 2024-11-05 before it) had them.
+ */
+const FIRST_WITHOUT_BATCHES = '2025-06-18'
+
+/**
+ * A POST of an existing session (protocol 2025-03-26 … 2025-11-25), read and checked before the
+ * session's transport sees it: the header rules, the body as JSON, and a batch only in a session
+ * of a revision that has them. The transport would take a batch whatever the revision.
+ */
+export async function readSessionPost(
+  request: Request,
+  session: Session,
+  maxBytes: number
+): Promise<{ readonly parsed: unknown } | { readonly refusal: Response }> {
+  const refusal = postRefusal(request.headers)
+  if (refusal) return { refusal }
+  const body = await readJsonPost(request, maxBytes)
+  if ('refusal' in body) return body
+  if (Array.isArray(body.parsed)) {
+    // The session's revision, or before the child answered initialize, the client's header; a
+    // client sending none is taken for 2025-03-26, as the protocol says.
+    const revision = session.protocolVersion ?? request.headers.get('mcp-protocol-version')
+    if (revision !== null && revision >= FIRST_WITHOUT_BATCHES) {
+      return {
+        refusal: jsonRpcErrorResponse(
+          400,
+          INVALID_REQUEST,
+          `Invalid Request: protocol ${revision} takes one JSON-RPC message per POST, not a batch`
+        ),
+      }
+    }
+  }
+  return { parsed: body.parsed }
+}
