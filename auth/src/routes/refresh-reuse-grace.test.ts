@@ -105,6 +105,19 @@ describe('refresh token reuse grace', () => {
     expect(events).not.toContain('refresh_token.reuse_detected')
   })
 
+  it('revokes the family when the replaced token comes back within the grace after the chain moved on', async () => {
+    const { client, tokens } = await signIn()
+    const second = (await (await refresh(client, tokens.refresh_token)).json()) as Tokens
+    const third = (await (await refresh(client, second.refresh_token)).json()) as Tokens
+    // The first token's successor was itself rotated: handing it out again would mint an access
+    // token for whoever holds the first, with nothing detected.
+    const late = await refresh(client, tokens.refresh_token)
+    expect(late.status).toBe(400)
+    expect(await late.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(await server.store.get(`revoked:family:${family(tokens)}`)).toBe('1')
+    expect(await verify(third.access_token)).toBe(401)
+  })
+
   it('keeps two sessions that refresh within a second both working, twice over', async () => {
     const { client, tokens } = await signIn()
     // Two processes hold the same refresh token (one credential store, read before either

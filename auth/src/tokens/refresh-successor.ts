@@ -57,8 +57,8 @@ export function sealSuccessor(
 
 /**
  * The successor of `replaced` (whose hash is `replacedHash`) from its stored record, while its
- * grace lasts, or, for a rotation never confirmed to its client, while the successor is still the
- * family's live token (`liveHash`); null otherwise.
+ * grace lasts, or, for a rotation never confirmed to its client, past it; in both cases only
+ * while the successor is still the family's live token (`liveHash`); null otherwise.
  */
 export function openSuccessor(
   replaced: string,
@@ -78,7 +78,11 @@ export function openSuccessor(
     `${record.familyId}.${record.rotatedAt}`
   )
   if (!successor) return null
-  if (!withinGrace && hashSecret(successor) !== liveHash) return null
+  // Only while the successor is the family's live token: once it was rotated in turn, the chain
+  // has moved on and the replaced token is a replay, within the grace too (a stolen token would
+  // otherwise mint access tokens for the rest of the grace, past any reuse detection). Tokens of
+  // the first format are looked up without their family (`liveHash` unknown): the grace alone.
+  if (liveHash === undefined ? !withinGrace : hashSecret(successor) !== liveHash) return null
   return { familyId: record.familyId, successor, unconfirmed: !withinGrace }
 }
 
