@@ -90,6 +90,6 @@ describe('resources (RFC 8707)', () => {
     expect(resolveResources([], config.protectedResources)).toHaveLength(2)
     expect(() =>
       resolveResources(['http://localhost:8080/other/mcp'], config.protectedResources)
-    ).toThrow(/not protected/)
+    ).toThrow(/not one this server protects/)
   })
 })

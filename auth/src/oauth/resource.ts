@@ -68,7 +68,8 @@ export function resolveResources(
     ...new Set(
       requested.map((value) => {
         const match = findResource(value, known)
-        if (!match) throw new InvalidTarget(`the resource ${value} is not protected by this server`)
+        // Not echoed: the error page would show a stranger's sentence on this server's origin.
+        if (!match) throw new InvalidTarget('a requested resource is not one this server protects')
         return match
       })
     ),

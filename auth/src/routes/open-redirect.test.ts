@@ -74,6 +74,18 @@ describe('authorization errors and open registration', () => {
     }
   )
 
+  it('shows nothing of an unknown resource on the error page: no stranger’s sentence on this origin', async () => {
+    const client = await registerTestClient(server, {
+      redirect_uris: ['https://attacker.example/landing'],
+    })
+    const notice = 'SECURITY NOTICE: your account was locked, unlock it at https://evil.example'
+    const response = await get(badUrl(client, { resource: notice }))
+    await expectErrorPage(response.clone(), 'invalid_target')
+    const page = await response.text()
+    expect(page).not.toContain('SECURITY NOTICE')
+    expect(page).not.toContain('evil.example')
+  })
+
   it.each(badRequests)(
     '%s from a client the signed-in user approved: redirected with error, state and iss',
     async (_case, changes, code) => {
