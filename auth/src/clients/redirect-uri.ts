@@ -23,21 +23,20 @@ const FORBIDDEN_SCHEMES = new Set([
 
 /**
  * Schemes that browsers register to open a web page: `microsoft-edge:https://evil.example/cb`
- * looks like a native app's redirect but hands the code to a web site.
+ * looks like a native app's redirect but hands the code to a web site. Each browser has several
+ * (`microsoft-edge-https:`, `googlechrome-x-callback:`, `firefox-focus:`), and more come, so a
+ * browser's prefix and any scheme ending in `-http` or `-https` are refused, with Android's
+ * `intent:`.
  */
-const BROWSER_SCHEMES = new Set([
-  'microsoft-edge',
-  'microsoft-edge-holographic',
-  'x-safari-http',
-  'x-safari-https',
-  'googlechrome',
-  'googlechromes',
-  'firefox',
-  'opera-http',
-  'opera-https',
-  'brave',
-  'intent',
-])
+const BROWSER_SCHEME =
+  /^(?:microsoft-edge|googlechrome|firefox|opera|brave|x-safari|intent$)|-https?$/
+
+/**
+ * Schemes that open a part of Windows (`ms-settings:`, `ms-msdt:`, `search-ms:`, `shell:`): no
+ * application's redirect, and some have been the way into the system for a page that sends a
+ * browser there, as a redirect after Deny would.
+ */
+const SYSTEM_SCHEME = /^(?:ms-|search-ms$|shell$)/
 
 /**
  * Schemes HTML lets any web page ask to handle (`registerProtocolHandler`'s safelist), besides
@@ -116,7 +115,10 @@ export function redirectUriProblem(value: string): string | undefined {
   if (/^(web|ext)\+/.test(scheme) || WEB_HANDLED_SCHEMES.has(scheme)) {
     return `must not use the ${scheme}: scheme: a web page or a browser extension may handle it`
   }
-  if (BROWSER_SCHEMES.has(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
+  if (SYSTEM_SCHEME.test(scheme)) {
+    return `must not use the ${scheme}: scheme: it opens a part of the operating system`
+  }
+  if (BROWSER_SCHEME.test(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
     return 'must not open a web page through a browser scheme (use https for web redirects)'
   }
   return undefined
