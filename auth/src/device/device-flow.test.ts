@@ -52,6 +52,8 @@ describe('device authorization grant (RFC 8628)', () => {
     expect(codePage.body).toContain(`value="${device.user_code}"`)
     const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
     expect(consent.body).toContain('gateway CLI')
+    // A registered name is the registrant's word: the page says so.
+    expect(consent.body).toContain('said of itself when it registered')
     expect(consent.body).toContain(device.user_code)
     return browser.submitConsent(consent, decision, 'about:')
   }

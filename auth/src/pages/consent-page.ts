@@ -33,7 +33,7 @@ export function renderConsentPage(c: Context, view: ConsentView) {
     html`<h1>Allow <span id="client-name">${name}</span> to use your MCP services?</h1>
 ${documentHost ? html`<p id="client-identity">Identified by <strong id="client-host">${documentHost}</strong></p>` : ''}
 <dl>
-<dt>Application</dt><dd>${name}${clientUri ? html` (<span>${clientUri}</span>)` : ''}</dd>
+<dt>Application</dt><dd>${name}${clientUri ? html` (says it is from <span>${clientUri}</span>)` : ''}</dd>
 <dt>Will return to</dt><dd id="redirect-host">${describeRedirect(view.redirectUri)}</dd>
 ${grantRows(view)}
 </dl>

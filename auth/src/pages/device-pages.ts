@@ -46,6 +46,7 @@ export function renderDeviceConsentPage(
 <dt>Application</dt><dd>${name}</dd>
 ${grantRows(view)}
 </dl>
+<p class="warning" id="client-registered">This name is what the application said of itself when it registered with this gateway: nothing has checked it. A code someone sent you is no reason to approve.</p>
 ${decisionForm('/device/decision', { user_code: view.userCode, csrf_token: view.csrfToken })}`,
     'onward'
   )
