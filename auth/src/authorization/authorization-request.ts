@@ -102,8 +102,16 @@ export function parseAuthorizationRequest(
   }
 
   const responseType = param('response_type')
+  // RFC 6749 §4.1.2.1: a missing parameter is invalid_request; another value is unsupported.
+  if (responseType === undefined) fail(new InvalidRequest('response_type is missing'))
   if (responseType !== 'code') {
     fail(new UnsupportedResponseType('only response_type=code is supported'))
+  }
+  // Only the query carries the answer (the metadata's response_modes_supported): a client asking
+  // for another would look for its code where it never comes.
+  const responseMode = param('response_mode')
+  if (responseMode !== undefined && responseMode !== 'query') {
+    fail(new InvalidRequest('only response_mode=query is supported'))
   }
   if (!client.metadata.grant_types.includes('authorization_code')) {
     fail(new UnauthorizedClient('this client is not registered for the authorization code grant'))

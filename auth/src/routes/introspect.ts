@@ -80,8 +80,9 @@ export const introspectRoute = (deps: AuthDeps) => {
       const ttl = await store.ttl(keys.refreshToken(liveToken))
       return c.json(
         {
+          // No token_type: RFC 7662 §2.2 takes it from the access token types (RFC 6749 §7.1);
+          // `refresh_token` is a hint's value (RFC 7009), and a refresh token has no type.
           active: true,
-          token_type: 'refresh_token',
           scope: family.scopes.join(' '),
           client_id: family.clientId,
           username: family.subject.login,

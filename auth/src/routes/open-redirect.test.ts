@@ -27,6 +27,8 @@ describe('authorization errors and open registration', () => {
     ['plain PKCE', { code_challenge_method: 'plain' }, 'invalid_request'],
     ['a bad scope', { scope: 'x'.repeat(1001) }, 'invalid_request'],
     ['another response type', { response_type: 'token' }, 'unsupported_response_type'],
+    ['no response type', { response_type: null }, 'invalid_request'],
+    ['another response mode', { response_mode: 'fragment' }, 'invalid_request'],
     ['an unknown resource', { resource: 'https://evil.example/mcp' }, 'invalid_target'],
   ]
 

@@ -107,7 +107,8 @@ describe('revocation (RFC 7009), introspection (RFC 7662) and re-checks on refre
     const refresh = (await (
       await post('/introspect', client, { token: tokens.refresh_token ?? '' })
     ).json()) as Record<string, unknown>
-    expect(refresh).toMatchObject({ active: true, token_type: 'refresh_token' })
+    expect(refresh).toMatchObject({ active: true, client_id: client.client_id, scope: 'mcp' })
+    expect(refresh).not.toHaveProperty('token_type')
     expect(refresh.exp).toBeTypeOf('number')
 
     const stranger = await registerTestClient(server)
