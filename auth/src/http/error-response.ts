@@ -62,7 +62,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
     Pragma: 'no-cache',
     'X-Content-Type-Options': 'nosniff',
   }
-  const challenge = challengeFor(oauthError, c)
+  const challenge = challengeFor(oauthError)
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (oauthError.resourceMetadata !== undefined) Object.assign(headers, READABLE_REFUSAL)
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
@@ -109,14 +109,13 @@ function asOAuthError(error: unknown): OAuthError {
 }
 
 /**
- * RFC 6749 §5.2: a client that tried the Authorization header gets a challenge with its 401. The
- * one scheme clients authenticate with here is Basic, so that is what a Bearer or an empty header
- * is told too.
+ * RFC 6749 §5.2: a client that tried the Authorization header gets a challenge with its 401, and
+ * since a 401 carries one (RFC 9110 §15.5.2), so does a client that sent its credentials in the
+ * body or none. The one scheme clients authenticate with here is Basic, so that is what a Bearer
+ * or an empty header is told too; one realm, as one secret opens every endpoint of the client.
  */
-function challengeFor(error: OAuthError, c: Context): string | undefined {
-  if (error instanceof InvalidClient && c.req.header('authorization') !== undefined) {
-    return 'Basic realm="token", charset="UTF-8"'
-  }
+function challengeFor(error: OAuthError): string | undefined {
+  if (error instanceof InvalidClient) return 'Basic realm="oauth", charset="UTF-8"'
   return bearerChallenge(error)
 }
 

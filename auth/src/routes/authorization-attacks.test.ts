@@ -228,6 +228,8 @@ describe('attacks on the authorization code flow are refused', () => {
       })
       expect(response.status).toBe(401)
       expect(await response.json()).toMatchObject({ error: 'invalid_client' })
+      // RFC 9110 §15.5.2: every 401 carries a challenge.
+      expect(response.headers.get('www-authenticate')).toBe('Basic realm="oauth", charset="UTF-8"')
     }
     // RFC 6749 §5.2: whoever tried the Authorization header gets a challenge, whatever it held.
     for (const authorization of [
@@ -245,7 +247,7 @@ describe('attacks on the authorization code flow are refused', () => {
       })
       expect(tried.status, authorization).toBe(401)
       expect(tried.headers.get('www-authenticate'), authorization).toBe(
-        'Basic realm="token", charset="UTF-8"'
+        'Basic realm="oauth", charset="UTF-8"'
       )
     }
   })
