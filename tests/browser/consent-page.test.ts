@@ -99,6 +99,29 @@ describe('the consent page in headless Chromium, against the gateway process', (
     expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'mcp' })
   })
 
+  it('takes no click on Approve in its first moments: a double-click aimed at another page', async () => {
+    const client = await register('Double Click Target')
+    env.github.clearRequests()
+    // The page's animations held still: the moment right after the page appears, for as long as
+    // the test needs it, whatever the machine's speed.
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Animation.enable')
+    await cdp.send('Animation.setPlaybackRate', { playbackRate: 0 })
+    await page.goto(authorizeUrl(client, newPkce()))
+    const approve = page.getByRole('button', { name: 'Approve' })
+    const box = await approve.boundingBox()
+    if (!box) throw new Error('no Approve button')
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await page.waitForTimeout(300)
+    expect(page.url()).toContain('/authorize')
+    expect(env.github.requests.some((r) => r.path === '/login/oauth/authorize')).toBe(false)
+
+    await cdp.send('Animation.setPlaybackRate', { playbackRate: 1 })
+    await page.waitForTimeout(1_000)
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
+  })
+
   it('Deny returns access_denied with state and iss, without visiting GitHub', async () => {
     const client = await register('Denied Client')
     env.github.clearRequests()

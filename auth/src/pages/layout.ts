@@ -17,7 +17,10 @@ export type FormTargets = { readonly issuer: string } | 'none' | 'onward'
 
 /**
  * Every HTML page goes through here: values are escaped by the `html` template, no script runs,
- * the page cannot be framed, forms post no further than they must, and nothing is cached.
+ * the page cannot be framed, forms post no further than they must, and nothing is cached. A
+ * page's answer buttons take no click for their first 0.8 s (`arm`, in CSS: no script): a site
+ * that has the user double-click on it can open this page under the second click, which would
+ * otherwise land on Approve (double-clickjacking, which framing rules do not stop).
  */
 export function renderPage(
   c: Context,
@@ -65,6 +68,8 @@ dt{color:#59636e}dd{margin:0;word-break:break-word}
 .actions{display:flex;gap:1rem;margin-top:1.5rem}
 button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #d0d7de;background:#f6f8fa;cursor:pointer}
 button.primary{background:#1f883d;border-color:#1f883d;color:#fff}
+.actions button{animation:arm .8s steps(1,end) both}
+@keyframes arm{from{pointer-events:none;opacity:.55}}
 code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px}
 h2{font-size:1.1rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:0}
 .entry{border-top:1px solid #d0d7de;padding-top:1rem;margin-top:1rem}
