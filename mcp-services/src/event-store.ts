@@ -4,6 +4,7 @@ import type {
   StreamId,
 } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 
 export interface EventStoreLimits {
   /** Events kept per session; the oldest go first. */
@@ -124,4 +125,13 @@ export class SessionEventStore implements EventStore {
           : streamId
     return known === streamId ? { streamId, sequence } : undefined
   }
+}
+
+/** The answer to a GET whose `Last-Event-ID` cannot be replayed from here. */
+export function replayRefusedResponse(refusal: ReplayRefusal, limits: EventStoreLimits): Response {
+  const message =
+    refusal === 'unknown'
+      ? 'Bad Request: unknown Last-Event-ID'
+      : `Bad Request: the events after this Last-Event-ID are no longer kept (a session keeps its last ${limits.maxEvents} events, at most ${limits.maxBytes} bytes)`
+  return jsonRpcErrorResponse(400, SERVER_ERROR, message)
 }

@@ -9,15 +9,11 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
+import { withCapabilitiesHidden } from './capability-hiding.ts'
 import type { ChildConnection } from './child-process.ts'
-import { type EventStoreLimits, type ReplayRefusal, SessionEventStore } from './event-store.ts'
+import { type EventStoreLimits, replayRefusedResponse, SessionEventStore } from './event-store.ts'
 import type { Identity } from './identity.ts'
-import {
-  INTERNAL_ERROR,
-  jsonRpcErrorResponse,
-  SERVER_ERROR,
-  UNDELIVERED,
-} from './json-rpc-error.ts'
+import { INTERNAL_ERROR, UNDELIVERED } from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
 import { onEnd, streamedAsWritten } from './sse.ts'
 import { StartBound } from './start-bound.ts'
@@ -172,7 +168,8 @@ export class Session {
     const lastEventId = request.method === 'GET' ? request.headers.get('last-event-id') : null
     if (lastEventId) {
       const refusal = this.#events.refusal(lastEventId)
-      if (refusal !== undefined) return replayRefused(refusal, this.#options.eventStoreLimits)
+      if (refusal !== undefined)
+        return replayRefusedResponse(refusal, this.#options.eventStoreLimits)
     }
     const options = parsedBody === undefined ? undefined : { parsedBody }
     const response = streamedAsWritten(await this.transport.handleRequest(request, options))
@@ -234,7 +231,7 @@ export class Session {
       const params = (message as { params?: { requestId?: RequestId } }).params
       if (params?.requestId !== undefined) this.#inFlight.delete(params.requestId)
     }
-    const forwarded = this.#filterForChild(message)
+    const forwarded = withCapabilitiesHidden(message, this.#options.hiddenClientCapabilities)
     if (forwarded === undefined) return
     this.child.send(forwarded).catch(async () => {
       // The process gone (its exit ends the session and says so) or a message it cannot be
@@ -248,26 +245,6 @@ export class Session {
         })
       }
     })
-  }
-
-  /** Applies the catalog's capability hiding; undefined drops the message. */
-  #filterForChild(message: JSONRPCMessage): JSONRPCMessage | undefined {
-    const hidden = this.#options.hiddenClientCapabilities
-    if (hidden.length === 0) return message
-    if (isInitializeRequest(message)) {
-      const params = message.params as { capabilities?: Record<string, unknown> }
-      const capabilities = { ...params.capabilities }
-      for (const name of hidden) delete capabilities[name]
-      return { ...message, params: { ...params, capabilities } } as JSONRPCMessage
-    }
-    if (
-      'method' in message &&
-      hidden.includes('roots') &&
-      message.method.startsWith('notifications/roots/')
-    ) {
-      return undefined
-    }
-    return message
   }
 
   #fromChild(received: JSONRPCMessage): void {
@@ -307,14 +284,6 @@ function isCancellation(message: JSONRPCMessage): boolean {
 /** The standalone GET stream's id in the SDK transport, as event ids carry it. */
 function isStandalone(eventId: string): boolean {
   return eventId.startsWith('_GET_stream/')
-}
-
-function replayRefused(refusal: ReplayRefusal, limits: EventStoreLimits): Response {
-  const message =
-    refusal === 'unknown'
-      ? 'Bad Request: unknown Last-Event-ID'
-      : `Bad Request: the events after this Last-Event-ID are no longer kept (a session keeps its last ${limits.maxEvents} events, at most ${limits.maxBytes} bytes)`
-  return jsonRpcErrorResponse(400, SERVER_ERROR, message)
 }
 
 function childGoneError(id: RequestId, reason: string): JSONRPCMessage {
