@@ -15,7 +15,7 @@ describe('the app, for requests no endpoint takes', () => {
     ['PATCH', '/register/some-client', 'DELETE, GET, HEAD, PUT'],
     ['POST', '/jwks', 'GET, HEAD'],
     ['DELETE', '/.well-known/oauth-protected-resource/echo/mcp', 'GET, HEAD'],
-    ['PUT', '/authorize', 'GET, HEAD, POST'],
+    ['PUT', '/authorize', 'GET, POST'],
   ])('%s %s: 405 allowing %s (RFC 9110 §15.5.6)', async (method, path, allow) => {
     const response = await server.request(path, { method })
     expect(response.status).toBe(405)
@@ -24,6 +24,29 @@ describe('the app, for requests no endpoint takes', () => {
       error: 'invalid_request',
       error_description: `${method} is not allowed here`,
     })
+  })
+
+  it.each([
+    ['/authorize?client_id=x', 'GET, POST'],
+    ['/callback?code=x&state=y', 'GET'],
+    ['/device?user_code=ABCD-EFGH', 'GET, POST'],
+    ['/account', 'GET'],
+  ])(
+    'HEAD %s: 405, a page whose GET changes something is not run for a HEAD',
+    async (path, allow) => {
+      const before = server.logs.length
+      const response = await server.request(path, { method: 'HEAD' })
+      expect(response.status).toBe(405)
+      expect(response.headers.get('allow')).toBe(allow)
+      // Nothing of the page ran: it logs and records nothing.
+      expect(server.logs.slice(before).filter((line) => line.audit === true)).toEqual([])
+    }
+  )
+
+  it('answers HEAD where GET only reads', async () => {
+    for (const path of ['/.well-known/oauth-authorization-server', '/jwks', '/health']) {
+      expect((await server.request(path, { method: 'HEAD' })).status, path).toBe(200)
+    }
   })
 
   it('answers a path nothing serves with 404, whatever the method', async () => {

@@ -50,6 +50,19 @@ const AUDITED_PATHS = [
 ] as const
 
 /**
+ * Pages whose GET changes something (a consent request saved, a remembered consent answered with
+ * a code, a sign-in completed, a user code counted). Hono serves HEAD with the GET route and
+ * drops the body; a link checker or a preview sending HEAD must not do any of that.
+ */
+const PAGES_WITH_EFFECTS: ReadonlySet<string> = new Set([
+  '/authorize',
+  '/callback',
+  '/dev-login',
+  '/device',
+  '/account',
+])
+
+/**
  * The authorization server: every endpoint mounted here, every error mapped in one place.
  *
  * Served by Node, `/verify` is answered before the app by the public listener
@@ -63,6 +76,16 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   if (deps.metrics) app.use('*', requestMetrics(deps.metrics))
   const audited = auditedRequest(deps.config.trustProxy)
   for (const path of AUDITED_PATHS) app.use(path, audited)
+  const allowed = allowedMethods(app, (path) => PAGES_WITH_EFFECTS.has(path))
+  for (const path of PAGES_WITH_EFFECTS) {
+    app.use(path, async (c, next) => {
+      if (c.req.method !== 'HEAD') return next()
+      throw new MethodNotAllowed(
+        'HEAD is not allowed here: the page is opened with GET',
+        allowed(path)
+      )
+    })
+  }
   app.route('/', verifyRoute(forwardAuth))
   app.route('/', authorizationServerMetadataRoute(deps.config))
   app.route('/', protectedResourceMetadataRoute(deps.config))
@@ -82,7 +105,6 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   app.route('/', accountRevokeRoute(deps))
   app.route('/', accountSignOutRoute(deps))
   app.route('/', healthRoute(deps.store, deps.readiness))
-  const allowed = allowedMethods(app)
   app.notFound((c) => {
     const allow = allowed(c.req.path)
     if (allow.length === 0) throw new NoSuchEndpoint('no such endpoint')

@@ -7,15 +7,18 @@ import type { Hono } from 'hono'
  * The routes are read at the first such request, once everything is mounted (the standalone
  * services come after the app is made).
  */
-export function allowedMethods(app: Hono): (path: string) => readonly string[] {
+export function allowedMethods(
+  app: Hono,
+  headRefused: (path: string) => boolean = () => false
+): (path: string) => readonly string[] {
   let routes: readonly { pattern: RegExp; method: string }[] | undefined
   return (path) => {
     routes ??= app.routes
       .filter((route) => route.method !== 'ALL')
       .map((route) => ({ pattern: pathPattern(route.path), method: route.method }))
     const methods = new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))
-    // Hono answers HEAD with a GET route.
-    if (methods.has('GET')) methods.add('HEAD')
+    // Hono answers HEAD with a GET route, unless the app refuses it there.
+    if (methods.has('GET') && !headRefused(path)) methods.add('HEAD')
     return [...methods].sort()
   }
 }
