@@ -80,6 +80,9 @@ export class Exchange {
   /** The events queued now or arriving within `ms`, without waiting for one more. */
   async collect(ms: number): Promise<ExchangeEvent[]> {
     await sleep(ms)
+    // After the loop was busy past `ms`, its timer runs before the child's output already waiting
+    // on the pipe is read: one turn for that I/O (the check phase follows the poll phase).
+    await new Promise<void>((resolve) => setImmediate(resolve))
     return this.#events.splice(0)
   }
 }
