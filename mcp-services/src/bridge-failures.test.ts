@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHILD_EXITED_CODE } from './session.ts'
+import { CHILD_EXITED_CODE } from './json-rpc-error.ts'
 import {
   connectClient,
   fixtureService,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ServiceDefinition } from './catalog.ts'
 import {
   connectClient,
   fixtureService,
@@ -255,6 +256,47 @@ describe('bridge limits', () => {
       expect(processAlive(pid)).toBe(true)
       await waitFor(() => !processAlive(pid), 5000)
       expect(bridge.bridge.sessionCount()).toBe(0)
+    } finally {
+      await bridge.close()
+    }
+  })
+})
+
+describe('a session whose MCP server has not answered initialize yet', () => {
+  it('judges a batch by the revision the client asked for, and refuses an empty one', async () => {
+    const stuck: ServiceDefinition = {
+      ...fixtureService,
+      launch: { kind: 'module', path: './testing/silent-server.ts' },
+    }
+    const bridge = await startTestBridge(stuck)
+    try {
+      const opening = await fetch(bridge.url, {
+        method: 'POST',
+        headers: { ...POST_HEADERS, ...identityHeaders('alice') },
+        body: JSON.stringify({
+          ...INIT,
+          params: { ...INIT.params, protocolVersion: '2025-11-25' },
+        }),
+      })
+      // The session exists (its id is out) while its child says nothing.
+      const sessionId = opening.headers.get('mcp-session-id') ?? ''
+      expect(sessionId).not.toBe('')
+      const post = (body: unknown) =>
+        fetch(bridge.url, {
+          method: 'POST',
+          headers: { ...POST_HEADERS, ...identityHeaders('alice'), 'Mcp-Session-Id': sessionId },
+          body: JSON.stringify(body),
+        })
+      const batch = await post([
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 3, method: 'ping' },
+      ])
+      expect(batch.status).toBe(400)
+      expect(await batch.json()).toMatchObject({ error: { code: -32600 } })
+      const empty = await post([])
+      expect(empty.status).toBe(400)
+      expect(await empty.json()).toMatchObject({ error: { code: -32600 } })
+      await opening.body?.cancel()
     } finally {
       await bridge.close()
     }

@@ -31,3 +31,15 @@ export const INTERNAL_ERROR = -32603
  */
 export const UNDELIVERED =
   'Internal error: the request could not be given to the MCP server process'
+
+/** JSON-RPC error code sent for requests a child can no longer answer (implementation range). */
+export const CHILD_EXITED_CODE = -32003
+
+/** The answer to a request in flight when its session ended. */
+export function childGoneError(id: string | number, reason: string) {
+  return {
+    jsonrpc: '2.0' as const,
+    id,
+    error: { code: CHILD_EXITED_CODE, message: `Session ended: ${reason}` },
+  }
+}

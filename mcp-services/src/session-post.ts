@@ -23,8 +23,14 @@ export async function readSessionPost(
   const body = await readJsonPost(request, maxBytes)
   if ('refusal' in body) return body
   if (Array.isArray(body.parsed)) {
-    // The session's revision, or before the child answered initialize, the client's header; a
-    // client sending none is taken for 2025-03-26, as the protocol says.
+    // JSON-RPC 2.0: an empty batch is an invalid request, in any revision.
+    if (body.parsed.length === 0) {
+      return {
+        refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, 'Invalid Request: an empty batch'),
+      }
+    }
+    // The session's revision (the child's answer to initialize, else what the client asked for);
+    // without either, the client's header, and none at all is 2025-03-26, as the protocol says.
     const revision = session.protocolVersion ?? request.headers.get('mcp-protocol-version')
     if (revision !== null && revision >= FIRST_WITHOUT_BATCHES) {
       return {

@@ -13,15 +13,12 @@ import { withCapabilitiesHidden } from './capability-hiding.ts'
 import type { ChildConnection } from './child-process.ts'
 import { type EventStoreLimits, replayRefusedResponse, SessionEventStore } from './event-store.ts'
 import type { Identity } from './identity.ts'
-import { INTERNAL_ERROR, UNDELIVERED } from './json-rpc-error.ts'
+import { childGoneError, INTERNAL_ERROR, UNDELIVERED } from './json-rpc-error.ts'
 import { InFlightRequests } from './message-routing.ts'
 import { onEnd, streamedAsWritten } from './sse.ts'
 import { StartBound } from './start-bound.ts'
 
 type StreamKind = 'post' | 'standalone' | 'resumed'
-
-/** JSON-RPC error code sent for requests a child can no longer answer (implementation range). */
-export const CHILD_EXITED_CODE = -32003
 
 export interface SessionOptions {
   readonly identity: Identity
@@ -76,7 +73,9 @@ export class Session {
   readonly #logger: Logger
   readonly #startBound: StartBound | undefined
   #initializeId: RequestId | undefined
+  /** The revision the client's `initialize` asked for, then the one the child answered with. */
   #protocolVersion: string | undefined
+  #negotiated = false
 
   constructor(options: SessionOptions) {
     this.#options = options
@@ -118,7 +117,10 @@ export class Session {
     return this.#ended
   }
 
-  /** The revision the child's answer to `initialize` named: undefined until it answered. */
+  /**
+   * The session's revision: the one the child's answer to `initialize` named, before that answer
+   * the one the client asked for.
+   */
   get protocolVersion(): string | undefined {
     return this.#protocolVersion
   }
@@ -222,6 +224,7 @@ export class Session {
     this.#startBound?.fromClient(message)
     if (this.#initializeId === undefined && isInitializeRequest(message) && 'id' in message) {
       this.#initializeId = message.id as RequestId
+      this.#protocolVersion = message.params.protocolVersion
     }
     if (isJSONRPCRequest(message)) {
       this.#inFlight.add(message)
@@ -249,9 +252,14 @@ export class Session {
 
   #fromChild(received: JSONRPCMessage): void {
     this.#startBound?.fromChild(received)
-    if (isJSONRPCResultResponse(received) && received.id === this.#initializeId) {
+    if (
+      !this.#negotiated &&
+      isJSONRPCResultResponse(received) &&
+      received.id === this.#initializeId
+    ) {
+      this.#negotiated = true
       const version = received.result.protocolVersion
-      if (typeof version === 'string') this.#protocolVersion ??= version
+      if (typeof version === 'string') this.#protocolVersion = version
     }
     const message = this.#options.filterForClient?.(received) ?? received
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
@@ -284,12 +292,4 @@ function isCancellation(message: JSONRPCMessage): boolean {
 /** The standalone GET stream's id in the SDK transport, as event ids carry it. */
 function isStandalone(eventId: string): boolean {
   return eventId.startsWith('_GET_stream/')
-}
-
-function childGoneError(id: RequestId, reason: string): JSONRPCMessage {
-  return {
-    jsonrpc: '2.0',
-    id,
-    error: { code: CHILD_EXITED_CODE, message: `Session ended: ${reason}` },
-  }
 }
