@@ -29,14 +29,15 @@ const FORBIDDEN_SCHEMES = new Set([
  * `intent:`.
  */
 const BROWSER_SCHEME =
-  /^(?:microsoft-edge|googlechrome|firefox|opera|brave|x-safari|intent$)|-https?$/
+  /^(?:microsoft-edge|googlechrome|firefox|opera|brave|x-safari|onionhttp|intent$|android-app$|x-web-search$)|-https?$/
 
 /**
- * Schemes that open a part of Windows (`ms-settings:`, `ms-msdt:`, `search-ms:`, `shell:`): no
- * application's redirect, and some have been the way into the system for a page that sends a
- * browser there, as a redirect after Deny would.
+ * Schemes that open a part of Windows (`ms-settings:`, `ms-msdt:`, `search-ms:`, `search:`,
+ * `shell:`, the help viewers' `hcp:`, `its:`, `mk:`): no application's redirect, and some have
+ * been the way into the system for a page that sends a browser there, as a redirect after Deny
+ * would.
  */
-const SYSTEM_SCHEME = /^(?:ms-|search-ms$|shell$)/
+const SYSTEM_SCHEME = /^(?:ms-|(?:search-ms|search|shell|msdt|hcp|its|mk)$)/
 
 /**
  * Schemes HTML lets any web page ask to handle (`registerProtocolHandler`'s safelist), besides
@@ -118,7 +119,8 @@ export function redirectUriProblem(value: string): string | undefined {
   if (SYSTEM_SCHEME.test(scheme)) {
     return `must not use the ${scheme}: scheme: it opens a part of the operating system`
   }
-  if (BROWSER_SCHEME.test(scheme) || /^(\/\/)?https?:/i.test(value.slice(scheme.length + 1))) {
+  // A web URL after the scheme, behind any number of slashes (`app://https://…`, `app:/https:…`).
+  if (BROWSER_SCHEME.test(scheme) || /^\/*https?:/i.test(value.slice(scheme.length + 1))) {
     return 'must not open a web page through a browser scheme (use https for web redirects)'
   }
   return undefined
