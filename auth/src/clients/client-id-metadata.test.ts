@@ -133,6 +133,11 @@ describe('the client a metadata document describes', () => {
     ],
     ['no client_id', { ...valid, client_id: undefined }, 'it names client_id "", not its own URL'],
     [
+      'a sentence for client_id, which an error page must not show',
+      { ...valid, client_id: 'Your account is locked. Call +1 555 0100 now' },
+      'it names client_id a value that is not one word (not shown), not its own URL',
+    ],
+    [
       'a client secret',
       { ...valid, client_secret: 's3cret' },
       'it carries a client secret, which a public document must not',
@@ -156,6 +161,11 @@ describe('the client a metadata document describes', () => {
       'no redirect URIs',
       { ...valid, redirect_uris: [] },
       'it has no redirect_uris (a non-empty array of strings)',
+    ],
+    [
+      'a sentence for the only redirect URI',
+      { ...valid, redirect_uris: ['Your account is locked, call us'] },
+      'it has no acceptable redirect URI (a value that is not one word (not shown) must not contain whitespace or wildcards)',
     ],
     [
       'only unusable redirect URIs',
