@@ -99,26 +99,46 @@ describe('the consent page in headless Chromium, against the gateway process', (
     expect(await response.json()).toMatchObject({ token_type: 'Bearer', scope: 'mcp' })
   })
 
-  it('takes no click on Approve in its first moments: a double-click aimed at another page', async () => {
+  it('takes no click or key on its buttons until 0.8 s after it is last shown or focused', async () => {
     const client = await register('Double Click Target')
     env.github.clearRequests()
-    // The page's animations held still: the moment right after the page appears, for as long as
-    // the test needs it, whatever the machine's speed.
-    const cdp = await context.newCDPSession(page)
-    await cdp.send('Animation.enable')
-    await cdp.send('Animation.setPlaybackRate', { playbackRate: 0 })
+    // The page's timers on a clock of the test's: the moment right after the page appears, for as
+    // long as the test needs it, whatever the machine's speed.
+    const start = Date.parse('2026-12-01T10:00:00Z')
+    await page.clock.install({ time: start })
+    await page.clock.pauseAt(start + 1_000)
     await page.goto(authorizeUrl(client, newPkce()))
     const approve = page.getByRole('button', { name: 'Approve' })
-    const box = await approve.boundingBox()
-    if (!box) throw new Error('no Approve button')
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
-    await page.waitForTimeout(300)
-    expect(page.url()).toContain('/authorize')
-    expect(env.github.requests.some((r) => r.path === '/login/oauth/authorize')).toBe(false)
+    // Where the button is now (Space scrolls the page), clicked as a mouse does, with no waiting.
+    const clickApprove = async () => {
+      const box = await approve.boundingBox()
+      if (!box) throw new Error('no Approve button')
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    }
+    const stillHere = async () => {
+      await page.waitForTimeout(200)
+      expect(page.url()).toContain('/authorize')
+      expect(env.github.requests.some((r) => r.path === '/login/oauth/authorize')).toBe(false)
+    }
+    // A double-click's second click, and keys: Tab reaches no button, Enter presses nothing.
+    await clickApprove()
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Enter')
+    await page.keyboard.press('Space')
+    await stillHere()
+    await page.clock.runFor(1_000)
+    expect(await approve.isEnabled()).toBe(true)
 
-    await cdp.send('Animation.setPlaybackRate', { playbackRate: 1 })
-    await page.waitForTimeout(1_000)
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    // Brought to the front again (a popup closed over it): armed again from there.
+    await page.evaluate('window.dispatchEvent(new Event("focus"))')
+    expect(await approve.isEnabled()).toBe(false)
+    await clickApprove()
+    await stillHere()
+    await page.clock.runFor(1_000)
+    expect(await approve.isEnabled()).toBe(true)
+    // Time flows again for the pages the approval goes through.
+    await page.clock.resume()
+    await clickApprove()
     await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
   })
 
@@ -199,8 +219,10 @@ describe('the consent page in headless Chromium, against the gateway process', (
     await page.goto(authorizeUrl(client, newPkce()))
     expect(await page.locator('#client-name').textContent()).toBe(name)
     expect(await page.title()).toBe(`Allow ${name}?`)
-    expect(await page.locator('script').count()).toBe(0)
-    expect(await page.content()).not.toContain('<script')
+    // The page's own script (with its nonce) and no other.
+    expect(await page.locator('script').count()).toBe(1)
+    expect(await page.locator('script[nonce]').count()).toBe(1)
+    expect(await page.content()).not.toContain('<script>alert')
     expect(dialogs).toEqual([])
   })
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Context } from 'hono'
-import { html } from 'hono/html'
+import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
@@ -16,11 +16,15 @@ type Markup = HtmlEscapedString | Promise<HtmlEscapedString>
 export type FormTargets = { readonly issuer: string } | 'none' | 'onward'
 
 /**
- * Every HTML page goes through here: values are escaped by the `html` template, no script runs,
- * the page cannot be framed, forms post no further than they must, and nothing is cached. A
- * page's answer buttons take no click for their first 0.8 s (`arm`, in CSS: no script): a site
- * that has the user double-click on it can open this page under the second click, which would
- * otherwise land on Approve (double-clickjacking, which framing rules do not stop).
+ * Every HTML page goes through here: values are escaped by the `html` template, the page cannot be
+ * framed, forms post no further than they must, and nothing is cached. The one script is
+ * `ARMING`, the page's own (a nonce, no source or value from the request).
+ *
+ * A page's answer buttons (Approve, Deny, Continue) take no click or key for 0.8 s after the page
+ * is last shown or focused: a site that has the user double-click (or press keys) on it can bring
+ * this page under the second click, which framing rules do not stop (double-clickjacking). The
+ * script disables the buttons until then; without scripts, a CSS animation (`arm`) holds pointer
+ * events for the page's first 0.8 s.
  */
 export function renderPage(
   c: Context,
@@ -39,10 +43,11 @@ export function renderPage(
 <title>${title}</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>
-<body><main>${body}</main></body>
+<body><main>${body}</main>
+<script nonce="${nonce}">${ARMING}</script></body>
 </html>`
   return c.html(page, status, {
-    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'${formAction(forms)}`,
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'${formAction(forms)}`,
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-store',
@@ -58,6 +63,23 @@ function formAction(forms: FormTargets): string {
   return `; form-action 'self' ${new URL(forms.issuer).origin}`
 }
 
+/** See `renderPage`: the answer buttons armed 0.8 s after the page is last shown or focused. */
+const ARMING = raw(`(() => {
+const buttons = document.querySelectorAll('.actions button')
+if (buttons.length === 0) return
+let timer
+const arm = () => {
+  for (const button of buttons) button.disabled = true
+  clearTimeout(timer)
+  if (document.visibilityState !== 'visible') return
+  timer = setTimeout(() => { for (const button of buttons) button.disabled = false }, 800)
+}
+arm()
+document.addEventListener('visibilitychange', arm)
+addEventListener('focus', arm)
+addEventListener('pageshow', arm)
+})()`)
+
 const STYLE = `
 body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
 main{max-width:32rem;margin:4rem auto;background:#fff;border:1px solid #d0d7de;border-radius:12px;padding:2rem}
@@ -70,6 +92,7 @@ button{font:inherit;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #d0d
 button.primary{background:#1f883d;border-color:#1f883d;color:#fff}
 .actions button{animation:arm .8s steps(1,end) both}
 @keyframes arm{from{pointer-events:none;opacity:.55}}
+button:disabled{opacity:.55;cursor:default}
 code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px}
 h2{font-size:1.1rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:0}
 .entry{border-top:1px solid #d0d7de;padding-top:1rem;margin-top:1rem}
