@@ -25,7 +25,7 @@ describe('service rules', () => {
     expect(serviceRefusal(rules, alice)).toBeUndefined()
     expect(serviceRefusal(rules, carol)).toBeUndefined()
     expect(serviceRefusal(rules, mallory)).toBe(
-      'this service is for user 1 or members of organisation 500'
+      'this service is for the users its policy names or members of organisation 500'
     )
   })
 
@@ -93,9 +93,9 @@ describe('tool rules', () => {
 })
 
 describe('describeAudience', () => {
-  it('names every kind of member', () => {
+  it('names every kind of member, but not the users themselves', () => {
     expect(describeAudience({ users: ['1', '2'], organizations: ['3'], teams: ['4', '5'] })).toBe(
-      'users 1, 2, members of organisation 3 or members of team 4, 5'
+      'the users its policy names, members of organisation 3 or members of team 4, 5'
     )
   })
 })

@@ -77,5 +77,8 @@ export function describeAudience(audience: Audience): string {
 
 function listed(noun: string, ids: readonly string[]): string[] {
   if (ids.length === 0) return []
-  return [`${ids.length > 1 && noun === 'user' ? 'users' : noun} ${ids.join(', ')}`]
+  // Who else may use it is none of a refused user's business: users are not named. An
+  // organisation or a team is, so that the user knows whom to ask.
+  if (noun === 'user') return ['the users its policy names']
+  return [`${noun} ${ids.join(', ')}`]
 }
