@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ServiceDefinition } from './catalog.ts'
+import {
+  fixtureService,
+  identityHeaders,
+  openRawSession,
+  startTestBridge,
+  type TestBridge,
+} from './testing/harness.ts'
+
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'raw', version: '0' },
+  },
+}
+const POST_HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+}
+
+/** JSON-RPC batches in the session era: which revision takes them (`session-post.ts`). */
+describe('session-era batches', () => {
+  let bridge: TestBridge
+  beforeAll(async () => {
+    bridge = await startTestBridge(fixtureService)
+  })
+  afterAll(async () => {
+    await bridge.close()
+  })
+
+  it('takes a JSON-RPC batch only in a session of 2025-03-26, and initialize never in one', async () => {
+    const batch = JSON.stringify([
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'a' } },
+      },
+      { jsonrpc: '2.0', id: 8, method: 'tools/list' },
+    ])
+    for (const version of ['2025-06-18', '2025-11-25']) {
+      const session = await openRawSession(bridge.url, 'alice', version)
+      const refused = await fetch(bridge.url, {
+        method: 'POST',
+        headers: session.headers,
+        body: batch,
+      })
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({ error: { code: -32600 } })
+      // The session itself goes on.
+      const single = await fetch(bridge.url, {
+        method: 'POST',
+        headers: session.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      })
+      expect(single.status).toBe(200)
+      expect(await single.text()).toContain('"id":9')
+      await fetch(bridge.url, { method: 'DELETE', headers: session.headers })
+    }
+
+    const older = await openRawSession(bridge.url, 'alice', '2025-03-26')
+    const answered = await fetch(bridge.url, {
+      method: 'POST',
+      headers: older.headers,
+      body: batch,
+    })
+    expect(answered.status).toBe(200)
+    const text = await answered.text()
+    expect(text).toContain('"id":7')
+    expect(text).toContain('"id":8')
+    await fetch(bridge.url, { method: 'DELETE', headers: older.headers })
+
+    const sessions = bridge.bridge.sessionCount()
+    const inBatch = await fetch(bridge.url, {
+      method: 'POST',
+      headers: { ...POST_HEADERS, ...identityHeaders('alice') },
+      body: JSON.stringify([
+        { ...INIT, params: { ...INIT.params, protocolVersion: '2025-03-26' } },
+      ]),
+    })
+    expect(inBatch.status).toBe(400)
+    expect(inBatch.headers.get('mcp-session-id')).toBeNull()
+    expect(await inBatch.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringContaining('batch') },
+    })
+    expect(bridge.bridge.sessionCount()).toBe(sessions)
+  })
+})
+
+describe('a session whose MCP server has not answered initialize yet', () => {
+  it('judges a batch by the revision the client asked for, and refuses an empty one', async () => {
+    const stuck: ServiceDefinition = {
+      ...fixtureService,
+      launch: { kind: 'module', path: './testing/silent-server.ts' },
+    }
+    const bridge = await startTestBridge(stuck)
+    try {
+      const opening = await fetch(bridge.url, {
+        method: 'POST',
+        headers: { ...POST_HEADERS, ...identityHeaders('alice') },
+        body: JSON.stringify({
+          ...INIT,
+          params: { ...INIT.params, protocolVersion: '2025-11-25' },
+        }),
+      })
+      // The session exists (its id is out) while its child says nothing.
+      const sessionId = opening.headers.get('mcp-session-id') ?? ''
+      expect(sessionId).not.toBe('')
+      const post = (body: unknown) =>
+        fetch(bridge.url, {
+          method: 'POST',
+          headers: { ...POST_HEADERS, ...identityHeaders('alice'), 'Mcp-Session-Id': sessionId },
+          body: JSON.stringify(body),
+        })
+      const batch = await post([
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 3, method: 'ping' },
+      ])
+      expect(batch.status).toBe(400)
+      expect(await batch.json()).toMatchObject({ error: { code: -32600 } })
+      const empty = await post([])
+      expect(empty.status).toBe(400)
+      expect(await empty.json()).toMatchObject({ error: { code: -32600 } })
+      await opening.body?.cancel()
+    } finally {
+      await bridge.close()
+    }
+  })
+})
