@@ -58,6 +58,8 @@ export function connectRedis(
       {
         scaleReads: 'master',
         enableAutoPipelining: true,
+        // What the start and /ready send first goes on its own (`cluster-ping.ts`).
+        autoPipeliningIgnoredCommands: ['ping'],
         maxRedirections: 16,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 200,

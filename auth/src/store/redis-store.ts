@@ -1,15 +1,10 @@
 import { Cluster, ReplyError } from 'ioredis'
+import { pingCluster } from './cluster-ping.ts'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
 import { clusterNodeInInfo, evictionRiskIn, missingDatabase } from './redis-mistakes.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
-import {
-  type PutOptions,
-  type Store,
-  StoreMisconfigured,
-  StoreUnavailable,
-  type WriteOperation,
-} from './store.ts'
+import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } from './store.ts'
 
 /**
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
@@ -158,18 +153,7 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
     },
 
     async ping() {
-      if (redis instanceof Cluster) {
-        // A Cluster coming up may hand ioredis a slot map with holes, and its pipelining then
-        // fails with a TypeError instead of waiting: that is the Cluster not serving yet.
-        // (Thrown before any promise exists, so caught around the call.)
-        try {
-          await redis.ping()
-        } catch (error) {
-          if (!(error instanceof TypeError)) throw error
-          throw new StoreUnavailable('the Cluster does not serve every slot yet', { cause: error })
-        }
-        return
-      }
+      if (redis instanceof Cluster) return pingCluster(redis, commandTimeoutMs)
       // A ping that also asks the server whether it is a Cluster's node, which would answer a
       // one-server client only for its own slots: the start and `/ready` say so.
       const mistake = clusterNodeInInfo(await redis.info('cluster'))
