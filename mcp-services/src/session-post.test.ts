@@ -100,33 +100,38 @@ describe('a session whose MCP server has not answered initialize yet', () => {
     }
     const bridge = await startTestBridge(stuck)
     try {
-      const opening = await fetch(bridge.url, {
-        method: 'POST',
-        headers: { ...POST_HEADERS, ...identityHeaders('alice') },
-        body: JSON.stringify({
-          ...INIT,
-          params: { ...INIT.params, protocolVersion: '2025-11-25' },
-        }),
-      })
-      // The session exists (its id is out) while its child says nothing.
-      const sessionId = opening.headers.get('mcp-session-id') ?? ''
-      expect(sessionId).not.toBe('')
-      const post = (body: unknown) =>
-        fetch(bridge.url, {
+      // A revision after batches, and versions naming none, which the server answers with its
+      // latest: no batch either way.
+      for (const [user, asked] of [
+        ['alice', '2025-11-25'],
+        ['bob', '1.0'],
+        ['carol', ''],
+      ] as const) {
+        const opening = await fetch(bridge.url, {
           method: 'POST',
-          headers: { ...POST_HEADERS, ...identityHeaders('alice'), 'Mcp-Session-Id': sessionId },
-          body: JSON.stringify(body),
+          headers: { ...POST_HEADERS, ...identityHeaders(user) },
+          body: JSON.stringify({ ...INIT, params: { ...INIT.params, protocolVersion: asked } }),
         })
-      const batch = await post([
-        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
-        { jsonrpc: '2.0', id: 3, method: 'ping' },
-      ])
-      expect(batch.status).toBe(400)
-      expect(await batch.json()).toMatchObject({ error: { code: -32600 } })
-      const empty = await post([])
-      expect(empty.status).toBe(400)
-      expect(await empty.json()).toMatchObject({ error: { code: -32600 } })
-      await opening.body?.cancel()
+        // The session exists (its id is out) while its child says nothing.
+        const sessionId = opening.headers.get('mcp-session-id') ?? ''
+        expect(sessionId, asked).not.toBe('')
+        const post = (body: unknown) =>
+          fetch(bridge.url, {
+            method: 'POST',
+            headers: { ...POST_HEADERS, ...identityHeaders(user), 'Mcp-Session-Id': sessionId },
+            body: JSON.stringify(body),
+          })
+        const batch = await post([
+          { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+          { jsonrpc: '2.0', id: 3, method: 'ping' },
+        ])
+        expect(batch.status, asked).toBe(400)
+        expect(await batch.json()).toMatchObject({ error: { code: -32600 } })
+        const empty = await post([])
+        expect(empty.status).toBe(400)
+        expect(await empty.json()).toMatchObject({ error: { code: -32600 } })
+        await opening.body?.cancel()
+      }
     } finally {
       await bridge.close()
     }

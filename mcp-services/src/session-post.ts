@@ -1,4 +1,5 @@
 import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
+import { isRevisionShaped } from './modern-protocol.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
 import type { Session } from './session.ts'
 
@@ -31,8 +32,11 @@ export async function readSessionPost(
     }
     // The session's revision (the child's answer to initialize, else what the client asked for);
     // without either, the client's header, and none at all is 2025-03-26, as the protocol says.
+    // A version that names no revision is answered with the server's latest: no batches.
     const revision = session.protocolVersion ?? request.headers.get('mcp-protocol-version')
-    if (revision !== null && revision >= FIRST_WITHOUT_BATCHES) {
+    const takesBatches =
+      revision === null || (isRevisionShaped(revision) && revision < FIRST_WITHOUT_BATCHES)
+    if (!takesBatches) {
       return {
         refusal: jsonRpcErrorResponse(
           400,
