@@ -131,11 +131,15 @@ describe('the client a metadata document describes', () => {
       { ...valid, client_id: `${URL_ID}/` },
       `it names client_id "${URL_ID}/", not its own URL`,
     ],
-    ['no client_id', { ...valid, client_id: undefined }, 'it names client_id "", not its own URL'],
+    [
+      'no client_id',
+      { ...valid, client_id: undefined },
+      'it names client_id a value of another shape (not shown), not its own URL',
+    ],
     [
       'a sentence for client_id, which an error page must not show',
       { ...valid, client_id: 'Your account is locked. Call +1 555 0100 now' },
-      'it names client_id a value that is not one word (not shown), not its own URL',
+      'it names client_id a value of another shape (not shown), not its own URL',
     ],
     [
       'a client secret',
@@ -165,7 +169,7 @@ describe('the client a metadata document describes', () => {
     [
       'a sentence for the only redirect URI',
       { ...valid, redirect_uris: ['Your account is locked, call us'] },
-      'it has no acceptable redirect URI (a value that is not one word (not shown) must not contain whitespace or wildcards)',
+      'it has no acceptable redirect URI (a value of another shape (not shown) must not contain whitespace or wildcards)',
     ],
     [
       'only unusable redirect URIs',

@@ -79,7 +79,7 @@ export function clientFromMetadataDocument(
   }
   const doc = document as Record<string, unknown>
   if (doc.client_id !== clientId) {
-    throw invalid(`it names client_id ${quoted(doc.client_id, 200)}, not its own URL`)
+    throw invalid(`it names client_id ${quoted(doc.client_id, WEB_URL)}, not its own URL`)
   }
   if (doc.client_secret !== undefined || doc.client_secret_expires_at !== undefined) {
     throw invalid('it carries a client secret, which a public document must not')
@@ -111,7 +111,7 @@ function redirectUris(value: unknown): string[] {
   if (usable.length === 0) {
     const first = String(value[0])
     throw new MetadataDocumentError(
-      `it has no acceptable redirect URI (${quoted(first, 200)} ${redirectUriProblem(first)})`
+      `it has no acceptable redirect URI (${quoted(first, ONE_WORD)} ${redirectUriProblem(first)})`
     )
   }
   return [...new Set(usable)]
@@ -127,21 +127,23 @@ function authMethod(doc: Record<string, unknown>): 'none' {
   if (method === undefined || method === 'none') return 'none'
   if (Array.isArray(offered) && offered.includes('none')) return 'none'
   throw new MetadataDocumentError(
-    `it asks for token_endpoint_auth_method ${quoted(method, 80)}; this gateway accepts metadata-document clients that authenticate with none`
+    `it asks for token_endpoint_auth_method ${quoted(method, IDENTIFIER)}; this gateway accepts metadata-document clients that authenticate with none`
   )
 }
 
 /**
- * A document's value as an error quotes it: only one word of visible ASCII (an identifier, a
- * URL), since the error is shown on the gateway's own page, where a stranger's sentence ("your
- * account is locked, call …") must not appear.
+ * A document's value as an error quotes it: only when it has the shape of what the field holds
+ * (a web URL, one word, an identifier), since the error is shown on the gateway's own page, where
+ * a stranger's sentence ("your account is locked, call …") must not appear.
  */
-function quoted(value: unknown, maxLength: number): string {
+function quoted(value: unknown, shape: RegExp): string {
   const text = String(value ?? '')
-  return /^[\x21-\x7e]*$/.test(text) && text.length <= maxLength
-    ? JSON.stringify(text)
-    : 'a value that is not one word (not shown)'
+  return shape.test(text) ? JSON.stringify(text) : 'a value of another shape (not shown)'
 }
+
+const WEB_URL = /^https?:\/\/[\x21-\x7e]{1,200}$/
+const ONE_WORD = /^[\x21-\x7e]{0,200}$/
+const IDENTIFIER = /^[a-z_]{0,40}$/
 
 function grantTypes(doc: Record<string, unknown>): ClientMetadata['grant_types'] {
   const asked = doc.grant_types

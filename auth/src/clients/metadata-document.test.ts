@@ -271,6 +271,21 @@ describe('fetching from a real https server on this machine', () => {
     expect((await refusal(fetchPath('/page.html'))).message).toBe(
       'it is not JSON (Content-Type: text/html)'
     )
+    // A header's sentence is not repeated on the gateway's page.
+    server.serve('/said.html', {
+      body: 'x',
+      headers: { 'Content-Type': 'text/plain; Your account is locked. Call +1 555 0100' },
+    })
+    expect((await refusal(fetchPath('/said.html'))).message).toBe(
+      'it is not JSON (Content-Type: text/plain)'
+    )
+    server.serve('/said-as-type.html', {
+      body: 'x',
+      headers: { 'Content-Type': 'Your-account-is-locked.-Call-us' },
+    })
+    expect((await refusal(fetchPath('/said-as-type.html'))).message).toBe(
+      'it is not JSON (Content-Type: not a media type (not shown))'
+    )
     expect((await refusal(fetchPath('/broken.json'))).message).toBe('it is not valid JSON')
     expect(await refusal(fetchPath('/down.json'))).toMatchObject({
       transient: true,

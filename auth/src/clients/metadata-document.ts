@@ -127,9 +127,7 @@ export function fetchMetadataDocument(
       const type = response.headers['content-type']
       if (!isJsonMediaType(type)) {
         return fail(
-          new MetadataDocumentError(
-            `it is not JSON (Content-Type: ${type?.slice(0, 80) || 'none'})`
-          )
+          new MetadataDocumentError(`it is not JSON (Content-Type: ${mediaTypeShown(type)})`)
         )
       }
       const tooLarge = () =>
@@ -162,12 +160,19 @@ export function fetchMetadataDocument(
 /** The draft forbids following redirects; the answer says where it pointed, for the operator. */
 function redirectProblem(status: number, headers: IncomingHttpHeaders, url: URL): string {
   let target = ''
-  try {
-    if (headers.location) target = ` to ${new URL(headers.location, url).host}`
-  } catch {
-    // an unparsable Location: say nothing about it
+  // Only a web address's host, and a short one: the message is shown on the gateway's page.
+  const location = headers.location ? URL.parse(headers.location, url.href) : null
+  if (location && /^https?:$/.test(location.protocol) && location.host.length <= 64) {
+    target = ` to ${location.host}`
   }
   return `it answered with a redirect (HTTP ${status}${target}), which is not followed: the document must be served at its client_id URL`
+}
+
+/** The media type of a Content-Type, when it is one (the error is shown on the gateway's page). */
+function mediaTypeShown(value: string | undefined): string {
+  const type = value?.split(';')[0]?.trim() ?? ''
+  if (type === '') return 'none'
+  return /^[\w.+-]{1,40}\/[\w.+-]{1,60}$/.test(type) ? type : 'not a media type (not shown)'
 }
 
 /** `application/json` or `application/<anything>+json`, parameters allowed; nothing else. */
