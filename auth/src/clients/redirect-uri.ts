@@ -40,6 +40,43 @@ const BROWSER_SCHEME =
 const SYSTEM_SCHEME = /^(?:ms-|(?:search-ms|search|shell|msdt|hcp|its|mk)$)/
 
 /**
+ * Other schemes that open a part of the system, a store, a share or a call rather than an
+ * application's callback: Apple's (`itms-services:` installs an app from a web manifest), Android's
+ * store, Linux's package and help handlers, Windows' own outside `ms-`, file shares (`smb:` can
+ * hand over the user's Windows credentials), calls, feeds, old protocols, and browser extensions.
+ */
+const OTHER_SYSTEM_SCHEMES = new Set([
+  'itms-services',
+  'itms-apps',
+  'itms',
+  'x-apple.systempreferences',
+  'x-apple-helpbook',
+  'help',
+  'facetime',
+  'facetime-audio',
+  'market',
+  'apt',
+  'ghelp',
+  'windowsdefender',
+  'microsoft.windows.camera',
+  'smb',
+  'nfs',
+  'afp',
+  'callto',
+  'skype',
+  'feed',
+  'feeds',
+  'ldap',
+  'ldaps',
+  'telnet',
+  'res',
+  'mhtml',
+  'chrome-extension',
+  'moz-extension',
+  'safari-extension',
+])
+
+/**
  * Schemes HTML lets any web page ask to handle (`registerProtocolHandler`'s safelist), besides
  * `web+` ones: a redirect through one can hand the code to a site while the consent page says it
  * stays on this computer. (`mailto`, `tel`, `sms` and `ftp` are refused above already.)
@@ -66,6 +103,8 @@ const WEB_HANDLED_SCHEMES = new Set([
   'wtai',
   'xmpp',
 ])
+
+const WEB_URL_INSIDE = /https?:(?:\/|%2f)|https?%3a/i
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -116,11 +155,12 @@ export function redirectUriProblem(value: string): string | undefined {
   if (/^(web|ext)\+/.test(scheme) || WEB_HANDLED_SCHEMES.has(scheme)) {
     return `must not use the ${scheme}: scheme: a web page or a browser extension may handle it`
   }
-  if (SYSTEM_SCHEME.test(scheme)) {
+  if (SYSTEM_SCHEME.test(scheme) || OTHER_SYSTEM_SCHEMES.has(scheme)) {
     return `must not use the ${scheme}: scheme: it opens a part of the operating system`
   }
-  // A web URL after the scheme, behind any number of slashes (`app://https://…`, `app:/https:…`).
-  if (BROWSER_SCHEME.test(scheme) || /^\/*https?:/i.test(value.slice(scheme.length + 1))) {
+  // A web URL anywhere after the scheme, as is or encoded (`app://https://…`, a browser's
+  // `open?url=https%3A%2F%2F…`, a launcher's `openurl/https://…`): no callback needs one.
+  if (BROWSER_SCHEME.test(scheme) || WEB_URL_INSIDE.test(value.slice(scheme.length + 1))) {
     return 'must not open a web page through a browser scheme (use https for web redirects)'
   }
   return undefined
