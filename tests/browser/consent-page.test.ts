@@ -126,10 +126,16 @@ describe('the consent page in headless Chromium, against the gateway process', (
     await page.keyboard.press('Enter')
     await page.keyboard.press('Space')
     await stillHere()
+    // Tab with no control to reach leaves the page for the browser's own: back in the page.
+    await page.evaluate('window.dispatchEvent(new Event("focus"))')
     await page.clock.runFor(1_000)
     expect(await approve.isEnabled()).toBe(true)
 
-    // Brought to the front again (a popup closed over it): armed again from there.
+    // Left for another window (a popup opened over it): disabled for as long as it is not in front.
+    await page.evaluate('window.dispatchEvent(new Event("blur"))')
+    await page.clock.runFor(2_000)
+    expect(await approve.isEnabled()).toBe(false)
+    // Brought to the front again (the popup closed): armed again from there.
     await page.evaluate('window.dispatchEvent(new Event("focus"))')
     expect(await approve.isEnabled()).toBe(false)
     await clickApprove()

@@ -68,15 +68,17 @@ const ARMING = raw(`(() => {
 const buttons = document.querySelectorAll('.actions button')
 if (buttons.length === 0) return
 let timer
-const arm = () => {
+const arm = (event) => {
   for (const button of buttons) button.disabled = true
   clearTimeout(timer)
-  if (document.visibilityState !== 'visible') return
+  // Left (a popup opened over it): disabled until it is in front again.
+  if (document.visibilityState !== 'visible' || event?.type === 'blur') return
   timer = setTimeout(() => { for (const button of buttons) button.disabled = false }, 800)
 }
 arm()
 document.addEventListener('visibilitychange', arm)
 addEventListener('focus', arm)
+addEventListener('blur', arm)
 addEventListener('pageshow', arm)
 })()`)
 
