@@ -231,10 +231,11 @@ describe('a user whose MCP server never answers initialize', { timeout: 60_000 }
       { level: 'warn' },
       { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }
     )
+    // The budget's clock stands still: on a loaded machine five starts could outlast a refill.
     bridge = await startTestBridge(
       stuckService,
       { childCrashRate: threePerHalfMinute, childStartTimeoutMs: 200 },
-      { logger }
+      { logger, now: new ManualClock().now }
     )
     const statuses: number[] = []
     for (let call = 0; call < 5; call++) {
@@ -248,10 +249,11 @@ describe('a user whose MCP server never answers initialize', { timeout: 60_000 }
   })
 
   it('ends a session whose server does not answer the client’s initialize in time, spending the same budget', async () => {
-    bridge = await startTestBridge(stuckService, {
-      childCrashRate: threePerHalfMinute,
-      childStartTimeoutMs: 200,
-    })
+    bridge = await startTestBridge(
+      stuckService,
+      { childCrashRate: threePerHalfMinute, childStartTimeoutMs: 200 },
+      { now: new ManualClock().now }
+    )
     const url = bridge.url
     const answers = []
     for (let attempt = 0; attempt < 5; attempt++) answers.push(await initializeRaw(url, 'mallory'))
