@@ -7,27 +7,20 @@ import {
   textOf,
 } from './testing/harness.ts'
 import { ManualClock } from './testing/manual-clock.ts'
-import { openRawSession, type RawSession, SseReader } from './testing/raw-client.ts'
+import {
+  openRawSession,
+  RAW_POST_HEADERS,
+  type RawSession,
+  rawInitialize,
+  SseReader,
+} from './testing/raw-client.ts'
 
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: '2025-06-18',
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '0' },
-  },
-}
+const INIT = rawInitialize('2025-06-18')
 
 async function initialize(url: string, userId: string): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: {
-      ...identityHeaders(userId),
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-    },
+    headers: { ...identityHeaders(userId), ...RAW_POST_HEADERS },
     body: JSON.stringify(INIT),
   })
 }

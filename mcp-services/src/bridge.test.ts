@@ -8,21 +8,10 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
+import { RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
 
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: '2025-06-18',
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '0' },
-  },
-}
-const POST_HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-}
+const INIT = rawInitialize('2025-06-18')
+const POST_HEADERS = RAW_POST_HEADERS
 
 describe('bridge sessions', () => {
   let bridge: TestBridge

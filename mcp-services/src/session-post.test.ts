@@ -3,25 +3,10 @@ import type { ServiceDefinition } from './catalog.ts'
 import {
   fixtureService,
   identityHeaders,
-  openRawSession,
   startTestBridge,
   type TestBridge,
 } from './testing/harness.ts'
-
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: '2025-06-18',
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '0' },
-  },
-}
-const POST_HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-}
+import { openRawSession, RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
 
 /** JSON-RPC batches in the session era: which revision takes them (`session-post.ts`). */
 describe('session-era batches', () => {
@@ -44,7 +29,7 @@ describe('session-era batches', () => {
       { jsonrpc: '2.0', id: 8, method: 'tools/list' },
     ])
     for (const version of ['2025-06-18', '2025-11-25']) {
-      const session = await openRawSession(bridge.url, 'alice', version)
+      const session = await openRawSession(bridge.url, 'alice', { protocolVersion: version })
       const refused = await fetch(bridge.url, {
         method: 'POST',
         headers: session.headers,
@@ -63,7 +48,7 @@ describe('session-era batches', () => {
       await fetch(bridge.url, { method: 'DELETE', headers: session.headers })
     }
 
-    const older = await openRawSession(bridge.url, 'alice', '2025-03-26')
+    const older = await openRawSession(bridge.url, 'alice', { protocolVersion: '2025-03-26' })
     const answered = await fetch(bridge.url, {
       method: 'POST',
       headers: older.headers,
@@ -78,10 +63,8 @@ describe('session-era batches', () => {
     const sessions = bridge.bridge.sessionCount()
     const inBatch = await fetch(bridge.url, {
       method: 'POST',
-      headers: { ...POST_HEADERS, ...identityHeaders('alice') },
-      body: JSON.stringify([
-        { ...INIT, params: { ...INIT.params, protocolVersion: '2025-03-26' } },
-      ]),
+      headers: { ...RAW_POST_HEADERS, ...identityHeaders('alice') },
+      body: JSON.stringify([rawInitialize('2025-03-26')]),
     })
     expect(inBatch.status).toBe(400)
     expect(inBatch.headers.get('mcp-session-id')).toBeNull()
@@ -109,8 +92,8 @@ describe('a session whose MCP server has not answered initialize yet', () => {
       ] as const) {
         const opening = await fetch(bridge.url, {
           method: 'POST',
-          headers: { ...POST_HEADERS, ...identityHeaders(user) },
-          body: JSON.stringify({ ...INIT, params: { ...INIT.params, protocolVersion: asked } }),
+          headers: { ...RAW_POST_HEADERS, ...identityHeaders(user) },
+          body: JSON.stringify(rawInitialize(asked)),
         })
         // The session exists (its id is out) while its child says nothing.
         const sessionId = opening.headers.get('mcp-session-id') ?? ''
@@ -118,7 +101,7 @@ describe('a session whose MCP server has not answered initialize yet', () => {
         const post = (body: unknown) =>
           fetch(bridge.url, {
             method: 'POST',
-            headers: { ...POST_HEADERS, ...identityHeaders(user), 'Mcp-Session-Id': sessionId },
+            headers: { ...RAW_POST_HEADERS, ...identityHeaders(user), 'Mcp-Session-Id': sessionId },
             body: JSON.stringify(body),
           })
         const batch = await post([

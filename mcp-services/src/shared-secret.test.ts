@@ -11,22 +11,11 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
+import { RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
 
 const SECRET = 'edge-secret-0123456789abcdef0123456789'
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: {
-    protocolVersion: '2025-06-18',
-    capabilities: {},
-    clientInfo: { name: 'raw', version: '0' },
-  },
-}
-const POST_HEADERS = {
-  'Content-Type': 'application/json',
-  Accept: 'application/json, text/event-stream',
-}
+const INIT = rawInitialize('2025-06-18')
+const POST_HEADERS = RAW_POST_HEADERS
 
 describe('a bridge holding the edge’s shared secret', () => {
   let bridge: TestBridge

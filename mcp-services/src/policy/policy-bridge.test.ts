@@ -7,11 +7,11 @@ import { findService, type ServiceDefinition } from '../catalog.ts'
 import {
   connectClient,
   identityHeaders,
-  openRawSession,
   startTestBridge,
   type TestBridge,
 } from '../testing/harness.ts'
 import { postModern } from '../testing/modern-client.ts'
+import { openRawSession } from '../testing/raw-client.ts'
 import type { MembershipDirectory } from './memberships.ts'
 import { parsePolicy, type ServicePolicy } from './policy-format.ts'
 
@@ -202,8 +202,9 @@ describe('policy answers on the wire', () => {
 
   it('runs nothing of a session-era batch holding a refused call', async () => {
     // Batches are of 2025-03-26 only.
-    const session = await openRawSession(bridge.url, NON_MEMBER, '2025-03-26', {
-      'X-Auth-Scopes': 'mcp echo:write',
+    const session = await openRawSession(bridge.url, NON_MEMBER, {
+      protocolVersion: '2025-03-26',
+      headers: { 'X-Auth-Scopes': 'mcp echo:write' },
     })
     try {
       const response = await fetch(bridge.url, {

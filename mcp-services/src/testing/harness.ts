@@ -119,48 +119,6 @@ export async function connectClient(
   return { client, transport }
 }
 
-/**
- * A session opened by hand at `protocolVersion` (`initialize`, then `notifications/initialized`):
- * for revisions the SDK client no longer speaks. Returns its id and the headers its POSTs carry.
- */
-export async function openRawSession(
-  url: string,
-  userId: string,
-  protocolVersion: string,
-  headers: Record<string, string> = {}
-): Promise<{ sessionId: string; headers: Record<string, string> }> {
-  const base = {
-    ...identityHeaders(userId),
-    ...headers,
-    'Content-Type': 'application/json',
-    Accept: 'application/json, text/event-stream',
-  }
-  const initialize = {
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
-  }
-  const opened = await fetch(url, {
-    method: 'POST',
-    headers: base,
-    body: JSON.stringify(initialize),
-  })
-  const sessionId = opened.headers.get('mcp-session-id')
-  await opened.text()
-  if (!opened.ok || !sessionId)
-    throw new Error(`initialize at ${protocolVersion}: ${opened.status}`)
-  const session = {
-    ...base,
-    'Mcp-Session-Id': sessionId,
-    // The header came with 2025-06-18; a client of 2025-03-26 sends none.
-    ...(protocolVersion >= '2025-06-18' ? { 'MCP-Protocol-Version': protocolVersion } : {}),
-  }
-  const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' }
-  await fetch(url, { method: 'POST', headers: session, body: JSON.stringify(initialized) })
-  return { sessionId, headers: session }
-}
-
 /** The first text content of a tool result. */
 export function textOf(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content

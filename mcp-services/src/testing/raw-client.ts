@@ -111,38 +111,53 @@ export interface RawSession {
   get(lastEventId?: string): Promise<Response>
 }
 
-/** `initialize` + `notifications/initialized` over plain HTTP, without opening a GET stream. */
+/** The headers of a POST to `/mcp` that the session era's rules take. */
+export const RAW_POST_HEADERS = {
+  'Content-Type': 'application/json',
+  Accept: 'application/json, text/event-stream',
+} as const
+
+/** A raw `initialize` request asking for `protocolVersion`. */
+export function rawInitialize(protocolVersion: string, id = 1, capabilities: object = {}) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion, capabilities, clientInfo: { name: 'raw', version: '0' } },
+  }
+}
+
+/**
+ * `initialize` + `notifications/initialized` over plain HTTP, without opening a GET stream;
+ * `headers` go with every request besides the identity headers.
+ */
 export async function openRawSession(
   url: string,
   userId: string,
-  options: { protocolVersion?: string; capabilities?: object } = {}
+  options: {
+    protocolVersion?: string
+    capabilities?: object
+    headers?: Record<string, string>
+  } = {}
 ): Promise<RawSession> {
   const protocolVersion = options.protocolVersion ?? '2025-11-25'
-  const base = {
-    ...identityHeaders(userId),
-    'Content-Type': 'application/json',
-    Accept: 'application/json, text/event-stream',
-  }
+  const base = { ...identityHeaders(userId), ...options.headers, ...RAW_POST_HEADERS }
   const response = await fetch(url, {
     method: 'POST',
     headers: base,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion,
-        capabilities: options.capabilities ?? {},
-        clientInfo: { name: 'raw', version: '0' },
-      },
-    }),
+    body: JSON.stringify(rawInitialize(protocolVersion, 0, options.capabilities)),
   })
   const sessionId = response.headers.get('mcp-session-id')
   if (response.status !== 200 || !sessionId) {
     throw new Error(`initialize answered ${response.status}: ${await response.text()}`)
   }
   await new SseReader(response).waitFor((message) => message.id === 0)
-  const headers = { ...base, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': protocolVersion }
+  const headers: Record<string, string> = {
+    ...base,
+    'Mcp-Session-Id': sessionId,
+    // The header came with 2025-06-18; a client of 2025-03-26 sends none.
+    ...(protocolVersion >= '2025-06-18' ? { 'Mcp-Protocol-Version': protocolVersion } : {}),
+  }
   const post = (message: object) =>
     fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', ...message }) })
   const initialized = await post({ method: 'notifications/initialized' })
