@@ -32,20 +32,23 @@ const BROWSER_SCHEME =
   /^(?:microsoft-edge|googlechrome|firefox|opera|brave|x-safari|onionhttp|intent$|android-app$|x-web-search$)|-https?$/
 
 /**
- * Schemes that open a part of Windows (`ms-settings:`, `ms-msdt:`, `search-ms:`, `search:`,
- * `shell:`, the help viewers' `hcp:`, `its:`, `mk:`): no application's redirect, and some have
- * been the way into the system for a page that sends a browser there, as a redirect after Deny
- * would.
+ * Schemes that open a part of the system, a store, a share or a call rather than an application's
+ * callback, besides every `ms-` one of Windows: no application's redirect, and some have been the
+ * way into the system for a page that sends a browser there, as a redirect after Deny would.
+ * Windows' own outside `ms-` (`search-ms:`, `shell:`, the help viewers' `hcp:`, `its:`, `mk:`),
+ * Apple's (`itms-services:` installs an app from a web manifest), Android's store, Linux's package
+ * and help handlers, file shares (`smb:` can hand over the user's Windows credentials), calls,
+ * feeds, old protocols, and browser extensions.
  */
-const SYSTEM_SCHEME = /^(?:ms-|(?:search-ms|search|shell|msdt|hcp|its|mk)$)/
-
-/**
- * Other schemes that open a part of the system, a store, a share or a call rather than an
- * application's callback: Apple's (`itms-services:` installs an app from a web manifest), Android's
- * store, Linux's package and help handlers, Windows' own outside `ms-`, file shares (`smb:` can
- * hand over the user's Windows credentials), calls, feeds, old protocols, and browser extensions.
- */
-const OTHER_SYSTEM_SCHEMES = new Set([
+const SYSTEM_SCHEME_PREFIX = 'ms-'
+const SYSTEM_SCHEMES = new Set([
+  'search-ms',
+  'search',
+  'shell',
+  'msdt',
+  'hcp',
+  'its',
+  'mk',
   'itms-services',
   'itms-apps',
   'itms',
@@ -155,7 +158,7 @@ export function redirectUriProblem(value: string): string | undefined {
   if (/^(web|ext)\+/.test(scheme) || WEB_HANDLED_SCHEMES.has(scheme)) {
     return `must not use the ${scheme}: scheme: a web page or a browser extension may handle it`
   }
-  if (SYSTEM_SCHEME.test(scheme) || OTHER_SYSTEM_SCHEMES.has(scheme)) {
+  if (scheme.startsWith(SYSTEM_SCHEME_PREFIX) || SYSTEM_SCHEMES.has(scheme)) {
     return `must not use the ${scheme}: scheme: it opens a part of the operating system`
   }
   // A web URL anywhere after the scheme, as is or encoded (`app://https://…`, a browser's
