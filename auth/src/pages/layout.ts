@@ -20,11 +20,11 @@ export type FormTargets = { readonly issuer: string } | 'none' | 'onward'
  * framed, forms post no further than they must, and nothing is cached. The one script is
  * `ARMING`, the page's own (a nonce, no source or value from the request).
  *
- * A page's answer buttons (Approve, Deny, Continue) take no click or key for 0.8 s after the page
- * is last shown or focused: a site that has the user double-click (or press keys) on it can bring
- * this page under the second click, which framing rules do not stop (double-clickjacking). The
- * script disables the buttons until then; without scripts, a CSS animation (`arm`) holds pointer
- * events for the page's first 0.8 s.
+ * A page's answer buttons (Approve, Deny, Continue) take no click or key while the page is not in
+ * front, and for 0.8 s after it is last shown or focused: a site that has the user double-click
+ * (or press keys) on it can bring this page under the second click, which framing rules do not
+ * stop (double-clickjacking). The script disables the buttons until then; without scripts, a CSS
+ * animation (`arm`) holds pointer events for the page's first 0.8 s.
  */
 export function renderPage(
   c: Context,
@@ -63,7 +63,7 @@ function formAction(forms: FormTargets): string {
   return `; form-action 'self' ${new URL(forms.issuer).origin}`
 }
 
-/** See `renderPage`: the answer buttons armed 0.8 s after the page is last shown or focused. */
+/** See `renderPage`: the answer buttons disabled while the page is not in front, armed 0.8 s after. */
 const ARMING = raw(`(() => {
 const buttons = document.querySelectorAll('.actions button')
 if (buttons.length === 0) return
