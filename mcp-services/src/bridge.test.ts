@@ -58,6 +58,24 @@ describe('bridge sessions', () => {
     await transport.terminateSession()
   })
 
+  it('answers 404 to the same user presenting the session id through another client', async () => {
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...POST_HEADERS,
+        ...identityHeaders('alice'),
+        'X-Client-Id': 'another-client',
+        'Mcp-Session-Id': transport.sessionId as string,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    })
+    expect(response.status).toBe(404)
+    // The opener's own client still uses it.
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0)
+    await transport.terminateSession()
+  })
+
   it('ends the child process on DELETE', async () => {
     const { client, transport } = await connectClient(bridge.url, 'bob')
     const pid = Number(textOf(await client.callTool({ name: 'pid' })))

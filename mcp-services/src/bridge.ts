@@ -95,7 +95,7 @@ export interface Bridge {
  *   (`X-User-Id`, and `X-User-Name`, `X-User-Email`, `X-Client-Id`, `X-Auth-Scopes` when known);
  *   the caller strips client-sent copies and the `Authorization` header first. Without
  *   `X-User-Id` the request is refused with 403 unless `config.allowAnonymous`;
- * - a session belongs to the user who created it: any other user gets 404 for its id;
+ * - a session belongs to the user and client that opened it: any other gets 404 for its id;
  * - at `config.maxSessionsPerUser` (or `config.maxSessions`) a new session makes the user's (or
  *   anyone's) least recently used idle session give way; only when all are busy is it refused,
  *   with 429 (or 503) and `Retry-After`; sessions idle for `config.idleTimeoutMs` are ended;

@@ -28,6 +28,15 @@ export function identityFromHeaders(
   }
 }
 
+/**
+ * Whether a request's identity may use a session `owner` opened: the same user through the same
+ * client. Another client of the same user that learns the id (a leaked log line, a shared
+ * machine) gets no further than a stranger would; the child also saw the opener's client id.
+ */
+export function mayUseSession(owner: Identity, requester: Identity): boolean {
+  return owner.userId === requester.userId && owner.clientId === requester.clientId
+}
+
 /** The environment a child gets when its catalog entry asks for the identity. */
 export function identityEnvironment(identity: Identity): Record<string, string> {
   return {

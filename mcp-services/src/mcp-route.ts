@@ -9,7 +9,7 @@ import { startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import type { CrashRate } from './crash-rate.ts'
-import { type Identity, identityFromHeaders } from './identity.ts'
+import { type Identity, identityFromHeaders, mayUseSession } from './identity.ts'
 import {
   CRASH_RATE_REFUSAL,
   INVALID_REQUEST,
@@ -62,7 +62,7 @@ export interface McpRouteDeps {
 
 /**
  * `POST|GET|DELETE /mcp`, both protocol eras. A request carrying `Mcp-Session-Id` goes to that
- * session if it belongs to the same user (else 404, as for an unknown session: the id's existence
+ * session if the same user opened it through the same client (else 404, as for an unknown session: the id's existence
  * is not revealed). A POST without one that opens the stateless way (a protocol version in its
  * `_meta`, or a 2026-era `MCP-Protocol-Version`) is served statelessly by the user's pooled child;
  * otherwise it must be `initialize`: it starts a child for a new session, within the caps. The
@@ -92,7 +92,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     const sessionId = namesNoRevision ? undefined : sessionIdOf((name) => c.req.header(name))
     if (sessionId !== undefined) {
       const session = deps.registry.get(sessionId)
-      if (!session || session.ended || session.identity.userId !== identity.userId) {
+      if (!session || session.ended || !mayUseSession(session.identity, identity)) {
         return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
       }
       if (c.req.method !== 'POST') return session.handle(c.req.raw)
