@@ -67,7 +67,7 @@ export interface Bridge {
   readonly app: Hono
   /** Sessions (child processes) alive or starting. */
   readonly sessionCount: () => number
-  /** The stateless era's pooled children (one per user). */
+  /** The stateless era's pooled children (one per user and client). */
   readonly pool: ChildPool
   /** Its Prometheus metrics, served by `main.ts` on `METRICS_PORT` (docs/metrics.md). */
   readonly metrics: BridgeMetrics
@@ -143,7 +143,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   metrics.gauge('bridge_sessions', 'MCP sessions alive or starting', () => registry.size)
   metrics.gauge(
     'bridge_pooled_children',
-    "The stateless era's children (one per user)",
+    "The stateless era's children (one per user and client)",
     () => pool.size
   )
   const servicePolicy = config.policy?.services[service.name] ?? service.policy

@@ -18,6 +18,13 @@ export class PoolFullError extends Error {
   }
 }
 
+/** Every one of the user's pooled children is busy and they hold `config.maxSessionsPerUser`. */
+export class UserPoolFullError extends Error {
+  constructor(limit: number) {
+    super(`every one of your ${limit} MCP server processes here is busy`)
+  }
+}
+
 export interface ChildPoolDeps {
   readonly service: ServiceDefinition
   readonly launch: ResolvedLaunch
@@ -35,17 +42,23 @@ export interface ChildPoolDeps {
 }
 
 /**
- * The children serving the stateless era: one per user (per identity when the service is given
- * the identity, so a child's environment always matches who it serves), started and initialized
- * on the user's first request, shared by all of that user's stateless requests (JSON-RPC ids keep
- * concurrent requests apart), ended once idle for `config.idleTimeoutMs`. A child never serves
- * another user: the key is the user id the gateway injected. At most `config.maxSessions`
- * children (counted apart from the sessions): at the cap the least recently used idle one ends.
+ * The children serving the stateless era: one per user and client (per identity when the service
+ * is given the identity, so a child's environment always matches who it serves), started and
+ * initialized on the first request, shared by all of that client's stateless requests for the
+ * user (JSON-RPC ids keep concurrent requests apart), ended once idle for `config.idleTimeoutMs`.
+ * A child never serves another user, nor another client of the same user: the requests a child
+ * sends (sampling, elicitation) go to one of the requests in flight on it, which must all come
+ * from the same place. At most `config.maxSessionsPerUser` children per user and
+ * `config.maxSessions` in all (counted apart from the sessions): at a cap the least recently used
+ * idle child in the way ends, and with none idle the start is refused.
  */
 export class ChildPool {
   readonly #deps: ChildPoolDeps
   readonly #children = new Map<string, PooledChild>()
-  readonly #starting = new Map<string, Promise<PooledChild>>()
+  readonly #starting = new Map<
+    string,
+    { readonly userId: string; readonly started: Promise<PooledChild> }
+  >()
   /** Children started but not yet initialized: `close()` ends them rather than wait. */
   readonly #initializing = new Set<PooledChild>()
 
@@ -58,9 +71,10 @@ export class ChildPool {
   }
 
   /**
-   * The user's child, started and initialized if there is none alive; a start is refused with
-   * {@link CrashRateError} while the user's children keep ending by themselves, and with
-   * {@link PoolFullError} at a cap of busy children.
+   * The child for this user and client, started and initialized if there is none alive; a start
+   * is refused with {@link CrashRateError} while the user's children keep ending by themselves,
+   * with {@link UserPoolFullError} when the user's own children are all busy at their cap, and
+   * with {@link PoolFullError} at the cap of busy children in all.
    */
   acquire(identity: Identity): Promise<PooledChild> {
     const key = this.#keyOf(identity)
@@ -70,19 +84,44 @@ export class ChildPool {
       return Promise.resolve(existing)
     }
     const starting = this.#starting.get(key)
-    if (starting) return starting
+    if (starting) return starting.started
     // Refused before anyone else's child is evicted for a start that will not happen.
     const wait = this.#deps.crashRate.secondsToWait(identity.userId)
     if (wait > 0) {
       this.#deps.metrics.childStartsRefused.inc({ era: 'stateless' })
       return Promise.reject(new CrashRateError(wait))
     }
-    if (this.size >= this.#deps.config.maxSessions && !this.#evictLeastRecentlyUsed()) {
+    const { maxSessions, maxSessionsPerUser } = this.#deps.config
+    const { userId } = identity
+    // Making room under the user's cap makes room under the total too.
+    if (
+      this.#countFor(userId) >= maxSessionsPerUser &&
+      !this.#evictLeastRecentlyUsed((pooled) => pooled.userId === userId)
+    ) {
+      return Promise.reject(new UserPoolFullError(maxSessionsPerUser))
+    }
+    if (this.size >= maxSessions && !this.#evictLeastRecentlyUsed(() => true)) {
       return Promise.reject(new PoolFullError())
     }
     const started = this.#start(key, identity).finally(() => this.#starting.delete(key))
-    this.#starting.set(key, started)
+    this.#starting.set(key, { userId, started })
     return started
+  }
+
+  /** The `subscriptions/listen` streams the user holds open, over all their children. */
+  listenersOf(userId: string): number {
+    let count = 0
+    for (const pooled of this.#children.values()) {
+      if (pooled.userId === userId) count += pooled.listeners.size
+    }
+    return count
+  }
+
+  #countFor(userId: string): number {
+    let count = 0
+    for (const pooled of this.#children.values()) if (pooled.userId === userId) count += 1
+    for (const starting of this.#starting.values()) if (starting.userId === userId) count += 1
+    return count
   }
 
   /** Ends the children idle for the idle timeout. */
@@ -96,10 +135,10 @@ export class ChildPool {
     }
   }
 
-  /** At the cap, the least recently used child with nothing in flight gives way. */
-  #evictLeastRecentlyUsed(): boolean {
+  /** At a cap, the least recently used child in the way with nothing in flight gives way. */
+  #evictLeastRecentlyUsed(inTheWay: (pooled: PooledChild) => boolean): boolean {
     const idle = [...this.#children.values()].filter(
-      (pooled) => pooled.inFlight === 0 && pooled.listeners.size === 0
+      (pooled) => inTheWay(pooled) && pooled.inFlight === 0 && pooled.listeners.size === 0
     )
     const oldest = idle.sort((a, b) => a.lastUsed - b.lastUsed)[0]
     if (!oldest) return false
@@ -121,14 +160,16 @@ export class ChildPool {
 
   async close(): Promise<void> {
     for (const pooled of this.#initializing) void pooled.close()
-    await Promise.allSettled(this.#starting.values())
+    await Promise.allSettled([...this.#starting.values()].map((starting) => starting.started))
     const children = [...this.#children.values()]
     this.#children.clear()
     await Promise.all(children.map((pooled) => pooled.close()))
   }
 
   #keyOf(identity: Identity): string {
-    if (!this.#deps.service.passIdentity) return JSON.stringify([identity.userId])
+    if (!this.#deps.service.passIdentity) {
+      return JSON.stringify([identity.userId, identity.clientId])
+    }
     return JSON.stringify([
       identity.userId,
       identity.userName,
@@ -151,7 +192,13 @@ export class ChildPool {
     const child = await startChild(spec, logger)
     countChild(child, 'stateless', this.#deps.metrics)
     this.#deps.crashRate.watch(identity.userId, child)
-    const pooled = new PooledChild(key, child, this.#deps.now(), ownedIdPrefix(config.replicas))
+    const pooled = new PooledChild(
+      key,
+      identity.userId,
+      child,
+      this.#deps.now(),
+      ownedIdPrefix(config.replicas)
+    )
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
     })

@@ -91,8 +91,10 @@ export const environmentSchema = z.object({
     .default(200)
     .describe('sessions (child processes) in total; at the cap an idle one gives way, else 503'),
   MAX_SESSIONS_PER_USER: wholeNumber(1)
-    .default(10)
-    .describe('sessions per user; at the cap an idle one of theirs gives way, else 429'),
+    .optional()
+    .describe(
+      'sessions per user, and pooled children per user; at the cap an idle one of theirs gives way, else 429; unset: half of MAX_SESSIONS, at most 10'
+    ),
   CHILD_CRASHES_PER_USER: wholeNumber(1)
     .default(5)
     .describe(

@@ -29,6 +29,15 @@ describe('parseBridgeConfig', () => {
     )
   })
 
+  it("keeps a user's share of the sessions below the total unless told otherwise", () => {
+    const perUser = (environment: Record<string, string>) =>
+      parseBridgeConfig(environment).maxSessionsPerUser
+    expect(perUser({})).toBe(10)
+    expect(perUser({ MAX_SESSIONS: '6' })).toBe(3)
+    expect(perUser({ MAX_SESSIONS: '1' })).toBe(1)
+    expect(perUser({ MAX_SESSIONS: '6', MAX_SESSIONS_PER_USER: '6' })).toBe(6)
+  })
+
   it('reads the shutdown delay and timeout in seconds and refuses bad values', () => {
     expect(parseBridgeConfig({}).shutdown).toEqual({ delayMs: 5000, timeoutMs: 20_000 })
     expect(parseBridgeConfig({ SHUTDOWN_DELAY: '0.5' }).shutdown.delayMs).toBe(500)

@@ -171,7 +171,9 @@ export function parseBridgeConfig(
     sweepIntervalMs: Math.min(30_000, Math.max(50, idleTimeoutMs / 4)),
     childStartTimeoutMs: 60_000,
     maxSessions: e.MAX_SESSIONS,
-    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+    // Below the total by default, so one account cannot hold every place (busy ones are kept).
+    maxSessionsPerUser:
+      e.MAX_SESSIONS_PER_USER ?? Math.max(1, Math.min(10, Math.floor(e.MAX_SESSIONS / 2))),
     maxRequestsPerUser: e.MAX_REQUESTS_PER_USER,
     childCrashRate: Object.freeze({
       burst: e.CHILD_CRASHES_PER_USER,

@@ -90,12 +90,14 @@ export class Exchange {
 export type NotificationListener = (notification: { method: string; params?: unknown }) => void
 
 /**
- * A session-era stdio child serving stateless requests for one user: initialized once by the
- * bridge (with the client capabilities the bridge can relay as input requests), then each request
- * forwarded as a plain JSON-RPC request.
+ * A session-era stdio child serving stateless requests for one user through one client:
+ * initialized once by the bridge (with the client capabilities the bridge can relay as input
+ * requests), then each request forwarded as a plain JSON-RPC request.
  */
 export class PooledChild {
   readonly key: string
+  /** The user it serves, whose cap of children it counts against. */
+  readonly userId: string
   readonly child: ChildConnection
   initializeResult: JsonObject = {}
   lastUsed: number
@@ -107,8 +109,9 @@ export class PooledChild {
   /** Starts every `requestState` it mints: names this replica (owner-routing.ts), or empty. */
   readonly statePrefix: string
 
-  constructor(key: string, child: ChildConnection, now: number, statePrefix = '') {
+  constructor(key: string, userId: string, child: ChildConnection, now: number, statePrefix = '') {
     this.key = key
+    this.userId = userId
     this.statePrefix = statePrefix
     this.child = child
     this.lastUsed = now

@@ -1,10 +1,9 @@
 import { RequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
-import { type ChildPool, PoolFullError } from './child-pool.ts'
+import type { ChildPool } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
-import { CrashRateError } from './crash-rate.ts'
 import type { Identity } from './identity.ts'
-import { CRASH_RATE_REFUSAL, INVALID_REQUEST, SERVER_ERROR } from './json-rpc-error.ts'
+import { INVALID_REQUEST, SERVER_ERROR } from './json-rpc-error.ts'
 import {
   CLIENT_CAPABILITIES_META_KEY,
   decodeHeaderValue,
@@ -26,6 +25,7 @@ import {
 } from './modern-protocol.ts'
 import { forgetMirroredParams, paramHeaderProblem } from './param-headers.ts'
 import type { PolicyGate } from './policy/gate.ts'
+import { listenRefusal, type PoolRefusal, poolRefusal } from './pool-refusal.ts'
 import type { PooledChild } from './pooled-child.ts'
 import { sseResponse } from './sse.ts'
 import { begin, settle } from './stateless-exchange.ts'
@@ -150,28 +150,8 @@ export async function serveStateless(
   try {
     pooled = await deps.pool.acquire(identity)
   } catch (error) {
-    if (error instanceof CrashRateError) {
-      return ladderError(
-        replyId,
-        429,
-        SERVER_ERROR,
-        `Too Many Requests: ${CRASH_RATE_REFUSAL}`,
-        {},
-        { 'Retry-After': String(error.retryAfterSeconds) }
-      )
-    }
-    if (error instanceof PoolFullError) {
-      return ladderError(
-        replyId,
-        503,
-        SERVER_ERROR,
-        'Service Unavailable: every server is busy',
-        {},
-        {
-          'Retry-After': '5',
-        }
-      )
-    }
+    const refusal = poolRefusal(error)
+    if (refusal) return refused(replyId, refusal)
     deps.logger.error({ err: error }, 'could not start the MCP server process')
     return ladderError(replyId, 500, SERVER_ERROR, 'Internal error: could not start the MCP server')
   }
@@ -192,8 +172,15 @@ export async function serveStateless(
           serverInfo
         ),
       })
-    case 'subscriptions/listen':
+    case 'subscriptions/listen': {
+      // A stream holds a place on its child for as long as it is open (the child is kept, its
+      // listener called): bounded per user like the requests being handled.
+      const bound = deps.config.maxRequestsPerUser
+      if (deps.pool.listenersOf(identity.userId) >= bound) {
+        return refused(replyId, listenRefusal(bound))
+      }
       return listen(pooled, id, body.params, request.signal, deps.config.streamMaxAgeMs)
+    }
   }
   if (method === 'tools/list') forgetMirroredParams(pooled)
   if (method === 'tools/call') {
@@ -255,7 +242,12 @@ function answer(id: RequestId, outcome: { result?: JsonObject; error?: JsonObjec
   return Response.json({ jsonrpc: '2.0', id, ...outcome })
 }
 
-/** A refusal of the transport's validation ladder: an HTTP status with a JSON-RPC error. */
+/** A refusal of the pool's, with the wait it names. */
+function refused(replyId: RequestId | null, refusal: PoolRefusal): Response {
+  const retryAfter = { 'Retry-After': String(refusal.retryAfterSeconds) }
+  return ladderError(replyId, refusal.status, SERVER_ERROR, refusal.message, {}, retryAfter)
+}
+
 /** 400 −32022 (UnsupportedProtocolVersionError): the versions served, and the one requested. */
 export function unsupportedVersion(id: RequestId | null, requested: string): Response {
   return ladderError(
@@ -270,6 +262,7 @@ export function unsupportedVersion(id: RequestId | null, requested: string): Res
   )
 }
 
+/** A refusal of the transport's validation ladder: an HTTP status with a JSON-RPC error. */
 function ladderError(
   id: RequestId | null,
   status: number,
