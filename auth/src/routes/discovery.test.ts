@@ -142,6 +142,14 @@ describe('discovery', () => {
         expect(metadata.resource).toBe('https://echo.example.com/mcp')
         expect(metadata.authorization_servers).toEqual(['https://auth.example.com'])
       }
+      // nginx names the port of its block, default or not; a shared cache keys on the host.
+      const withPort = await compose.request('/.well-known/oauth-protected-resource/mcp', {
+        headers: { ...forwarded, 'X-Forwarded-Host': 'echo.example.com:443' },
+      })
+      expect(((await withPort.json()) as { resource: string }).resource).toBe(
+        'https://echo.example.com/mcp'
+      )
+      expect(withPort.headers.get('vary')).toMatch(/X-Forwarded-Host/)
       const spoofed = await compose.request('/.well-known/oauth-protected-resource/mcp', {
         headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'evil.example.net' },
       })

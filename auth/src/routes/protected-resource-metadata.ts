@@ -25,7 +25,7 @@ export const protectedResourceMetadataRoute = (config: Config) => {
   const answer = (c: Context, suffix: string) => {
     const origin = requestOrigin(c)
     const candidates = config.protectedResources.filter(
-      (r) => new URL(r.resource).origin === origin
+      (r) => origin !== undefined && new URL(r.resource).origin === origin
     )
     const match = suffix
       ? candidates.find((r) => stripSlash(r.resource) === stripSlash(origin + suffix))
@@ -35,6 +35,8 @@ export const protectedResourceMetadataRoute = (config: Config) => {
     if (!match) throw new NotFound('no protected resource is published at this address')
     return c.json(protectedResourceMetadata(config, match), 200, {
       'Cache-Control': 'public, max-age=300',
+      // Which document depends on these: a shared cache must not hand one host's to another.
+      Vary: 'Host, X-Forwarded-Host, X-Forwarded-Proto',
     })
   }
   return new Hono()
@@ -44,13 +46,18 @@ export const protectedResourceMetadataRoute = (config: Config) => {
     .get(`${WELL_KNOWN}/*`, (c) => answer(c, c.req.path.slice(WELL_KNOWN.length)))
 }
 
-function requestOrigin(c: Context): string {
+/**
+ * The origin the request was made to, as a URL names it (so a default port, as nginx's
+ * `$server_port` adds it, is dropped); undefined when the headers name none.
+ */
+function requestOrigin(c: Context): string | undefined {
   const url = new URL(c.req.url)
   const proto =
     c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || url.protocol.slice(0, -1)
   const host =
     c.req.header('x-forwarded-host')?.split(',')[0]?.trim() || c.req.header('host') || url.host
-  return `${proto}://${host}`.toLowerCase()
+  const named = `${proto}://${host}`
+  return URL.canParse(named) ? new URL(named).origin : undefined
 }
 
 function stripSlash(value: string): string {

@@ -14,18 +14,23 @@ export function caddyfile(targets: ProxyTargets): string {
 
 http://127.0.0.1:${targets.proxyPort} {
 	bind 127.0.0.1
-	route {
-		forward_auth 127.0.0.1:${targets.authPort} {
-			uri /verify
-			copy_headers ${IDENTITY_HEADERS.join(' ')}
-			transport http {
-				keepalive 90s
+	handle /.well-known/* {
+		reverse_proxy 127.0.0.1:${targets.authPort}
+	}
+	handle {
+		route {
+			forward_auth 127.0.0.1:${targets.authPort} {
+				uri /verify
+				copy_headers ${IDENTITY_HEADERS.join(' ')}
+				transport http {
+					keepalive 90s
+				}
 			}
-		}
-		request_header -Authorization
-		reverse_proxy 127.0.0.1:${targets.upstreamPort} {
-			transport http {
-				keepalive 90s
+			request_header -Authorization
+			reverse_proxy 127.0.0.1:${targets.upstreamPort} {
+				transport http {
+					keepalive 90s
+				}
 			}
 		}
 	}

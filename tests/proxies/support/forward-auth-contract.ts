@@ -53,6 +53,17 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     expect(gateway.upstreamRequests.length).toBe(before)
   })
 
+  it('serves the metadata the challenge names, without a token, past the check', async () => {
+    const challenge = (await call()).headers.get('www-authenticate') ?? ''
+    const url = /resource_metadata="([^"]+)"/.exec(challenge)?.[1] ?? ''
+    const response = await fetch(url)
+    expect(response.status, proxy.output()).toBe(200)
+    expect(((await response.json()) as { resource: string }).resource).toBe(echo)
+    expect(gateway.upstreamRequests.some((request) => request.url.includes('well-known'))).toBe(
+      false
+    )
+  })
+
   it('passes a valid token on as identity headers, without the token', async () => {
     const response = await call({ Authorization: `Bearer ${await token()}` })
     expect(response.status, proxy.output()).toBe(200)

@@ -46,6 +46,14 @@ ${pass}
       proxy_pass http://mcp_service;
     }
 
+    location /.well-known/ {
+      proxy_pass http://gateway_auth;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $server_name:$server_port;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+
     location = /_gateway_verify {
       internal;
       proxy_pass http://gateway_auth/verify;

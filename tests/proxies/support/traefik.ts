@@ -26,7 +26,8 @@ export async function containerRuntime(): Promise<{ available: boolean; reason: 
  * middlewares (traefik/dynamic/middlewares.yml), only the auth address pointed at the test's auth
  * server on the host, and its `bridge-secret` middleware (traefik/dynamic/bridge-secret.yml, as
  * is: Traefik renders the secret from its environment). Everything on the entry point goes
- * through that chain to the upstream.
+ * through that chain to the upstream, but `/.well-known/`, which its `well-known` router
+ * (traefik/dynamic/auth.yml) sends to the auth server unchecked.
  */
 export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy> {
   await TestContainers.exposeHostPorts(targets.authPort, targets.upstreamPort)
@@ -37,6 +38,12 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
     join(import.meta.dirname, '../../../traefik/dynamic/bridge-secret.yml'),
     'utf8'
   )
+  // The repository's own router for the metadata documents, to the test's auth server.
+  const authRouters = parse(
+    await readFile(join(import.meta.dirname, '../../../traefik/dynamic/auth.yml'), 'utf8')
+  ) as { http: { routers: Record<string, { rule: string; priority: number }> } }
+  const wellKnown = authRouters.http.routers['well-known']
+  if (!wellKnown) throw new Error('traefik/dynamic/auth.yml has no well-known router')
   const forwardAuth = shared.http.middlewares['mcp-auth']?.forwardAuth
   if (!forwardAuth) throw new Error('traefik/dynamic/middlewares.yml has no mcp-auth forwardAuth')
   forwardAuth.address = `http://host.testcontainers.internal:${targets.authPort}/verify`
@@ -44,6 +51,12 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
     http: {
       middlewares: shared.http.middlewares,
       routers: {
+        'well-known': {
+          rule: wellKnown.rule,
+          priority: wellKnown.priority,
+          entryPoints: ['web'],
+          service: 'auth',
+        },
         mcp: {
           rule: 'PathPrefix(`/`)',
           entryPoints: ['web'],
@@ -52,6 +65,11 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
         },
       },
       services: {
+        auth: {
+          loadBalancer: {
+            servers: [{ url: `http://host.testcontainers.internal:${targets.authPort}` }],
+          },
+        },
         upstream: {
           loadBalancer: {
             servers: [{ url: `http://host.testcontainers.internal:${targets.upstreamPort}` }],
