@@ -8,11 +8,8 @@ import type { Logger } from '../logger.ts'
 import { pendingGrantFamilies } from '../oauth/pending-grants.ts'
 import { keys } from '../store/keys.ts'
 import { parseRecord } from '../store/stored-record.ts'
-import {
-  type RefreshFamily,
-  type RefreshTokenLifetimes,
-  revokeRefreshFamily,
-} from '../tokens/refresh-tokens.ts'
+import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
+import type { RefreshFamily, RefreshTokenLifetimes } from '../tokens/refresh-tokens.ts'
 import { describeFamily, type FamilyListing } from '../tokens/token-families.ts'
 import { findCheckedUser } from '../users/checked-users.ts'
 

@@ -14,7 +14,7 @@ import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import { type Store, StoreFull } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
-import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
 
 /** Longer than a token request takes from reading the client to signing its access token. */
 const RACING_REQUEST_SECONDS = 60

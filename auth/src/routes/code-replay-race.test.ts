@@ -12,10 +12,10 @@ import {
 } from '../../../tests/support/oauth-flow.ts'
 import { tokenLifetimes } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
+import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
 import {
   findRefreshFamily,
   RefreshFamilyRevoked,
-  revokeRefreshFamily,
   startRefreshFamily,
 } from '../tokens/refresh-tokens.ts'
 

@@ -9,7 +9,8 @@ import { loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
-import { lookUpRefreshToken, startRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { lookUpRefreshToken } from '../tokens/refresh-token-lookup.ts'
+import { startRefreshFamily } from '../tokens/refresh-tokens.ts'
 
 /**
  * Revocation when Redis is full (`maxmemory`, `noeviction`): the markers are writes and are

@@ -8,7 +8,7 @@ import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
 import { revokeAccessToken } from '../oauth/revocation.ts'
-import { revokeRefreshFamily } from '../tokens/refresh-tokens.ts'
+import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
 

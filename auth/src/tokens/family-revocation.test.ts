@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import { keys } from '../store/keys.ts'
-import { revokeRefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
+import { revokeRefreshFamily } from './family-revocation.ts'
+import { startRefreshFamily } from './refresh-tokens.ts'
 
 /**
  * Whether a call revoked a family decides whether it is audited (and counted): exactly one of

@@ -5,7 +5,8 @@ import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import { rotateRefreshToken } from './refresh-rotation.ts'
 import { parseRefreshToken } from './refresh-token-format.ts'
-import { lookUpRefreshToken, type RefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
+import { lookUpRefreshToken } from './refresh-token-lookup.ts'
+import { type RefreshFamily, startRefreshFamily } from './refresh-tokens.ts'
 
 /**
  * Refresh tokens name their family, so a rotated one is recognised without a marker; tokens of

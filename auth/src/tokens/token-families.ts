@@ -4,11 +4,8 @@ import type { DeviceAuthorization } from '../device/device-authorization.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'
-import {
-  type RefreshFamily,
-  type RefreshTokenLifetimes,
-  revokeRefreshFamily,
-} from './refresh-tokens.ts'
+import { revokeRefreshFamily } from './family-revocation.ts'
+import type { RefreshFamily, RefreshTokenLifetimes } from './refresh-tokens.ts'
 
 /**
  * The operator's view of issued tokens: refresh token families (one per authorization, each with

@@ -2,7 +2,8 @@ import type { ClientRecord } from '../clients/client-registry.ts'
 import type { Store } from '../store/store.ts'
 import type { AccessTokenVerifier, VerifiedToken } from '../verify/token-verifier.ts'
 import type { ReuseGrace } from './refresh-successor.ts'
-import { findRefreshFamily, lookUpRefreshToken, type RefreshFamily } from './refresh-tokens.ts'
+import { lookUpRefreshToken } from './refresh-token-lookup.ts'
+import { findRefreshFamily, type RefreshFamily } from './refresh-tokens.ts'
 
 export type FoundToken =
   | { readonly kind: 'refresh_token'; readonly family: RefreshFamily }

@@ -9,8 +9,8 @@ import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
+import { revokeRefreshFamily } from '../family-revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
-import { revokeRefreshFamily } from '../refresh-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
 /** OAuth 2.1 §4.1.3 token request parameters (client authentication is already done). */

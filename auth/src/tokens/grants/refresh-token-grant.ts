@@ -9,13 +9,10 @@ import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
+import { revokeRefreshFamily } from '../family-revocation.ts'
 import { rotateRefreshToken } from '../refresh-rotation.ts'
-import {
-  findRefreshFamily,
-  lookUpRefreshToken,
-  type RefreshFamily,
-  revokeRefreshFamily,
-} from '../refresh-tokens.ts'
+import { lookUpRefreshToken } from '../refresh-token-lookup.ts'
+import { findRefreshFamily, type RefreshFamily } from '../refresh-tokens.ts'
 import { type TokenResponse, tokenResponse } from '../token-response.ts'
 
 /** OAuth 2.1 §4.3 refresh request parameters (client authentication is already done). */
