@@ -8,34 +8,33 @@ import { apiRoutes } from './fake-github/api-routes.ts'
 import { oauthRoutes } from './fake-github/oauth-routes.ts'
 import type { FakeRepository, FakeRepositoryInput } from './fake-github/repositories.ts'
 import { normalizeScopes } from './fake-github/scopes.ts'
-import {
-  FakeGitHubState,
-  type FakeGitHubToken,
-  type FakeGitHubUser,
-  type FakeGitHubUserInput,
-  type OrgRole,
-  type OrgState,
-  type TeamRole,
-  type TeamState,
-} from './fake-github/state.ts'
+import { FakeGitHubState } from './fake-github/state.ts'
+import type { FakeGitHubToken } from './fake-github/tokens.ts'
+import type {
+  FakeGitHubUser,
+  FakeGitHubUserInput,
+  OrgRole,
+  OrgState,
+  TeamRole,
+  TeamState,
+} from './fake-github/users.ts'
 
 export type {
   FakeIssue,
   FakeRepository,
   FakeRepositoryInput,
 } from './fake-github/repositories.ts'
+export type { FakeGitHubToken, RevokeReason } from './fake-github/tokens.ts'
+export { CODE_TTL_MS, TOKENS_PER_SCOPE_SET } from './fake-github/tokens.ts'
 export type {
   FakeGitHubEmail,
-  FakeGitHubToken,
   FakeGitHubUser,
   FakeGitHubUserInput,
   OrgRole,
   OrgState,
-  RevokeReason,
   TeamRole,
   TeamState,
-} from './fake-github/state.ts'
-export { CODE_TTL_MS, TOKENS_PER_SCOPE_SET } from './fake-github/state.ts'
+} from './fake-github/users.ts'
 
 export interface FakeGitHubOptions {
   /** The OAuth App's client id; default a random `Ov23li…` id. */

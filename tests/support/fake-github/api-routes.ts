@@ -4,7 +4,9 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { repoRoutes } from './repo-routes.ts'
 import { hasScope } from './scopes.ts'
-import type { FakeGitHubState, FakeGitHubToken, FakeGitHubUser } from './state.ts'
+import type { FakeGitHubState } from './state.ts'
+import type { FakeGitHubToken } from './tokens.ts'
+import type { FakeGitHubUser } from './users.ts'
 
 const DOCS = 'https://docs.github.com/rest'
 const API_VERSIONS = new Set(['2022-11-28', '2026-03-10'])

@@ -1,13 +1,8 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { redirectUriAllowed } from './redirect-uri.ts'
-import {
-  ACCESS_TTL_S,
-  type FakeGitHubState,
-  type FakeGitHubToken,
-  REFRESH_TTL_S,
-  type TokenError,
-} from './state.ts'
+import type { FakeGitHubState } from './state.ts'
+import { ACCESS_TTL_S, type FakeGitHubToken, REFRESH_TTL_S, type TokenError } from './tokens.ts'
 
 const AUTHORIZE_ERRORS_DOC =
   'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-authorization-request-errors'

@@ -1,7 +1,8 @@
 import type { Context, Hono } from 'hono'
 import type { FakeIssue, FakeRepositories, FakeRepository } from './repositories.ts'
 import { hasScope } from './scopes.ts'
-import type { FakeGitHubToken, FakeGitHubUser } from './state.ts'
+import type { FakeGitHubToken } from './tokens.ts'
+import type { FakeGitHubUser } from './users.ts'
 
 type Caller = { token: FakeGitHubToken; user: FakeGitHubUser }
 type Authenticate = (c: Context, accepted: string) => Caller | Response

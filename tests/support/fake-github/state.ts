@@ -1,91 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { FakeRepositories } from './repositories.ts'
 import { normalizeScopes } from './scopes.ts'
-
-export type OrgState = 'active' | 'pending'
-export type OrgRole = 'admin' | 'member' | 'billing_manager'
-
-export interface FakeGitHubEmail {
-  email: string
-  primary: boolean
-  verified: boolean
-  visibility: 'public' | 'private' | null
-}
-
-/** A user as given to `addUser`. */
-export interface FakeGitHubUserInput {
-  id: number
-  login: string
-  name?: string | null
-  /** The public e-mail shown on `/user` (GitHub shows `null` when none is public). */
-  email?: string | null
-  /** `/user/emails`; default: `email` (or `<login>@example.com`, private) as the verified primary. */
-  emails?: FakeGitHubEmail[]
-  orgs?: Record<string, OrgState | { state: OrgState; role: OrgRole }>
-  /** Team memberships by `org/team-slug`. */
-  teams?: Record<string, TeamState | { state: TeamState; role: TeamRole }>
-}
-
-export type TeamState = 'active' | 'pending'
-export type TeamRole = 'member' | 'maintainer'
-
-export interface FakeGitHubUser {
-  readonly id: number
-  readonly login: string
-  readonly name: string | null
-  readonly email: string | null
-  readonly emails: FakeGitHubEmail[]
-  /** Lower-cased org login → membership. */
-  readonly orgs: Map<string, { org: string; state: OrgState; role: OrgRole }>
-  /** Lower-cased `org/slug` → team membership. */
-  readonly teams: Map<string, { org: string; slug: string; state: TeamState; role: TeamRole }>
-}
-
-export type RevokeReason = 'user' | 'app' | 'token-limit'
-
-/** An access token the fake issued (`gho_…`), with its refresh token in expiring mode. */
-export interface FakeGitHubToken {
-  readonly token: string
-  readonly login: string
-  readonly scopes: readonly string[]
-  readonly issuedAt: number
-  /** `null` for GitHub's default non-expiring tokens. */
-  readonly expiresAt: number | null
-  readonly refreshToken: string | null
-  readonly refreshExpiresAt: number | null
-  /** Set once the refresh token was used (it rotates). */
-  refreshUsed: boolean
-  revoked: RevokeReason | null
-}
-
-interface PendingCode {
-  login: string
-  scopes: string[]
-  offline: boolean
-  redirectUri: string | null
-  challenge: string | null
-  issuedAt: number
-  used: boolean
-}
-
-export type TokenError =
-  | 'incorrect_client_credentials'
-  | 'redirect_uri_mismatch'
-  | 'bad_verification_code'
-  | 'bad_refresh_token'
-  | 'unsupported_grant_type'
-
-export const CODE_TTL_MS = 10 * 60_000
-export const ACCESS_TTL_S = 28_800
-export const REFRESH_TTL_S = 15_897_600
-/** GitHub keeps at most ten tokens per user, app and scope set; it revokes the oldest beyond. */
-export const TOKENS_PER_SCOPE_SET = 10
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-
-function randomBase62(length: number): string {
-  return [...randomBytes(length)].map((byte) => BASE62[byte % 62]).join('')
-}
+import {
+  ACCESS_TTL_S,
+  CODE_TTL_MS,
+  type FakeGitHubToken,
+  type PendingCode,
+  REFRESH_TTL_S,
+  type RevokeReason,
+  randomBase62,
+  TOKENS_PER_SCOPE_SET,
+  type TokenError,
+  verifierMatches,
+} from './tokens.ts'
+import type {
+  FakeGitHubUser,
+  FakeGitHubUserInput,
+  OrgRole,
+  OrgState,
+  TeamRole,
+  TeamState,
+} from './users.ts'
 
 /** The fake's mutable world: users, codes, tokens and the registered OAuth App. */
 export class FakeGitHubState {
@@ -308,9 +243,4 @@ export class FakeGitHubState {
       'x-ratelimit-resource': 'core',
     }
   }
-}
-
-function verifierMatches(verifier: string | undefined, challenge: string): boolean {
-  if (verifier === undefined || !/^[A-Za-z0-9\-._~]{43,128}$/.test(verifier)) return false
-  return createHash('sha256').update(verifier).digest('base64url') === challenge
 }
