@@ -49,6 +49,10 @@ export interface TestAuthServer {
 
 export const TEST_ISSUER = 'http://localhost:8080'
 
+/** The audit lines the server wrote so far (standard output), oldest first. */
+export const auditLines = (server: TestAuthServer) =>
+  server.logs.filter((line) => line.audit === true)
+
 /** What a forward-auth proxy sends `/verify` for a POST to the echo service of `TEST_ISSUER`. */
 export const ECHO_FORWARDED_HEADERS = {
   'X-Forwarded-Proto': 'http',

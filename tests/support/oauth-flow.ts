@@ -14,6 +14,8 @@ export interface FlowFixture {
 
 export const ALICE = { id: 1001, login: 'alice', name: 'Alice Liddell', email: 'alice@example.com' }
 export const MALLORY = { id: 6666, login: 'mallory', name: 'Mallory', email: 'mallory@example.com' }
+/** ALICE as the audit trail names her. */
+export const ALICE_AUDITED = { user_id: String(ALICE.id), login: ALICE.login }
 
 export async function startFlowGitHub(): Promise<FakeGitHub> {
   return startFakeGitHub({ callbackUrl: `${TEST_ISSUER}/callback`, users: [ALICE, MALLORY] })
