@@ -132,7 +132,7 @@ export interface FakeGitHub {
   close(): Promise<void>
 }
 
-/** Starts a fake GitHub (OAuth App host + REST API) on loopback; see tests/support/fake-github.test.ts. */
+/** Starts a fake GitHub (OAuth App host + REST API) on loopback; see tests/support/fake-github-*.test.ts. */
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const state = new FakeGitHubState({
     clientId: options.clientId ?? `Ov23li${randomBytes(7).toString('hex')}`,
