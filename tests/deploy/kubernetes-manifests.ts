@@ -112,3 +112,28 @@ export function bytes(quantity: string): number {
   const power = { '': 0, k: 1, m: 2, g: 3 }[unit] ?? 0
   return Number(match[1]) * 1024 ** power
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: container specs are read field by field
+export type Container = any
+export const podSpec = (workload: K8sObject | undefined) => workload?.spec?.template?.spec
+export const containerOf = (workload: K8sObject | undefined): Container =>
+  podSpec(workload)?.containers[0]
+/** A container's environment: its env values and the ConfigMaps it reads whole. */
+export function environment(objects: K8sObject[], container: Container): Record<string, string> {
+  const fromConfigMaps = (container.envFrom ?? []).map(
+    (source: { configMapRef: { name: string } }) =>
+      find(objects, 'ConfigMap', source.configMapRef.name)?.data ?? {}
+  )
+  const direct = Object.fromEntries(
+    (container.env ?? []).map((variable: { name: string; value?: string }) => [
+      variable.name,
+      variable.value ?? '<from a reference>',
+    ])
+  )
+  return Object.assign({}, ...fromConfigMaps, direct)
+}
+
+/** The Secret key a container's variable reads, if it reads one. */
+export const secretKeyOf = (container: Container, name: string) =>
+  container.env?.find((variable: { name: string }) => variable.name === name)?.valueFrom
+    ?.secretKeyRef
