@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describe } from 'vitest'
+import { describe, it } from 'vitest'
 import { parse } from 'yaml'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
 import { parseDockerfile } from './dockerfile.ts'
@@ -104,8 +104,13 @@ export function checkEachDeployment(check: (deployment: Deployment) => void): vo
     describe('as written', () => check(deploymentOf(baseObjects())))
   })
   describe('kubernetes/overlays/example', () => {
-    describe.skipIf(!kubectlAvailable)('as kubectl kustomize renders it', () =>
-      check(deploymentOf(kubectlAvailable ? render('overlays/example') : []))
-    )
+    // A skipped block's tests are still declared: without kubectl there is nothing to declare
+    // them over, so one skipped test says why.
+    if (kubectlAvailable) {
+      describe('as kubectl kustomize renders it', () =>
+        check(deploymentOf(render('overlays/example'))))
+    } else {
+      it.skip('as kubectl kustomize renders it (needs kubectl)', () => {})
+    }
   })
 }
