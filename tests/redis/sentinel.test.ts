@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { admin } from '../support/admin-cli.ts'
 import type { FakeGitHub } from '../support/fake-github.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import {
@@ -158,4 +159,12 @@ describe('Redis Sentinel failover under load', () => {
       expect(read.status, uri).toBe(200)
     }
   }, 90_000)
+
+  it('runs the admin CLI on the Sentinels, which then exits', async () => {
+    // Closing only the data connection left the Sentinel client's failover watch open: the CLI
+    // printed its answer and never exited (a nightly backup job would pile up).
+    const counted = await admin(['--json', 'clients', 'count'], { REDIS_URL: redis.url }, 20_000)
+    expect(counted.code, counted.stderr).toBe(0)
+    expect(JSON.parse(counted.stdout)).toMatchObject({ total: expect.any(Number) })
+  }, 30_000)
 })

@@ -1,12 +1,20 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 
-/** The admin CLI as an operator runs it, with only the environment given. */
-export async function admin(args: readonly string[], env: Record<string, string> = {}) {
+/**
+ * The admin CLI as an operator runs it, with only the environment given. One still running after
+ * `timeoutMs` is killed: its exit code is then null.
+ */
+export async function admin(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000
+) {
   const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
     cwd: new URL('../../', import.meta.url).pathname,
     env: { PATH: process.env.PATH ?? '', ...env },
   })
+  const stuck = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => {
@@ -15,6 +23,7 @@ export async function admin(args: readonly string[], env: Record<string, string>
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk
   })
-  const [code] = (await once(child, 'exit')) as [number]
+  const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(stuck)
   return { code, stdout, stderr }
 }

@@ -171,6 +171,12 @@ function silenceWatch(
   }
 }
 
+/**
+ * `QUIT` lets the replies already asked for arrive; `disconnect()` then ends what a connector
+ * keeps beside the data connection, which `QUIT` leaves open: a Sentinel client's failover watch
+ * (its subscriptions to every Sentinel) would otherwise keep the process alive for ever.
+ */
 async function closeConnection(connection: Redis | Cluster): Promise<void> {
-  await connection.quit().catch(() => connection.disconnect())
+  await connection.quit().catch(() => {})
+  connection.disconnect()
 }
