@@ -27,16 +27,19 @@ checkEachDeployment((deployment) => {
       expect(find(objects, 'Middleware', name)?.spec, name).toEqual(traefikMiddlewares[name])
   })
 
-  it('routes the auth host and /.well-known/ as traefik/dynamic/auth.yml does', () => {
+  it('routes the auth host as traefik/dynamic/auth.yml does, and /.well-known/ on no other host', () => {
     const routes = find(objects, 'IngressRoute', 'auth')?.spec.routes
-    expect(routes.map((route: { match: string }) => route.match)).toEqual(
-      ['auth', 'well-known'].map((router) => composeRule(router, domain))
-    )
+    // Compose's Traefik serves the gateway alone and routes `/.well-known/` on any host; a
+    // cluster's Traefik serves other sites too, so each service host routes its own (below).
+    expect(routes.map((route: { match: string }) => route.match)).toEqual([
+      composeRule('auth', domain),
+    ])
     for (const route of routes)
       expect(route.services).toEqual([{ name: 'auth', port: servicePort(authService, 'http') }])
-    expect(routes.map((route: Router) => route.priority)).toEqual(
-      ['auth', 'well-known'].map((router) => traefikRouters[router]?.priority)
-    )
+    expect(routes.map((route: Router) => route.priority)).toEqual([traefikRouters.auth?.priority])
+    for (const ingress of ofKind(objects, 'IngressRoute')) {
+      for (const route of ingress.spec.routes) expect(route.match).toMatch(/^Host\(`/)
+    }
   })
 
   it('names only Middlewares and Services that exist (bridge-secret: from its template)', () => {
@@ -58,8 +61,13 @@ checkEachDeployment((deployment) => {
     it(`routes ${service.name}.<domain> as traefik/dynamic/services.yml does`, () => {
       const routes = find(objects, 'IngressRoute', name)?.spec.routes
       const routers = [name, `${name}-health`, `${name}-oauth-fallbacks`]
+      // The fallbacks to auth also take the host's `/.well-known/` (compose: its well-known router).
+      const wellKnownToo = (rule = '') => rule.replace(/\)\)$/, ') || PathPrefix(`/.well-known/`))')
       expect(routes.map((route: { match: string }) => route.match)).toEqual(
-        routers.map((router) => composeRule(router, domain))
+        routers.map((router, i) => {
+          const rule = composeRule(router, domain)
+          return i === 2 ? wellKnownToo(rule) : rule
+        })
       )
       routers.forEach((router, i) => {
         const route = routes[i]

@@ -61,7 +61,7 @@ checkEachDeployment((deployment) => {
     }
   })
 
-  it('probes /health (liveness) and /ready (readiness) on the port the process listens on', () => {
+  it('probes /health (liveness) and readiness on the port the process listens on', () => {
     for (const workload of [
       auth,
       ...enabledServices.map((s) => find(objects, 'StatefulSet', `mcp-${s.name}`)),
@@ -70,7 +70,9 @@ checkEachDeployment((deployment) => {
       const port = (name: string) =>
         container.ports.find((p: { name: string }) => p.name === name)?.containerPort
       expect(container.livenessProbe.httpGet.path).toBe('/health')
-      expect(container.readinessProbe.httpGet.path).toBe('/ready')
+      // auth's `/ready` also asks Redis, which every replica shares: a Redis outage would empty
+      // the Service, and Traefik would answer for the replicas (500 at forward-auth).
+      expect(container.readinessProbe.httpGet.path).toBe(workload === auth ? '/health' : '/ready')
       expect(String(port(container.readinessProbe.httpGet.port))).toBe(
         environment(objects, container).PORT
       )
@@ -102,7 +104,8 @@ checkEachDeployment((deployment) => {
       const value = (name: string) => Number(env[name] ?? setting(name))
       const [delay, timeout] = [value('SHUTDOWN_DELAY'), value('SHUTDOWN_TIMEOUT')]
       const probe = containerOf(workload).readinessProbe
-      // Traefik hears of the 503 within SHUTDOWN_DELAY, and the kubelet waits for the rest.
+      // Traefik hears of the stop within SHUTDOWN_DELAY (a bridge's `/ready` 503; auth's pod
+      // leaving the Service as it is deleted), and the kubelet waits for the rest.
       expect(probe.periodSeconds * probe.failureThreshold).toBeLessThan(delay)
       expect(podSpec(workload).terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
         delay + timeout + 5
