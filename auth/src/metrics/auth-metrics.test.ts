@@ -173,6 +173,33 @@ describe('GET /metrics on the internal port', () => {
     expect(pings(after) - pings(before)).toBe(1)
   })
 
+  it('exports the counters alerts watch at 0 from the start, so the first event is an increase', async () => {
+    const fresh = await createTestAuthServer({ INTERNAL_API_SECRET: SECRET, METRICS_TOKEN })
+    try {
+      const started = await samples(fresh)
+      const series = (name: string, labels: Record<string, string>) =>
+        started.filter(
+          (s) => s.name === name && Object.entries(labels).every(([key, v]) => s.labels[key] === v)
+        )
+      for (const [name, labels] of [
+        ['auth_reuse_detected_total', { credential: 'refresh_token' }],
+        ['auth_reuse_detected_total', { credential: 'authorization_code' }],
+        ['auth_tokens_revoked_total', { token_type: 'refresh_token' }],
+        ['auth_tokens_issued_total', { grant_type: 'authorization_code' }],
+        ['auth_sign_ins_refused_total', { reason: 'not_allowed' }],
+        ['auth_store_errors_total', { operation: 'get' }],
+        ['auth_store_errors_total', { operation: 'scan' }],
+      ] as const) {
+        expect(
+          series(name, labels).map((s) => s.value),
+          `${name} ${JSON.stringify(labels)}`
+        ).toEqual([0])
+      }
+    } finally {
+      await fresh.close()
+    }
+  })
+
   it("keeps each server's metrics apart: two in one process never share a registry", async () => {
     const other = await createTestAuthServer({ INTERNAL_API_SECRET: SECRET, METRICS_TOKEN })
     try {

@@ -36,7 +36,7 @@ export interface AuthMetrics {
 export function createAuthMetrics(): AuthMetrics {
   const registry = new Registry()
   const registers = [registry]
-  return {
+  const metrics: AuthMetrics = {
     registry,
     requests: new Counter({
       name: 'auth_http_requests_total',
@@ -112,4 +112,20 @@ export function createAuthMetrics(): AuthMetrics {
     }),
     gauge: (name, help, read) => callbackGauge(registry, name, help, read),
   }
+  // A series that first appears at 1 is no increase to `increase()` or `rate()`: the first reuse
+  // after a start would raise no alert. The values known in advance start at 0.
+  zeroed(metrics.reuseDetected, 'credential', ['refresh_token', 'authorization_code'])
+  zeroed(metrics.tokensRevoked, 'token_type', ['access_token', 'refresh_token'])
+  zeroed(metrics.tokensIssued, 'grant_type', ['authorization_code', 'device_code'])
+  zeroed(metrics.signInsRefused, 'reason', ['not_allowed'])
+  zeroed(metrics.refreshesRefused, 'reason', ['not_allowed'])
+  return metrics
+}
+
+function zeroed<Label extends string>(
+  counter: Counter<Label>,
+  label: Label,
+  values: readonly string[]
+): void {
+  for (const value of values) counter.inc({ [label]: value } as Record<Label, string>, 0)
 }

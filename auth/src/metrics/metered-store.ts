@@ -34,6 +34,7 @@ const OPERATIONS = Object.keys(EVERY_OPERATION) as Operation[]
  * from `StoreUnavailable`. The per-operation series are made once, not looked up per call.
  */
 export function meteredStore(store: Store, metrics: AuthMetrics): Store {
+  metrics.storeErrors.inc({ operation: 'scan' }, 0)
   const metered: Partial<Record<keyof Store, unknown>> = {
     scan: (prefix: string) => meteredScan(store, prefix, metrics),
     close: () => store.close(),
@@ -41,6 +42,7 @@ export function meteredStore(store: Store, metrics: AuthMetrics): Store {
   for (const operation of OPERATIONS) {
     const duration = metrics.storeOperations.labels(operation)
     const errors = metrics.storeErrors.labels(operation)
+    errors.inc(0)
     const call = (store[operation] as (...args: unknown[]) => Promise<unknown>).bind(store)
     metered[operation] = async (...args: unknown[]) => {
       const started = performance.now()
