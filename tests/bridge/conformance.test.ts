@@ -27,10 +27,10 @@ const baseline = fileURLToPath(new URL('./conformance-baseline.yml', import.meta
  */
 const bridgeGaps: Exceptions = {
   'server-sse-polling': {
-    checks: ['server-sse-priming-event', 'server-sse-retry-field'],
+    checks: ['server-sse-retry-field'],
     reason:
-      'SSE resumability (pending in the suite, not scored): the bridge sends no retry field ' +
-      'and closes no stream to be resumed (a stdio child cannot ask it to)',
+      'SSE resumability (pending in the suite, not scored): the bridge sends a priming event ' +
+      'but no retry field, and closes no stream to be resumed (a stdio child cannot ask it to)',
   },
 }
 

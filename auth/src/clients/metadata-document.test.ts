@@ -68,6 +68,7 @@ describe('which addresses a metadata document may be fetched from', () => {
     '64:ff9b::a00:1',
     '2002:a00:1::1',
     '2001:db8::1',
+    '3fff::1',
     'ff02::1',
     'not an address',
   ])('refuses %s', (address) => {
