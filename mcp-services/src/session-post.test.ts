@@ -73,6 +73,21 @@ describe('session-era batches', () => {
     })
     expect(bridge.bridge.sessionCount()).toBe(sessions)
   })
+
+  it('answers JSON that is no JSON-RPC message as an invalid request, not a parse error', async () => {
+    for (const version of ['2025-03-26', '2025-11-25']) {
+      const session = await openRawSession(bridge.url, 'alice', { protocolVersion: version })
+      for (const body of [{ foo: 1 }, 42, 'text', [{ foo: 1 }], { jsonrpc: '1.0', id: 1 }]) {
+        const refused = await fetch(bridge.url, {
+          method: 'POST',
+          headers: session.headers,
+          body: JSON.stringify(body),
+        })
+        expect(refused.status, JSON.stringify(body)).toBe(400)
+        expect(await refused.json()).toMatchObject({ error: { code: -32600 } })
+      }
+    }
+  })
 })
 
 describe('a session whose MCP server has not answered initialize yet', () => {

@@ -46,5 +46,27 @@ export async function readSessionPost(
       }
     }
   }
+  const messages: unknown[] = Array.isArray(body.parsed) ? body.parsed : [body.parsed]
+  // JSON that is no JSON-RPC message is an invalid request, not a parse error (the transport's
+  // answer, -32700, would say the JSON itself was broken).
+  if (!messages.every(isJsonRpcShaped)) {
+    return {
+      refusal: jsonRpcErrorResponse(
+        400,
+        INVALID_REQUEST,
+        'Invalid Request: the body is JSON but not a JSON-RPC 2.0 message'
+      ),
+    }
+  }
   return { parsed: body.parsed }
+}
+
+/** An object that says it is JSON-RPC 2.0; the transport checks the rest of its shape. */
+function isJsonRpcShaped(message: unknown): boolean {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    !Array.isArray(message) &&
+    (message as { jsonrpc?: unknown }).jsonrpc === '2.0'
+  )
 }
