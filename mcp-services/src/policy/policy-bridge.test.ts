@@ -238,3 +238,40 @@ describe('policy answers on the wire', () => {
     expect(json).toMatchObject({ id: 12, error: { code: -32602, data: { tool: 'whoami' } } })
   })
 })
+
+describe('a refused call sent without an id (as a notification)', () => {
+  const minimal: ServiceDefinition = {
+    ...(findService('echo') as ServiceDefinition),
+    name: 'minimal',
+    launch: { kind: 'module', path: './testing/minimal-server.ts' },
+    passIdentity: false,
+    policy: parsePolicy({
+      services: { minimal: { tools: { pid: { allow: { teams: [TEAM] } } } } },
+    }).services.minimal as ServicePolicy,
+  }
+
+  it('is not passed on to the MCP server', async () => {
+    const bridge = await startTestBridge(minimal, {}, { userDirectory: new OneTeamDirectory() })
+    try {
+      const session = await openRawSession(bridge.url, NON_MEMBER)
+      const sent = await session.post({
+        jsonrpc: '2.0',
+        method: 'tools/call',
+        params: { name: 'pid', arguments: {} },
+      })
+      expect(sent.status).toBe(202)
+      const heard = await session.post({
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'tools/call',
+        params: { name: 'heard', arguments: {} },
+      })
+      const text = (await heard.text()).match(/"text":"(\[.*?\])"/)?.[1] ?? ''
+      const methods = JSON.parse(text.replaceAll('\\"', '"')) as string[]
+      expect(methods).toContain('notifications/initialized')
+      expect(methods).not.toContain('tools/call')
+    } finally {
+      await bridge.close()
+    }
+  })
+})

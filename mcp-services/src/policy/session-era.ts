@@ -23,15 +23,19 @@ export async function screenedSessionPost(
 ): Promise<Response> {
   const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
   const refusals = new Map<RequestId, object>()
+  // A refused call sent without an id (as a notification) gets no answer, but is not run either:
+  // a server other than the SDK's might run it all the same.
+  let refusedUnanswered = false
   for (const message of messages) {
     const decision = gate.decide(message, subject, identity)
     const id = requestIdOf(message)
     if (decision.kind === 'step-up') return gate.stepUp(request, identity, decision, id ?? null)
-    if (decision.kind === 'refused' && id !== undefined) {
-      refusals.set(id, gate.refusalError(decision))
+    if (decision.kind === 'refused') {
+      if (id === undefined) refusedUnanswered = true
+      else refusals.set(id, gate.refusalError(decision))
     }
   }
-  if (refusals.size > 0) return refused(parsed, refusals)
+  if (refusals.size > 0 || refusedUnanswered) return refused(parsed, refusals)
   const lists = messages
     .filter((message) => methodOf(message) === 'tools/list')
     .map(requestIdOf)
@@ -40,10 +44,15 @@ export async function screenedSessionPost(
   return session.handle(request, parsed)
 }
 
-/** The answer to a POST with refused calls: their errors, and for the rest of a batch, one too. */
+/**
+ * The answer to a POST with refused calls: their errors, and for the rest of a batch, one too;
+ * with nothing to answer (notifications only), 202 as for notifications taken.
+ */
 function refused(parsed: unknown, refusals: Map<RequestId, object>): Response {
   if (!Array.isArray(parsed)) {
-    const [id, error] = [...refusals][0] as [RequestId, object]
+    const first = [...refusals][0]
+    if (!first) return new Response(null, { status: 202 })
+    const [id, error] = first
     return Response.json({ jsonrpc: '2.0', id, error })
   }
   const answers = parsed
@@ -57,7 +66,7 @@ function refused(parsed: unknown, refusals: Map<RequestId, object>): Response {
         message: 'Not run: the batch holds a refused tool call',
       },
     }))
-  return Response.json(answers)
+  return answers.length > 0 ? Response.json(answers) : new Response(null, { status: 202 })
 }
 
 function requestIdOf(message: unknown): RequestId | undefined {
