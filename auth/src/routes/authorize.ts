@@ -30,6 +30,12 @@ import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
 import { recheckSessionUser } from '../sessions/session-user.ts'
 
+/** Redirect pages known to pass the code on to a local program that the request's `state` names. */
+const RELAYS_TO_THIS_COMPUTER = new Set([
+  'https://vscode.dev/redirect',
+  'https://insiders.vscode.dev/redirect',
+])
+
 /**
  * Whether a remembered consent may stand for this request, or the user is asked again. RFC 8252
  * §8.6: a remembered approval is used only when the client's identity can be assured. A public
@@ -39,9 +45,12 @@ import { recheckSessionUser } from '../sessions/session-user.ts'
  * verifier (the MCP specification's localhost impersonation). A metadata document is public
  * likewise, and one may name https redirects on any site: only a redirect back to the host that
  * published it rides on a remembered consent. A registered client's https redirect is its own,
- * and a confidential client proves itself at the token endpoint.
+ * and a confidential client proves itself at the token endpoint. An https page that relays the
+ * code on to a program on this computer (VS Code's, to the app or port its `state` names) returns
+ * to this computer all the same, for any client.
  */
 function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
+  if (RELAYS_TO_THIS_COMPUTER.has(redirectUri)) return true
   if (isMetadataDocumentClient(client)) {
     return redirectPlace(client.client_id, redirectUri) !== 'same'
   }

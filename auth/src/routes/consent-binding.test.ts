@@ -71,6 +71,12 @@ describe('remembered consent and what a sign-in leaves behind', () => {
       'http://127.0.0.1:6666/callback',
     ],
     ['an app-scheme redirect', 'com.example.app:/callback', 'com.example.app:/callback'],
+    // The page passes the code on to whatever local port or app the request's state names.
+    [
+      'an https page relaying to this computer',
+      'https://vscode.dev/redirect',
+      'https://vscode.dev/redirect',
+    ],
   ])(
     'asks a public client with %s every time, approved before or not',
     async (_, registered, sent) => {
