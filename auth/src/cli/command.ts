@@ -22,7 +22,7 @@ export interface Subcommand<C> {
   run(context: C, args: readonly string[]): Promise<CommandResult>
 }
 
-export const USAGE_HEADING = 'usage: npm run admin -- [--json]'
+export const USAGE_HEADING = 'usage: npm run admin -- [--json] <command>, one of:'
 
 /** Where the descriptions start; a longer form puts its description on the next line. */
 const COLUMN = 37
