@@ -14,3 +14,4 @@ export {
   parseBridgeConfig,
 } from './config.ts'
 export { createLogger } from './logger.ts'
+export { hostAndOriginCheck } from './request-guard.ts'

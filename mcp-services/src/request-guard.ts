@@ -24,19 +24,7 @@ export interface RequestGuardOptions {
  * `Mcp-Session-Id` exposed.
  */
 export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] {
-  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
-  const guard: MiddlewareHandler = async (c, next) => {
-    const host = c.req.header('host') ?? ''
-    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
-      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
-    }
-    const origin = c.req.header('origin')
-    if (origin !== undefined && !originAllowed(origin, c, publicUrl, options.allowedOrigins)) {
-      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Origin not allowed: ${origin}`)
-    }
-    await next()
-    return undefined
-  }
+  const guard = hostAndOriginCheck(options)
   // Built per preflight: the `Mcp-Param-*` names a client mirrors a tool's parameters into
   // (SEP-2243) depend on the tool, so the ones asked for are allowed beside the fixed list.
   const preflight = (c: Context, next: () => Promise<void>) =>
@@ -54,6 +42,23 @@ export function requestGuard(options: RequestGuardOptions): MiddlewareHandler[] 
     return undefined
   }
   return [guard, corsHeaders]
+}
+
+/** The refusals of {@link requestGuard} without its CORS headers: 403 for a Host or Origin not allowed. */
+export function hostAndOriginCheck(options: RequestGuardOptions): MiddlewareHandler {
+  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
+  return async (c, next) => {
+    const host = c.req.header('host') ?? ''
+    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
+    }
+    const origin = c.req.header('origin')
+    if (origin !== undefined && !originAllowed(origin, c, publicUrl, options.allowedOrigins)) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Origin not allowed: ${origin}`)
+    }
+    await next()
+    return undefined
+  }
 }
 
 const EXPOSED_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate'] as const

@@ -32,6 +32,24 @@ describe('standalone gateway: OAuth in front of a bridged MCP service', () => {
     )
   })
 
+  it('refuses a page of a foreign origin with 403 before asking for a token (DNS rebinding)', async () => {
+    const post = (origin: string) =>
+      fetch(`${gateway.url}/echo/mcp`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json, text/event-stream',
+          Origin: origin,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
+      })
+    const foreign = await post('https://evil.example')
+    expect(foreign.status).toBe(403)
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    // The gateway's own origin is told to sign in, as any client is.
+    expect((await post(new URL(gateway.url).origin)).status).toBe(401)
+  })
+
   it('connects the SDK client through OAuth and calls whoami with the injected identity', async () => {
     const resource = new URL(`${gateway.url}/echo/mcp`)
     const provider = new HeadlessOAuthProvider({ redirectUrl: 'http://127.0.0.1:43124/callback' })

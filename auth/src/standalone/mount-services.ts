@@ -6,6 +6,7 @@ import {
   childUserAdvice,
   createBridge,
   createChildUsers,
+  hostAndOriginCheck,
 } from '../../../mcp-services/src/index.ts'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
@@ -54,8 +55,15 @@ export function mountServices(
       resource: protectedResource.resource,
       childUsers,
     })
+    // The bridge's Host and Origin check first: a page of a foreign origin is refused (403) as the
+    // transport requires, whether or not it sent a token, rather than told to sign in (401).
+    const hostAndOrigin = hostAndOriginCheck({
+      allowedHosts: bridgeConfig.allowedHosts,
+      allowedOrigins: bridgeConfig.allowedOrigins,
+      publicUrl: protectedResource.resource,
+    })
     // Hono's `/x/*` also matches `/x` itself: one registration covers both.
-    app.use(`${path}/*`, guard)
+    app.use(`${path}/*`, hostAndOrigin, guard)
     // As behind Traefik: a service's `/health` is its public liveness (uptime monitors,
     // `check-health`); its `/ready` is for a proxy beside it, and here the gateway's own `/ready`
     // answers for the process. (A service at the root, `/mcp`, shares the gateway's.)
