@@ -189,6 +189,7 @@ describe('GET /metrics on the internal port', () => {
         ['auth_sign_ins_refused_total', { reason: 'not_allowed' }],
         ['auth_store_errors_total', { operation: 'get' }],
         ['auth_store_errors_total', { operation: 'scan' }],
+        ['auth_audit_stream_failures_total', {}],
       ] as const) {
         expect(
           series(name, labels).map((s) => s.value),

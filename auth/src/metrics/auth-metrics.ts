@@ -1,5 +1,4 @@
 import { Counter, Histogram, Registry } from 'prom-client'
-import { callbackGauge } from '../../../mcp-services/src/process-metrics.ts'
 
 /**
  * Seconds, fine below a millisecond: `/verify` answers a cached token in tens of microseconds, a
@@ -29,8 +28,8 @@ export interface AuthMetrics {
   readonly refreshesRefused: Counter<'reason'>
   readonly storeOperations: Histogram<'operation'>
   readonly storeErrors: Counter<'operation'>
-  /** Reads a live value at each scrape (e.g. the audit stream's failures). */
-  gauge(name: string, help: string, read: () => number): void
+  /** A counter the code keeps itself (e.g. the audit stream's failures), read at each scrape. */
+  keptCounter(name: string, help: string, read: () => number): void
 }
 
 export function createAuthMetrics(): AuthMetrics {
@@ -110,7 +109,17 @@ export function createAuthMetrics(): AuthMetrics {
       labelNames: ['operation'],
       registers,
     }),
-    gauge: (name, help, read) => callbackGauge(registry, name, help, read),
+    keptCounter: (name, help, read) => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset()
+          this.inc(read())
+        },
+      })
+    },
   }
   // A series that first appears at 1 is no increase to `increase()` or `rate()`: the first reuse
   // after a start would raise no alert. The values known in advance start at 0.

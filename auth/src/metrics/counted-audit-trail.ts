@@ -6,8 +6,8 @@ import type { AuthMetrics } from './auth-metrics.ts'
  * place it happens, and its metric moves from that same place, so the two never disagree.
  */
 export function countedAuditTrail(trail: CountingAuditTrail, metrics: AuthMetrics): AuditTrail {
-  metrics.gauge(
-    'auth_audit_stream_failures',
+  metrics.keptCounter(
+    'auth_audit_stream_failures_total',
     'Audit events the store stream could not keep since start (they are on standard output)',
     trail.streamFailures
   )
