@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseExposition, sampleValue } from '../../tests/support/prometheus-text.ts'
-import { metricsApp } from './bridge-metrics.ts'
+import { createBridgeMetrics, metricsApp } from './bridge-metrics.ts'
 import { parseBridgeConfig } from './config.ts'
 import {
   connectClient,
@@ -39,6 +39,33 @@ describe('the bridge metrics (METRICS_PORT, bearer METRICS_TOKEN)', () => {
       const response = await scrape(token)
       expect(response.status).toBe(401)
       expect(await response.json()).toMatchObject({ error: 'invalid_token' })
+    }
+  })
+
+  it('exports the child counters alerts watch at 0 before any child', async () => {
+    const fresh = createBridgeMetrics('fresh')
+    const text = await fresh.registry.metrics()
+    const started = parseExposition(text)
+    for (const era of ['session', 'stateless']) {
+      for (const cause of ['closed', 'exited']) {
+        const exits = started.filter(
+          (s) =>
+            s.name === 'bridge_child_exits_total' &&
+            s.labels.era === era &&
+            s.labels.cause === cause
+        )
+        expect(
+          exits.map((s) => s.value),
+          `${era} ${cause}`
+        ).toEqual([0])
+      }
+      const refused = started.filter(
+        (s) => s.name === 'bridge_child_starts_refused_total' && s.labels.era === era
+      )
+      expect(
+        refused.map((s) => s.value),
+        era
+      ).toEqual([0])
     }
   })
 

@@ -6,7 +6,8 @@ import { isModernVersion } from './modern-protocol.ts'
 import { callbackGauge } from './process-metrics.ts'
 
 /** Which protocol era a child or request belongs to (docs/mcp-services.md, "Protocol eras"). */
-export type Era = 'session' | 'stateless'
+const ERAS = ['session', 'stateless'] as const
+export type Era = (typeof ERAS)[number]
 
 /**
  * One bridge's Prometheus metrics (docs/metrics.md), in a registry of its own: several bridges in
@@ -28,7 +29,7 @@ export function createBridgeMetrics(service: string): BridgeMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ service })
   const registers = [registry]
-  return {
+  const metrics: BridgeMetrics = {
     registry,
     requests: new Counter({
       name: 'bridge_requests_total',
@@ -63,6 +64,14 @@ export function createBridgeMetrics(service: string): BridgeMetrics {
     }),
     gauge: (name, help, read) => callbackGauge(registry, name, help, read),
   }
+  // A series that first appears at 1 is no increase to `increase()`: the first crash after a start
+  // would raise no alert. Every era and cause starts at 0.
+  for (const era of ERAS) {
+    metrics.childStarts.inc({ era }, 0)
+    metrics.childStartsRefused.inc({ era }, 0)
+    for (const cause of ['closed', 'exited']) metrics.childExits.inc({ era, cause }, 0)
+  }
+  return metrics
 }
 
 /**
