@@ -77,7 +77,17 @@ describe('session-era batches', () => {
   it('answers JSON that is no JSON-RPC message as an invalid request, not a parse error', async () => {
     for (const version of ['2025-03-26', '2025-11-25']) {
       const session = await openRawSession(bridge.url, 'alice', { protocolVersion: version })
-      for (const body of [{ foo: 1 }, 42, 'text', [{ foo: 1 }], { jsonrpc: '1.0', id: 1 }]) {
+      for (const body of [
+        { foo: 1 },
+        42,
+        'text',
+        [{ foo: 1 }],
+        { jsonrpc: '1.0', id: 1 },
+        { jsonrpc: '2.0' },
+        { jsonrpc: '2.0', id: 3, method: 5 },
+        { jsonrpc: '2.0', id: {}, method: 'ping' },
+        [{ jsonrpc: '2.0', id: 2, method: 'ping' }, { jsonrpc: '2.0' }],
+      ]) {
         const refused = await fetch(bridge.url, {
           method: 'POST',
           headers: session.headers,

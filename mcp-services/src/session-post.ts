@@ -1,3 +1,4 @@
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
 import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
 import { isRevisionShaped } from './modern-protocol.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
@@ -48,8 +49,9 @@ export async function readSessionPost(
   }
   const messages: unknown[] = Array.isArray(body.parsed) ? body.parsed : [body.parsed]
   // JSON that is no JSON-RPC message is an invalid request, not a parse error (the transport's
-  // answer, -32700, would say the JSON itself was broken).
-  if (!messages.every(isJsonRpcShaped)) {
+  // answer, -32700, would say the JSON itself was broken). Judged by the transport's own schema,
+  // so what passes here is what it takes.
+  if (!messages.every((message) => JSONRPCMessageSchema.safeParse(message).success)) {
     return {
       refusal: jsonRpcErrorResponse(
         400,
@@ -59,14 +61,4 @@ export async function readSessionPost(
     }
   }
   return { parsed: body.parsed }
-}
-
-/** An object that says it is JSON-RPC 2.0; the transport checks the rest of its shape. */
-function isJsonRpcShaped(message: unknown): boolean {
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    !Array.isArray(message) &&
-    (message as { jsonrpc?: unknown }).jsonrpc === '2.0'
-  )
 }
