@@ -24,8 +24,10 @@ export class HeadlessBrowser {
   async open(url: string, stopAt: string, init: RequestInit = {}): Promise<Page> {
     let current = url
     let request = init
+    // Compared as a browser holds URLs (`HOST:443` is `host`), as `current` is below.
+    const stop = URL.canParse(stopAt) ? new URL(stopAt).href : stopAt
     for (let hop = 0; hop < 15; hop++) {
-      if (hop > 0 && current.startsWith(stopAt)) {
+      if (hop > 0 && current.startsWith(stop)) {
         return { url: current, response: new Response(null, { status: 200 }), body: '' }
       }
       const target = new URL(current)

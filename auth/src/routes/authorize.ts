@@ -30,11 +30,20 @@ import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
 import { recheckSessionUser } from '../sessions/session-user.ts'
 
-/** Redirect pages known to pass the code on to a local program that the request's `state` names. */
+/**
+ * Redirect pages known to pass the code on to a local program that the request's `state` names,
+ * as origin and path: a registered redirect is matched exactly, so every spelling a client may
+ * register (`VSCODE.dev`, `:443`, a query, a trailing slash) is compared in this form.
+ */
 const RELAYS_TO_THIS_COMPUTER = new Set([
   'https://vscode.dev/redirect',
   'https://insiders.vscode.dev/redirect',
 ])
+
+function relaysToThisComputer(redirectUri: string): boolean {
+  const url = new URL(redirectUri)
+  return RELAYS_TO_THIS_COMPUTER.has(`${url.origin}${url.pathname.replace(/\/+$/, '')}`)
+}
 
 /**
  * Whether a remembered consent may stand for this request, or the user is asked again. RFC 8252
@@ -50,7 +59,7 @@ const RELAYS_TO_THIS_COMPUTER = new Set([
  * to this computer all the same, for any client.
  */
 function asksEveryTime(client: ClientRecord, redirectUri: string): boolean {
-  if (RELAYS_TO_THIS_COMPUTER.has(redirectUri)) return true
+  if (relaysToThisComputer(redirectUri)) return true
   if (isMetadataDocumentClient(client)) {
     return redirectPlace(client.client_id, redirectUri) !== 'same'
   }

@@ -64,7 +64,7 @@ describe('remembered consent and what a sign-in leaves behind', () => {
 
   // RFC 8252 §8.6: a public client's id is no secret, and any program on the user's computer can
   // claim a loopback port or an app scheme; a remembered approval must not hand it a code.
-  it.each([
+  it.each<readonly [string, string, string]>([
     [
       'a loopback redirect on another port',
       'http://127.0.0.1/callback',
@@ -77,6 +77,13 @@ describe('remembered consent and what a sign-in leaves behind', () => {
       'https://vscode.dev/redirect',
       'https://vscode.dev/redirect',
     ],
+    // Registered as written, matched exactly: each spelling of the same page is that page.
+    ...[
+      'https://VSCODE.dev/redirect',
+      'https://vscode.dev:443/redirect',
+      'https://Insiders.VSCode.dev/redirect?x=1',
+      'https://vscode.dev/redirect/',
+    ].map((spelling) => [`the relaying page spelt ${spelling}`, spelling, spelling] as const),
   ])(
     'asks a public client with %s every time, approved before or not',
     async (_, registered, sent) => {
