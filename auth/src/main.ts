@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   if (!deps.upstream) {
     logger.warn(
       { event: 'no_identity_provider' },
-      'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only on a loopback AUTH_ISSUER or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer): nobody can sign in'
+      'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only with a loopback AUTH_ISSUER and HOST, or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer, and never with DEVELOPMENT_SIGN_IN=false): nobody can sign in'
     )
   }
   const services = bridgeConfig && (await mountStandaloneServices(app, deps, bridgeConfig, users))

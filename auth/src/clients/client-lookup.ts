@@ -50,7 +50,7 @@ export async function lookUpClient(
   if (!isClientIdUrl(clientId)) return findClient(deps, clientId)
   if (!deps.metadataDocuments) {
     throw new InvalidClient(
-      'this gateway does not accept client ID metadata documents (an https client_id): the application must register',
+      'this gateway does not accept client ID metadata documents (an https client_id): the application needs a client_id this gateway issued',
       { reason: 'client_metadata_documents_off' }
     )
   }

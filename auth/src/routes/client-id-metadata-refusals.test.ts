@@ -267,7 +267,7 @@ describe('without CIMD_ALLOW_LOOPBACK (the default), and with the mechanisms tur
     expect(await response.json()).toEqual({
       error: 'invalid_client',
       error_description:
-        'this gateway does not accept client ID metadata documents (an https client_id): the application must register',
+        'this gateway does not accept client ID metadata documents (an https client_id): the application needs a client_id this gateway issued',
     })
   })
 
@@ -287,5 +287,18 @@ describe('without CIMD_ALLOW_LOOPBACK (the default), and with the mechanisms tur
       error_description:
         'dynamic client registration is turned off on this gateway: identify the application with a client ID metadata document (an https client_id)',
     })
+    // With documents off too, /register names no other way in.
+    const closed = await start({
+      DYNAMIC_CLIENT_REGISTRATION: 'false',
+      CLIENT_ID_METADATA_DOCUMENTS: 'false',
+    })
+    const refused = await closed.request('/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ client_name: 'x', redirect_uris: ['https://a.example/cb'] }),
+    })
+    expect(((await refused.json()) as { error_description: string }).error_description).toBe(
+      'dynamic client registration is turned off on this gateway, and so are client ID metadata documents: this gateway accepts no new applications'
+    )
   })
 })

@@ -27,10 +27,16 @@ export const registerRoute = (deps: AuthDeps) => {
   // DYNAMIC_CLIENT_REGISTRATION=false: not advertised either, but clients that miss discovery
   // (claude.ai among them) try /register anyway and must learn why it fails.
   if (!config.dynamicClientRegistration) {
+    // Point to the other way in only when there is one.
+    const instead = config.clientIdMetadataDocuments.enabled
+      ? ': identify the application with a client ID metadata document (an https client_id)'
+      : ', and so are client ID metadata documents: this gateway accepts no new applications'
     return new Hono().use('/register', publicCors()).post('/register', () => {
       throw new AccessDenied(
-        'dynamic client registration is turned off on this gateway: identify the application with a client ID metadata document (an https client_id)',
-        { reason: 'registration_disabled' }
+        `dynamic client registration is turned off on this gateway${instead}`,
+        {
+          reason: 'registration_disabled',
+        }
       )
     })
   }
