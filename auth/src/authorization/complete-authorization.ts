@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Context } from 'hono'
+import { isClientIdUrl } from '../clients/client-id-metadata.ts'
+import { findClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
-import { AccessDenied, AuthorizationErrorRedirect } from '../errors.ts'
+import {
+  AccessDenied,
+  AuthorizationErrorPage,
+  AuthorizationErrorRedirect,
+  InvalidRequest,
+} from '../errors.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
@@ -19,6 +26,9 @@ import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
  * while this request re-checked them upstream. The withdrawal deletes the consent, then reads the
  * pending grants; this side writes its grant, then reads the consent: one of the two sees the
  * other, so either the withdrawal revokes this code's family or this code is taken back here.
+ *
+ * A registered client may have been deleted, or its redirect URI removed (RFC 7592), while the
+ * user was away signing in: nothing, not even an error, is sent to a URI it no longer has.
  */
 export async function completeAuthorization(
   c: Context,
@@ -28,6 +38,7 @@ export async function completeAuthorization(
   options: { readonly remembered?: boolean } = {}
 ): Promise<Response> {
   const { config, store, clock, logger } = deps
+  await refuseUnlessStillRegistered(deps, request)
   const refusal = allowListRefusal(subject, gatewayAllowList(config))
   if (refusal) {
     await refuseSignIn(deps, {
@@ -93,4 +104,32 @@ export async function completeAuthorization(
     code,
     state: request.state,
   })
+}
+
+async function refuseUnlessStillRegistered(
+  deps: AuthDeps,
+  request: AuthorizationRequest
+): Promise<void> {
+  // A metadata document client's redirect URIs are its document's, read at `/authorize`.
+  if (isClientIdUrl(request.clientId)) return
+  const client = await findClient(
+    { store: deps.store, clock: deps.clock, clientLifetime: deps.config.ttl.client },
+    request.clientId
+  )
+  if (!client) {
+    throw new AuthorizationErrorPage(
+      new InvalidRequest(
+        'the application was removed while you were signing in; start again from the application',
+        { reason: 'client_gone' }
+      )
+    )
+  }
+  if (!client.metadata.redirect_uris.includes(request.registeredRedirectUri)) {
+    throw new AuthorizationErrorPage(
+      new InvalidRequest(
+        'the application changed where it receives sign-ins while you were signing in; start again from the application',
+        { reason: 'redirect_uri_unregistered' }
+      )
+    )
+  }
 }

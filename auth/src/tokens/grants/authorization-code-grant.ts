@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { redeemAuthorizationCode } from '../../authorization/authorization-code.ts'
 import type { ClientRecord } from '../../clients/client-registry.ts'
+import { matchRedirectUri } from '../../clients/redirect-match.ts'
 import type { AuthDeps } from '../../deps.ts'
 import { InvalidGrant } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
@@ -82,6 +83,10 @@ export async function authorizationCodeGrant(
   }
   if (redirectUri !== undefined && redirectUri !== grant.redirectUri) {
     throw refuse('redirect_uri_mismatch')
+  }
+  // The client may have dropped the URI since (RFC 7592): the code went to a place it disowns.
+  if (matchRedirectUri(grant.redirectUri, client.metadata.redirect_uris) === undefined) {
+    throw refuse('redirect_uri_unregistered')
   }
   if (!verifierMatches(codeVerifier, grant.codeChallenge)) throw refuse('pkce_mismatch')
 
