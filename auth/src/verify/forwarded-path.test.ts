@@ -172,6 +172,30 @@ describe('/verify and forwarded paths that normalisation would change', () => {
     }
   })
 
+  it('refuses a forwarding header that holds a list, whichever entry would match', async () => {
+    for (const headers of [
+      { 'X-Forwarded-Proto': 'http', 'X-Forwarded-Host': 'localhost:8080,evil.example' },
+      { 'X-Forwarded-Proto': 'http', 'X-Forwarded-Host': 'evil.example, localhost:8080' },
+      { 'X-Forwarded-Proto': 'http, https', 'X-Forwarded-Host': 'localhost:8080' },
+    ]) {
+      await expectRefused(await verify({ ...headers, 'X-Forwarded-Uri': '/memory/mcp' }))
+    }
+    // The header sent twice arrives as a list too.
+    const twice = await fetch(`${origin}/verify`, {
+      headers: [
+        ['Authorization', `Bearer ${bothResources}`],
+        ['X-Forwarded-Proto', 'http'],
+        ['X-Forwarded-Host', 'localhost:8080'],
+        ['X-Forwarded-Host', 'localhost:8080'],
+        ['X-Forwarded-Uri', '/memory/mcp'],
+      ],
+    })
+    await expectRefused(twice)
+    expect(server.logs.findLast((line) => line.event === 'verify_denied')).toMatchObject({
+      reason: 'ambiguous_host',
+    })
+  })
+
   it('answers the app route alike', async () => {
     const response = await server.request('/verify', {
       headers: { Authorization: `Bearer ${bothResources}`, ...viaForwardedUri('/echo//mcp') },

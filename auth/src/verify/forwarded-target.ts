@@ -18,11 +18,11 @@ export type HeaderReader = (name: string) => string | undefined
  * Throws `AccessDenied` when a forwarded path is not in normal form (`pathInNormalForm`): the
  * proxy, the service and this check could each read it as a different path, so no resource can
  * be said to be the one the request reaches. Likewise when the forwarded host is more than a host
- * and a port (`HOST`).
+ * and a port (`HOST`), or `X-Forwarded-Host` or `X-Forwarded-Proto` is a list (`single`).
  */
 export function forwardedTarget(header: HeaderReader): URL | undefined {
-  const proto = first(header('x-forwarded-proto')) ?? 'http'
-  const host = first(header('x-forwarded-host')) ?? header('host')
+  const proto = single(header('x-forwarded-proto')) ?? 'http'
+  const host = single(header('x-forwarded-host')) ?? header('host')
   const candidates: (string | undefined)[] = []
   const forwardedUri = header('x-forwarded-uri')
   const originalUrl = header('x-original-url')
@@ -52,11 +52,20 @@ export function forwardedTarget(header: HeaderReader): URL | undefined {
   return parse(target)
 }
 
-/** One comma-separated hop list entry: the first, set by the proxy nearest the client. */
-function first(value: string | undefined): string | undefined {
+/**
+ * A forwarding header as a proxy sets it for the auth request: one value. A list (commas, or the
+ * header repeated) means some hop appended to a value the client sent, and which entry is the
+ * proxy's cannot be told here; taking the first would let the client pick the resource whose
+ * audience is checked.
+ */
+function single(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
-  const comma = value.indexOf(',')
-  const entry = (comma === -1 ? value : value.slice(0, comma)).trim()
+  if (value.includes(',')) {
+    throw new AccessDenied('a forwarding header holds a list of values', {
+      reason: 'ambiguous_host',
+    })
+  }
+  const entry = value.trim()
   return entry === '' ? undefined : entry
 }
 
