@@ -166,6 +166,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
       if (
         session &&
         !asksEveryTime(client, request.redirectUri) &&
+        !asksForThePage(params) &&
         (await hasConsent(store, { userId: session.id, ...request }))
       ) {
         // A remembered consent means this user approved this redirect: errors may go back to it.
@@ -254,4 +255,16 @@ export const authorizeRoute = (deps: AuthDeps) => {
       }
       return redirectToUpstream(c, deps, { kind: 'authorization', request })
     })
+}
+
+/**
+ * `prompt=consent` or `prompt=login` (OpenID Connect Core §3.1.2.1, which MCP clients send as
+ * OAuth clients do): the client wants its user to see the page and sign in, remembered consent or
+ * not. The page always leads through the identity provider.
+ */
+function asksForThePage(params: URLSearchParams): boolean {
+  const prompt = params.get('prompt')
+  if (!prompt) return false
+  const values = prompt.split(' ')
+  return values.includes('consent') || values.includes('login')
 }
