@@ -4,7 +4,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net'
 import { serve } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
-import { MAX_BODY_BYTES } from './body.ts'
+import { DISCARDED_BODY_BYTES, MAX_BODY_BYTES } from './body.ts'
 
 /** The raw bytes a socket receives until the server closes it (or `ms` pass). */
 function received(socket: Socket, ms = 5_000): Promise<{ text: string; closed: boolean }> {
@@ -78,14 +78,31 @@ describe('request bodies on a real connection', () => {
     expect(closed).toBe(true)
   })
 
-  it('answers 413 with Connection: close to a declared oversized length', async () => {
+  it('answers 413 with Connection: close, at once, to a declared length past what it discards', async () => {
     const socket = await open()
     const answer = received(socket)
-    socket.write(requestHead(`Content-Length: ${MAX_BODY_BYTES + 1}`))
+    socket.write(requestHead(`Content-Length: ${DISCARDED_BODY_BYTES + 1}`))
     const { text } = await answer
     const { status, headers } = head(text)
     expect(status).toBe(413)
     expect(headers.connection).toBe('close')
+  })
+
+  // A client that writes its whole body before reading must read a 413, not a reset.
+  it('reads an oversized body up to what it discards, then answers 413 on a kept connection', async () => {
+    const socket = await open()
+    const answer = received(socket, 2_000)
+    const size = 1_000_000
+    socket.write(requestHead(`Content-Length: ${size}`))
+    socket.write('a'.repeat(size))
+    socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    const { text, closed } = await answer
+    socket.destroy()
+    expect(closed).toBe(false)
+    expect(head(text).status).toBe(413)
+    expect(head(text).headers.connection).not.toBe('close')
+    expect(text).toContain('the request body exceeds 65536 bytes')
+    expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 200'])
   })
 
   it('keeps the connection open after a body within the limit', async () => {

@@ -55,9 +55,17 @@ export async function readFormParams(
 // Without `stream`, each decode starts afresh: one decoder serves every request.
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * How much of an oversized body is read and thrown away before the 413 is sent. A client still
+ * uploading when the server closes gets a reset that can swallow the answer (a broken pipe instead
+ * of a 413); up to this size the upload is allowed to finish, so the client reads why. Beyond it
+ * the connection is closed at once: reading on would only serve whoever sends it.
+ */
+export const DISCARDED_BODY_BYTES = 1024 * 1024
+
 async function readText(c: Context, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header('content-length') ?? Number.NaN)
-  if (declared > maxBytes) throw tooLarge(c, maxBytes)
+  if (declared > DISCARDED_BODY_BYTES) throw tooLarge(c, maxBytes, { closing: true })
   const bytes = await readBytes(c, maxBytes)
   try {
     return utf8.decode(bytes)
@@ -81,9 +89,11 @@ async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   try {
     for await (const chunk of body as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength
-      if (size > maxBytes) throw tooLarge(c, maxBytes)
-      chunks.push(chunk)
+      if (size > DISCARDED_BODY_BYTES) throw tooLarge(c, maxBytes, { closing: true })
+      // Past the limit the rest is read only to be dropped (see DISCARDED_BODY_BYTES).
+      if (size <= maxBytes) chunks.push(chunk)
     }
+    if (size > maxBytes) throw tooLarge(c, maxBytes, { closing: false })
   } catch (error) {
     if (error instanceof RequestTooLarge) throw error
     // The client went away mid-body (Node's `aborted`, a reset): its mistake, not a server error,
@@ -97,11 +107,15 @@ async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
 }
 
 /**
- * The body is left unread, and the server closes the connection once the answer is sent rather
- * than read the rest of an oversized upload. `Connection: close` says so (RFC 9112 §9.6), so the
- * client opens a new connection for its next request instead of having it reset.
+ * A body left partly unread makes the server close the connection once the answer is sent.
+ * `Connection: close` says so (RFC 9112 §9.6), so the client opens a new connection for its next
+ * request instead of having it reset.
  */
-function tooLarge(c: Context, maxBytes: number): RequestTooLarge {
-  c.header('Connection', 'close')
+function tooLarge(
+  c: Context,
+  maxBytes: number,
+  { closing }: { readonly closing: boolean }
+): RequestTooLarge {
+  if (closing) c.header('Connection', 'close')
   return new RequestTooLarge(`the request body exceeds ${maxBytes} bytes`)
 }
