@@ -281,4 +281,40 @@ describe('requests of one user handled at once', () => {
       await bridge.close()
     }
   })
+
+  it('counts calls a client left in flight against MAX_REQUESTS_PER_USER until the child answers or they are cancelled', async () => {
+    const bridge = await startTestBridge(fixtureService, { maxRequestsPerUser: 3 })
+    try {
+      const session = await openRawSession(bridge.url, 'gina')
+      // Each call started, then its client leaves: the child works on, the HTTP slot is free.
+      for (const id of ['s1', 's2', 's3']) {
+        const response = await session.post({
+          id,
+          method: 'tools/call',
+          params: { name: 'sleep', arguments: { ms: 60_000 } },
+        })
+        expect(response.status).toBe(200)
+        await response.body?.cancel()
+      }
+      const fourth = await session.post({ id: 's4', method: 'tools/list' })
+      expect(fourth.status).toBe(429)
+      expect(fourth.headers.get('retry-after')).toBe('1')
+      expect((await fourth.json()) as object).toMatchObject({
+        error: { message: expect.stringMatching(/still being worked on \(at most 3\)/) },
+      })
+      // A notification asks nothing of the child's time; another user is not held up.
+      expect((await session.post({ method: 'notifications/roots/list_changed' })).status).toBe(202)
+      const other = await openRawSession(bridge.url, 'hank')
+      expect(await listStatus(other)).toBe(200)
+
+      const cancelled = await session.post({
+        method: 'notifications/cancelled',
+        params: { requestId: 's1' },
+      })
+      expect(cancelled.status).toBe(202)
+      expect(await listStatus(session)).toBe(200)
+    } finally {
+      await bridge.close()
+    }
+  })
 })

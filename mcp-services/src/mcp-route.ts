@@ -26,10 +26,11 @@ import {
 import type { RetryElsewhere } from './owner-routing.ts'
 import type { PolicyGate } from './policy/gate.ts'
 import { screenedSessionPost } from './policy/session-era.ts'
+import { unansweredRefusal } from './pool-refusal.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
-import { readSessionPost } from './session-post.ts'
+import { readSessionPost, requestsIn } from './session-post.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
 import { serveStateless, unsupportedVersion } from './stateless-route.ts'
 
@@ -98,6 +99,16 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       if (c.req.method !== 'POST') return session.handle(c.req.raw)
       const post = await readSessionPost(c.req.raw, session, deps.config.maxRequestBodyBytes)
       if ('refusal' in post) return post.refusal
+      const unanswered = unansweredRefusal(
+        deps.registry.requestsInFlightFor(identity.userId),
+        requestsIn(post.parsed),
+        deps.config.maxRequestsPerUser
+      )
+      if (unanswered) {
+        return jsonRpcErrorResponse(unanswered.status, SERVER_ERROR, unanswered.message, {
+          'Retry-After': String(unanswered.retryAfterSeconds),
+        })
+      }
       if (deps.policy && subject) {
         return screenedSessionPost(c.req.raw, post.parsed, session, identity, subject, deps.policy)
       }

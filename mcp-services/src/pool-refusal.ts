@@ -37,3 +37,20 @@ export function listenRefusal(bound: number): PoolRefusal {
   const message = `Too Many Requests: at most ${bound} of your subscriptions/listen streams are open at once`
   return { status: 429, message, retryAfterSeconds: 5 }
 }
+
+/**
+ * A session POST carrying `arriving` requests while the user's sessions already have `inFlight`
+ * the children have not answered, against `MAX_REQUESTS_PER_USER`: a request's HTTP slot is
+ * given back once its answer starts (at once for a stream), and a client that leaves does not
+ * cancel its call, so without this one account could queue calls of any size and number to its
+ * children faster than they are answered. Undefined when it fits.
+ */
+export function unansweredRefusal(
+  inFlight: number,
+  arriving: number,
+  bound: number
+): PoolRefusal | undefined {
+  if (arriving === 0 || inFlight + arriving <= bound) return undefined
+  const message = `Too Many Requests: ${inFlight} of your requests are still being worked on (at most ${bound}); retry when one is answered, or cancel one`
+  return { status: 429, message, retryAfterSeconds: 1 }
+}

@@ -1,4 +1,4 @@
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
+import { isJSONRPCRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
 import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
 import { isRevisionShaped } from './modern-protocol.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
@@ -61,4 +61,10 @@ export async function readSessionPost(
     }
   }
   return { parsed: body.parsed }
+}
+
+/** How many requests (messages with an id awaiting an answer) a checked session POST carries. */
+export function requestsIn(parsed: unknown): number {
+  const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
+  return messages.filter((message) => isJSONRPCRequest(message)).length
 }

@@ -54,6 +54,15 @@ export class SessionRegistry {
     return count
   }
 
+  /** The requests of `userId` that their sessions' children have not answered yet. */
+  requestsInFlightFor(userId: string): number {
+    let count = 0
+    for (const session of this.#all) {
+      if (session.identity.userId === userId) count += session.requestsInFlight
+    }
+    return count
+  }
+
   /**
    * Holds a place for a new session of `userId`, making room by evicting an idle session when a
    * cap is reached (it is forgotten at once, so its id answers 404 from now on), or refuses.

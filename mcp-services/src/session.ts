@@ -141,6 +141,14 @@ export class Session {
     return !this.#awaited && now - this.#lastActivity >= idleMs
   }
 
+  /**
+   * Requests the client sent that the child has not answered, its client still listening or not:
+   * what the child still has to work through (and its stdin may still hold) for this session.
+   */
+  get requestsInFlight(): number {
+    return this.#inFlight.size
+  }
+
   /** A request in flight or a stream open: the client is using the session right now. */
   get busy(): boolean {
     return this.#inFlight.size > 0 || this.#open.standalone + this.#open.resumed > 0
