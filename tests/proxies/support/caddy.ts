@@ -19,6 +19,8 @@ http://127.0.0.1:${targets.proxyPort} {
 	}
 	handle {
 		route {
+			# The client's hop-by-hop list would take the copied identity headers away again.
+			request_header -Connection
 			forward_auth 127.0.0.1:${targets.authPort} {
 				uri /verify
 				copy_headers ${IDENTITY_HEADERS.join(' ')}

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { revokeAccessToken } from '../../../auth/src/oauth/revocation.ts'
 import { IDENTITY_HEADERS } from '../../../auth/src/verify/identity-headers.ts'
@@ -85,6 +86,30 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     expect(seen['x-user-name']).toBe('octocat')
     // Empty identity values arrive empty (Caddy) or not at all (nginx drops empty headers).
     expect(seen['x-user-email'] ?? '').toBe('')
+  })
+
+  it('keeps every identity header when the client names them hop-by-hop in Connection', async () => {
+    // A proxy drops the fields the client's `Connection` lists (RFC 9110 §7.6.1), the ones the
+    // check copied in included, unless it drops that `Connection` first. (fetch cannot send it.)
+    const authorization = `Bearer ${await token()}`
+    const status = await new Promise<number>((resolve, reject) => {
+      const sent = request(echo, {
+        method: 'POST',
+        headers: {
+          Authorization: authorization,
+          Connection: IDENTITY_HEADERS.join(', '),
+          'Content-Length': '0',
+        },
+      })
+      sent.on('response', (response) => {
+        response.resume()
+        resolve(response.statusCode ?? 0)
+      })
+      sent.on('error', reject)
+      sent.end()
+    })
+    expect(status, proxy.output()).toBe(200)
+    expectDefaultIdentity((lastUpstream()?.headers ?? {}) as Record<string, string>)
   })
 
   it('never passes on a header a service could read as an identity header', async () => {
