@@ -161,3 +161,27 @@ export function enabledServices(
     throw new ConfigError(`${variable}: expected true or false, got ${value}`)
   })
 }
+
+/** OAuth 2.1 §4.1.2 recommends authorization codes live 10 minutes at most. */
+const MAX_AUTH_CODE_TTL = 600
+
+/**
+ * Lifetimes in the wrong unit (minutes for seconds, a day for a minute) are refused: nothing would
+ * fail at once, but everyone would sign in again far too often, or a code would wait a day.
+ */
+export function checkLifetimes(ttl: {
+  readonly accessToken: number
+  readonly refreshToken: number
+  readonly authorizationCode: number
+}): void {
+  if (ttl.refreshToken < ttl.accessToken) {
+    throw new ConfigError(
+      `REFRESH_TOKEN_TTL: ${ttl.refreshToken} s is shorter than ACCESS_TOKEN_TTL (${ttl.accessToken} s); lifetimes are in seconds`
+    )
+  }
+  if (ttl.authorizationCode > MAX_AUTH_CODE_TTL) {
+    throw new ConfigError(
+      `AUTH_CODE_TTL: at most ${MAX_AUTH_CODE_TTL} s (a code is redeemed right after the redirect; OAuth 2.1 recommends 10 minutes at most); lifetimes are in seconds`
+    )
+  }
+}

@@ -222,6 +222,10 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'redis:///0' }, /^REDIS_URL: names no host/],
     [{ REDIS_URL: 'redis://r:6379/abc' }, /^REDIS_URL: the path must be a database number/],
     [{ ACCESS_TOKEN_TTL: '-5' }, /^ACCESS_TOKEN_TTL: /],
+    // Lifetimes that only a wrong unit explains.
+    [{ REFRESH_TOKEN_TTL: '60' }, /^REFRESH_TOKEN_TTL: 60 s is shorter than ACCESS_TOKEN_TTL/],
+    [{ ACCESS_TOKEN_TTL: '7200', REFRESH_TOKEN_TTL: '3600' }, /^REFRESH_TOKEN_TTL: /],
+    [{ AUTH_CODE_TTL: '100000' }, /^AUTH_CODE_TTL: at most 600 s/],
     // Whole seconds in decimal digits: nothing else is read as a number.
     [{ ACCESS_TOKEN_TTL: '0x10' }, /^ACCESS_TOKEN_TTL: must be a whole number \(decimal digits\)$/],
     [{ ACCESS_TOKEN_TTL: '1e3' }, /^ACCESS_TOKEN_TTL: must be a whole number/],

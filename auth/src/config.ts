@@ -13,6 +13,7 @@ import {
 import type { Config, ProtectedResource } from './config-shape.ts'
 import {
   ConfigError,
+  checkLifetimes,
   developmentSignInAllowed,
   enabledServices,
   orgList,
@@ -51,7 +52,7 @@ const flag = z
     value === undefined || value === '' ? undefined : /^(true|1|yes)$/.test(value)
   )
 
-const environmentSchema = z.object({
+export const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   GATEWAY_MODE: z
     .enum(['standalone', 'auth'])
@@ -183,6 +184,12 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       'GITHUB_CLIENT_SECRET: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together'
     )
   }
+
+  checkLifetimes({
+    accessToken: e.ACCESS_TOKEN_TTL,
+    refreshToken: e.REFRESH_TOKEN_TTL,
+    authorizationCode: e.AUTH_CODE_TTL,
+  })
 
   const policyFile = policyFileOf(e.MCP_POLICY_FILE)
   return Object.freeze({

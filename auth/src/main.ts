@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { BridgeConfig } from '../../mcp-services/src/config.ts'
+import { environmentSchema as bridgeEnvironment } from '../../mcp-services/src/config-environment.ts'
 import {
   gracefulClose,
   listenerOptions,
@@ -13,7 +14,8 @@ import { onStopSignals } from '../../mcp-services/src/stop-signals.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
-import { type Config, ConfigError, loadConfig } from './config.ts'
+import { type Config, ConfigError, environmentSchema, loadConfig } from './config.ts'
+import { misspeltSettings } from './config-spelling.ts'
 import type { AuthDeps } from './deps.ts'
 import { answerClientErrors } from './http/client-errors.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
@@ -66,6 +68,16 @@ async function main(): Promise<void> {
     }
     throw error
   })
+  const settings = new Set([
+    ...Object.keys(environmentSchema.shape),
+    ...Object.keys(bridgeEnvironment.shape),
+  ])
+  for (const { name, meant } of misspeltSettings(process.env, settings)) {
+    logger.warn(
+      { event: 'unknown_setting', name, meant },
+      `${name} is not a setting of this gateway (ignored); did you mean ${meant}?`
+    )
+  }
   if (deps.upstream?.developmentSignIn) {
     logger.warn(
       { event: 'development_login' },
