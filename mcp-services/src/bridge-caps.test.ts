@@ -296,6 +296,12 @@ describe('requests of one user handled at once', () => {
         expect(response.status).toBe(200)
         await response.body?.cancel()
       }
+      // An id still in flight cannot be used again: the child would work on both, counted once.
+      const reused = await session.post({ id: 's2', method: 'ping' })
+      expect(reused.status).toBe(400)
+      expect((await reused.json()) as object).toMatchObject({
+        error: { code: -32600, message: expect.stringContaining('"s2" is already used') },
+      })
       const fourth = await session.post({ id: 's4', method: 'tools/list' })
       expect(fourth.status).toBe(429)
       expect(fourth.headers.get('retry-after')).toBe('1')

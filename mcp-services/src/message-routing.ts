@@ -75,6 +75,10 @@ export class InFlightRequests {
     return this.#requests.size
   }
 
+  has(id: RequestId): boolean {
+    return this.#requests.has(id)
+  }
+
   ids(): RequestId[] {
     return [...this.#requests.keys()]
   }

@@ -1,4 +1,8 @@
-import { isJSONRPCRequest, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
+import {
+  isJSONRPCRequest,
+  JSONRPCMessageSchema,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js'
 import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
 import { isRevisionShaped } from './modern-protocol.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
@@ -63,8 +67,29 @@ export async function readSessionPost(
   return { parsed: body.parsed }
 }
 
-/** How many requests (messages with an id awaiting an answer) a checked session POST carries. */
-export function requestsIn(parsed: unknown): number {
+/** The ids of the requests (messages awaiting an answer) a checked session POST carries. */
+export function requestIdsIn(parsed: unknown): RequestId[] {
   const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
-  return messages.filter((message) => isJSONRPCRequest(message)).length
+  return messages.filter((message) => isJSONRPCRequest(message)).map((request) => request.id)
+}
+
+/**
+ * A request reusing the id of one in flight in the session, or of another in the same batch, is
+ * refused (JSON-RPC: a request's id tells its answer apart). Taken, the child would answer both
+ * under one id, the bridge could not tell the answers apart, and the requests it counts against
+ * `MAX_REQUESTS_PER_USER` would be fewer than the child works on.
+ */
+export function reusedIdRefusal(ids: readonly RequestId[], session: Session): Response | undefined {
+  const seen = new Set<RequestId>()
+  for (const id of ids) {
+    if (seen.has(id) || session.isInFlight(id)) {
+      return jsonRpcErrorResponse(
+        400,
+        INVALID_REQUEST,
+        `Invalid Request: the id ${JSON.stringify(id)} is already used by a request in flight in this session`
+      )
+    }
+    seen.add(id)
+  }
+  return undefined
 }

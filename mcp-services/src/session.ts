@@ -149,6 +149,11 @@ export class Session {
     return this.#inFlight.size
   }
 
+  /** Whether a request with this id is in flight: JSON-RPC ids are unique among those. */
+  isInFlight(id: RequestId): boolean {
+    return this.#inFlight.has(id)
+  }
+
   /** A request in flight or a stream open: the client is using the session right now. */
   get busy(): boolean {
     return this.#inFlight.size > 0 || this.#open.standalone + this.#open.resumed > 0
