@@ -194,6 +194,26 @@ describe('/verify and forwarded paths that normalisation would change', () => {
     expect(server.logs.findLast((line) => line.event === 'verify_denied')).toMatchObject({
       reason: 'ambiguous_host',
     })
+    // So does a path header sent twice, whose first entry would make the second a query.
+    for (const [name, first, second] of [
+      ['X-Forwarded-Uri', '/echo/mcp?', '/memory/mcp'],
+      ['X-Original-URI', '/echo/mcp?', '/memory/mcp'],
+      ['X-Original-URL', 'http://localhost:8080/echo/mcp?', 'http://localhost:8080/memory/mcp'],
+    ] as const) {
+      const repeated = await fetch(`${origin}/verify`, {
+        headers: [
+          ['Authorization', `Bearer ${bothResources}`],
+          ['X-Forwarded-Proto', 'http'],
+          ['X-Forwarded-Host', 'localhost:8080'],
+          [name, first],
+          [name, second],
+        ],
+      })
+      await expectRefused(repeated)
+      expect(server.logs.findLast((line) => line.event === 'verify_denied')).toMatchObject({
+        reason: 'ambiguous_path',
+      })
+    }
   })
 
   it('answers the app route alike', async () => {
