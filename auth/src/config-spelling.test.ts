@@ -17,6 +17,9 @@ describe('misspelt settings', () => {
           REFRESH_TOKEN_TLL: '100',
           ALLOWED_GITHUB_USER: 'alice',
           MAX_SESION_PER_USER: '3',
+          MCP_POLICY_FIL: '/etc/policy.json',
+          redis_url: 'redis://r',
+          MCP_MEMORY_ENABLED: 'true',
         },
         KNOWN
       )
@@ -25,6 +28,8 @@ describe('misspelt settings', () => {
       { name: 'REFRESH_TOKEN_TLL', meant: 'REFRESH_TOKEN_TTL' },
       { name: 'ALLOWED_GITHUB_USER', meant: 'ALLOWED_GITHUB_USERS' },
       { name: 'MAX_SESION_PER_USER', meant: 'MAX_SESSIONS_PER_USER' },
+      { name: 'MCP_POLICY_FIL', meant: 'MCP_POLICY_FILE' },
+      { name: 'redis_url', meant: 'REDIS_URL' },
     ])
   })
 

@@ -2,7 +2,7 @@
  * Environment variables that look like a misspelt setting: an unknown name within two edits of a
  * known one (`ACESS_TOKEN_TTL`). Settings have defaults, so a typo would otherwise leave the
  * default in force without a word. Names of other software are far from every setting and pass;
- * `MCP_*` names are the services' own, checked where the catalog is read.
+ * a service's own `MCP_<NAME>_…` names are checked where the catalog is read.
  */
 export function misspeltSettings(
   environment: Readonly<Record<string, string | undefined>>,
@@ -10,7 +10,13 @@ export function misspeltSettings(
 ): { readonly name: string; readonly meant: string }[] {
   const found: { name: string; meant: string }[] = []
   for (const name of Object.keys(environment)) {
-    if (known.has(name) || name.length < 6 || name.startsWith('MCP_')) continue
+    if (known.has(name) || name.length < 6 || SERVICE_VARIABLE.test(name)) continue
+    // Settings are read in capitals only: `redis_url` is a setting written the wrong way.
+    const upper = name.toUpperCase()
+    if (upper !== name && known.has(upper)) {
+      found.push({ name, meant: upper })
+      continue
+    }
     for (const setting of known) {
       if (Math.abs(setting.length - name.length) <= 2 && editDistance(name, setting) <= 2) {
         found.push({ name, meant: setting })
@@ -20,6 +26,9 @@ export function misspeltSettings(
   }
   return found
 }
+
+/** The per-service variables (`MCP_MEMORY_ENABLED`), which `serviceVariable` checks. */
+const SERVICE_VARIABLE = /^MCP_\w+_(ENABLED|ALLOWED_USERS|ALLOWED_ORGS)$/
 
 /** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 function editDistance(a: string, b: string): number {

@@ -259,8 +259,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
 
 /**
  * `prompt=consent` or `prompt=login` (OpenID Connect Core §3.1.2.1, which MCP clients send as
- * OAuth clients do): the client wants its user to see the page and sign in, remembered consent or
- * not. The page always leads through the identity provider.
+ * OAuth clients do): the client wants its user to see the page, remembered consent or not. The
+ * browser session, if any, still says who approves (no new sign-in upstream is forced).
  */
 function asksForThePage(params: URLSearchParams): boolean {
   const prompt = params.get('prompt')
