@@ -30,7 +30,7 @@ import { unansweredRefusal } from './pool-refusal.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
-import { readSessionPost, requestIdsIn, reusedIdRefusal } from './session-post.ts'
+import { readSessionPost, reusedIdRefusal } from './session-post.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
 import { serveStateless, unsupportedVersion } from './stateless-route.ts'
 
@@ -99,12 +99,11 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       if (c.req.method !== 'POST') return session.handle(c.req.raw)
       const post = await readSessionPost(c.req.raw, session, deps.config.maxRequestBodyBytes)
       if ('refusal' in post) return post.refusal
-      const ids = requestIdsIn(post.parsed)
-      const reused = reusedIdRefusal(ids, session)
+      const reused = reusedIdRefusal(post.requestIds, session)
       if (reused) return reused
       const unanswered = unansweredRefusal(
         deps.registry.requestsInFlightFor(identity.userId),
-        ids.length,
+        post.requestIds.length,
         deps.config.maxRequestsPerUser
       )
       if (unanswered) {

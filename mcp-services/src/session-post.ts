@@ -1,8 +1,4 @@
-import {
-  isJSONRPCRequest,
-  JSONRPCMessageSchema,
-  type RequestId,
-} from '@modelcontextprotocol/sdk/types.js'
+import { JSONRPCMessageSchema, type RequestId } from '@modelcontextprotocol/sdk/types.js'
 import { INVALID_REQUEST, jsonRpcErrorResponse } from './json-rpc-error.ts'
 import { isRevisionShaped } from './modern-protocol.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
@@ -23,7 +19,14 @@ export async function readSessionPost(
   request: Request,
   session: Session,
   maxBytes: number
-): Promise<{ readonly parsed: unknown } | { readonly refusal: Response }> {
+): Promise<
+  | {
+      readonly parsed: unknown
+      /** The ids of the requests among the messages (those with a method and an id). */
+      readonly requestIds: readonly RequestId[]
+    }
+  | { readonly refusal: Response }
+> {
   const refusal = postRefusal(request.headers)
   if (refusal) return { refusal }
   const body = await readJsonPost(request, maxBytes)
@@ -64,13 +67,11 @@ export async function readSessionPost(
       ),
     }
   }
-  return { parsed: body.parsed }
-}
-
-/** The ids of the requests (messages awaiting an answer) a checked session POST carries. */
-export function requestIdsIn(parsed: unknown): RequestId[] {
-  const messages: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
-  return messages.filter((message) => isJSONRPCRequest(message)).map((request) => request.id)
+  // Checked against the schema above, a message with a method and an id is a request.
+  const requestIds = (messages as { method?: unknown; id?: RequestId }[])
+    .filter((message) => message.method !== undefined && message.id !== undefined)
+    .map((message) => message.id as RequestId)
+  return { parsed: body.parsed, requestIds }
 }
 
 /**
