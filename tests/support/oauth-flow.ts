@@ -80,6 +80,31 @@ export interface RegisteredClient {
   readonly redirect_uris: string[]
 }
 
+/** What RFC 7592 manages a registration with, as the registration response gives it. */
+export interface RegistrationManagement {
+  readonly registration_access_token: string
+  readonly registration_client_uri: string
+}
+
+export interface ManagedClient extends RegisteredClient, RegistrationManagement {}
+
+/** A request to the client's configuration endpoint (RFC 7592), with its registration token. */
+export function manageClient(
+  server: TestAuthServer,
+  client: RegistrationManagement,
+  init: RequestInit = {},
+  token = client.registration_access_token
+) {
+  return server.request(new URL(client.registration_client_uri).pathname, {
+    ...init,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      ...init.headers,
+    },
+  })
+}
+
 export async function registerTestClient(
   server: TestAuthServer,
   metadata: Record<string, unknown> = {}

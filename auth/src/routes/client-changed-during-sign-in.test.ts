@@ -5,17 +5,13 @@ import {
   authorizeUrl,
   browserFor,
   exchangeCode,
+  type ManagedClient,
+  manageClient,
   newPkce,
   obtainCode,
-  type RegisteredClient,
   registerTestClient,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
-
-interface ManagedClient extends RegisteredClient {
-  readonly registration_access_token: string
-  readonly registration_client_uri: string
-}
 
 const KEPT = 'https://client.example.com/kept'
 const DROPPED = 'https://client.example.com/dropped'
@@ -29,14 +25,7 @@ describe('a client changed by its owner while its user signs in', () => {
   })
 
   const manage = (client: ManagedClient, method: 'PUT' | 'DELETE', body?: object) =>
-    server.request(new URL(client.registration_client_uri).pathname, {
-      method,
-      headers: {
-        Authorization: `Bearer ${client.registration_access_token}`,
-        'Content-Type': 'application/json',
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    })
+    manageClient(server, client, { method, ...(body ? { body: JSON.stringify(body) } : {}) })
 
   /** Consent given for DROPPED; the browser stops on its way to GitHub. */
   const atGitHub = async () => {

@@ -4,6 +4,7 @@ import {
   registerClient,
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
+import { manageClient } from '../../../tests/support/oauth-flow.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 
 interface Registration {
@@ -35,15 +36,7 @@ describe('RFC 7592 client configuration endpoint', () => {
     client: Registration,
     init: RequestInit = {},
     token = client.registration_access_token
-  ) =>
-    server.request(new URL(client.registration_client_uri).pathname, {
-      ...init,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        'Content-Type': 'application/json',
-        ...init.headers,
-      },
-    })
+  ) => manageClient(server, client, init, token)
 
   it('reads the registration without revealing the secret', async () => {
     const client = await register()

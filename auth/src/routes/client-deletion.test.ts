@@ -6,8 +6,9 @@ import {
   browserFor,
   clientRequest,
   exchangeCode,
+  type ManagedClient,
+  manageClient,
   obtainCode,
-  type RegisteredClient,
   registerTestClient,
   tokenRequest,
   useFlowServer,
@@ -19,11 +20,6 @@ import { keys } from '../store/keys.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-
-interface ManagedClient extends RegisteredClient {
-  readonly registration_access_token: string
-  readonly registration_client_uri: string
-}
 
 describe('deleting a client revokes everything it holds', () => {
   let server: TestAuthServer
@@ -110,10 +106,7 @@ describe('deleting a client revokes everything it holds', () => {
     expect((await verify(held.tokens.access_token)).status).toBe(200)
     expect((await guard(held.tokens.access_token)).status).toBe(204)
 
-    const deleted = await server.request(new URL(held.client.registration_client_uri).pathname, {
-      method: 'DELETE',
-      headers: { Authorization: `Bearer ${held.client.registration_access_token}` },
-    })
+    const deleted = await manageClient(server, held.client, { method: 'DELETE' })
     expect(deleted.status).toBe(204)
 
     // A verifier that has not seen the token refuses it at once; one that has, within 1 s.
@@ -143,10 +136,7 @@ describe('deleting a client revokes everything it holds', () => {
 
   it('a registration that never held a token and deletes itself leaves a marker for an hour, not a month', async () => {
     const deleteItself = async (client: ManagedClient) => {
-      const deleted = await server.request(new URL(client.registration_client_uri).pathname, {
-        method: 'DELETE',
-        headers: { Authorization: `Bearer ${client.registration_access_token}` },
-      })
+      const deleted = await manageClient(server, client, { method: 'DELETE' })
       expect(deleted.status).toBe(204)
       return server.store.ttl(keys.revokedClient(client.client_id))
     }
