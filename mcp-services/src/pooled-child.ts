@@ -177,9 +177,17 @@ export class PooledChild {
     return exchange
   }
 
-  /** Gives up on an exchange: the child is told to cancel it. */
+  /**
+   * Gives up on an exchange: the child is told to cancel it, and whoever waits on the exchange
+   * gets an end, since the child's answer can no longer reach it. Waiting for ever, a request
+   * would keep its place among its user's requests in hand, and its body, for good.
+   */
   abandon(exchange: Exchange, reason: string): void {
     if (!this.#exchanges.delete(exchange.childId)) return
+    exchange.push({
+      kind: 'answer',
+      error: { code: INTERNAL_ERROR, message: `Cancelled: ${reason}` },
+    })
     void this.send({
       jsonrpc: '2.0',
       method: 'notifications/cancelled',

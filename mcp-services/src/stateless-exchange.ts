@@ -91,7 +91,9 @@ export async function settle(
   }
 ): Promise<Outcome> {
   const onAbort = () => pooled.abandon(exchange, 'the client went away')
-  options.signal.addEventListener('abort', onAbort, { once: true })
+  // A client may have left while the child was being found or started: no event comes then.
+  if (options.signal.aborted) onAbort()
+  else options.signal.addEventListener('abort', onAbort, { once: true })
   try {
     for (;;) {
       answerWaiting(pooled, exchange)

@@ -45,6 +45,27 @@ async function listenAs(url: string, user: string, client: string) {
   return { status: response.status, end: () => ended.abort() }
 }
 
+/** A call whose client gives up after `afterMs`, before the child answers. */
+async function abandonedCall(
+  url: string,
+  user: string,
+  tool: string,
+  args: object,
+  afterMs: number
+) {
+  const body = { jsonrpc: '2.0', id: 7, method: 'tools/call' }
+  const params = { name: tool, arguments: args, _meta: modernEnvelope() }
+  await fetch(url, {
+    method: 'POST',
+    headers: modernHeaders(user, 'tools/call', { 'Mcp-Name': tool, ...ofClient('c1') }),
+    body: JSON.stringify({ ...body, params }),
+    signal: AbortSignal.timeout(afterMs),
+  }).then(
+    (response) => response.text(),
+    () => undefined
+  )
+}
+
 describe("the stateless era keeps a user's clients apart", { timeout: 60_000 }, () => {
   it('gives each client of a user a child of its own', async () => {
     bridge = await startTestBridge(fixtureService)
@@ -93,6 +114,19 @@ describe("the stateless era's limits per user", { timeout: 60_000 }, () => {
     expect(textOf(await call(url, 'alice', 'c3', 'pid'))).toMatch(/^\d+$/)
     expect(bridge.bridge.pool.pids()).not.toContain(Number(first))
     expect(bridge.bridge.pool.size).toBe(2)
+  })
+
+  it("gives a call's place back when its client leaves before the answer", async () => {
+    bridge = await startTestBridge(fixtureService, { maxRequestsPerUser: 2 })
+    const { url } = bridge
+    // The child is still sleeping when the clients leave, and long after this test ends.
+    await Promise.all([
+      abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 300),
+      abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 300),
+    ])
+    await expect
+      .poll(async () => (await call(url, 'alice', 'c1', 'pid')).status, { timeout: 3_000 })
+      .toBe(200)
   })
 
   it('bounds the subscriptions/listen streams a user holds open', async () => {
