@@ -29,11 +29,10 @@ export async function accountUser(
 }
 
 export function connectedAppsDeps(deps: AuthDeps): ConnectedAppsDeps {
-  const { config, store, clock, logger, audit } = deps
+  const { config, store, clock, audit } = deps
   return {
     store,
     clock,
-    logger,
     audit,
     clientLifetime: config.ttl.client,
     lifetimes: {

@@ -3,7 +3,6 @@ import { manualClock } from '../../../tests/support/auth-app.ts'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
 import type { AuditEvent } from '../audit/audit-trail.ts'
 import { rememberConsent } from '../authorization/consent.ts'
-import { createLogger } from '../logger.ts'
 import { isFamilyRevoked } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
 import { rotateRefreshToken } from '../tokens/refresh-rotation.ts'
@@ -27,7 +26,6 @@ describe('connected apps of one person', () => {
     clock,
     clientLifetime: 90 * 24 * HOUR,
     lifetimes,
-    logger: createLogger('silent'),
     audit: {
       record: async (event) => {
         audited.push(event)

@@ -4,7 +4,6 @@ import { findConsent, listConsents, revokeConsent } from '../authorization/conse
 import { clientIdHost, isClientIdUrl } from '../clients/client-id-metadata.ts'
 import { type ClientRegistryDeps, findClient } from '../clients/client-registry.ts'
 import { epochSeconds } from '../clock.ts'
-import type { Logger } from '../logger.ts'
 import { pendingGrantFamilies } from '../oauth/pending-grants.ts'
 import { keys } from '../store/keys.ts'
 import { parseRecord } from '../store/stored-record.ts'
@@ -21,7 +20,6 @@ import { findCheckedUser } from '../users/checked-users.ts'
  */
 export interface ConnectedAppsDeps extends ClientRegistryDeps {
   readonly lifetimes: RefreshTokenLifetimes
-  readonly logger: Pick<Logger, 'warn'>
   readonly audit: AuditTrail
 }
 
@@ -228,15 +226,7 @@ async function revokeFamilies(
 
 /** Whether this call revoked the family (see `FamilyRevocation.revokedNow`). */
 async function revokeFamily(deps: ConnectedAppsDeps, familyId: string): Promise<boolean> {
-  const { marked, revokedNow } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
-  if (!marked) {
-    deps.logger.warn({
-      event: 'revocation_unmarked',
-      family_id: familyId,
-      detail:
-        'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
-    })
-  }
+  const { revokedNow } = await revokeRefreshFamily(deps.store, familyId, deps.lifetimes)
   return revokedNow
 }
 

@@ -3,16 +3,15 @@ import type { AuditTrail } from '../audit/audit-trail.ts'
 import { revokeConsent } from '../authorization/consent.ts'
 import { clientIdUrlProblem, isClientIdUrl } from '../clients/client-id-metadata.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
-import type { Logger } from '../logger.ts'
 import {
+  clientMarker,
   liveFamilies,
   revocationLifetime,
-  revokeClientMarker,
   type TokenLifetimes,
 } from '../oauth/revocation.ts'
 import { hashSecret } from '../oauth/secrets.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
-import { type Store, StoreFull } from '../store/store.ts'
+import type { Store } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
 import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
 
@@ -22,8 +21,6 @@ const RACING_REQUEST_SECONDS = 60
 export interface ClientDeletionDeps {
   readonly store: Store
   readonly lifetimes: TokenLifetimes
-  /** Told when the store is full and revocation markers could not be written. */
-  readonly logger?: Pick<Logger, 'warn'>
   readonly audit: AuditTrail
 }
 
@@ -44,9 +41,8 @@ export interface ClientDeletionDeps {
  * and anyone can name the URL again: deleting it also blocks it, since the client marker refuses
  * its tokens at `/verify` and its authorizations until the marker expires (`revocationLifetime`).
  *
- * When the store is full (`StoreFull`) the markers, writes, are refused, but everything else is
- * deletions, which a full Redis still accepts: the client, its refresh tokens and consents go, and
- * only access tokens already issued live until they expire (logged as a warning).
+ * A full store takes it all: the markers are written past `maxmemory` (`markAndTake`), and
+ * everything else deletes.
  *
  * Returns false when there was nothing to delete (no such client, and no tokens of one). A
  * deletion is audited as `client.deleted` by `by` (the client itself, or an operator).
@@ -74,38 +70,18 @@ export async function deleteClient(
     ? lifetimes.accessTokenTtl + RACING_REQUEST_SECONDS
     : revocationLifetime(lifetimes)
 
-  let marked = await revokeClientMarker(store, clientId, lifetimes, markerSeconds).then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof StoreFull) return false
-      throw error
-    }
-  )
-  await store.delete(keys.client(clientId), keys.clientMetadataDocument(hashSecret(clientId)))
+  await store.markAndTake([clientMarker(clientId, markerSeconds)], keys.client(clientId))
+  await store.delete(keys.clientMetadataDocument(hashSecret(clientId)))
   const revokeFamilies = async (familyIds: readonly string[]) => {
-    const results = await Promise.all(
-      familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes))
-    )
-    if (results.some((result) => !result.marked)) marked = false
+    await Promise.all(familyIds.map((familyId) => revokeRefreshFamily(store, familyId, lifetimes)))
   }
   await revokeFamilies(await liveFamilies(store, families))
   for (const userId of leavesNothing ? [] : await consentingUsers(store, clientId)) {
     // Its families are revoked above: a consent left to expire on a full store names a client
     // that no longer exists.
-    await revokeConsent(store, userId, clientId, revokeFamilies).catch((error: unknown) => {
-      if (!(error instanceof StoreFull)) throw error
-      marked = false
-    })
+    await revokeConsent(store, userId, clientId, revokeFamilies)
   }
   await store.delete(keys.clientFamilies(clientId))
-  if (!marked) {
-    deps.logger?.warn({
-      event: 'revocation_unmarked',
-      client_id: clientId,
-      detail:
-        'the store is full: the client is deleted, but access tokens already issued to it live until they expire',
-    })
-  }
   const client = parseUnlessDamaged<ClientRecord>(record, keys.client(clientId)) ?? {
     client_id: clientId,
   }

@@ -1,7 +1,7 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { Config } from '../config.ts'
 import { keys } from '../store/keys.ts'
-import type { Store } from '../store/store.ts'
+import type { Marker, Store } from '../store/store.ts'
 
 /**
  * Revocation markers: one key per revoked access token (`jti`), per revoked refresh token family
@@ -44,16 +44,11 @@ export function revocationLifetime(ttl: TokenLifetimes): number {
 }
 
 /**
- * Marks every token ever issued to a client revoked (the client was deleted), for
- * `revocationLifetime` unless `ttlSeconds` says less is enough.
+ * The marker that refuses every token ever issued to a client (the client was deleted), for
+ * `ttlSeconds`: `revocationLifetime`, unless less is enough.
  */
-export async function revokeClientMarker(
-  store: Store,
-  clientId: string,
-  ttl: TokenLifetimes,
-  ttlSeconds = revocationLifetime(ttl)
-): Promise<void> {
-  await store.put(keys.revokedClient(clientId), '1', { ttlSeconds })
+export function clientMarker(clientId: string, ttlSeconds: number): Marker {
+  return { key: keys.revokedClient(clientId), value: '1', ttlSeconds }
 }
 
 /** What identifies an access token to the revocation check. */

@@ -26,7 +26,7 @@ const updateIdentity = z.object({
  * the client information response): only its hash is stored, and it is not rotated.
  */
 export const clientConfigurationRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger, audit } = deps
+  const { config, store, clock, audit } = deps
   const registry = { store, clock, clientLifetime: config.ttl.client }
   const managed = async (c: Context) => {
     const registrationAccessToken = bearerToken(c)
@@ -87,7 +87,7 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     .delete('/register/:client_id', async (c) => {
       const { client } = await managed(c)
       await deleteClient(
-        { store, lifetimes: tokenLifetimes(config), logger, audit },
+        { store, lifetimes: tokenLifetimes(config), audit },
         client.client_id,
         'client'
       )

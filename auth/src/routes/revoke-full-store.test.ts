@@ -8,14 +8,14 @@ import { composeAuthServer } from '../compose-auth-server.ts'
 import { loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
-import type { Store } from '../store/store.ts'
+import { type Store, StoreFull } from '../store/store.ts'
 import { lookUpRefreshToken } from '../tokens/refresh-token-lookup.ts'
 import { startRefreshFamily } from '../tokens/refresh-tokens.ts'
 
 /**
- * Revocation when Redis is full (`maxmemory`, `noeviction`): the markers are writes and are
- * refused, but the deletions are not, so refreshing stops at once and the caller is answered as
- * usual. A Redis of its own: a tiny `maxmemory` would break every other test file.
+ * Revocation when Redis is full (`maxmemory`, `noeviction`): it is done whole, markers included,
+ * so a revoked family's access tokens stop at once, not when they expire. A Redis of its own: a
+ * tiny `maxmemory` would break every other test file.
  */
 describe('revocation on a full Redis', () => {
   let redis: FillableRedis
@@ -46,7 +46,7 @@ describe('revocation on a full Redis', () => {
       lifetimes
     )
 
-  it('deletes the family and its refresh token, answers 200 and warns', async () => {
+  it('deletes the family and its refresh token and writes the markers', async () => {
     const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'info' })
     const { app } = await composeAuthServer({ config, store, clock: manualClock(), logger })
     const registered = await app.request('http://localhost:8080/register', {
@@ -82,19 +82,18 @@ describe('revocation on a full Redis', () => {
     expect(response.status).toBe(200)
     expect(await lookUpRefreshToken(store, refreshToken)).toEqual({ outcome: 'unknown' })
     expect(await store.get(keys.refreshFamily('revoked-family'))).toBeNull()
-    expect(await store.get(keys.revokedFamily('revoked-family'))).toBeNull()
-    expect(logs).toContainEqual(
-      expect.objectContaining({ event: 'revocation_unmarked', family_id: 'revoked-family' })
-    )
+    expect(await store.get(keys.revokedFamily('revoked-family'))).toBe('1')
+    // The store is still full: only the revocation got past it.
+    await expect(store.put('gateway-test:after', 'x')).rejects.toThrow(StoreFull)
 
-    // Deleting a client (RFC 7592 or admin) degrades the same way.
+    // Deleting a client (RFC 7592 or admin) too.
     expect(await deleteClient(deletion(), 'deleted-client', 'admin')).toBe(true)
     expect(await store.get(keys.client('deleted-client'))).toBeNull()
+    expect(await store.get(keys.revokedClient('deleted-client'))).toBe('1')
+    expect(await store.get(keys.revokedFamily('deleted-client-family'))).toBe('1')
     expect(await lookUpRefreshToken(store, otherClientFamily)).toEqual({ outcome: 'unknown' })
     expect(await store.setMembers(keys.clientFamilies('deleted-client'))).toEqual([])
-    expect(logs).toContainEqual(
-      expect.objectContaining({ event: 'revocation_unmarked', client_id: 'deleted-client' })
-    )
+    expect(await store.get(keys.consent('42', 'deleted-client'))).toBeNull()
   })
 
   it('keeps writing the marker first when there is room', async () => {

@@ -21,7 +21,7 @@ const tokenParams = z.object({ token: requiredParam(8192), token_type_hint: opti
  * tokens get the same 200, so the endpoint reveals nothing.
  */
 export const revokeRoute = (deps: AuthDeps) => {
-  const { config, store, clock, logger, audit } = deps
+  const { config, store, clock, audit } = deps
   const registry = clientLookup(deps)
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000, ofAnyUser: true })
   const lifetimes = {
@@ -42,19 +42,7 @@ export const revokeRoute = (deps: AuthDeps) => {
       seconds: config.refreshTokenReuseGrace,
     })
     if (found?.kind === 'refresh_token') {
-      const { marked, revokedNow } = await revokeRefreshFamily(
-        store,
-        found.family.familyId,
-        lifetimes
-      )
-      if (!marked) {
-        logger.warn({
-          event: 'revocation_unmarked',
-          family_id: found.family.familyId,
-          detail:
-            'the store is full: refreshing has stopped, but access tokens of the family live until they expire',
-        })
-      }
+      const { revokedNow } = await revokeRefreshFamily(store, found.family.familyId, lifetimes)
       // A repeated or parallel revocation changed nothing: it is answered alike, not audited.
       if (revokedNow) {
         await audit.record({

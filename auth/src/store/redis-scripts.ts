@@ -90,8 +90,12 @@ return taken
   /**
    * `markAndTake`: KEYS[1] is taken; each of KEYS[2..] (markers) is set to ARGV[2i-1] for ARGV[2i]
    * seconds unless it exists. Answers what was taken, then 1 or 0 for each marker written or not.
+   * `allow-oom`: a full Redis runs it. A revocation refused for want of room would leave a leaked
+   * token working until it expires; its markers are a few dozen bytes each, written only for
+   * tokens that exist, and the value taken frees more than that.
    */
-  gatewayMarkAndTake: `${SHEBANG}local answer = { false }
+  gatewayMarkAndTake: `#!lua flags=allow-oom
+local answer = { false }
 for i = 2, #KEYS do
   local a = (i - 2) * 2
   local marked = redis.call('SET', KEYS[i], ARGV[a + 1], 'NX', 'EX', ARGV[a + 2])

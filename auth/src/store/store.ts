@@ -48,7 +48,8 @@ export interface Store {
    * Writes each of `markers` unless its key exists, and takes `key`, in one atomic step (a Lua
    * script on Redis); `marked[i]` says whether this call wrote `markers[i]`. Of concurrent calls,
    * the one that takes the value, or when there is none the one that writes a marker, is the only
-   * one told so: what a revocation needs to be recorded once.
+   * one told so: what a revocation needs to be recorded once. A full store runs it all the same
+   * (no `StoreFull`): a revocation must not wait for room.
    */
   markAndTake(
     markers: readonly Marker[],

@@ -8,7 +8,6 @@ import {
   type CliContext,
   type CommandContext,
   type CommandResult,
-  cliLogger,
   nothingToActOn,
 } from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
@@ -71,7 +70,6 @@ async function deleteOne(context: CommandContext, args: readonly string[]): Prom
     {
       store: context.store,
       lifetimes: tokenLifetimes(context.config),
-      logger: cliLogger(),
       audit: context.audit,
     },
     clientId,

@@ -1,12 +1,7 @@
 import { withdrawConsent } from '../../account/connected-apps.ts'
 import { listConsents } from '../../authorization/consent.ts'
 import { tokenLifetimes } from '../../oauth/revocation.ts'
-import {
-  type CommandContext,
-  type CommandResult,
-  cliLogger,
-  nothingToActOn,
-} from '../cli-context.ts'
+import { type CommandContext, type CommandResult, nothingToActOn } from '../cli-context.ts'
 import { bySubcommand, type Command, type UsageLine, usageError } from '../command.ts'
 
 const LIST: UsageLine = { form: 'consents list <user-id>', about: 'clients a user consented to' }
@@ -41,7 +36,6 @@ async function revoke(context: CommandContext, args: readonly string[]): Promise
       clock,
       clientLifetime: config.ttl.client,
       lifetimes: tokenLifetimes(config),
-      logger: cliLogger(),
       audit,
     },
     { id: userId },
