@@ -8,7 +8,9 @@ import { createForwardAuth } from './http/forward-auth.ts'
 import { requestMetrics } from './metrics/request-metrics.ts'
 import {
   isAuthorizationError,
+  servesPages,
   toAuthorizationErrorResponse,
+  toErrorPageResponse,
 } from './pages/authorization-error-response.ts'
 import { accountRoute } from './routes/account.ts'
 import { accountRevokeRoute } from './routes/account-revoke.ts'
@@ -110,10 +112,12 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
     if (allow.length === 0) throw new NoSuchEndpoint('no such endpoint')
     throw new MethodNotAllowed(`${c.req.method} is not allowed here`, allow)
   })
-  app.onError((error, c) =>
-    isAuthorizationError(error)
-      ? toAuthorizationErrorResponse(error, c, deps.config.issuer, deps.logger)
-      : toOAuthResponse(error, c, deps.logger)
-  )
+  app.onError((error, c) => {
+    if (isAuthorizationError(error)) {
+      return toAuthorizationErrorResponse(error, c, deps.config.issuer, deps.logger)
+    }
+    if (servesPages(c.req.path)) return toErrorPageResponse(error, c, deps.logger)
+    return toOAuthResponse(error, c, deps.logger)
+  })
   return app
 }

@@ -68,11 +68,16 @@ export const ECHO_FORWARDED_HEADERS = {
  */
 export async function createTestAuthServer(
   env: Record<string, string> = {},
-  parts: { resolveHost?: LookupFunction; restartOf?: TestAuthServer } = {}
+  parts: {
+    resolveHost?: LookupFunction
+    restartOf?: TestAuthServer
+    /** A store of the test's own (a Redis it pauses or stops), instead of the run's. */
+    store?: Store & { clear(): Promise<void> }
+  } = {}
 ): Promise<TestAuthServer> {
   const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, LOG_LEVEL: 'info', ...env })
-  const { restartOf, ...composed } = parts
-  const store = restartOf?.store ?? createTestRedisStore()
+  const { restartOf, store: ownStore, ...composed } = parts
+  const store = restartOf?.store ?? ownStore ?? createTestRedisStore()
   const clock = restartOf?.clock ?? manualClock()
   const logs: Record<string, unknown>[] = []
   const logger: Logger = createLogger(config.logLevel, {

@@ -38,6 +38,23 @@ const READABLE_REFUSAL: Readonly<Record<string, string>> = {
  * `OAuthError` is a bug on our side: it is logged and answered as a bare `server_error`.
  */
 export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Response {
+  const { oauthError, headers } = describeError(error, c, logger)
+  return c.json(
+    { error: oauthError.code, error_description: oauthError.description },
+    oauthError.status as ContentfulStatusCode,
+    headers
+  )
+}
+
+/**
+ * What `toOAuthResponse` and the pages' error answer share: the error as an `OAuthError`, logged
+ * as its kind asks, and the headers that go with it (the challenge, `Retry-After`, `Allow`).
+ */
+export function describeError(
+  error: unknown,
+  c: Context,
+  logger: Logger
+): { readonly oauthError: OAuthError; readonly headers: Record<string, string> } {
   const oauthError = asOAuthError(error)
   if (error instanceof StoreUnavailable) {
     // An outage the answer (503, Retry-After) already handles: named, without a stack, and at
@@ -68,12 +85,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
   if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
   if (oauthError instanceof MethodNotAllowed) headers.Allow = oauthError.allow.join(', ')
   if (oauthError instanceof TemporarilyUnavailable) headers['Retry-After'] = '5'
-
-  return c.json(
-    { error: oauthError.code, error_description: oauthError.description },
-    oauthError.status as ContentfulStatusCode,
-    headers
-  )
+  return { oauthError, headers }
 }
 
 /**

@@ -1,5 +1,13 @@
 import type { Context } from 'hono'
-import { AuthorizationErrorPage, AuthorizationErrorRedirect, RateLimited } from '../errors.ts'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import {
+  AuthorizationErrorPage,
+  AuthorizationErrorRedirect,
+  type OAuthError,
+  RateLimited,
+  TemporarilyUnavailable,
+} from '../errors.ts'
+import { describeError } from '../http/error-response.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { Logger } from '../logger.ts'
 import { renderErrorPage } from './error-page.ts'
@@ -8,6 +16,20 @@ export function isAuthorizationError(
   error: unknown
 ): error is AuthorizationErrorPage | AuthorizationErrorRedirect {
   return error instanceof AuthorizationErrorPage || error instanceof AuthorizationErrorRedirect
+}
+
+/** Paths a person's browser opens (the consent, device and account pages, the sign-in's return). */
+const PAGE_PATHS: ReadonlySet<string> = new Set([
+  '/authorize',
+  '/callback',
+  '/dev-login',
+  '/device',
+  '/account',
+])
+
+/** Whether an error at `path` is answered with a page: a person reads it, not a program. */
+export function servesPages(path: string): boolean {
+  return PAGE_PATHS.has(path) || path.startsWith('/device/') || path.startsWith('/account/')
 }
 
 /**
@@ -23,16 +45,33 @@ export function toAuthorizationErrorResponse(
 ): Response | Promise<Response> {
   const { code, description, reason } = error.error
   logger.info({ event: 'authorization_refused', error: code, reason, path: c.req.path })
-  if (error instanceof AuthorizationErrorPage) {
-    if (error.error instanceof RateLimited) {
-      c.header('Retry-After', String(error.error.retryAfter))
-      return renderErrorPage(c, { code, description }, 429)
-    }
-    return renderErrorPage(c, { code, description })
-  }
+  if (error instanceof AuthorizationErrorPage) return errorPage(c, error.error)
   return redirectToClient(c, error.redirectUri, issuer, {
     error: code,
     error_description: description,
     state: error.state,
   })
+}
+
+/**
+ * Any other error on a page's path (the store out of reach, a form the page never sends): the
+ * same page rather than JSON, logged and headed as `toOAuthResponse` would.
+ */
+export function toErrorPageResponse(
+  error: unknown,
+  c: Context,
+  logger: Logger
+): Response | Promise<Response> {
+  const { oauthError, headers } = describeError(error, c, logger)
+  if (headers.Allow) c.header('Allow', headers.Allow)
+  return errorPage(c, oauthError)
+}
+
+function errorPage(c: Context, error: OAuthError): Response | Promise<Response> {
+  if (error instanceof RateLimited) c.header('Retry-After', String(error.retryAfter))
+  if (error instanceof TemporarilyUnavailable) c.header('Retry-After', '5')
+  // A refused request is a 400 page whatever the error's own status: a 401 would ask for a
+  // challenge no person answers. An outage (503), a limit (429) or a bug (500) keeps its status.
+  const status = error.status === 401 || error.status === 403 ? 400 : error.status
+  return renderErrorPage(c, error, status as ContentfulStatusCode)
 }

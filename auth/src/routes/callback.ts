@@ -39,8 +39,8 @@ export const callbackRoute = (deps: AuthDeps) => {
     const url = new URL(c.req.url)
     const state = url.searchParams.get('state') ?? ''
     const boundState = jar.get(c, 'pending')
-    jar.clear(c, 'pending')
     if (!state || state !== boundState) {
+      jar.clear(c, 'pending')
       throw new AuthorizationErrorPage(
         new InvalidRequest(
           'this sign-in was not started in this browser, or it has expired; start again from the application',
@@ -48,7 +48,10 @@ export const callbackRoute = (deps: AuthDeps) => {
         )
       )
     }
+    // The cookie goes once the store has answered: after an outage here, reloading the page
+    // finishes the sign-in, since the pending request and GitHub's code are both still unused.
     const pending = await takePendingAuthorization(store, state)
+    jar.clear(c, 'pending')
     if (!pending) {
       throw new AuthorizationErrorPage(
         new InvalidRequest(

@@ -43,6 +43,11 @@ export function connectRedis(
     enableAutoPipelining: true,
     maxRetriesPerRequest: 2,
     commandTimeout: commandTimeoutMs,
+    // A command sent on a connection that then broke or went silent was answered already, with
+    // 503, once its timeout passed. Sent again on the new connection, it would be carried out
+    // after its request was told it failed: a sign-in's pending request taken, a code redeemed,
+    // by nobody. Such commands fail instead; commands not yet sent wait for the connection.
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   }
   const keyPrefix = effectiveKeyPrefix(topology, prefix)
