@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
-import { drainLines } from './stderr-drain.ts'
+import { drainLines, logBudget, STDERR_LOG_BYTES_PER_MINUTE } from './stderr-drain.ts'
 
 /** How to start one stdio MCP server. */
 export interface ChildSpec {
@@ -49,7 +49,18 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
   // With stderr: 'pipe' the SDK hands out a PassThrough before the process exists.
   const stderr = transport.stderr as Readable | null
   let childLogger = logger
-  if (stderr) drainLines(stderr, (line) => childLogger.info({ stream: 'stderr' }, line))
+  if (stderr) {
+    const budget = logBudget(
+      (line) => childLogger.info({ stream: 'stderr' }, line),
+      (counts) =>
+        childLogger.warn(
+          { event: 'stderr_suppressed', ...counts },
+          `the MCP server wrote more than ${STDERR_LOG_BYTES_PER_MINUTE} bytes to stderr in a minute: the rest was not logged`
+        ),
+      { bytesPerWindow: STDERR_LOG_BYTES_PER_MINUTE, now: Date.now }
+    )
+    drainLines(stderr, budget.emit, budget.flush)
+  }
 
   let hasExited = false
   let closeRequested = false
