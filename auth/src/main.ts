@@ -166,7 +166,13 @@ async function main(): Promise<void> {
     deps.readiness?.stop('shutting down')
     services?.markNotReady('shutting down')
     await sleep(delayMs)
-    const closed = Promise.all([closeServer(timeoutMs), closeInternalServer?.(timeoutMs)])
+    // Past the timeout, the services' children end before connections are cut: calls still
+    // waiting on them get an error to answer with, not a bare reset.
+    const endServices = async () => services?.close()
+    const closed = Promise.all([
+      closeServer(timeoutMs, endServices),
+      closeInternalServer?.(timeoutMs),
+    ])
     services?.drain()
     const [outcome] = await closed
     logger.info({ event: 'listener_closed', outcome }, 'no connection left')

@@ -79,7 +79,10 @@ export interface Bridge {
    * streams, `subscriptions/listen`), so the connections drain; requests in flight go on.
    */
   drain(): void
-  /** Refuses new sessions, ends every session and waits until every child has exited. */
+  /**
+   * Refuses new sessions, ends every session and waits until every child has exited; called again,
+   * the same wait (shutdown calls it before cutting connections, and once they are gone).
+   */
   close(): Promise<void>
 }
 
@@ -159,6 +162,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     })
   let accepting = true
   let notReadyReason: string | undefined
+  let closing: Promise<void> | undefined
 
   const reaper = setInterval(() => {
     const time = now()
@@ -245,14 +249,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
       for (const session of registry.sessions()) session.endStandaloneStream()
       pool.endStreams()
     },
-    async close() {
-      accepting = false
-      clearInterval(reaper)
-      owners?.close()
-      await Promise.all([
-        ...registry.sessions().map((session) => session.end('the bridge is shutting down')),
-        pool.close(),
-      ])
+    close() {
+      closing ??= (async () => {
+        accepting = false
+        clearInterval(reaper)
+        owners?.close()
+        await Promise.all([
+          ...registry.sessions().map((session) => session.end('the bridge is shutting down')),
+          pool.close(),
+        ])
+      })()
+      return closing
     },
   }
 }

@@ -1,4 +1,5 @@
 import type { Server, ServerOptions, ServerResponse } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ServerType } from '@hono/node-server'
 
 /** How long a listener waits on its clients, in milliseconds. */
@@ -84,8 +85,17 @@ export function stopIfCannotListen(server: Server | ServerType, setting: string)
  * connections closed at once, and every response from now on says `Connection: close`, so a
  * connection closes as soon as its request is answered. Resolves with `drained` once every
  * connection has ended, or `forced` when some were still open after the timeout and were cut.
+ * Before cutting, `beforeCut` (ending the children) gives the requests still waiting on them an
+ * error to answer with, for at most `CUT_GRACE_MS`: a client told why beats a bare reset.
  */
-export type CloseGracefully = (timeoutMs: number) => Promise<'drained' | 'forced'>
+export type CloseGracefully = (
+  timeoutMs: number,
+  beforeCut?: () => Promise<unknown>
+) => Promise<'drained' | 'forced'>
+
+/** How long the answers of requests ended by `beforeCut` may take before connections are cut. */
+const CUT_GRACE_MS = 5_000
+const ANSWERS_WRITTEN_MS = 100
 
 /**
  * Watches `server`'s requests from now on (call it right after `serve`) and returns the function
@@ -115,13 +125,23 @@ export function gracefulClose(server: ServerType): CloseGracefully {
       if (closing) setImmediate(() => http.closeIdleConnections())
     })
   })
-  return (timeoutMs) =>
+  return (timeoutMs, beforeCut) =>
     new Promise((resolve) => {
       closing = true
       for (const response of open) closeWhenAnswered(response)
       let outcome: 'drained' | 'forced' = 'drained'
-      const deadline = setTimeout(() => {
+      const deadline = setTimeout(async () => {
         outcome = 'forced'
+        if (beforeCut) {
+          const grace = new AbortController()
+          await Promise.race([
+            beforeCut().catch(() => {}),
+            sleep(CUT_GRACE_MS, undefined, { signal: grace.signal }).catch(() => {}),
+          ])
+          grace.abort()
+          // The errors just given are written over a few turns of the event loop.
+          await sleep(ANSWERS_WRITTEN_MS)
+        }
         http.closeAllConnections()
       }, timeoutMs)
       http.close(() => {

@@ -85,7 +85,9 @@ async function shutdown(signal: string): Promise<void> {
   logger.info({ event: 'stopping', signal, delayMs, timeoutMs }, 'shutting down')
   bridge.markNotReady('shutting down')
   await sleep(delayMs)
-  const closed = closeServer(timeoutMs)
+  // Past the timeout, the children end before connections are cut: calls still waiting on them
+  // get an error to answer with (the session era's −32003), not a bare reset.
+  const closed = closeServer(timeoutMs, () => bridge.close())
   bridge.drain()
   const outcome = await closed
   logger.info({ event: 'listener_closed', outcome }, 'no connection left')
