@@ -192,13 +192,16 @@ export class ChildPool {
     const child = await startChild(spec, logger)
     countChild(child, 'stateless', this.#deps.metrics)
     this.#deps.crashRate.watch(identity.userId, child)
-    const pooled = new PooledChild(
-      key,
-      identity.userId,
-      child,
-      this.#deps.now(),
-      ownedIdPrefix(config.replicas)
-    )
+    const pooled = new PooledChild(key, identity.userId, child, this.#deps.now(), {
+      statePrefix: ownedIdPrefix(config.replicas),
+      abandonedAtMost: config.maxRequestsPerUser,
+      now: this.#deps.now,
+    })
+    pooled.onOverworked = (abandoned) =>
+      logger.warn(
+        { event: 'child_overworked', abandoned },
+        'calls whose clients left are still running: the MCP server process is ended'
+      )
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
     })

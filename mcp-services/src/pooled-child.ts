@@ -11,6 +11,9 @@ import {
   mcpNameOf,
 } from './modern-protocol.ts'
 
+/** How long a call whose client left counts towards ending its child (`PooledChild.abandon`). */
+export const ABANDONED_WINDOW_MS = 60_000
+
 /** What a forwarded request came to: the child's answer, a request of the child's, progress. */
 export type ExchangeEvent =
   | { readonly kind: 'answer'; readonly result?: JsonObject; readonly error?: JsonObject }
@@ -102,6 +105,14 @@ export class PooledChild {
   initializeResult: JsonObject = {}
   lastUsed: number
   #exchanges = new Map<string, Exchange>()
+  /**
+   * Calls whose client left in the last `ABANDONED_WINDOW_MS`, by when: cancelled, but a tool
+   * that ignores cancellation goes on working while its user's place is free again (`abandon`).
+   * Kept for a while rather than until answered: a server does not answer a cancelled request.
+   */
+  readonly #abandoned = new Map<string, number>()
+  readonly #abandonedAtMost: number
+  readonly #now: () => number
   /** Calls waiting for the client's retry with input responses, by `requestState`. */
   readonly suspended = new Map<string, Exchange>()
   readonly listeners = new Set<NotificationListener>()
@@ -109,10 +120,24 @@ export class PooledChild {
   /** Starts every `requestState` it mints: names this replica (owner-routing.ts), or empty. */
   readonly statePrefix: string
 
-  constructor(key: string, userId: string, child: ChildConnection, now: number, statePrefix = '') {
+  constructor(
+    key: string,
+    userId: string,
+    child: ChildConnection,
+    now: number,
+    options: {
+      /** Starts every `requestState` it mints (owner-routing.ts), or empty. */
+      readonly statePrefix?: string
+      /** Calls left by their clients within `ABANDONED_WINDOW_MS` at which the child is ended. */
+      readonly abandonedAtMost: number
+      readonly now: () => number
+    }
+  ) {
     this.key = key
     this.userId = userId
-    this.statePrefix = statePrefix
+    this.statePrefix = options.statePrefix ?? ''
+    this.#abandonedAtMost = options.abandonedAtMost
+    this.#now = options.now
     this.child = child
     this.lastUsed = now
     child.onmessage = (message) => this.#fromChild(message)
@@ -124,6 +149,7 @@ export class PooledChild {
         })
       }
       this.#exchanges.clear()
+      this.#abandoned.clear()
     })
   }
 
@@ -193,7 +219,23 @@ export class PooledChild {
       method: 'notifications/cancelled',
       params: { requestId: exchange.childId, reason },
     })
+    const now = this.#now()
+    for (const [id, at] of this.#abandoned) {
+      if (now - at < ABANDONED_WINDOW_MS) break
+      this.#abandoned.delete(id)
+    }
+    this.#abandoned.set(exchange.childId, now)
+    // Calling and leaving, again and again, would otherwise pile up work in a child whose tools
+    // ignore cancellation: as many calls left within the window as the user may have in hand
+    // at once, and the child and all that work end.
+    if (this.#abandoned.size >= this.#abandonedAtMost && !this.child.hasExited) {
+      this.onOverworked?.(this.#abandoned.size)
+      void this.close()
+    }
   }
+
+  /** Told when the child is ended for the calls nobody waits for (how many), for the log. */
+  onOverworked: ((abandoned: number) => void) | undefined
 
   send(message: JsonObject): Promise<void> {
     return this.child.send(message as JSONRPCMessage).catch(() => {})
@@ -218,7 +260,10 @@ export class PooledChild {
     }
     if (typeof id !== 'string') return
     const exchange = this.#exchanges.get(id)
-    if (!exchange) return
+    if (!exchange) {
+      this.#abandoned.delete(id)
+      return
+    }
     this.#exchanges.delete(id)
     exchange.push({
       kind: 'answer',

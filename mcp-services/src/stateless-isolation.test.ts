@@ -129,6 +129,23 @@ describe("the stateless era's limits per user", { timeout: 60_000 }, () => {
       .toBe(200)
   })
 
+  it('ends a child left working on as many calls as its user may have in hand', async () => {
+    bridge = await startTestBridge(fixtureService, { maxRequestsPerUser: 3 })
+    const { url } = bridge
+    const pid = async () => textOf(await call(url, 'alice', 'c1', 'pid'))
+    const first = await pid()
+    // The fixture's sleep ignores cancellation: each call left goes on in the child.
+    for (let left = 0; left < 2; left++) {
+      await abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 200)
+    }
+    expect(await pid()).toBe(first)
+    await abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 200)
+    await expect
+      .poll(async () => (await pid()) ?? 'no answer', { timeout: 5_000 })
+      .toMatch(new RegExp(`^(?!${first}$)\\d+$`))
+    expect(bridge.bridge.pool.pids()).not.toContain(Number(first))
+  })
+
   it('bounds the subscriptions/listen streams a user holds open', async () => {
     bridge = await startTestBridge(fixtureService, { maxRequestsPerUser: 2 })
     const { url } = bridge
