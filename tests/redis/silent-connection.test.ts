@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import { StoreUnavailable } from '../../auth/src/store/store.ts'
-import { freePort } from '../support/free-port.ts'
-import { startRedisOnPort } from '../support/redis-topologies.ts'
-import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy.ts'
+import { type RedisBehindProxy, startRedisBehindProxy } from '../support/stalling-proxy.ts'
 
 /**
  * The store's connection goes silent without closing (the host behind it vanished, a stale
@@ -12,23 +10,19 @@ import { type StallingProxy, startStallingProxy } from '../support/stalling-prox
  * kernel to give up.
  */
 describe('a Redis connection that goes silent', () => {
-  let redis: { stop(): Promise<void> }
-  let proxy: StallingProxy
+  let redis: RedisBehindProxy
   beforeAll(async () => {
-    const port = await freePort()
-    redis = await startRedisOnPort(port)
-    proxy = await startStallingProxy(port)
+    redis = await startRedisBehindProxy()
   })
   afterAll(async () => {
-    await proxy?.close()
     await redis?.stop()
   })
 
   it('is dropped and made again, and the store answers', async () => {
-    const store = createRedisStore(`redis://127.0.0.1:${proxy.port}`, 'silent-test:', 500)
+    const store = createRedisStore(redis.url, 'silent-test:', 500)
     try {
       await store.put('kept', 'yes')
-      proxy.silenceOpenConnections()
+      redis.proxy.silenceOpenConnections()
       const started = Date.now()
       const failures: unknown[] = []
       let answer: string | null | undefined
@@ -49,17 +43,17 @@ describe('a Redis connection that goes silent', () => {
   })
 
   it('keeps a connection that was only idle, through a stall shorter than the silence', async () => {
-    const store = createRedisStore(`redis://127.0.0.1:${proxy.port}`, 'idle-test:', 500)
+    const store = createRedisStore(redis.url, 'idle-test:', 500)
     try {
       await store.put('kept', 'yes')
-      const opened = proxy.connectionsOpened()
+      const opened = redis.proxy.connectionsOpened()
       // Idle for longer than the silence allowed, then one command stalls past its timeout.
       await new Promise((resolve) => setTimeout(resolve, 1_500))
-      proxy.arm((chunk) => chunk.toString().includes('idle-test:kept'), 700)
+      redis.proxy.arm((chunk) => chunk.toString().includes('idle-test:kept'), 700)
       await expect(store.get('kept')).rejects.toThrow()
-      await proxy.released()
+      await redis.proxy.released()
       expect(await store.get('kept')).toBe('yes')
-      expect(proxy.connectionsOpened()).toBe(opened)
+      expect(redis.proxy.connectionsOpened()).toBe(opened)
     } finally {
       await store.close()
     }

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FakeGitHub } from '../support/fake-github.ts'
-import { freePort } from '../support/free-port.ts'
 import type { GatewayProcess } from '../support/gateway-process.ts'
 import {
   OCTOCAT,
@@ -9,8 +8,7 @@ import {
   startGatewayWithGitHub,
   verifyAtGateway,
 } from '../support/gateway-with-github.ts'
-import { startRedisOnPort } from '../support/redis-topologies.ts'
-import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy.ts'
+import { type RedisBehindProxy, startRedisBehindProxy } from '../support/stalling-proxy.ts'
 
 /**
  * Redis stalls just as a refresh sends its rotation: the gateway gives up after its command
@@ -19,16 +17,13 @@ import { type StallingProxy, startStallingProxy } from '../support/stalling-prox
  * replay that revokes the family.
  */
 describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
-  let redis: { stop(): Promise<void> }
-  let proxy: StallingProxy
+  let redis: RedisBehindProxy
   let github: FakeGitHub
   let gateway: GatewayProcess
   beforeAll(async () => {
-    const redisPort = await freePort()
-    redis = await startRedisOnPort(redisPort)
-    proxy = await startStallingProxy(redisPort)
+    redis = await startRedisBehindProxy()
     ;({ github, gateway } = await startGatewayWithGitHub([OCTOCAT], {
-      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      REDIS_URL: redis.url,
       ALLOWED_GITHUB_USERS: 'octocat',
       REFRESH_TOKEN_REUSE_GRACE: '1',
     }))
@@ -36,7 +31,6 @@ describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
   afterAll(async () => {
     await gateway?.stop()
     await github?.close()
-    await proxy?.close()
     await redis?.stop()
   })
 
@@ -54,7 +48,7 @@ describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
   it('keeps one line of tokens: every retry with the old token, however late, gets the same successor', async () => {
     const signedIn = await signInThroughSdk(gateway)
     // The rotation: the one write that stores a family record and a successor for the grace.
-    proxy.arm((chunk) => {
+    redis.proxy.arm((chunk) => {
       const text = chunk.toString()
       return text.includes('currentTokenHash') && text.includes('refresh-successor:')
     }, 7_000)
@@ -62,7 +56,7 @@ describe('a refresh whose rotation Redis ran after the gateway gave up', () => {
     const stalled = await refresh(signedIn)
     expect(stalled.status).toBe(503)
     expect(await stalled.json()).toMatchObject({ error: 'temporarily_unavailable' })
-    await proxy.released()
+    await redis.proxy.released()
 
     type Tokens = { access_token: string; refresh_token: string; error?: string }
     // Another session of the client with the same token, past the grace, and the first one's

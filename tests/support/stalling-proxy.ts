@@ -1,6 +1,8 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { freePort } from './free-port.ts'
+import { startRedisOnPort } from './redis-topologies.ts'
 
 /**
  * A TCP relay in front of a real Redis that can stall the way a network or an overloaded server
@@ -81,6 +83,27 @@ export async function startStallingProxy(upstreamPort: number): Promise<Stalling
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** A Redis of its own from the binary, reached only through a `StallingProxy` (`url`). */
+export interface RedisBehindProxy {
+  readonly proxy: StallingProxy
+  readonly url: string
+  stop(): Promise<void>
+}
+
+export async function startRedisBehindProxy(): Promise<RedisBehindProxy> {
+  const port = await freePort()
+  const redis = await startRedisOnPort(port)
+  const proxy = await startStallingProxy(port)
+  return {
+    proxy,
+    url: `redis://127.0.0.1:${proxy.port}`,
+    async stop() {
+      await proxy.close()
+      await redis.stop()
     },
   }
 }

@@ -6,7 +6,6 @@ import {
 } from '../../../tests/support/auth-app.ts'
 import { openCodeForm, submitUserCode } from '../../../tests/support/device-page.ts'
 import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
-import { freePort } from '../../../tests/support/free-port.ts'
 import {
   authorizeUrl,
   browserFor,
@@ -15,8 +14,10 @@ import {
   startDeviceAuthorization,
   startFlowGitHub,
 } from '../../../tests/support/oauth-flow.ts'
-import { startRedisOnPort } from '../../../tests/support/redis-topologies.ts'
-import { type StallingProxy, startStallingProxy } from '../../../tests/support/stalling-proxy.ts'
+import {
+  type RedisBehindProxy,
+  startRedisBehindProxy,
+} from '../../../tests/support/stalling-proxy.ts'
 import { createRedisStore } from '../store/redis-store.ts'
 
 /**
@@ -27,28 +28,21 @@ import { createRedisStore } from '../store/redis-store.ts'
  * new connection.
  */
 describe('pages while the store does not answer', () => {
-  let redis: { stop(): Promise<void> }
-  let proxy: StallingProxy
+  let redis: RedisBehindProxy
   let github: FakeGitHub
   let server: TestAuthServer
 
   beforeAll(async () => {
-    const port = await freePort()
-    redis = await startRedisOnPort(port)
-    proxy = await startStallingProxy(port)
+    redis = await startRedisBehindProxy()
     github = await startFlowGitHub()
-    const store = Object.assign(
-      createRedisStore(`redis://127.0.0.1:${proxy.port}`, 'pages:', 300),
-      {
-        clear: async () => {},
-      }
-    )
+    const store = Object.assign(createRedisStore(redis.url, 'pages:', 300), {
+      clear: async () => {},
+    })
     server = await createTestAuthServer({ ...github.env, ALLOWED_GITHUB_USERS: 'alice' }, { store })
   })
   afterAll(async () => {
     await server?.close()
     await github?.close()
-    await proxy?.close()
     await redis?.stop()
   })
 
@@ -74,7 +68,7 @@ describe('pages while the store does not answer', () => {
     const request = (path: string, init?: RequestInit) =>
       Promise.resolve(server.app.request(`${TEST_ISSUER}${path}`, init))
     const form = await openCodeForm(request)
-    proxy.silenceOpenConnections()
+    redis.proxy.silenceOpenConnections()
     const response = await submitUserCode(request, form, 'BCDF-GHJK')
     expectOutagePage({ response, body: await response.text() })
     await expect
@@ -116,7 +110,7 @@ describe('pages while the store does not answer', () => {
     const callback = await browser.open(atGitHub.url, `${TEST_ISSUER}/callback`)
     expect(callback.url).toContain('code=')
 
-    proxy.silenceOpenConnections()
+    redis.proxy.silenceOpenConnections()
     const failed = await browser.open(callback.url, redirectUri)
     expectOutagePage(failed)
 
