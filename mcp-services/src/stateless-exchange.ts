@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ChildRequest, Exchange, ExchangeEvent } from './exchange.ts'
 import {
   INPUT_CAPABLE_METHODS,
   INPUT_KEY_META_KEY,
@@ -12,7 +13,7 @@ import {
   toModernError,
   toModernResult,
 } from './modern-protocol.ts'
-import type { ChildRequest, Exchange, ExchangeEvent, PooledChild } from './pooled-child.ts'
+import type { PooledChild } from './pooled-child.ts'
 
 type RequestId = string | number
 
