@@ -116,7 +116,7 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
     if (isAuthorizationError(error)) {
       return toAuthorizationErrorResponse(error, c, deps.config.issuer, deps.logger)
     }
-    if (servesPages(c.req.path)) return toErrorPageResponse(error, c, deps.logger)
+    if (servesPages(c.req.method, c.req.path)) return toErrorPageResponse(error, c, deps.logger)
     return toOAuthResponse(error, c, deps.logger)
   })
   return app

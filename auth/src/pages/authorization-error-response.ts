@@ -27,8 +27,12 @@ const PAGE_PATHS: ReadonlySet<string> = new Set([
   '/account',
 ])
 
-/** Whether an error at `path` is answered with a page: a person reads it, not a program. */
-export function servesPages(path: string): boolean {
+/**
+ * Whether an error is answered with a page: a person's browser opened or posted to one of them,
+ * and a person reads the answer. Another method there (a 405) is a program's, answered in JSON.
+ */
+export function servesPages(method: string, path: string): boolean {
+  if (method !== 'GET' && method !== 'POST') return false
   return PAGE_PATHS.has(path) || path.startsWith('/device/') || path.startsWith('/account/')
 }
 
