@@ -82,10 +82,17 @@ export function describeError(
   const challenge = challengeFor(oauthError)
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (oauthError.resourceMetadata !== undefined) Object.assign(headers, READABLE_REFUSAL)
-  if (oauthError instanceof RateLimited) headers['Retry-After'] = String(oauthError.retryAfter)
+  const retryAfter = retryAfterOf(oauthError)
+  if (retryAfter) headers['Retry-After'] = retryAfter
   if (oauthError instanceof MethodNotAllowed) headers.Allow = oauthError.allow.join(', ')
-  if (oauthError instanceof TemporarilyUnavailable) headers['Retry-After'] = '5'
   return { oauthError, headers }
+}
+
+/** When to try again (`Retry-After`), for an error that time mends: a limit, an outage. */
+export function retryAfterOf(error: OAuthError): string | undefined {
+  if (error instanceof RateLimited) return String(error.retryAfter)
+  if (error instanceof TemporarilyUnavailable) return '5'
+  return undefined
 }
 
 /**

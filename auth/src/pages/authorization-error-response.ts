@@ -1,13 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import {
-  AuthorizationErrorPage,
-  AuthorizationErrorRedirect,
-  type OAuthError,
-  RateLimited,
-  TemporarilyUnavailable,
-} from '../errors.ts'
-import { describeError } from '../http/error-response.ts'
+import { AuthorizationErrorPage, AuthorizationErrorRedirect, type OAuthError } from '../errors.ts'
+import { describeError, retryAfterOf } from '../http/error-response.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { Logger } from '../logger.ts'
 import { renderErrorPage } from './error-page.ts'
@@ -72,8 +66,8 @@ export function toErrorPageResponse(
 }
 
 function errorPage(c: Context, error: OAuthError): Response | Promise<Response> {
-  if (error instanceof RateLimited) c.header('Retry-After', String(error.retryAfter))
-  if (error instanceof TemporarilyUnavailable) c.header('Retry-After', '5')
+  const retryAfter = retryAfterOf(error)
+  if (retryAfter) c.header('Retry-After', retryAfter)
   // A refused request is a 400 page whatever the error's own status: a 401 would ask for a
   // challenge no person answers. An outage (503), a limit (429) or a bug (500) keeps its status.
   const status = error.status === 401 || error.status === 403 ? 400 : error.status
