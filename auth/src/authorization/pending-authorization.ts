@@ -38,11 +38,24 @@ export async function savePendingAuthorization(
   return state
 }
 
+/** The pending request a callback's `state` names, left in place (`takePendingAuthorization`). */
+export async function findPendingAuthorization(
+  store: Store,
+  state: string
+): Promise<PendingAuthorization | null> {
+  const key = pendingKey(state)
+  return key ? parseRecord<PendingAuthorization>(await store.get(key), key) : null
+}
+
+/** Takes the pending request: of callbacks racing with one `state`, one gets it. */
 export async function takePendingAuthorization(
   store: Store,
   state: string
 ): Promise<PendingAuthorization | null> {
-  if (!/^[\w-]{20,100}$/.test(state)) return null
-  const key = keys.pendingAuthorization(hashSecret(state))
-  return parseRecord<PendingAuthorization>(await store.take(key), key)
+  const key = pendingKey(state)
+  return key ? parseRecord<PendingAuthorization>(await store.take(key), key) : null
+}
+
+function pendingKey(state: string): string | undefined {
+  return /^[\w-]{20,100}$/.test(state) ? keys.pendingAuthorization(hashSecret(state)) : undefined
 }

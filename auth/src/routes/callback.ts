@@ -4,6 +4,7 @@ import { namedClient } from '../audit/audit-client.ts'
 import type { AuditClient, AuditFlow } from '../audit/audit-events.ts'
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import {
+  findPendingAuthorization,
   type PendingAuthorization,
   takePendingAuthorization,
 } from '../authorization/pending-authorization.ts'
@@ -48,18 +49,23 @@ export const callbackRoute = (deps: AuthDeps) => {
         )
       )
     }
-    // The cookie goes once the store has answered: after an outage here, reloading the page
-    // finishes the sign-in, since the pending request and GitHub's code are both still unused.
-    const pending = await takePendingAuthorization(store, state)
-    jar.clear(c, 'pending')
-    if (!pending) {
-      throw new AuthorizationErrorPage(
+    const expired = () => {
+      jar.clear(c, 'pending')
+      return new AuthorizationErrorPage(
         new InvalidRequest(
           'this sign-in has expired or was already used; start again from the application'
         )
       )
     }
+    // Read here, taken once GitHub has signed the user in, and the cookie kept until then: a
+    // store or a GitHub that failed on the way (an outage, a stall whose commands Redis runs
+    // late) leaves both, and reloading the page finishes the sign-in.
+    const pending = await findPendingAuthorization(store, state)
+    if (!pending) throw expired()
     const login = await signIn(deps, url, state, pending)
+    // Of two callbacks with one state (two tabs), one goes on; GitHub's code is single-use too.
+    if (!(await takePendingAuthorization(store, state))) throw expired()
+    jar.clear(c, 'pending')
     // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session;
     // what an earlier sign-in kept goes too, so the internal API stops answering for them.
     if (!isAllowed(login.subject, gatewayAllowList(config))) {

@@ -24,8 +24,8 @@ import { createRedisStore } from '../store/redis-store.ts'
  * What a person's browser gets while Redis does not answer: a page saying to retry, with 503 and
  * `Retry-After`, never the JSON a client gets; and a sign-in that came back from GitHub during
  * the outage finishes when the page is loaded again. Redis of its own behind a relay whose open
- * connections go silent (a network outage: nothing sent reaches Redis), until the store makes a
- * new connection.
+ * connections go silent (a network outage: nothing sent reaches Redis) until the store makes a
+ * new connection, or that holds a command back (a stall: Redis runs it after the gateway gave up).
  */
 describe('pages while the store does not answer', () => {
   let redis: RedisBehindProxy
@@ -97,6 +97,25 @@ describe('pages while the store does not answer', () => {
     } finally {
       github.setRateLimited(false)
     }
+  })
+
+  it('finishes a sign-in whose return from GitHub met a stalled Redis once the page is reloaded', async () => {
+    github.setNextLogin('alice')
+    const client = await registerTestClient(server)
+    const redirectUri = client.redirect_uris[0] ?? ''
+    const browser = browserFor(server)
+    const consent = await browser.open(authorizeUrl(client, newPkce()), github.baseUrl)
+    const atGitHub = await browser.submitConsent(consent, 'approve', github.baseUrl)
+    const callback = await browser.open(atGitHub.url, `${TEST_ISSUER}/callback`)
+
+    // Redis gets the callback's first command late, after the gateway gave up, and runs it then.
+    redis.proxy.arm((chunk) => chunk.includes('pending-authorization'), 1_000)
+    expectOutagePage(await browser.open(callback.url, redirectUri))
+    await redis.proxy.released()
+
+    const reloaded = await browser.open(callback.url, redirectUri)
+    expect(reloaded.url.startsWith(redirectUri)).toBe(true)
+    expect(new URL(reloaded.url).searchParams.get('code')).toBeTruthy()
   })
 
   it('finishes a sign-in whose return from GitHub met the outage once the page is reloaded', async () => {
