@@ -58,8 +58,8 @@ export const callbackRoute = (deps: AuthDeps) => {
       )
     }
     // Read here, taken once GitHub has signed the user in, and the cookie kept until then: a
-    // store or a GitHub that failed on the way (an outage, a stall whose commands Redis runs
-    // late) leaves both, and reloading the page finishes the sign-in.
+    // store that failed on the way (an outage, a stall whose commands Redis runs late), or a
+    // GitHub that failed before taking its code, leaves both, and reloading finishes the sign-in.
     const pending = await findPendingAuthorization(store, state)
     if (!pending) throw expired()
     const login = await signIn(deps, url, state, pending)
