@@ -63,6 +63,25 @@ describe('pages while the store does not answer', () => {
     expect(page.body).not.toContain('{"error"')
   }
 
+  /** A code-flow sign-in approved and signed in at GitHub, stopped where it comes back. */
+  const backFromGitHub = async () => {
+    github.setNextLogin('alice')
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const consent = await browser.open(authorizeUrl(client, newPkce()), github.baseUrl)
+    const atGitHub = await browser.submitConsent(consent, 'approve', github.baseUrl)
+    // GitHub signs the user in and sends the browser back: the URL it would load next.
+    const callback = await browser.open(atGitHub.url, `${TEST_ISSUER}/callback`)
+    expect(callback.url).toContain('code=')
+    return { browser, callback, redirectUri: client.redirect_uris[0] ?? '' }
+  }
+
+  /** The sign-in finished: the browser is at the client's redirect URI, with a code. */
+  const expectCodeAt = (page: { url: string }, redirectUri: string) => {
+    expect(page.url.startsWith(redirectUri)).toBe(true)
+    expect(new URL(page.url).searchParams.get('code')).toBeTruthy()
+  }
+
   it('answers a user code entered during the outage with a page', async () => {
     github.setNextLogin('alice')
     const request = (path: string, init?: RequestInit) =>
@@ -100,41 +119,23 @@ describe('pages while the store does not answer', () => {
   })
 
   it('finishes a sign-in whose return from GitHub met a stalled Redis once the page is reloaded', async () => {
-    github.setNextLogin('alice')
-    const client = await registerTestClient(server)
-    const redirectUri = client.redirect_uris[0] ?? ''
-    const browser = browserFor(server)
-    const consent = await browser.open(authorizeUrl(client, newPkce()), github.baseUrl)
-    const atGitHub = await browser.submitConsent(consent, 'approve', github.baseUrl)
-    const callback = await browser.open(atGitHub.url, `${TEST_ISSUER}/callback`)
+    const { browser, callback, redirectUri } = await backFromGitHub()
 
     // Redis gets the callback's first command late, after the gateway gave up, and runs it then.
     redis.proxy.arm((chunk) => chunk.includes('pending-authorization'), 1_000)
     expectOutagePage(await browser.open(callback.url, redirectUri))
     await redis.proxy.released()
 
-    const reloaded = await browser.open(callback.url, redirectUri)
-    expect(reloaded.url.startsWith(redirectUri)).toBe(true)
-    expect(new URL(reloaded.url).searchParams.get('code')).toBeTruthy()
+    expectCodeAt(await browser.open(callback.url, redirectUri), redirectUri)
   })
 
   it('finishes a sign-in whose return from GitHub met the outage once the page is reloaded', async () => {
-    github.setNextLogin('alice')
-    const client = await registerTestClient(server)
-    const redirectUri = client.redirect_uris[0] ?? ''
-    const browser = browserFor(server)
-    const consent = await browser.open(authorizeUrl(client, newPkce()), github.baseUrl)
-    const atGitHub = await browser.submitConsent(consent, 'approve', github.baseUrl)
-    // GitHub signs the user in and sends the browser back: the URL it would load next.
-    const callback = await browser.open(atGitHub.url, `${TEST_ISSUER}/callback`)
-    expect(callback.url).toContain('code=')
+    const { browser, callback, redirectUri } = await backFromGitHub()
 
     redis.proxy.silenceOpenConnections()
     const failed = await browser.open(callback.url, redirectUri)
     expectOutagePage(failed)
 
-    const reloaded = await reload(browser, callback.url, redirectUri)
-    expect(reloaded.url.startsWith(redirectUri)).toBe(true)
-    expect(new URL(reloaded.url).searchParams.get('code')).toBeTruthy()
+    expectCodeAt(await reload(browser, callback.url, redirectUri), redirectUri)
   })
 })
