@@ -7,6 +7,7 @@ import { storeFailureReason } from '../store/redis-failures.ts'
 import { type Store, StoreUnavailable } from '../store/store.ts'
 import { withRegisteredName } from './audit-client.ts'
 import type { AuditEvent, AuditRecord } from './audit-events.ts'
+import { batchedAppend } from './batched-append.ts'
 
 export type { AuditEvent, AuditRecord } from './audit-events.ts'
 
@@ -58,10 +59,11 @@ export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
   const lines = parts.logger.child({ audit: true }, { level: 'info' })
   let failures = 0
   let failing = false
+  const append = batchedAppend(store, keys.auditTrail(), streamMaxLength)
 
   const keep = async (record: AuditRecord) => {
     try {
-      await store.appendToStream(keys.auditTrail(), JSON.stringify(record), streamMaxLength)
+      await append(JSON.stringify(record))
       if (failing) {
         failing = false
         parts.logger.warn(

@@ -120,7 +120,9 @@ export function createMemoryStore(
       return true
     },
 
-    appendToStream: async (key, entry, maxLength) => streams.append(key, entry, maxLength),
+    async appendToStream(key, entries, maxLength) {
+      for (const entry of entries) streams.append(key, entry, maxLength)
+    },
     readStream: async (key, count, before) => streams.read(key, count, before),
 
     usage: space.usage,

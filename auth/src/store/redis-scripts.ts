@@ -128,6 +128,12 @@ redis.call('SET', KEYS[1], string.format('{"at":%d,"interval":%d}', now, interva
 if tooSoon then return 1 end
 return 0
 `,
+  /** `appendToStream`: each of ARGV[2..], in order, to the stream KEYS[1] capped near ARGV[1]. */
+  gatewayAppendAll: `${SHEBANG}for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'entry', ARGV[i])
+end
+return #ARGV - 1
+`,
   /** `increment`: a counter that starts its window on the first increment. */
   gatewayIncrement: `${SHEBANG}local count = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')

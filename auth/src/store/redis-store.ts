@@ -142,8 +142,9 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return (await writer.exists(k(key))) === 1
     },
 
-    async appendToStream(key, entry, maxLength) {
-      await replicated(writer.xadd(k(key), 'MAXLEN', '~', maxLength, '*', 'entry', entry))
+    async appendToStream(key, entries, maxLength) {
+      if (entries.length === 0) return
+      await replicated(scripts.gatewayAppendAll(1, k(key), maxLength, ...entries))
     },
 
     async readStream(key, count, before) {

@@ -258,7 +258,8 @@ describe.each(implementations)('%s store', (_name, create) => {
   })
 
   it('appends to a stream and reads it newest first, page by page', async () => {
-    for (let i = 0; i < 5; i++) await store.appendToStream('log:pages', `e${i}`, 100)
+    await store.appendToStream('log:pages', ['e0', 'e1', 'e2'], 100)
+    for (let i = 3; i < 5; i++) await store.appendToStream('log:pages', [`e${i}`], 100)
     const first = await store.readStream('log:pages', 2)
     expect(first.map((e) => e.entry)).toEqual(['e4', 'e3'])
     const next = await store.readStream('log:pages', 10, first.at(-1)?.id)
@@ -270,7 +271,7 @@ describe.each(implementations)('%s store', (_name, create) => {
   it('keeps a stream near its cap, dropping the oldest entries', async () => {
     // One connection keeps the order of commands sent at once.
     await Promise.all(
-      Array.from({ length: 1_000 }, (_, i) => store.appendToStream('log:capped', String(i), 300))
+      Array.from({ length: 1_000 }, (_, i) => store.appendToStream('log:capped', [String(i)], 300))
     )
     const held = await store.readStream('log:capped', 10_000)
     // Redis trims whole nodes (100 entries by default), so a stream may hold up to a node more.

@@ -72,11 +72,12 @@ export interface Store {
    */
   expire(key: string, ttlSeconds: number): Promise<boolean>
   /**
-   * Appends an entry to a capped stream (Redis `XADD … MAXLEN ~ maxLength`): once the stream is
-   * longer, its oldest entries go (on Redis in whole nodes, so it may briefly hold up to ~100 more).
-   * Streams have no TTL; the cap is their bound.
+   * Appends entries, in order, to a capped stream (Redis `XADD … MAXLEN ~ maxLength` for each, in
+   * one script: one command and one round trip however many): once the stream is longer, its
+   * oldest entries go (on Redis in whole nodes, so it may briefly hold up to ~100 more). Streams
+   * have no TTL; the cap is their bound.
    */
-  appendToStream(key: string, entry: string, maxLength: number): Promise<void>
+  appendToStream(key: string, entries: readonly string[], maxLength: number): Promise<void>
   /**
    * Up to `count` entries of a stream, newest first, only those older than the entry id `before`
    * when given (to read on from the last entry of a previous page).
