@@ -5,9 +5,9 @@ import type { Logger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
 import { type Store, StoreUnavailable } from '../store/store.ts'
+import { batchedAppend } from '../store/turn-batches.ts'
 import { withRegisteredName } from './audit-client.ts'
 import type { AuditEvent, AuditRecord } from './audit-events.ts'
-import { batchedAppend } from './batched-append.ts'
 
 export type { AuditEvent, AuditRecord } from './audit-events.ts'
 

@@ -3,6 +3,7 @@ import { type Clock, epochSeconds } from '../clock.ts'
 import { RateLimited } from '../errors.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
+import { coalescedIncrement } from '../store/turn-batches.ts'
 import type { TrustProxy } from '../trusted-proxies.ts'
 import { callerAddress } from './caller.ts'
 
@@ -49,19 +50,21 @@ export function requestLimiter(
     throw new TypeError('rate limits and windows must be positive')
   }
   const description = options.description ?? 'too many requests, retry later'
+  // A caller's concurrent requests, and everyone's for the global count, share one command a turn.
+  const increment = coalescedIncrement(store)
   return async (c, signedIn) => {
     const now = epochSeconds(clock)
     const window = Math.floor(now / windowSeconds)
     const refuse = () => new RateLimited(description, (window + 1) * windowSeconds - now)
     // No address starts with `user:`: a user and an address are never one caller.
     const caller = signedIn ? `user:${signedIn.id}` : callerAddress(c, trustProxy)
-    if ((await store.increment(keys.rateLimit(bucket, caller, window), windowSeconds)) > limit) {
+    if ((await increment(keys.rateLimit(bucket, caller, window), windowSeconds)) > limit) {
       throw refuse()
     }
     const side = signedIn ? `${bucket}:signed-in` : bucket
     if (
       globalLimit !== undefined &&
-      (await store.increment(keys.globalRateLimit(side, window), windowSeconds)) > globalLimit
+      (await increment(keys.globalRateLimit(side, window), windowSeconds)) > globalLimit
     ) {
       throw refuse()
     }

@@ -53,8 +53,8 @@ export function createMemoryStore(
       return removed
     },
 
-    async increment(key, ttlSeconds) {
-      const count = String(Number(space.stringAt(key) ?? '0') + 1)
+    async increment(key, ttlSeconds, by = 1) {
+      const count = String(Number(space.stringAt(key) ?? '0') + by)
       space.makeRoom([{ op: 'put', key, value: count }])
       const expiresAt = space.live(key)?.expiresAt ?? space.expiry(ttlSeconds)
       space.write(key, space.stringEntry(key, count, expiresAt))

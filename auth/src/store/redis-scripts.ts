@@ -134,8 +134,8 @@ return 0
 end
 return #ARGV - 1
 `,
-  /** `increment`: a counter that starts its window on the first increment. */
-  gatewayIncrement: `${SHEBANG}local count = redis.call('INCR', KEYS[1])
+  /** `increment` by ARGV[2]: a counter that starts its window (ARGV[1]) on its first increment. */
+  gatewayIncrement: `${SHEBANG}local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 return count
 `,

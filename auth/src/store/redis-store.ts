@@ -46,8 +46,8 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
       return replicated(writer.del(...keys.map(k)))
     },
 
-    async increment(key, ttlSeconds) {
-      return Number(await replicated(scripts.gatewayIncrement(1, k(key), ttlSeconds)))
+    async increment(key, ttlSeconds, by = 1) {
+      return Number(await replicated(scripts.gatewayIncrement(1, k(key), ttlSeconds, by)))
     },
 
     async addToSet(key, member) {

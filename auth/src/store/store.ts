@@ -24,8 +24,11 @@ export interface Store {
   /** Atomically reads and deletes: whoever gets a non-null result is the only one who did. */
   take(key: string): Promise<string | null>
   delete(...keys: string[]): Promise<number>
-  /** Increments a counter; the TTL is set when the counter is created (fixed windows). */
-  increment(key: string, ttlSeconds: number): Promise<number>
+  /**
+   * Adds `by` (default 1) to a counter and answers its new value; the TTL is set when the counter
+   * is created (fixed windows).
+   */
+  increment(key: string, ttlSeconds: number, by?: number): Promise<number>
   addToSet(key: string, member: string): Promise<void>
   removeFromSet(key: string, member: string): Promise<void>
   setMembers(key: string): Promise<string[]>
