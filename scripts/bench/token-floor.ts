@@ -11,6 +11,8 @@ import { createServer, type Server } from 'node:http'
 import { Redis } from 'ioredis'
 import { randomBytesFromPool } from '../../auth/src/oauth/random-pool.ts'
 import { withScripts } from '../../auth/src/store/redis-scripts.ts'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import { batchedAppend, coalescedIncrement } from '../../auth/src/store/turn-batches.ts'
 import { listening } from './wrk.ts'
 
 const DAY = 86_400
@@ -21,7 +23,8 @@ const MONTH = 30 * DAY
  * Redis commands the gateway sends (through the store's own scripts, auto-pipelined the same way)
  * with records of the same sizes, the hashes and MACs of the code or refresh token, one ES256
  * signature over claims of an access token's size, and an answer of the gateway's size. No
- * framework, no validation, no metrics, no log line (the audit stream entry is sent); it answers
+ * framework, no validation, no metrics, no log line (the audit stream entry is sent, and the count
+ * and the entry are batched per event-loop turn as the gateway's are); it answers
  * 200 whatever Redis returns. Beside the bare server it shows how much of the distance is the work
  * itself on this machine, and how much is the gateway's.
  *
@@ -41,6 +44,10 @@ export async function startTokenFloor(
 }> {
   const redis = new Redis(redisUrl, { enableAutoPipelining: true })
   const scripts = withScripts(redis)
+  // The count and the audit entry are batched per event-loop turn, as the gateway batches them.
+  const store = createRedisStore(redisUrl, prefix)
+  const count = coalescedIncrement(store)
+  const audit = batchedAppend(store, 'audit-trail', 10_000)
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const macKey = createSecretKey(randomBytes(32))
   const client = JSON.stringify({
@@ -83,7 +90,7 @@ export async function startTokenFloor(
 
   const answer = async (form: URLSearchParams): Promise<string> => {
     const [, clientRecord] = await Promise.all([
-      scripts.gatewayIncrement(1, `${prefix}rate:token:127.0.0.1`, 60),
+      count('rate:token:127.0.0.1', 60),
       redis.get(`${prefix}client`),
     ])
     JSON.parse(clientRecord ?? '{}')
@@ -148,25 +155,16 @@ export async function startTokenFloor(
     }
     const input = `${Buffer.from(`{"alg":"ES256","kid":"${'k'.repeat(43)}","typ":"at+jwt"}`).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
     const signature = sign('sha256', Buffer.from(input), privateKey)
-    // Not awaited, as the gateway's audit entry; a failure would only show in the gateway's logs.
-    void redis
-      .xadd(
-        `${prefix}audit-trail`,
-        'MAXLEN',
-        '~',
-        '10000',
-        '*',
-        'entry',
-        JSON.stringify({
-          event: 'token.issued',
-          at: new Date().toISOString(),
-          user: { id: '7000', login: 'u0' },
-          client: { id: 'r1vstrFrUv-YR2IlbIMiXA', name: 'bench' },
-          address: '127.0.0.1',
-          grant_type: form.get('grant_type'),
-        })
-      )
-      .catch(() => {})
+    await audit(
+      JSON.stringify({
+        event: 'token.issued',
+        at: new Date().toISOString(),
+        user: { id: '7000', login: 'u0' },
+        client: { id: 'r1vstrFrUv-YR2IlbIMiXA', name: 'bench' },
+        address: '127.0.0.1',
+        grant_type: form.get('grant_type'),
+      })
+    )
     return JSON.stringify({
       access_token: `${input}.${signature.toString('base64url')}`,
       token_type: 'Bearer',
@@ -217,6 +215,7 @@ export async function startTokenFloor(
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
       await redis.quit()
+      await store.close()
     },
   }
 }
