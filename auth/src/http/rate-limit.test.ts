@@ -102,6 +102,18 @@ describe('rateLimit', () => {
     expect(burst.filter((status) => status === 429)).toHaveLength(90)
   })
 
+  it('counts concurrent requests to replicas on one store together: exactly the limit get through', async () => {
+    // Each replica gathers its own requests of a turn into one count; the store adds them up.
+    const replicas = [1, 2, 3].map(() =>
+      limitedApp({ bucket: 'replicas', limit: 25, globalLimit: 1_000 })
+    )
+    const burst = await statuses(
+      Array.from({ length: 90 }, (_, i) => replicas[i % 3]?.from('192.0.2.9') ?? Promise.reject())
+    )
+    expect(burst.filter((status) => status === 200)).toHaveLength(25)
+    expect(burst.filter((status) => status === 429)).toHaveLength(65)
+  })
+
   it('keeps its counters only for the window', async () => {
     const { from } = limitedApp({ bucket: 'ttl' })
     await from('192.0.2.1')
