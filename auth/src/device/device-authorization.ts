@@ -92,14 +92,18 @@ export async function decideDeviceAuthorization(
   const key = keys.deviceAuthorization(deviceCodeHash)
   const [raw, ttl] = await Promise.all([store.get(key), store.ttl(key)])
   const authorization = parseRecord<DeviceAuthorization>(raw, key)
-  if (raw === null || authorization?.status !== 'pending' || !ttl) return false
+  if (raw === null || authorization?.status !== 'pending') return false
   const { clientId, familyId } = authorization
+  // The answer keeps the device code's lifetime to the millisecond: a TTL read back in whole
+  // seconds (rounded) would let an approval in the last second outlive the code, or refuse one
+  // made in its last half second. The index entry may outlive it by that second: it only finds.
+  const indexTtl = Math.max(1, ttl ?? 1)
   return store.batch(
     [
-      { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), ttlSeconds: ttl },
+      { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), keepTtl: true },
       { op: 'delete', key: keys.userCode(authorization.userCode) },
       ...(decision.status === 'approved'
-        ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, ttl)]
+        ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, indexTtl)]
         : []),
     ],
     { ifUnchanged: { key, value: raw } }

@@ -132,12 +132,13 @@ export function memoryKeyspace(clock: Clock, limits: Partial<MemoryStoreLimits> 
 
   const apply = (operation: WriteOperation): void => {
     switch (operation.op) {
-      case 'put':
-        write(
-          operation.key,
-          stringEntry(operation.key, operation.value, expiry(operation.ttlSeconds))
-        )
+      case 'put': {
+        const expiresAt = operation.keepTtl
+          ? live(operation.key)?.expiresAt
+          : expiry(operation.ttlSeconds)
+        write(operation.key, stringEntry(operation.key, operation.value, expiresAt))
         return
+      }
       case 'delete':
         remove(operation.key)
         return

@@ -20,6 +20,7 @@ const APPLY_WRITES = `local function apply(first)
     local a = (i - first) * 3
     local op, value, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
     if op == 'put' and ttl > 0 then redis.call('SET', KEYS[i], value, 'EX', ttl)
+    elseif op == 'put' and ttl < 0 then redis.call('SET', KEYS[i], value, 'KEEPTTL')
     elseif op == 'put' then redis.call('SET', KEYS[i], value)
     elseif op == 'delete' then redis.call('DEL', KEYS[i])
     elseif op == 'addToSet' then
@@ -169,7 +170,8 @@ export function scriptArguments(
 function operationArguments(operation: WriteOperation): [string, string, number] {
   switch (operation.op) {
     case 'put':
-      return ['put', operation.value, operation.ttlSeconds ?? 0]
+      // -1: the key keeps its lifetime.
+      return ['put', operation.value, operation.keepTtl ? -1 : (operation.ttlSeconds ?? 0)]
     case 'delete':
       return ['delete', '', 0]
     case 'addToSet':

@@ -73,6 +73,16 @@ describe.each(implementations)('%s store', (_name, create) => {
     expect(await store.get('short')).toBeNull()
   })
 
+  it('writes a value in a batch that keeps the key’s lifetime', async () => {
+    await store.put('kept', 'old', { ttlSeconds: 1 })
+    await store.batch([{ op: 'put', key: 'kept', value: 'new', keepTtl: true }], {
+      ifUnchanged: { key: 'kept', value: 'old' },
+    })
+    expect(await store.get('kept')).toBe('new')
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await store.get('kept')).toBeNull()
+  })
+
   it('counts in a window that keeps its first TTL', async () => {
     expect(await store.increment('counter', 60)).toBe(1)
     expect(await store.increment('counter', 60)).toBe(2)

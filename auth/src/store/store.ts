@@ -134,6 +134,12 @@ export type WriteOperation =
       readonly key: string
       readonly value: string
       readonly ttlSeconds?: number
+      /**
+       * The key keeps the rest of its lifetime to the millisecond (`SET … KEEPTTL`), instead of
+       * one counted again in whole seconds; `ttlSeconds` is then ignored. Only for a key the
+       * batch's guard knows exists: a missing key would be written without a lifetime.
+       */
+      readonly keepTtl?: true
     }
   | { readonly op: 'delete'; readonly key: string }
   | {
