@@ -64,6 +64,9 @@ export async function issueAccessToken(
   clock: Clock
 ): Promise<IssuedAccessToken> {
   const iat = epochSeconds(clock)
+  // `expires_in` promises the whole lifetime from now: counted from the next whole second, the
+  // token is never refused before it (it may live up to a second longer than the setting).
+  const exp = Math.ceil(clock.now() / 1000) + request.ttlSeconds
   const aud =
     request.audience.length === 1 ? (request.audience[0] as string) : [...request.audience]
   const claims: AccessTokenClaims = {
@@ -74,7 +77,7 @@ export async function issueAccessToken(
     scope: request.scope,
     jti: randomUUID(),
     iat,
-    exp: iat + request.ttlSeconds,
+    exp,
     login: request.subject.login,
     ...(request.subject.name ? { name: request.subject.name } : {}),
     ...(request.subject.email ? { email: request.subject.email } : {}),
