@@ -10,8 +10,10 @@ import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } 
  * The Redis store on the topology `REDIS_URL` names (`redis-topology.ts`). All keys get `prefix`
  * so several gateways (or test files) can share one Redis; on a Cluster the prefix is a hash tag,
  * so every multi-key command stays within one slot. The connection keeps retrying while Redis
- * restarts or fails over; commands wait in ioredis' offline queue for at most `commandTimeoutMs`,
- * so a request fails with an error instead of hanging.
+ * restarts or fails over; a command fails once unanswered for `commandTimeoutMs` after it is sent,
+ * so a request fails with an error instead of hanging. (Commands of one connection go in one
+ * pipeline at a time: those queued behind a stalled one are sent when it fails, and may wait up to
+ * twice that, until the silence watch makes the connection again; docs/operations.md.)
  */
 export function createRedisStore(url: string, prefix: string, commandTimeoutMs = 5_000): Store {
   const connection = connectRedis(url, prefix, commandTimeoutMs)
