@@ -132,14 +132,35 @@ export async function pacePoll(
   return tooSoon ? 'slow_down' : 'ok'
 }
 
-/** Uses up an approved authorization: of concurrent polls exactly one gets it. */
+/**
+ * Uses up an answered authorization: of concurrent polls exactly one gets it. Taking it, dropping
+ * its pacer and, for an approval, marking the device code redeemed for `redeemedForSeconds` are
+ * one atomic step, so a poll that finds nothing can tell a code used (the mark) from one that
+ * lapsed meanwhile (none).
+ */
 export async function redeemDeviceAuthorization(
   store: Store,
-  deviceCodeHash: string
+  deviceCodeHash: string,
+  redeemedForSeconds?: number
 ): Promise<DeviceAuthorization | null> {
   const key = keys.deviceAuthorization(deviceCodeHash)
-  const raw = await store.take(key)
-  if (!raw) return null
-  await store.delete(keys.devicePoll(deviceCodeHash))
-  return parseRecord<DeviceAuthorization>(raw, key)
+  const raw = await store.takeAndWrite(key, [
+    { op: 'delete', key: keys.devicePoll(deviceCodeHash) },
+    ...(redeemedForSeconds === undefined
+      ? []
+      : [
+          {
+            op: 'put',
+            key: keys.redeemedDeviceCode(deviceCodeHash),
+            value: '1',
+            ttlSeconds: redeemedForSeconds,
+          } as const,
+        ]),
+  ])
+  return raw === null ? null : parseRecord<DeviceAuthorization>(raw, key)
+}
+
+/** Whether the device code was redeemed (within its lifetime after that). */
+export async function wasRedeemed(store: Store, deviceCodeHash: string): Promise<boolean> {
+  return (await store.get(keys.redeemedDeviceCode(deviceCodeHash))) !== null
 }

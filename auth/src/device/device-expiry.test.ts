@@ -5,7 +5,9 @@ import { hashSecret } from '../oauth/secrets.ts'
 import {
   decideDeviceAuthorization,
   findByDeviceCodeHash,
+  redeemDeviceAuthorization,
   startDeviceAuthorization,
+  wasRedeemed,
 } from './device-authorization.ts'
 
 const alice = { id: '1001', login: 'alice' }
@@ -43,5 +45,25 @@ describe('a device code answered in its last second', () => {
     const { deviceCodeHash } = await startAndWait(2, 300)
     expect(await decideDeviceAuthorization(store, deviceCodeHash, { status: 'denied' })).toBe(true)
     expect((await findByDeviceCodeHash(store, deviceCodeHash))?.status).toBe('denied')
+  })
+
+  it('tells a code taken by another poll from one that lapsed before the take', async () => {
+    const approve = (deviceCodeHash: string) =>
+      decideDeviceAuthorization(store, deviceCodeHash, { status: 'approved', subject: alice })
+
+    const taken = await startAndWait(60, 60_000)
+    await approve(taken.deviceCodeHash)
+    expect((await redeemDeviceAuthorization(store, taken.deviceCodeHash, 60))?.status).toBe(
+      'approved'
+    )
+    expect(await redeemDeviceAuthorization(store, taken.deviceCodeHash, 60)).toBeNull()
+    expect(await wasRedeemed(store, taken.deviceCodeHash)).toBe(true)
+
+    // Read as approved by a poll, then gone by the time that poll takes it: expired, not used.
+    const lapsed = await startAndWait(1, 1_000)
+    await approve(lapsed.deviceCodeHash)
+    await sleep(Math.max(0, lapsed.endsAt + 100 - performance.now()))
+    expect(await redeemDeviceAuthorization(store, lapsed.deviceCodeHash, 60)).toBeNull()
+    expect(await wasRedeemed(store, lapsed.deviceCodeHash)).toBe(false)
   })
 })

@@ -5,6 +5,7 @@ import {
   findByDeviceCodeHash,
   pacePoll,
   redeemDeviceAuthorization,
+  wasRedeemed,
 } from '../../device/device-authorization.ts'
 import {
   AuthorizationPending,
@@ -16,7 +17,6 @@ import {
 } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
-import { keys } from '../../store/keys.ts'
 import { firstTokens } from '../first-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
@@ -40,8 +40,8 @@ export async function deviceCodeGrant(
   const deviceCodeHash = hashSecret(deviceCode)
   const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
   if (!authorization) {
-    if ((await store.get(keys.redeemedDeviceCode(deviceCodeHash))) !== null) throw alreadyUsed()
-    throw new ExpiredToken('the device code has expired or is unknown; start again')
+    if (await wasRedeemed(store, deviceCodeHash)) throw alreadyUsed()
+    throw expired()
   }
   if (authorization.clientId !== client.client_id) {
     throw new InvalidGrant('the device code was issued to another client', {
@@ -53,15 +53,19 @@ export async function deviceCodeGrant(
   }
   if (authorization.status === 'pending')
     throw new AuthorizationPending('the user has not answered yet')
-  if (authorization.status === 'approved') {
-    // Before it is taken: a poll that loses the race, or comes later, is told it was used.
-    await store.put(keys.redeemedDeviceCode(deviceCodeHash), '1', {
-      ttlSeconds: config.ttl.deviceCode,
-    })
+  // An approval is marked redeemed as it is taken: a poll that loses the race, or comes later, is
+  // told it was used; one that finds the code lapsed since it was read, that it expired.
+  const redeemed = await redeemDeviceAuthorization(
+    store,
+    deviceCodeHash,
+    authorization.status === 'approved' ? config.ttl.deviceCode : undefined
+  )
+  if (redeemed === null) {
+    if (await wasRedeemed(store, deviceCodeHash)) throw alreadyUsed()
+    throw expired()
   }
-  const redeemed = await redeemDeviceAuthorization(store, deviceCodeHash)
-  if (redeemed?.status === 'denied') throw new DeviceAccessDenied('the user denied the request')
-  if (redeemed?.status !== 'approved' || !redeemed.subject) throw alreadyUsed()
+  if (redeemed.status === 'denied') throw new DeviceAccessDenied('the user denied the request')
+  if (redeemed.status !== 'approved' || !redeemed.subject) throw alreadyUsed()
   return firstTokens(deps, client, {
     grantType: 'device_code',
     familyId: redeemed.familyId,
@@ -77,6 +81,10 @@ export async function deviceCodeGrant(
       reason: 'device_authorization_withdrawn',
     })
   })
+}
+
+function expired(): ExpiredToken {
+  return new ExpiredToken('the device code has expired or is unknown; start again')
 }
 
 /** RFC 8628 §3.5 has no code for a used device code; RFC 6749 §5.2 `invalid_grant` fits it. */
