@@ -58,15 +58,19 @@ export async function startDeviceAuthorization(
   throw new Error('could not find a free user code')
 }
 
-/** The pending authorization a typed user code names, with the hash of its device code. */
+/**
+ * What a typed user code names while it lives: its pending authorization, or `answered` once the
+ * user has answered it (collected by the device or not). An answered code is never answered
+ * again; it only lets the page tell a person who reloads that the answer was recorded.
+ */
 export async function findByUserCode(
   store: Store,
   userCode: string
-): Promise<{ deviceCodeHash: string; authorization: DeviceAuthorization } | null> {
+): Promise<{ deviceCodeHash: string; authorization: DeviceAuthorization } | 'answered' | null> {
   const deviceCodeHash = await store.get(keys.userCode(userCode))
   if (!deviceCodeHash) return null
   const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
-  return authorization?.status === 'pending' ? { deviceCodeHash, authorization } : null
+  return authorization?.status === 'pending' ? { deviceCodeHash, authorization } : 'answered'
 }
 
 export async function findByDeviceCodeHash(
@@ -80,7 +84,8 @@ export async function findByDeviceCodeHash(
 /**
  * Records the user's answer, once: the answer is written only while the record is still the
  * pending one read here (compare-and-set), so of concurrent answers (approve in one tab, deny in
- * another) exactly one is applied and the others get false. The user code is used up either way.
+ * another) exactly one is applied and the others get false. The user code is used up either way:
+ * it names an answered authorization until it lapses with the device code (`findByUserCode`).
  * An approval is indexed under its user and client (`pending-grants.ts`): a consent withdrawn
  * before the device collects its tokens revokes the family they would start.
  */
@@ -101,7 +106,6 @@ export async function decideDeviceAuthorization(
   return store.batch(
     [
       { op: 'put', key, value: JSON.stringify({ ...authorization, ...decision }), keepTtl: true },
-      { op: 'delete', key: keys.userCode(authorization.userCode) },
       ...(decision.status === 'approved'
         ? [pendingGrantWrite({ userId: decision.subject.id, clientId, familyId }, indexTtl)]
         : []),

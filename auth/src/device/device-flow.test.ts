@@ -120,6 +120,28 @@ describe('device authorization grant (RFC 8628)', () => {
     expect(await errorOf(response)).toBe('access_denied')
   })
 
+  it('tells a person who answers again, or types the code again, that the answer was recorded', async () => {
+    const device = await start()
+    const browser = browserFor(server)
+    const codePage = await browser.open(device.verification_uri_complete, 'about:')
+    const consent = await browser.submitForm(codePage, { user_code: device.user_code }, 'about:')
+    expect((await browser.submitConsent(consent, 'deny', 'about:')).body).toContain(
+      'Device not connected'
+    )
+    // A reload of the decision (after an outage's 503, say), then the code typed again.
+    for (const again of [
+      await browser.submitConsent(consent, 'approve', 'about:'),
+      await browser.submitForm(codePage, { user_code: device.user_code }, 'about:'),
+    ]) {
+      expect(again.response.status).toBe(400)
+      expect(again.body).toContain('already answered')
+      expect(again.body).not.toContain('Start again')
+    }
+    // Past the code-entry window too, so the next test's entries count afresh.
+    server.clock.advance(60_001)
+    expect(await errorOf(await poll(device.device_code))).toBe('access_denied')
+  })
+
   it('denies the device of a user outside the allow-list', async () => {
     github.setNextLogin('mallory')
     const device = await start()

@@ -78,6 +78,8 @@ export const deviceRoute = (deps: AuthDeps) => {
     })
     const userCode = normalizeUserCode(typed)
     const found = userCode ? await findByUserCode(store, userCode) : null
+    // A reload after answering (or a second tab): the answer stands, and the page says so.
+    if (found === 'answered') throw alreadyAnswered()
     const client = found ? await findClient(registry, found.authorization.clientId) : null
     return found && client ? { ...found, client } : null
   }
