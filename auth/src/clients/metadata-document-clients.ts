@@ -83,7 +83,6 @@ export function createMetadataDocumentClients(
   deps: MetadataDocumentClientsDeps
 ): MetadataDocumentClients {
   const { store, clock, logger } = deps
-  // Concurrent first requests for one document (a client retrying, parallel tabs) share a fetch.
   const inFlight = new Map<string, Promise<ClientRecord>>()
   const cacheKey = (clientId: string) => keys.clientMetadataDocument(hashSecret(clientId))
 
@@ -127,12 +126,7 @@ export function createMetadataDocumentClients(
     }
   }
 
-  const fetchClient = async (
-    clientId: string,
-    requester: DocumentRequester | undefined,
-    known: boolean
-  ) => {
-    await countFetch(clientId, requester, known)
+  const fetchClient = async (clientId: string, known: boolean) => {
     const fetchedAt = epochSeconds(clock)
     try {
       const fetched = await fetchMetadataDocument(new URL(clientId), deps.fetch)
@@ -149,7 +143,12 @@ export function createMetadataDocumentClients(
     } catch (error) {
       if (!(error instanceof MetadataDocumentError)) throw error
       const failure = { transient: error.transient, problem: error.message }
-      logger.info({ event: 'client_metadata_document_refused', client_id: clientId, ...failure })
+      logger.info({
+        event: 'client_metadata_document_refused',
+        client_id: clientId,
+        ...failure,
+        ...(error.detail === undefined ? {} : { detail: error.detail }),
+      })
       // A known document's host that does not answer now keeps it known (its caller's limit
       // bounds the retries); a document that is wrong now is forgotten like any other.
       if (known && failure.transient) throw refusal(clientId, failure)
@@ -159,6 +158,15 @@ export function createMetadataDocumentClients(
       })
       throw refusal(clientId, failure)
     }
+  }
+
+  /** Concurrent first requests for one document (a client retrying, parallel tabs) share it. */
+  const sharedFetch = (clientId: string, known: boolean) => {
+    const fetching = fetchClient(clientId, known).finally(() => {
+      if (inFlight.get(clientId) === fetching) inFlight.delete(clientId)
+    })
+    inFlight.set(clientId, fetching)
+    return fetching
   }
 
   return {
@@ -183,14 +191,13 @@ export function createMetadataDocumentClients(
       }
       if (entry && 'failure' in entry) throw refusal(clientId, entry.failure)
       if (entry && entry.freshUntil > epochSeconds(clock)) return entry.client
-      const pending =
-        inFlight.get(clientId) ?? fetchClient(clientId, requester, entry?.used === true)
-      inFlight.set(clientId, pending)
-      try {
-        return await pending
-      } finally {
-        inFlight.delete(clientId)
-      }
+      const known = entry?.used === true
+      const joined = inFlight.get(clientId)
+      if (joined) return joined
+      // Counted before the fetch is shared: a caller over its limit is refused alone, and whoever
+      // joins a fetch gets the document's outcome, never another caller's refusal.
+      await countFetch(clientId, requester, known)
+      return inFlight.get(clientId) ?? sharedFetch(clientId, known)
     },
 
     async recordUse(clientId) {

@@ -20,10 +20,16 @@ export const METADATA_DOCUMENT_TIMEOUT_MS = 5_000
 export class MetadataDocumentError extends Error {
   override readonly name = 'MetadataDocumentError'
   readonly transient: boolean
+  /** What the operator's log says beyond the message (never shown to the caller). */
+  readonly detail: string | undefined
 
-  constructor(message: string, options: { transient?: boolean; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { transient?: boolean; cause?: unknown; detail?: string } = {}
+  ) {
     super(message, { cause: options.cause })
     this.transient = options.transient ?? false
+    this.detail = options.detail
   }
 }
 
@@ -48,10 +54,18 @@ export interface FetchedMetadataDocument {
   readonly maxAgeSeconds: number | undefined
 }
 
+/**
+ * A host the gateway will not fetch from. An address the caller wrote is named; where a name led is
+ * not, nor whether the name exists (ENOTFOUND says the same), so anyone naming URLs cannot use the
+ * gateway's resolver to map the names of its own network. The operator's log has the address.
+ */
 function notPublic(host: string, address: string): MetadataDocumentError {
-  const where = host.replace(/^\[|\]$/g, '') === address ? host : `${host} (${address})`
+  const named = host.replace(/^\[|\]$/g, '') !== address
   return new MetadataDocumentError(
-    `its host ${where} is not a public address: documents are fetched from public addresses only`
+    named
+      ? `its host ${host} has no public address: documents are fetched from public addresses only`
+      : `its host ${host} is not a public address: documents are fetched from public addresses only`,
+    named ? { detail: `resolved to ${address}` } : {}
   )
 }
 
@@ -114,7 +128,7 @@ export function fetchMetadataDocument(
       socket.once('connect', check)
       socket.once('secureConnect', check)
     })
-    req.on('error', (error) => fail(asDocumentError(error)))
+    req.on('error', (error) => fail(asDocumentError(error, url.hostname)))
     req.on('response', (response) => {
       const status = response.statusCode ?? 0
       if (status >= 300 && status < 400) {
@@ -142,7 +156,7 @@ export function fetchMetadataDocument(
         if (size > maxBytes) fail(tooLarge())
         else chunks.push(chunk)
       })
-      response.on('error', (error) => fail(asDocumentError(error)))
+      response.on('error', (error) => fail(asDocumentError(error, url.hostname)))
       response.on('end', () => {
         let document: unknown
         try {
@@ -196,7 +210,7 @@ function cacheLifetime(headers: IncomingHttpHeaders): number | undefined {
 }
 
 /** Network and TLS failures in words; our own refusals (from the lookup) pass through. */
-function asDocumentError(error: Error & { code?: string }): MetadataDocumentError {
+function asDocumentError(error: Error & { code?: string }, host: string): MetadataDocumentError {
   if (error instanceof MetadataDocumentError) return error
   const code = error.code ?? ''
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/i.test(code)) {
@@ -207,7 +221,10 @@ function asDocumentError(error: Error & { code?: string }): MetadataDocumentErro
   // The resolver says the name does not exist: the client_id is wrong, and retrying will not help
   // (a resolver that cannot answer now says EAI_AGAIN, which stays transient).
   if (code === 'ENOTFOUND') {
-    return new MetadataDocumentError('its host name does not exist (DNS)', { cause: error })
+    return new MetadataDocumentError(
+      `its host ${host} has no public address: documents are fetched from public addresses only`,
+      { cause: error, detail: 'the name does not exist (DNS)' }
+    )
   }
   const why: Record<string, string> = {
     EAI_AGAIN: 'its host name could not be resolved',

@@ -58,23 +58,26 @@ describe('client ID metadata documents that are refused', () => {
   }
   const authorizePage = (clientId: string, redirectUri = 'https://app.example/cb') =>
     browserFor(server).open(authorizeUrl(client(clientId, redirectUri), newPkce()), redirectUri)
+  /** A refresh with a made-up token by the client `clientId`, from the address `caller`. */
+  const refreshWith = (clientId: string, caller: string) =>
+    server.app.request(
+      `${server.config.issuer}/token`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'junk',
+          client_id: clientId,
+        }),
+      },
+      { incoming: { socket: { remoteAddress: caller } } }
+    )
   /** Token requests naming `count` junk documents on the documents' host; their statuses. */
   const junkFlood = async (count: number, callerOf: (i: number) => string) => {
     const statuses: number[] = []
     for (let i = 0; i < count; i++) {
-      const flood = await server.app.request(
-        `${server.config.issuer}/token`,
-        {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'refresh_token',
-            refresh_token: 'junk',
-            client_id: documents.url(`/junk-${randomUUID()}.json`),
-          }),
-        },
-        { incoming: { socket: { remoteAddress: callerOf(i) } } }
-      )
+      const flood = await refreshWith(documents.url(`/junk-${randomUUID()}.json`), callerOf(i))
       statuses.push(flood.status)
     }
     return statuses
@@ -176,6 +179,23 @@ describe('client ID metadata documents that are refused', () => {
     expect(fetchesOf('/first-use.json')).toBe(1)
   })
 
+  it('a caller over its limit is refused alone: another asking for the same document at once gets it', async () => {
+    server.clock.advance(60_000)
+    const attacker = '198.51.100.201'
+    const { perCaller } = DOCUMENT_FETCH_LIMITS
+    await junkFlood(perCaller, () => attacker)
+    const clientId = publish('/asked-at-once.json')
+    const [refused, served] = await Promise.all([
+      refreshWith(clientId, attacker),
+      refreshWith(clientId, '198.51.100.202'),
+    ])
+    expect(refused.status).toBe(429)
+    // The document was had: the client is known, and only its made-up refresh token is refused.
+    expect(served.status).toBe(400)
+    expect(((await served.json()) as { error: string }).error).toBe('invalid_grant')
+    expect(fetchesOf('/asked-at-once.json')).toBe(1)
+  })
+
   it('a signed-in user reaches a new client on a host whose fetches others spent', async () => {
     server.clock.advance(60_000)
     const browser = browserFor(server)
@@ -250,7 +270,7 @@ describe('without CIMD_ALLOW_LOOPBACK (the default), and with the mechanisms tur
     expect(response.status).toBe(401)
     expect(await response.json()).toEqual({
       error: 'invalid_client',
-      error_description: `the client metadata document ${clientId} cannot be used: its host localhost (127.0.0.1) is not a public address: documents are fetched from public addresses only`,
+      error_description: `the client metadata document ${clientId} cannot be used: its host localhost has no public address: documents are fetched from public addresses only`,
     })
     expect(documents.requests).not.toContain('/loopback.json')
   })
