@@ -16,6 +16,9 @@ import {
   wrk,
 } from './wrk.ts'
 
+/** Added by both proxies, as docs/verify.md has them forward to a bridge. */
+const BENCH_BRIDGE_SECRET = 'bench-bridge-secret-0123456789abcdefghij'
+
 export interface NginxBenchRow {
   readonly connections: number
   readonly noop: WrkFigures
@@ -72,11 +75,13 @@ export async function benchNginx(
         proxyPort: gatewayProxyPort,
         authPort: gateway.port,
         upstreamPort: portOf(upstream),
+        bridgeSecret: BENCH_BRIDGE_SECRET,
       }),
       await startNginx({
         proxyPort: noopProxyPort,
         authPort: portOf(noop),
         upstreamPort: portOf(upstream),
+        bridgeSecret: BENCH_BRIDGE_SECRET,
       })
     )
     const headers = { Authorization: `Bearer ${token}` }

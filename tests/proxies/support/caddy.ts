@@ -30,6 +30,7 @@ http://127.0.0.1:${targets.proxyPort} {
 			}
 			request_header -Authorization
 			reverse_proxy 127.0.0.1:${targets.upstreamPort} {
+				header_up X-Bridge-Secret {env.BRIDGE_SHARED_SECRET}
 				transport http {
 					keepalive 90s
 				}
@@ -49,7 +50,12 @@ export async function startCaddy(targets: ProxyTargets): Promise<RunningProxy> {
     binary,
     ['run', '--config', config, '--adapter', 'caddyfile'],
     targets.proxyPort,
-    { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }
+    {
+      HOME: dir,
+      XDG_DATA_HOME: join(dir, 'data'),
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      BRIDGE_SHARED_SECRET: targets.bridgeSecret,
+    }
   )
   return {
     output: caddy.output,

@@ -2,6 +2,7 @@ import { request } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { revokeAccessToken } from '../../../auth/src/oauth/revocation.ts'
 import { IDENTITY_HEADERS } from '../../../auth/src/verify/identity-headers.ts'
+import { SHARED_SECRET_HEADER } from '../../../mcp-services/src/shared-secret.ts'
 import {
   expectDefaultIdentity,
   type MintOptions,
@@ -72,6 +73,15 @@ export function forwardAuthContract(startProxy: StartProxy, options: ContractOpt
     expect(response.headers.get('access-control-allow-origin')).toBeNull()
     const seen = (await response.json()) as Record<string, string>
     expectDefaultIdentity(seen)
+  })
+
+  it('adds the bridge’s shared secret to what it forwards, over any value the client sent', async () => {
+    const response = await call({
+      Authorization: `Bearer ${await token()}`,
+      [SHARED_SECRET_HEADER]: 'guessed',
+    })
+    expect(response.status, proxy.output()).toBe(200)
+    expect(lastUpstream()?.headers[SHARED_SECRET_HEADER.toLowerCase()]).toBe(gateway.bridgeSecret)
   })
 
   it('overwrites identity headers the client sent, even ones the token has no value for', async () => {

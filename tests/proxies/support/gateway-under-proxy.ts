@@ -16,6 +16,7 @@ export interface GatewayUnderProxy {
   readonly proxyUrl: string
   readonly authPort: number
   readonly upstreamPort: number
+  readonly bridgeSecret: string
   /** Headers of every request the upstream received, oldest first. */
   readonly upstreamRequests: { method: string; url: string; headers: IncomingHttpHeaders }[]
   stop(): Promise<void>
@@ -58,6 +59,7 @@ export async function startGatewayUnderProxy(): Promise<GatewayUnderProxy> {
     proxyUrl,
     authPort: (authServer.address() as AddressInfo).port,
     upstreamPort: (upstream.address() as AddressInfo).port,
+    bridgeSecret: 'proxy-test-bridge-secret-0123456789abcdef',
     upstreamRequests,
     async stop() {
       await Promise.all([close(authServer), close(upstream)])

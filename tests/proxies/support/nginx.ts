@@ -38,6 +38,7 @@ ${pass}
       add_header Access-Control-Allow-Origin $refusal_origin always;
       add_header Access-Control-Expose-Headers $refusal_expose always;
       proxy_set_header Authorization "";
+      proxy_set_header X-Bridge-Secret "${targets.bridgeSecret}";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_http_version 1.1;

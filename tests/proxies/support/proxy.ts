@@ -3,6 +3,8 @@ export interface ProxyTargets {
   readonly proxyPort: number
   readonly authPort: number
   readonly upstreamPort: number
+  /** `BRIDGE_SHARED_SECRET`: the proxy adds it to every request it forwards to the service. */
+  readonly bridgeSecret: string
 }
 
 export interface RunningProxy {

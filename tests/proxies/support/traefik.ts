@@ -8,9 +8,6 @@ import type { ProxyTargets, RunningProxy } from './proxy.ts'
 /** The Traefik release the configuration in traefik/ is written for. */
 const TRAEFIK_IMAGE = 'traefik:v3.6'
 
-/** The BRIDGE_SHARED_SECRET the Traefik container renders into traefik/dynamic/bridge-secret.yml. */
-export const TRAEFIK_BRIDGE_SECRET = 'traefik-test-bridge-secret-0123456789abcdef'
-
 /** Whether a container engine answers, and if not why (as tests/support/redis-server.ts decides). */
 export async function containerRuntime(): Promise<{ available: boolean; reason: string }> {
   try {
@@ -84,7 +81,7 @@ export async function startTraefik(targets: ProxyTargets): Promise<RunningProxy>
       '--providers.file.directory=/etc/traefik/dynamic',
       '--log.level=ERROR',
     ])
-    .withEnvironment({ BRIDGE_SHARED_SECRET: TRAEFIK_BRIDGE_SECRET })
+    .withEnvironment({ BRIDGE_SHARED_SECRET: targets.bridgeSecret })
     .withCopyContentToContainer([
       { content: stringify(dynamic), target: '/etc/traefik/dynamic/chain.yml' },
       { content: bridgeSecret, target: '/etc/traefik/dynamic/bridge-secret.yml' },
