@@ -1,6 +1,7 @@
 import { createPrivateKey, type JsonWebKey } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { Config } from '../config.ts'
+import { KEY_RING_RELOAD_SECONDS } from '../keys/signing-keys.ts'
 import { protectedResourceMetadataUrl } from '../oauth/resource.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -22,41 +23,84 @@ export interface HealthCheck {
 export interface HealthTarget {
   readonly issuer: string
   readonly resources: readonly { readonly name: string; readonly resource: string }[]
-  /** The `kid` new tokens are signed with; undefined when it cannot be known from here. */
-  readonly activeKid: string | undefined
+  /** The key new tokens are signed with; undefined when it cannot be known from here. */
+  readonly activeKey: ActiveSigningKey | undefined
+  /** Now, in epoch seconds: how long ago a rotation was. */
+  readonly now: number
 }
 
-export function healthTarget(config: Config, activeKid: string | undefined): HealthTarget {
+/** The current signing key's `kid`, and when a rotation made it (absent: at start, or pinned). */
+export interface ActiveSigningKey {
+  readonly kid: string
+  readonly rotatedAt?: number | undefined
+}
+
+export function healthTarget(
+  config: Config,
+  activeKey: ActiveSigningKey | undefined,
+  now: number
+): HealthTarget {
   return {
     issuer: config.issuer,
     resources: config.protectedResources.map((r) => ({
       name: r.service.name,
       resource: r.resource,
     })),
-    activeKid,
+    activeKey,
+    now,
   }
 }
 
 /**
- * The kid of the current signing key: the pinned key's, or the current one of the ring in the
- * store. Reads only: a missing ring is reported, not created.
+ * The current signing key: the pinned key's kid, or the current one of the ring in the store.
+ * Reads only: a missing ring is reported, not created.
  */
-export async function activeSigningKeyId(
+export async function activeSigningKey(
   store: Store | undefined,
   pinnedKey: string | undefined
-): Promise<string | undefined> {
+): Promise<ActiveSigningKey | undefined> {
   if (pinnedKey) {
     // As the gateway names a pinned key: by its RFC 7638 thumbprint.
     const text = Buffer.from(pinnedKey, 'base64').toString('utf8').trim()
     const key = text.startsWith('{')
       ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
       : createPrivateKey({ key: text, format: 'pem' })
-    return calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK)
+    return { kid: await calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK) }
   }
   const raw = await store?.get(keys.signingKeys())
   if (!raw) return undefined
-  return parseRecord<{ current?: { kid?: string } }>(raw, keys.signingKeys()).current?.kid
+  const ring = parseRecord<{ current?: { kid?: string }; rotated_at?: number }>(
+    raw,
+    keys.signingKeys()
+  )
+  const kid = ring.current?.kid
+  return kid === undefined ? undefined : { kid, rotatedAt: ring.rotated_at }
 }
+
+/**
+ * Whether the JWKS a client reads publishes the current key. Every replica reads the ring again
+ * within `KEY_RING_RELOAD_SECONDS`, so right after a rotation the new key is not published yet:
+ * that is the rotation under way, not a fault, and a check run by a script right after
+ * `keys rotate` must not fail on it.
+ */
+function currentKeyProblem(target: HealthTarget, kids: readonly (string | undefined)[]): Finding {
+  const key = target.activeKey
+  if (key === undefined || kids.includes(key.kid)) return undefined
+  const age = key.rotatedAt === undefined ? undefined : target.now - key.rotatedAt
+  if (age !== undefined && age <= KEY_RING_RELOAD_SECONDS + RELOAD_LEEWAY_SECONDS) {
+    return {
+      note: `the current key ${key.kid}, rotated ${age} s ago, is not published yet: every replica publishes it within ${KEY_RING_RELOAD_SECONDS} s`,
+    }
+  }
+  const made = age === undefined ? 'at start' : `${age} s ago`
+  return `does not publish the current key ${key.kid} (made ${made}): a gateway reads its keys again every ${KEY_RING_RELOAD_SECONDS} s, so this one does not reach this store or serves another deployment`
+}
+
+/** A check's outcome: fine (undefined), fine with something to say (`note`), or the problem. */
+type Finding = string | { readonly note: string } | undefined
+
+/** A reload timer's lateness on a busy replica. */
+const RELOAD_LEEWAY_SECONDS = 5
 
 export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Promise<HealthCheck[]> {
   const get = (url: string, init: RequestInit = {}) =>
@@ -64,12 +108,13 @@ export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Prom
   const check = async (
     name: string,
     url: string,
-    probe: (response: Response) => Promise<string | undefined> | string | undefined,
+    probe: (response: Response) => Promise<Finding> | Finding,
     init?: RequestInit
   ): Promise<HealthCheck> => {
     try {
-      const problem = await probe(await get(url, init))
-      return { name, url, ok: problem === undefined, detail: problem ?? 'ok' }
+      const finding = await probe(await get(url, init))
+      if (typeof finding === 'object') return { name, url, ok: true, detail: finding.note }
+      return { name, url, ok: finding === undefined, detail: finding ?? 'ok' }
     } catch (error) {
       return { name, url, ok: false, detail: unreachable(error) }
     }
@@ -103,10 +148,7 @@ export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Prom
         (k) => k.kid
       )
       if (!kids?.length) return 'publishes no key'
-      if (target.activeKid === undefined) return undefined
-      return kids.includes(target.activeKid)
-        ? undefined
-        : `does not publish the current key ${target.activeKid} (restart the gateway after a rotation)`
+      return currentKeyProblem(target, kids)
     })
   )
   for (const { name, resource } of target.resources) {

@@ -62,6 +62,8 @@ type RetiredJwk = JWK & { readonly retired_at?: number }
 interface StoredKeyRing {
   readonly current: JWK
   readonly previous: readonly RetiredJwk[]
+  /** When `current` was made by a rotation (epoch seconds); absent for a ring made at start. */
+  readonly rotated_at?: number
 }
 
 /**
@@ -137,7 +139,8 @@ export async function rotateSigningKeys(
   const kept = retired
     .filter((jwk) => now - (jwk.retired_at ?? now) < options.keepSeconds)
     .slice(0, RETIRED_KEYS_KEPT_AT_MOST)
-  await store.put(keys.signingKeys(), JSON.stringify({ current, previous: kept }))
+  const rotated: StoredKeyRing = { current, previous: kept, rotated_at: now }
+  await store.put(keys.signingKeys(), JSON.stringify(rotated))
   const keptKids = new Set(kept.map((jwk) => jwk.kid))
   return {
     kid: String(current.kid),

@@ -1,4 +1,10 @@
-import { activeSigningKeyId, checkHealth, healthTarget } from '../../admin/health.ts'
+import {
+  type ActiveSigningKey,
+  activeSigningKey,
+  checkHealth,
+  healthTarget,
+} from '../../admin/health.ts'
+import { epochSeconds, systemClock } from '../../clock.ts'
 import { loadConfig } from '../../config.ts'
 import { createRedisStore } from '../../store/redis-store.ts'
 import { type CommandResult, parseCommandLine } from '../cli-context.ts'
@@ -33,23 +39,24 @@ export async function healthCommand(
   const store = config.redis
     ? createRedisStore(config.redis.url, config.redis.keyPrefix)
     : undefined
-  let activeKid: string | undefined
+  let activeKey: ActiveSigningKey | undefined
   let kidNote = 'current signing key not checked: REDIS_URL is not set here'
   try {
-    activeKid = await activeSigningKeyId(store, config.pinnedSigningKey)
-    if (activeKid) kidNote = `current signing key ${activeKid}`
+    activeKey = await activeSigningKey(store, config.pinnedSigningKey)
+    if (activeKey) kidNote = `current signing key ${activeKey.kid}`
     else if (store) kidNote = 'current signing key not checked: the store holds no key ring yet'
   } catch {
     kidNote = 'current signing key not checked: the store did not answer from here'
   } finally {
     await store?.close()
   }
-  const checks = await checkHealth(healthTarget(config, activeKid))
+  const checks = await checkHealth(healthTarget(config, activeKey, epochSeconds(systemClock)))
   const failed = checks.filter((check) => !check.ok)
   const lines = [
     `${config.issuer} (${kidNote})`,
     ...checks.map(
-      (c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}  ${c.url}${c.ok ? '' : `: ${c.detail}`}`
+      (c) =>
+        `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}  ${c.url}${c.detail === 'ok' ? '' : `: ${c.detail}`}`
     ),
     failed.length
       ? `${failed.length} of ${checks.length} checks failed`
@@ -58,7 +65,7 @@ export async function healthCommand(
   return {
     data: {
       issuer: config.issuer,
-      active_kid: activeKid ?? null,
+      active_kid: activeKey?.kid ?? null,
       healthy: failed.length === 0,
       checks,
     },
