@@ -210,16 +210,17 @@ async function mountStandaloneServices(
 
 /** The bridge's settings from the environment; a mistake there is a configuration error too. */
 async function standaloneBridgeConfig(): Promise<BridgeConfig> {
+  // The peers of a replica are bridges on their own listeners; here every service is in-process
+  // behind the token check, where a forwarded request (no token) could not pass. Said before the
+  // peers' own settings are checked, which would send the operator to fix the wrong one.
+  if (process.env.BRIDGE_PEERS?.trim()) {
+    throw new ConfigError(
+      'BRIDGE_PEERS: for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
+    )
+  }
   const bridge = await import('../../mcp-services/src/index.ts')
   try {
     const config = bridge.parseBridgeConfig(process.env)
-    // The peers of a replica are bridges on their own listeners; here every service is in-process
-    // behind the token check, where a forwarded request (no token) could not pass.
-    if (config.replicas !== undefined) {
-      throw new ConfigError(
-        'BRIDGE_PEERS: for bridges on their own listeners (npm run start:service, the compose MCP containers); the standalone gateway serves its services in one process: unset it'
-      )
-    }
     bridge.assertChildUserUsable(config)
     return config
   } catch (error) {

@@ -137,6 +137,8 @@ describe('start-up configuration check', () => {
     [{ MAX_SESSIONS: 'abc' }, 'invalid bridge configuration: MAX_SESSIONS'],
     // Peers are for bridges on their own listeners, never this process's services.
     [{ BRIDGE_PEERS: 'a=http://127.0.0.1:9', BRIDGE_REPLICA_ID: 'a' }, 'BRIDGE_PEERS'],
+    // Said first: not a complaint about this replica's id, which only peers would need.
+    [{ BRIDGE_PEERS: 'a=http://127.0.0.1:9' }, 'BRIDGE_PEERS'],
     // The documented way to rotate a pinned key: a typo must not become a stack trace.
     [{ JWT_PRIVATE_KEY_B64: 'garbage' }, 'JWT_PRIVATE_KEY_B64'],
   ])('stops on %o with a one-line message naming %s', async (env, variable) => {
