@@ -15,7 +15,11 @@ export function caddyfile(targets: ProxyTargets): string {
 http://127.0.0.1:${targets.proxyPort} {
 	bind 127.0.0.1
 	handle /.well-known/* {
-		reverse_proxy 127.0.0.1:${targets.authPort}
+		reverse_proxy 127.0.0.1:${targets.authPort} {
+			transport http {
+				keepalive 90s
+			}
+		}
 	}
 	handle {
 		route {
