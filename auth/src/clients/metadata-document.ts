@@ -54,18 +54,28 @@ export interface FetchedMetadataDocument {
   readonly maxAgeSeconds: number | undefined
 }
 
+const PUBLIC_ONLY = 'documents are fetched from public addresses only'
+
 /**
  * A host the gateway will not fetch from. An address the caller wrote is named; where a name led is
  * not, nor whether the name exists (ENOTFOUND says the same), so anyone naming URLs cannot use the
  * gateway's resolver to map the names of its own network. The operator's log has the address.
  */
 function notPublic(host: string, address: string): MetadataDocumentError {
-  const named = host.replace(/^\[|\]$/g, '') !== address
+  if (host.replace(/^\[|\]$/g, '') !== address) {
+    return noPublicAddress(host, { detail: `resolved to ${address}` })
+  }
+  return new MetadataDocumentError(`its host ${host} is not a public address: ${PUBLIC_ONLY}`)
+}
+
+/** The one refusal of a host name, whatever the operator's log says happened to it. */
+function noPublicAddress(
+  host: string,
+  options: { detail: string; cause?: unknown }
+): MetadataDocumentError {
   return new MetadataDocumentError(
-    named
-      ? `its host ${host} has no public address: documents are fetched from public addresses only`
-      : `its host ${host} is not a public address: documents are fetched from public addresses only`,
-    named ? { detail: `resolved to ${address}` } : {}
+    `its host ${host} has no public address: ${PUBLIC_ONLY}`,
+    options
   )
 }
 
@@ -221,10 +231,7 @@ function asDocumentError(error: Error & { code?: string }, host: string): Metada
   // The resolver says the name does not exist: the client_id is wrong, and retrying will not help
   // (a resolver that cannot answer now says EAI_AGAIN, which stays transient).
   if (code === 'ENOTFOUND') {
-    return new MetadataDocumentError(
-      `its host ${host} has no public address: documents are fetched from public addresses only`,
-      { cause: error, detail: 'the name does not exist (DNS)' }
-    )
+    return noPublicAddress(host, { cause: error, detail: 'the name does not exist (DNS)' })
   }
   const why: Record<string, string> = {
     EAI_AGAIN: 'its host name could not be resolved',
