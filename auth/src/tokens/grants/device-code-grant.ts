@@ -17,6 +17,7 @@ import {
 } from '../../errors.ts'
 import { parseParams, requiredParam } from '../../http/params.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
+import type { Store } from '../../store/store.ts'
 import { firstTokens } from '../first-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
@@ -39,10 +40,7 @@ export async function deviceCodeGrant(
     throw new InvalidGrant('resource belongs in the device authorization request')
   const deviceCodeHash = hashSecret(deviceCode)
   const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
-  if (!authorization) {
-    if (await wasRedeemed(store, deviceCodeHash)) throw alreadyUsed()
-    throw expired()
-  }
+  if (!authorization) throw await missingCodeRefusal(store, deviceCodeHash)
   if (authorization.clientId !== client.client_id) {
     throw new InvalidGrant('the device code was issued to another client', {
       reason: 'device_code_of_another_client',
@@ -60,10 +58,7 @@ export async function deviceCodeGrant(
     deviceCodeHash,
     authorization.status === 'approved' ? config.ttl.deviceCode : undefined
   )
-  if (redeemed === null) {
-    if (await wasRedeemed(store, deviceCodeHash)) throw alreadyUsed()
-    throw expired()
-  }
+  if (redeemed === null) throw await missingCodeRefusal(store, deviceCodeHash)
   if (redeemed.status === 'denied') throw new DeviceAccessDenied('the user denied the request')
   if (redeemed.status !== 'approved' || !redeemed.subject) throw alreadyUsed()
   return firstTokens(deps, client, {
@@ -83,7 +78,12 @@ export async function deviceCodeGrant(
   })
 }
 
-function expired(): ExpiredToken {
+/** A device code with no record: used (its redeemed mark says so), or lapsed or never issued. */
+async function missingCodeRefusal(
+  store: Store,
+  deviceCodeHash: string
+): Promise<InvalidGrant | ExpiredToken> {
+  if (await wasRedeemed(store, deviceCodeHash)) return alreadyUsed()
   return new ExpiredToken('the device code has expired or is unknown; start again')
 }
 
