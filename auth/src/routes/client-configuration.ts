@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono'
 import { z } from 'zod'
 import { deleteClient } from '../admin/client-deletion.ts'
-import { parseClientMetadata } from '../clients/client-metadata.ts'
+import { MAX_REGISTRATION_BODY_BYTES, parseClientMetadata } from '../clients/client-metadata.ts'
 import {
   authorizeClientManagement,
   clientInformation,
@@ -52,7 +52,7 @@ export const clientConfigurationRoute = (deps: AuthDeps) => {
     })
     .put('/register/:client_id', async (c) => {
       const { client, registrationAccessToken } = await managed(c)
-      const body = await readJsonBody(c)
+      const body = await readJsonBody(c, MAX_REGISTRATION_BODY_BYTES)
       const identity = updateIdentity.safeParse(body)
       if (!identity.success || identity.data.client_id !== client.client_id) {
         throw new InvalidClientMetadata('client_id must be present and name this client')

@@ -71,6 +71,28 @@ describe('what an anonymous registration may hold, and for how long', () => {
     expect(await over.json()).toMatchObject({ error: 'invalid_request' })
   })
 
+  it(`refuses an update body over ${MAX_REGISTRATION_BODY_BYTES} bytes with 413, as a registration`, async () => {
+    const client = await register({ redirect_uris: ['https://app.example.com/cb'] })
+    const update = (padding: number) =>
+      server.request(`/register/${client.client_id}`, {
+        method: 'PUT',
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${client.registration_access_token}`,
+        },
+        body: JSON.stringify({
+          client_id: client.client_id,
+          client_secret: client.client_secret,
+          redirect_uris: ['https://app.example.com/cb'],
+          x: 'x'.repeat(padding),
+        }),
+      })
+    expect((await update(100)).status).toBe(200)
+    const over = await update(MAX_REGISTRATION_BODY_BYTES)
+    expect(over.status).toBe(413)
+    expect(await over.json()).toMatchObject({ error: 'invalid_request' })
+  })
+
   it(`never stores a client record over ${MAX_CLIENT_RECORD_BYTES} bytes (updates included)`, async () => {
     const client = await register({ redirect_uris: ['https://app.example.com/cb'] })
     const before = await server.store.get(keys.client(client.client_id))
