@@ -13,7 +13,7 @@ import {
 } from '../errors.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
 import { resolveResources } from '../oauth/resource.ts'
-import { grantableScopes } from '../oauth/scope.ts'
+import { grantedScopes } from '../oauth/scope.ts'
 
 /** A validated authorization request (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707). */
 export interface AuthorizationRequest {
@@ -138,16 +138,13 @@ export function parseAuthorizationRequest(
     fail(error as OAuthError)
   }
   const named = config.protectedResources.filter((r) => resources.includes(r.resource))
-  const requiredScopes = named.flatMap((r) => r.service.requiredScopes)
-  // A tool's scope is granted when asked for (step-up), never by default.
-  const grantable = [...requiredScopes, ...named.flatMap((r) => r.toolScopes)]
   const request: AuthorizationRequest = {
     clientId: client.client_id,
     redirectUri,
     registeredRedirectUri,
     ...(requestedRedirectUri ? {} : { redirectUriOmitted: true }),
     ...(state ? { state } : {}),
-    scopes: grantableScopes(scope, grantable, [...new Set(requiredScopes)]),
+    scopes: grantedScopes(scope, named),
     codeChallenge,
     resources,
   }

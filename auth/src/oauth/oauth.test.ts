@@ -4,7 +4,7 @@ import { matchRedirectUri } from '../clients/redirect-match.ts'
 import { loadConfig } from '../config.ts'
 import { isS256Challenge, verifierMatches } from './pkce.ts'
 import { canonicalResource, resolveResources } from './resource.ts'
-import { grantableScopes, isSubset, parseScope } from './scope.ts'
+import { grantedScopes, isSubset, parseScope } from './scope.ts'
 
 describe('PKCE (RFC 7636, S256 only)', () => {
   const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
@@ -60,11 +60,30 @@ describe('redirect URI matching', () => {
 })
 
 describe('scopes', () => {
-  it('drops unknown scopes (claudeai) and falls back to the defaults', () => {
-    expect(grantableScopes('claudeai', ['mcp'], ['mcp'])).toEqual(['mcp'])
-    expect(grantableScopes(undefined, ['mcp'], ['mcp'])).toEqual(['mcp'])
-    expect(grantableScopes('mcp offline_access', ['mcp'], ['mcp'])).toEqual(['mcp'])
+  const echo = { service: { requiredScopes: ['mcp'] }, toolScopes: ['echo:admin'] }
+  const notes = { service: { requiredScopes: ['mcp', 'notes'] }, toolScopes: ['notes:write'] }
+  const granted = (scope: string | undefined, ...resources: (typeof echo)[]) =>
+    grantedScopes(scope, resources as unknown as Parameters<typeof grantedScopes>[1])
+
+  it('drops unknown scopes (claudeai) and grants what the resources require', () => {
+    expect(granted('claudeai', echo)).toEqual(['mcp'])
+    expect(granted(undefined, echo)).toEqual(['mcp'])
+    expect(granted('mcp offline_access', echo)).toEqual(['mcp'])
     expect(parseScope('a  b a')).toEqual(['a', 'b'])
+  })
+
+  it('grants a tool scope only when asked, and never without the required scopes', () => {
+    expect(granted('echo:admin', echo)).toEqual(['mcp', 'echo:admin'])
+    expect(granted('notes:write echo:admin', echo, notes)).toEqual([
+      'mcp',
+      'notes',
+      'notes:write',
+      'echo:admin',
+    ])
+    expect(granted('notes:write', echo)).toEqual(['mcp'])
+  })
+
+  it('tells a narrower set of scopes from a wider one', () => {
     expect(isSubset(['a'], ['a', 'b'])).toBe(true)
     expect(isSubset(['c'], ['a', 'b'])).toBe(false)
   })

@@ -1,3 +1,5 @@
+import type { ProtectedResource } from '../config-shape.ts'
+
 /**
  * Scopes. Resources require scopes (`mcp` for every catalog service today); `offline_access`
  * only asks for a refresh token (MCP authorization spec) and never appears in access tokens.
@@ -13,16 +15,19 @@ export function formatScope(scopes: Iterable<string>): string {
 }
 
 /**
- * The scopes granted for a request: the requested ones we know, in the order asked; unknown ones
- * (such as `claudeai`) are dropped rather than refused. Nothing known asked: the default scopes.
+ * The scopes granted for a request to `resources`: every scope they require, since they refuse a
+ * token without one, then the tool scopes asked for (step-up), in the order asked. Unknown scopes
+ * (such as `claudeai`) are dropped rather than refused.
  */
-export function grantableScopes(
+export function grantedScopes(
   requested: string | undefined,
-  supported: readonly string[],
-  defaults: readonly string[]
+  resources: readonly Pick<ProtectedResource, 'service' | 'toolScopes'>[]
 ): string[] {
-  const known = parseScope(requested).filter((scope) => supported.includes(scope))
-  return known.length > 0 ? known : [...defaults]
+  const required = resources.flatMap((r) => r.service.requiredScopes)
+  const asked = parseScope(requested).filter((scope) =>
+    resources.some((r) => r.toolScopes.includes(scope))
+  )
+  return [...new Set([...required, ...asked])]
 }
 
 /** Whether every scope of `narrower` is in `wider` (refresh may only narrow, RFC 6749 §6). */

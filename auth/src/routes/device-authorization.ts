@@ -15,7 +15,7 @@ import { callerAddress } from '../http/caller.ts'
 import { optionalParam, parseParams } from '../http/params.ts'
 import { rateLimit } from '../http/rate-limit.ts'
 import { resolveResources } from '../oauth/resource.ts'
-import { grantableScopes } from '../oauth/scope.ts'
+import { grantedScopes } from '../oauth/scope.ts'
 
 /** RFC 8628 §3.1 parameters (client authentication is checked first). */
 const deviceAuthorizationRequest = z.object({ scope: optionalParam(1000) })
@@ -58,13 +58,11 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
     const { scope } = parseParams(deviceAuthorizationRequest, form)
     const resources = resolveResources(params.getAll('resource'), config.protectedResources)
     const named = config.protectedResources.filter((r) => resources.includes(r.resource))
-    const required = [...new Set(named.flatMap((r) => r.service.requiredScopes))]
-    const grantable = [...required, ...named.flatMap((r) => r.toolScopes)]
     const { deviceCode, userCode } = await startDeviceAuthorization(
       store,
       {
         clientId: client.client_id,
-        scopes: grantableScopes(scope, grantable, required),
+        scopes: grantedScopes(scope, named),
         resources,
       },
       config.ttl.deviceCode

@@ -5,7 +5,7 @@ import { InvalidGrant, InvalidScope } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
-import { OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
+import { isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
@@ -56,7 +56,7 @@ export async function refreshTokenGrant(
   /** What this request may have of a family's grant: less, never more. */
   const requestedScopes = parseScope(scope).filter((scope) => scope !== OFFLINE_ACCESS)
   const narrowed = (family: RefreshFamily) => {
-    if (!requestedScopes.every((scope) => family.scopes.includes(scope))) {
+    if (!isSubset(requestedScopes, family.scopes)) {
       throw new InvalidScope('a refresh may not ask for scopes beyond the original grant')
     }
     const resources = narrowResources(
