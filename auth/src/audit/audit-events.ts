@@ -110,8 +110,17 @@ export type AuditEvent = About &
         /** The revoked access token's id (`jti`): names it, grants nothing. */
         readonly jti?: string
       }
-    | { readonly event: 'refresh_token.reuse_detected'; readonly family_id: string }
-    | { readonly event: 'authorization_code.reuse_detected'; readonly family_id?: string }
+    | {
+        readonly event: 'refresh_token.reuse_detected'
+        readonly family_id: string
+        /** Another client presented the family's token (`client` is the family's own). */
+        readonly presented_by_client_id?: string
+      }
+    | {
+        readonly event: 'authorization_code.reuse_detected'
+        readonly family_id?: string
+        readonly presented_by_client_id?: string
+      }
     | {
         readonly event: 'client.registered'
         readonly redirect_uris: readonly string[]

@@ -89,6 +89,36 @@ describe('repeated revocations and replays are recorded once', () => {
     expect(events('refresh_token.reuse_detected')).toEqual([
       expect.objectContaining({ user_id: '1001', login: 'alice', client_id: client.client_id }),
     ])
+    expect(events('refresh_token.reuse_detected')[0]).not.toHaveProperty('presented_by_client_id')
+  })
+
+  it("a leaked credential replayed by another client: the trail names the family's client and the presenter", async () => {
+    const client = await registerTestClient(server)
+    const thief = await registerTestClient(server, { client_name: 'Other' })
+    const { tokens } = await signIn(client)
+    const refresh = (by: RegisteredClient, refreshToken: string) =>
+      tokenRequest(server, by, { grant_type: 'refresh_token', refresh_token: refreshToken })
+    expect((await refresh(client, tokens.refresh_token)).status).toBe(200)
+    await passReuseGrace(server, tokens.refresh_token)
+
+    expect((await refresh(thief, tokens.refresh_token)).status).toBe(400)
+    expect(events('refresh_token.reuse_detected')).toEqual([
+      expect.objectContaining({
+        user_id: '1001',
+        client_id: client.client_id,
+        presented_by_client_id: thief.client_id,
+      }),
+    ])
+
+    const second = await signIn(client)
+    expect((await exchangeCode(server, thief, second.code, second.pkce)).status).toBe(400)
+    expect(events('authorization_code.reuse_detected')).toEqual([
+      expect.objectContaining({
+        user_id: '1001',
+        client_id: client.client_id,
+        presented_by_client_id: thief.client_id,
+      }),
+    ])
   })
 
   it('a redeemed code replayed five times at once, then again: one reuse detected, with its user', async () => {

@@ -1,3 +1,5 @@
+import type { AuditClient, AuditUser } from '../audit/audit-events.ts'
+import type { ClientRecord } from '../clients/client-registry.ts'
 import { revocationLifetime } from '../oauth/revocation.ts'
 import { keys } from '../store/keys.ts'
 import type { Marker, Store, WriteOperation } from '../store/store.ts'
@@ -61,4 +63,22 @@ export async function revokeRefreshFamily(
     ...indexes.map((key): WriteOperation => ({ op: 'removeFromSet', key, member: familyId })),
   ])
   return { revokedNow, family, firstOccasion }
+}
+
+/**
+ * Whom a reuse detection is about: the family's user and the client it was issued to, whose
+ * tokens the detection revoked. A replay by another client (one that got hold of the leaked
+ * credential) names that client as well. Without the family's record, only the presenter is known.
+ */
+export function reuseDetectedAbout(
+  family: RefreshFamily | null,
+  presenter: ClientRecord
+): { user?: AuditUser; client: AuditClient; presented_by_client_id?: string } {
+  const user = family ? { user: family.subject } : {}
+  if (!family || family.clientId === presenter.client_id) return { ...user, client: presenter }
+  return {
+    ...user,
+    client: { client_id: family.clientId },
+    presented_by_client_id: presenter.client_id,
+  }
 }

@@ -10,7 +10,7 @@ import { narrowResources } from '../../oauth/resource.ts'
 import { revocationLifetime } from '../../oauth/revocation.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
-import { revokeRefreshFamily } from '../family-revocation.ts'
+import { reuseDetectedAbout, revokeRefreshFamily } from '../family-revocation.ts'
 import { firstTokens } from '../first-tokens.ts'
 import type { TokenResponse } from '../token-response.ts'
 
@@ -65,8 +65,7 @@ export async function authorizationCodeGrant(
     if (firstOccasion) {
       await audit.record({
         event: 'authorization_code.reuse_detected',
-        user: family?.subject,
-        client,
+        ...reuseDetectedAbout(family, client),
         family_id: redemption.familyId,
       })
     }

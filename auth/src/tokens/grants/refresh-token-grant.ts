@@ -9,7 +9,7 @@ import { isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
-import { revokeRefreshFamily } from '../family-revocation.ts'
+import { reuseDetectedAbout, revokeRefreshFamily } from '../family-revocation.ts'
 import { rotateRefreshToken } from '../refresh-rotation.ts'
 import { lookUpRefreshToken } from '../refresh-token-lookup.ts'
 import { findRefreshFamily, type RefreshFamily } from '../refresh-tokens.ts'
@@ -46,8 +46,7 @@ export async function refreshTokenGrant(
     if (revokedNow) {
       await audit.record({
         event: 'refresh_token.reuse_detected',
-        user: family?.subject,
-        client,
+        ...reuseDetectedAbout(family, client),
         family_id: familyId,
       })
     }
