@@ -142,12 +142,6 @@ export class InsufficientScope extends OAuthError {
   }
 }
 
-/** RFC 7009 §2.2.1 */
-export class UnsupportedTokenType extends OAuthError {
-  readonly code = 'unsupported_token_type'
-  readonly status = 400
-}
-
 /** RFC 8628 §3.5 */
 export class AuthorizationPending extends OAuthError {
   readonly code = 'authorization_pending'

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../clock.ts'
+import { TemporarilyUnavailable } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { pendingGrantWrite } from '../oauth/pending-grants.ts'
 import { hashSecret, newSecret } from '../oauth/secrets.ts'
@@ -30,32 +31,38 @@ export interface DeviceAuthorization {
 export async function startDeviceAuthorization(
   store: Store,
   request: { clientId: string; scopes: readonly string[]; resources: readonly string[] },
-  ttlSeconds: number
+  ttlSeconds: number,
+  drawUserCode: () => string = newUserCode
 ): Promise<{ deviceCode: string; userCode: string }> {
   const deviceCode = newSecret()
   const deviceCodeHash = hashSecret(deviceCode)
   for (let attempt = 0; attempt < 5; attempt++) {
-    const userCode = newUserCode()
-    // The user code must be unique while it lives: claim it first.
-    if (
-      !(await store.put(keys.userCode(userCode), deviceCodeHash, {
-        ttlSeconds,
-        onlyIfAbsent: true,
-      }))
-    )
-      continue
+    const userCode = drawUserCode()
     const record: DeviceAuthorization = {
       ...request,
       userCode,
       status: 'pending',
       familyId: randomUUID(),
     }
-    await store.put(keys.deviceAuthorization(deviceCodeHash), JSON.stringify(record), {
-      ttlSeconds,
-    })
-    return { deviceCode, userCode }
+    // The user code must be unique while it lives, and never name a record that is not there:
+    // claimed together with the record, or not at all.
+    const userCodeKey = keys.userCode(userCode)
+    const written = await store.batch(
+      [
+        { op: 'put', key: userCodeKey, value: deviceCodeHash, ttlSeconds },
+        {
+          op: 'put',
+          key: keys.deviceAuthorization(deviceCodeHash),
+          value: JSON.stringify(record),
+          ttlSeconds,
+        },
+      ],
+      { unlessExists: userCodeKey }
+    )
+    if (written) return { deviceCode, userCode }
   }
-  throw new Error('could not find a free user code')
+  // Five draws from 20^8 codes all taken: the store is full of live codes, or answers wrongly.
+  throw new TemporarilyUnavailable('no free user code was found; retry later')
 }
 
 /**
