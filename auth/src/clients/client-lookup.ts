@@ -1,6 +1,8 @@
 import type { Clock } from '../clock.ts'
 import { InvalidClient } from '../errors.ts'
+import type { Logger } from '../logger.ts'
 import { LruCache } from '../lru-cache.ts'
+import { storeFailureReason } from '../store/redis-failures.ts'
 import type { Store } from '../store/store.ts'
 import { isClientIdUrl } from './client-id-metadata.ts'
 import {
@@ -57,10 +59,30 @@ export async function lookUpClient(
   return deps.metadataDocuments.find(clientId, requester)
 }
 
-/** The client was used (tokens issued): its registration, or its cached document, lives on. */
-export async function recordUse(deps: ClientLookupDeps, clientId: string): Promise<void> {
-  if (!isClientIdUrl(clientId)) return recordClientUse(deps, clientId)
-  await deps.metadataDocuments?.recordUse(clientId)
+/**
+ * The client was used (tokens issued, a device authorization started): its registration, or its
+ * cached document, lives on. Called once what the client asked for exists, so a store failing
+ * now must not turn it into an error the client retries (a refresh token already rotated would
+ * come back as a replay; a device authorization would be started twice): it is logged, and the
+ * client's next use records it.
+ */
+export async function recordUse(
+  deps: ClientLookupDeps,
+  clientId: string,
+  logger: Logger
+): Promise<void> {
+  try {
+    if (!isClientIdUrl(clientId)) await recordClientUse(deps, clientId)
+    else await deps.metadataDocuments?.recordUse(clientId)
+  } catch (error) {
+    logger.warn({
+      event: 'client_use_not_recorded',
+      client_id: clientId,
+      reason: storeFailureReason(error),
+      detail:
+        'the store failed after what the client asked for was issued; its next use records it',
+    })
+  }
 }
 
 /** Whether the client is identified by a metadata document (its id is the document's URL). */

@@ -67,7 +67,7 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
       },
       config.ttl.deviceCode
     )
-    await recordUse(registry, client.client_id)
+    await recordUse(registry, client.client_id, logger)
     logger.info({ event: 'device_authorization_started', client_id: client.client_id })
     const verificationUri = `${config.issuer}/device`
     return c.json(

@@ -11,7 +11,6 @@ import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { parseParams, requiredParam } from '../http/params.ts'
 import { requestLimiter } from '../http/rate-limit.ts'
-import { storeFailureReason } from '../store/redis-failures.ts'
 import { authorizationCodeGrant } from '../tokens/grants/authorization-code-grant.ts'
 import { deviceCodeGrant } from '../tokens/grants/device-code-grant.ts'
 import { refreshTokenGrant } from '../tokens/grants/refresh-token-grant.ts'
@@ -46,7 +45,9 @@ export const tokenRoute = (deps: AuthDeps) => {
   })
   return new Hono().use('/token', publicCors()).post('/token', async (c) => {
     // The count and the client lookup reach the store together (one round trip), and the count
-    // decides first: over the limit, a request is refused whatever it carries.
+    // decides the answer first: over the limit, a request is refused whatever it carries. The
+    // lookup it ran alongside costs a refused caller one read and a hash; a client ID metadata
+    // document it would fetch is limited per caller on its own (metadata-document-clients.ts).
     const counted = countRequest(c)
     const request = readFormBody(c, { repeatable: ['resource'] }).then(async (body) => ({
       ...body,
@@ -67,16 +68,7 @@ export const tokenRoute = (deps: AuthDeps) => {
       throw new UnauthorizedClient(`this client is not registered for the ${name} grant`)
     }
     const response = await grants[name](deps, client, form, params.getAll('resource'))
-    // The tokens exist now: a store failing here must not turn them into an error the client
-    // retries, since a refresh token already rotated would then come back as a replay.
-    await recordUse(registry, client.client_id).catch((error: unknown) => {
-      deps.logger.warn({
-        event: 'client_use_not_recorded',
-        client_id: client.client_id,
-        reason: storeFailureReason(error),
-        detail: 'the store failed after the tokens were issued; the next token request records it',
-      })
-    })
+    await recordUse(registry, client.client_id, deps.logger)
     return c.json(response, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' })
   })
 }
