@@ -63,13 +63,21 @@ export function connectRedis(
       {
         scaleReads: 'master',
         enableAutoPipelining: true,
-        // What the start and /ready send first goes on its own (`cluster-ping.ts`).
-        autoPipeliningIgnoredCommands: ['ping'],
+        // What the start and /ready send first goes on its own (`cluster-ping.ts`), and so does
+        // every read. While a slot migrates, a pipeline in which one command meets an ASK (its
+        // key moved already) and the others read is sent again whole to the node the slot moves
+        // to, where keys not moved yet read as absent: a registered client looked up then was
+        // "unknown" (401 invalid_client, and the client registers again). Writes alone in a
+        // pipeline are sent again only when each met the same ASK, so each belongs there.
+        autoPipeliningIgnoredCommands: ['ping', ...CLUSTER_READS],
         maxRedirections: 16,
         retryDelayOnFailover: 200,
         retryDelayOnClusterDown: 200,
         clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-        redisOptions: { ...common, username, password },
+        // The Cluster pipelines for its nodes. A node's own pipelining would hold back the
+        // `ASKING` the Cluster sends it before a command that met an ASK, which then comes back
+        // ASK again until the redirections run out.
+        redisOptions: { ...common, enableAutoPipelining: false, username, password },
       }
     )
     return single(reports.watch(cluster), keyPrefix, reports, silence)
@@ -134,6 +142,9 @@ function single(
     close: () => closeConnection(redis),
   }
 }
+
+/** The read commands the store sends (`redis-store.ts`): never pipelined on a Cluster. */
+const CLUSTER_READS = ['get', 'mget', 'ttl', 'exists', 'smembers', 'xrevrange', 'info']
 
 /** How many command timeouts' worth of silence a connection that believes itself up is given. */
 const SILENT_TIMEOUTS = 2

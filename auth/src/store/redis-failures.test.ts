@@ -65,9 +65,19 @@ describe('asUnavailable', () => {
     expect(moved).toBeInstanceOf(StoreMisconfigured)
     expect((moved as Error).message).toMatch(/^a Redis Cluster node: .*\(MOVED\)/)
     expect(inspect(moved, { depth: 10 })).not.toContain(SECRET)
-    // A Cluster client follows redirections; running out of them is no mistake in the URL.
-    const redirected = new Error('Too many Cluster redirections. Last error: MOVED 3999 x:1')
-    expect(asUnavailable(redirected, { cluster: true })).toBe(redirected)
+  })
+
+  it('tells a Cluster client a redirection it did not follow is an outage, not a wrong URL', () => {
+    for (const failure of [
+      new Error('Too many Cluster redirections. Last error: MOVED 3999 x:1'),
+      reply('ASK 3020 127.0.0.1:40002'),
+      reply('MOVED 3020 127.0.0.1:40002'),
+    ]) {
+      const outage = asUnavailable(failure, { cluster: true })
+      expect(outage, failure.message).toBeInstanceOf(StoreUnavailable)
+      expect(outage).not.toBeInstanceOf(StoreMisconfigured)
+      expect(inspect(outage, { depth: 10 })).not.toContain(SECRET)
+    }
   })
 
   it('says a script across slots a Cluster node refused, unless the client is a Cluster one', () => {

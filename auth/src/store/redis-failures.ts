@@ -103,6 +103,13 @@ export class NodeReports implements NodeState {
 const CONNECTION_FAILURE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Command aborted|Command timed out|max retries|MaxRetriesPerRequest|LOADING|stream isn't writeable|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|Failed to refresh slots|None of startup nodes|None of the sentinels|not replicated/i
 
+/**
+ * A redirection a Cluster client did not follow to the end: a slot moving while the command ran
+ * (an `ASK` whose target has not the key yet, redirections running out). An outage of the moment
+ * to a Cluster client; to a one-server client, a Cluster node it should not talk to (`clusterNodeIn`).
+ */
+const REDIRECTION = /\b(MOVED|ASK) \d+ \S+|Too many Cluster redirections/
+
 /** Failures whose words do not say why: the nodes' last report does. */
 const UNEXPLAINED = /None of startup nodes|Failed to refresh slots|Command timed out/i
 
@@ -131,7 +138,7 @@ export function asUnavailable(error: unknown, nodes: NodeState = {}): unknown {
   if (error instanceof StoreUnavailable) return error
   const lastReport = nodes.last
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error)
-  const failed = CONNECTION_FAILURE.test(text)
+  const failed = CONNECTION_FAILURE.test(text) || (nodes.cluster === true && REDIRECTION.test(text))
   // A Cluster's "Failed to refresh slots cache" holds the last node's error itself.
   const nodeError = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError
   const report = lastReport ?? (nodeError ? reasonOf(nodeError) : undefined)

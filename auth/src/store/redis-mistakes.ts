@@ -39,16 +39,17 @@ function describe(mistake: Mistake, sentinels: SentinelSet | undefined): string 
 
 /**
  * A Cluster node answering a client that is none: a command whose key lives on another node is
- * redirected, a script whose keys span slots refused. A Cluster client follows redirections
- * itself, and gets no CROSSSLOT but by a bug of ours (every key carries one hash tag).
+ * redirected, a script whose keys span slots refused. To a Cluster client neither is a mistake in
+ * the URL: a redirection it did not follow is a slot moving (an outage, `asUnavailable`), and a
+ * CROSSSLOT only a bug of ours (every key carries one hash tag).
  */
 const REDIRECTED = /^(MOVED|ASK) \d+ \S+/
 const CROSS_SLOT = /^CROSSSLOT /
 
 export function clusterNodeIn(error: unknown, clusterClient: boolean): string | undefined {
-  if (!(error instanceof Error)) return undefined
+  if (clusterClient || !(error instanceof Error)) return undefined
   const { message } = error
-  if (!REDIRECTED.test(message) && (clusterClient || !CROSS_SLOT.test(message))) return undefined
+  if (!REDIRECTED.test(message) && !CROSS_SLOT.test(message)) return undefined
   return clusterNode(`it sends commands to other nodes (${message.split(' ')[0]})`)
 }
 
