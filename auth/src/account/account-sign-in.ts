@@ -1,9 +1,8 @@
 import type { Context } from 'hono'
 import type { AuthDeps } from '../deps.ts'
-import { AccessDenied, AuthorizationErrorPage } from '../errors.ts'
+import { AuthorizationErrorPage } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { refuseSignIn } from '../users/sign-in-refusal.ts'
+import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
 
 /**
  * The end of a sign-in started on `/account`: the callback has started the browser session if
@@ -16,18 +15,10 @@ export async function completeAccountSignIn(
   deps: AuthDeps,
   subject: TokenSubject
 ): Promise<Response> {
-  const { config } = deps
-  const refusal = allowListRefusal(subject, gatewayAllowList(config))
-  if (refusal) {
-    await refuseSignIn(deps, {
-      event: 'login_denied',
-      flow: 'account',
-      user: { id: subject.id, login: subject.login },
-      reason: refusal,
-    })
-    throw new AuthorizationErrorPage(
-      new AccessDenied(`${subject.login} is not allowed to use this gateway`)
-    )
-  }
-  return c.body(null, 303, { Location: `${config.issuer}/account`, 'Cache-Control': 'no-store' })
+  const refused = await refuseUnlessAllowed(deps, subject, 'account')
+  if (refused) throw new AuthorizationErrorPage(refused)
+  return c.body(null, 303, {
+    Location: `${deps.config.issuer}/account`,
+    'Cache-Control': 'no-store',
+  })
 }

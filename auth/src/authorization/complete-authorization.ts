@@ -11,8 +11,7 @@ import {
 } from '../errors.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { refuseSignIn } from '../users/sign-in-refusal.ts'
+import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
 import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
@@ -39,21 +38,13 @@ export async function completeAuthorization(
 ): Promise<Response> {
   const { config, store, clock, logger } = deps
   await refuseUnlessStillRegistered(deps, request)
-  const refusal = allowListRefusal(subject, gatewayAllowList(config))
-  if (refusal) {
-    await refuseSignIn(deps, {
-      event: 'login_denied',
-      flow: 'authorization_code',
-      user: { id: subject.id, login: subject.login },
-      clientId: request.clientId,
-      reason: refusal,
-    })
-    throw new AuthorizationErrorRedirect(
-      new AccessDenied(`${subject.login} is not allowed to use this gateway`),
-      request.redirectUri,
-      request.state
-    )
-  }
+  const refused = await refuseUnlessAllowed(
+    deps,
+    subject,
+    'authorization_code',
+    () => request.clientId
+  )
+  if (refused) throw new AuthorizationErrorRedirect(refused, request.redirectUri, request.state)
   if (options.remembered) {
     await renewConsent(store, { userId: subject.id, clientId: request.clientId }, config.ttl.client)
   } else {

@@ -1,8 +1,7 @@
 import type { AuthDeps } from '../deps.ts'
-import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
+import { AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
-import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
-import { refuseSignIn } from '../users/sign-in-refusal.ts'
+import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
 import { decideDeviceAuthorization, findByDeviceCodeHash } from './device-authorization.ts'
 
 /**
@@ -14,21 +13,16 @@ export async function completeDeviceAuthorization(
   deviceCodeHash: string,
   subject: TokenSubject
 ): Promise<void> {
-  const { config, store, logger } = deps
-  const refusal = allowListRefusal(subject, gatewayAllowList(config))
-  if (refusal) {
-    const authorization = await findByDeviceCodeHash(store, deviceCodeHash)
-    await refuseSignIn(deps, {
-      event: 'login_denied',
-      flow: 'device',
-      user: { id: subject.id, login: subject.login },
-      clientId: authorization?.clientId,
-      reason: refusal,
-    })
+  const { store, logger } = deps
+  const refused = await refuseUnlessAllowed(
+    deps,
+    subject,
+    'device',
+    async () => (await findByDeviceCodeHash(store, deviceCodeHash))?.clientId
+  )
+  if (refused) {
     await decideDeviceAuthorization(store, deviceCodeHash, { status: 'denied' })
-    throw new AuthorizationErrorPage(
-      new AccessDenied(`${subject.login} is not allowed to use this gateway`)
-    )
+    throw new AuthorizationErrorPage(refused)
   }
   if (!(await decideDeviceAuthorization(store, deviceCodeHash, { status: 'approved', subject }))) {
     throw alreadyAnswered()

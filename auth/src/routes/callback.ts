@@ -68,11 +68,11 @@ export const callbackRoute = (deps: AuthDeps) => {
     jar.clear(c, 'pending')
     // Someone the allow-list refuses leaves nothing behind: no kept GitHub token, no session;
     // what an earlier sign-in kept goes too, so the internal API stops answering for them.
-    if (!isAllowed(login.subject, gatewayAllowList(config))) {
+    const allowed = isAllowed(login.subject, gatewayAllowList(config))
+    if (!allowed) {
       await forgetCheckedUser(store, login.subject.id)
       await deps.upstream?.grants.remove(login.subject.id)
     }
-    const allowed = isAllowed(login.subject, gatewayAllowList(config))
     let client: AuditClient | undefined
     if (allowed) {
       await deps.upstream?.grants.save(login.subject.id, login.grant, config.ttl.refreshToken)

@@ -1,6 +1,10 @@
 import type { AuditClient, AuditFlow } from '../audit/audit-events.ts'
 import type { AuditTrail } from '../audit/audit-trail.ts'
+import type { Config } from '../config.ts'
+import { AccessDenied } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
+import { allowListRefusal, gatewayAllowList } from '../policy/allow-list.ts'
 
 export interface SignInRefusal {
   /** The log event: `login_denied` after a sign-in, `session_denied` for a remembered session. */
@@ -35,4 +39,32 @@ export async function refuseSignIn(
   })
   const client: AuditClient | undefined = clientId ? { client_id: clientId } : undefined
   await deps.audit.record({ event: 'user.sign_in_refused', flow, user, client, reason })
+}
+
+/**
+ * The gateway's allow-list judging a user who just signed in (a browser authorization, a device,
+ * the account page): nothing when it admits them; else the refusal is recorded (`refuseSignIn`)
+ * and the error to show them is returned, for the flow to present its own way. `clientId` is
+ * asked for only then.
+ */
+export async function refuseUnlessAllowed(
+  deps: {
+    readonly config: Pick<Config, 'allowedUsers' | 'allowedOrgs' | 'allowedTeams'>
+    readonly logger: Logger
+    readonly audit: AuditTrail
+  },
+  subject: TokenSubject,
+  flow: AuditFlow,
+  clientId?: () => Promise<string | undefined> | string | undefined
+): Promise<AccessDenied | undefined> {
+  const reason = allowListRefusal(subject, gatewayAllowList(deps.config))
+  if (!reason) return undefined
+  await refuseSignIn(deps, {
+    event: 'login_denied',
+    flow,
+    user: { id: subject.id, login: subject.login },
+    clientId: await clientId?.(),
+    reason,
+  })
+  return new AccessDenied(`${subject.login} is not allowed to use this gateway`)
 }
