@@ -3,6 +3,7 @@ import type { AuthDeps } from '../deps.ts'
 import { AuthorizationErrorPage, OAuthError } from '../errors.ts'
 import type { Cookies } from '../http/cookies.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { tokenLifetimes } from '../oauth/revocation.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
 import { recheckSessionUser } from '../sessions/session-user.ts'
 import type { ConnectedAppsDeps } from './connected-apps.ts'
@@ -35,9 +36,6 @@ export function connectedAppsDeps(deps: AuthDeps): ConnectedAppsDeps {
     clock,
     audit,
     clientLifetime: config.ttl.client,
-    lifetimes: {
-      refreshTokenTtl: config.ttl.refreshToken,
-      accessTokenTtl: config.ttl.accessToken,
-    },
+    lifetimes: tokenLifetimes(config),
   }
 }

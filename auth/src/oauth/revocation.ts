@@ -3,11 +3,10 @@ import type { Config } from '../config.ts'
 import { keys } from '../store/keys.ts'
 import type { Marker, Store } from '../store/store.ts'
 
-/**
- * Revocation markers: one key per revoked access token (`jti`), per revoked refresh token family
- * and per deleted client, each living at least as long as what it revokes could still be used.
- * Checking all three is one `MGET`, so `/verify` stays O(1) with a single round trip.
- */
+// Revocation markers: one key per revoked access token (`jti`), per revoked refresh token family
+// and per deleted client, each living at least as long as what it revokes could still be used.
+// Checking all three is one `MGET`, so `/verify` stays O(1) with a single round trip.
+
 /**
  * Marks an access token revoked. True when this call did: false for a token already revoked (a
  * repeated or parallel revocation, which changes nothing and so is not audited again) or expired.

@@ -7,7 +7,7 @@ import { readFormBody } from '../http/body.ts'
 import { callerAddress } from '../http/caller.ts'
 import { publicCors } from '../http/cors.ts'
 import { optionalParam, parseParams, requiredParam } from '../http/params.ts'
-import { revokeAccessToken } from '../oauth/revocation.ts'
+import { revokeAccessToken, tokenLifetimes } from '../oauth/revocation.ts'
 import { revokeRefreshFamily } from '../tokens/family-revocation.ts'
 import { findClientToken } from '../tokens/token-lookup.ts'
 import { createAccessTokenVerifier } from '../verify/token-verifier.ts'
@@ -24,10 +24,7 @@ export const revokeRoute = (deps: AuthDeps) => {
   const { config, store, clock, audit } = deps
   const registry = clientLookup(deps)
   const verifier = createAccessTokenVerifier(deps, { maxCachedTokens: 1_000, ofAnyUser: true })
-  const lifetimes = {
-    refreshTokenTtl: config.ttl.refreshToken,
-    accessTokenTtl: config.ttl.accessToken,
-  }
+  const lifetimes = tokenLifetimes(config)
 
   return new Hono().use('/revoke', publicCors()).post('/revoke', async (c) => {
     const { form } = await readFormBody(c)

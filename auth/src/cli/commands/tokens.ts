@@ -1,3 +1,4 @@
+import { tokenLifetimes } from '../../oauth/revocation.ts'
 import {
   type FamilyListing,
   listTokenFamilies,
@@ -55,7 +56,7 @@ export async function tokensCommand(
     const { revoked, markedOnly, pendingGrants } = await revokeTokenFamilies(
       store,
       clock,
-      { refreshTokenTtl: config.ttl.refreshToken, accessTokenTtl: config.ttl.accessToken },
+      tokenLifetimes(config),
       filter
     )
     for (const family of revoked) {

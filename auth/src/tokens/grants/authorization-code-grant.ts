@@ -7,7 +7,7 @@ import { InvalidGrant } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { verifierMatches } from '../../oauth/pkce.ts'
 import { narrowResources } from '../../oauth/resource.ts'
-import { revocationLifetime } from '../../oauth/revocation.ts'
+import { revocationLifetime, tokenLifetimes } from '../../oauth/revocation.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
 import { reuseDetectedAbout, revokeRefreshFamily } from '../family-revocation.ts'
@@ -36,10 +36,7 @@ export async function authorizationCodeGrant(
     redirect_uri: redirectUri,
     code_verifier: codeVerifier,
   } = parseParams(authorizationCodeRequest, form)
-  const lifetimes = {
-    refreshTokenTtl: config.ttl.refreshToken,
-    accessTokenTtl: config.ttl.accessToken,
-  }
+  const lifetimes = tokenLifetimes(config)
 
   // A replay revokes what the code issued for as long as any of it can live.
   const redemption = await redeemAuthorizationCode(store, code, revocationLifetime(lifetimes))
