@@ -7,6 +7,7 @@ import {
   OAuthError,
   TokenCheckUnavailable,
 } from '../errors.ts'
+import { canonicalResource } from '../oauth/resource.ts'
 import { listsUser } from '../policy/allow-list.ts'
 import type { AccessTokenVerifier, VerifiedToken } from './token-verifier.ts'
 
@@ -28,20 +29,11 @@ const BEARER_SCHEME = /^bearer(?: |$)/i
  * The access decision shared by `/verify` (behind a proxy) and the in-process guard (standalone):
  * a bearer token that verifies, whose `aud` names this resource, that is not revoked (nor its
  * refresh family), whose user the service's policy admits, and that carries the scopes the service
- * requires. Resolves to the verified token or rejects with `MissingToken`, `InvalidToken` (401),
+ * requires. Gives the verified token, or throws `MissingToken`, `InvalidToken` (401),
  * `AccessDenied` or `InsufficientScope` (403), each naming the resource metadata URL.
- */
-export async function verifyAccessRequest(
-  verifier: AccessTokenVerifier,
-  request: AccessRequest
-): Promise<VerifiedToken> {
-  return checkAccessRequest(verifier, request)
-}
-
-/**
- * `verifyAccessRequest` for the hot path: when the token and its revocation state are cached the
- * answer is synchronous (no promise, no microtask), else a promise. Throws synchronously or
- * rejects with the same typed errors.
+ *
+ * Made for the hot path: when the token and its revocation state are cached the answer is
+ * synchronous (no promise, no microtask), else a promise that settles the same way.
  */
 export function checkAccessRequest(
   verifier: AccessTokenVerifier,
@@ -164,6 +156,7 @@ function admits(resource: ProtectedResource, token: VerifiedToken): boolean {
   return resource.allowedOrgs.some((org) => orgs.has(org.toLowerCase()))
 }
 
+/** Resource identifiers compare as everywhere else (`canonicalResource`); equal ones at once. */
 function sameResource(a: string, b: string): boolean {
-  return a === b || a.replace(/\/+$/, '') === b.replace(/\/+$/, '')
+  return a === b || canonicalResource(a) === canonicalResource(b)
 }

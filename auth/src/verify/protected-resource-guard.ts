@@ -3,7 +3,7 @@ import type { ProtectedResource } from '../config.ts'
 import type { AuthDeps } from '../deps.ts'
 import { AccessDenied } from '../errors.ts'
 import { protectedResourceMetadataUrl } from '../oauth/resource.ts'
-import { verifyAccessRequest } from './access-request.ts'
+import { checkAccessRequest } from './access-request.ts'
 import { IDENTITY_HEADERS, identityHeaders } from './identity-headers.ts'
 import { identityLookalike } from './identity-lookalikes.ts'
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './token-verifier.ts'
@@ -32,7 +32,7 @@ export function protectedResourceGuard(
     const token =
       c.req.method === 'OPTIONS'
         ? undefined
-        : await verifyAccessRequest(verifier, {
+        : await checkAccessRequest(verifier, {
             authorization: c.req.header('authorization'),
             resource: protectedResource,
             resourceMetadata,
