@@ -14,13 +14,16 @@ export const healthRoute = (store: Store, readiness?: Readiness) =>
     .get('/ready', async (c) => {
       const stopping = readiness?.notReadyReason
       if (stopping !== undefined) return c.json({ status: 'unavailable', reason: stopping }, 503)
+      let timer: NodeJS.Timeout | undefined
       const ready = await Promise.race([
         store.ping().then(
           () => true,
           () => false
         ),
-        new Promise<false>((resolve) => setTimeout(resolve, READY_TIMEOUT_MS, false).unref()),
-      ])
+        new Promise<false>((resolve) => {
+          timer = setTimeout(resolve, READY_TIMEOUT_MS, false)
+        }),
+      ]).finally(() => clearTimeout(timer))
       return ready
         ? c.json({ status: 'ready' })
         : c.json({ status: 'unavailable', reason: 'the store does not answer' }, 503)
