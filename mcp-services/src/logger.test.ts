@@ -82,14 +82,37 @@ describe('the default format', () => {
   }
 
   it('is readable lines on a terminal and JSON otherwise; LOG_FORMAT overrides both', () => {
+    const line = JSON.stringify({ level: 30, time: 0, msg: 'hello', event: 'started' })
+    const pretty = `${formatLogLine(line)}\n`
+    expect(pretty).not.toContain('{')
+    /** What a destination given undefined (standard output) writes for one log line. */
+    const writtenToStdout = (format: 'json' | 'pretty' | undefined) => {
+      const written: string[] = []
+      const write = process.stdout.write
+      process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as typeof write
+      try {
+        const destination = logDestination(undefined, format)
+        // pino writes to standard output itself when given no destination.
+        if (destination === undefined) return 'json'
+        destination.write(line)
+      } finally {
+        process.stdout.write = write
+      }
+      return written
+    }
     withStdoutTty(true, () => {
-      expect(logDestination(undefined, undefined)).toBeDefined()
-      expect(logDestination(undefined, 'json')).toBeUndefined()
+      expect(writtenToStdout(undefined)).toEqual([pretty])
+      expect(writtenToStdout('json')).toBe('json')
     })
     withStdoutTty(false, () => {
-      expect(logDestination(undefined, undefined)).toBeUndefined()
-      expect(logDestination(undefined, 'pretty')).toBeDefined()
+      expect(writtenToStdout(undefined)).toBe('json')
+      expect(writtenToStdout('pretty')).toEqual([pretty])
     })
+    const captured: string[] = []
+    const sink = { write: (chunk: string) => void captured.push(chunk) }
+    expect(logDestination(sink, undefined)).toBe(sink)
+    logDestination(sink, 'pretty')?.write(line)
+    expect(captured).toEqual([pretty])
   })
 
   it('is read from LOG_FORMAT by the bridge configuration, which refuses other values', () => {

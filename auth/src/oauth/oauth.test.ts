@@ -29,7 +29,9 @@ describe('redirect URI matching', () => {
       'http://127.0.0.1/cb',
       'http://localhost:6274/oauth/callback',
     ]
-    expect(matchRedirectUri('https://claude.ai/api/mcp/auth_callback', registered)).toBeDefined()
+    expect(matchRedirectUri('https://claude.ai/api/mcp/auth_callback', registered)).toBe(
+      'https://claude.ai/api/mcp/auth_callback'
+    )
     expect(matchRedirectUri('https://claude.ai/api/mcp/auth_callback/', registered)).toBeUndefined()
     expect(matchRedirectUri('https://CLAUDE.ai/api/mcp/auth_callback', registered)).toBeUndefined()
     expect(matchRedirectUri('http://127.0.0.1:51000/cb', registered)).toBe('http://127.0.0.1/cb')
