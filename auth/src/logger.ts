@@ -53,7 +53,7 @@ export function createLogger(
  * censored, the caller's object untouched. Errors and other instances are left to their
  * serializers: an error's `code` is `ECONNREFUSED`, and a copy would lose its message.
  */
-export function censorNestedCredentials(line: Record<string, unknown>): Record<string, unknown> {
+function censorNestedCredentials(line: Record<string, unknown>): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined
   for (const key of Object.keys(line)) {
     const value = line[key]

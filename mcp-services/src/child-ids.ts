@@ -35,7 +35,7 @@ const RECLAIM_SCRIPT = [
  * next child's environment through `/proc` (another user's GitHub token), and the next child
  * could read the files.
  */
-export async function reclaimId(user: ChildUser): Promise<void> {
+async function reclaimId(user: ChildUser): Promise<void> {
   await promisify(execFile)(SETPRIV, [
     ...switchArguments(user),
     '/bin/sh',

@@ -7,7 +7,7 @@ import { jsonRpcErrorResponse, PARSE_ERROR, SERVER_ERROR } from './json-rpc-erro
  * arrive whole (the client went away mid-body). The second is the client's doing, so it is
  * answered, not thrown to become a 500 with a stack in the log.
  */
-export async function readPostBody(
+async function readPostBody(
   request: Request,
   maxBytes: number
 ): Promise<{ readonly text: string } | { readonly refusal: Response }> {

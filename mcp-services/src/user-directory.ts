@@ -51,7 +51,7 @@ export class UserDirectoryUnavailable extends Error {
 }
 
 /** The header and scheme the internal API expects its secret in. */
-export const internalAuthorization = (secret: string) => `Bearer ${secret}`
+const internalAuthorization = (secret: string) => `Bearer ${secret}`
 
 /** The auth server's internal API over HTTP (`GET /internal/users/{id}[/github-token]`). */
 export function httpUserDirectory(options: {

@@ -192,7 +192,7 @@ export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Prom
 }
 
 /** A service's liveness URL: its MCP endpoint's `/mcp` replaced by `/health`. */
-export function serviceHealthUrl(resource: string): string {
+function serviceHealthUrl(resource: string): string {
   return resource.replace(/\/mcp\/?$/, '/health')
 }
 

@@ -103,7 +103,7 @@ export function createAuditTrail(parts: AuditTrailParts): CountingAuditTrail {
 }
 
 /** The event made flat: who, which client, from where, when, then its own fields. */
-export function toRecord(event: AuditEvent, clock: Clock, caller: string | undefined): AuditRecord {
+function toRecord(event: AuditEvent, clock: Clock, caller: string | undefined): AuditRecord {
   const { event: name, user, client, ...fields } = event
   return {
     event: name,

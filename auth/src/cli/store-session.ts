@@ -44,7 +44,7 @@ export async function withStore<T>(
 }
 
 /** `the store at <url> is unavailable: <why>` (or `is full`). */
-export function describeFailure(error: StoreUnavailable, url: string): string {
+function describeFailure(error: StoreUnavailable, url: string): string {
   const state = error instanceof StoreFull ? 'full' : 'unavailable'
   return `the store at ${withoutPasswords(url)} is ${state}: ${storeFailureReason(error)}`
 }

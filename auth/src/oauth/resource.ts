@@ -28,7 +28,7 @@ export function canonicalResource(value: string): string {
 }
 
 /** The one of `known` that `requested` names, in the form it is known by, if any. */
-export function findResource(requested: string, known: readonly string[]): string | undefined {
+function findResource(requested: string, known: readonly string[]): string | undefined {
   const wanted = canonicalResource(requested)
   return known.find((resource) => canonicalResource(resource) === wanted)
 }

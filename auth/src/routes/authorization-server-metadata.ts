@@ -9,7 +9,7 @@ import { publicCors } from '../http/cors.ts'
  * endpoints this server really has are advertised. The same document is served as the OpenID
  * configuration.
  */
-export function authorizationServerMetadata(config: Config): Record<string, unknown> {
+function authorizationServerMetadata(config: Config): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
   const clientAuthMethods = ['client_secret_basic', 'client_secret_post', 'none']
   return {

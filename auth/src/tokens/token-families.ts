@@ -56,7 +56,7 @@ export function describeFamily(
   }
 }
 
-export function matchesFilter(
+function matchesFilter(
   family: Pick<RefreshFamily, 'familyId' | 'clientId' | 'subject'>,
   filter: TokenFilter
 ): boolean {

@@ -20,7 +20,7 @@ export type HeaderReader = (name: string) => string | undefined
  * be said to be the one the request reaches. Likewise when the forwarded host is more than a host
  * and a port (`HOST`), or `X-Forwarded-Host` or `X-Forwarded-Proto` is a list (`single`).
  */
-export function forwardedTarget(header: HeaderReader): URL | undefined {
+function forwardedTarget(header: HeaderReader): URL | undefined {
   const proto = single(header('x-forwarded-proto')) ?? 'http'
   const host = single(header('x-forwarded-host')) ?? header('host')
   const candidates: (string | undefined)[] = []
@@ -111,7 +111,7 @@ export interface ResourceIndex {
 }
 
 /** Precomputes origin and path of every protected resource once. */
-export function resourceIndex(config: Pick<Config, 'protectedResources'>): ResourceIndex {
+function resourceIndex(config: Pick<Config, 'protectedResources'>): ResourceIndex {
   const entries = config.protectedResources.map((resource) => {
     const url = new URL(resource.resource)
     return {

@@ -14,7 +14,7 @@ export type ToolDecision =
   | { readonly kind: 'step-up'; readonly tool: string; readonly missingScopes: readonly string[] }
 
 /** Whether the subject is named by the audience, or is a member of one of its orgs or teams. */
-export function inAudience(audience: Audience, subject: Subject): boolean {
+function inAudience(audience: Audience, subject: Subject): boolean {
   return (
     audience.users.includes(subject.userId) ||
     audience.organizations.some((id) => subject.organizations.includes(id)) ||

@@ -163,7 +163,7 @@ export class PolicyGate {
 }
 
 /** The tool a message calls, when it is a `tools/call` request. */
-export function toolCallOf(message: unknown): string | undefined {
+function toolCallOf(message: unknown): string | undefined {
   if (!isObject(message) || message.method !== 'tools/call') return undefined
   const params = message.params
   return isObject(params) && typeof params.name === 'string' ? params.name : ''
