@@ -46,6 +46,20 @@ describe('what an anonymous registration may hold, and for how long', () => {
     expect(response.status, await response.clone().text()).toBe(201)
     return (await response.json()) as Registered
   }
+  /** An RFC 7592 update of `client` to `metadata`, with its credentials. */
+  const update = (client: Registered, metadata: Record<string, unknown>) =>
+    server.request(`/register/${client.client_id}`, {
+      method: 'PUT',
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${client.registration_access_token}`,
+      },
+      body: JSON.stringify({
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        ...metadata,
+      }),
+    })
   const deviceClient = () =>
     register({ redirect_uris: [], grant_types: [DEVICE_GRANT], token_endpoint_auth_method: 'none' })
   const startDevice = (client: Registered) =>
@@ -73,22 +87,10 @@ describe('what an anonymous registration may hold, and for how long', () => {
 
   it(`refuses an update body over ${MAX_REGISTRATION_BODY_BYTES} bytes with 413, as a registration`, async () => {
     const client = await register({ redirect_uris: ['https://app.example.com/cb'] })
-    const update = (padding: number) =>
-      server.request(`/register/${client.client_id}`, {
-        method: 'PUT',
-        headers: {
-          'Content-Type': 'application/json',
-          Authorization: `Bearer ${client.registration_access_token}`,
-        },
-        body: JSON.stringify({
-          client_id: client.client_id,
-          client_secret: client.client_secret,
-          redirect_uris: ['https://app.example.com/cb'],
-          x: 'x'.repeat(padding),
-        }),
-      })
-    expect((await update(100)).status).toBe(200)
-    const over = await update(MAX_REGISTRATION_BODY_BYTES)
+    const padded = (padding: number) =>
+      update(client, { redirect_uris: ['https://app.example.com/cb'], x: 'x'.repeat(padding) })
+    expect((await padded(100)).status).toBe(200)
+    const over = await padded(MAX_REGISTRATION_BODY_BYTES)
     expect(over.status).toBe(413)
     expect(await over.json()).toMatchObject({ error: 'invalid_request' })
   })
@@ -100,18 +102,7 @@ describe('what an anonymous registration may hold, and for how long', () => {
       { length: 15 },
       (_, i) => `https://app.example.com/${i}/${'p'.repeat(1_900)}`
     )
-    const response = await server.request(`/register/${client.client_id}`, {
-      method: 'PUT',
-      headers: {
-        'Content-Type': 'application/json',
-        Authorization: `Bearer ${client.registration_access_token}`,
-      },
-      body: JSON.stringify({
-        client_id: client.client_id,
-        client_secret: client.client_secret,
-        redirect_uris: redirectUris,
-      }),
-    })
+    const response = await update(client, { redirect_uris: redirectUris })
     expect([400, 413]).toContain(response.status)
     expect(await response.json()).toHaveProperty('error_description')
     expect(await server.store.get(keys.client(client.client_id))).toBe(before)
