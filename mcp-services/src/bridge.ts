@@ -248,6 +248,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       notReadyReason ??= 'shutting down'
       for (const session of registry.sessions()) session.endStandaloneStream()
       pool.endStreams()
+      owners?.endStreams()
     },
     close() {
       closing ??= (async () => {

@@ -20,6 +20,8 @@ export interface OwnerRouting {
   /** For `/mcp`, after the guards: sends a request of another replica's session there. */
   readonly middleware: MiddlewareHandler
   readonly retryElsewhere: RetryElsewhere
+  /** Ends the GET streams forwarded to their owners (shutdown: the listener drains). */
+  endStreams(): void
   close(): void
 }
 
@@ -61,6 +63,11 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
     selfId: replicas.self,
     sharedSecret: deps.sharedSecret,
     maxRequestBodyBytes: deps.maxRequestBodyBytes,
+    onCut: (error) =>
+      logger.warn(
+        { event: 'peer_answer_cut', err: error },
+        'a peer cut a forwarded answer short; its client’s stream ends'
+      ),
   })
 
   /** The peer that minted `id` (`<tag>.…`); undefined for this replica's ids and unknown tags. */
@@ -120,6 +127,7 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
     newSessionId: () => `${selfTag}.${randomUUID()}`,
     middleware,
     retryElsewhere,
+    endStreams: () => forwarder.endStreams(),
     close: () => forwarder.close(),
   }
 }

@@ -136,3 +136,48 @@ describe('PeerForwarder', () => {
     sender.close()
   })
 })
+
+describe('PeerForwarder streams', () => {
+  /** A peer that opens an SSE stream, writes one event and leaves it open. */
+  const streaming = () =>
+    peer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' })
+      response.write('event: message\ndata: {"n":1}\n\n')
+    })
+
+  it('endStreams ends a forwarded GET stream cleanly and closes the connection to the peer', async () => {
+    const target = await streaming()
+    const sender = forwarder()
+    const response = await sender.forward(new Request('http://x/mcp'), target.url)
+    expect(response.headers.get('content-type')).toBe('text/event-stream')
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toContain('data: {"n":1}')
+    sender.endStreams()
+    // The stream ends for its reader (no error), and the peer's connection closes.
+    expect((await reader.read()).done).toBe(true)
+    await expect.poll(() => target.sockets.size).toBe(0)
+    sender.close()
+  })
+
+  it('ends an SSE answer the peer cuts short instead of erroring it, and says so', async () => {
+    const target = await peer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' })
+      response.write('event: message\ndata: {"n":1}\n\n', () => response.socket?.destroy())
+    })
+    const cuts: Error[] = []
+    const sender = new PeerForwarder({
+      selfId: 'bridge-a',
+      sharedSecret: undefined,
+      maxRequestBodyBytes: 1024,
+      onCut: (error) => cuts.push(error),
+    })
+    const response = await sender.forward(
+      new Request('http://x/mcp', { method: 'POST', body: '{}' }),
+      target.url
+    )
+    await expect(response.text()).resolves.toContain('data: {"n":1}')
+    expect(cuts).toHaveLength(1)
+    sender.close()
+  })
+})

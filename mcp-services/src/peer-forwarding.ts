@@ -1,6 +1,5 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import { Readable } from 'node:stream'
 import { SHARED_SECRET_HEADER } from './shared-secret.ts'
 
 /**
@@ -38,6 +37,8 @@ export interface PeerForwarderOptions {
   /** The deployment's shared secret, which the peer's guard checks like the edge's. */
   readonly sharedSecret: string | undefined
   readonly maxRequestBodyBytes: number
+  /** Told when the peer cut an answer short (it stopped or died); the client's stream ends. */
+  readonly onCut?: ((error: Error) => void) | undefined
 }
 
 /**
@@ -54,6 +55,8 @@ export class PeerForwarder {
     'http:': new http.Agent({ keepAlive: true }),
     'https:': new https.Agent({ keepAlive: true }),
   }
+  /** The forwarded GETs still open (SSE streams that never end by themselves). */
+  readonly #streams = new Set<ForwardedBody>()
 
   constructor(options: PeerForwarderOptions) {
     this.#options = options
@@ -80,7 +83,23 @@ export class PeerForwarder {
       if (!(error instanceof RetryableReset)) throw error
       answer = await this.#send(target, request, headers, body)
     }
-    return toResponse(answer)
+    const forwarded = toResponse(answer, this.#options.onCut)
+    // A GET is the session's standalone stream (or a resumed one): open until someone ends it.
+    if (request.method === 'GET' && forwarded.body) {
+      const stream = forwarded.body
+      this.#streams.add(stream)
+      void stream.closed.then(() => this.#streams.delete(stream))
+    }
+    return forwarded.response
+  }
+
+  /**
+   * Ends the forwarded GET streams, as a replica ends its own sessions' standalone streams on
+   * shutdown (their clients reconnect, through another replica, to the owner): otherwise they
+   * stay open until the owner ends them and the listener cannot drain.
+   */
+  endStreams(): void {
+    for (const stream of [...this.#streams]) stream.end()
   }
 
   /** Closes the pooled connections to peers. */
@@ -137,7 +156,19 @@ export class PeerForwarder {
 
 class RetryableReset extends Error {}
 
-function toResponse(answer: IncomingMessage): Response {
+/** A forwarded answer's body, which the forwarder can end, and which says when it is over. */
+interface ForwardedBody {
+  readonly stream: ReadableStream<Uint8Array>
+  /** Ends the stream cleanly for the client and drops the connection to the peer. */
+  end(): void
+  /** Settles once the body is over: read to its end, cut, cancelled or ended. */
+  readonly closed: Promise<void>
+}
+
+function toResponse(
+  answer: IncomingMessage,
+  onCut: ((error: Error) => void) | undefined
+): { response: Response; body?: ForwardedBody } {
   const headers = new Headers()
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name)) continue
@@ -146,12 +177,73 @@ function toResponse(answer: IncomingMessage): Response {
   const status = answer.statusCode ?? 502
   if ([204, 205, 304].includes(status)) {
     answer.resume()
-    return new Response(null, { status, headers })
+    return { response: new Response(null, { status, headers }) }
   }
-  // Cancelling this stream (the client went away) destroys the connection to the peer, which
-  // ends the stream on the peer's side as well.
-  const body = Readable.toWeb(answer) as ReadableStream<Uint8Array>
-  return new Response(body, { status, statusText: answer.statusMessage ?? '', headers })
+  const sse = (answer.headers['content-type'] ?? '').startsWith('text/event-stream')
+  const body = bodyOf(answer, sse, onCut)
+  const statusText = answer.statusMessage ?? ''
+  return { response: new Response(body.stream, { status, statusText, headers }), body }
+}
+
+/**
+ * The peer's answer as a web stream. Cancelling it (the client went away) destroys the connection
+ * to the peer, which ends the stream on the peer's side as well; `end` does the same and closes
+ * the stream cleanly for the client. When the peer cuts the answer short (it stopped or died), an
+ * SSE stream just ends, as the owner's own streams end (a client reconnects; an event cut in the
+ * middle is dropped by its parser): erroring it would reach the Node adapter, which prints the
+ * error's stack to stderr. Any other body errors, so the client's connection is cut too rather
+ * than a truncated JSON body looking complete.
+ */
+function bodyOf(
+  answer: IncomingMessage,
+  sse: boolean,
+  onCut: ((error: Error) => void) | undefined
+): ForwardedBody {
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  let finished = false
+  const closed = Promise.withResolvers<void>()
+  const finish = (error?: Error) => {
+    if (finished) return false
+    finished = true
+    closed.resolve()
+    if (error) onCut?.(error)
+    return true
+  }
+  const end = () => {
+    if (!finish()) return
+    controller?.close()
+    answer.destroy()
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c
+      answer.on('data', (chunk: Buffer) => {
+        if (finished) return
+        c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+        if ((c.desiredSize ?? 0) <= 0) answer.pause()
+      })
+      answer.on('end', () => {
+        if (finish()) c.close()
+      })
+      answer.on('error', (error) => {
+        if (!finish(error)) return
+        if (sse) c.close()
+        else c.error(error)
+      })
+      // Destroyed without an error (by `end` or a cancel): nothing more comes.
+      answer.on('close', () => {
+        if (finish()) c.close()
+      })
+    },
+    pull() {
+      answer.resume()
+    },
+    cancel() {
+      finish()
+      answer.destroy()
+    },
+  })
+  return { stream, end, closed: closed.promise }
 }
 
 async function readBounded(request: Request, limit: number): Promise<Buffer | undefined> {
