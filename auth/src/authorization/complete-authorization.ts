@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import type { Context } from 'hono'
 import { isClientIdUrl } from '../clients/client-id-metadata.ts'
 import { findClient } from '../clients/client-registry.ts'
 import type { AuthDeps } from '../deps.ts'
@@ -9,7 +8,6 @@ import {
   AuthorizationErrorRedirect,
   InvalidRequest,
 } from '../errors.ts'
-import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
 import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
@@ -28,14 +26,16 @@ import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
  *
  * A registered client may have been deleted, or its redirect URI removed (RFC 7592), while the
  * user was away signing in: nothing, not even an error, is sent to a URI it no longer has.
+ *
+ * Resolves to the code, for the route to send to the client (`redirectWithCode`); a refusal is
+ * thrown as the redirect or page it calls for.
  */
 export async function completeAuthorization(
-  c: Context,
   deps: AuthDeps,
   request: AuthorizationRequest,
   subject: TokenSubject,
   options: { readonly remembered?: boolean } = {}
-): Promise<Response> {
+): Promise<string> {
   const { config, store, clock, logger } = deps
   await refuseUnlessStillRegistered(deps, request)
   const refused = await refuseUnlessAllowed(
@@ -91,10 +91,7 @@ export async function completeAuthorization(
     scope: request.scopes.join(' '),
     resources: request.resources,
   })
-  return redirectToClient(c, request.redirectUri, config.issuer, {
-    code,
-    state: request.state,
-  })
+  return code
 }
 
 async function refuseUnlessStillRegistered(

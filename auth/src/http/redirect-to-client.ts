@@ -22,3 +22,13 @@ export function redirectToClient(
     'Referrer-Policy': 'no-referrer',
   })
 }
+
+/** The authorization response (OAuth 2.1 §4.1.2): the code and the request's `state`. */
+export function redirectWithCode(
+  c: Context,
+  issuer: string,
+  request: { readonly redirectUri: string; readonly state?: string | undefined },
+  code: string
+): Response {
+  return redirectToClient(c, request.redirectUri, issuer, { code, state: request.state })
+}

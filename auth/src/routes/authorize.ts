@@ -25,6 +25,7 @@ import { callerAddress } from '../http/caller.ts'
 import { cookies } from '../http/cookies.ts'
 import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import { utf8QueryParams } from '../http/params.ts'
+import { redirectWithCode } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
 import { findBrowserSession } from '../sessions/browser-session.ts'
@@ -133,9 +134,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         // A remembered consent means this user approved this redirect: errors may go back to it.
         const user = await sessionUserFor(c, session, request)
         if (user) {
-          const response = await completeAuthorization(c, deps, request, user, {
-            remembered: true,
-          })
+          const code = await completeAuthorization(deps, request, user, { remembered: true })
           await audit.record({
             event: 'authorization.consent_given',
             user,
@@ -145,7 +144,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
             resource: request.resources,
             remembered: true,
           })
-          return response
+          return redirectWithCode(c, config.issuer, request, code)
         }
         subject = null
       }
@@ -205,7 +204,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
           resource: request.resources,
           remembered: false,
         })
-        return completeAuthorization(c, deps, request, subject)
+        const code = await completeAuthorization(deps, request, subject)
+        return redirectWithCode(c, config.issuer, request, code)
       }
       if (!hasUpstream(deps)) {
         throw new AuthorizationErrorRedirect(

@@ -20,6 +20,7 @@ import {
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { cookies } from '../http/cookies.ts'
+import { redirectWithCode } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderDeviceDonePage } from '../pages/device-pages.ts'
 import { gatewayAllowList, isAllowed } from '../policy/allow-list.ts'
@@ -100,9 +101,17 @@ async function finish(
   pending: PendingAuthorization,
   login: UpstreamLogin
 ): Promise<Response> {
-  if (pending.kind === 'authorization')
-    return completeAuthorization(c, deps, pending.request, login.subject)
-  if (pending.kind === 'account') return completeAccountSignIn(c, deps, login.subject)
+  if (pending.kind === 'authorization') {
+    const code = await completeAuthorization(deps, pending.request, login.subject)
+    return redirectWithCode(c, deps.config.issuer, pending.request, code)
+  }
+  if (pending.kind === 'account') {
+    await completeAccountSignIn(deps, login.subject)
+    return c.body(null, 303, {
+      Location: `${deps.config.issuer}/account`,
+      'Cache-Control': 'no-store',
+    })
+  }
   await completeDeviceAuthorization(deps, pending.deviceCodeHash, login.subject)
   return renderDeviceDonePage(c, true)
 }
