@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openRawSession } from '../../mcp-services/src/testing/raw-client.ts'
-import { type RunningProcess, startProcess } from '../proxies/support/processes.ts'
-import { freePort } from '../support/free-port.ts'
+import { type BridgeProcess, useBridgeProcesses } from './replica-processes-support.ts'
 
 const SECRET = 'replica-drain-secret-0123456789abcdef'
-const MAIN = 'mcp-services/src/main.ts'
 
 /**
  * A replica stopping while it relays another replica's standalone GET stream (the proxy in front
@@ -15,40 +10,15 @@ const MAIN = 'mcp-services/src/main.ts'
  * of waiting out SHUTDOWN_TIMEOUT and cutting the connection (docs/operations.md, "Stopping").
  */
 describe('a bridge process stopping while it forwards a stream', { timeout: 60_000 }, () => {
-  const replicas: Array<RunningProcess & { url: string }> = []
-  let dataDir: string
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'bridge-replica-drain-'))
-    const ports = [await freePort(), await freePort()]
-    const peers = ports.map((port, i) => `r${i}=http://127.0.0.1:${port}`).join(',')
-    for (const [i, port] of ports.entries()) {
-      const env = {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'info',
-        BRIDGE_SHARED_SECRET: SECRET,
-        BRIDGE_PEERS: peers,
-        BRIDGE_REPLICA_ID: `r${i}`,
-        SHUTDOWN_DELAY: '0',
-        // Longer than `stop()` waits before SIGKILL (5 s): only a drain lets it exit by itself.
-        SHUTDOWN_TIMEOUT: '20',
-      }
-      const running = await startProcess(process.execPath, [MAIN, 'echo'], port, env)
-      replicas.push({ ...running, url: `http://127.0.0.1:${port}/mcp` })
-    }
-  }, 30_000)
-  afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.stop()))
-    await rm(dataDir, { recursive: true, force: true })
+  const replicas = useBridgeProcesses(SECRET, {
+    LOG_LEVEL: 'info',
+    SHUTDOWN_DELAY: '0',
+    // Longer than `stop()` waits before SIGKILL (5 s): only a drain lets it exit by itself.
+    SHUTDOWN_TIMEOUT: '20',
   })
 
   it('ends the forwarded stream cleanly and drains', async () => {
-    const [owner, relay] = replicas as [
-      RunningProcess & { url: string },
-      RunningProcess & { url: string },
-    ]
+    const [owner, relay] = replicas as [BridgeProcess, BridgeProcess]
     const session = await openRawSession(owner.url, 'alice', {
       headers: { 'X-Bridge-Secret': SECRET },
     })

@@ -1,48 +1,19 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { connectClient, textOf } from '../../mcp-services/src/testing/harness.ts'
-import { type RunningProcess, startProcess } from '../proxies/support/processes.ts'
-import { freePort } from '../support/free-port.ts'
+import { BRIDGE_MAIN, type BridgeProcess, useBridgeProcesses } from './replica-processes-support.ts'
 
 const SECRET = 'replica-process-secret-0123456789abcdef'
-const MAIN = 'mcp-services/src/main.ts'
 
 /**
  * The same as tests/bridge/replicas.test.ts asks of in-process bridges, through the real entry
  * point: two `npm run start:service -- echo` processes configured only by their environment.
  */
 describe('two bridge processes started from the environment', () => {
-  const replicas: Array<RunningProcess & { url: string }> = []
-  let dataDir: string
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'bridge-replica-processes-'))
-    const ports = [await freePort(), await freePort()]
-    const peers = ports.map((port, i) => `r${i}=http://127.0.0.1:${port}`).join(',')
-    for (const [i, port] of ports.entries()) {
-      const env = {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        BRIDGE_SHARED_SECRET: SECRET,
-        BRIDGE_PEERS: peers,
-        BRIDGE_REPLICA_ID: `r${i}`,
-      }
-      const running = await startProcess(process.execPath, [MAIN, 'echo'], port, env)
-      replicas.push({ ...running, url: `http://127.0.0.1:${port}/mcp` })
-    }
-  }, 30_000)
-  afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.stop()))
-    await rm(dataDir, { recursive: true, force: true })
-  })
+  const replicas = useBridgeProcesses(SECRET)
 
   it('serves a session started on one replica through the other, then 404 once it stops', async () => {
-    const [first, second] = replicas as [RunningProcess & { url: string }, (typeof replicas)[0]]
+    const [first, second] = replicas as [BridgeProcess, (typeof replicas)[0]]
     const headers = { 'X-Bridge-Secret': SECRET }
     const started = await connectClient(first.url, 'alice', { headers })
     const sessionId = started.transport.sessionId as string
@@ -69,7 +40,7 @@ describe('two bridge processes started from the environment', () => {
   })
 
   it('refuses to start with a peer list that does not name it', () => {
-    const run = spawnSync(process.execPath, [MAIN, 'echo'], {
+    const run = spawnSync(process.execPath, [BRIDGE_MAIN, 'echo'], {
       env: { ...process.env, BRIDGE_PEERS: 'r0=http://127.0.0.1:1', BRIDGE_REPLICA_ID: 'r9' },
       encoding: 'utf8',
       timeout: 15_000,
