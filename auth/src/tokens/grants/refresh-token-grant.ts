@@ -5,7 +5,7 @@ import { InvalidGrant, InvalidScope } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
-import { isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
+import { grantedScopes, isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
@@ -63,10 +63,13 @@ export async function refreshTokenGrant(
       family.resources,
       'the resource was not part of the original grant'
     )
-    return {
-      scopes: requestedScopes.length > 0 ? requestedScopes : family.scopes,
-      resources: resources.length > 0 ? resources : family.resources,
-    }
+    const granted = resources.length > 0 ? resources : family.resources
+    if (requestedScopes.length === 0) return { scopes: family.scopes, resources: granted }
+    // Narrowed as a grant is decided (the resources' required scopes always come along), and
+    // never past what the family was granted.
+    const named = config.protectedResources.filter((r) => granted.includes(r.resource))
+    const scopes = grantedScopes(scope, named).filter((scope) => family.scopes.includes(scope))
+    return { scopes, resources: granted }
   }
   /** The user as the identity provider sees them now; refused, the family goes. */
   const recheckedSubject = async (family: RefreshFamily) => {
