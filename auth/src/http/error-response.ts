@@ -18,7 +18,7 @@ import {
 } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
-import { DamagedRecord, StoreUnavailable } from '../store/store.ts'
+import { DamagedRecord, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
 
 /**
  * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
@@ -56,7 +56,19 @@ export function describeError(
   logger: Logger
 ): { readonly oauthError: OAuthError; readonly headers: Record<string, string> } {
   const oauthError = asOAuthError(error)
-  if (error instanceof StoreUnavailable) {
+  if (error instanceof StoreMisconfigured) {
+    // A store refusing what we send (a command or key its ACL user lacks) will not mend by
+    // retrying: an operator's to fix, so at error, though without a stack either.
+    logger.error(
+      {
+        event: 'store_misconfigured',
+        method: c.req.method,
+        path: c.req.path,
+        reason: error.message,
+      },
+      'the store refused the request: 503'
+    )
+  } else if (error instanceof StoreUnavailable) {
     // An outage the answer (503, Retry-After) already handles: named, without a stack, and at
     // warn, so it does not read as a bug of ours; `auth_store_errors_total` counts them.
     logger.warn(

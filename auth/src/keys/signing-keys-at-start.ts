@@ -13,9 +13,9 @@ const PINNED_CHECK_MS = 2_000
  * The signing keys at start-up, waiting for the store when it does not answer yet (a Redis that
  * restarts, or is scheduled after the gateway) instead of exiting: a process that exits is
  * restarted with a growing back-off and may come back long after the store did. A store that
- * refuses our credentials or is not what `REDIS_URL` names (`StoreMisconfigured`) will not mend
- * by waiting, and any other failure (a malformed ring or pinned key) is no outage either: both
- * stop the start.
+ * refuses our credentials or a command we need, or is not what `REDIS_URL` names
+ * (`StoreMisconfigured`), will not mend by waiting, and any other failure (a malformed ring or
+ * pinned key) is no outage either: both stop the start.
  */
 export async function signingKeysAtStart(
   store: Store,
@@ -27,7 +27,7 @@ export async function signingKeysAtStart(
     try {
       // The ping says what no key read may: a store misnamed by REDIS_URL whose keys answer.
       // (A pinned key reads nothing: the check above asked, without waiting for the store.)
-      if (!pinned) await store.ping()
+      if (!pinned) await servesAsNeeded(store)
       return await loadSigningKeys(store, pinned)
     } catch (error) {
       if (!(error instanceof StoreUnavailable) || error instanceof StoreMisconfigured) throw error
@@ -54,11 +54,17 @@ export async function signingKeysAtStart(
  */
 async function refuseMisconfiguredStore(store: Store): Promise<void> {
   const refusal = await Promise.race([
-    store.ping().then(
+    servesAsNeeded(store).then(
       () => undefined,
       (error: unknown) => error
     ),
     sleep(PINNED_CHECK_MS, undefined, { ref: false }),
   ])
   if (refusal instanceof StoreMisconfigured) throw refusal
+}
+
+/** The store answers, and lets us run every command we send (`Store.checkPermissions`). */
+async function servesAsNeeded(store: Store): Promise<void> {
+  await store.ping()
+  await store.checkPermissions()
 }

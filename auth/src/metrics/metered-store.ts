@@ -24,6 +24,7 @@ const EVERY_OPERATION: Record<Operation, true> = {
   appendToStream: true,
   readStream: true,
   ping: true,
+  checkPermissions: true,
   evictionRisk: true,
 }
 const OPERATIONS = Object.keys(EVERY_OPERATION) as Operation[]

@@ -1,46 +1,32 @@
-import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createTestAuthServer,
   registerClient,
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
-import { createRedisStore } from '../store/redis-store.ts'
+import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.ts'
 
 /**
  * Recording a client's use comes after what it asked for was issued. A store failing at that
- * moment (here a Redis user not allowed `TTL`, the one command the recording sends first) is
+ * moment (here a Redis user no longer allowed `TTL`, the one command the recording sends first) is
  * logged, and the client gets what was issued: answered with an error, it would start a second
  * device authorization, or come back with a refresh token already rotated.
  */
 describe('a store failing once a device authorization is started', () => {
-  const user = `no-ttl-${randomUUID()}`
-  let admin: Redis
+  const users = aclUsers()
   let server: TestAuthServer
+  let user: string
   beforeAll(async () => {
-    admin = new Redis(inject('redisUrl'))
-    await admin.acl('SETUSER', user, 'on', 'nopass', '~*', '&*', '+@all', '-ttl')
-    const url = new URL(inject('redisUrl'))
-    url.username = user
-    const store = createRedisStore(url.toString(), `test:${randomUUID()}:`)
-    server = await createTestAuthServer(
-      {},
-      {
-        store: Object.assign(store, {
-          async clear() {
-            const found: string[] = []
-            for await (const key of store.scan('')) found.push(key)
-            if (found.length > 0) await store.delete(...found)
-          },
-        }),
-      }
-    )
+    const created = await users.create('~*', '&*', '+@all')
+    user = created.user
+    server = await createTestAuthServer({}, { store: aclUserStore(created.url, created.prefix) })
+    // Taken away once the server has started: a start checks it may run every command it sends.
+    await users.change(user, '-ttl')
   })
   afterAll(async () => {
+    await users.change(user, '+ttl')
     await server.close()
-    await admin.acl('DELUSER', user)
-    await admin.quit()
+    await users.close()
   })
 
   it('answers the device code and logs client_use_not_recorded', async () => {

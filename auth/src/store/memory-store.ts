@@ -128,6 +128,7 @@ export function createMemoryStore(
     usage: space.usage,
 
     ping: async () => {},
+    checkPermissions: async () => {},
     evictionRisk: async () => undefined,
     async close() {
       space.clear()

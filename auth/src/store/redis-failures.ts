@@ -1,5 +1,6 @@
 import { Cluster, type Redis } from 'ioredis'
 import { clusterNodeIn, type SentinelSet, watchRounds } from './redis-mistakes.ts'
+import { permissionRefusal } from './redis-permissions.ts'
 import { StoreAccessDenied, StoreFull, StoreMisconfigured, StoreUnavailable } from './store.ts'
 
 /**
@@ -130,7 +131,7 @@ export interface NodeState {
 }
 
 /**
- * Turns connection failures into `StoreUnavailable`, refused credentials into
+ * Turns connection failures into `StoreUnavailable`, refused credentials (or commands) into
  * `StoreAccessDenied`, a `REDIS_URL` naming the wrong kind of Redis into `StoreMisconfigured` and
  * a full Redis into `StoreFull`, so callers can tell an outage from a mistake or a bug.
  */
@@ -171,7 +172,10 @@ function withoutCommand(error: unknown): unknown {
   return Object.assign(new Error(error.message), { name: error.name, stack: error.stack })
 }
 
-/** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
+/**
+ * Redis refusing the credentials of `REDIS_URL`, by the first word of its reply; or, for a user
+ * it knows, refusing it a command or key (`redis-permissions.ts`).
+ */
 const ACCESS_DENIED: Readonly<Record<string, string>> = {
   WRONGPASS: 'wrong Redis password: Redis refused the user and password it was given (WRONGPASS)',
   NOAUTH: 'missing Redis password: Redis requires one and was given none (NOAUTH)',
@@ -187,7 +191,7 @@ const SENTINEL_ACCESS_DENIED: Readonly<Record<string, string>> = {
 
 function refusalIn(text: string): string | undefined {
   const code = /\b(WRONGPASS|NOAUTH)\b/.exec(text)?.[1]
-  if (!code) return undefined
+  if (!code) return permissionRefusal(text)
   return (/\bsentinels?\b/i.test(text) ? SENTINEL_ACCESS_DENIED : ACCESS_DENIED)[code]
 }
 

@@ -3,6 +3,7 @@ import { pingCluster } from './cluster-ping.ts'
 import { connectRedis, type RedisConnection } from './redis-connection.ts'
 import { asUnavailable, type NodeReports } from './redis-failures.ts'
 import { clusterNodeInInfo, evictionRiskIn, missingDatabase } from './redis-mistakes.ts'
+import { checkPermissions, isPermissionRefused } from './redis-permissions.ts'
 import { scriptArguments, withScripts } from './redis-scripts.ts'
 import { type PutOptions, type Store, StoreMisconfigured, type WriteOperation } from './store.ts'
 
@@ -158,8 +159,14 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
     async ping() {
       if (redis instanceof Cluster) return pingCluster(redis, commandTimeoutMs)
       // A ping that also asks the server whether it is a Cluster's node, which would answer a
-      // one-server client only for its own slots: the start and `/ready` say so.
-      const mistake = clusterNodeInInfo(await redis.info('cluster'))
+      // one-server client only for its own slots: the start and `/ready` say so. A user not
+      // allowed INFO (a managed Redis, a strict ACL) is only pinged.
+      const info = await redis.info('cluster').catch((error: unknown) => {
+        if (error instanceof Error && isPermissionRefused(error.message)) return undefined
+        throw error
+      })
+      if (info === undefined) await redis.ping()
+      const mistake = info === undefined ? undefined : clusterNodeInInfo(info)
       if (mistake) throw new StoreMisconfigured(mistake)
       // The database named is selected again: one the server refused would leave us in db 0.
       const db = redis.options.db ?? 0
@@ -170,6 +177,8 @@ export function createRedisStore(url: string, prefix: string, commandTimeoutMs =
         })
       }
     },
+
+    checkPermissions: () => checkPermissions(connection),
 
     async evictionRisk() {
       if (redis instanceof Cluster) await redis.ping()
@@ -229,6 +238,7 @@ function withUnavailability(store: Store, connection: RedisConnection): Store {
     appendToStream: wrap(store.appendToStream),
     readStream: wrap(store.readStream),
     ping: wrap(store.ping),
+    checkPermissions: wrap(store.checkPermissions),
     evictionRisk: wrap(store.evictionRisk),
   }
 }

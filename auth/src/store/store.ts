@@ -89,6 +89,11 @@ export interface Store {
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>
   /**
+   * Rejects with `StoreAccessDenied` naming every command (or the key pattern) the store's
+   * credentials are not allowed, which requests would otherwise meet one path at a time.
+   */
+  checkPermissions(): Promise<void>
+  /**
    * Why the store may drop keys it was given on its own, to make room (Redis `maxmemory` with an
    * eviction policy other than `noeviction`), in one line; undefined when it keeps them all.
    */

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createTestAuthServer,
+  registerClient,
+  type TestAuthServer,
+} from '../../../tests/support/auth-app.ts'
+import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.ts'
+
+/**
+ * A Redis ACL user losing commands while the gateway serves (an operator tightening its rules):
+ * each request that needs one gets the outage answer, and the log names the command at error
+ * level, since retrying will not mend it.
+ */
+describe('a store refusing commands it allowed at start', () => {
+  const users = aclUsers()
+  let server: TestAuthServer
+  let user: string
+  beforeAll(async () => {
+    const created = await users.create('~*', '&*', '+@all')
+    user = created.user
+    server = await createTestAuthServer({}, { store: aclUserStore(created.url, created.prefix) })
+    await users.change(user, '-evalsha', '-eval')
+  })
+  afterAll(async () => {
+    await users.change(user, '+evalsha', '+eval')
+    await server.close()
+    await users.close()
+  })
+
+  it('answers 503 temporarily_unavailable and logs store_misconfigured naming the command', async () => {
+    const response = await registerClient(server, {
+      redirect_uris: ['https://app.example/callback'],
+      token_endpoint_auth_method: 'none',
+    })
+    expect(response.status).toBe(503)
+    expect(response.headers.get('Retry-After')).toBe('5')
+    expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    const refusal = server.logs.find((line) => line.event === 'store_misconfigured')
+    expect(refusal).toMatchObject({ level: 50, path: '/register' })
+    expect(refusal?.reason).toMatch(/^the Redis user may not run EVAL(SHA)? \(NOPERM\)/)
+    expect(server.logs.some((line) => line.msg === 'unhandled error')).toBe(false)
+  })
+})

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { inject } from 'vitest'
+import { createRedisStore } from '../../auth/src/store/redis-store.ts'
+import type { Store } from '../../auth/src/store/store.ts'
+
+/**
+ * Redis ACL users on the run's Redis, made with the rules a test gives (as a managed Redis or a
+ * careful operator would) and dropped by `close()`.
+ */
+export interface AclUsers {
+  /** A new user with `rules`: its `REDIS_URL`, its name, and a key prefix of its own. */
+  create(...rules: string[]): Promise<{ url: string; user: string; prefix: string }>
+  /** Changes a user's rules, as an operator would while the gateway runs. */
+  change(user: string, ...rules: string[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** In a rule, the key pattern of the user's own prefix (`~<prefix>*`). */
+export const OWN_PREFIX = '~<prefix>*'
+
+export function aclUsers(): AclUsers {
+  const admin = new Redis(inject('redisUrl'))
+  const users: string[] = []
+  return {
+    async create(...rules) {
+      const user = `acl-${randomUUID()}`
+      users.push(user)
+      const prefix = `acl:${randomUUID()}:`
+      const given = rules.map((rule) => (rule === OWN_PREFIX ? `~${prefix}*` : rule))
+      await admin.acl('SETUSER', user, 'on', 'nopass', ...given)
+      const url = new URL(inject('redisUrl'))
+      url.username = user
+      return { url: url.toString(), user, prefix }
+    },
+    async change(user, ...rules) {
+      await admin.acl('SETUSER', user, ...rules)
+    },
+    async close() {
+      for (const user of users) await admin.acl('DELUSER', user)
+      await admin.quit()
+    },
+  }
+}
+
+/** A store of that user, for `createTestAuthServer`: its `clear()` removes the keys it wrote. */
+export function aclUserStore(url: string, prefix: string): Store & { clear(): Promise<void> } {
+  const store = createRedisStore(url, prefix)
+  return Object.assign(store, {
+    async clear() {
+      const found: string[] = []
+      for await (const key of store.scan('')) found.push(key)
+      if (found.length > 0) await store.delete(...found)
+    },
+  })
+}
