@@ -160,6 +160,28 @@ describe('PeerForwarder streams', () => {
     sender.close()
   })
 
+  it('ends a forwarded GET whose answer begins after endStreams, as it begins', async () => {
+    let answer: (() => void) | undefined
+    const target = await peer((_request, response) => {
+      answer = () => {
+        response.writeHead(200, { 'Content-Type': 'text/event-stream' })
+        response.write('event: message\ndata: {"n":1}\n\n')
+      }
+    })
+    const sender = forwarder()
+    const forwarded = sender.forward(new Request('http://x/mcp'), target.url)
+    await expect.poll(() => answer).toBeDefined()
+    sender.endStreams()
+    answer?.()
+    const response = await forwarded
+    // Without waiting for the owner to end it (it never does): the reader is done at once.
+    const ended = response.text().then(() => 'ended')
+    const waiting = new Promise((resolve) => setTimeout(resolve, 5_000, 'still open').unref())
+    expect(await Promise.race([ended, waiting])).toBe('ended')
+    await expect.poll(() => target.sockets.size).toBe(0)
+    sender.close()
+  })
+
   it('ends an SSE answer the peer cuts short instead of erroring it, and says so', async () => {
     const target = await peer((_request, response) => {
       response.writeHead(200, { 'Content-Type': 'text/event-stream' })

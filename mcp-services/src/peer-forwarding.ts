@@ -57,6 +57,8 @@ export class PeerForwarder {
   }
   /** The forwarded GETs still open (SSE streams that never end by themselves). */
   readonly #streams = new Set<ForwardedBody>()
+  /** Once draining, a GET whose answer comes after `endStreams` is ended as it comes. */
+  #streamsEnded = false
 
   constructor(options: PeerForwarderOptions) {
     this.#options = options
@@ -87,8 +89,11 @@ export class PeerForwarder {
     // A GET is the session's standalone stream (or a resumed one): open until someone ends it.
     if (request.method === 'GET' && forwarded.body) {
       const stream = forwarded.body
-      this.#streams.add(stream)
-      void stream.closed.then(() => this.#streams.delete(stream))
+      if (this.#streamsEnded) stream.end()
+      else {
+        this.#streams.add(stream)
+        void stream.closed.then(() => this.#streams.delete(stream))
+      }
     }
     return forwarded.response
   }
@@ -96,9 +101,11 @@ export class PeerForwarder {
   /**
    * Ends the forwarded GET streams, as a replica ends its own sessions' standalone streams on
    * shutdown (their clients reconnect, through another replica, to the owner): otherwise they
-   * stay open until the owner ends them and the listener cannot drain.
+   * stay open until the owner ends them and the listener cannot drain. So are those whose
+   * answer the owner had not begun yet, as it begins.
    */
   endStreams(): void {
+    this.#streamsEnded = true
     for (const stream of [...this.#streams]) stream.end()
   }
 
