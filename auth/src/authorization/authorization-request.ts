@@ -12,7 +12,7 @@ import {
   UnsupportedResponseType,
 } from '../errors.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
-import { resolveResources } from '../oauth/resource.ts'
+import { namedResources, resolveResources } from '../oauth/resource.ts'
 import { grantedScopes } from '../oauth/scope.ts'
 
 /** A validated authorization request (OAuth 2.1 §4.1.1, RFC 7636, RFC 8707). */
@@ -137,7 +137,7 @@ export function parseAuthorizationRequest(
   } catch (error) {
     fail(error as OAuthError)
   }
-  const named = config.protectedResources.filter((r) => resources.includes(r.resource))
+  const named = namedResources(resources, config.protectedResources)
   const request: AuthorizationRequest = {
     clientId: client.client_id,
     redirectUri,

@@ -75,3 +75,11 @@ export function resolveResources(
     ),
   ]
 }
+
+/** The configured protected resources among `resources` (as `resolveResources` gives them). */
+export function namedResources(
+  resources: readonly string[],
+  configured: readonly ProtectedResource[]
+): ProtectedResource[] {
+  return configured.filter((r) => resources.includes(r.resource))
+}

@@ -14,7 +14,7 @@ import { readFormBody } from '../http/body.ts'
 import { callerAddress } from '../http/caller.ts'
 import { optionalParam, parseParams } from '../http/params.ts'
 import { rateLimit } from '../http/rate-limit.ts'
-import { resolveResources } from '../oauth/resource.ts'
+import { namedResources, resolveResources } from '../oauth/resource.ts'
 import { grantedScopes } from '../oauth/scope.ts'
 
 /** RFC 8628 §3.1 parameters (client authentication is checked first). */
@@ -57,7 +57,7 @@ export const deviceAuthorizationRoute = (deps: AuthDeps) => {
     }
     const { scope } = parseParams(deviceAuthorizationRequest, form)
     const resources = resolveResources(params.getAll('resource'), config.protectedResources)
-    const named = config.protectedResources.filter((r) => resources.includes(r.resource))
+    const named = namedResources(resources, config.protectedResources)
     const { deviceCode, userCode } = await startDeviceAuthorization(
       store,
       {

@@ -3,7 +3,7 @@ import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
 import { InvalidGrant, InvalidScope } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
-import { narrowResources } from '../../oauth/resource.ts'
+import { namedResources, narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { grantedScopes, isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
@@ -67,7 +67,7 @@ export async function refreshTokenGrant(
     if (requestedScopes.length === 0) return { scopes: family.scopes, resources: granted }
     // Narrowed as a grant is decided (the resources' required scopes always come along), and
     // never past what the family was granted.
-    const named = config.protectedResources.filter((r) => granted.includes(r.resource))
+    const named = namedResources(granted, config.protectedResources)
     const scopes = grantedScopes(scope, named).filter((scope) => family.scopes.includes(scope))
     return { scopes, resources: granted }
   }
