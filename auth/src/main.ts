@@ -22,6 +22,7 @@ import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createAuthMetrics } from './metrics/auth-metrics.ts'
 import { gatewayAllowList, letsNobodyIn } from './policy/allow-list.ts'
+import { watchReplicas } from './replicas/replica-watch.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
@@ -114,6 +115,8 @@ async function main(): Promise<void> {
       'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only with a loopback AUTH_ISSUER and HOST, or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer, and never with DEVELOPMENT_SIGN_IN=false): nobody can sign in'
     )
   }
+  const replicas = watchReplicas({ ...deps, metrics })
+  void replicas.look().catch(() => {})
   const services = bridgeConfig && (await mountStandaloneServices(app, deps, bridgeConfig, users))
 
   // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.
@@ -177,6 +180,7 @@ async function main(): Promise<void> {
     const [outcome] = await closed
     logger.info({ event: 'listener_closed', outcome }, 'no connection left')
     await services?.close()
+    await replicas.stop().catch(() => {})
     await store.close()
     logger.info({ event: 'stopped' }, 'stopped')
     process.exit(0)

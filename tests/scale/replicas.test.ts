@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningProxy } from '../proxies/support/proxy.ts'
+import { admin } from '../support/admin-cli.ts'
 import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts'
 import { freePort } from '../support/free-port.ts'
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts'
@@ -42,6 +43,7 @@ describe('three auth replicas behind nginx', () => {
   let proxy: RunningProxy
   let replicas: GatewayProcess[] = []
   let issuer: string
+  let env: Record<string, string>
   const families: Family[] = []
   const registrations: Array<{ uri: string; token: string; clientId: string }> = []
 
@@ -50,7 +52,7 @@ describe('three auth replicas behind nginx', () => {
     const proxyPort = await freePort()
     issuer = `http://localhost:${proxyPort}`
     github = await startFakeGitHub({ callbackUrl: `${issuer}/callback`, users: [OCTOCAT] })
-    const env = {
+    env = {
       ...github.env,
       GATEWAY_MODE: 'auth',
       AUTH_ISSUER: issuer,
@@ -297,8 +299,38 @@ describe('three auth replicas behind nginx', () => {
     expect(await exited).toBe(0)
     expect(served.tokenAfterStop).toBeGreaterThan(0)
     await nothingLost([replicas[0] as GatewayProcess], jwksBefore)
+    // Stopped, it no longer counts among the running replicas (the killed one does, until its
+    // announcement expires, 90 s after its last).
+    const running = replicasLine(await admin(['health'], env))
+    expect(running).toMatch(/^ok +replicas +store: [12] running, same settings$/)
     console.info(
       `replicas: ${served.verify} /verify and ${served.token} /token in ${STOP_LOAD_MS} ms across a SIGTERM`
     )
   })
+
+  it('warn a replica started with another allow-list, and fail the health check until it stops', async () => {
+    const apart = await startGatewayProcess(
+      { ...env, ALLOWED_GITHUB_USERS: 'octocat,hubot' },
+      { startTimeoutMs: 60_000 }
+    )
+    try {
+      await expect
+        .poll(() => apart.output(), { timeout: 10_000 })
+        .toMatch(/"event":"replicas_disagree","settings":\["ALLOWED_GITHUB_USERS"\]/)
+      expect(apart.output()).not.toContain('hubot')
+      const health = await admin(['health'], env)
+      expect(health.code).toBe(1)
+      expect(replicasLine(health)).toMatch(
+        /^FAIL +replicas +store: [23] running, settings differ: ALLOWED_GITHUB_USERS \([^|]+ \| [^|,]+\)$/
+      )
+    } finally {
+      await apart.stop()
+    }
+    expect(replicasLine(await admin(['health'], env))).toMatch(/same settings$/)
+  })
 })
+
+/** The line `admin health` gives the replicas running on the store. */
+function replicasLine(health: { stdout: string }): string {
+  return health.stdout.split('\n').find((line) => /^\S+ +replicas /.test(line)) ?? health.stdout
+}

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { inject } from 'vitest'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
 import type { Store } from '../../auth/src/store/store.ts'
+import { clearable } from './stores.ts'
 
 /**
  * Redis ACL users on the run's Redis, made with the rules a test gives (as a managed Redis or a
@@ -45,12 +46,5 @@ export function aclUsers(): AclUsers {
 
 /** A store of that user, for `createTestAuthServer`: its `clear()` removes the keys it wrote. */
 export function aclUserStore(url: string, prefix: string): Store & { clear(): Promise<void> } {
-  const store = createRedisStore(url, prefix)
-  return Object.assign(store, {
-    async clear() {
-      const found: string[] = []
-      for await (const key of store.scan('')) found.push(key)
-      if (found.length > 0) await store.delete(...found)
-    },
-  })
+  return clearable(createRedisStore(url, prefix))
 }

@@ -10,8 +10,11 @@ import { type RedisServer, startRedisServer } from './redis-server.ts'
  * not see each other's keys. `clear()` deletes everything under the prefix.
  */
 export function createTestRedisStore(): Store & { clear(): Promise<void> } {
-  const prefix = `test:${randomUUID()}:`
-  const store = createRedisStore(inject('redisUrl'), prefix)
+  return clearable(createRedisStore(inject('redisUrl'), `test:${randomUUID()}:`))
+}
+
+/** `store` with `clear()`, which deletes every key under its prefix. */
+export function clearable(store: Store): Store & { clear(): Promise<void> } {
   return Object.assign(store, {
     async clear() {
       const found: string[] = []

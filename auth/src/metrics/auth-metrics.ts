@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
  * Seconds, fine below a millisecond: `/verify` answers a cached token in tens of microseconds, a
@@ -28,6 +28,8 @@ export interface AuthMetrics {
   readonly refreshesRefused: Counter<'reason'>
   readonly storeOperations: Histogram<'operation'>
   readonly storeErrors: Counter<'operation'>
+  /** Settings other running replicas on the store have another value of (`replica-watch.ts`). */
+  readonly replicaSettingsDisagreeing: Gauge
   /** A counter the code keeps itself (e.g. the audit stream's failures), read at each scrape. */
   keptCounter(name: string, help: string, read: () => number): void
 }
@@ -107,6 +109,11 @@ export function createAuthMetrics(): AuthMetrics {
       name: 'auth_store_errors_total',
       help: 'Store operations that failed (unreachable, full, timed out), by operation',
       labelNames: ['operation'],
+      registers,
+    }),
+    replicaSettingsDisagreeing: new Gauge({
+      name: 'auth_replica_settings_disagreeing',
+      help: 'Shared settings on which another replica running on the store differs from this one',
       registers,
     }),
     keptCounter: (name, help, read) => {

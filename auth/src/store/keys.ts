@@ -17,6 +17,13 @@ export const keys = {
   clientMetadataDocument: (urlHash: string) => `client-metadata-document:${urlHash}`,
   /** Signing key ring (JSON `StoredKeyRing`). No TTL. */
   signingKeys: () => 'signing-keys',
+  /**
+   * A running auth replica (JSON `ReplicaRecord`: id, host, pid, start, its shared settings'
+   * fingerprints), rewritten every 30 s. TTL: 90 s; deleted when the replica stops.
+   */
+  replica: (replicaId: string) => `replica:${replicaId}`,
+  /** Index: the running replicas' ids (set). TTL: lengthened to 90 s by every announcement. */
+  replicas: () => 'replicas',
   /** Marker: this access token (by `jti`) is revoked. TTL: the token's remaining lifetime. */
   revokedAccessToken: (jti: string) => `revoked:jti:${jti}`,
   /** Marker: every token of this refresh family is revoked. TTL: ACCESS + REFRESH_TOKEN_TTL. */

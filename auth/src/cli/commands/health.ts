@@ -2,10 +2,13 @@ import {
   type ActiveSigningKey,
   activeSigningKey,
   checkHealth,
+  type HealthCheck,
   healthTarget,
 } from '../../admin/health.ts'
 import { epochSeconds, systemClock } from '../../clock.ts'
 import { loadConfig } from '../../config.ts'
+import { type ReplicaRecord, runningReplicas } from '../../replicas/replica-registry.ts'
+import { settingsInDispute } from '../../replicas/shared-settings.ts'
 import { createRedisStore } from '../../store/redis-store.ts'
 import { type CommandResult, parseCommandLine } from '../cli-context.ts'
 import { type UsageLine, usageError, usageText } from '../command.ts'
@@ -41,16 +44,21 @@ export async function healthCommand(
     : undefined
   let activeKey: ActiveSigningKey | undefined
   let kidNote = 'current signing key not checked: REDIS_URL is not set here'
+  let replicas: ReplicaRecord[] | undefined
   try {
     activeKey = await activeSigningKey(store, config.pinnedSigningKey)
     if (activeKey) kidNote = `current signing key ${activeKey.kid}`
     else if (store) kidNote = 'current signing key not checked: the store holds no key ring yet'
+    replicas = store && (await runningReplicas(store))
   } catch {
     kidNote = 'current signing key not checked: the store did not answer from here'
   } finally {
     await store?.close()
   }
-  const checks = await checkHealth(healthTarget(config, activeKey, epochSeconds(systemClock)))
+  const checks = [
+    ...(await checkHealth(healthTarget(config, activeKey, epochSeconds(systemClock)))),
+    ...(replicas ? [replicaAgreement(replicas)] : []),
+  ]
   const failed = checks.filter((check) => !check.ok)
   const lines = [
     `${config.issuer} (${kidNote})`,
@@ -66,10 +74,27 @@ export async function healthCommand(
     data: {
       issuer: config.issuer,
       active_kid: activeKey?.kid ?? null,
+      replicas:
+        replicas?.map(({ id, host, pid, startedAt }) => ({ id, host, pid, startedAt })) ?? null,
       healthy: failed.length === 0,
       checks,
     },
     text: lines.join('\n'),
     exitCode: failed.length ? 1 : 0,
   }
+}
+
+/**
+ * The auth replicas running on the store (as they announce themselves) agree on their shared
+ * settings: a rollout left half done, or one replica configured apart, fails the check.
+ */
+function replicaAgreement(replicas: readonly ReplicaRecord[]): HealthCheck {
+  const base = { name: 'replicas', url: 'store' }
+  const running = `${replicas.length} running`
+  const disputes = settingsInDispute(replicas)
+  if (disputes.length === 0) return { ...base, ok: true, detail: `${running}, same settings` }
+  const told = disputes.map(
+    ({ setting, groups }) => `${setting} (${groups.map((ids) => ids.join(', ')).join(' | ')})`
+  )
+  return { ...base, ok: false, detail: `${running}, settings differ: ${told.join('; ')}` }
 }

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { type Clock, epochSeconds } from '../clock.ts'
+import type { Config } from '../config.ts'
+import type { Logger } from '../logger.ts'
+import type { AuthMetrics } from '../metrics/auth-metrics.ts'
+import type { Store } from '../store/store.ts'
+import {
+  ANNOUNCE_INTERVAL_SECONDS,
+  announceReplica,
+  type ReplicaRecord,
+  runningReplicas,
+  withdrawReplica,
+} from './replica-registry.ts'
+import { type Disagreement, disagreements, sharedSettings } from './shared-settings.ts'
+
+/** This replica's place among those running on the store. */
+export interface ReplicaWatch {
+  /** Its announcement in the store. */
+  readonly replica: ReplicaRecord
+  /** Announces it and compares it with the others now; also done every 30 s. */
+  look(): Promise<readonly Disagreement[]>
+  /** Stops announcing and removes its announcement (a stop, not a crash). */
+  stop(): Promise<void>
+}
+
+/**
+ * Announces this replica in the store, with its shared settings' fingerprints, and compares them
+ * with every other replica's, at start and every 30 s: a replica whose settings differ is warned
+ * about (`replicas_disagree`) whenever what differs changes, and the gauge
+ * `auth_replica_settings_disagreeing` says how many settings do. A look the store fails is tried
+ * again at the next one (the store's own metrics count the failure).
+ */
+export function watchReplicas(parts: {
+  store: Store
+  clock: Clock
+  logger: Logger
+  config: Config
+  metrics: AuthMetrics
+}): ReplicaWatch {
+  const { store, logger, metrics } = parts
+  const host = hostname()
+  const replica: ReplicaRecord = {
+    id: `${host}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    host,
+    pid: process.pid,
+    startedAt: epochSeconds(parts.clock),
+    settings: sharedSettings(parts.config),
+  }
+  // What was last said: nothing yet, which a replica agreeing with all others leaves unsaid.
+  let said = '[]'
+  const look = async () => {
+    await announceReplica(store, replica)
+    const others = (await runningReplicas(store)).filter((other) => other.id !== replica.id)
+    const found = disagreements(replica.settings, others)
+    metrics.replicaSettingsDisagreeing.set(found.length)
+    const now = JSON.stringify(found)
+    if (now !== said) report(logger, found, others.length)
+    said = now
+    return found
+  }
+  const timer = setInterval(() => void look().catch(() => {}), ANNOUNCE_INTERVAL_SECONDS * 1000)
+  timer.unref()
+  return {
+    replica,
+    look,
+    async stop() {
+      clearInterval(timer)
+      await withdrawReplica(store, replica.id)
+    },
+  }
+}
+
+function report(logger: Logger, found: readonly Disagreement[], others: number): void {
+  if (found.length === 0) {
+    logger.info(
+      { event: 'replicas_agree', replicas: others + 1 },
+      'every replica running on this store has the same shared settings'
+    )
+    return
+  }
+  const settings = found.map((d) => d.setting)
+  const replicas = [...new Set(found.flatMap((d) => d.replicas))]
+  logger.warn(
+    { event: 'replicas_disagree', settings, replicas },
+    `replicas running on this store have other ${settings.join(', ')} than this one: they answer the same users differently (a refresh on the one with the narrower allow-list revokes the user's tokens; a token one issued, another may refuse); give every replica the same settings, or finish the rollout (docs/operations.md)`
+  )
+}
