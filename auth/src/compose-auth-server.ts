@@ -15,6 +15,7 @@ import { type AuthMetrics, createAuthMetrics } from './metrics/auth-metrics.ts'
 import { countedAuditTrail } from './metrics/counted-audit-trail.ts'
 import { meteredStore } from './metrics/metered-store.ts'
 import { createReadiness } from './readiness.ts'
+import { type ReplicaWatch, watchReplicas } from './replicas/replica-watch.ts'
 import type { Store } from './store/store.ts'
 import { configuredUpstream } from './upstream/configured-upstream.ts'
 import { userDirectory } from './users/user-directory.ts'
@@ -35,6 +36,7 @@ export async function composeAuthServer(parts: {
   resolveHost?: LookupFunction
 }): Promise<{
   deps: AuthDeps
+  replicas: ReplicaWatch
   app: Hono
   forwardAuth: ForwardAuth
   users: UserDirectory
@@ -65,12 +67,15 @@ export async function composeAuthServer(parts: {
     }),
     metrics
   )
+  // Started by `main.ts`: a replica serving others; tests look when they mean to.
+  const replicas = watchReplicas({ store, clock, logger: parts.logger, config, metrics })
   const deps: AuthDeps = {
     ...parts,
     store,
     audit,
     metrics,
     signingKeys,
+    replicas,
     readiness: createReadiness(),
     ...(upstream ? { upstream } : {}),
     ...(metadataDocumentClients ? { metadataDocumentClients } : {}),
@@ -84,6 +89,7 @@ export async function composeAuthServer(parts: {
   const forwardAuth = createForwardAuth(deps)
   return {
     deps,
+    replicas,
     app: createApp(deps, forwardAuth),
     forwardAuth: meteredForwardAuth(forwardAuth, metrics),
     users,

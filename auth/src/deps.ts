@@ -6,6 +6,7 @@ import type { SigningKeys } from './keys/signing-keys.ts'
 import type { Logger } from './logger.ts'
 import type { AuthMetrics } from './metrics/auth-metrics.ts'
 import type { Readiness } from './readiness.ts'
+import type { ReplicaAgreement } from './replicas/replica-watch.ts'
 import type { Store } from './store/store.ts'
 import type { ConfiguredUpstream } from './upstream/configured-upstream.ts'
 
@@ -29,4 +30,9 @@ export interface AuthDeps {
   readonly readiness?: Readiness
   /** Prometheus metrics (docs/metrics.md), served on the internal port; absent: not counted. */
   readonly metrics?: AuthMetrics
+  /**
+   * Whether the other replicas on the store share this one's settings (`replica-watch.ts`), for
+   * verdicts that cannot be taken back; absent, or never looked: they are taken as agreeing.
+   */
+  readonly replicas?: ReplicaAgreement
 }

@@ -22,7 +22,6 @@ import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createAuthMetrics } from './metrics/auth-metrics.ts'
 import { gatewayAllowList, letsNobodyIn } from './policy/allow-list.ts'
-import { watchReplicas } from './replicas/replica-watch.ts'
 import type { MountedServices } from './standalone/mount-services.ts'
 import { createMemoryStore } from './store/memory-store.ts'
 import { createRedisStore } from './store/redis-store.ts'
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
   const store = openStore(config, logger)
   const metrics = createAuthMetrics()
   collectProcessMetrics(metrics.registry)
-  const { deps, app, forwardAuth, users, internalApp } = await composeAuthServer({
+  const { deps, replicas, app, forwardAuth, users, internalApp } = await composeAuthServer({
     config,
     store,
     clock,
@@ -115,8 +114,7 @@ async function main(): Promise<void> {
       'GITHUB_CLIENT_ID is not set and the development sign-in is off (it runs only with a loopback AUTH_ISSUER and HOST, or with DEVELOPMENT_SIGN_IN=true, never for a public https issuer, and never with DEVELOPMENT_SIGN_IN=false): nobody can sign in'
     )
   }
-  const replicas = watchReplicas({ ...deps, metrics })
-  void replicas.look().catch(() => {})
+  replicas.start()
   const services = bridgeConfig && (await mountStandaloneServices(app, deps, bridgeConfig, users))
 
   // Behind Traefik (idle upstream connections pooled 90 s), Caddy or nginx with keepalive.

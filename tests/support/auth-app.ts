@@ -8,6 +8,7 @@ import type { ForwardAuth } from '../../auth/src/http/forward-auth.ts'
 import type { SigningKeys } from '../../auth/src/keys/signing-keys.ts'
 import { createLogger, type Logger } from '../../auth/src/logger.ts'
 import type { AuthMetrics } from '../../auth/src/metrics/auth-metrics.ts'
+import type { ReplicaWatch } from '../../auth/src/replicas/replica-watch.ts'
 import type { Store } from '../../auth/src/store/store.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { createTestRedisStore } from './stores.ts'
@@ -42,6 +43,8 @@ export interface TestAuthServer {
   readonly internalApp: Hono | undefined
   /** The user directory standalone bridges get in process. */
   readonly users: UserDirectory
+  /** Its place among the replicas on its store: never started, so it looks when a test does. */
+  readonly replicas: ReplicaWatch
   /** `app.request` with a path relative to the issuer. */
   request(path: string, init?: RequestInit): Promise<Response>
   close(): Promise<void>
@@ -85,7 +88,7 @@ export async function createTestAuthServer(
       logs.push(JSON.parse(line) as Record<string, unknown>)
     },
   })
-  const { deps, app, forwardAuth, internalApp, users } = await composeAuthServer({
+  const { deps, app, forwardAuth, internalApp, users, replicas } = await composeAuthServer({
     config,
     store,
     clock,
@@ -104,6 +107,7 @@ export async function createTestAuthServer(
     logs,
     internalApp,
     users,
+    replicas,
     request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
     async close() {
       await store.clear()

@@ -14,19 +14,27 @@ import {
 } from './replica-registry.ts'
 import { type Disagreement, disagreements, sharedSettings } from './shared-settings.ts'
 
+/** What the other running replicas' settings, at the last look, say of a verdict. */
+export interface ReplicaAgreement {
+  /** Whether another replica has another value of one of `settings`. */
+  disagreesOn(settings: readonly string[]): boolean
+}
+
 /** This replica's place among those running on the store. */
-export interface ReplicaWatch {
+export interface ReplicaWatch extends ReplicaAgreement {
   /** Its announcement in the store. */
   readonly replica: ReplicaRecord
-  /** Announces it and compares it with the others now; also done every 30 s. */
+  /** Announces it and compares it with the others now. */
   look(): Promise<readonly Disagreement[]>
+  /** Looks now (a failure is tried again at the next look), then every 30 s. */
+  start(): void
   /** Stops announcing and removes its announcement (a stop, not a crash). */
   stop(): Promise<void>
 }
 
 /**
  * Announces this replica in the store, with its shared settings' fingerprints, and compares them
- * with every other replica's, at start and every 30 s: a replica whose settings differ is warned
+ * with every other replica's, once started and every 30 s: a replica whose settings differ is warned
  * about (`replicas_disagree`) whenever what differs changes, and the gauge
  * `auth_replica_settings_disagreeing` says how many settings do. A look the store fails is tried
  * again at the next one (the store's own metrics count the failure).
@@ -47,23 +55,30 @@ export function watchReplicas(parts: {
     startedAt: epochSeconds(parts.clock),
     settings: sharedSettings(parts.config),
   }
+  let found: readonly Disagreement[] = []
   // What was last said: nothing yet, which a replica agreeing with all others leaves unsaid.
   let said = '[]'
   const look = async () => {
     await announceReplica(store, replica)
     const others = (await runningReplicas(store)).filter((other) => other.id !== replica.id)
-    const found = disagreements(replica.settings, others)
+    found = disagreements(replica.settings, others)
     metrics.replicaSettingsDisagreeing.set(found.length)
     const now = JSON.stringify(found)
     if (now !== said) report(logger, found, others.length)
     said = now
     return found
   }
-  const timer = setInterval(() => void look().catch(() => {}), ANNOUNCE_INTERVAL_SECONDS * 1000)
-  timer.unref()
+  let timer: NodeJS.Timeout | undefined
   return {
     replica,
     look,
+    disagreesOn: (settings) => found.some((d) => settings.includes(d.setting)),
+    start() {
+      const lookAgain = () => void look().catch(() => {})
+      lookAgain()
+      timer = setInterval(lookAgain, ANNOUNCE_INTERVAL_SECONDS * 1000)
+      timer.unref()
+    },
     async stop() {
       clearInterval(timer)
       await withdrawReplica(store, replica.id)

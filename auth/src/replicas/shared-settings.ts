@@ -45,6 +45,18 @@ export function sharedSettings(config: Config): SharedSettings {
   )
 }
 
+/**
+ * The settings that decide whether a user signed in earlier may still use the gateway (the
+ * allow-lists, and the GitHub App their kept grant is sealed for).
+ */
+export const USER_VERDICT_SETTINGS: readonly string[] = [
+  'ALLOWED_GITHUB_USERS',
+  'ALLOWED_GITHUB_ORGS',
+  'ALLOWED_GITHUB_TEAMS',
+  'GITHUB_CLIENT_ID',
+  'GITHUB_CLIENT_SECRET',
+]
+
 /** Short, and salted by the name: equal values of two settings do not look alike. */
 function fingerprint(name: string, value: unknown): string {
   return createHash('sha256')

@@ -1,12 +1,13 @@
 import { z } from 'zod'
 import type { ClientRecord } from '../../clients/client-registry.ts'
 import type { AuthDeps } from '../../deps.ts'
-import { InvalidGrant, InvalidScope } from '../../errors.ts'
+import { InvalidGrant, InvalidScope, TemporarilyUnavailable } from '../../errors.ts'
 import { optionalParam, parseParams, requiredParam } from '../../http/params.ts'
 import { namedResources, narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { grantedScopes, isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
+import { USER_VERDICT_SETTINGS } from '../../replicas/shared-settings.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
 import { reuseDetectedAbout, revokeRefreshFamily } from '../family-revocation.ts'
@@ -80,6 +81,21 @@ export async function refreshTokenGrant(
       { reuseRecent: true }
     )
     if (check.allowed) return check.subject
+    // Another replica judging the user by other settings may let them in: revoking would be a
+    // verdict no replica can take back, so the client is asked to come again (after the rollout,
+    // or on that replica). GitHub's own word, a grant it revoked, stands whatever the settings.
+    const judgedApart =
+      check.reason !== 'upstream_grant_revoked' &&
+      deps.replicas?.disagreesOn(USER_VERDICT_SETTINGS) === true
+    if (judgedApart) {
+      deps.logger.warn(
+        { event: 'refresh_deferred', user_id: family.subject.id, family_id: family.familyId },
+        'the user would be refused, but another replica has other allow-lists or GitHub App settings: the family is kept and the refresh answered 503'
+      )
+      throw new TemporarilyUnavailable(
+        "the gateway's replicas do not agree on who may use it yet; retry shortly"
+      )
+    }
     const { revokedNow } = await revokeRefreshFamily(store, family.familyId, lifetimes)
     if (revokedNow) {
       await audit.record({

@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import type { FakeGitHub } from '../../../tests/support/fake-github.ts'
+import {
+  exchangeCode,
+  newPkce,
+  obtainCode,
+  registerTestClient,
+  tokenRequest,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+
+type Tokens = { access_token: string; refresh_token: string }
+
+/**
+ * Two replicas on one store, one with a narrower allow-list (a rollout half done): a refresh on
+ * that one must not end for good what the other still lets the user do. Once no replica
+ * disagrees, the narrower list is the gateway's word and the family goes.
+ */
+describe('a refresh on a replica whose allow-list another replica does not share', () => {
+  let github: FakeGitHub
+  let wider: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice,bob' }, (fixture) => {
+    ;({ github, server: wider } = fixture)
+  })
+  afterEach(async () => {
+    await wider.replicas.stop()
+  })
+
+  it('is answered 503 and keeps the family while they disagree, and refused once they agree', async () => {
+    const client = await registerTestClient(wider)
+    const { code, pkce } = await obtainCode(wider, client, newPkce())
+    let tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
+    const refresh = (server: TestAuthServer) =>
+      tokenRequest(server, client, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+      })
+    const narrower = await createTestAuthServer(
+      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
+      { restartOf: wider }
+    )
+    await wider.replicas.look()
+    expect(await narrower.replicas.look()).toEqual([
+      { setting: 'ALLOWED_GITHUB_USERS', replicas: [wider.replicas.replica.id] },
+    ])
+
+    const deferred = await refresh(narrower)
+    expect(deferred.status).toBe(503)
+    expect(deferred.headers.get('retry-after')).toBe('5')
+    expect(await deferred.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    expect(narrower.logs).toContainEqual(
+      expect.objectContaining({ event: 'refresh_deferred', user_id: expect.any(String) })
+    )
+    expect(narrower.logs.some((line) => line.event === 'token.refresh_refused')).toBe(false)
+
+    // The family is whole: the replica that still lets her in refreshes it.
+    const refreshed = await refresh(wider)
+    expect(refreshed.status).toBe(200)
+    tokens = (await refreshed.json()) as Tokens
+
+    // The rollout done: the wider replica stopped, the narrower list is every replica's.
+    await wider.replicas.stop()
+    expect(await narrower.replicas.look()).toEqual([])
+    const refused = await refresh(narrower)
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(narrower.logs).toContainEqual(
+      expect.objectContaining({ event: 'token.refresh_refused', audit: true })
+    )
+  })
+})
