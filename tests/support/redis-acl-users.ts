@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { inject } from 'vitest'
+import { afterAll, beforeAll, inject } from 'vitest'
 import { createRedisStore } from '../../auth/src/store/redis-store.ts'
-import type { Store } from '../../auth/src/store/store.ts'
+import { createTestAuthServer, type TestAuthServer } from './auth-app.ts'
 import { clearable } from './stores.ts'
 
 /**
@@ -44,7 +44,28 @@ export function aclUsers(): AclUsers {
   }
 }
 
-/** A store of that user, for `createTestAuthServer`: its `clear()` removes the keys it wrote. */
-export function aclUserStore(url: string, prefix: string): Store & { clear(): Promise<void> } {
-  return clearable(createRedisStore(url, prefix))
+/**
+ * A test auth server whose Redis user loses `commands` once it has started (a start checks it may
+ * run every command it sends), as an operator tightening its ACL rules would; given back after.
+ */
+export function useServerLosingCommands(
+  commands: readonly string[],
+  ready: (server: TestAuthServer) => void
+): void {
+  const users = aclUsers()
+  let server: TestAuthServer | undefined
+  let user = ''
+  beforeAll(async () => {
+    const created = await users.create('~*', '&*', '+@all')
+    user = created.user
+    const store = clearable(createRedisStore(created.url, created.prefix))
+    server = await createTestAuthServer({}, { store })
+    await users.change(user, ...commands.map((command) => `-${command}`))
+    ready(server)
+  })
+  afterAll(async () => {
+    await users.change(user, ...commands.map((command) => `+${command}`))
+    await server?.close()
+    await users.close()
+  })
 }

@@ -1,10 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestAuthServer,
-  registerClient,
-  type TestAuthServer,
-} from '../../../tests/support/auth-app.ts'
-import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.ts'
+import { describe, expect, it } from 'vitest'
+import { registerClient, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { useServerLosingCommands } from '../../../tests/support/redis-acl-users.ts'
 
 /**
  * Recording a client's use comes after what it asked for was issued. A store failing at that
@@ -13,20 +9,9 @@ import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.t
  * device authorization, or come back with a refresh token already rotated.
  */
 describe('a store failing once a device authorization is started', () => {
-  const users = aclUsers()
   let server: TestAuthServer
-  let user: string
-  beforeAll(async () => {
-    const created = await users.create('~*', '&*', '+@all')
-    user = created.user
-    server = await createTestAuthServer({}, { store: aclUserStore(created.url, created.prefix) })
-    // Taken away once the server has started: a start checks it may run every command it sends.
-    await users.change(user, '-ttl')
-  })
-  afterAll(async () => {
-    await users.change(user, '+ttl')
-    await server.close()
-    await users.close()
+  useServerLosingCommands(['ttl'], (started) => {
+    server = started
   })
 
   it('answers the device code and logs client_use_not_recorded', async () => {

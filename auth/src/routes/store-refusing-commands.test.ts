@@ -1,10 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createTestAuthServer,
-  registerClient,
-  type TestAuthServer,
-} from '../../../tests/support/auth-app.ts'
-import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.ts'
+import { describe, expect, it } from 'vitest'
+import { registerClient, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import { useServerLosingCommands } from '../../../tests/support/redis-acl-users.ts'
 
 /**
  * A Redis ACL user losing commands while the gateway serves (an operator tightening its rules):
@@ -12,19 +8,9 @@ import { aclUserStore, aclUsers } from '../../../tests/support/redis-acl-users.t
  * level, since retrying will not mend it.
  */
 describe('a store refusing commands it allowed at start', () => {
-  const users = aclUsers()
   let server: TestAuthServer
-  let user: string
-  beforeAll(async () => {
-    const created = await users.create('~*', '&*', '+@all')
-    user = created.user
-    server = await createTestAuthServer({}, { store: aclUserStore(created.url, created.prefix) })
-    await users.change(user, '-evalsha', '-eval')
-  })
-  afterAll(async () => {
-    await users.change(user, '+evalsha', '+eval')
-    await server.close()
-    await users.close()
+  useServerLosingCommands(['evalsha', 'eval'], (started) => {
+    server = started
   })
 
   it('answers 503 temporarily_unavailable and logs store_misconfigured naming the command', async () => {
