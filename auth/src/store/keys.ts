@@ -1,6 +1,7 @@
 /**
  * Every logical store key is formed here, and STORAGE.md documents each one (record shape, TTL,
  * what is hashed). Secrets never appear in keys: tokens and codes are looked up by their hash.
+ * (The Redis store's start-up permission probe writes `permission-probe:*` below this layer.)
  */
 export const keys = {
   /**
