@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     logger.info({ event: 'listener_closed', outcome }, 'no connection left')
     await services?.close()
     await replicas.stop().catch(() => {})
+    deps.signingKeys.stop()
     await store.close()
     logger.info({ event: 'stopped' }, 'stopped')
     process.exit(0)

@@ -110,6 +110,7 @@ export async function createTestAuthServer(
     replicas,
     request: (path, init) => Promise.resolve(app.request(`${TEST_ISSUER}${path}`, init)),
     async close() {
+      deps.signingKeys.stop()
       await store.clear()
       await store.close()
     },

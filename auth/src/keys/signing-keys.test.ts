@@ -88,6 +88,12 @@ describe('signing keys', () => {
     // Nothing asks this replica for a key meanwhile: the ring is read again all the same.
     await expect.poll(() => replica.jwks().keys.map((k) => k.kid)).toEqual([kid, before])
     expect(replica.current().kid).toBe(kid)
+
+    // Stopped (the process stops), it reads the ring no more.
+    replica.stop()
+    await rotateSigningKeys(store, { clock, keepSeconds: HOUR })
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(replica.current().kid).toBe(kid)
   })
 
   it('uses a pinned key (PEM or JWK, base64) instead of the store', async () => {

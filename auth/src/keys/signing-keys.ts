@@ -50,6 +50,8 @@ export interface SigningKeys {
   jwks(): PublicKeySet
   /** Re-reads the ring from the store (after a rotation done by another replica or the CLI). */
   reload(): Promise<void>
+  /** Stops re-reading the ring on its own (the process stops; the store is about to close). */
+  stop(): void
 }
 
 /**
@@ -104,15 +106,17 @@ export async function loadSigningKeys(
   }
   // Failures are the store's, seen wherever it is used; the ring read last keeps serving. The
   // timer does not keep the process alive.
-  setInterval(
+  const timer = setInterval(
     () => void reload().catch(() => {}),
     (options.reloadSeconds ?? KEY_RING_RELOAD_SECONDS) * 1000
-  ).unref()
+  )
+  timer.unref()
   return {
     current: () => state.current(),
     publicKey: (kid) => state.publicKey(kid),
     jwks: () => state.jwks(),
     reload,
+    stop: () => clearInterval(timer),
   }
 }
 
@@ -219,6 +223,7 @@ async function keyRingFrom(ring: StoredKeyRing): Promise<SigningKeys> {
     },
     jwks: () => ({ keys: publicJwks }),
     reload: async () => {},
+    stop: () => {},
   }
 }
 

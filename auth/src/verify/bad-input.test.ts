@@ -126,6 +126,7 @@ describe('/verify with hostile or broken credentials', () => {
         reloads++
         await server.signingKeys.reload()
       },
+      stop: () => {},
     }
     const verifier = createAccessTokenVerifier({ ...server, signingKeys: counted })
     const { privateKey } = await generateKeyPair('ES256')
