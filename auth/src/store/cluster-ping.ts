@@ -40,6 +40,9 @@ export async function pingCluster(cluster: Cluster, timeoutMs: number): Promise<
     ping.catch(() => {})
   }
   if (!servesEverySlot(cluster)) {
+    // The map was read while the Cluster was being formed, and PING meets no MOVED that would
+    // make ioredis read it again: asked now, so the next ping judges the Cluster as it is.
+    cluster.refreshSlotsCache()
     throw new StoreUnavailable('the Cluster does not serve every slot yet')
   }
 }
