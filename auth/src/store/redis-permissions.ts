@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
-import type { RedisConnection } from './redis-connection.ts'
 import { StoreAccessDenied } from './store.ts'
 
 /**
@@ -38,6 +37,13 @@ function deniedKeys(prefix?: string): string {
   return `${USER} may not use the gateway's keys (NOPERM): its ACL needs ${pattern}; ${REMEDY}`
 }
 
+/** What the probe needs of a `RedisConnection` (named apart: that module reports through this one). */
+interface ProbedConnection {
+  readonly writer: Redis | Cluster
+  readonly prefix: string
+  replicated<T>(write: Promise<T>): Promise<T>
+}
+
 const PROBE_SCRIPT = 'return 1'
 const PROBE_SCRIPT_SHA = createHash('sha1').update(PROBE_SCRIPT).digest('hex')
 /** Long enough to outlive the probe; short enough that a probe cut halfway leaves nothing. */
@@ -49,7 +55,7 @@ const PROBE_TTL_SECONDS = 60
  * is told at start rather than by requests failing one path at a time. `INFO` is not needed (the
  * store does without when refused). The data nodes each keep their own ACL: this asks the master.
  */
-export async function checkPermissions(connection: RedisConnection): Promise<void> {
+export async function checkPermissions(connection: ProbedConnection): Promise<void> {
   const { writer, prefix } = connection
   const key = (name: string) => `${prefix}permission-probe:${name}`
   const [value, count, set, stream] = ['value', 'count', 'set', 'stream'].map(key) as [
