@@ -1,6 +1,8 @@
+import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { aclUsers, OWN_PREFIX } from '../../../tests/support/redis-acl-users.ts'
 import { expectStartRefused, failureOf, scanAll } from '../../../tests/support/store-failures.ts'
+import { checkPermissions } from './redis-permissions.ts'
 import { createRedisStore } from './redis-store.ts'
 import { type Store, StoreAccessDenied } from './store.ts'
 
@@ -45,6 +47,21 @@ describe('a Redis user restricted by ACL rules', () => {
         /^the Redis user may not run GETDEL, XADD \(NOPERM\)/
       )
     })
+  })
+
+  it('names the command Redis refused, not the one it was sent with (WAIT on Sentinel)', async () => {
+    const { url, prefix } = await users.create('+@all', '-wait', '~*')
+    const writer = new Redis(url)
+    // As on Sentinel, where each write is followed by WAIT for a replica's confirmation.
+    const replicated = <T>(write: Promise<T>) =>
+      Promise.all([write, writer.wait(0, 0)]).then(([result]) => result)
+    try {
+      const refusal = await failureOf(checkPermissions({ writer, prefix, replicated }))
+      expect(refusal).toBeInstanceOf(StoreAccessDenied)
+      expect((refusal as Error).message).toMatch(/^the Redis user may not run WAIT \(NOPERM\)/)
+    } finally {
+      writer.disconnect()
+    }
   })
 
   it('names the key pattern a user without the prefix needs', async () => {

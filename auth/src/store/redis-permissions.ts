@@ -97,12 +97,17 @@ export async function checkPermissions(connection: ProbedConnection): Promise<vo
       !/^NOSCRIPT/.test(messageOf(outcome.reason))
   )
   if (failed) throw failed.reason
-  const refused = outcomes.flatMap((outcome, index) =>
-    outcome.status === 'rejected' && isPermissionRefused(messageOf(outcome.reason))
-      ? [{ command: probes[index]?.[0] ?? '', keys: /keys/.test(messageOf(outcome.reason)) }]
-      : []
-  )
-  const commands = refused.filter((refusal) => !refusal.keys).map((refusal) => refusal.command)
+  const refused = outcomes.flatMap((outcome, index) => {
+    if (outcome.status === 'fulfilled') return []
+    const message = messageOf(outcome.reason)
+    if (!isPermissionRefused(message)) return []
+    // Redis names the command it refused: the probe's own, or one sent with it (Sentinel's WAIT).
+    const named = COMMAND_REFUSED.exec(message)?.[1]?.toUpperCase()
+    return [{ command: named ?? probes[index]?.[0] ?? '', keys: /keys/.test(message) }]
+  })
+  const commands = [
+    ...new Set(refused.filter((refusal) => !refusal.keys).map((refusal) => refusal.command)),
+  ]
   if (commands.length > 0) throw new StoreAccessDenied(deniedCommands(commands))
   if (refused.length > 0) throw new StoreAccessDenied(deniedKeys(prefix))
 }
