@@ -7,8 +7,9 @@ import type { Config } from '../config.ts'
  * same users differently, and some of those answers cannot be taken back:
  * - `AUTH_ISSUER`, `JWT_PRIVATE_KEY_B64`, the services: a token one replica issued is refused by
  *   another (a 401 to the client, as if it had expired);
- * - the allow-lists and the services' policies: a refresh landing on the replica with the narrower
- *   list revokes the user's tokens for good;
+ * - the allow-lists: a refresh landing on the replica with the narrower list would revoke the
+ *   user's tokens for good (it is deferred instead, `recheck-user.ts`); the services' policies:
+ *   `/verify` lets the user through on one replica and not on the other;
  * - the GitHub OAuth App (`GITHUB_CLIENT_ID`, `GITHUB_CLIENT_SECRET`): the GitHub grant one replica
  *   kept is unreadable to another, so the user's refresh there fails and they sign in again;
  * - lifetimes and the client policy: the same request is answered differently by turns.

@@ -52,7 +52,9 @@ describe('a refresh on a replica whose allow-list another replica does not share
     expect(narrower.logs).toContainEqual(
       expect.objectContaining({ event: 'refresh_deferred', user_id: expect.any(String) })
     )
-    expect(narrower.logs.some((line) => line.event === 'token.refresh_refused')).toBe(false)
+    // Nothing said refused, nor forgotten: the user is not refused yet.
+    const refusals = ['token.refresh_refused', 'refresh_denied']
+    expect(narrower.logs.filter((line) => refusals.includes(String(line.event)))).toEqual([])
 
     // The family is whole: the replica that still lets her in refreshes it.
     const refreshed = await refresh(wider)
@@ -67,6 +69,28 @@ describe('a refresh on a replica whose allow-list another replica does not share
     expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
     expect(narrower.logs).toContainEqual(
       expect.objectContaining({ event: 'token.refresh_refused', audit: true })
+    )
+  })
+
+  it("refuses at once when GitHub itself revoked the user's grant, whatever the settings", async () => {
+    const client = await registerTestClient(wider)
+    const { code, pkce } = await obtainCode(wider, client, newPkce())
+    const tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
+    const narrower = await createTestAuthServer(
+      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
+      { restartOf: wider }
+    )
+    await wider.replicas.look()
+    expect(await narrower.replicas.look()).toHaveLength(1)
+    github.revokeTokensOf('alice')
+    const refused = await tokenRequest(narrower, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(narrower.logs).toContainEqual(
+      expect.objectContaining({ event: 'token.refresh_refused', reason: 'upstream_grant_revoked' })
     )
   })
 })

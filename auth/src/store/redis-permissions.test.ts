@@ -64,6 +64,15 @@ describe('a Redis user restricted by ACL rules', () => {
     }
   })
 
+  it('names DEL, which the store and its scripts send', async () => {
+    const { url, prefix } = await users.create('+@all', '-@dangerous', '+info', '-del', OWN_PREFIX)
+    await using(url, prefix, async (store) => {
+      const refusal = await failureOf(store.checkPermissions())
+      expect(refusal).toBeInstanceOf(StoreAccessDenied)
+      expect((refusal as Error).message).toMatch(/^the Redis user may not run DEL \(NOPERM\)/)
+    })
+  })
+
   it('names the key pattern a user without the prefix needs', async () => {
     const { url, prefix } = await users.create('+@all', '~elsewhere:*')
     await using(url, prefix, async (store) => {

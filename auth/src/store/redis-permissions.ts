@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
-import { StoreAccessDenied } from './store.ts'
+import { StoreAccessDenied, StoreUnavailable } from './store.ts'
 
 /**
  * A Redis ACL user (`REDIS_URL`'s user) not allowed a command the gateway sends, or its keys: Redis
@@ -66,14 +66,19 @@ export async function checkPermissions(connection: ProbedConnection): Promise<vo
   ]
   const ttl = PROBE_TTL_SECONDS
   const probes: [string, () => Promise<unknown>][] = [
-    ['SET', () => connection.replicated(writer.set(value, 'probe', 'EX', ttl))],
+    ['SET', () => writer.set(value, 'probe', 'EX', ttl)],
+    // Sentinel's WAIT, whose answer is no concern here: a start reads, and must not wait for a
+    // replica to be up, only know it may ask (a single server and a Cluster send none).
+    ['WAIT', () => connection.replicated(Promise.resolve()).catch(unlessNotReplicated)],
     ['GET', () => writer.get(value)],
     ['MGET', () => writer.mget(value)],
     ['EXISTS', () => writer.exists(value)],
     ['TTL', () => writer.ttl(value)],
-    ['EXPIRE', () => writer.expire(value, ttl)],
     ['PERSIST', () => writer.persist(value)],
+    // After PERSIST: the key has a lifetime again should neither GETDEL nor DEL be allowed.
+    ['EXPIRE', () => writer.expire(value, ttl)],
     ['GETDEL', () => writer.getdel(value)],
+    ['DEL', () => writer.del(value)],
     ['INCRBY', () => writer.incrby(count, 1)],
     ['SADD', () => writer.sadd(set, 'probe')],
     ['SMEMBERS', () => writer.smembers(set)],
@@ -115,6 +120,11 @@ export async function checkPermissions(connection: ProbedConnection): Promise<vo
 /** A Cluster scans node by node: the probe asks one master. */
 function scanner(writer: Redis | Cluster): Redis | Cluster {
   return writer instanceof Cluster ? (writer.nodes('master')[0] ?? writer) : writer
+}
+
+/** No replica confirmed the probe's WAIT in time: an answer, so the user may send it. */
+function unlessNotReplicated(error: unknown): void {
+  if (!(error instanceof StoreUnavailable)) throw error
 }
 
 function messageOf(reason: unknown): string {

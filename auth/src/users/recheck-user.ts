@@ -7,6 +7,7 @@ import {
   gatewayAllowList,
   namesUsersOnly,
 } from '../policy/allow-list.ts'
+import { USER_VERDICT_SETTINGS } from '../replicas/shared-settings.ts'
 import { freshUpstreamGrant } from '../upstream/fresh-grant.ts'
 import { UpstreamGrantRevoked, type UpstreamUser } from '../upstream/upstream.ts'
 import { forgetCheckedUser, recordCheckedUser } from './checked-users.ts'
@@ -19,6 +20,11 @@ export type Recheck =
   | {
       readonly allowed: false
       readonly reason: RecheckRefusal
+      /**
+       * With `deferApart`: another running replica has other allow-lists or GitHub App settings
+       * and may let the user in, so nothing was said or forgotten; the caller defers.
+       */
+      readonly deferred?: true
       /**
        * Which part of the allow-list refuses the user: with `not_allowed`, and with
        * `no_upstream_grant` when a list of users alone refuses them.
@@ -36,7 +42,9 @@ export type Recheck =
  *
  * With `reuseRecent` (refreshes), a check that let the user in less than `USER_RECHECK_INTERVAL`
  * ago is believed instead of asking upstream again (`recent-checks.ts`), as long as the
- * allow-list still admits the subject it found; otherwise upstream is asked.
+ * allow-list still admits the subject it found; otherwise upstream is asked. With `deferApart`
+ * (refreshes, whose refusal cannot be taken back), a refusal that another replica judging by
+ * other settings might not make is only `deferred`; GitHub's own word (a revoked grant) is not.
  *
  * @throws TemporarilyUnavailable when the provider cannot be reached: never a pass.
  */
@@ -44,7 +52,7 @@ export async function recheckUser(
   deps: AuthDeps,
   known: TokenSubject,
   audit: { readonly event: string } & Readonly<Record<string, unknown>>,
-  options: { readonly reuseRecent?: boolean } = {}
+  options: { readonly reuseRecent?: boolean; readonly deferApart?: boolean } = {}
 ): Promise<Recheck> {
   const { config, logger, upstream } = deps
   const allowList = gatewayAllowList(config)
@@ -52,6 +60,11 @@ export async function recheckUser(
     reason: RecheckRefusal,
     fields: { login?: string; policyReason?: AllowListRefusal | 'another_user' } = {}
   ): Promise<Recheck> => {
+    const judgedApart =
+      options.deferApart === true &&
+      reason !== 'upstream_grant_revoked' &&
+      deps.replicas?.disagreesOn(USER_VERDICT_SETTINGS) === true
+    if (judgedApart) return { allowed: false, reason, deferred: true }
     const { login, policyReason } = fields
     const line = { ...audit, reason, user_id: known.id, login, policy_reason: policyReason }
     if (reason === 'not_allowed') logger.warn(line)

@@ -7,7 +7,6 @@ import { namedResources, narrowResources } from '../../oauth/resource.ts'
 import { isFamilyRevoked, tokenLifetimes } from '../../oauth/revocation.ts'
 import { grantedScopes, isSubset, OFFLINE_ACCESS, parseScope } from '../../oauth/scope.ts'
 import { hashSecret } from '../../oauth/secrets.ts'
-import { USER_VERDICT_SETTINGS } from '../../replicas/shared-settings.ts'
 import { keys } from '../../store/keys.ts'
 import { recheckUser } from '../../users/recheck-user.ts'
 import { reuseDetectedAbout, revokeRefreshFamily } from '../family-revocation.ts'
@@ -78,16 +77,13 @@ export async function refreshTokenGrant(
       deps,
       family.subject,
       { event: 'refresh_denied' },
-      { reuseRecent: true }
+      { reuseRecent: true, deferApart: true }
     )
     if (check.allowed) return check.subject
     // Another replica judging the user by other settings may let them in: revoking would be a
     // verdict no replica can take back, so the client is asked to come again (after the rollout,
-    // or on that replica). GitHub's own word, a grant it revoked, stands whatever the settings.
-    const judgedApart =
-      check.reason !== 'upstream_grant_revoked' &&
-      deps.replicas?.disagreesOn(USER_VERDICT_SETTINGS) === true
-    if (judgedApart) {
+    // or on that replica).
+    if (check.deferred) {
       deps.logger.warn(
         { event: 'refresh_deferred', user_id: family.subject.id, family_id: family.familyId },
         'the user would be refused, but another replica has other allow-lists or GitHub App settings: the family is kept and the refresh answered 503'
