@@ -14,10 +14,14 @@ import {
 } from './replica-registry.ts'
 import { type Disagreement, disagreements, sharedSettings } from './shared-settings.ts'
 
-/** What the other running replicas' settings, at the last look, say of a verdict. */
+/** What the other running replicas' settings say of a verdict. */
 export interface ReplicaAgreement {
-  /** Whether another replica has another value of one of `settings`. */
-  disagreesOn(settings: readonly string[]): boolean
+  /**
+   * Whether another replica has another value of one of `settings`, after a look now: a replica
+   * started since the last look (up to 30 s ago) is known before a verdict that cannot be taken
+   * back. A look the store fails leaves the last one's word.
+   */
+  disagreesOn(settings: readonly string[]): Promise<boolean>
 }
 
 /** This replica's place among those running on the store. */
@@ -72,7 +76,10 @@ export function watchReplicas(parts: {
   return {
     replica,
     look,
-    disagreesOn: (settings) => found.some((d) => settings.includes(d.setting)),
+    async disagreesOn(settings) {
+      await look().catch(() => {})
+      return found.some((d) => settings.includes(d.setting))
+    },
     start() {
       const lookAgain = () => void look().catch(() => {})
       lookAgain()

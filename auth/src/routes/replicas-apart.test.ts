@@ -93,4 +93,26 @@ describe('a refresh on a replica whose allow-list another replica does not share
       expect.objectContaining({ event: 'token.refresh_refused', reason: 'upstream_grant_revoked' })
     )
   })
+
+  it('is answered 503 too when the other replica started after its last look', async () => {
+    const client = await registerTestClient(wider)
+    const { code, pkce } = await obtainCode(wider, client, newPkce())
+    const tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
+    await wider.replicas.stop()
+    const narrower = await createTestAuthServer(
+      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
+      { restartOf: wider }
+    )
+    // Alone at its look (its start); the wider replica comes (back) afterwards, as in a rollout.
+    expect(await narrower.replicas.look()).toEqual([])
+    await wider.replicas.look()
+
+    const deferred = await tokenRequest(narrower, client, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(deferred.status).toBe(503)
+    expect(narrower.logs.some((line) => line.event === 'token.refresh_refused')).toBe(false)
+    await narrower.replicas.stop()
+  })
 })

@@ -64,12 +64,13 @@ describe('a Redis user restricted by ACL rules', () => {
     }
   })
 
-  it('names DEL, which the store and its scripts send', async () => {
-    const { url, prefix } = await users.create('+@all', '-@dangerous', '+info', '-del', OWN_PREFIX)
+  it('names DEL and PING, which the store and its scripts send', async () => {
+    const rules = ['+@all', '-@dangerous', '+info', '-del', '-ping', OWN_PREFIX]
+    const { url, prefix } = await users.create(...rules)
     await using(url, prefix, async (store) => {
       const refusal = await failureOf(store.checkPermissions())
       expect(refusal).toBeInstanceOf(StoreAccessDenied)
-      expect((refusal as Error).message).toMatch(/^the Redis user may not run DEL \(NOPERM\)/)
+      expect((refusal as Error).message).toMatch(/^the Redis user may not run DEL, PING \(NOPERM\)/)
     })
   })
 

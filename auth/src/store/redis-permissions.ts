@@ -89,6 +89,7 @@ export async function checkPermissions(connection: ProbedConnection): Promise<vo
     // Run after EVAL, so the script is known: a NOSCRIPT is not a refusal.
     ['EVALSHA', () => writer.evalsha(PROBE_SCRIPT_SHA, 1, value)],
     ['SCAN', () => scanner(writer).scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1)],
+    ['PING', () => writer.ping()],
   ]
   // In order on one connection, so each key exists when its reads come.
   const outcomes = await Promise.allSettled(probes.map(([, probe]) => probe()))

@@ -63,7 +63,7 @@ export async function recheckUser(
     const judgedApart =
       options.deferApart === true &&
       reason !== 'upstream_grant_revoked' &&
-      deps.replicas?.disagreesOn(USER_VERDICT_SETTINGS) === true
+      (await deps.replicas?.disagreesOn(USER_VERDICT_SETTINGS)) === true
     if (judgedApart) return { allowed: false, reason, deferred: true }
     const { login, policyReason } = fields
     const line = { ...audit, reason, user_id: known.id, login, policy_reason: policyReason }
