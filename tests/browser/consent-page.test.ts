@@ -28,6 +28,8 @@ describe('the consent page in headless Chromium, against the gateway process', (
   // A fresh browser profile per test: no gateway session, so the consent page always shows.
   beforeEach(async () => {
     context = await browser.newContext({ viewport: { width: 720, height: 600 } })
+    // Below the test's own timeout: a step that hangs fails naming itself, not the whole test.
+    context.setDefaultTimeout(12_000)
     page = await context.newPage()
     dialogs = []
     page.on('dialog', (dialog) => {
