@@ -26,26 +26,33 @@ describe('a refresh on a replica whose allow-list another replica does not share
   afterEach(async () => {
     await wider.replicas.stop()
   })
-
-  it('is answered 503 and keeps the family while they disagree, and refused once they agree', async () => {
+  /** Alice signed in through the wider replica: her client, and its refresh by either replica. */
+  const aliceSignedIn = async () => {
     const client = await registerTestClient(wider)
     const { code, pkce } = await obtainCode(wider, client, newPkce())
-    let tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
-    const refresh = (server: TestAuthServer) =>
-      tokenRequest(server, client, {
-        grant_type: 'refresh_token',
-        refresh_token: tokens.refresh_token,
-      })
-    const narrower = await createTestAuthServer(
-      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
-      { restartOf: wider }
-    )
+    const alice = {
+      tokens: (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens,
+      refresh: (server: TestAuthServer) =>
+        tokenRequest(server, client, {
+          grant_type: 'refresh_token',
+          refresh_token: alice.tokens.refresh_token,
+        }),
+    }
+    return alice
+  }
+  /** A replica on the same store that lets bob in, not alice. */
+  const narrowerReplica = () =>
+    createTestAuthServer({ ...github.env, ALLOWED_GITHUB_USERS: 'bob' }, { restartOf: wider })
+
+  it('is answered 503 and keeps the family while they disagree, and refused once they agree', async () => {
+    const alice = await aliceSignedIn()
+    const narrower = await narrowerReplica()
     await wider.replicas.look()
     expect(await narrower.replicas.look()).toEqual([
       { setting: 'ALLOWED_GITHUB_USERS', replicas: [wider.replicas.replica.id] },
     ])
 
-    const deferred = await refresh(narrower)
+    const deferred = await alice.refresh(narrower)
     expect(deferred.status).toBe(503)
     expect(deferred.headers.get('retry-after')).toBe('5')
     expect(await deferred.json()).toMatchObject({ error: 'temporarily_unavailable' })
@@ -57,14 +64,14 @@ describe('a refresh on a replica whose allow-list another replica does not share
     expect(narrower.logs.filter((line) => refusals.includes(String(line.event)))).toEqual([])
 
     // The family is whole: the replica that still lets her in refreshes it.
-    const refreshed = await refresh(wider)
+    const refreshed = await alice.refresh(wider)
     expect(refreshed.status).toBe(200)
-    tokens = (await refreshed.json()) as Tokens
+    alice.tokens = (await refreshed.json()) as Tokens
 
     // The rollout done: the wider replica stopped, the narrower list is every replica's.
     await wider.replicas.stop()
     expect(await narrower.replicas.look()).toEqual([])
-    const refused = await refresh(narrower)
+    const refused = await alice.refresh(narrower)
     expect(refused.status).toBe(400)
     expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
     expect(narrower.logs).toContainEqual(
@@ -73,20 +80,12 @@ describe('a refresh on a replica whose allow-list another replica does not share
   })
 
   it("refuses at once when GitHub itself revoked the user's grant, whatever the settings", async () => {
-    const client = await registerTestClient(wider)
-    const { code, pkce } = await obtainCode(wider, client, newPkce())
-    const tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
-    const narrower = await createTestAuthServer(
-      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
-      { restartOf: wider }
-    )
+    const alice = await aliceSignedIn()
+    const narrower = await narrowerReplica()
     await wider.replicas.look()
     expect(await narrower.replicas.look()).toHaveLength(1)
     github.revokeTokensOf('alice')
-    const refused = await tokenRequest(narrower, client, {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-    })
+    const refused = await alice.refresh(narrower)
     expect(refused.status).toBe(400)
     expect(await refused.json()).toMatchObject({ error: 'invalid_grant' })
     expect(narrower.logs).toContainEqual(
@@ -95,22 +94,14 @@ describe('a refresh on a replica whose allow-list another replica does not share
   })
 
   it('is answered 503 too when the other replica started after its last look', async () => {
-    const client = await registerTestClient(wider)
-    const { code, pkce } = await obtainCode(wider, client, newPkce())
-    const tokens = (await (await exchangeCode(wider, client, code, pkce)).json()) as Tokens
+    const alice = await aliceSignedIn()
     await wider.replicas.stop()
-    const narrower = await createTestAuthServer(
-      { ...github.env, ALLOWED_GITHUB_USERS: 'bob' },
-      { restartOf: wider }
-    )
+    const narrower = await narrowerReplica()
     // Alone at its look (its start); the wider replica comes (back) afterwards, as in a rollout.
     expect(await narrower.replicas.look()).toEqual([])
     await wider.replicas.look()
 
-    const deferred = await tokenRequest(narrower, client, {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-    })
+    const deferred = await alice.refresh(narrower)
     expect(deferred.status).toBe(503)
     expect(narrower.logs.some((line) => line.event === 'token.refresh_refused')).toBe(false)
     await narrower.replicas.stop()
