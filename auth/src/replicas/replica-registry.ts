@@ -3,12 +3,14 @@ import type { Store } from '../store/store.ts'
 import { parseUnlessDamaged } from '../store/stored-record.ts'
 import type { ReplicaSettings, SharedSettings } from './shared-settings.ts'
 
-/** A running auth replica as it announces itself in the store (`keys.replica`). */
+/** An auth replica as it announces itself in the store (`keys.replica`). */
 export interface ReplicaRecord extends ReplicaSettings {
   readonly host: string
   readonly pid: number
   /** When it started, in epoch seconds. */
   readonly startedAt: number
+  /** When it stopped, in epoch seconds: its word is kept a while (`STOPPED_KEPT_SECONDS`). */
+  readonly stoppedAt?: number
   readonly settings: SharedSettings
 }
 
@@ -28,19 +30,30 @@ export async function announceReplica(store: Store, replica: ReplicaRecord): Pro
   ])
 }
 
-/** Removes the replica's record: it stops, and no other replica should wait for it to expire. */
-export async function withdrawReplica(store: Store, replicaId: string): Promise<void> {
-  await store.batch([
-    { op: 'delete', key: keys.replica(replicaId) },
-    { op: 'removeFromSet', key: keys.replicas(), member: replicaId },
-  ])
+/**
+ * How long a stopped replica's settings still count. A replica restarted in the middle of a
+ * rollout (the one whose list is wider, say) is back well within it, and meanwhile the others do
+ * not take its absence for agreement and revoke what it would let through.
+ */
+export const STOPPED_KEPT_SECONDS = 60
+
+/** Marks the replica's record stopped, kept `STOPPED_KEPT_SECONDS` rather than its full life. */
+export async function withdrawReplica(
+  store: Store,
+  replica: ReplicaRecord,
+  stoppedAt: number
+): Promise<void> {
+  const ttlSeconds = STOPPED_KEPT_SECONDS
+  const stopped: ReplicaRecord = { ...replica, stoppedAt }
+  await store.put(keys.replica(replica.id), JSON.stringify(stopped), { ttlSeconds })
 }
 
 /**
- * The replicas running on the store, by their announcements; ids whose record expired (a replica
- * killed) leave the index as they are found. A record that cannot be read is passed over.
+ * The replicas on the store, by their announcements: those running, and those stopped within
+ * `STOPPED_KEPT_SECONDS` (`stoppedAt`); ids whose record expired (a replica killed, or stopped a
+ * while ago) leave the index as they are found. A record that cannot be read is passed over.
  */
-export async function runningReplicas(store: Store): Promise<ReplicaRecord[]> {
+export async function announcedReplicas(store: Store): Promise<ReplicaRecord[]> {
   const ids = await store.setMembers(keys.replicas())
   const records = await store.getMany(ids.map((id) => keys.replica(id)))
   const running: ReplicaRecord[] = []

@@ -5,14 +5,15 @@ import { loadConfig } from '../config.ts'
 import { createLogger } from '../logger.ts'
 import { createAuthMetrics } from '../metrics/auth-metrics.ts'
 import { keys } from '../store/keys.ts'
-import { runningReplicas } from './replica-registry.ts'
+import { type Store, StoreUnavailable } from '../store/store.ts'
+import { announcedReplicas } from './replica-registry.ts'
 import { watchReplicas } from './replica-watch.ts'
 
 const store = createTestRedisStore()
 afterEach(() => store.clear())
 
 /** A replica of the gateway on the test's store, with `env` as its settings, and its log. */
-function replicaWith(env: Record<string, string>) {
+function replicaWith(env: Record<string, string>, on: Store = store) {
   const logs: Record<string, unknown>[] = []
   const logger = createLogger('info', {
     write: (line: string) => {
@@ -21,7 +22,7 @@ function replicaWith(env: Record<string, string>) {
   })
   const metrics = createAuthMetrics()
   const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, ...env })
-  const watch = watchReplicas({ store, clock: manualClock(), logger, config, metrics })
+  const watch = watchReplicas({ store: on, clock: manualClock(), logger, config, metrics })
   const gauge = async () => (await metrics.replicaSettingsDisagreeing.get()).values[0]?.value
   return { watch, logs, gauge }
 }
@@ -33,7 +34,7 @@ describe('watchReplicas', () => {
     expect(await a.watch.look()).toEqual([])
     expect(await b.watch.look()).toEqual([])
     expect(await a.watch.look()).toEqual([])
-    expect((await runningReplicas(store)).map((r) => r.id).sort()).toEqual(
+    expect((await announcedReplicas(store)).map((r) => r.id).sort()).toEqual(
       [a.watch.replica.id, b.watch.replica.id].sort()
     )
     expect([...a.logs, ...b.logs].filter((line) => line.event === 'replicas_disagree')).toEqual([])
@@ -61,12 +62,18 @@ describe('watchReplicas', () => {
     expect(JSON.stringify(warnings[0])).not.toContain('bob')
     expect(await a.gauge()).toBe(1)
 
+    // Stopped, its word is kept a minute (a replica restarting mid-rollout still counts)...
     await b.watch.stop()
+    expect(await a.watch.look()).toHaveLength(1)
+    const stopped = JSON.parse((await store.get(keys.replica(b.watch.replica.id))) ?? '{}')
+    expect(stopped).toMatchObject({ id: b.watch.replica.id, stoppedAt: expect.any(Number) })
+    expect(await store.ttl(keys.replica(b.watch.replica.id))).toBeLessThanOrEqual(60)
+    // ...then it is gone, as the minute's TTL does.
+    await store.delete(keys.replica(b.watch.replica.id))
     expect(await a.watch.look()).toEqual([])
     expect(a.logs.at(-1)).toMatchObject({ event: 'replicas_agree', replicas: 1 })
     expect(await a.gauge()).toBe(0)
     await a.watch.stop()
-    expect(await store.setMembers(keys.replicas())).toEqual([])
   })
 
   it('forgets a replica killed without its stop once its announcement is gone', async () => {
@@ -80,5 +87,20 @@ describe('watchReplicas', () => {
     expect(await store.setMembers(keys.replicas())).toEqual([a.watch.replica.id])
     expect(await store.ttl(keys.replica(a.watch.replica.id))).toBeGreaterThan(60)
     await Promise.all([a.watch.stop(), killed.watch.stop()])
+  })
+
+  it('compares all the same when its own announcement fails (a Sentinel master with no replica)', async () => {
+    const other = replicaWith({ ALLOWED_GITHUB_USERS: 'alice' })
+    await other.watch.look()
+    const unconfirmed: Store = {
+      ...store,
+      batch: () => Promise.reject(new StoreUnavailable('the write was not replicated')),
+    }
+    const a = replicaWith({ ALLOWED_GITHUB_USERS: 'alice,bob' }, unconfirmed)
+    expect(await a.watch.look()).toEqual([
+      { setting: 'ALLOWED_GITHUB_USERS', replicas: [other.watch.replica.id] },
+    ])
+    expect(await a.watch.disagreesOn(['ALLOWED_GITHUB_USERS'])).toBe(true)
+    await other.watch.stop()
   })
 })

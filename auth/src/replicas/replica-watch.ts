@@ -7,9 +7,9 @@ import type { AuthMetrics } from '../metrics/auth-metrics.ts'
 import type { Store } from '../store/store.ts'
 import {
   ANNOUNCE_INTERVAL_SECONDS,
+  announcedReplicas,
   announceReplica,
   type ReplicaRecord,
-  runningReplicas,
   withdrawReplica,
 } from './replica-registry.ts'
 import { type Disagreement, disagreements, sharedSettings } from './shared-settings.ts'
@@ -32,7 +32,7 @@ export interface ReplicaWatch extends ReplicaAgreement {
   look(): Promise<readonly Disagreement[]>
   /** Looks now (a failure is tried again at the next look), then every 30 s. */
   start(): void
-  /** Stops announcing and removes its announcement (a stop, not a crash). */
+  /** Stops announcing, and marks its announcement stopped (`withdrawReplica`). */
   stop(): Promise<void>
 }
 
@@ -63,8 +63,10 @@ export function watchReplicas(parts: {
   // What was last said: nothing yet, which a replica agreeing with all others leaves unsaid.
   let said = '[]'
   const look = async () => {
-    await announceReplica(store, replica)
-    const others = (await runningReplicas(store)).filter((other) => other.id !== replica.id)
+    // Compared all the same when the announcement fails: a Sentinel master with no replica up
+    // keeps the write but refuses to confirm it, and the others' word matters most then.
+    await announceReplica(store, replica).catch(() => {})
+    const others = (await announcedReplicas(store)).filter((other) => other.id !== replica.id)
     found = disagreements(replica.settings, others)
     metrics.replicaSettingsDisagreeing.set(found.length)
     const now = JSON.stringify(found)
@@ -88,7 +90,7 @@ export function watchReplicas(parts: {
     },
     async stop() {
       clearInterval(timer)
-      await withdrawReplica(store, replica.id)
+      await withdrawReplica(store, replica, epochSeconds(parts.clock))
     },
   }
 }

@@ -9,6 +9,7 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
+import { keys } from '../store/keys.ts'
 
 type Tokens = { access_token: string; refresh_token: string }
 
@@ -68,8 +69,11 @@ describe('a refresh on a replica whose allow-list another replica does not share
     expect(refreshed.status).toBe(200)
     alice.tokens = (await refreshed.json()) as Tokens
 
-    // The rollout done: the wider replica stopped, the narrower list is every replica's.
+    // The wider replica stopped: perhaps to come back (a restart), so its word still counts...
     await wider.replicas.stop()
+    expect((await alice.refresh(narrower)).status).toBe(503)
+    // ...until the minute it is kept is over: the rollout is done, the narrower list is the word.
+    await wider.store.delete(keys.replica(wider.replicas.replica.id))
     expect(await narrower.replicas.look()).toEqual([])
     const refused = await alice.refresh(narrower)
     expect(refused.status).toBe(400)
@@ -95,9 +99,9 @@ describe('a refresh on a replica whose allow-list another replica does not share
 
   it('is answered 503 too when the other replica started after its last look', async () => {
     const alice = await aliceSignedIn()
-    await wider.replicas.stop()
     const narrower = await narrowerReplica()
-    // Alone at its look (its start); the wider replica comes (back) afterwards, as in a rollout.
+    // Alone at its look (its start); the wider replica comes afterwards, as in a rollout.
+    await wider.store.delete(keys.replica(wider.replicas.replica.id))
     expect(await narrower.replicas.look()).toEqual([])
     await wider.replicas.look()
 

@@ -7,7 +7,7 @@ import {
 } from '../../admin/health.ts'
 import { epochSeconds, systemClock } from '../../clock.ts'
 import { loadConfig } from '../../config.ts'
-import { type ReplicaRecord, runningReplicas } from '../../replicas/replica-registry.ts'
+import { announcedReplicas, type ReplicaRecord } from '../../replicas/replica-registry.ts'
 import { settingsInDispute } from '../../replicas/shared-settings.ts'
 import { createRedisStore } from '../../store/redis-store.ts'
 import { type CommandResult, parseCommandLine } from '../cli-context.ts'
@@ -49,7 +49,7 @@ export async function healthCommand(
     activeKey = await activeSigningKey(store, config.pinnedSigningKey)
     if (activeKey) kidNote = `current signing key ${activeKey.kid}`
     else if (store) kidNote = 'current signing key not checked: the store holds no key ring yet'
-    replicas = store && (await runningReplicas(store))
+    replicas = store && (await announcedReplicas(store))
   } catch {
     kidNote = 'current signing key not checked: the store did not answer from here'
   } finally {
@@ -75,7 +75,13 @@ export async function healthCommand(
       issuer: config.issuer,
       active_kid: activeKey?.kid ?? null,
       replicas:
-        replicas?.map(({ id, host, pid, startedAt }) => ({ id, host, pid, startedAt })) ?? null,
+        replicas?.map(({ id, host, pid, startedAt, stoppedAt }) => ({
+          id,
+          host,
+          pid,
+          startedAt,
+          stoppedAt,
+        })) ?? null,
       healthy: failed.length === 0,
       checks,
     },
@@ -85,12 +91,14 @@ export async function healthCommand(
 }
 
 /**
- * The auth replicas running on the store (as they announce themselves) agree on their shared
- * settings: a rollout left half done, or one replica configured apart, fails the check.
+ * The auth replicas on the store (as they announce themselves, a stopped one for a minute more)
+ * agree on their shared settings: a rollout left half done, or one replica configured apart,
+ * fails the check.
  */
 function replicaAgreement(replicas: readonly ReplicaRecord[]): HealthCheck {
   const base = { name: 'replicas', url: 'store' }
-  const running = `${replicas.length} running`
+  const stopped = replicas.filter((replica) => replica.stoppedAt !== undefined).length
+  const running = `${replicas.length - stopped} running${stopped > 0 ? ` (and ${stopped} stopped within a minute)` : ''}`
   const disputes = settingsInDispute(replicas)
   if (disputes.length === 0) return { ...base, ok: true, detail: `${running}, same settings` }
   const told = disputes.map(
