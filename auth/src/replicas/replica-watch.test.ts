@@ -103,4 +103,20 @@ describe('watchReplicas', () => {
     expect(await a.watch.disagreesOn(['ALLOWED_GITHUB_USERS'])).toBe(true)
     await other.watch.stop()
   })
+
+  it('shares one look among the refusals that ask together', async () => {
+    let reads = 0
+    const counted: Store = {
+      ...store,
+      setMembers: (key) => {
+        reads++
+        return store.setMembers(key)
+      },
+    }
+    const a = replicaWith({}, counted)
+    const asked = await Promise.all([1, 2, 3].map(() => a.watch.disagreesOn(['AUTH_ISSUER'])))
+    expect(asked).toEqual([false, false, false])
+    expect(reads).toBe(1)
+    await a.watch.stop()
+  })
 })

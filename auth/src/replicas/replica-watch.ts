@@ -74,16 +74,24 @@ export function watchReplicas(parts: {
     said = now
     return found
   }
+  // Refusals arriving together (a removed user's clients) share the look in flight.
+  let looking: Promise<readonly Disagreement[]> | undefined
+  const lookOnce = () => {
+    looking ??= look().finally(() => {
+      looking = undefined
+    })
+    return looking
+  }
   let timer: NodeJS.Timeout | undefined
   return {
     replica,
     look,
     async disagreesOn(settings) {
-      await look().catch(() => {})
+      await lookOnce().catch(() => {})
       return found.some((d) => settings.includes(d.setting))
     },
     start() {
-      const lookAgain = () => void look().catch(() => {})
+      const lookAgain = () => void lookOnce().catch(() => {})
       lookAgain()
       timer = setInterval(lookAgain, ANNOUNCE_INTERVAL_SECONDS * 1000)
       timer.unref()
@@ -107,6 +115,6 @@ function report(logger: Logger, found: readonly Disagreement[], others: number):
   const replicas = [...new Set(found.flatMap((d) => d.replicas))]
   logger.warn(
     { event: 'replicas_disagree', settings, replicas },
-    `replicas running on this store have other ${settings.join(', ')} than this one: they answer the same users differently (a refresh on the one with the narrower allow-list revokes the user's tokens; a token one issued, another may refuse); give every replica the same settings, or finish the rollout (docs/operations.md)`
+    `replicas running on this store have other ${settings.join(', ')} than this one: they answer the same users differently (a refresh one of them would refuse is deferred, 503, until they agree; a token one issued, another may refuse); give every replica the same settings, or finish the rollout (docs/operations.md)`
   )
 }
