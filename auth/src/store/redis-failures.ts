@@ -172,10 +172,7 @@ function withoutCommand(error: unknown): unknown {
   return Object.assign(new Error(error.message), { name: error.name, stack: error.stack })
 }
 
-/**
- * Redis refusing the credentials of `REDIS_URL`, by the first word of its reply; or, for a user
- * it knows, refusing it a command or key (`redis-permissions.ts`).
- */
+/** Redis refusing the credentials of `REDIS_URL`, by the first word of its reply. */
 const ACCESS_DENIED: Readonly<Record<string, string>> = {
   WRONGPASS: 'wrong Redis password: Redis refused the user and password it was given (WRONGPASS)',
   NOAUTH: 'missing Redis password: Redis requires one and was given none (NOAUTH)',
@@ -189,6 +186,7 @@ const SENTINEL_ACCESS_DENIED: Readonly<Record<string, string>> = {
     'missing Sentinel password: the Sentinels require a sentinel_password and were given none (NOAUTH)',
 }
 
+/** Credentials refused, or, to a user Redis knows, a command or key (`redis-permissions.ts`). */
 function refusalIn(text: string): string | undefined {
   const code = /\b(WRONGPASS|NOAUTH)\b/.exec(text)?.[1]
   if (!code) return permissionRefusal(text)
