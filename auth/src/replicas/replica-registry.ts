@@ -56,13 +56,13 @@ export async function withdrawReplica(
 export async function announcedReplicas(store: Store): Promise<ReplicaRecord[]> {
   const ids = await store.setMembers(keys.replicas())
   const records = await store.getMany(ids.map((id) => keys.replica(id)))
-  const running: ReplicaRecord[] = []
+  const announced: ReplicaRecord[] = []
   const gone: string[] = []
   records.forEach((raw, index) => {
     const id = ids[index] ?? ''
     const record = parseUnlessDamaged<ReplicaRecord>(raw, keys.replica(id))
     if (record && typeof record.settings === 'object' && record.settings !== null) {
-      running.push(record)
+      announced.push(record)
     } else if (raw === null) gone.push(id)
   })
   if (gone.length > 0) {
@@ -70,5 +70,5 @@ export async function announcedReplicas(store: Store): Promise<ReplicaRecord[]> 
       gone.map((member) => ({ op: 'removeFromSet', key: keys.replicas(), member }) as const)
     )
   }
-  return running.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1))
+  return announced.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : 1))
 }
