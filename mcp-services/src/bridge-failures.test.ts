@@ -40,14 +40,11 @@ describe('bridge under failure and load of one session', () => {
     await fresh.transport.terminateSession()
   })
 
-  it('answers a call it cannot give the child (nested past serialising) with -32603, and goes on', async () => {
-    // Built as text: serialising it here would overflow as it does in the bridge.
+  it('refuses a call nested past serialising (400, -32600) in both eras, and goes on', async () => {
+    // Built as text: serialising it here would overflow, as it would on the way to the child.
     const depth = 100_000
     const nested = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
-    const undelivered = {
-      code: -32603,
-      message: 'Internal error: the request could not be given to the MCP server process',
-    }
+    const refused = { code: -32600, message: expect.stringContaining('nests deeper than') }
     const { client, transport } = await connectClient(bridge.url, 'alice')
     const sessionCall = await fetch(bridge.url, {
       method: 'POST',
@@ -60,9 +57,8 @@ describe('bridge under failure and load of one session', () => {
       },
       body: `{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nested}}}}`,
     })
-    expect(await sessionCall.text()).toContain(
-      JSON.stringify({ jsonrpc: '2.0', id: 41, error: undelivered })
-    )
+    expect(sessionCall.status).toBe(400)
+    expect(await sessionCall.json()).toMatchObject({ error: refused })
     // The request failed, not the session.
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'ok' } }))).toBe('ok')
     await transport.terminateSession()
@@ -72,7 +68,8 @@ describe('bridge under failure and load of one session', () => {
       headers: modernHeaders('alice', 'tools/call', { 'Mcp-Name': 'echo' }),
       body: `{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nested}},"_meta":${JSON.stringify(modernEnvelope())}}}`,
     })
-    expect(await statelessCall.json()).toMatchObject({ id: 42, error: undelivered })
+    expect(statelessCall.status).toBe(400)
+    expect(await statelessCall.json()).toMatchObject({ error: refused })
   })
 
   it('passes a 1 MB tool result and a 1 MB argument', async () => {

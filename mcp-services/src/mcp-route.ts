@@ -30,7 +30,12 @@ import { unansweredRefusal } from './pool-refusal.ts'
 import { postRefusal, readJsonPost } from './post-body.ts'
 import type { ResolvedLaunch } from './resolve-launch.ts'
 import { Session } from './session.ts'
-import { readSessionPost, reusedIdRefusal } from './session-post.ts'
+import {
+  batchHoldsInitialize,
+  INITIALIZE_IN_BATCH,
+  readSessionPost,
+  reusedIdRefusal,
+} from './session-post.ts'
 import type { SessionCap, SessionRegistry } from './session-registry.ts'
 import { serveStateless, unsupportedVersion } from './stateless-route.ts'
 
@@ -97,7 +102,10 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
         return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
       }
       if (c.req.method !== 'POST') return session.handle(c.req.raw)
-      const post = await readSessionPost(c.req.raw, session, deps.config.maxRequestBodyBytes)
+      const post = await readSessionPost(c.req.raw, session, {
+        maxBytes: deps.config.maxRequestBodyBytes,
+        maxRequests: deps.config.maxRequestsPerUser,
+      })
       if ('refusal' in post) return post.refusal
       const reused = reusedIdRefusal(post.requestIds, session)
       if (reused) return reused
@@ -159,11 +167,7 @@ async function startSession(
   deps: McpRouteDeps
 ) {
   if (!isInitializeRequest(parsed)) {
-    // No revision lets initialize be part of a batch (2025-03-26, the one with batches, says so).
-    const inBatch = Array.isArray(parsed) && parsed.some((message) => isInitializeRequest(message))
-    const message = inBatch
-      ? 'Invalid Request: initialize must not be part of a JSON-RPC batch'
-      : noSessionMessage(request)
+    const message = batchHoldsInitialize(parsed) ? INITIALIZE_IN_BATCH : noSessionMessage(request)
     return jsonRpcErrorResponse(400, INVALID_REQUEST, message)
   }
   if (!deps.accepting()) {

@@ -1,6 +1,11 @@
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js'
-import { jsonRpcErrorResponse, PARSE_ERROR, SERVER_ERROR } from './json-rpc-error.ts'
+import {
+  INVALID_REQUEST,
+  jsonRpcErrorResponse,
+  PARSE_ERROR,
+  SERVER_ERROR,
+} from './json-rpc-error.ts'
 
 /**
  * A POST's body as text, or the answer to give instead: 413 over `maxBytes`, 400 when it did not
@@ -26,6 +31,14 @@ async function readPostBody(
   return { text: body.text }
 }
 
+/**
+ * How deep a message's arrays and objects may nest. `JSON.parse` takes any depth, but the
+ * transport writing the message to the child serializes it recursively and overflows the stack
+ * some thousands of levels down, which the client would see as the bridge's internal error.
+ * Common JSON parsers of MCP servers stop at 64 to 1,000 levels; tool arguments use a handful.
+ */
+export const MAX_JSON_DEPTH = 128
+
 /** A POST's body parsed as JSON, or the answer to give instead (those above, 400 on bad JSON). */
 export async function readJsonPost(
   request: Request,
@@ -33,11 +46,31 @@ export async function readJsonPost(
 ): Promise<{ readonly text: string; readonly parsed: unknown } | { readonly refusal: Response }> {
   const body = await readPostBody(request, maxBytes)
   if ('refusal' in body) return body
+  let parsed: unknown
   try {
-    return { text: body.text, parsed: JSON.parse(body.text) }
+    parsed = JSON.parse(body.text)
   } catch {
     return { refusal: jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON') }
   }
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
+    const message = `Invalid Request: the JSON nests deeper than ${MAX_JSON_DEPTH} levels`
+    return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, message) }
+  }
+  return { text: body.text, parsed }
+}
+
+/** Walked without recursion, so the check itself cannot overflow the stack it protects. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [container, depth] = next
+    if (typeof container !== 'object' || container === null) continue
+    if (depth > limit) return true
+    for (const member of Object.values(container)) {
+      if (typeof member === 'object' && member !== null) pending.push([member, depth + 1])
+    }
+  }
+  return false
 }
 
 /** The POST rules for `Accept` and `Content-Type` of both eras, as the transport words them. */

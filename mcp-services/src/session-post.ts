@@ -10,15 +10,37 @@ import type { Session } from './session.ts'
  */
 const FIRST_WITHOUT_BATCHES = '2025-06-18'
 
+/** No revision lets initialize be part of a batch (2025-03-26, the one with batches, says so). */
+export const INITIALIZE_IN_BATCH =
+  'Invalid Request: initialize must not be part of a JSON-RPC batch'
+
+/**
+ * A batch naming `initialize`, well formed or not: the transport only recognises a well-formed
+ * one, and would hand one with bad params to the child, which answers with its own parse errors.
+ */
+export function batchHoldsInitialize(parsed: unknown): boolean {
+  return (
+    Array.isArray(parsed) &&
+    parsed.some(
+      (message: unknown) =>
+        typeof message === 'object' &&
+        message !== null &&
+        (message as { method?: unknown }).method === 'initialize'
+    )
+  )
+}
+
 /**
  * A POST of an existing session (protocol 2025-03-26 … 2025-11-25), read and checked before the
  * session's transport sees it: the header rules, the body as JSON, and a batch only in a session
- * of a revision that has them. The transport would take a batch whatever the revision.
+ * of a revision that has them, without initialize, and with no more requests than the user may
+ * have in flight (`maxRequests`): a larger one could never fit, so it is no 429 to retry. The
+ * transport would take a batch whatever the revision, and hand an initialize in it to the child.
  */
 export async function readSessionPost(
   request: Request,
   session: Session,
-  maxBytes: number
+  limits: { readonly maxBytes: number; readonly maxRequests: number }
 ): Promise<
   | {
       readonly parsed: unknown
@@ -29,7 +51,7 @@ export async function readSessionPost(
 > {
   const refusal = postRefusal(request.headers)
   if (refusal) return { refusal }
-  const body = await readJsonPost(request, maxBytes)
+  const body = await readJsonPost(request, limits.maxBytes)
   if ('refusal' in body) return body
   if (Array.isArray(body.parsed)) {
     // JSON-RPC 2.0: an empty batch is an invalid request, in any revision.
@@ -67,10 +89,17 @@ export async function readSessionPost(
       ),
     }
   }
+  if (batchHoldsInitialize(body.parsed)) {
+    return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, INITIALIZE_IN_BATCH) }
+  }
   // Checked against the schema above, a message with a method and an id is a request.
   const requestIds = (messages as { method?: unknown; id?: RequestId }[])
     .filter((message) => message.method !== undefined && message.id !== undefined)
     .map((message) => message.id as RequestId)
+  if (requestIds.length > limits.maxRequests) {
+    const message = `Invalid Request: a batch of ${requestIds.length} requests is more than the ${limits.maxRequests} a user may have in flight; send at most ${limits.maxRequests} a batch`
+    return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, message) }
+  }
   return { parsed: body.parsed, requestIds }
 }
 

@@ -39,7 +39,6 @@ export interface ModernReply {
   readonly error?: { code: number; message: string; data?: Record<string, unknown> }
 }
 
-/** Posts one raw 2026-07-28 request; headers default to the ones the body implies. */
 /** The headers a 2026-07-28 client sends with a request of `method`, as `userId` past the edge. */
 export function modernHeaders(
   userId: string,
@@ -56,6 +55,7 @@ export function modernHeaders(
   }
 }
 
+/** Posts one raw 2026-07-28 request; headers default to the ones the body implies. */
 export async function postModern(
   url: string,
   userId: string,
