@@ -119,10 +119,12 @@ export function createMetadataDocumentClients(
       (caller && (await over(keys.rateLimit('client-metadata', caller, window), perCaller))) ||
       (!known && (await shared()))
     ) {
-      throw new RateLimited(
-        'too many client metadata documents fetched at once, retry in a minute',
-        (window + 1) * windowSeconds - now
-      )
+      // Anonymous callers share the host's and the global limits, which others can spend: a
+      // signed-in browser is counted apart, so the way past is worth telling.
+      const message = signedIn
+        ? 'too many client metadata documents fetched at once, retry in a minute'
+        : 'too many client metadata documents fetched at once, retry in a minute, or sign in at this gateway first (its /account page): signed-in browsers are counted apart'
+      throw new RateLimited(message, (window + 1) * windowSeconds - now)
     }
   }
 

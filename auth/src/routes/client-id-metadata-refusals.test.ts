@@ -203,7 +203,10 @@ describe('client ID metadata documents that are refused', () => {
     const { perHost, perCaller } = DOCUMENT_FETCH_LIMITS
     await junkFlood(perHost + 1, (i) => `198.51.101.${Math.floor(i / perCaller) + 1}`)
     const clientId = publish('/signed-in.json')
-    expect((await authorizePage(clientId)).response.status).toBe(429)
+    const refused = await authorizePage(clientId)
+    expect(refused.response.status).toBe(429)
+    // The page tells the refused the way past the limits others spent.
+    expect(refused.body).toContain('sign in at this gateway first')
     const page = await browser.open(
       authorizeUrl(client(clientId), newPkce()),
       'https://app.example/cb'
