@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
+import { answerClientErrors } from '../../mcp-services/src/client-errors.ts'
 import type { BridgeConfig } from '../../mcp-services/src/config.ts'
 import { environmentSchema as bridgeEnvironment } from '../../mcp-services/src/config-environment.ts'
 import {
@@ -17,7 +18,6 @@ import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, environmentSchema, loadConfig } from './config.ts'
 import { misspeltSettings } from './config-spelling.ts'
 import type { AuthDeps } from './deps.ts'
-import { answerClientErrors } from './http/client-errors.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createAuthMetrics } from './metrics/auth-metrics.ts'
@@ -132,7 +132,10 @@ async function main(): Promise<void> {
     )
   })
   stopIfCannotListen(server, 'PORT')
-  answerClientErrors(server)
+  answerClientErrors(server, (_status, description) => ({
+    error: 'invalid_request',
+    error_description: description,
+  }))
   const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =

@@ -1,3 +1,8 @@
+/** An error answering no request the server could read (`id: null`, as JSON-RPC 2.0 says). */
+export function jsonRpcError(code: number, message: string) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null } as const
+}
+
 /**
  * A JSON-RPC error answered on the HTTP level (no request id known), the shape the SDK's
  * transport uses for its own refusals, so clients handle ours the same way.
@@ -8,7 +13,7 @@ export function jsonRpcErrorResponse(
   message: string,
   headers: Record<string, string> = {}
 ): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
+  return new Response(JSON.stringify(jsonRpcError(code, message)), {
     status,
     headers: { 'Content-Type': 'application/json', ...headers },
   })

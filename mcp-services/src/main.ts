@@ -1,9 +1,11 @@
+import { STATUS_CODES } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import { createBridge } from './bridge.ts'
 import { metricsApp } from './bridge-metrics.ts'
 import { findService, serviceCatalog } from './catalog.ts'
 import { childUserAdvice } from './child-user.ts'
+import { answerClientErrors } from './client-errors.ts'
 import {
   assertChildUserUsable,
   assertListenerGuarded,
@@ -11,6 +13,7 @@ import {
   parseBridgeConfig,
 } from './config.ts'
 import { gracefulClose, listenerOptions, stopIfCannotListen } from './http-server.ts'
+import { jsonRpcError, SERVER_ERROR } from './json-rpc-error.ts'
 import { createLogger } from './logger.ts'
 import { collectProcessMetrics } from './process-metrics.ts'
 import { onStopSignals } from './stop-signals.ts'
@@ -60,6 +63,9 @@ const server = serve(
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
 )
 stopIfCannotListen(server, 'PORT')
+answerClientErrors(server, (status, description) =>
+  jsonRpcError(SERVER_ERROR, `${STATUS_CODES[status]}: ${description}`)
+)
 const closeServer = gracefulClose(server)
 // Prometheus scrapes its own port, which the edge never routes (docs/metrics.md).
 const metricsServer =

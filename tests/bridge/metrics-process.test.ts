@@ -2,11 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectClient } from '../../mcp-services/src/testing/harness.ts'
 import { type RunningProcess, startProcess } from '../proxies/support/processes.ts'
 import { freePort } from '../support/free-port.ts'
+import { sendRaw } from '../support/raw-http.ts'
 
 const SECRET = 'metrics-process-secret-0123456789abcdef'
 const TOKEN = 'metrics-process-token-0123456789abcdef'
 
-/** `npm run start:service -- echo` with `METRICS_PORT`: what a Prometheus scrape gets. */
+/**
+ * `npm run start:service -- echo` with `METRICS_PORT`: what a Prometheus scrape gets, and what a
+ * client whose request the HTTP parser refuses gets.
+ */
 describe('a bridge process with METRICS_PORT', () => {
   let bridge: RunningProcess
   let port: number
@@ -52,5 +56,24 @@ describe('a bridge process with METRICS_PORT', () => {
       .filter(([, name, type]) => name?.endsWith('_total') && type !== 'counter')
       .map(([, name]) => name)
     expect(misnamed).toEqual([])
+  })
+
+  it.each([
+    [
+      'headers over 16 KiB',
+      `POST /mcp?x=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      '431 Request Header Fields Too Large',
+    ],
+    ['a malformed request line', 'NOT HTTP\r\n\r\n', '400 Bad Request'],
+  ])('answers %s in the JSON-RPC error shape, and closes', async (_case, bytes, status) => {
+    const { received } = await sendRaw(port, bytes)
+    const [head, body] = received.split('\r\n\r\n')
+    expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status}\r\n`))
+    expect(head).toContain('Content-Type: application/json')
+    expect(JSON.parse(body ?? '')).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: expect.stringContaining(status.slice(4)) },
+      id: null,
+    })
   })
 })
