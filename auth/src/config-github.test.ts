@@ -21,6 +21,21 @@ describe('GITHUB_BASE_URL and GITHUB_API_URL', () => {
       expect(() => loadConfig({ [name]: 'http://127.0.0.1:9999' })).not.toThrow()
     }
   })
+
+  it('names the one that is not https in production', () => {
+    const production = {
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      AUTH_ISSUER: 'https://auth.example.com',
+      GITHUB_CLIENT_ID: 'id',
+      GITHUB_CLIENT_SECRET: 'secret',
+    }
+    for (const name of ['GITHUB_BASE_URL', 'GITHUB_API_URL']) {
+      expect(() => loadConfig({ ...production, [name]: 'http://github.example' })).toThrow(
+        new RegExp(`^${name}: GitHub must be reached over https`)
+      )
+    }
+  })
 })
 
 describe('ALLOWED_GITHUB_ORGS and MCP_<NAME>_ALLOWED_ORGS', () => {

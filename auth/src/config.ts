@@ -153,11 +153,12 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       'REDIS_URL: required when NODE_ENV=production (the memory store loses everything on restart)'
     )
   }
-  if (
-    production &&
-    !(e.GITHUB_BASE_URL.startsWith('https:') && e.GITHUB_API_URL.startsWith('https:'))
-  ) {
-    throw new ConfigError('GITHUB_BASE_URL: GitHub must be reached over https in production')
+  if (production) {
+    for (const name of ['GITHUB_BASE_URL', 'GITHUB_API_URL'] as const) {
+      if (!e[name].startsWith('https:')) {
+        throw new ConfigError(`${name}: GitHub must be reached over https in production`)
+      }
+    }
   }
   const developmentSignIn = developmentSignInAllowed({
     optIn: e.DEVELOPMENT_SIGN_IN,

@@ -1,6 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises'
+import type { z } from 'zod'
+import { environmentSchema as bridgeEnvironment } from '../../../mcp-services/src/config-environment.ts'
+import { environmentSchema as authEnvironment } from '../config.ts'
 import { AdminRefusal } from './admin-refusal.ts'
 
 /**
@@ -12,15 +15,28 @@ export interface GeneratedSecret {
   readonly name: string
   readonly purpose: string
   generate(): string
+  /** Why the process reading it would refuse `value` at start; undefined when it takes it. */
+  problem(value: string): string | undefined
 }
 
 const randomHex = () => randomBytes(32).toString('hex')
+
+/** The start's own check of the setting `name`, so what is kept is judged as it will be. */
+const checkedBy =
+  (schema: { readonly shape: Record<string, z.ZodType> }, name: string) => (value: string) => {
+    const result = schema.shape[name]?.safeParse(value)
+    return result && !result.success ? result.error.issues[0]?.message : undefined
+  }
 
 export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
   {
     name: 'REDIS_PASSWORD',
     purpose: 'the password of the compose Redis (64 hex digits: safe inside a redis:// URL)',
     generate: randomHex,
+    problem: (value) =>
+      /^[A-Za-z0-9._~-]+$/.test(value)
+        ? undefined
+        : 'only A-Z a-z 0-9 . _ ~ -: compose writes it into a redis:// URL as it is',
   },
   {
     name: 'JWT_PRIVATE_KEY_B64',
@@ -33,21 +49,25 @@ export const GENERATED_SECRETS: readonly GeneratedSecret[] = [
           format: 'pem',
         })
       ).toString('base64'),
+    problem: checkedBy(authEnvironment, 'JWT_PRIVATE_KEY_B64'),
   },
   {
     name: 'BRIDGE_SHARED_SECRET',
     purpose: 'the secret the edge adds as X-Bridge-Secret so bridges accept only its requests',
     generate: randomHex,
+    problem: checkedBy(bridgeEnvironment, 'BRIDGE_SHARED_SECRET'),
   },
   {
     name: 'INTERNAL_API_SECRET',
     purpose: 'the bearer secret of the auth server’s internal API (users and their GitHub tokens)',
     generate: randomHex,
+    problem: checkedBy(authEnvironment, 'INTERNAL_API_SECRET'),
   },
   {
     name: 'METRICS_TOKEN',
     purpose: 'the bearer token Prometheus presents for /metrics (not the internal API’s secret)',
     generate: randomHex,
+    problem: checkedBy(authEnvironment, 'METRICS_TOKEN'),
   },
 ]
 
@@ -72,6 +92,8 @@ export interface SecretsReport {
   readonly written: readonly string[]
   /** Already set: left as they were. */
   readonly kept: readonly string[]
+  /** Kept, but a value the gateway or a bridge refuses at start, and why. */
+  readonly keptRefused: readonly { readonly name: string; readonly problem: string }[]
   /** Empty values only the operator can fill (alternatives joined by ` or `). */
   readonly toFillByHand: readonly string[]
 }
@@ -97,9 +119,13 @@ export async function writeMissingSecrets(
   let lines = (await readFile(files.envFile, 'utf8')).split('\n')
   const written: string[] = []
   const kept: string[] = []
+  const keptRefused: { name: string; problem: string }[] = []
   for (const secret of wanted) {
-    if (assignedValue(lines, secret.name)) {
+    const value = assignedValue(lines, secret.name)
+    if (value) {
       kept.push(secret.name)
+      const problem = secret.problem(value)
+      if (problem) keptRefused.push({ name: secret.name, problem })
       continue
     }
     lines = withValue(lines, secret.name, secret.generate())
@@ -116,6 +142,7 @@ export async function writeMissingSecrets(
     fromExample: creation === 'from_example',
     written,
     kept,
+    keptRefused,
     toFillByHand,
   }
 }

@@ -113,4 +113,38 @@ describe('secrets (generate-all-secrets)', () => {
       /cannot generate GITHUB_CLIENT_SECRET/
     )
   })
+
+  it('keeps a value the start would refuse, but says why and exits 1', async () => {
+    await writeFile(
+      envFile,
+      [
+        'METRICS_TOKEN=short',
+        'REDIS_PASSWORD=p@ss:word',
+        'BRIDGE_SHARED_SECRET=has spaces in it but is long enough to pass the length',
+        `INTERNAL_API_SECRET=${'a'.repeat(32)}`,
+        'JWT_PRIVATE_KEY_B64=bm90IGEga2V5',
+        '',
+      ].join('\n')
+    )
+    const before = await readFile(envFile, 'utf8')
+    const result = await secrets(['--file', envFile])
+    expect(result.exitCode).toBe(1)
+    const refused = (result.data as { kept_refused: { name: string }[] }).kept_refused
+    expect(refused.map(({ name }) => name)).toEqual([
+      'REDIS_PASSWORD',
+      'JWT_PRIVATE_KEY_B64',
+      'BRIDGE_SHARED_SECRET',
+      'METRICS_TOKEN',
+    ])
+    expect(result.text).toContain(
+      `METRICS_TOKEN is refused at start: at least 32 characters (just generate-all-secrets); empty it in ${envFile}`
+    )
+    expect(await readFile(envFile, 'utf8')).toBe(before)
+
+    // Values the start takes pass without a word.
+    await writeFile(envFile, `METRICS_TOKEN=${'b'.repeat(40)}\n`)
+    const fine = await secrets(['METRICS_TOKEN', '--file', envFile])
+    expect(fine.exitCode).toBeUndefined()
+    expect(fine.data).toMatchObject({ kept: ['METRICS_TOKEN'], kept_refused: [] })
+  })
 })

@@ -36,6 +36,10 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
     ...(report.created ? [createdLine(report.envFile, values.example, report.fromExample)] : []),
     ...report.written.map((name) => `wrote ${name}: ${purpose(name)}`),
     ...report.kept.map((name) => `kept ${name}: already set (never overwritten)`),
+    ...report.keptRefused.map(
+      ({ name, problem }) =>
+        `${name} is refused at start: ${problem}; empty it in ${report.envFile} and run this again to generate one`
+    ),
     ...(report.written.length ? [`${report.envFile} is readable by its owner only (0600)`] : []),
     ...(report.written.includes('JWT_PRIVATE_KEY_B64')
       ? [
@@ -54,9 +58,12 @@ export async function secretsCommand(args: readonly string[]): Promise<CommandRe
       from_example: report.fromExample,
       written: report.written,
       kept: report.kept,
+      kept_refused: report.keptRefused,
       to_fill_by_hand: report.toFillByHand,
     },
     text: lines.join('\n'),
+    // A kept value the start refuses is something wrong a script must see.
+    ...(report.keptRefused.length ? { exitCode: 1 } : {}),
   }
 }
 
