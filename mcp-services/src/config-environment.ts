@@ -27,6 +27,21 @@ const listOrAny = z
       .filter(Boolean)
   })
 
+/**
+ * An entry is compared with the `Origin` header as browsers send it (scheme, lower-case host, no
+ * default port, no path): written any other way it would never match, and refuse quietly.
+ */
+function originProblem(entry: string): string | undefined {
+  let origin: string
+  try {
+    origin = new URL(entry).origin
+  } catch {
+    return `${entry} is not an origin (scheme://host[:port])`
+  }
+  if (origin === 'null') return `${entry} is not an origin (scheme://host[:port])`
+  return origin === entry ? undefined : `${entry} is never sent as an Origin: write ${origin}`
+}
+
 const REPLICA_ID = /^[A-Za-z0-9._-]{1,64}$/
 
 /** `id=url,id=url`: every replica of this service (this one included) and its internal base URL. */
@@ -103,9 +118,14 @@ export const environmentSchema = z.object({
   CHILD_CRASH_WINDOW: decimalNumber(z.number().positive())
     .default(60)
     .describe('seconds over which a user regains a full burst of CHILD_CRASHES_PER_USER'),
-  ALLOWED_ORIGINS: listOrAny.describe(
-    'comma list of browser origins allowed besides same-origin requests, or *'
-  ),
+  ALLOWED_ORIGINS: listOrAny
+    .superRefine((origins, context) => {
+      for (const entry of origins === '*' ? [] : (origins ?? [])) {
+        const problem = originProblem(entry)
+        if (problem) context.addIssue({ code: 'custom', message: problem })
+      }
+    })
+    .describe('comma list of browser origins allowed besides same-origin requests, or *'),
   ALLOWED_HOSTS: listOrAny.describe(
     'comma list of Host header names (without port) accepted, or *; default: loopback names when HOST is loopback, else *'
   ),

@@ -20,6 +20,25 @@ describe('parseBridgeConfig', () => {
     ).toEqual(['a.example', 'b.example'])
   })
 
+  it('takes origins as browsers send them, and refuses one that could never match', () => {
+    expect(
+      parseBridgeConfig({ ALLOWED_ORIGINS: 'http://localhost:6274, https://app.example' })
+        .allowedOrigins
+    ).toEqual(['http://localhost:6274', 'https://app.example'])
+    expect(parseBridgeConfig({ ALLOWED_ORIGINS: '*' }).allowedOrigins).toBe('*')
+    for (const [bad, said] of [
+      ['not-an-origin', 'not-an-origin is not an origin'],
+      ['https://App.example', 'write https://app.example'],
+      ['http://localhost:6274/', 'write http://localhost:6274'],
+      ['https://app.example:443', 'write https://app.example'],
+      ['file:///tmp/page.html', 'not an origin'],
+    ] as const) {
+      expect(() => parseBridgeConfig({ ALLOWED_ORIGINS: `https://ok.example,${bad}` })).toThrow(
+        new RegExp(`ALLOWED_ORIGINS: .*${said.replaceAll('.', '\\.')}`)
+      )
+    }
+  })
+
   it('turns the idle timeout into milliseconds and refuses bad values', () => {
     expect(parseBridgeConfig({ SESSION_IDLE_TIMEOUT: '60' }).idleTimeoutMs).toBe(60_000)
     expect(() => parseBridgeConfig({ PORT: 'http' })).toThrow(/PORT/)
