@@ -38,7 +38,13 @@ function originProblem(entry: string): string | undefined {
   } catch {
     return `${entry} is not an origin (scheme://host[:port])`
   }
-  if (origin === 'null') return `${entry} is not an origin (scheme://host[:port])`
+  // A scheme with no origin in the URL standard (chrome-extension://id, moz-extension://uuid, an
+  // app's own scheme): browsers send it as `scheme://host`, which is compared as written.
+  if (origin === 'null') {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(entry)
+      ? undefined
+      : `${entry} is not an origin (scheme://host[:port])`
+  }
   return origin === entry ? undefined : `${entry} is never sent as an Origin: write ${origin}`
 }
 

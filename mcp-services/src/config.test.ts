@@ -26,7 +26,15 @@ describe('parseBridgeConfig', () => {
         .allowedOrigins
     ).toEqual(['http://localhost:6274', 'https://app.example'])
     expect(parseBridgeConfig({ ALLOWED_ORIGINS: '*' }).allowedOrigins).toBe('*')
+    // Browser extensions' origins have no URL-standard origin, but are sent and matched as written.
+    expect(
+      parseBridgeConfig({
+        ALLOWED_ORIGINS: 'chrome-extension://abcdefghijklmnop,moz-extension://0b6ad7c5-5c8e',
+      }).allowedOrigins
+    ).toEqual(['chrome-extension://abcdefghijklmnop', 'moz-extension://0b6ad7c5-5c8e'])
     for (const [bad, said] of [
+      ['chrome-extension://abc/page.html', 'not an origin'],
+      ['null', 'null is not an origin'],
       ['not-an-origin', 'not-an-origin is not an origin'],
       ['https://App.example', 'write https://app.example'],
       ['http://localhost:6274/', 'write http://localhost:6274'],
