@@ -181,14 +181,27 @@ async function createFromExample(files: {
 
 const assignment = (name: string) => new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=(.*)$`)
 
-/** The value set for `name` (the last assignment wins, as in a shell), unquoted; '' when unset. */
+/**
+ * The value set for `name` (the last assignment wins, as in a shell), as Node's `--env-file` and
+ * compose read it: what a pair of quotes holds, or the text before a ` #` comment; '' when unset.
+ */
 function assignedValue(lines: readonly string[], name: string): string {
   let value = ''
   for (const line of lines) {
     const match = assignment(name).exec(line)
-    if (match) value = (match[1] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2')
+    if (match) value = envFileValue(match[1] ?? '')
   }
   return value
+}
+
+function envFileValue(written: string): string {
+  const value = written.trim()
+  const quote = value[0]
+  if (quote === '"' || quote === "'" || quote === '`') {
+    const end = value.indexOf(quote, 1)
+    if (end !== -1) return value.slice(1, end)
+  }
+  return value.replace(/\s+#.*$/, '').trim()
 }
 
 function withValue(lines: readonly string[], name: string, value: string): string[] {

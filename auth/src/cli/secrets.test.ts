@@ -141,10 +141,26 @@ describe('secrets (generate-all-secrets)', () => {
     )
     expect(await readFile(envFile, 'utf8')).toBe(before)
 
-    // Values the start takes pass without a word.
-    await writeFile(envFile, `METRICS_TOKEN=${'b'.repeat(40)}\n`)
-    const fine = await secrets(['METRICS_TOKEN', '--file', envFile])
+    // Values the start takes pass without a word, read as Node and compose read them: inside
+    // their quotes, before a comment.
+    await writeFile(
+      envFile,
+      [
+        `METRICS_TOKEN=${'b'.repeat(40)} # scraped by Prometheus`,
+        `INTERNAL_API_SECRET="${'c'.repeat(40)}" # the internal API`,
+        "REDIS_PASSWORD='abcdef'",
+        '',
+      ].join('\n')
+    )
+    const fine = await secrets([
+      'METRICS_TOKEN',
+      'INTERNAL_API_SECRET',
+      'REDIS_PASSWORD',
+      '--file',
+      envFile,
+    ])
     expect(fine.exitCode).toBeUndefined()
-    expect(fine.data).toMatchObject({ kept: ['METRICS_TOKEN'], kept_refused: [] })
+    expect(fine.data).toMatchObject({ kept_refused: [] })
+    expect((fine.data as { kept: string[] }).kept).toHaveLength(3)
   })
 })
