@@ -41,6 +41,8 @@ export interface MetadataDocumentClients {
 export interface DocumentRequester {
   readonly address: string
   readonly signedIn?: { readonly id: string } | null | undefined
+  /** A browser at the gateway's pages, which could sign in there (not a client's server). */
+  readonly browser?: boolean
 }
 
 export interface MetadataDocumentClientsDeps {
@@ -120,10 +122,11 @@ export function createMetadataDocumentClients(
       (!known && (await shared()))
     ) {
       // Anonymous callers share the host's and the global limits, which others can spend: a
-      // signed-in browser is counted apart, so the way past is worth telling.
-      const message = signedIn
-        ? 'too many client metadata documents fetched at once, retry in a minute'
-        : 'too many client metadata documents fetched at once, retry in a minute, or sign in at this gateway first (its /account page): signed-in browsers are counted apart'
+      // signed-in browser is counted apart, so a browser is told the way past.
+      const message =
+        requester?.browser && !signedIn
+          ? 'too many client metadata documents fetched at once, retry in a minute, or sign in at this gateway first (its /account page): signed-in browsers are counted apart'
+          : 'too many client metadata documents fetched at once, retry in a minute'
       throw new RateLimited(message, (window + 1) * windowSeconds - now)
     }
   }

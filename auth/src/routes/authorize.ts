@@ -57,7 +57,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
    */
   const parse = async (params: URLSearchParams, subject: TokenSubject | null, caller: string) => {
     // A metadata document that cannot be had ends here too: nothing about the client is trusted.
-    const requester = { address: caller, signedIn: subject }
+    const requester = { address: caller, signedIn: subject, browser: true }
     const client = await lookUpClient(registry, params.get('client_id') ?? '', requester).catch(
       (error: unknown) => {
         throw error instanceof OAuthError ? new AuthorizationErrorPage(error) : error

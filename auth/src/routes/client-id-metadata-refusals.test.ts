@@ -190,6 +190,10 @@ describe('client ID metadata documents that are refused', () => {
       refreshWith(clientId, '198.51.100.202'),
     ])
     expect(refused.status).toBe(429)
+    // A client's server cannot sign in at the gateway: it is not told to.
+    const refusal = (await refused.json()) as { error_description: string }
+    expect(refusal.error_description).toContain('retry in a minute')
+    expect(refusal.error_description).not.toContain('sign in')
     // The document was had: the client is known, and only its made-up refresh token is refused.
     expect(served.status).toBe(400)
     expect(((await served.json()) as { error: string }).error).toBe('invalid_grant')
