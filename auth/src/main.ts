@@ -132,10 +132,7 @@ async function main(): Promise<void> {
     )
   })
   stopIfCannotListen(server, 'PORT')
-  answerClientErrors(server, (_status, description) => ({
-    error: 'invalid_request',
-    error_description: description,
-  }))
+  answerClientErrors(server, oauthErrorShape)
   const closeServer = gracefulClose(server)
   // The internal API: its own port, which the edge never routes (docs/internal-api.md).
   const internalServer =
@@ -155,7 +152,10 @@ async function main(): Promise<void> {
           }
         )
       : undefined
-  if (internalServer) stopIfCannotListen(internalServer, 'INTERNAL_PORT')
+  if (internalServer) {
+    stopIfCannotListen(internalServer, 'INTERNAL_PORT')
+    answerClientErrors(internalServer, oauthErrorShape)
+  }
   const closeInternalServer = internalServer && gracefulClose(internalServer)
 
   /**
@@ -245,3 +245,8 @@ function openStore(config: Config, logger: Logger): Store {
 }
 
 await main()
+
+/** What every endpoint of the auth server answers a client's mistake with (RFC 6749 §5.2). */
+function oauthErrorShape(_status: number, description: string) {
+  return { error: 'invalid_request', error_description: description }
+}

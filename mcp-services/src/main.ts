@@ -63,9 +63,9 @@ const server = serve(
   (info) => logger.info({ host: config.host, port: info.port }, 'bridge listening')
 )
 stopIfCannotListen(server, 'PORT')
-answerClientErrors(server, (status, description) =>
+const jsonRpcErrorShape = (status: number, description: string) =>
   jsonRpcError(SERVER_ERROR, `${STATUS_CODES[status]}: ${description}`)
-)
+answerClientErrors(server, jsonRpcErrorShape)
 const closeServer = gracefulClose(server)
 // Prometheus scrapes its own port, which the edge never routes (docs/metrics.md).
 const metricsServer =
@@ -79,7 +79,10 @@ const metricsServer =
     },
     (info) => logger.info({ host: config.host, port: info.port }, 'metrics listening')
   )
-if (metricsServer) stopIfCannotListen(metricsServer, 'METRICS_PORT')
+if (metricsServer) {
+  stopIfCannotListen(metricsServer, 'METRICS_PORT')
+  answerClientErrors(metricsServer, jsonRpcErrorShape)
+}
 
 /**
  * Graceful shutdown: `/ready` answers 503 first (a proxy stops sending), the listener closes after

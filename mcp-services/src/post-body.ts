@@ -52,23 +52,31 @@ export async function readJsonPost(
   } catch {
     return { refusal: jsonRpcErrorResponse(400, PARSE_ERROR, 'Parse error: Invalid JSON') }
   }
-  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
+  if (nestsDeeperThan(body.text, MAX_JSON_DEPTH)) {
     const message = `Invalid Request: the JSON nests deeper than ${MAX_JSON_DEPTH} levels`
     return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, message) }
   }
   return { text: body.text, parsed }
 }
 
-/** Walked without recursion, so the check itself cannot overflow the stack it protects. */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 1]]
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [container, depth] = next
-    if (typeof container !== 'object' || container === null) continue
-    if (depth > limit) return true
-    for (const member of Object.values(container)) {
-      if (typeof member === 'object' && member !== null) pending.push([member, depth + 1])
-    }
+/**
+ * Read off the JSON text (valid, as parsed just before) rather than the parsed value: one pass
+ * over its characters, without recursion, and far cheaper than visiting every object of a body
+ * holding a million empty ones.
+ */
+function nestsDeeperThan(json: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i]
+    if (inString) {
+      // An escaped character, a quote among them, does not end the string.
+      if (char === '\\') i++
+      else if (char === '"') inString = false
+    } else if (char === '"') inString = true
+    else if (char === '{' || char === '[') {
+      if (++depth > limit) return true
+    } else if (char === '}' || char === ']') depth--
   }
   return false
 }

@@ -231,6 +231,8 @@ describe('requests refused for their shape before a child sees them', () => {
     for (const [text, status] of [
       [tooDeep, 400],
       ['shallow', 200],
+      // Brackets and escaped quotes inside a string are text, not nesting.
+      [`${'{['.repeat(300)}\\"${']}'.repeat(300)}"`, 200],
     ] as const) {
       const modern = await postModern(
         bridge.url,

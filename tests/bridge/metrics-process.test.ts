@@ -67,6 +67,9 @@ describe('a bridge process with METRICS_PORT', () => {
     ['a malformed request line', 'NOT HTTP\r\n\r\n', '400 Bad Request'],
   ])('answers %s in the JSON-RPC error shape, and closes', async (_case, bytes, status) => {
     const { received } = await sendRaw(port, bytes)
+    // The metrics listener of the same process answers alike.
+    const metrics = await sendRaw(metricsPort, bytes)
+    expect(metrics.received.split('\r\n\r\n')[1]).toBe(received.split('\r\n\r\n')[1])
     const [head, body] = received.split('\r\n\r\n')
     expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status}\r\n`))
     expect(head).toContain('Content-Type: application/json')
