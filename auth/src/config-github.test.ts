@@ -34,6 +34,10 @@ describe('GITHUB_BASE_URL and GITHUB_API_URL', () => {
       expect(() => loadConfig({ ...production, [name]: 'http://github.example' })).toThrow(
         new RegExp(`^${name}: GitHub must be reached over https`)
       )
+      // A scheme is case-insensitive: an upper-case https is https.
+      expect(() =>
+        loadConfig({ ...production, [name]: 'HTTPS://ghe.example/api/v3' })
+      ).not.toThrow()
     }
   })
 })

@@ -155,7 +155,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   }
   if (production) {
     for (const name of ['GITHUB_BASE_URL', 'GITHUB_API_URL'] as const) {
-      if (!e[name].startsWith('https:')) {
+      if (new URL(e[name]).protocol !== 'https:') {
         throw new ConfigError(`${name}: GitHub must be reached over https in production`)
       }
     }
