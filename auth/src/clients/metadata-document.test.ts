@@ -1,6 +1,8 @@
 import type { LookupAddress } from 'node:dns'
-import type { LookupFunction } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
+import { type AddressInfo, createServer as createTcpServer, type LookupFunction } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../../tests/support/free-port.ts'
 import {
   createTestCertificates,
   type MetadataDocumentServer,
@@ -269,6 +271,51 @@ describe('fetching from a real https server on this machine', () => {
       transient: true,
       message: 'it did not answer completely within 0.3 s',
     })
+  })
+
+  it('tells the caller one thing whatever stopped the connection, and its log the rest', async () => {
+    // A closed port, a port speaking plain HTTP, a port that accepts and says nothing, and an
+    // untrusted certificate: told apart, they would map any public host's ports.
+    const closedPort = await freePort()
+    const plain = createHttpServer((_request, response) => response.end('{}'))
+    const silent = createTcpServer(() => {})
+    const untrusted = await createTestCertificates()
+    const stranger = await startMetadataDocumentServer(untrusted)
+    await Promise.all(
+      [plain, silent].map(
+        (listener) => new Promise<void>((up) => listener.listen(0, '127.0.0.1', up))
+      )
+    )
+    const portOf = (listener: { address(): unknown }) => (listener.address() as AddressInfo).port
+    try {
+      const refusals = await Promise.all(
+        [closedPort, portOf(plain), portOf(silent), stranger.port].map((port) =>
+          refusal(
+            fetchMetadataDocument(new URL(`https://127.0.0.1:${port}/c.json`), {
+              allowLoopback: true,
+              timeoutMs: 500,
+            })
+          )
+        )
+      )
+      for (const error of refusals) {
+        expect(error).toMatchObject({
+          transient: true,
+          message: 'no trusted https connection to its host could be made',
+        })
+      }
+      expect(refusals.map((error) => error.detail)).toEqual([
+        'ECONNREFUSED',
+        expect.stringMatching(/^(EPROTO|ERR_SSL_\w+)$/),
+        'no TLS session within 0.5 s',
+        expect.stringMatching(/^its TLS certificate is not trusted/),
+      ])
+    } finally {
+      plain.close()
+      silent.close()
+      await stranger.close()
+      await untrusted.remove()
+    }
   })
 
   it('takes JSON only, and only a 200', async () => {

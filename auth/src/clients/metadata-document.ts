@@ -118,12 +118,16 @@ export function fetchMetadataDocument(
         'User-Agent': 'mcp-oauth-gateway (client ID metadata document)',
       },
     })
+    let secured = false
     const deadline = setTimeout(
       () =>
         fail(
-          new MetadataDocumentError(`it did not answer completely within ${timeoutMs / 1000} s`, {
-            transient: true,
-          })
+          secured
+            ? new MetadataDocumentError(
+                `it did not answer completely within ${timeoutMs / 1000} s`,
+                { transient: true }
+              )
+            : noConnection(`no TLS session within ${timeoutMs / 1000} s`)
         ),
       timeoutMs
     )
@@ -136,7 +140,10 @@ export function fetchMetadataDocument(
       }
       // TCP connect comes before any request byte is sent (those wait for the TLS handshake).
       socket.once('connect', check)
-      socket.once('secureConnect', check)
+      socket.once('secureConnect', () => {
+        secured = true
+        check()
+      })
     })
     req.on('error', (error) => fail(asDocumentError(error, url.hostname)))
     req.on('response', (response) => {
@@ -219,33 +226,37 @@ function cacheLifetime(headers: IncomingHttpHeaders): number | undefined {
   return Math.max(0, Math.floor((expires - (Number.isNaN(date) ? Date.now() : date)) / 1000))
 }
 
-/** Network and TLS failures in words; our own refusals (from the lookup) pass through. */
+/**
+ * Network and TLS failures; our own refusals (from the lookup) pass through. Whatever stopped the
+ * connection, the caller is told one thing, and the operator's log the rest: told apart, refused,
+ * reset, silent and TLS-speaking ports would make the gateway a port scanner of any public host
+ * that trusts its address (a client_id URL may name any port).
+ */
 function asDocumentError(error: Error & { code?: string }, host: string): MetadataDocumentError {
   if (error instanceof MetadataDocumentError) return error
   const code = error.code ?? ''
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/i.test(code)) {
-    return new MetadataDocumentError(`its TLS certificate is not trusted (${code})`, {
-      cause: error,
-    })
+    return noConnection(`its TLS certificate is not trusted (${code})`, error)
   }
   // The resolver says the name does not exist: the client_id is wrong, and retrying will not help
   // (a resolver that cannot answer now says EAI_AGAIN, which stays transient).
   if (code === 'ENOTFOUND') {
     return noPublicAddress(host, { cause: error, detail: 'the name does not exist (DNS)' })
   }
-  const why: Record<string, string> = {
-    EAI_AGAIN: 'its host name could not be resolved',
-    ECONNREFUSED: 'the connection was refused',
-    ECONNRESET: 'the connection was reset',
-    ETIMEDOUT: 'the connection timed out',
-    EHOSTUNREACH: 'its host is unreachable',
-    ENETUNREACH: 'its network is unreachable',
-  }
-  return new MetadataDocumentError(
-    why[code] ?? `it could not be fetched (${code || error.message})`,
-    {
+  if (code === 'EAI_AGAIN') {
+    return new MetadataDocumentError('its host name could not be resolved', {
       transient: true,
       cause: error,
-    }
-  )
+    })
+  }
+  return noConnection(code || error.message, error)
+}
+
+/** Transient, whatever the cause: a host's certificate or firewall is put right by its owner. */
+function noConnection(detail: string, cause?: unknown): MetadataDocumentError {
+  return new MetadataDocumentError('no trusted https connection to its host could be made', {
+    transient: true,
+    cause,
+    detail,
+  })
 }
