@@ -198,6 +198,12 @@ describe('requests refused for their shape before a child sees them', () => {
         error: { code: -32600, message: expect.stringContaining('initialize') },
       })
     }
+    // Alone, a malformed one is refused as a well-formed one is, not handed to the child.
+    const alone = await post({ jsonrpc: '2.0', id: 5, method: 'initialize', params: {} })
+    expect(alone.status).toBe(400)
+    expect(await alone.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringContaining('initialized') },
+    })
     const goesOn = await post({ jsonrpc: '2.0', id: 6, method: 'tools/list' })
     expect(goesOn.status).toBe(200)
     expect(await goesOn.text()).toContain('"id":6')
@@ -233,6 +239,8 @@ describe('requests refused for their shape before a child sees them', () => {
       ['shallow', 200],
       // Brackets and escaped quotes inside a string are text, not nesting.
       [`${'{['.repeat(300)}\\"${']}'.repeat(300)}"`, 200],
+      // An escaped quote (and an escaped backslash) does not end a string: nesting after it counts.
+      [['"\\', tooDeep], 400],
     ] as const) {
       const modern = await postModern(
         bridge.url,

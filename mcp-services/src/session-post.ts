@@ -19,14 +19,14 @@ export const INITIALIZE_IN_BATCH =
  * one, and would hand one with bad params to the child, which answers with its own parse errors.
  */
 export function batchHoldsInitialize(parsed: unknown): boolean {
+  return Array.isArray(parsed) && parsed.some(namesInitialize)
+}
+
+function namesInitialize(message: unknown): boolean {
   return (
-    Array.isArray(parsed) &&
-    parsed.some(
-      (message: unknown) =>
-        typeof message === 'object' &&
-        message !== null &&
-        (message as { method?: unknown }).method === 'initialize'
-    )
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { method?: unknown }).method === 'initialize'
   )
 }
 
@@ -91,6 +91,12 @@ export async function readSessionPost(
   }
   if (batchHoldsInitialize(body.parsed)) {
     return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, INITIALIZE_IN_BATCH) }
+  }
+  // Alone, too: the transport refuses a well-formed one in words of its own, and would hand a
+  // malformed one to the child as the batch above.
+  if (namesInitialize(body.parsed)) {
+    const message = 'Invalid Request: Server already initialized'
+    return { refusal: jsonRpcErrorResponse(400, INVALID_REQUEST, message) }
   }
   // Checked against the schema above, a message with a method and an id is a request.
   const requestIds = (messages as { method?: unknown; id?: RequestId }[])
