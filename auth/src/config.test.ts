@@ -245,6 +245,10 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ GATEWAY_MODE: 'both' }, /^GATEWAY_MODE: /],
     [{ INTERNAL_API_SECRET: 'too-short' }, /^INTERNAL_API_SECRET: at least 32/],
+    [
+      { INTERNAL_API_SECRET: `${'s'.repeat(20)} ${'t'.repeat(20)}` },
+      /^INTERNAL_API_SECRET: no spaces/,
+    ],
     [{ INTERNAL_API_SECRET: 's'.repeat(32), INTERNAL_PORT: '0' }, /^INTERNAL_PORT: /],
     [
       { INTERNAL_API_SECRET: 's'.repeat(32), PORT: '9000', INTERNAL_PORT: '9000' },

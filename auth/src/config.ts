@@ -121,6 +121,7 @@ export const environmentSchema = z.object({
   INTERNAL_API_SECRET: z
     .string()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
+    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
     .optional(),
   METRICS_TOKEN: z
     .string()

@@ -32,6 +32,9 @@ const listOrAny = z
  * default port, no path): written any other way it would never match, and refuse quietly.
  */
 function originProblem(entry: string): string | undefined {
+  if (entry.includes('*')) {
+    return `${entry}: wildcards are not taken; list each origin, or set ALLOWED_ORIGINS=* alone`
+  }
   let origin: string
   try {
     origin = new URL(entry).origin
@@ -39,8 +42,10 @@ function originProblem(entry: string): string | undefined {
     return `${entry} is not an origin (scheme://host[:port])`
   }
   // A scheme with no origin in the URL standard (chrome-extension://id, moz-extension://uuid, an
-  // app's own scheme): browsers send it as `scheme://host`, which is compared as written.
+  // app's own scheme): browsers send it as `scheme://host`, which is compared as written. Pages
+  // of the schemes named here send `Origin: null`, which no entry may let through.
   if (origin === 'null') {
+    if (/^(javascript|data|about|blob|file):/i.test(entry)) return `${entry} sends no origin`
     return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(entry)
       ? undefined
       : `${entry} is not an origin (scheme://host[:port])`
@@ -192,7 +197,13 @@ export const environmentSchema = z.object({
     .string()
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
-    .pipe(z.string().min(32, 'at least 32 characters').optional())
+    .pipe(
+      z
+        .string()
+        .min(32, 'at least 32 characters')
+        .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
+        .optional()
+    )
     .describe(
       "the internal API's bearer secret (the auth server's); required with AUTH_INTERNAL_URL"
     ),

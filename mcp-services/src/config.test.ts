@@ -34,12 +34,16 @@ describe('parseBridgeConfig', () => {
     ).toEqual(['chrome-extension://abcdefghijklmnop', 'moz-extension://0b6ad7c5-5c8e'])
     for (const [bad, said] of [
       ['chrome-extension://abc/page.html', 'not an origin'],
+      ['https://*.example.com', 'wildcards are not taken'],
+      ['*', 'wildcards are not taken'],
+      ['javascript://x', 'javascript://x sends no origin'],
+      ['data://x', 'sends no origin'],
       ['null', 'null is not an origin'],
       ['not-an-origin', 'not-an-origin is not an origin'],
       ['https://App.example', 'write https://app.example'],
       ['http://localhost:6274/', 'write http://localhost:6274'],
       ['https://app.example:443', 'write https://app.example'],
-      ['file:///tmp/page.html', 'not an origin'],
+      ['file:///tmp/page.html', 'sends no origin'],
     ] as const) {
       expect(() => parseBridgeConfig({ ALLOWED_ORIGINS: `https://ok.example,${bad}` })).toThrow(
         new RegExp(`ALLOWED_ORIGINS: .*${said.replaceAll('.', '\\.')}`)
@@ -172,5 +176,16 @@ describe('the user directory and GitHub settings', () => {
       'https://ghe.example/api/v3'
     )
     expect(() => parseBridgeConfig({ GITHUB_API_URL: 'not a url' })).toThrow(/GITHUB_API_URL/)
+  })
+})
+
+describe('INTERNAL_API_SECRET', () => {
+  it('refuses a secret with a space, which no bearer header carries', () => {
+    expect(() =>
+      parseBridgeConfig({
+        AUTH_INTERNAL_URL: 'http://auth:8001',
+        INTERNAL_API_SECRET: `${'s'.repeat(20)} ${'t'.repeat(20)}`,
+      })
+    ).toThrow(/INTERNAL_API_SECRET: no spaces/)
   })
 })

@@ -182,8 +182,9 @@ async function createFromExample(files: {
 const assignment = (name: string) => new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=(.*)$`)
 
 /**
- * The value set for `name` (the last assignment wins, as in a shell), as Node's `--env-file` and
- * compose read it: what a pair of quotes holds, or the text before a ` #` comment; '' when unset.
+ * The value set for `name` (the last assignment wins, as in a shell), as Node's `--env-file`
+ * reads it for `npm start` and the admin CLI: what a pair of quotes holds, or the text before a
+ * `#` (compose cuts only at ` #`, so a value with a `#` needs quotes for both); '' when unset.
  */
 function assignedValue(lines: readonly string[], name: string): string {
   let value = ''
@@ -201,7 +202,7 @@ function envFileValue(written: string): string {
     const end = value.indexOf(quote, 1)
     if (end !== -1) return value.slice(1, end)
   }
-  return value.replace(/\s+#.*$/, '').trim()
+  return value.replace(/#.*$/, '').trim()
 }
 
 function withValue(lines: readonly string[], name: string, value: string): string[] {

@@ -121,8 +121,9 @@ describe('secrets (generate-all-secrets)', () => {
         'METRICS_TOKEN=short',
         'REDIS_PASSWORD=p@ss:word',
         'BRIDGE_SHARED_SECRET=has spaces in it but is long enough to pass the length',
-        `INTERNAL_API_SECRET=${'a'.repeat(32)}`,
         'JWT_PRIVATE_KEY_B64=bm90IGEga2V5',
+        // Node reads up to the #: `short`.
+        `INTERNAL_API_SECRET=short#${'d'.repeat(40)}`,
         '',
       ].join('\n')
     )
@@ -134,6 +135,7 @@ describe('secrets (generate-all-secrets)', () => {
       'REDIS_PASSWORD',
       'JWT_PRIVATE_KEY_B64',
       'BRIDGE_SHARED_SECRET',
+      'INTERNAL_API_SECRET',
       'METRICS_TOKEN',
     ])
     expect(result.text).toContain(
