@@ -95,6 +95,7 @@ export function fetchMetadataDocument(
     if (isIP(literal) && !isPermittedAddress(literal, options.allowLoopback)) {
       return reject(notPublic(url.hostname, literal))
     }
+    const startedAt = Date.now()
     let settled = false
     const finish = (outcome: () => void) => {
       if (settled) return
@@ -105,7 +106,10 @@ export function fetchMetadataDocument(
     const fail = (error: MetadataDocumentError) =>
       finish(() => {
         req.destroy()
-        reject(error)
+        if (error.message !== NO_CONNECTION) return reject(error)
+        // Told at the deadline however soon it came: a refused port answers at once, a silent one
+        // only then, and the time taken would tell them apart as the words no longer do.
+        setTimeout(() => reject(error), Math.max(0, startedAt + timeoutMs - Date.now()))
       })
     const req = request(url, {
       method: 'GET',
@@ -252,9 +256,11 @@ function asDocumentError(error: Error & { code?: string }, host: string): Metada
   return noConnection(code || error.message, error)
 }
 
+const NO_CONNECTION = 'no trusted https connection to its host could be made'
+
 /** Transient, whatever the cause: a host's certificate or firewall is put right by its owner. */
 function noConnection(detail: string, cause?: unknown): MetadataDocumentError {
-  return new MetadataDocumentError('no trusted https connection to its host could be made', {
+  return new MetadataDocumentError(NO_CONNECTION, {
     transient: true,
     cause,
     detail,
