@@ -30,6 +30,8 @@ describe('the internal API settings', () => {
     expect(
       loadConfig({ INTERNAL_API_SECRET: secret, INTERNAL_PORT: '9101' }).internalApi?.port
     ).toBe(9101)
+    // Read as the bridges read it: a secret mounted from a file keeps no trailing newline.
+    expect(loadConfig({ INTERNAL_API_SECRET: `${secret}\n` }).internalApi?.secret).toBe(secret)
   })
 
   it('never echoes a refused secret', () => {

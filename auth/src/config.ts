@@ -120,6 +120,8 @@ export const environmentSchema = z.object({
   INTERNAL_PORT: wholeNumber(1, 65535).default(8001),
   INTERNAL_API_SECRET: z
     .string()
+    // As the bridges read it: a secret mounted from a file often ends in a newline.
+    .trim()
     .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
     .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
     .optional(),

@@ -121,10 +121,11 @@ export async function writeMissingSecrets(
   const kept: string[] = []
   const keptRefused: { name: string; problem: string }[] = []
   for (const secret of wanted) {
-    const value = assignedValue(lines, secret.name)
+    const text = writtenValue(lines, secret.name)
+    const value = envFileValue(text)
     if (value) {
       kept.push(secret.name)
-      const problem = secret.problem(value)
+      const problem = readApart(text) ?? secret.problem(value)
       if (problem) keptRefused.push({ name: secret.name, problem })
       continue
     }
@@ -181,28 +182,42 @@ async function createFromExample(files: {
 
 const assignment = (name: string) => new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=(.*)$`)
 
-/**
- * The value set for `name` (the last assignment wins, as in a shell), as Node's `--env-file`
- * reads it for `npm start` and the admin CLI: what a pair of quotes holds, or the text before a
- * `#` (compose cuts only at ` #`, so a value with a `#` needs quotes for both); '' when unset.
- */
-function assignedValue(lines: readonly string[], name: string): string {
-  let value = ''
+/** The text assigned to `name` (the last assignment wins, as in a shell); '' when unset. */
+function writtenValue(lines: readonly string[], name: string): string {
+  let written = ''
   for (const line of lines) {
     const match = assignment(name).exec(line)
-    if (match) value = envFileValue(match[1] ?? '')
+    if (match) written = (match[1] ?? '').trim()
   }
-  return value
+  return written
 }
 
+/** The value set for `name` as `npm start` and the admin CLI read it; '' when unset. */
+function assignedValue(lines: readonly string[], name: string): string {
+  return envFileValue(writtenValue(lines, name))
+}
+
+/**
+ * As Node's `--env-file` reads a written value: what a pair of quotes holds, or the text before
+ * a `#`. Compose cuts only at ` #` (`readApart`).
+ */
 function envFileValue(written: string): string {
-  const value = written.trim()
-  const quote = value[0]
+  const quote = written[0]
   if (quote === '"' || quote === "'" || quote === '`') {
-    const end = value.indexOf(quote, 1)
-    if (end !== -1) return value.slice(1, end)
+    const end = written.indexOf(quote, 1)
+    if (end !== -1) return written.slice(1, end)
   }
-  return value.replace(/#.*$/, '').trim()
+  return written.replace(/#.*$/, '').trim()
+}
+
+/**
+ * Why Node and compose would read a written value apart: an unquoted `#` right after other text
+ * ends it for Node (`npm start`) and is part of it for compose, which hands the whole to its
+ * containers (the Redis password inside a `redis://` URL among them).
+ */
+function readApart(written: string): string | undefined {
+  if (/^["'`]/.test(written) || !/\S#/.test(written)) return undefined
+  return 'an unquoted # inside the value: Node reads up to it, compose the whole; quote the value'
 }
 
 function withValue(lines: readonly string[], name: string, value: string): string[] {

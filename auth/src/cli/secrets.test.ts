@@ -122,7 +122,7 @@ describe('secrets (generate-all-secrets)', () => {
         'REDIS_PASSWORD=p@ss:word',
         'BRIDGE_SHARED_SECRET=has spaces in it but is long enough to pass the length',
         'JWT_PRIVATE_KEY_B64=bm90IGEga2V5',
-        // Node reads up to the #: `short`.
+        // Node reads up to the # (`short`), compose the whole: told to quote it.
         `INTERNAL_API_SECRET=short#${'d'.repeat(40)}`,
         '',
       ].join('\n')
@@ -140,6 +140,9 @@ describe('secrets (generate-all-secrets)', () => {
     ])
     expect(result.text).toContain(
       `METRICS_TOKEN is refused at start: at least 32 characters (just generate-all-secrets); empty it in ${envFile}`
+    )
+    expect(result.text).toContain(
+      'INTERNAL_API_SECRET is refused at start: an unquoted # inside the value: Node reads up to it, compose the whole; quote the value'
     )
     expect(await readFile(envFile, 'utf8')).toBe(before)
 
