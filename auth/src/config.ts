@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { serviceCatalog } from '../../mcp-services/src/catalog.ts'
 import {
+  bearerToken,
   decimalNumber,
   wholeNumber,
   withoutEmptyValues,
@@ -118,18 +119,16 @@ export const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   INTERNAL_PORT: wholeNumber(1, 65535).default(8001),
-  INTERNAL_API_SECRET: z
-    .string()
-    // As the bridges read it: a secret mounted from a file often ends in a newline.
-    .trim()
-    .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
-    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
-    .optional(),
-  METRICS_TOKEN: z
-    .string()
-    .min(32, 'at least 32 characters (just generate-all-secrets)')
-    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
-    .optional(),
+  INTERNAL_API_SECRET: bearerToken(
+    z
+      .string()
+      // As the bridges read it: a secret mounted from a file often ends in a newline.
+      .trim()
+      .min(32, 'at least 32 characters (npm run admin -- secrets INTERNAL_API_SECRET)')
+  ).optional(),
+  METRICS_TOKEN: bearerToken(
+    z.string().min(32, 'at least 32 characters (just generate-all-secrets)')
+  ).optional(),
   AUDIT_STREAM_MAX_LENGTH: wholeNumber(0, 10_000_000).default(10_000),
   SHUTDOWN_DELAY: decimalNumber(z.number().min(0).max(300)).default(5),
   SHUTDOWN_TIMEOUT: decimalNumber(z.number().min(0).max(300)).default(20),

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decimalNumber, wholeNumber } from './environment.ts'
+import { bearerToken, decimalNumber, wholeNumber } from './environment.ts'
 
 /**
  * The bridge's environment variables as zod reads them: names, defaults, bounds and the text of
@@ -197,13 +197,7 @@ export const environmentSchema = z.object({
     .string()
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
-    .pipe(
-      z
-        .string()
-        .min(32, 'at least 32 characters')
-        .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
-        .optional()
-    )
+    .pipe(bearerToken(z.string().min(32, 'at least 32 characters')).optional())
     .describe(
       "the internal API's bearer secret (the auth server's); required with AUTH_INTERNAL_URL"
     ),
@@ -234,10 +228,7 @@ export const environmentSchema = z.object({
   METRICS_PORT: wholeNumber(1, 65535)
     .optional()
     .describe('port of the metrics listener (GET /metrics, docs/metrics.md); unset: none'),
-  METRICS_TOKEN: z
-    .string()
-    .min(32, 'at least 32 characters (openssl rand -hex 32)')
-    .regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
+  METRICS_TOKEN: bearerToken(z.string().min(32, 'at least 32 characters (openssl rand -hex 32)'))
     .optional()
     .describe('the bearer token Prometheus presents for /metrics; required with METRICS_PORT'),
   BRIDGE_PEERS: peerList.describe(

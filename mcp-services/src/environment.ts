@@ -38,3 +38,8 @@ export function decimalNumber(bounds: z.ZodNumber) {
     .transform(Number)
     .pipe(bounds)
 }
+
+/** A secret sent as a bearer token (`Authorization: Bearer <token>`), whose syntax has no spaces. */
+export function bearerToken(secret: z.ZodString) {
+  return secret.regex(/^\S+$/, 'no spaces: it is sent as a bearer token, which has none')
+}
