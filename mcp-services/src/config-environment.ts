@@ -45,12 +45,30 @@ function originProblem(entry: string): string | undefined {
   // app's own scheme): browsers send it as `scheme://host`, which is compared as written. Pages
   // of the schemes named here send `Origin: null`, which no entry may let through.
   if (origin === 'null') {
-    if (/^(javascript|data|about|blob|file):/i.test(entry)) return `${entry} sends no origin`
-    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(entry)
-      ? undefined
-      : `${entry} is not an origin (scheme://host[:port])`
+    if (/^(javascript|data|about|blob|file|view-source|content):/i.test(entry)) {
+      return `${entry} sends no origin`
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(entry)) {
+      return `${entry} is not an origin (scheme://host[:port])`
+    }
+    return extensionIdProblem(entry)
   }
   return origin === entry ? undefined : `${entry} is never sent as an Origin: write ${origin}`
+}
+
+/**
+ * The two extension schemes whose ids have one spelling: Chrome's are 32 letters a-p, Firefox's
+ * a lower-case UUID. Any other spelling names no extension, and would match nothing.
+ */
+function extensionIdProblem(entry: string): string | undefined {
+  const [scheme, id] = entry.split('://') as [string, string]
+  if (scheme === 'chrome-extension' && !/^[a-p]{32}$/.test(id)) {
+    return `${entry}: a Chrome extension's id is 32 letters a-p`
+  }
+  if (scheme === 'moz-extension' && !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(id)) {
+    return `${entry}: a Firefox extension's id is a lower-case UUID`
+  }
+  return undefined
 }
 
 const REPLICA_ID = /^[A-Za-z0-9._-]{1,64}$/

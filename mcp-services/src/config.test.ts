@@ -21,6 +21,8 @@ describe('parseBridgeConfig', () => {
   })
 
   it('takes origins as browsers send them, and refuses one that could never match', () => {
+    const CHROME_ID = 'abcdefghijklmnopabcdefghijklmnop'
+    const FIREFOX_ID = '0b6ad7c5-5c8e-4a8e-9f3e-1d2c3b4a5f60'
     expect(
       parseBridgeConfig({ ALLOWED_ORIGINS: 'http://localhost:6274, https://app.example' })
         .allowedOrigins
@@ -29,9 +31,9 @@ describe('parseBridgeConfig', () => {
     // Browser extensions' origins have no URL-standard origin, but are sent and matched as written.
     expect(
       parseBridgeConfig({
-        ALLOWED_ORIGINS: 'chrome-extension://abcdefghijklmnop,moz-extension://0b6ad7c5-5c8e',
+        ALLOWED_ORIGINS: `chrome-extension://${CHROME_ID},moz-extension://${FIREFOX_ID},app://local`,
       }).allowedOrigins
-    ).toEqual(['chrome-extension://abcdefghijklmnop', 'moz-extension://0b6ad7c5-5c8e'])
+    ).toEqual([`chrome-extension://${CHROME_ID}`, `moz-extension://${FIREFOX_ID}`, 'app://local'])
     for (const [bad, said] of [
       ['chrome-extension://abc/page.html', 'not an origin'],
       ['https://*.example.com', 'wildcards are not taken'],
@@ -44,6 +46,11 @@ describe('parseBridgeConfig', () => {
       ['http://localhost:6274/', 'write http://localhost:6274'],
       ['https://app.example:443', 'write https://app.example'],
       ['file:///tmp/page.html', 'sends no origin'],
+      ['view-source://x', 'sends no origin'],
+      ['content://x', 'sends no origin'],
+      [`chrome-extension://${CHROME_ID.toUpperCase()}`, 'id is 32 letters a-p'],
+      ['chrome-extension://abc', 'id is 32 letters a-p'],
+      [`moz-extension://${FIREFOX_ID.toUpperCase()}`, 'id is a lower-case UUID'],
     ] as const) {
       expect(() => parseBridgeConfig({ ALLOWED_ORIGINS: `https://ok.example,${bad}` })).toThrow(
         new RegExp(`ALLOWED_ORIGINS: .*${said.replaceAll('.', '\\.')}`)
