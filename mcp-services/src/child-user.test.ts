@@ -60,7 +60,7 @@ describe('CHILD_USER', () => {
     expect(() => parseChildUser('4294967295', PASSWD)).toThrow('ids go up to 4294967294')
     expect(() => parseChildUser('1000:4294967295', PASSWD)).toThrow('ids go up to 4294967294')
     expect(() => parseBridgeConfig({ CHILD_USER: 'root' })).toThrow(
-      'invalid bridge configuration: CHILD_USER: root: children never run as root'
+      'CHILD_USER: root: children never run as root'
     )
   })
 

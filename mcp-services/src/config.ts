@@ -135,29 +135,27 @@ export function parseBridgeConfig(
   const parsed = environmentSchema.safeParse(env)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-    throw new BridgeConfigError(`invalid bridge configuration: ${problems.join('; ')}`)
+    throw new BridgeConfigError(problems.join('; '))
   }
   const e = parsed.data
   const self = e.BRIDGE_REPLICA_ID ?? hostname()
   if (e.BRIDGE_PEERS !== undefined && !e.BRIDGE_PEERS.some((peer) => peer.id === self)) {
     throw new BridgeConfigError(
-      `invalid bridge configuration: BRIDGE_REPLICA_ID: "${self}"${e.BRIDGE_REPLICA_ID === undefined ? ' (the host name)' : ''} is not among the ids of BRIDGE_PEERS (${e.BRIDGE_PEERS.map((peer) => peer.id).join(', ')})`
+      `BRIDGE_REPLICA_ID: "${self}"${e.BRIDGE_REPLICA_ID === undefined ? ' (the host name)' : ''} is not among the ids of BRIDGE_PEERS (${e.BRIDGE_PEERS.map((peer) => peer.id).join(', ')})`
     )
   }
   if (e.AUTH_INTERNAL_URL !== undefined && e.INTERNAL_API_SECRET === undefined) {
     throw new BridgeConfigError(
-      'invalid bridge configuration: INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL (the secret the auth server checks on its internal API)'
+      'INTERNAL_API_SECRET: required with AUTH_INTERNAL_URL (the secret the auth server checks on its internal API)'
     )
   }
   if (e.METRICS_PORT !== undefined && e.METRICS_TOKEN === undefined) {
     throw new BridgeConfigError(
-      'invalid bridge configuration: METRICS_TOKEN: required with METRICS_PORT (the metrics are never served without a bearer token)'
+      'METRICS_TOKEN: required with METRICS_PORT (the metrics are never served without a bearer token)'
     )
   }
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
-    throw new BridgeConfigError(
-      `invalid bridge configuration: METRICS_PORT: must differ from PORT ${e.PORT}`
-    )
+    throw new BridgeConfigError(`METRICS_PORT: must differ from PORT ${e.PORT}`)
   }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   const childUser = childUserFrom(e.CHILD_USER)
@@ -216,7 +214,7 @@ export function parseBridgeConfig(
 export function assertListenerGuarded(config: BridgeConfig): void {
   if (config.sharedSecret !== undefined || isLoopback(config.host)) return
   throw new BridgeConfigError(
-    `invalid bridge configuration: BRIDGE_SHARED_SECRET is not set and HOST=${config.host} is not a loopback address, so any neighbour could send forged X-User-Id headers. Set BRIDGE_SHARED_SECRET to the secret the reverse proxy adds as X-Bridge-Secret (docs/mcp-services.md), or listen on 127.0.0.1.`
+    `BRIDGE_SHARED_SECRET is not set and HOST=${config.host} is not a loopback address, so any neighbour could send forged X-User-Id headers. Set BRIDGE_SHARED_SECRET to the secret the reverse proxy adds as X-Bridge-Secret (docs/mcp-services.md), or listen on 127.0.0.1.`
   )
 }
 
@@ -232,12 +230,12 @@ function isLoopback(host: string): boolean {
 export function assertChildUserUsable(config: BridgeConfig): void {
   const { childUser, childUidRange } = config
   const problem = childUser && childUserProblem(childUser)
-  if (problem) throw new BridgeConfigError(`invalid bridge configuration: CHILD_USER: ${problem}`)
+  if (problem) throw new BridgeConfigError(`CHILD_USER: ${problem}`)
   // One id of the range stands for all: the same switch, to another number.
   const rangeProblem =
     childUser && childUidRange && childUserProblem({ ...childUser, uid: childUidRange.first })
   if (rangeProblem) {
-    throw new BridgeConfigError(`invalid bridge configuration: CHILD_UID_RANGE: ${rangeProblem}`)
+    throw new BridgeConfigError(`CHILD_UID_RANGE: ${rangeProblem}`)
   }
 }
 
@@ -251,8 +249,7 @@ function uidRangeFrom(
   maxSessions: number
 ): UidRange | undefined {
   if (value === undefined) return undefined
-  const problem = (message: string) =>
-    new BridgeConfigError(`invalid bridge configuration: CHILD_UID_RANGE: ${message}`)
+  const problem = (message: string) => new BridgeConfigError(`CHILD_UID_RANGE: ${message}`)
   if (childUser === undefined) throw problem('needs CHILD_USER (its group and home)')
   let range: UidRange
   try {
@@ -275,9 +272,7 @@ function childUserFrom(value: string | undefined): ChildUser | undefined {
   try {
     return Object.freeze(parseChildUser(value.trim(), readPasswd()))
   } catch (error) {
-    throw new BridgeConfigError(
-      `invalid bridge configuration: CHILD_USER: ${(error as Error).message}`
-    )
+    throw new BridgeConfigError(`CHILD_USER: ${(error as Error).message}`)
   }
 }
 
@@ -289,6 +284,6 @@ function policyFrom(path: string | undefined): GatewayPolicy | undefined {
       serviceCatalog.map((service) => service.name)
     )
   } catch (error) {
-    throw new BridgeConfigError(`invalid bridge configuration: ${(error as Error).message}`)
+    throw new BridgeConfigError((error as Error).message)
   }
 }

@@ -10,6 +10,7 @@ import {
   assertChildUserUsable,
   assertListenerGuarded,
   type BridgeConfig,
+  BridgeConfigError,
   parseBridgeConfig,
 } from './config.ts'
 import { gracefulClose, listenerOptions, stopIfCannotListen } from './http-server.ts'
@@ -37,7 +38,8 @@ try {
   assertListenerGuarded(config)
   assertChildUserUsable(config)
 } catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  if (!(error instanceof BridgeConfigError)) throw error
+  process.stderr.write(`configuration error: ${error.message}\n`)
   process.exit(2)
 }
 const logger = createLogger(config.logLevel, undefined, config.logFormat)

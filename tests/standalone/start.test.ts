@@ -134,7 +134,7 @@ describe('start-up configuration check', () => {
     [{ AUTH_ISSUER: 'https://auth.example.com/' }, 'AUTH_ISSUER'],
     [{ NODE_ENV: 'production' }, 'REDIS_URL'],
     // A setting of the services bridged in this process is the same kind of mistake.
-    [{ MAX_SESSIONS: 'abc' }, 'invalid bridge configuration: MAX_SESSIONS'],
+    [{ MAX_SESSIONS: 'abc' }, 'MAX_SESSIONS'],
     // Peers are for bridges on their own listeners, never this process's services.
     [{ BRIDGE_PEERS: 'a=http://127.0.0.1:9', BRIDGE_REPLICA_ID: 'a' }, 'BRIDGE_PEERS'],
     // Said first: not a complaint about this replica's id, which only peers would need.

@@ -24,7 +24,7 @@ describe('MCP_POLICY_FILE in the bridge configuration', () => {
     const path = join(dir, 'bad.json')
     await writeFile(path, JSON.stringify({ services: { echo: { tools: { x: { scope: [] } } } } }))
     expect(() => parseBridgeConfig({ MCP_POLICY_FILE: path })).toThrow(
-      /^invalid bridge configuration: MCP_POLICY_FILE: .*services\.echo\.tools\.x/
+      /^MCP_POLICY_FILE: .*services\.echo\.tools\.x/
     )
   })
 })
