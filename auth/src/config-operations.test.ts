@@ -17,6 +17,16 @@ describe('the shutdown settings', () => {
   ])('stops start-up on %s=%s, naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
   })
+
+  it('says a bound in words, not as a comparison', () => {
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT: '301' })).toThrow(
+      /^SHUTDOWN_TIMEOUT: must be at most 300$/
+    )
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/^PORT: must be at most 65535$/)
+    expect(() => loadConfig({ TOKEN_RATE_LIMIT: '0' })).toThrow(
+      /^TOKEN_RATE_LIMIT: must be at least 1$/
+    )
+  })
 })
 
 describe('the internal API settings', () => {

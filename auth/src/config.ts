@@ -130,8 +130,8 @@ export const environmentSchema = z.object({
     z.string().min(32, 'at least 32 characters (just generate-all-secrets)')
   ).optional(),
   AUDIT_STREAM_MAX_LENGTH: wholeNumber(0, 10_000_000).default(10_000),
-  SHUTDOWN_DELAY: decimalNumber(z.number().min(0).max(300)).default(5),
-  SHUTDOWN_TIMEOUT: decimalNumber(z.number().min(0).max(300)).default(20),
+  SHUTDOWN_DELAY: decimalNumber({ atLeast: 0, atMost: 300 }).default(5),
+  SHUTDOWN_TIMEOUT: decimalNumber({ atLeast: 0, atMost: 300 }).default(20),
 })
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>): Config {

@@ -128,7 +128,7 @@ export const environmentSchema = z.object({
     .enum(['json', 'pretty'])
     .optional()
     .describe('json, or pretty (readable lines); unset: pretty when stdout is a terminal'),
-  SESSION_IDLE_TIMEOUT: decimalNumber(z.number().positive())
+  SESSION_IDLE_TIMEOUT: decimalNumber({ above: 0 })
     .default(1800)
     .describe('seconds without a request (and nothing in flight) before a session is ended'),
   MAX_SESSIONS: wholeNumber(1)
@@ -144,7 +144,7 @@ export const environmentSchema = z.object({
     .describe(
       "a user's MCP server processes that may end by themselves (crash, exit at start) in a burst; beyond, their requests that would start one get 429 until CHILD_CRASH_WINDOW regains one"
     ),
-  CHILD_CRASH_WINDOW: decimalNumber(z.number().positive())
+  CHILD_CRASH_WINDOW: decimalNumber({ above: 0 })
     .default(60)
     .describe('seconds over which a user regains a full burst of CHILD_CRASHES_PER_USER'),
   ALLOWED_ORIGINS: listOrAny
@@ -237,10 +237,10 @@ export const environmentSchema = z.object({
     .regex(REPLICA_ID, '1-64 characters of A-Z a-z 0-9 . _ -')
     .optional()
     .describe('this replica’s id in BRIDGE_PEERS; default: the host name'),
-  SHUTDOWN_DELAY: decimalNumber(z.number().min(0).max(300))
+  SHUTDOWN_DELAY: decimalNumber({ atLeast: 0, atMost: 300 })
     .default(5)
     .describe('seconds /ready answers 503 on SIGTERM, still serving, before the listener closes'),
-  SHUTDOWN_TIMEOUT: decimalNumber(z.number().min(0).max(300))
+  SHUTDOWN_TIMEOUT: decimalNumber({ atLeast: 0, atMost: 300 })
     .default(20)
     .describe('seconds requests in flight get to finish once the listener is closed'),
   METRICS_PORT: wholeNumber(1, 65535)

@@ -61,7 +61,12 @@ describe('parseBridgeConfig', () => {
   it('turns the idle timeout into milliseconds and refuses bad values', () => {
     expect(parseBridgeConfig({ SESSION_IDLE_TIMEOUT: '60' }).idleTimeoutMs).toBe(60_000)
     expect(() => parseBridgeConfig({ PORT: 'http' })).toThrow(/PORT/)
-    expect(() => parseBridgeConfig({ MAX_SESSIONS: '0' })).toThrow(/MAX_SESSIONS/)
+    expect(() => parseBridgeConfig({ MAX_SESSIONS: '0' })).toThrow(
+      /^MAX_SESSIONS: must be at least 1$/
+    )
+    expect(() => parseBridgeConfig({ SESSION_IDLE_TIMEOUT: '0' })).toThrow(
+      /^SESSION_IDLE_TIMEOUT: must be more than 0$/
+    )
     expect(() => parseBridgeConfig({ MAX_SESSIONS: '1e3' })).toThrow(
       /MAX_SESSIONS: must be a whole number/
     )

@@ -24,19 +24,27 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
     .string()
     .regex(/^\d+$/, 'must be a whole number (decimal digits)')
     .transform(Number)
-    .pipe(z.number().min(min).max(max))
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 }
 
 /**
  * A number that may have a fraction (seconds: `0.5`, `20`), written as people write one: decimal
  * digits with at most one point. `0x10` or `1e3` is refused rather than read as 16 or 1000.
  */
-export function decimalNumber(bounds: z.ZodNumber) {
+export function decimalNumber(bounds: { above?: number; atLeast?: number; atMost?: number }) {
+  let number = z.number()
+  if (bounds.above !== undefined)
+    number = number.gt(bounds.above, `must be more than ${bounds.above}`)
+  if (bounds.atLeast !== undefined) {
+    number = number.min(bounds.atLeast, `must be at least ${bounds.atLeast}`)
+  }
+  if (bounds.atMost !== undefined)
+    number = number.max(bounds.atMost, `must be at most ${bounds.atMost}`)
   return z
     .string()
     .regex(/^\d+(?:\.\d+)?$/, 'must be a decimal number (digits, at most one point)')
     .transform(Number)
-    .pipe(bounds)
+    .pipe(number)
 }
 
 /** A secret sent as a bearer token (`Authorization: Bearer <token>`), whose syntax has no spaces. */
