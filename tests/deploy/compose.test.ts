@@ -24,6 +24,7 @@ interface ComposeService {
   cap_add?: string[]
   user?: string
   security_opt?: string[]
+  logging?: { driver?: string; options?: Record<string, string> }
 }
 interface ComposeNetwork {
   internal?: boolean
@@ -171,6 +172,15 @@ describe('docker-compose.yml', () => {
       expect(container?.environment?.CHILD_UID_RANGE).toBe('100000-100999')
       expect(container?.security_opt).toContain('no-new-privileges:true')
       expect(Number(container?.environment?.MAX_SESSIONS)).toBeGreaterThan(0)
+    }
+  })
+
+  it('keeps every container’s log in rotated files of bounded size', () => {
+    for (const [name, service] of containers) {
+      expect(service.logging, name).toEqual({
+        driver: 'json-file',
+        options: { 'max-size': '10m', 'max-file': '5' },
+      })
     }
   })
 

@@ -19,6 +19,7 @@ import {
 import type { Logger } from '../logger.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
 import { DamagedRecord, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
+import type { BoundedLog } from './bounded-log.ts'
 
 /**
  * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
@@ -181,7 +182,8 @@ function bearerChallenge(error: OAuthError): string | undefined {
 export function forwardAuthRefusal(
   error: unknown,
   path: string,
-  logger: Logger
+  logger: Logger,
+  refusalLog: BoundedLog
 ): { readonly status: 401 | 403; readonly headers: Record<string, string> } {
   let refusal: OAuthError
   if (
@@ -194,23 +196,20 @@ export function forwardAuthRefusal(
     logUnexpected(logger, error, { event: 'verify_failed', path }, 'verify failed closed')
     refusal = new InvalidToken('the token could not be verified', { cause: error })
   }
-  // Every MCP connection starts with a request without a token: that is not worth an info line.
-  const level =
-    refusal instanceof TokenCheckUnavailable
-      ? 'error'
-      : refusal instanceof MissingToken
-        ? 'debug'
-        : 'info'
-  logger[level]({
-    event: 'verify_denied',
+  const fields = {
     error: refusal.code,
     reason: refusal.reason,
     resource_metadata: refusal.resourceMetadata,
+  }
+  if (refusal instanceof MissingToken) {
+    // Every MCP connection starts with a request without a token: that is not worth an info line.
+    logger.debug({ event: 'verify_denied', ...fields })
+  } else if (refusal instanceof TokenCheckUnavailable) {
     // An outage, not a bug: why, in one line, without a stack on every request.
-    ...(refusal instanceof TokenCheckUnavailable
-      ? { cause: storeFailureReason(refusal.cause) }
-      : {}),
-  })
+    refusalLog('error', { ...fields, cause: storeFailureReason(refusal.cause) })
+  } else {
+    refusalLog('info', fields)
+  }
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',
     'Content-Length': '0',

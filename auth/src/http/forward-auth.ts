@@ -10,6 +10,7 @@ import {
   createAccessTokenVerifier,
   type VerifiedToken,
 } from '../verify/token-verifier.ts'
+import { boundedLog } from './bounded-log.ts'
 import { forwardAuthRefusal } from './error-response.ts'
 
 /** What `/verify` answers: a status and headers, never a body (`Content-Length: 0`). */
@@ -40,8 +41,13 @@ export function createForwardAuth(
 ): ForwardAuth {
   const resolveTarget = createTargetResolver(deps.config)
   const allow = allowance()
+  const refusalLog = boundedLog(deps.logger, {
+    event: 'verify_denied',
+    perSecond: deps.config.verifyRefusalLogRate,
+    clock: deps.clock,
+  })
   const refuse = (error: unknown): ForwardAuthAnswer =>
-    forwardAuthRefusal(error, '/verify', deps.logger)
+    forwardAuthRefusal(error, '/verify', deps.logger, refusalLog)
 
   const decide: ForwardAuth = (header, requestMethod, fieldNames) => {
     try {

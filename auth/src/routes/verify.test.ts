@@ -215,3 +215,26 @@ describe('GET|POST /verify', () => {
     expect(JSON.stringify(server.logs)).not.toContain(token)
   })
 })
+
+describe('/verify refusal lines', () => {
+  it('writes at most VERIFY_REFUSAL_LOG_RATE a second, whatever a caller sends', async () => {
+    const server = await createTestAuthServer({ VERIFY_REFUSAL_LOG_RATE: '5' })
+    try {
+      for (let i = 0; i < 40; i += 1) {
+        const response = await server.request('/verify', {
+          headers: { ...forwarded(), Authorization: `Bearer garbage.${i}.garbage` },
+        })
+        expect(response.status).toBe(401)
+      }
+      expect(server.logs.filter((line) => line.event === 'verify_denied')).toHaveLength(5)
+      // The next second writes again.
+      server.clock.advance(1000)
+      await server.request('/verify', {
+        headers: { ...forwarded(), Authorization: 'Bearer garbage.again.garbage' },
+      })
+      expect(server.logs.filter((line) => line.event === 'verify_denied')).toHaveLength(6)
+    } finally {
+      await server.close()
+    }
+  })
+})

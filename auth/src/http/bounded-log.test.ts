@@ -1,0 +1,59 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { manualClock } from '../../../tests/support/auth-app.ts'
+import { createLogger } from '../logger.ts'
+import { boundedLog } from './bounded-log.ts'
+
+describe('boundedLog', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  const setUp = (perSecond: number) => {
+    const lines: Record<string, unknown>[] = []
+    const logger = createLogger('info', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>)
+      },
+    })
+    const clock = manualClock()
+    const log = boundedLog(logger, { event: 'verify_denied', perSecond, clock })
+    return { lines, clock, log }
+  }
+
+  it('writes at most perSecond lines a second, then one line counting the rest by reason', () => {
+    const { lines, clock, log } = setUp(3)
+    for (let i = 0; i < 5; i += 1) log('info', { error: 'invalid_token', reason: 'signature' })
+    log('error', { error: 'temporarily_unavailable', reason: 'store' })
+    log('info', { error: 'invalid_token' })
+    expect(lines.filter((line) => line.event === 'verify_denied')).toHaveLength(3)
+    expect(lines.some((line) => line.event === 'verify_denied_suppressed')).toBe(false)
+
+    clock.advance(1000)
+    vi.advanceTimersByTime(1000)
+    expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        suppressed: 4,
+        reasons: { signature: 2, store: 1, invalid_token: 1 },
+        lines_per_second: 3,
+      }),
+    ])
+
+    // A new second writes lines again, and is counted afresh.
+    log('info', { error: 'invalid_token', reason: 'revoked' })
+    expect(lines.at(-1)).toMatchObject({ event: 'verify_denied', reason: 'revoked' })
+    vi.advanceTimersByTime(5000)
+    expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toHaveLength(1)
+  })
+
+  it('writes every line when perSecond is 0', () => {
+    const { lines, log } = setUp(0)
+    for (let i = 0; i < 100; i += 1) log('info', { reason: 'signature' })
+    vi.advanceTimersByTime(2000)
+    expect(lines.filter((line) => line.event === 'verify_denied')).toHaveLength(100)
+    expect(lines.some((line) => line.event === 'verify_denied_suppressed')).toBe(false)
+  })
+})
