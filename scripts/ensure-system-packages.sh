@@ -32,6 +32,11 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the services it installs; the tests start their own instances on free ports.
-for service in redis-server nginx caddy; do
+# Only the services of packages installed just now are stopped: one the machine already ran
+# is its owner's.
+declare -A service_of=([redis-server]=redis-server [nginx-light]=nginx [caddy]=caddy)
+for package in "${missing[@]}"; do
+  service=${service_of[$package]:-}
+  [ -n "$service" ] || continue
   "${sudo[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || "${sudo[@]}" service "$service" stop >/dev/null 2>&1 || true
 done
