@@ -15,10 +15,14 @@ describe('PKCE (RFC 7636, S256 only)', () => {
     expect(verifierMatches(`${verifier}x`, challenge)).toBe(false)
     expect(verifierMatches(verifier, verifier)).toBe(false)
   })
-  it('refuses verifiers outside 43–128 unreserved characters', () => {
-    expect(verifierMatches('short', challenge)).toBe(false)
-    expect(verifierMatches('a'.repeat(129), challenge)).toBe(false)
-    expect(verifierMatches(`${'a'.repeat(42)}!`, challenge)).toBe(false)
+  it('refuses verifiers outside 43–128 unreserved characters, even with their own challenge', () => {
+    const s256 = (text: string) => createHash('sha256').update(text).digest('base64url')
+    for (const bad of ['short', 'a'.repeat(42), 'a'.repeat(129), `${'a'.repeat(42)}!`]) {
+      expect(verifierMatches(bad, s256(bad))).toBe(false)
+    }
+    for (const good of ['a'.repeat(43), 'a'.repeat(128), `${'a'.repeat(39)}-._~`]) {
+      expect(verifierMatches(good, s256(good))).toBe(true)
+    }
   })
 })
 

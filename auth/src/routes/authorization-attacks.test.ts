@@ -114,6 +114,23 @@ describe('attacks on the authorization code flow are refused', () => {
     expect(page.url.startsWith(TEST_ISSUER)).toBe(true)
   })
 
+  it('a client not registered for the authorization code grant: unauthorized_client, no code', async () => {
+    const deviceOnly = await registerTestClient(server, {
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+      token_endpoint_auth_method: 'none',
+    })
+    const page = await browserFor(server).open(
+      authorizeUrl(
+        { ...deviceOnly, redirect_uris: ['https://client.example.com/callback'] },
+        newPkce()
+      ),
+      'https://client.example.com'
+    )
+    expect(page.url.startsWith(TEST_ISSUER)).toBe(true)
+    expect(page.response.status).toBe(400)
+    expect(page.body).toContain('not registered for the authorization code grant')
+  })
+
   it('a state that is not UTF-8 once decoded: an error page, never a changed state sent back', async () => {
     // RFC 6749 §4.1.2: the client gets its state exactly; %ff%fe would come back as U+FFFD twice.
     const client = await registerTestClient(server)
@@ -172,6 +189,27 @@ describe('attacks on the authorization code flow are refused', () => {
       redirect_uri: victim.redirect_uris[0] ?? '',
     })
     expect(await response.json()).toMatchObject({ error: 'invalid_grant' })
+  })
+
+  it('a refresh token presented by another client, which leaves it to its own', async () => {
+    const victim = await registerTestClient(server)
+    const attacker = await registerTestClient(server)
+    const { code, pkce } = await obtainCode(server, victim)
+    const tokens = (await (await exchangeCode(server, victim, code, pkce)).json()) as {
+      refresh_token: string
+    }
+    const stolen = await tokenRequest(server, attacker, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(stolen.status).toBe(400)
+    expect(await stolen.json()).toMatchObject({ error: 'invalid_grant' })
+    expect(server.logs.at(-1)).toMatchObject({ reason: 'refresh_token_of_another_client' })
+    const own = await tokenRequest(server, victim, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+    })
+    expect(own.status).toBe(200)
   })
 
   it('a code with a different redirect_uri at the token endpoint', async () => {

@@ -14,6 +14,8 @@ import {
   tokenRequest,
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
+import { hashSecret } from '../oauth/secrets.ts'
+import { keys } from '../store/keys.ts'
 
 describe('authorization code flow through GitHub', () => {
   let github: FakeGitHub
@@ -65,6 +67,14 @@ describe('authorization code flow through GitHub', () => {
       scope: 'mcp',
     })
     expect(tokens.refresh_token).toBeTypeOf('string')
+  })
+
+  it('keeps a code no longer than AUTH_CODE_TTL (60 s)', async () => {
+    const client = await registerTestClient(server)
+    const { code } = await obtainCode(server, client)
+    const ttl = await server.store.ttl(keys.authorizationCode(hashSecret(code)))
+    expect(ttl).toBeGreaterThan(50)
+    expect(ttl).toBeLessThanOrEqual(60)
   })
 
   it('lets the token request leave out redirect_uri only when the authorization request did', async () => {
