@@ -212,7 +212,18 @@ export function createBridge(deps: BridgeDeps): Bridge {
           maxRequestBodyBytes: config.maxRequestBodyBytes,
           logger,
         })
-  app.use('/mcp', requestsPerUser(config.maxRequestsPerUser, config.allowAnonymous))
+  app.use(
+    '/mcp',
+    requestsPerUser(
+      {
+        requestsPerUser: config.maxRequestsPerUser,
+        bytesPerUser: config.maxRequestBytesPerUser,
+        bytes: config.maxRequestBytes,
+        maxBodyBytes: config.maxRequestBodyBytes,
+      },
+      config.allowAnonymous
+    )
+  )
   if (owners !== undefined) app.use('/mcp', owners.middleware)
   app.route(
     '/mcp',

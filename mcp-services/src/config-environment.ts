@@ -226,6 +226,16 @@ export const environmentSchema = z.object({
   MAX_REQUEST_BODY_BYTES: wholeNumber(1)
     .default(4 * 1024 * 1024)
     .describe('largest POST body accepted (the SDK default, 4 MiB)'),
+  MAX_REQUEST_BYTES_PER_USER: wholeNumber(1)
+    .default(16 * 1024 * 1024)
+    .describe(
+      "the body bytes of a user's requests handled at once (at least MAX_REQUEST_BODY_BYTES); beyond: 429"
+    ),
+  MAX_REQUEST_BYTES: wholeNumber(1)
+    .default(64 * 1024 * 1024)
+    .describe(
+      "the body bytes of every user's requests handled at once (at least MAX_REQUEST_BYTES_PER_USER); beyond: 503"
+    ),
   MAX_REQUESTS_PER_USER: wholeNumber(1)
     .default(32)
     .describe(

@@ -64,6 +64,16 @@ describe('parseBridgeConfig', () => {
     expect(() => parseBridgeConfig({ MAX_SESSIONS: '0' })).toThrow(
       /^MAX_SESSIONS: must be at least 1$/
     )
+    expect(parseBridgeConfig({})).toMatchObject({
+      maxRequestBytesPerUser: 16 * 1024 * 1024,
+      maxRequestBytes: 64 * 1024 * 1024,
+    })
+    expect(() => parseBridgeConfig({ MAX_REQUEST_BYTES_PER_USER: '1000' })).toThrow(
+      /^MAX_REQUEST_BYTES_PER_USER: must be at least MAX_REQUEST_BODY_BYTES \(4194304\)$/
+    )
+    expect(() => parseBridgeConfig({ MAX_REQUEST_BYTES: '5000000' })).toThrow(
+      /^MAX_REQUEST_BYTES: must be at least MAX_REQUEST_BYTES_PER_USER/
+    )
     expect(() => parseBridgeConfig({ SESSION_IDLE_TIMEOUT: '0' })).toThrow(
       /^SESSION_IDLE_TIMEOUT: must be more than 0$/
     )

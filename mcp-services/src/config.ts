@@ -46,6 +46,12 @@ export interface BridgeConfig {
    */
   readonly maxRequestsPerUser: number
   /**
+   * The body bytes of a user's requests handled at once (`MAX_REQUEST_BYTES_PER_USER`), and of
+   * everyone's (`MAX_REQUEST_BYTES`): a body is held several times over while it is handled.
+   */
+  readonly maxRequestBytesPerUser: number
+  readonly maxRequestBytes: number
+  /**
    * How many of a user's children may end by themselves (`CHILD_CRASHES_PER_USER`, regained over
    * `CHILD_CRASH_WINDOW`) before the user's requests that would start another are refused: a
    * server that dies at start must not turn each request into a new process (crash-rate.ts).
@@ -157,6 +163,17 @@ export function parseBridgeConfig(
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) {
     throw new BridgeConfigError(`METRICS_PORT: must differ from PORT ${e.PORT}`)
   }
+  // A user with nothing in hand may always send one body of the largest size.
+  if (e.MAX_REQUEST_BYTES_PER_USER < e.MAX_REQUEST_BODY_BYTES) {
+    throw new BridgeConfigError(
+      `MAX_REQUEST_BYTES_PER_USER: must be at least MAX_REQUEST_BODY_BYTES (${e.MAX_REQUEST_BODY_BYTES})`
+    )
+  }
+  if (e.MAX_REQUEST_BYTES < e.MAX_REQUEST_BYTES_PER_USER) {
+    throw new BridgeConfigError(
+      `MAX_REQUEST_BYTES: must be at least MAX_REQUEST_BYTES_PER_USER (${e.MAX_REQUEST_BYTES_PER_USER})`
+    )
+  }
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT * 1000
   const childUser = childUserFrom(e.CHILD_USER)
   const childUidRange = uidRangeFrom(e.CHILD_UID_RANGE, childUser, e.MAX_SESSIONS)
@@ -173,6 +190,8 @@ export function parseBridgeConfig(
     maxSessionsPerUser:
       e.MAX_SESSIONS_PER_USER ?? Math.max(1, Math.min(10, Math.floor(e.MAX_SESSIONS / 2))),
     maxRequestsPerUser: e.MAX_REQUESTS_PER_USER,
+    maxRequestBytesPerUser: e.MAX_REQUEST_BYTES_PER_USER,
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
     childCrashRate: Object.freeze({
       burst: e.CHILD_CRASHES_PER_USER,
       windowMs: e.CHILD_CRASH_WINDOW * 1000,

@@ -2,59 +2,109 @@ import type { MiddlewareHandler } from 'hono'
 import { identityFromHeaders } from './identity.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 
+/** What `/mcp` lets one user, and all users together, have handled at once. */
+export interface InHandBounds {
+  /** Requests of one user (`MAX_REQUESTS_PER_USER`). */
+  readonly requestsPerUser: number
+  /** Body bytes of one user's requests (`MAX_REQUEST_BYTES_PER_USER`). */
+  readonly bytesPerUser: number
+  /** Body bytes of every user's requests (`MAX_REQUEST_BYTES`). */
+  readonly bytes: number
+  /** The largest body (`MAX_REQUEST_BODY_BYTES`): what a body of unknown length is counted as. */
+  readonly maxBodyBytes: number
+}
+
 /**
- * `/mcp`'s bound on the requests of one user handled at once (`MAX_REQUESTS_PER_USER`), from
- * arrival to the start of their answer, ahead of everything that reads a body (forwarding to the
- * replica that owns a session included). Beyond it: 429 with `Retry-After: 1`. A request without
- * an identity passes, to be refused where identities are checked.
+ * `/mcp`'s bounds on what it handles at once, from a request's arrival to the start of its
+ * answer, ahead of everything that reads a body (forwarding to the replica that owns a session
+ * included): a user's requests, and the bytes of their bodies, a user's and everyone's. A body is
+ * held several times over while it is handled (its bytes, its text, the parsed message, what the
+ * child is sent, the answer): counting requests alone let one account's 32 bodies of 4 MiB take
+ * 750 MB. Beyond a user's bound: 429; beyond everyone's: 503; both with `Retry-After: 1`. A
+ * request without an identity passes, to be refused where identities are checked.
  */
-export function requestsPerUser(bound: number, allowAnonymous: boolean): MiddlewareHandler {
-  const handling = new RequestsInHand(bound)
+export function requestsPerUser(bounds: InHandBounds, allowAnonymous: boolean): MiddlewareHandler {
+  const handling = new RequestsInHand(bounds)
   return async (c, next) => {
     const identity = identityFromHeaders(c.req.raw.headers, allowAnonymous)
     if (!identity) return next()
-    if (!handling.take(identity.userId)) {
+    const bytes = declaredBodyBytes(c.req.raw, bounds.maxBodyBytes)
+    const refusal = handling.take(identity.userId, bytes)
+    if (refusal === 'user') {
       return jsonRpcErrorResponse(
         429,
         SERVER_ERROR,
-        `Too Many Requests: at most ${bound} of your requests are handled at once; retry when one is answered`,
+        `Too Many Requests: at most ${bounds.requestsPerUser} of your requests, and ${bounds.bytesPerUser} bytes of their bodies, are handled at once; retry when one is answered`,
+        { 'Retry-After': '1' }
+      )
+    }
+    if (refusal === 'everyone') {
+      return jsonRpcErrorResponse(
+        503,
+        SERVER_ERROR,
+        'Service Unavailable: the MCP server is handling as much as it may at once; retry shortly',
         { 'Retry-After': '1' }
       )
     }
     try {
       await next()
     } finally {
-      handling.give(identity.userId)
+      handling.give(identity.userId, bytes)
     }
     return undefined
   }
 }
 
 /**
- * How many requests of each user the bridge is handling at once, within a bound: `take` before
- * handling one (false at the bound: refuse it), `give` once its answer has started. A request may
- * hold a body of up to `MAX_REQUEST_BODY_BYTES` while it arrives, so this bounds what one account
- * can make the bridge hold in memory, whatever the pace at which it sends.
+ * The bytes a request's body will hold: its `Content-Length`, or the largest body when it has
+ * none (chunked). A length above the largest is refused where the body is read, unread.
+ */
+function declaredBodyBytes(request: Request, maxBodyBytes: number): number {
+  if (request.method !== 'POST') return 0
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+  return Number.isSafeInteger(declared) && declared >= 0
+    ? Math.min(declared, maxBodyBytes)
+    : maxBodyBytes
+}
+
+/**
+ * How many requests of each user the bridge is handling at once, and the bytes of their bodies,
+ * within bounds: `take` before handling one (a refusal names whose bound it would pass), `give`
+ * once its answer has started. A user with nothing in hand may always send one request whose
+ * body is the largest allowed, as the configuration checks the bounds leave room for it.
  */
 export class RequestsInHand {
-  readonly #counts = new Map<string, number>()
-  readonly #bound: number
+  readonly #users = new Map<string, { requests: number; bytes: number }>()
+  readonly #bounds: InHandBounds
+  #bytes = 0
 
-  constructor(bound: number) {
-    this.#bound = bound
+  constructor(bounds: InHandBounds) {
+    this.#bounds = bounds
   }
 
-  take(userId: string): boolean {
-    const count = this.#counts.get(userId) ?? 0
-    if (count >= this.#bound) return false
-    this.#counts.set(userId, count + 1)
-    return true
+  take(userId: string, bytes = 0): 'user' | 'everyone' | undefined {
+    const user = this.#users.get(userId) ?? { requests: 0, bytes: 0 }
+    if (
+      user.requests >= this.#bounds.requestsPerUser ||
+      user.bytes + bytes > this.#bounds.bytesPerUser
+    ) {
+      return 'user'
+    }
+    if (this.#bytes + bytes > this.#bounds.bytes) return 'everyone'
+    user.requests += 1
+    user.bytes += bytes
+    this.#bytes += bytes
+    this.#users.set(userId, user)
+    return undefined
   }
 
-  give(userId: string): void {
-    const count = (this.#counts.get(userId) ?? 1) - 1
+  give(userId: string, bytes = 0): void {
+    const user = this.#users.get(userId)
+    if (!user) return
+    user.requests -= 1
+    user.bytes -= bytes
+    this.#bytes -= bytes
     // An entry per user only while they have a request in hand: the map does not grow with users.
-    if (count > 0) this.#counts.set(userId, count)
-    else this.#counts.delete(userId)
+    if (user.requests <= 0) this.#users.delete(userId)
   }
 }
