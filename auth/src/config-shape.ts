@@ -47,6 +47,12 @@ export interface Config {
    * `DEVELOPMENT_SIGN_IN=true`; never in production nor for a non-loopback https issuer.
    */
   readonly developmentSignIn: boolean
+  /**
+   * `DEVELOPMENT_SIGN_IN=true`: offered wherever the gateway is reached. Without it, the page
+   * answers only requests made on this machine (a loopback `Host`, no forwarding headers): a
+   * tunnel or a local proxy also connects from loopback.
+   */
+  readonly developmentSignInOptedIn: boolean
   /** `ALLOWED_GITHUB_USERS`: `id:<number>` entries (preferred) and logins, or '*'. */
   readonly allowedUsers: readonly UserEntry[] | '*'
   readonly allowedOrgs: readonly string[]

@@ -65,7 +65,8 @@ export function developmentSignInAllowed(settings: {
   return settings.optIn ?? (loopbackIssuer && isLoopbackHost(settings.host))
 }
 
-function isLoopbackHost(hostname: string): boolean {
+/** A loopback name or address, as a URL's hostname or a `Host` header's name writes it. */
+export function isLoopbackHost(hostname: string): boolean {
   return (
     hostname === 'localhost' ||
     hostname === '[::1]' ||

@@ -210,6 +210,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       extraScopes: gitHubScopes(e.GITHUB_EXTRA_SCOPES),
     },
     developmentSignIn,
+    developmentSignInOptedIn: e.DEVELOPMENT_SIGN_IN === true,
     allowedUsers: userList('ALLOWED_GITHUB_USERS', e.ALLOWED_GITHUB_USERS),
     allowedOrgs: orgList('ALLOWED_GITHUB_ORGS', e.ALLOWED_GITHUB_ORGS),
     allowedTeams: teamList('ALLOWED_GITHUB_TEAMS', e.ALLOWED_GITHUB_TEAMS),

@@ -1,7 +1,8 @@
 import { type Context, Hono } from 'hono'
 import { html } from 'hono/html'
+import { isLoopbackHost } from '../config-values.ts'
 import type { AuthDeps } from '../deps.ts'
-import { AuthorizationErrorPage, InvalidRequest, RateLimited } from '../errors.ts'
+import { AccessDenied, AuthorizationErrorPage, InvalidRequest, RateLimited } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
 import { requestLimiter } from '../http/rate-limit.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
@@ -33,6 +34,17 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
     description: 'too many sign-ins at once; wait a minute and start again',
   })
   return new Hono()
+    .use('/dev-login', async (c, next) => {
+      if (!config.developmentSignInOptedIn && !madeOnThisMachine(c)) {
+        throw new AuthorizationErrorPage(
+          new AccessDenied(
+            'the development sign-in answers only requests made on this machine; set DEVELOPMENT_SIGN_IN=true to offer it elsewhere (never for real data)',
+            { reason: 'development_sign_in_not_local' }
+          )
+        )
+      }
+      await next()
+    })
     .get('/dev-login', (c) => {
       const state = c.req.query('state') ?? ''
       const challenge = c.req.query('code_challenge') ?? ''
@@ -75,4 +87,19 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
       callback.search = new URLSearchParams({ code, state }).toString()
       return c.body(null, 302, { Location: callback.href, 'Cache-Control': 'no-store' })
     })
+}
+
+/** Headers a proxy or a tunnel adds: a request carrying one was not made on this machine. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via']
+
+/**
+ * A request a browser on this machine sent straight to the gateway: its `Host` a loopback name,
+ * no proxy's headers. The listener being on loopback proves less: a tunnel's agent or a local
+ * reverse proxy connects from loopback too, and would offer the page to anyone.
+ */
+function madeOnThisMachine(c: Context): boolean {
+  const headers = c.req.raw.headers
+  if (FORWARDING_HEADERS.some((name) => headers.has(name))) return false
+  // The request's URL is built from its Host header.
+  return isLoopbackHost(new URL(c.req.url).hostname)
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { createTestAuthServer } from '../../../tests/support/auth-app.ts'
+
+/** A state and challenge as the gateway sends them upstream: only the request's origin differs. */
+const QUERY = `?state=${'s'.repeat(24)}&code_challenge=${'c'.repeat(43)}`
+
+describe('/dev-login, offered on a loopback issuer without DEVELOPMENT_SIGN_IN=true', () => {
+  it('answers only requests made on this machine, not through a tunnel or a proxy', async () => {
+    const server = await createTestAuthServer()
+    try {
+      const page = (origin: string, headers: Record<string, string> = {}) =>
+        Promise.resolve(server.app.request(`${origin}/dev-login${QUERY}`, { headers }))
+      expect((await page('http://localhost:8080')).status).toBe(200)
+      expect((await page('http://127.0.0.1:8080')).status).toBe(200)
+      expect((await page('http://[::1]:8080')).status).toBe(200)
+      const tunnelled = await page('https://abc.tunnel.example')
+      expect(tunnelled.status).toBe(400)
+      expect(await tunnelled.text()).toContain('only requests made on this machine')
+      for (const header of ['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'Via']) {
+        const proxied = await page('http://localhost:8080', { [header]: '203.0.113.9' })
+        expect(proxied.status, header).toBe(400)
+      }
+      const posted = await server.app.request('https://abc.tunnel.example/dev-login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `login=alice&state=${'s'.repeat(24)}&code_challenge=${'c'.repeat(43)}`,
+      })
+      expect(posted.status).toBe(400)
+      expect(posted.headers.get('location')).toBeNull()
+      expect(await posted.text()).toContain('only requests made on this machine')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('answers wherever it is reached once DEVELOPMENT_SIGN_IN=true asks for it', async () => {
+    const server = await createTestAuthServer({ DEVELOPMENT_SIGN_IN: 'true' })
+    try {
+      const page = await server.app.request(`http://192.0.2.10:8080/dev-login${QUERY}`, {
+        headers: { 'X-Forwarded-For': '203.0.113.9' },
+      })
+      expect(page.status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
