@@ -132,8 +132,9 @@ export async function writeMissingSecrets(
     lines = withValue(lines, secret.name, secret.generate())
     written.push(secret.name)
   }
-  if (written.length > 0) await writeFile(files.envFile, lines.join('\n'))
+  // Closed to others before the secrets are in it: a copy of the example has the example's mode.
   if (written.length > 0 || creation !== 'existed') await chmod(files.envFile, 0o600)
+  if (written.length > 0) await writeFile(files.envFile, lines.join('\n'))
   const toFillByHand = FILLED_BY_HAND.filter((alternatives) =>
     alternatives.every((name) => !assignedValue(lines, name))
   ).map((alternatives) => alternatives.join(' or '))
