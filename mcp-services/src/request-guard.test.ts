@@ -1,3 +1,5 @@
+import { connect } from 'node:net'
+import { text } from 'node:stream/consumers'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requestGuard } from './request-guard.ts'
@@ -35,6 +37,34 @@ describe('the CORS headers of /mcp answers', () => {
     expect(response.headers.get('vary')).toBe('Origin')
     expect(response.headers.has('access-control-allow-origin')).toBe(false)
     expect(await response.json()).toMatchObject({ error: { code: -32700 } })
+  })
+
+  it('answers a request with two Host lines 400, in either order (RFC 9112 §3.2)', async () => {
+    const { hostname, port } = new URL(bridge.url)
+    const own = `${hostname}:${port}`
+    const headerLines = Object.entries(identityHeaders('alice')).map(([n, v]) => `${n}: ${v}`)
+    for (const hosts of [
+      ['evil.example', own],
+      [own, 'evil.example'],
+    ]) {
+      const socket = connect(Number(port), hostname)
+      socket.end(
+        [
+          'POST /mcp HTTP/1.1',
+          ...hosts.map((host) => `Host: ${host}`),
+          ...headerLines,
+          'Content-Type: application/json',
+          'Accept: application/json, text/event-stream',
+          'Content-Length: 2',
+          'Connection: close',
+          '',
+          '{}',
+        ].join('\r\n')
+      )
+      const answer = (await text(socket)).split('\r\n')
+      expect(answer[0], hosts.join(' then ')).toBe('HTTP/1.1 400 Bad Request')
+      expect(answer.at(-1)).toContain('more than one Host header')
+    }
   })
 
   it('allows the origin a browser on the same origin sent', async () => {

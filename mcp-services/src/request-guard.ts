@@ -49,6 +49,11 @@ export function hostAndOriginCheck(options: RequestGuardOptions): MiddlewareHand
   const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
   return async (c, next) => {
     const host = c.req.header('host') ?? ''
+    // Node joins repeated fields with commas; a request with two Host lines is answered 400
+    // (RFC 9112 §3.2), never judged by whichever copy comes first.
+    if (host.includes(',')) {
+      return jsonRpcErrorResponse(400, SERVER_ERROR, 'Bad Request: more than one Host header')
+    }
     if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
       return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
     }
