@@ -166,6 +166,17 @@ export function withoutEnvelope(params: unknown): JsonObject | undefined {
 }
 
 /**
+ * The request's params without `task`, which no 2026-07-28 request has: a 2025-11-25 child reads
+ * it as a request for task-augmented execution and answers with a task (`{"task": {...}}`) that a
+ * stateless client can neither recognise nor poll. Without it the child answers the call itself.
+ */
+export function withoutTaskAugmentation(params: JsonObject | undefined): JsonObject | undefined {
+  if (!params || !('task' in params)) return params
+  const { task: _task, ...rest } = params
+  return rest
+}
+
+/**
  * A child's (2025-era) result as the 2026-07-28 revision requires it: `resultType`, `ttlMs` and
  * `cacheScope` on cacheable results (nothing is cached: results are per user and may change),
  * fields the revision deleted removed (`execution` of tools, the `tasks` capability), and the

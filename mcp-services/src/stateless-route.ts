@@ -22,6 +22,7 @@ import {
   toModernResult,
   UNSUPPORTED_PROTOCOL_VERSION,
   withoutEnvelope,
+  withoutTaskAugmentation,
 } from './modern-protocol.ts'
 import { forgetMirroredParams, paramHeaderProblem } from './param-headers.ts'
 import type { PolicyGate } from './policy/gate.ts'
@@ -38,7 +39,16 @@ const REMOVED_METHODS = new Set([
   'logging/setLevel',
   'resources/subscribe',
   'resources/unsubscribe',
+  'tasks/list',
+  'tasks/result',
 ])
+
+/**
+ * The methods of the tasks extension (SEP-2663), which the bridge does not offer: 404 like any
+ * method a server lacks. A 2025-era child may know `tasks/get` and `tasks/cancel`, but answers
+ * them about its own 2025-11-25 tasks, in shapes the extension replaced.
+ */
+const TASKS_EXTENSION_METHODS = new Set(['tasks/get', 'tasks/update', 'tasks/cancel'])
 
 export interface StatelessDeps {
   readonly pool: ChildPool
@@ -127,13 +137,9 @@ export async function serveStateless(
     return ladderError(replyId, 400, INVALID_PARAMS, `Invalid params: ${where} is not valid`)
   }
 
-  if (REMOVED_METHODS.has(method)) {
-    return ladderError(
-      replyId,
-      404,
-      METHOD_NOT_FOUND,
-      `Method not found: ${method} (removed in 2026-07-28)`
-    )
+  const unserved = unservedBecause(method)
+  if (unserved) {
+    return ladderError(replyId, 404, METHOD_NOT_FOUND, `Method not found: ${method} (${unserved})`)
   }
   // Policy (the user may use the service: checked by the route): the tool's rules and scopes.
   const subject = deps.policy && (await deps.policy.subject(identity))
@@ -187,7 +193,7 @@ export async function serveStateless(
     const problem = await paramHeaderProblem(pooled, request.headers, body.params)
     if (problem) return ladderError(replyId, 400, HEADER_MISMATCH, problem)
   }
-  const begun = begin(pooled, method, withoutEnvelope(body.params))
+  const begun = begin(pooled, method, withoutTaskAugmentation(withoutEnvelope(body.params)))
   if ('error' in begun) return answer(id, { error: begun.error })
   const exchange = begun.exchange
   const settling = async (notify: (notification: JsonObject) => void) => {
@@ -216,6 +222,13 @@ export async function serveStateless(
       close()
     })
   })
+}
+
+/** Why the stateless era does not serve a method (404 −32601), or undefined when it does. */
+function unservedBecause(method: string): string | undefined {
+  if (REMOVED_METHODS.has(method)) return 'removed in 2026-07-28'
+  if (TASKS_EXTENSION_METHODS.has(method)) return 'the tasks extension is not offered'
+  return undefined
 }
 
 /** `MCP-Protocol-Version`, `Mcp-Method` and (where the method has one) `Mcp-Name` must be there. */
