@@ -8,7 +8,7 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
-import { RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
+import { RAW_POST_HEADERS, rawInitialize, SseReader } from './testing/raw-client.ts'
 
 const INIT = rawInitialize('2025-06-18')
 const POST_HEADERS = RAW_POST_HEADERS
@@ -130,6 +130,50 @@ describe('bridge sessions', () => {
     const { tools } = await client.listTools()
     expect(tools.length).toBeGreaterThan(0)
     await transport.terminateSession()
+  })
+
+  // Media types are case-insensitive and a weight of 0 means "not acceptable" (RFC 9110 §8.3.1,
+  // §12.5.1): the session's own transport, which checks Accept again, must read it the same way.
+  it('reads Accept by media type and weight in a session, on POST and GET alike', async () => {
+    const upper = {
+      ...identityHeaders('frank'),
+      'Content-Type': 'application/json',
+      Accept: 'APPLICATION/JSON, TEXT/EVENT-STREAM',
+    }
+    const init = await fetch(bridge.url, {
+      method: 'POST',
+      headers: upper,
+      body: JSON.stringify(INIT),
+    })
+    expect(init.status).toBe(200)
+    await new SseReader(init).waitFor((message) => message.id === 1)
+    const session = {
+      ...upper,
+      'Mcp-Session-Id': init.headers.get('mcp-session-id') as string,
+      'MCP-Protocol-Version': '2025-06-18',
+    }
+    const post = (accept: string, message: object) =>
+      fetch(bridge.url, {
+        method: 'POST',
+        headers: { ...session, Accept: accept },
+        body: JSON.stringify({ jsonrpc: '2.0', ...message }),
+      })
+    expect((await post(upper.Accept, { method: 'notifications/initialized' })).status).toBe(202)
+    const list = { id: 2, method: 'tools/list' }
+    const zeroJson = await post('application/json;q=0, text/event-stream', list)
+    expect(zeroJson.status).toBe(406)
+    await zeroJson.body?.cancel()
+    const listed = await post('text/event-stream, Application/Json', list)
+    expect(listed.status).toBe(200)
+    await new SseReader(listed).waitFor((message) => message.id === 2)
+    const get = (accept: string) => fetch(bridge.url, { headers: { ...session, Accept: accept } })
+    const zeroStream = await get('text/event-stream;q=0')
+    expect(zeroStream.status).toBe(406)
+    await zeroStream.body?.cancel()
+    const stream = await get('TEXT/EVENT-STREAM')
+    expect(stream.status).toBe(200)
+    await stream.body?.cancel()
+    await (await fetch(bridge.url, { method: 'DELETE', headers: session })).body?.cancel()
   })
 
   it('answers HEAD with 405, with a session or without', async () => {

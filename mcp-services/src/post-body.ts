@@ -1,5 +1,6 @@
 import { readRequestBody } from '@modelcontextprotocol/sdk/server/requestBody.js'
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js'
+import { acceptedMediaTypes, MCP_MEDIA_TYPES } from './accept.ts'
 import {
   INVALID_REQUEST,
   jsonRpcErrorResponse,
@@ -83,8 +84,8 @@ function nestsDeeperThan(json: string, limit: number): boolean {
 
 /** The POST rules for `Accept` and `Content-Type` of both eras, as the transport words them. */
 export function postRefusal(headers: Headers): Response | undefined {
-  const accept = headers.get('accept') ?? ''
-  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+  const accepted = acceptedMediaTypes(headers.get('accept'))
+  if (!MCP_MEDIA_TYPES.every((type) => accepted.has(type))) {
     return jsonRpcErrorResponse(
       406,
       SERVER_ERROR,

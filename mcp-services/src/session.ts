@@ -9,6 +9,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
+import { withAcceptAsRead } from './accept.ts'
 import { withCapabilitiesHidden } from './capability-hiding.ts'
 import type { ChildConnection } from './child-process.ts'
 import { type EventStoreLimits, replayRefusedResponse, SessionEventStore } from './event-store.ts'
@@ -187,7 +188,8 @@ export class Session {
         return replayRefusedResponse(refusal, this.#options.eventStoreLimits)
     }
     const options = parsedBody === undefined ? undefined : { parsedBody }
-    const response = streamedAsWritten(await this.transport.handleRequest(request, options))
+    const asRead = withAcceptAsRead(request)
+    const response = streamedAsWritten(await this.transport.handleRequest(asRead, options))
     if (request.method === 'POST') return this.#tracked(response, 'post')
     if (request.method !== 'GET') return response
     const standalone = !lastEventId || isStandalone(lastEventId)

@@ -6,6 +6,7 @@ import {
   type TestBridge,
 } from './testing/harness.ts'
 import { modernEnvelope } from './testing/modern-client.ts'
+import { SseReader } from './testing/raw-client.ts'
 
 /** Posts a 2026-07-28 body as written, with the headers a client would send for it. */
 async function postRaw(
@@ -99,6 +100,9 @@ describe('the stateless era refuses what the transport does not allow a client t
     ['JSON only', 'application/json'],
     ['SSE only', 'text/event-stream'],
     ["anything (fetch's default)", undefined],
+    ['JSON at weight 0 (not acceptable)', 'application/json;q=0, text/event-stream'],
+    ['SSE at weight 0', 'application/json, text/event-stream; Q=0.000'],
+    ['types that merely contain them', 'application/json-seq, text/event-streams'],
   ])('answers %s with 406', async (_, accept) => {
     const reply = await postRaw(bridge.url, request, { Accept: accept })
     expect(reply.status).toBe(406)
@@ -125,5 +129,42 @@ describe('the stateless era refuses what the transport does not allow a client t
     })
     expect(reply.status).toBe(200)
     expect(bridge.bridge.pool.size).toBe(1)
+  })
+
+  // Media types are case-insensitive (RFC 9110 §8.3.1); a weight above 0 still accepts.
+  it.each([
+    ['in upper case', 'APPLICATION/JSON, TEXT/EVENT-STREAM'],
+    ['with weights and parameters', 'text/event-stream;charset=utf-8;q=0.5, application/json;q=1'],
+  ])('takes an Accept listing both types %s', async (_, accept) => {
+    const reply = await postRaw(bridge.url, request, { Accept: accept })
+    expect(reply.status).toBe(200)
+    expect(reply.json).toMatchObject({ id: 7, result: { resultType: 'complete' } })
+  })
+
+  it('streams a call asking for progress to a client whose Accept is in upper case', async () => {
+    const response = await fetch(bridge.url, {
+      method: 'POST',
+      headers: {
+        ...identityHeaders('alice'),
+        'Content-Type': 'application/json',
+        Accept: 'APPLICATION/JSON, TEXT/EVENT-STREAM',
+        'MCP-Protocol-Version': '2026-07-28',
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': 'echo',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: {
+          name: 'echo',
+          arguments: { text: 'streamed' },
+          _meta: { ...modernEnvelope(), progressToken: 'p-1' },
+        },
+      }),
+    })
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const answer = await new SseReader(response).waitFor((message) => message.id === 3)
+    expect(answer).toMatchObject({ result: { content: [{ type: 'text', text: 'streamed' }] } })
   })
 })

@@ -1,5 +1,6 @@
 import { RequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
+import { acceptedMediaTypes } from './accept.ts'
 import type { ChildPool } from './child-pool.ts'
 import type { BridgeConfig } from './config.ts'
 import type { Identity } from './identity.ts'
@@ -211,7 +212,7 @@ export async function serveStateless(
   }
   // Progress asked for and a client that reads SSE: the answer becomes a stream carrying the
   // child's progress first (a refusal on the way is then in-band: the status is sent).
-  const streams = (request.headers.get('accept') ?? '').includes('text/event-stream')
+  const streams = acceptedMediaTypes(request.headers.get('accept')).has('text/event-stream')
   if (exchange.progressToken === undefined || !streams) {
     const outcome = await settling(() => {})
     return Response.json(outcome.message, { status: outcome.status })
