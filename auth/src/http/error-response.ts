@@ -41,7 +41,7 @@ const READABLE_REFUSAL: Readonly<Record<string, string>> = {
 export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Response {
   const { oauthError, headers } = describeError(error, c, logger)
   return c.json(
-    { error: oauthError.code, error_description: oauthError.description },
+    { error: oauthError.code, error_description: wireDescription(oauthError.description) },
     oauthError.status as ContentfulStatusCode,
     headers
   )
@@ -165,7 +165,10 @@ function bearerChallenge(error: OAuthError): string | undefined {
   }
   const params: string[] = []
   if (!(error instanceof MissingToken)) {
-    params.push(`error="${error.code}"`, `error_description="${quote(error.description)}"`)
+    params.push(
+      `error="${error.code}"`,
+      `error_description="${wireDescription(error.description)}"`
+    )
   }
   const scope = error instanceof InsufficientScope ? error.scope : error.resourceScope
   if (scope && !(error instanceof AccessDenied)) params.push(`scope="${quote(scope)}"`)
@@ -218,6 +221,23 @@ export function forwardAuthRefusal(
   if (challenge) headers['WWW-Authenticate'] = challenge
   if (refusal.resourceMetadata !== undefined) Object.assign(headers, READABLE_REFUSAL)
   return { status: refusal.status === 403 ? 403 : 401, headers }
+}
+
+/** The most of a description an answer carries; the ones we write are far shorter. */
+export const MAX_DESCRIPTION_LENGTH = 500
+
+/**
+ * A description as it leaves the server (JSON body, challenge, redirect): RFC 6749 §5.2 allows
+ * only %x20-21 / %x23-5B / %x5D-7E. A description can carry a client's text, and a client reading
+ * it as the RFC promises must not meet a line break, a quote that ends its challenge parameter, or
+ * a bidi override; so each other character is replaced (a `"` by `'`), never the whole message
+ * dropped, and the length is bounded whatever a description came to hold.
+ */
+export function wireDescription(description: string): string {
+  const text = description.replaceAll('"', "'").replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/gu, '?')
+  return text.length > MAX_DESCRIPTION_LENGTH
+    ? `${text.slice(0, MAX_DESCRIPTION_LENGTH - 3)}...`
+    : text
 }
 
 /** RFC 9110 §5.6.4 quoted-string: escape backslash and double quote. */

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { AuthorizationErrorPage, AuthorizationErrorRedirect, type OAuthError } from '../errors.ts'
-import { describeError, retryAfterOf } from '../http/error-response.ts'
+import { describeError, retryAfterOf, wireDescription } from '../http/error-response.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
 import type { Logger } from '../logger.ts'
 import { renderErrorPage } from './error-page.ts'
@@ -46,7 +46,7 @@ export function toAuthorizationErrorResponse(
   if (error instanceof AuthorizationErrorPage) return errorPage(c, error.error)
   return redirectToClient(c, error.redirectUri, issuer, {
     error: code,
-    error_description: description,
+    error_description: wireDescription(description),
     state: error.state,
   })
 }

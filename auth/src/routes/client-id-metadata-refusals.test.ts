@@ -102,7 +102,7 @@ describe('client ID metadata documents that are refused', () => {
     expect(page.body).toContain('<code>invalid_client</code>')
     expect(await tokenError(clientId)).toEqual({
       status: 401,
-      body: { error: 'invalid_client', error_description: description },
+      body: { error: 'invalid_client', error_description: description.replaceAll('"', "'") },
     })
     // The failure is remembered: a client retrying does not make the gateway fetch again.
     expect(fetchesOf('/impostor.json')).toBe(1)

@@ -67,7 +67,9 @@ describe('POST /register and text a person reads', () => {
       status: 400,
       body: {
         error: 'invalid_redirect_uri',
-        error_description: `redirect_uris: ${JSON.stringify(uri)} must not contain invisible or formatting characters`,
+        // The override itself is not sent back (RFC 6749 §5.2 characters only).
+        error_description:
+          "redirect_uris: 'myapp://callback/?lanimret' must not contain invisible or formatting characters",
       },
     })
   })
