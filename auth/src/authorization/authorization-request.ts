@@ -11,6 +11,7 @@ import {
   UnauthorizedClient,
   UnsupportedResponseType,
 } from '../errors.ts'
+import { repeatedParameter } from '../http/params.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
 import { namedResources, resolveResources } from '../oauth/resource.ts'
 import { grantedScopes } from '../oauth/scope.ts'
@@ -71,9 +72,7 @@ export function parseAuthorizationRequest(
   for (const name of new Set(params.keys())) {
     if (!REPEATABLE.has(name) && params.getAll(name).length > 1) {
       throw new AuthorizationErrorPage(
-        new InvalidRequest(`the ${name.slice(0, 40)} parameter is repeated`, {
-          reason: 'repeated_parameter',
-        })
+        new InvalidRequest(repeatedParameter(name), { reason: 'repeated_parameter' })
       )
     }
   }

@@ -124,12 +124,12 @@ describe('the client a metadata document describes', () => {
     [
       'another client_id',
       { ...valid, client_id: 'https://app.example.com/other.json' },
-      'it names client_id "https://app.example.com/other.json", not its own URL',
+      "it names client_id 'https://app.example.com/other.json', not its own URL",
     ],
     [
       'its URL with a trailing slash',
       { ...valid, client_id: `${URL_ID}/` },
-      `it names client_id "${URL_ID}/", not its own URL`,
+      `it names client_id '${URL_ID}/', not its own URL`,
     ],
     [
       'no client_id',
@@ -149,12 +149,12 @@ describe('the client a metadata document describes', () => {
     [
       'a secret-based auth method',
       { ...valid, token_endpoint_auth_method: 'client_secret_basic' },
-      'it asks for token_endpoint_auth_method "client_secret_basic"; this gateway accepts metadata-document clients that authenticate with none',
+      "it asks for token_endpoint_auth_method 'client_secret_basic'; this gateway accepts metadata-document clients that authenticate with none",
     ],
     [
       'private_key_jwt alone',
       { ...valid, token_endpoint_auth_method: 'private_key_jwt' },
-      'it asks for token_endpoint_auth_method "private_key_jwt"; this gateway accepts metadata-document clients that authenticate with none',
+      "it asks for token_endpoint_auth_method 'private_key_jwt'; this gateway accepts metadata-document clients that authenticate with none",
     ],
     [
       'no authorization_code grant',
@@ -174,7 +174,7 @@ describe('the client a metadata document describes', () => {
     [
       'only unusable redirect URIs',
       { ...valid, redirect_uris: ['http://evil.example/cb'] },
-      'it has no acceptable redirect URI ("http://evil.example/cb" may use http only on a loopback host (127.0.0.1, [::1], localhost))',
+      "it has no acceptable redirect URI ('http://evil.example/cb' may use http only on a loopback host (127.0.0.1, [::1], localhost))",
     ],
     [
       'no client_name',

@@ -2,6 +2,7 @@ import { type ClientMetadata, dropUndefined } from './client-metadata.ts'
 import type { ClientRecord } from './client-registry.ts'
 import { MetadataDocumentError } from './metadata-document.ts'
 import { isPlainText } from './plain-text.ts'
+import { IDENTIFIER, ONE_WORD, quoted, WEB_URL } from './quoted-value.ts'
 import { redirectUriProblem } from './redirect-uri.ts'
 
 /**
@@ -130,20 +131,6 @@ function authMethod(doc: Record<string, unknown>): 'none' {
     `it asks for token_endpoint_auth_method ${quoted(method, IDENTIFIER)}; this gateway accepts metadata-document clients that authenticate with none`
   )
 }
-
-/**
- * A document's value as an error quotes it: only when it has the shape of what the field holds
- * (a web URL, one word, an identifier), since the error is shown on the gateway's own page, where
- * a stranger's sentence ("your account is locked, call …") must not appear.
- */
-function quoted(value: unknown, shape: RegExp): string {
-  const text = String(value ?? '')
-  return shape.test(text) ? JSON.stringify(text) : 'a value of another shape (not shown)'
-}
-
-const WEB_URL = /^https?:\/\/[\x21-\x7e]{1,200}$/
-const ONE_WORD = /^[\x21-\x7e]{0,200}$/
-const IDENTIFIER = /^[a-z_]{0,40}$/
 
 function grantTypes(doc: Record<string, unknown>): ClientMetadata['grant_types'] {
   const asked = doc.grant_types

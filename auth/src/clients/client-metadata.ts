@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InvalidClientMetadata, InvalidRedirectUri } from '../errors.ts'
 import { isPlainText } from './plain-text.ts'
+import { IDENTIFIER, ONE_WORD, quoted } from './quoted-value.ts'
 import { applicationTypeProblem, redirectUriProblem } from './redirect-uri.ts'
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -99,32 +100,34 @@ export function parseClientMetadata(body: unknown): ClientMetadata {
   const { redirect_uris = [], application_type: applicationType, ...rest } = parsed.data
   if (applicationType !== undefined && !isOneOf(APPLICATION_TYPES, applicationType)) {
     throw new InvalidClientMetadata(
-      `application_type: ${applicationType} is not supported (use web or native)`
+      `application_type: ${quoted(applicationType, IDENTIFIER)} is not supported (use web or native)`
     )
   }
 
   for (const uri of redirect_uris) {
     const problem = redirectUriProblem(uri) ?? applicationTypeProblem(uri, applicationType)
-    if (problem) throw new InvalidRedirectUri(`redirect_uris: ${JSON.stringify(uri)} ${problem}`)
+    if (problem) throw new InvalidRedirectUri(`redirect_uris: ${quoted(uri, ONE_WORD)} ${problem}`)
   }
 
   const method = rest.token_endpoint_auth_method ?? 'client_secret_basic'
   if (!isOneOf(TOKEN_ENDPOINT_AUTH_METHODS, method)) {
     throw new InvalidClientMetadata(
-      `token_endpoint_auth_method: ${method} is not supported (use ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')})`
+      `token_endpoint_auth_method: ${quoted(method, IDENTIFIER)} is not supported (use ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')})`
     )
   }
   // Omitted grant_types: most MCP clients expect refresh tokens without asking for them.
   const grantTypes = unique(rest.grant_types ?? ['authorization_code', 'refresh_token'])
   for (const grant of grantTypes) {
     if (!isOneOf(GRANT_TYPES, grant)) {
-      throw new InvalidClientMetadata(`grant_types: ${grant} is not supported`)
+      throw new InvalidClientMetadata(`grant_types: ${quoted(grant, ONE_WORD)} is not supported`)
     }
   }
   const usesCode = grantTypes.includes('authorization_code')
   const responseTypes = unique(rest.response_types ?? (usesCode ? ['code'] : []))
   for (const type of responseTypes) {
-    if (type !== 'code') throw new InvalidClientMetadata(`response_types: ${type} is not supported`)
+    if (type !== 'code') {
+      throw new InvalidClientMetadata(`response_types: ${quoted(type, ONE_WORD)} is not supported`)
+    }
   }
   // RFC 7591 §2.1: the two lists must agree.
   if (usesCode !== responseTypes.includes('code')) {

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http'
 import type { Context } from 'hono'
 import { InvalidRequest, RequestTooLarge } from '../errors.ts'
+import { repeatedParameter } from './params.ts'
 
 /** Bodies of OAuth requests are small; anything bigger is refused before it is buffered. */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -35,7 +36,7 @@ export async function readFormBody(
   const form: Record<string, string> = {}
   for (const [name, value] of params) {
     if (options.repeatable?.includes(name)) continue
-    if (Object.hasOwn(form, name)) throw new InvalidRequest(`the ${name} parameter is repeated`)
+    if (Object.hasOwn(form, name)) throw new InvalidRequest(repeatedParameter(name))
     form[name] = value
   }
   return { form, params }

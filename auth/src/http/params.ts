@@ -11,6 +11,39 @@ export function parseParams<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new InvalidRequest(name ? `${name} ${message}` : message)
 }
 
+/**
+ * The parameters this server's OAuth endpoints read (RFC 6749, 7009, 7636, 7662, 8628, 8707, the
+ * `prompt` of OpenID Connect): the names an error may repeat back. Any other name is the sender's
+ * own text, and an error page would show it on the gateway's origin ("Security alert: call …").
+ */
+const OAUTH_PARAMETERS: ReadonlySet<string> = new Set([
+  'client_id',
+  'client_secret',
+  'code',
+  'code_challenge',
+  'code_challenge_method',
+  'code_verifier',
+  'device_code',
+  'grant_type',
+  'prompt',
+  'redirect_uri',
+  'refresh_token',
+  'resource',
+  'response_mode',
+  'response_type',
+  'scope',
+  'state',
+  'token',
+  'token_type_hint',
+])
+
+/** Why a request with a parameter sent twice is refused (RFC 6749 §3.1), naming only ours. */
+export function repeatedParameter(name: string): string {
+  return OAUTH_PARAMETERS.has(name)
+    ? `the ${name} parameter is repeated`
+    : 'a parameter is repeated'
+}
+
 /** A required string parameter of a form or query. */
 export const requiredParam = (max = 2048) =>
   z

@@ -105,6 +105,7 @@ function bearerToken(c: Context): string {
     throw new MissingToken('a registration access token is required', { reason: 'no_token' })
   }
   const token = /^Bearer +([\w.~+/-]+=*)$/i.exec(header)?.[1]
-  if (!token) throw new InvalidRequest('the Authorization header must be "Bearer <token>"')
+  if (!token)
+    throw new InvalidRequest('the Authorization header must be of the form Bearer <token>')
   return token
 }

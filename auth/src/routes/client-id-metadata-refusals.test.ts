@@ -95,14 +95,14 @@ describe('client ID metadata documents that are refused', () => {
     const clientId = publish('/impostor.json', {
       client_id: 'https://claude.ai/oauth/mcp-oauth-client-metadata',
     })
-    const description = `the client metadata document ${clientId} cannot be used: it names client_id "https://claude.ai/oauth/mcp-oauth-client-metadata", not its own URL`
+    const description = `the client metadata document ${clientId} cannot be used: it names client_id 'https://claude.ai/oauth/mcp-oauth-client-metadata', not its own URL`
     const page = await authorizePage(clientId)
     expect(page.response.status).toBe(400)
-    expect(page.body).toContain(description.replaceAll('"', '&quot;'))
+    expect(page.body).toContain(description.replaceAll("'", '&#39;'))
     expect(page.body).toContain('<code>invalid_client</code>')
     expect(await tokenError(clientId)).toEqual({
       status: 401,
-      body: { error: 'invalid_client', error_description: description.replaceAll('"', "'") },
+      body: { error: 'invalid_client', error_description: description },
     })
     // The failure is remembered: a client retrying does not make the gateway fetch again.
     expect(fetchesOf('/impostor.json')).toBe(1)

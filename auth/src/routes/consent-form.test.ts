@@ -113,6 +113,17 @@ describe('the consent form', () => {
     expect(github.requests.filter((r) => r.path === '/login/oauth/authorize')).toHaveLength(0)
   })
 
+  it('does not show the name of a field it did not put there, which the sender chose', async () => {
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const page = await consentPage(browser, client)
+    const added: [string, string] = ['Security alert: call 0800 555 0100 now', 'x']
+    const result = await post(browser, [...fieldsOf(page), ['decision', 'approve'], added])
+    expectRefusedOnPage(result)
+    expect(result.body).toContain('this form was altered (an unexpected field)')
+    expect(result.body).not.toContain('Security alert')
+  })
+
   it('refuses a form without a decision, or with one that is neither button', async () => {
     const client = await registerTestClient(server)
     for (const decision of [[], [['decision', 'yes']]] as [string, string][][]) {
@@ -204,14 +215,20 @@ describe('the consent form', () => {
 
   it('shows the error page, not a redirect, for a request with a repeated parameter', async () => {
     const client = await registerTestClient(server)
-    for (const repeated of ['scope', 'state', 'code_challenge', 'decision']) {
+    // A parameter /authorize does not read is not named: its name is the sender's text.
+    for (const [repeated, described] of [
+      ['scope', 'the scope parameter is repeated'],
+      ['state', 'the state parameter is repeated'],
+      ['code_challenge', 'the code_challenge parameter is repeated'],
+      ['decision', 'a parameter is repeated'],
+    ] as const) {
       const url = new URL(authorizeUrl(client, newPkce()))
       url.searchParams.append(repeated, 'again')
       url.searchParams.append(repeated, 'twice')
       const page = await browserFor(server).open(url.href, client.redirect_uris[0] ?? '')
       expect(page.url).toBe(url.href)
       expect(page.response.status).toBe(400)
-      expect(page.body).toContain(`the ${repeated} parameter is repeated`)
+      expect(page.body).toContain(described)
     }
     // `resource` may be repeated (RFC 8707).
     const twoResources = new URL(authorizeUrl(client, newPkce()))

@@ -67,9 +67,9 @@ describe('POST /register and text a person reads', () => {
       status: 400,
       body: {
         error: 'invalid_redirect_uri',
-        // The override itself is not sent back (RFC 6749 §5.2 characters only).
+        // Not quoted back: a value that is not one visible word (RFC 6749 §5.2 characters).
         error_description:
-          "redirect_uris: 'myapp://callback/?lanimret' must not contain invisible or formatting characters",
+          'redirect_uris: a value of another shape (not shown) must not contain invisible or formatting characters',
       },
     })
   })

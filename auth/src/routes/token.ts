@@ -4,6 +4,7 @@ import { authenticateClient } from '../clients/client-authentication.ts'
 import { clientLookup, recordUse } from '../clients/client-lookup.ts'
 import type { GrantType } from '../clients/client-metadata.ts'
 import { DEVICE_CODE_GRANT } from '../clients/client-metadata.ts'
+import { ONE_WORD, quoted } from '../clients/quoted-value.ts'
 import type { AuthDeps } from '../deps.ts'
 import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts'
 import { readFormBody } from '../http/body.ts'
@@ -61,8 +62,9 @@ export const tokenRoute = (deps: AuthDeps) => {
     await counted
     const { form, params, client } = await request
     const { grant_type: grantType } = parseParams(tokenRequest, form)
-    if (!Object.hasOwn(grants, grantType))
-      throw new UnsupportedGrantType(`${grantType} is not supported`)
+    if (!Object.hasOwn(grants, grantType)) {
+      throw new UnsupportedGrantType(`grant_type ${quoted(grantType, ONE_WORD)} is not supported`)
+    }
     const name = grantType as keyof typeof grants
     if (!client.metadata.grant_types.includes(name)) {
       throw new UnauthorizedClient(`this client is not registered for the ${name} grant`)
