@@ -145,7 +145,7 @@ describe('client ID metadata documents through the standalone gateway', () => {
       error: 'invalid_client',
       error_description:
         typeof problem === 'string'
-          ? `the client metadata document ${clientId} cannot be used: ${problem}`
+          ? `the client metadata document at ${new URL(clientId).host} cannot be used: ${problem}`
           : expect.stringMatching(problem),
     },
   })
@@ -188,7 +188,7 @@ describe('client ID metadata documents through the standalone gateway', () => {
       status: 503,
       body: {
         error: 'temporarily_unavailable',
-        error_description: `the client metadata document ${slow} could not be fetched: it did not answer completely within 5 s; retry later`,
+        error_description: `the client metadata document at ${new URL(slow).host} could not be fetched: it did not answer completely within 5 s; retry later`,
       },
     })
     expect(Date.now() - started).toBeLessThan(7_000)

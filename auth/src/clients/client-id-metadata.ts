@@ -37,8 +37,9 @@ export function clientIdUrlProblem(clientId: string): string | undefined {
   if (url.username || url.password) return 'must not contain user information'
   if (url.pathname === '/') return 'must have a path'
   // The draft forbids comparing by normalization: an id that parses into another string (dot
-  // segments, upper-case host, default port) could name two clients with one document.
-  if (url.href !== clientId) return `must be in normalized form (${url.href})`
+  // segments, upper-case host, default port) could name two clients with one document. Its
+  // normal form is not shown: a page would show a stranger's path (`clientIdHost`).
+  if (url.href !== clientId) return 'must be in normalized form (as a URL parser writes it)'
   return undefined
 }
 

@@ -229,19 +229,19 @@ function cacheLifetime(maxAgeSeconds: number | undefined): number {
 
 /**
  * A document that cannot be fetched now is `temporarily_unavailable` (the client keeps its tokens
- * and retries); one that is wrong is `invalid_client`.
+ * and retries); one that is wrong is `invalid_client`. The document is named by its host, as the
+ * consent page names it: its path is anyone's text, up to 1,024 characters, which the error page
+ * would show on the gateway's origin (the client knows its own URL; the log has it).
  */
 function refusal(clientId: string, failure: { transient: boolean; problem: string }): OAuthError {
   const options = {
     reason: failure.transient ? 'client_metadata_unreachable' : 'client_metadata_invalid',
   }
+  const document = `the client metadata document at ${clientIdHost(clientId)}`
   return failure.transient
     ? new TemporarilyUnavailable(
-        `the client metadata document ${clientId} could not be fetched: ${failure.problem}; retry later`,
+        `${document} could not be fetched: ${failure.problem}; retry later`,
         options
       )
-    : new InvalidClient(
-        `the client metadata document ${clientId} cannot be used: ${failure.problem}`,
-        options
-      )
+    : new InvalidClient(`${document} cannot be used: ${failure.problem}`, options)
 }

@@ -97,6 +97,16 @@ describe('error descriptions do not echo what a client chose', () => {
     expect(page.body).not.toContain('Security alert')
   })
 
+  it('/authorize: a client_id URL is named on the page by its host, not its path', async () => {
+    const clientId = `https://localhost/Security-alert-call-0800-555-0100-now/${'x'.repeat(900)}.json`
+    const redirectUri = 'https://app.example/cb'
+    const url = authorizeUrl({ client_id: clientId, redirect_uris: [redirectUri] }, newPkce())
+    const page = await browserFor(server).open(url, redirectUri)
+    expect(page.response.status).toBe(400)
+    expect(page.body).toContain('the client metadata document at localhost cannot be used')
+    expect(page.body).not.toContain('Security-alert')
+  })
+
   it.each([
     ['grant_types', { grant_types: [`implicit"\u202e${'x'.repeat(3000)}`] }],
     ['response_types', { response_types: ['token\r\nSet-Cookie: x=1'] }],
