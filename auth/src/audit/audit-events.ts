@@ -109,6 +109,8 @@ export type AuditEvent = About &
         readonly family_id?: string | undefined
         /** The revoked access token's id (`jti`): names it, grants nothing. */
         readonly jti?: string
+        /** Why the gateway itself revoked it (`by: 'gateway'`). */
+        readonly reason?: 'sign_in_limit'
       }
     | {
         readonly event: 'refresh_token.reuse_detected'

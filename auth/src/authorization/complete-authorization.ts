@@ -13,6 +13,7 @@ import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
 import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
+import { makeRoomForSignIn } from './sign-in-limit.ts'
 
 /**
  * The end of every successful authorization: the allow-list decides, then a single-use code bound
@@ -61,6 +62,7 @@ export async function completeAuthorization(
       config.ttl.client
     )
   }
+  await makeRoomForSignIn(deps, subject, request.clientId)
   const code = await issueAuthorizationCode(
     store,
     {

@@ -132,6 +132,8 @@ export const authorizeRoute = (deps: AuthDeps) => {
         (await hasConsent(store, { userId: session.id, ...request }))
       ) {
         // A remembered consent means this user approved this redirect: errors may go back to it.
+        // Counted as a page shown would be: each code starts a family a client could pile up.
+        await limitConsentRequests(c, session)
         const user = await sessionUserFor(c, session, request)
         if (user) {
           const code = await completeAuthorization(deps, request, user, { remembered: true })

@@ -1,0 +1,75 @@
+import { decodeJwt } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { auditLines, type TestAuthServer } from '../../../tests/support/auth-app.ts'
+import {
+  authorizeUrl,
+  browserFor,
+  exchangeCode,
+  newPkce,
+  obtainCode,
+  registerTestClient,
+  useFlowServer,
+} from '../../../tests/support/oauth-flow.ts'
+import { SIGN_INS_PER_CLIENT } from '../authorization/sign-in-limit.ts'
+import { keys } from '../store/keys.ts'
+
+describe('what a client approved once can make the gateway keep', () => {
+  let server: TestAuthServer
+  useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
+    ;({ server } = fixture)
+  })
+
+  it(`keeps at most ${SIGN_INS_PER_CLIENT} sign-ins of a user with one client, ending the oldest`, async () => {
+    const client = await registerTestClient(server)
+    const other = await registerTestClient(server)
+    const browser = browserFor(server)
+    const signIn = async (of = client) => {
+      const { code, pkce } = await obtainCode(server, of, newPkce(), browser)
+      const tokens = (await (await exchangeCode(server, of, code, pkce)).json()) as {
+        access_token: string
+      }
+      return decodeJwt(tokens.access_token).fam as string
+    }
+    const otherFamily = await signIn(other)
+    const families: string[] = []
+    for (let i = 0; i < SIGN_INS_PER_CLIENT + 2; i += 1) {
+      families.push(await signIn())
+      server.clock.advance(1000)
+    }
+    const live = async (familyId: string) =>
+      (await server.store.get(keys.refreshFamily(familyId))) !== null
+    expect(await live(families[0] ?? '')).toBe(false)
+    expect(await live(families[1] ?? '')).toBe(false)
+    for (const familyId of families.slice(2)) expect(await live(familyId)).toBe(true)
+    // Another client's sign-ins are not this one's to end.
+    expect(await live(otherFamily)).toBe(true)
+    expect(await server.store.get(keys.revokedFamily(families[0] ?? ''))).toBe('1')
+    expect(
+      auditLines(server).filter(
+        (line) => line.event === 'token.revoked' && line.reason === 'sign_in_limit'
+      )
+    ).toEqual([
+      expect.objectContaining({ by: 'gateway', family_id: families[0] }),
+      expect.objectContaining({ by: 'gateway', family_id: families[1] }),
+    ])
+  })
+
+  it('counts codes of a remembered consent as the consent pages they skip: 60 a minute', async () => {
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const stop = client.redirect_uris[0] ?? ''
+    // A minute of its own: the sign-ins above were counted too.
+    server.clock.advance(60_000)
+    await obtainCode(server, client, newPkce(), browser)
+    let answered = 1
+    for (; answered < 70; answered += 1) {
+      const page = await browser.open(authorizeUrl(client, newPkce()), stop)
+      if (!page.url.startsWith(stop)) {
+        expect(page.response.status).toBe(429)
+        break
+      }
+    }
+    // The first page came before sign-in, counted for its caller; then 60 codes for the user.
+    expect(answered).toBe(61)
+  })
+})
