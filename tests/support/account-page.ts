@@ -27,5 +27,6 @@ export async function revokeOnAccountPage(browser: HeadlessBrowser, clientId: st
     headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: TEST_ISSUER },
     body: fields.toString(),
   })
-  expect(answer.url).toBe(`${TEST_ISSUER}/account?notice=revoked`)
+  expect(answer.url).toBe(`${TEST_ISSUER}/account`)
+  expect(answer.body).toContain('Access revoked.')
 }

@@ -13,7 +13,7 @@ export interface Cookies {
   clear(c: Context, name: CookieName): void
 }
 
-export type CookieName = 'session' | 'csrf' | 'pending'
+export type CookieName = 'session' | 'csrf' | 'pending' | 'notice'
 
 export function cookies(issuer: string): Cookies {
   const url = new URL(issuer)

@@ -7,7 +7,7 @@ import { describeRedirect } from './consent-page.ts'
 import { describeScopes } from './grant-parts.ts'
 import { renderPage } from './layout.ts'
 
-/** The fixed notices a redirect back to `/account` may ask for; nothing else is shown. */
+/** The fixed notices a revocation leaves for `/account` (its `notice` cookie); nothing else is shown. */
 export const ACCOUNT_NOTICES = {
   revoked:
     'Access revoked. Its tokens are refused from now on; the application must ask you again to reconnect.',

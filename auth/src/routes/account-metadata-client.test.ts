@@ -55,7 +55,7 @@ describe('/account with a client identified by a metadata document', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: TEST_ISSUER },
       body: new URLSearchParams({ csrf_token: csrf, kind: 'app', id: clientId }).toString(),
     })
-    expect(answer.url).toBe(`${TEST_ISSUER}/account?notice=revoked`)
+    expect(answer.url).toBe(`${TEST_ISSUER}/account`)
     expect(answer.body).not.toContain(clientId)
   })
 })

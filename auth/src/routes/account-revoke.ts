@@ -11,7 +11,8 @@ import { findBrowserSession } from '../sessions/browser-session.ts'
  * `POST /account/revoke`: a revoke button of the connected-apps page. `kind=app` withdraws the
  * consent for a client and revokes every token family of this user with it; `kind=device` ends
  * one device-flow session. Only what the page lists for the signed-in user can be revoked. The
- * answer is a 303 back to the page with a fixed notice.
+ * answer is a 303 back to the page, with which notice it shows in a cookie of a minute: a notice
+ * named in the page's address could be put in a link, and tell of a revocation nobody made.
  *
  * Revoking only takes access away, so the session is not re-checked upstream first: a person can
  * disconnect an application while the identity provider is unreachable.
@@ -41,10 +42,7 @@ export const accountRevokeRoute = (deps: AuthDeps) => {
         })
       )
     }
-    const notice = revoked ? 'revoked' : 'gone'
-    return c.body(null, 303, {
-      Location: `${config.issuer}/account?notice=${notice}`,
-      'Cache-Control': 'no-store',
-    })
+    jar.set(c, 'notice', revoked ? 'revoked' : 'gone', 60)
+    return c.body(null, 303, { Location: `${config.issuer}/account`, 'Cache-Control': 'no-store' })
   })
 }

@@ -31,7 +31,9 @@ export const accountRoute = (deps: AuthDeps) => {
     if (!user) {
       return renderAccountSignInPage(c, csrfToken, deps.upstream?.name ?? 'your identity provider')
     }
-    const notice = c.req.query('notice')
+    // Shown once, after the revocation that set it (account-revoke.ts).
+    const notice = jar.get(c, 'notice')
+    if (notice !== undefined) jar.clear(c, 'notice')
     return renderAccountPage(c, {
       signedInAs: user.login,
       connected: await listConnectedApps(appsDeps, user.id),
