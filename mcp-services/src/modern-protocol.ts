@@ -179,7 +179,8 @@ export function withoutTaskAugmentation(params: JsonObject | undefined): JsonObj
 /**
  * A child's (2025-era) result as the 2026-07-28 revision requires it: `resultType`, `ttlMs` and
  * `cacheScope` on cacheable results (nothing is cached: results are per user and may change),
- * fields the revision deleted removed (`execution` of tools, the `tasks` capability), and the
+ * fields the revision deleted removed (`execution` of tools, the `tasks` capability, and tools
+ * that run only as tasks), and the
  * server's identity in `_meta`.
  */
 export function toModernResult(
@@ -190,11 +191,13 @@ export function toModernResult(
   const translated: JsonObject = { ...result }
   if (translated.resultType === undefined) translated.resultType = 'complete'
   if (method === 'tools/list' && Array.isArray(translated.tools)) {
-    translated.tools = translated.tools.map((tool) => {
-      if (!isObject(tool) || !('execution' in tool)) return tool
-      const { execution: _execution, ...rest } = tool
-      return rest
-    })
+    translated.tools = translated.tools
+      .filter((tool) => !runsOnlyAsTask(tool))
+      .map((tool) => {
+        if (!isObject(tool) || !('execution' in tool)) return tool
+        const { execution: _execution, ...rest } = tool
+        return rest
+      })
   }
   if (CACHEABLE_METHODS.has(method) && translated.resultType === 'complete') {
     translated.ttlMs = 0
@@ -205,6 +208,14 @@ export function toModernResult(
     translated._meta = { [SERVER_INFO_META_KEY]: serverInfo, ...meta }
   }
   return translated
+}
+
+/**
+ * A 2025-11-25 tool that runs only as a task (`execution.taskSupport: "required"`): no call of a
+ * 2026-07-28 client can start it, so it is not listed to one.
+ */
+function runsOnlyAsTask(tool: unknown): boolean {
+  return isObject(tool) && isObject(tool.execution) && tool.execution.taskSupport === 'required'
 }
 
 /** A 2025-era child's "resource not found" (−32002 then, or −32602). */

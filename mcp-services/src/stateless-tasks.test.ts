@@ -61,6 +61,19 @@ describe('tasks on a child that offers them (everything)', () => {
     expect(research.json.result).not.toHaveProperty('task')
   })
 
+  it('lists no tool that runs only as a task to a stateless client, and the others without execution', async () => {
+    const listed = await postModern(bridge.url, 'alice', { method: 'tools/list', params: {} })
+    const tools = (listed.json.result as { tools: { name: string; execution?: unknown }[] }).tools
+    expect(tools.map((tool) => tool.name)).toContain('echo')
+    expect(tools.map((tool) => tool.name)).not.toContain(TASK_TOOL)
+    expect(tools.filter((tool) => tool.execution !== undefined)).toEqual([])
+    // A session of the era that has tasks still sees it.
+    const { client, transport } = await connectClient(bridge.url, 'alice')
+    const inSession = await client.listTools()
+    expect(inSession.tools.map((tool) => tool.name)).toContain(TASK_TOOL)
+    await transport.terminateSession()
+  })
+
   it('passes tasks through unchanged in a 2025-11-25 session', async () => {
     const { client, transport } = await connectClient(bridge.url, 'alice')
     const created = await client.request(
