@@ -82,10 +82,10 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
   for (const path of PAGES_WITH_EFFECTS) {
     app.use(path, async (c, next) => {
       if (c.req.method !== 'HEAD') return next()
-      throw new MethodNotAllowed(
-        'HEAD is not allowed here: the page is opened with GET',
-        allowed(path)
-      )
+      // A page not mounted here (`/dev-login` with GitHub configured) is a 404, as its GET.
+      const methods = allowed(path)
+      if (methods.length === 0) return next()
+      throw new MethodNotAllowed('HEAD is not allowed here: the page is opened with GET', methods)
     })
   }
   app.route('/', verifyRoute(forwardAuth))

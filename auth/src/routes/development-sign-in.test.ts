@@ -45,3 +45,24 @@ describe('/dev-login, offered on a loopback issuer without DEVELOPMENT_SIGN_IN=t
     }
   })
 })
+
+describe('/dev-login where GitHub is configured', () => {
+  it('is not there, for HEAD as for GET', async () => {
+    const server = await createTestAuthServer({
+      GITHUB_CLIENT_ID: 'Iv1.0123456789abcdef',
+      GITHUB_CLIENT_SECRET: 'f'.repeat(40),
+    })
+    try {
+      for (const method of ['GET', 'HEAD']) {
+        const answer = await server.request('/dev-login', { method })
+        expect(answer.status, method).toBe(404)
+      }
+      // A page of the server keeps refusing HEAD, naming what it allows.
+      const authorize = await server.request('/authorize', { method: 'HEAD' })
+      expect(authorize.status).toBe(405)
+      expect(authorize.headers.get('allow')).toBe('GET, POST')
+    } finally {
+      await server.close()
+    }
+  })
+})
