@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import type { Hono } from 'hono'
-import { issueAuthorizationCode } from '../../auth/src/authorization/authorization-code.ts'
 import type { AuthDeps } from '../../auth/src/deps.ts'
+import { issueAuthorizationCode } from '../../auth/src/oauth/authorization-code.ts'
 import type { FakeGitHub } from '../../tests/support/fake-github.ts'
 
 const VERIFIER = 'bench-code-verifier-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG'

@@ -9,8 +9,8 @@ import {
   InvalidRequest,
 } from '../errors.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
+import { issueAuthorizationCode, withdrawAuthorizationCode } from '../oauth/authorization-code.ts'
 import { refuseUnlessAllowed } from '../users/sign-in-refusal.ts'
-import { issueAuthorizationCode, withdrawAuthorizationCode } from './authorization-code.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 import { hasConsent, rememberConsent, renewConsent } from './consent.ts'
 import { makeRoomForSignIn } from './sign-in-limit.ts'

@@ -1,6 +1,6 @@
-import type { AuthorizationCodeGrant } from '../authorization/authorization-code.ts'
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { DeviceAuthorization } from '../device/device-authorization.ts'
+import type { AuthorizationCodeGrant } from '../oauth/authorization-code.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { parseRecord, parseUnlessDamaged } from '../store/stored-record.ts'

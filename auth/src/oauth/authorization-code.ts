@@ -1,9 +1,9 @@
-import type { TokenSubject } from '../oauth/access-token.ts'
-import { pendingGrantWrite } from '../oauth/pending-grants.ts'
-import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
 import { parseRecord } from '../store/stored-record.ts'
+import type { TokenSubject } from './access-token.ts'
+import { pendingGrantWrite } from './pending-grants.ts'
+import { hashSecret, newSecret } from './secrets.ts'
 
 /** What an authorization code stands for: everything the token request is checked against. */
 export interface AuthorizationCodeGrant {

@@ -1,12 +1,12 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
-import { hashSecret, newSecret } from '../oauth/secrets.ts'
 import { keys } from '../store/keys.ts'
 import {
   type AuthorizationCodeGrant,
   issueAuthorizationCode,
   redeemAuthorizationCode,
 } from './authorization-code.ts'
+import { hashSecret, newSecret } from './secrets.ts'
 
 const grant: AuthorizationCodeGrant = {
   clientId: 'client-1',
