@@ -195,7 +195,7 @@ describe('client ID metadata documents through the standalone gateway', () => {
     expect(await tokenError(gateway, impostor)).toEqual(
       refusedAs(
         impostor,
-        `it names client_id '${documents.url('/someone-else.json')}', not its own URL`
+        `it names another client_id (host '${new URL(documents.url('/someone-else.json')).host}'), not its own URL`
       )
     )
   }, 20_000)

@@ -121,22 +121,27 @@ describe('the client a metadata document describes', () => {
     [
       'another client_id',
       { ...valid, client_id: 'https://app.example.com/other.json' },
-      "it names client_id 'https://app.example.com/other.json', not its own URL",
+      "it names another client_id (host 'app.example.com'), not its own URL",
     ],
     [
       'its URL with a trailing slash',
       { ...valid, client_id: `${URL_ID}/` },
-      `it names client_id '${URL_ID}/', not its own URL`,
+      "it names another client_id (host 'app.example.com'), not its own URL",
     ],
     [
       'no client_id',
       { ...valid, client_id: undefined },
-      'it names client_id a value of another shape (not shown), not its own URL',
+      'it names another client_id (not a URL), not its own URL',
     ],
     [
       'a sentence for client_id, which an error page must not show',
       { ...valid, client_id: 'Your account is locked. Call +1 555 0100 now' },
-      'it names client_id a value of another shape (not shown), not its own URL',
+      'it names another client_id (not a URL), not its own URL',
+    ],
+    [
+      'a sentence in the path of another client_id',
+      { ...valid, client_id: 'https://app.example.com/SECURITY-ALERT:-Call-+1-800-555-0100-now' },
+      "it names another client_id (host 'app.example.com'), not its own URL",
     ],
     [
       'a client secret',
@@ -166,12 +171,17 @@ describe('the client a metadata document describes', () => {
     [
       'a sentence for the only redirect URI',
       { ...valid, redirect_uris: ['Your account is locked, call us'] },
-      'it has no acceptable redirect URI (a value of another shape (not shown) must not contain whitespace or wildcards)',
+      'it has no acceptable redirect URI (the first must not contain whitespace or wildcards)',
     ],
     [
       'only unusable redirect URIs',
       { ...valid, redirect_uris: ['http://evil.example/cb'] },
-      "it has no acceptable redirect URI ('http://evil.example/cb' may use http only on a loopback host (127.0.0.1, [::1], localhost))",
+      'it has no acceptable redirect URI (the first may use http only on a loopback host (127.0.0.1, [::1], localhost))',
+    ],
+    [
+      'a sentence in the path of the only redirect URI',
+      { ...valid, redirect_uris: ['http://evil.example/SECURITY-ALERT:-Call-+1-800-555-0100'] },
+      'it has no acceptable redirect URI (the first may use http only on a loopback host (127.0.0.1, [::1], localhost))',
     ],
     [
       'no client_name',

@@ -2,7 +2,7 @@ import { type ClientMetadata, dropUndefined } from './client-metadata.ts'
 import type { ClientRecord } from './client-registry.ts'
 import { MetadataDocumentError } from './metadata-document.ts'
 import { isPlainText } from './plain-text.ts'
-import { IDENTIFIER, ONE_WORD, quoted, WEB_URL } from './quoted-value.ts'
+import { IDENTIFIER, quoted } from './quoted-value.ts'
 import { redirectUriProblem } from './redirect-uri.ts'
 
 /**
@@ -81,7 +81,8 @@ export function clientFromMetadataDocument(
   }
   const doc = document as Record<string, unknown>
   if (doc.client_id !== clientId) {
-    throw invalid(`it names client_id ${quoted(doc.client_id, WEB_URL)}, not its own URL`)
+    // Told by host only: this is shown on the gateway's page, and a path can be any sentence.
+    throw invalid(`it names another client_id (${hostOf(doc.client_id)}), not its own URL`)
   }
   if (doc.client_secret !== undefined || doc.client_secret_expires_at !== undefined) {
     throw invalid('it carries a client secret, which a public document must not')
@@ -113,7 +114,7 @@ function redirectUris(value: unknown): string[] {
   if (usable.length === 0) {
     const first = String(value[0])
     throw new MetadataDocumentError(
-      `it has no acceptable redirect URI (${quoted(first, ONE_WORD)} ${redirectUriProblem(first)})`
+      `it has no acceptable redirect URI (the first ${redirectUriProblem(first)})`
     )
   }
   return [...new Set(usable)]
@@ -164,4 +165,15 @@ function clientUri(value: unknown, clientId: string): string | undefined {
   if (typeof value !== 'string' || value.length > 2000 || !URL.canParse(value)) return undefined
   const url = new URL(value)
   return url.protocol === 'https:' && url.host === clientIdHost(clientId) ? url.href : undefined
+}
+
+/** A URL's host as an error on a page may name it: a DNS name's characters and length. */
+function hostOf(value: unknown): string {
+  try {
+    const { host } = new URL(String(value))
+    if (/^[a-z0-9.:[\]-]{1,253}$/.test(host)) return `host '${host}'`
+  } catch {
+    // Not a URL: said as such below.
+  }
+  return 'not a URL'
 }

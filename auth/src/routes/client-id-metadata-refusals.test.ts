@@ -95,7 +95,7 @@ describe('client ID metadata documents that are refused', () => {
     const clientId = publish('/impostor.json', {
       client_id: 'https://claude.ai/oauth/mcp-oauth-client-metadata',
     })
-    const description = `the client metadata document at ${new URL(clientId).host} cannot be used: it names client_id 'https://claude.ai/oauth/mcp-oauth-client-metadata', not its own URL`
+    const description = `the client metadata document at ${new URL(clientId).host} cannot be used: it names another client_id (host 'claude.ai'), not its own URL`
     const page = await authorizePage(clientId)
     expect(page.response.status).toBe(400)
     expect(page.body).toContain(description.replaceAll("'", '&#39;'))
