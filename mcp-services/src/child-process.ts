@@ -1,10 +1,10 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js'
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
+import { readMessages } from './child-stdout.ts'
 import { drainLines, logBudget, STDERR_LOG_BYTES_PER_MINUTE } from './stderr-drain.ts'
 
 /** How to start one stdio MCP server. */
@@ -27,7 +27,10 @@ export interface ChildSpec {
  */
 export interface ChildConnection {
   readonly pid: number
-  /** Writes one message to the child's stdin (waits for the pipe to drain). */
+  /**
+   * Queues one message for the child's stdin; rejects when the child has ended or leaves more
+   * than `MAX_QUEUED_INPUT_BYTES` unread.
+   */
   send(message: JSONRPCMessage): Promise<void>
   /** Called for every message the child writes. */
   onmessage: ((message: JSONRPCMessage) => void) | undefined
@@ -36,7 +39,10 @@ export interface ChildConnection {
   readonly hasExited: boolean
   /** `close()` was called while the process ran: its exit was asked for, not a crash. */
   readonly closeRequested: boolean
-  /** Ends the child: stdin closed, then SIGTERM, then SIGKILL, 2 s apart (as the SDK's). */
+  /**
+   * Ends the child: stdin closed, then SIGTERM, then SIGKILL, 2 s apart (as the SDK's); gives up
+   * waiting 2 s after SIGKILL (a signal the bridge may not send), saying so in the log.
+   */
   close(): Promise<void>
 }
 
@@ -51,31 +57,22 @@ const CLOSE_STEP_MS = 2000
 const PIPES_AFTER_EXIT_MS = 1000
 
 /**
+ * What may wait in the child's stdin unread: two of the largest requests. A child that stops
+ * reading its input would otherwise make the bridge hold every message sent to it: a client's
+ * notifications are answered 202 before the child reads them, so nothing else bounds them.
+ */
+export const MAX_QUEUED_INPUT_BYTES = 8 * 1024 * 1024
+
+/** Lines of a child's stdout that are no JSON-RPC message, logged a minute at most (in bytes). */
+const BAD_LINE_LOG_BYTES_PER_MINUTE = 64 * 1024
+
+/**
  * Spawns the child and resolves once it runs; rejects if it cannot be spawned at all. The child
  * has ended when its process has (`exit`), not when its pipes close: the SDK's transport waits
  * for those, which a process the child left behind can hold open for ever, and a session, the
  * bridge's shutdown and the release of the child's user id would wait with it.
  */
 export async function startChild(spec: ChildSpec, logger: Logger): Promise<ChildConnection> {
-  const child: ChildProcessWithoutNullStreams = spawn(spec.command, [...spec.args], {
-    // The SDK's minimal inherited environment (HOME, PATH, ...), never the whole of ours.
-    env: { ...getDefaultEnvironment(), ...spec.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    shell: false,
-    ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
-  })
-  let childLogger = logger
-  const budget = logBudget(
-    (line) => childLogger.info({ stream: 'stderr' }, line),
-    (counts) =>
-      childLogger.warn(
-        { event: 'stderr_suppressed', ...counts },
-        `the MCP server wrote more than ${STDERR_LOG_BYTES_PER_MINUTE} bytes to stderr in a minute: the rest was not logged`
-      ),
-    { bytesPerWindow: STDERR_LOG_BYTES_PER_MINUTE, now: Date.now }
-  )
-  drainLines(child.stderr, budget.emit, budget.flush)
-
   let hasExited = false
   let closeRequested = false
   let markExited: () => void = () => {}
@@ -87,6 +84,24 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     hasExited = true
     markExited()
   }
+  if (spec.onExit) void exited.then(spec.onExit)
+
+  let child: ChildProcessWithoutNullStreams
+  try {
+    child = spawn(spec.command, [...spec.args], {
+      // The SDK's minimal inherited environment (HOME, PATH, ...), never the whole of ours.
+      env: { ...getDefaultEnvironment(), ...spec.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      shell: false,
+      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+    })
+  } catch (error) {
+    // An argument or environment value Node refuses (a NUL byte) throws before any process.
+    ended()
+    throw error
+  }
+  let childLogger = logger
+  drainStderr(child, () => childLogger)
   child.once('exit', () => {
     ended()
     const letGo = setTimeout(() => {
@@ -96,7 +111,6 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     letGo.unref()
     child.once('close', () => clearTimeout(letGo))
   })
-  if (spec.onExit) void exited.then(spec.onExit)
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -122,7 +136,22 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
   child.stdin.on('error', logError)
   child.stdout.on('error', logError)
 
-  const readBuffer = new ReadBuffer()
+  /** Ends the process; `asked`: the bridge's choice, not the child's failure (`closeRequested`). */
+  const end = async (asked: boolean): Promise<void> => {
+    if (hasExited) return
+    if (asked) closeRequested = true
+    child.stdin.end()
+    for (const signal of ['SIGTERM', 'SIGKILL', undefined] as const) {
+      await Promise.race([exited, sleep(CLOSE_STEP_MS, undefined, { ref: false })])
+      if (hasExited) return
+      if (signal) child.kill(signal)
+    }
+    childLogger.warn(
+      { event: 'child_not_ended' },
+      'the MCP server process did not end after SIGKILL (the bridge needs the KILL capability to end a server of another user)'
+    )
+  }
+
   const connection: ChildConnection = {
     pid: child.pid ?? -1,
     onmessage: undefined,
@@ -137,44 +166,49 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     async send(message) {
       try {
         if (hasExited || !child.stdin.writable) throw new Error('Not connected')
-        if (!child.stdin.write(serializeMessage(message))) await once(child.stdin, 'drain')
+        const queued = child.stdin.writableLength
+        if (queued > MAX_QUEUED_INPUT_BYTES) {
+          throw new Error(`the MCP server is not reading its input (${queued} bytes wait)`)
+        }
+        child.stdin.write(serializeMessage(message))
       } catch (error) {
         childLogger.warn({ err: error }, 'could not write to the MCP server process')
         throw error
       }
     },
-    async close() {
-      if (hasExited) return
-      closeRequested = true
-      child.stdin.end()
-      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-        await Promise.race([exited, sleep(CLOSE_STEP_MS, undefined, { ref: false })])
-        if (hasExited) return
-        child.kill(signal)
-      }
-      await exited
-    },
+    close: () => end(true),
   }
-  child.stdout.on('data', (chunk: Buffer) => {
-    try {
-      readBuffer.append(chunk)
-    } catch (error) {
-      // More than the SDK's bound without a line end: no MCP server, or a broken one.
-      logError(error as Error)
-      void connection.close()
-      return
-    }
-    for (;;) {
-      let message: JSONRPCMessage | null
-      try {
-        message = readBuffer.readMessage()
-      } catch (error) {
-        logError(error as Error)
-        continue
-      }
-      if (message === null) break
-      connection.onmessage?.(message)
-    }
+  const badLines = logBudget(
+    (line) => childLogger.warn({ event: 'child_stdout_not_json_rpc' }, line),
+    (counts) => childLogger.warn({ event: 'child_stdout_suppressed', ...counts }),
+    { bytesPerWindow: BAD_LINE_LOG_BYTES_PER_MINUTE, now: Date.now }
+  )
+  readMessages(child.stdout, {
+    onMessage: (message) => connection.onmessage?.(message),
+    onBadLine: (error) =>
+      badLines.emit(`a line on stdout is no JSON-RPC message: ${error.message}`),
+    onOverflow: (bytes) => {
+      childLogger.warn(
+        { event: 'child_stdout_overflow', bytes },
+        'the MCP server wrote a line longer than 10 MiB: it is ended'
+      )
+      // Its failure, not the bridge's choice: counted against its user like a crash.
+      void end(false)
+    },
   })
   return connection
+}
+
+/** The child's stderr into the log, a budget a minute (`stderr-drain.ts`). */
+function drainStderr(child: ChildProcessWithoutNullStreams, logger: () => Logger): void {
+  const budget = logBudget(
+    (line) => logger().info({ stream: 'stderr' }, line),
+    (counts) =>
+      logger().warn(
+        { event: 'stderr_suppressed', ...counts },
+        `the MCP server wrote more than ${STDERR_LOG_BYTES_PER_MINUTE} bytes to stderr in a minute: the rest was not logged`
+      ),
+    { bytesPerWindow: STDERR_LOG_BYTES_PER_MINUTE, now: Date.now }
+  )
+  drainLines(child.stderr, budget.emit, budget.flush)
 }

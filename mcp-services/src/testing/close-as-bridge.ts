@@ -15,8 +15,9 @@ const child = await startChild(
   runAs(user, { command: process.execPath, args: [stubborn], env: {} }),
   pino({ level: 'silent' })
 )
+// `close` gives up a while after SIGKILL: whether the process ended is what tells.
 const outcome = await Promise.race([
-  child.close().then(() => 'ended'),
+  child.close().then(() => (child.hasExited ? 'ended' : 'still running')),
   sleep(10_000).then(() => 'still running'),
 ])
 // The pid too: a child this process could not end is the caller's to end.
