@@ -3,7 +3,7 @@ import type { AuthDeps } from './deps.ts'
 import { MethodNotAllowed, NoSuchEndpoint } from './errors.ts'
 import { allowedMethods } from './http/allowed-methods.ts'
 import { auditedRequest } from './http/audited-request.ts'
-import { toOAuthResponse } from './http/error-response.ts'
+import { errorLogs, toOAuthResponse } from './http/error-response.ts'
 import { createForwardAuth } from './http/forward-auth.ts'
 import { requestMetrics } from './metrics/request-metrics.ts'
 import {
@@ -112,12 +112,13 @@ export function createApp(deps: AuthDeps, forwardAuth = createForwardAuth(deps))
     if (allow.length === 0) throw new NoSuchEndpoint('no such endpoint')
     throw new MethodNotAllowed(`${c.req.method} is not allowed here`, allow)
   })
+  const logs = errorLogs(deps.logger, deps.config.refusalLogRate, deps.clock)
   app.onError((error, c) => {
     if (isAuthorizationError(error)) {
-      return toAuthorizationErrorResponse(error, c, deps.config.issuer, deps.logger)
+      return toAuthorizationErrorResponse(error, c, deps.config.issuer, logs)
     }
-    if (servesPages(c.req.method, c.req.path)) return toErrorPageResponse(error, c, deps.logger)
-    return toOAuthResponse(error, c, deps.logger)
+    if (servesPages(c.req.method, c.req.path)) return toErrorPageResponse(error, c, logs)
+    return toOAuthResponse(error, c, logs)
   })
   return app
 }

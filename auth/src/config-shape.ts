@@ -101,10 +101,10 @@ export interface Config {
   /** `json` or `pretty` (readable lines); unset: pretty when stdout is a terminal, else JSON. */
   readonly logFormat: 'json' | 'pretty' | undefined
   /**
-   * `verify_denied` lines written a second, per process; the rest are counted in one line a
-   * second. 0: every one.
+   * Refusal lines (`verify_denied`, `request_refused`, `authorization_refused`) written a second
+   * of each, per process; the rest are counted in one line a second. 0: every one.
    */
-  readonly verifyRefusalLogRate: number
+  readonly refusalLogRate: number
   /**
    * Audit events kept in the store's stream for `admin audit` (the newest, about this many); 0:
    * none (they are on standard output either way).

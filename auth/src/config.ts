@@ -118,7 +118,7 @@ export const environmentSchema = z.object({
   CIMD_ALLOW_LOOPBACK: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-  VERIFY_REFUSAL_LOG_RATE: wholeNumber(0, 1_000_000).default(20),
+  REFUSAL_LOG_RATE: wholeNumber(0, 1_000_000).default(20),
   INTERNAL_PORT: wholeNumber(1, 65535).default(8001),
   INTERNAL_API_SECRET: bearerToken(
     z
@@ -242,7 +242,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       : undefined,
     metricsToken: e.METRICS_TOKEN,
     auditStreamMaxLength: e.AUDIT_STREAM_MAX_LENGTH,
-    verifyRefusalLogRate: e.VERIFY_REFUSAL_LOG_RATE,
+    refusalLogRate: e.REFUSAL_LOG_RATE,
     shutdown: { delayMs: e.SHUTDOWN_DELAY * 1000, timeoutMs: e.SHUTDOWN_TIMEOUT * 1000 },
     protectedResources: enabledServices(env).map((service): ProtectedResource => {
       const policy = servicePolicy(env, service)

@@ -19,16 +19,21 @@ describe('boundedLog', () => {
       },
     })
     const clock = manualClock()
-    const log = boundedLog(logger, { event: 'verify_denied', perSecond, clock })
+    const bounded = boundedLog(logger, { perSecond, clock })
+    const log = (level: 'info' | 'error', fields: Record<string, string>) =>
+      bounded(level, 'verify_denied', fields)
     return { lines, clock, log }
   }
 
   it('writes at most perSecond lines a second, then one line counting the rest by reason', () => {
     const { lines, clock, log } = setUp(3)
     for (let i = 0; i < 5; i += 1) log('info', { error: 'invalid_token', reason: 'signature' })
-    log('error', { error: 'temporarily_unavailable', reason: 'store' })
     log('info', { error: 'invalid_token' })
     expect(lines.filter((line) => line.event === 'verify_denied')).toHaveLength(3)
+    // Errors have a budget of their own: an outage is not hidden by a flood of refusals.
+    for (let i = 0; i < 4; i += 1)
+      log('error', { error: 'temporarily_unavailable', reason: 'store' })
+    expect(lines.filter((line) => line.level === 50)).toHaveLength(3)
     expect(lines.some((line) => line.event === 'verify_denied_suppressed')).toBe(false)
 
     clock.advance(1000)
@@ -36,17 +41,18 @@ describe('boundedLog', () => {
     expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toEqual([
       expect.objectContaining({
         level: 40,
-        suppressed: 4,
-        reasons: { signature: 2, store: 1, invalid_token: 1 },
+        suppressed: 3,
+        reasons: { signature: 2, invalid_token: 1 },
         lines_per_second: 3,
       }),
+      expect.objectContaining({ level: 50, suppressed: 1, reasons: { store: 1 } }),
     ])
 
     // A new second writes lines again, and is counted afresh.
     log('info', { error: 'invalid_token', reason: 'revoked' })
     expect(lines.at(-1)).toMatchObject({ event: 'verify_denied', reason: 'revoked' })
     vi.advanceTimersByTime(5000)
-    expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toHaveLength(1)
+    expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toHaveLength(2)
   })
 
   it('writes every line when perSecond is 0', () => {

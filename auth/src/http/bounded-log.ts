@@ -8,58 +8,87 @@ export interface BoundedLogFields {
   readonly [field: string]: unknown
 }
 
-export type BoundedLog = (level: 'info' | 'error', fields: BoundedLogFields) => void
+export type BoundedLog = (level: 'info' | 'error', event: string, fields: BoundedLogFields) => void
 
 /**
- * Lines of one event, at most `perSecond` a second; beyond that they are counted by reason and
- * told in one `<event>_suppressed` warning when the second is over. `/verify` has no rate limit
- * (the proxy asks it about every request), so without a bound one caller sending bad tokens as
- * fast as it can writes a line for each, to a log the host may keep whole. The metrics still
- * count every answer. `perSecond` 0 writes every line.
+ * Refusal lines, at most `perSecond` a second of each event and level; beyond that they are
+ * counted by reason and told in one `<event>_suppressed` line when the second is over (a warning
+ * for info lines, an error for errors). The gateway's refusals come as fast as anyone sends
+ * requests: `/verify` has no rate limit at all (the proxy asks it about every request), and most
+ * endpoints refuse a request before any limit counts it. Without a bound one caller writes a line
+ * for each, to a log the host may keep whole. The metrics still count every answer. `perSecond`
+ * 0 writes every line.
  */
 export function boundedLog(
   logger: Logger,
-  options: { readonly event: string; readonly perSecond: number; readonly clock: Clock }
+  options: { readonly perSecond: number; readonly clock: Clock }
 ): BoundedLog {
-  const { event, perSecond, clock } = options
+  const { perSecond, clock } = options
+  // Each event and level its own budget: a flood of refusals hides no outage's errors.
+  const budgets = new Map<string, Budget>()
   let windowStartedAt = Number.NEGATIVE_INFINITY
-  let written = 0
-  let suppressed: Record<string, number> | undefined
-  let suppressedCount = 0
 
-  const tellSuppressed = (): void => {
-    if (!suppressed) return
-    logger.warn(
-      {
-        event: `${event}_suppressed`,
-        suppressed: suppressedCount,
-        reasons: suppressed,
-        lines_per_second: perSecond,
+  interface Budget {
+    written: number
+    suppressed: Record<string, number> | undefined
+    count: number
+    tell(): void
+  }
+  const budgetFor = (event: string, level: 'info' | 'error'): Budget => {
+    const key = `${level} ${event}`
+    let budget = budgets.get(key)
+    if (budget) return budget
+    const created: Budget = {
+      written: 0,
+      suppressed: undefined,
+      count: 0,
+      tell() {
+        if (!created.suppressed) return
+        logger[level === 'error' ? 'error' : 'warn'](
+          {
+            event: `${event}_suppressed`,
+            suppressed: created.count,
+            reasons: created.suppressed,
+            lines_per_second: perSecond,
+          },
+          `${created.count} more ${event} lines in a second were not written`
+        )
+        created.suppressed = undefined
+        created.count = 0
       },
-      `${suppressedCount} more ${event} lines in a second were not written`
-    )
-    suppressed = undefined
-    suppressedCount = 0
+    }
+    budget = created
+    budgets.set(key, budget)
+    return budget
   }
 
-  return (level, fields) => {
-    const now = clock.now()
-    if (now - windowStartedAt >= 1000) {
-      windowStartedAt = now
-      written = 0
-    }
-    if (perSecond === 0 || written < perSecond) {
-      written += 1
+  return (level, event, fields) => {
+    if (perSecond === 0) {
       logger[level]({ event, ...fields })
       return
     }
-    if (!suppressed) {
-      suppressed = {}
-      // Told once the second is over, whether or not another refusal comes to tell it.
-      setTimeout(tellSuppressed, Math.max(0, windowStartedAt + 1000 - now)).unref()
+    const now = clock.now()
+    if (now - windowStartedAt >= 1000) {
+      // A second's count is told with that second, not with the next one's.
+      for (const each of budgets.values()) {
+        each.tell()
+        each.written = 0
+      }
+      windowStartedAt = now
     }
-    suppressedCount += 1
+    const budget = budgetFor(event, level)
+    if (budget.written < perSecond) {
+      budget.written += 1
+      logger[level]({ event, ...fields })
+      return
+    }
+    if (!budget.suppressed) {
+      budget.suppressed = {}
+      // Told once the second is over, whether or not another line comes to tell it.
+      setTimeout(budget.tell, Math.max(0, windowStartedAt + 1000 - now)).unref()
+    }
+    budget.count += 1
     const key = fields.reason ?? fields.error ?? 'other'
-    suppressed[key] = (suppressed[key] ?? 0) + 1
+    budget.suppressed[key] = (budget.suppressed[key] ?? 0) + 1
   }
 }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
+import { systemClock } from '../clock.ts'
 import {
   AuthorizationErrorRedirect,
   InvalidRequest,
@@ -8,7 +9,9 @@ import {
 } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { toAuthorizationErrorResponse } from '../pages/authorization-error-response.ts'
-import { MAX_DESCRIPTION_LENGTH, toOAuthResponse } from './error-response.ts'
+import { errorLogs, MAX_DESCRIPTION_LENGTH, toOAuthResponse } from './error-response.ts'
+
+const silentLogs = errorLogs(createLogger('silent'), 0, systemClock)
 
 /** RFC 6749 §5.2: the characters `error_description` may hold. */
 const DESCRIPTION_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
@@ -19,7 +22,7 @@ function failingWith(error: OAuthError): Hono {
     .get('/', () => {
       throw error
     })
-    .onError((thrown, c) => toOAuthResponse(thrown, c, createLogger('silent')))
+    .onError((thrown, c) => toOAuthResponse(thrown, c, silentLogs))
 }
 
 describe('error descriptions as they leave the server (RFC 6749 §5.2)', () => {
@@ -54,7 +57,7 @@ describe('error descriptions as they leave the server (RFC 6749 §5.2)', () => {
         throw redirect
       })
       .onError((_, c) =>
-        toAuthorizationErrorResponse(redirect, c, 'https://gw.example', createLogger('silent'))
+        toAuthorizationErrorResponse(redirect, c, 'https://gw.example', silentLogs)
       )
     const response = await app.request('/authorize')
     expect(response.status).toBe(302)

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { Clock } from '../clock.ts'
 import {
   AccessDenied,
   InsufficientScope,
@@ -19,7 +20,7 @@ import {
 import type { Logger } from '../logger.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
 import { DamagedRecord, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
-import type { BoundedLog } from './bounded-log.ts'
+import { type BoundedLog, boundedLog } from './bounded-log.ts'
 
 /**
  * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
@@ -32,14 +33,25 @@ const READABLE_REFUSAL: Readonly<Record<string, string>> = {
   'Access-Control-Expose-Headers': 'WWW-Authenticate',
 }
 
+/** Where errors are logged: bugs and outages whole, a client's refusals within a bound. */
+export interface ErrorLogs {
+  readonly logger: Logger
+  readonly refusals: BoundedLog
+}
+
+/** An app's error logs: its refusals at most `perSecond` a second of each (`REFUSAL_LOG_RATE`). */
+export function errorLogs(logger: Logger, perSecond: number, clock: Clock): ErrorLogs {
+  return { logger, refusals: boundedLog(logger, { perSecond, clock }) }
+}
+
 /**
  * The one place an error becomes an HTTP response: `{error, error_description}` JSON
  * (RFC 6749 §5.2), `Cache-Control: no-store`, and the `WWW-Authenticate` challenge for bearer
  * (RFC 6750 §3) and HTTP Basic client authentication failures. Anything that is not an
  * `OAuthError` is a bug on our side: it is logged and answered as a bare `server_error`.
  */
-export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Response {
-  const { oauthError, headers } = describeError(error, c, logger)
+export function toOAuthResponse(error: unknown, c: Context, logs: ErrorLogs): Response {
+  const { oauthError, headers } = describeError(error, c, logs)
   return c.json(
     { error: oauthError.code, error_description: wireDescription(oauthError.description) },
     oauthError.status as ContentfulStatusCode,
@@ -54,7 +66,7 @@ export function toOAuthResponse(error: unknown, c: Context, logger: Logger): Res
 export function describeError(
   error: unknown,
   c: Context,
-  logger: Logger
+  { logger, refusals }: ErrorLogs
 ): { readonly oauthError: OAuthError; readonly headers: Record<string, string> } {
   const oauthError = asOAuthError(error)
   if (error instanceof StoreMisconfigured) {
@@ -79,8 +91,7 @@ export function describeError(
   } else if (oauthError instanceof ServerError) {
     logUnexpected(logger, error, { method: c.req.method, path: c.req.path }, 'unhandled error')
   } else if (oauthError.reason) {
-    logger.info({
-      event: 'request_refused',
+    refusals('info', 'request_refused', {
       error: oauthError.code,
       reason: oauthError.reason,
       path: c.req.path,
@@ -209,9 +220,9 @@ export function forwardAuthRefusal(
     logger.debug({ event: 'verify_denied', ...fields })
   } else if (refusal instanceof TokenCheckUnavailable) {
     // An outage, not a bug: why, in one line, without a stack on every request.
-    refusalLog('error', { ...fields, cause: storeFailureReason(refusal.cause) })
+    refusalLog('error', 'verify_denied', { ...fields, cause: storeFailureReason(refusal.cause) })
   } else {
-    refusalLog('info', fields)
+    refusalLog('info', 'verify_denied', fields)
   }
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',

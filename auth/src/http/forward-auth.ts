@@ -42,8 +42,7 @@ export function createForwardAuth(
   const resolveTarget = createTargetResolver(deps.config)
   const allow = allowance()
   const refusalLog = boundedLog(deps.logger, {
-    event: 'verify_denied',
-    perSecond: deps.config.verifyRefusalLogRate,
+    perSecond: deps.config.refusalLogRate,
     clock: deps.clock,
   })
   const refuse = (error: unknown): ForwardAuthAnswer =>

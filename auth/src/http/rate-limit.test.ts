@@ -2,8 +2,9 @@ import { Hono } from 'hono'
 import { afterAll, describe, expect, it } from 'vitest'
 import { manualClock } from '../../../tests/support/auth-app.ts'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
+import { systemClock } from '../clock.ts'
 import { createLogger } from '../logger.ts'
-import { toOAuthResponse } from './error-response.ts'
+import { errorLogs, toOAuthResponse } from './error-response.ts'
 import { type RateLimitOptions, rateLimit, requestLimiter } from './rate-limit.ts'
 
 describe('rateLimit', () => {
@@ -22,7 +23,9 @@ describe('rateLimit', () => {
         rateLimit({ store, clock, limit: 2, windowSeconds: 60, trustProxy: false, ...options }),
         (c) => c.text('served')
       )
-      .onError((error, c) => toOAuthResponse(error, c, createLogger('silent')))
+      .onError((error, c) =>
+        toOAuthResponse(error, c, errorLogs(createLogger('silent'), 0, systemClock))
+      )
     const from = (caller: string) =>
       Promise.resolve(
         app.request('/', { method: 'POST' }, { incoming: { socket: { remoteAddress: caller } } })
@@ -73,7 +76,9 @@ describe('rateLimit', () => {
         await count(c, user ? { id: user } : null)
         return c.text('served')
       })
-      .onError((error, c) => toOAuthResponse(error, c, createLogger('silent')))
+      .onError((error, c) =>
+        toOAuthResponse(error, c, errorLogs(createLogger('silent'), 0, systemClock))
+      )
     const from = (caller: string, user?: string) =>
       Promise.resolve(
         app.request(

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { UserDirectory } from '../../../mcp-services/src/user-directory.ts'
 import type { AuthDeps } from '../deps.ts'
 import { NotFound } from '../errors.ts'
-import { toOAuthResponse } from '../http/error-response.ts'
+import { errorLogs, toOAuthResponse } from '../http/error-response.ts'
 import { internalGitHubTokenRoute } from './internal-github-token.ts'
 import { internalMetricsRoute } from './internal-metrics.ts'
 import { internalSecretCheck } from './internal-secret.ts'
@@ -33,6 +33,7 @@ export function createInternalApp(deps: AuthDeps, users: UserDirectory, secret: 
   app.notFound(() => {
     throw new NotFound('no such endpoint')
   })
-  app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+  const logs = errorLogs(deps.logger, deps.config.refusalLogRate, deps.clock)
+  app.onError((error, c) => toOAuthResponse(error, c, logs))
   return app
 }

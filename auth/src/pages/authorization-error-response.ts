@@ -1,9 +1,13 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { AuthorizationErrorPage, AuthorizationErrorRedirect, type OAuthError } from '../errors.ts'
-import { describeError, retryAfterOf, wireDescription } from '../http/error-response.ts'
+import {
+  describeError,
+  type ErrorLogs,
+  retryAfterOf,
+  wireDescription,
+} from '../http/error-response.ts'
 import { redirectToClient } from '../http/redirect-to-client.ts'
-import type { Logger } from '../logger.ts'
 import { renderErrorPage } from './error-page.ts'
 
 export function isAuthorizationError(
@@ -39,10 +43,10 @@ export function toAuthorizationErrorResponse(
   error: AuthorizationErrorPage | AuthorizationErrorRedirect,
   c: Context,
   issuer: string,
-  logger: Logger
+  logs: ErrorLogs
 ): Response | Promise<Response> {
   const { code, description, reason } = error.error
-  logger.info({ event: 'authorization_refused', error: code, reason, path: c.req.path })
+  logs.refusals('info', 'authorization_refused', { error: code, reason, path: c.req.path })
   if (error instanceof AuthorizationErrorPage) return errorPage(c, error.error)
   return redirectToClient(c, error.redirectUri, issuer, {
     error: code,
@@ -58,9 +62,9 @@ export function toAuthorizationErrorResponse(
 export function toErrorPageResponse(
   error: unknown,
   c: Context,
-  logger: Logger
+  logs: ErrorLogs
 ): Response | Promise<Response> {
-  const { oauthError, headers } = describeError(error, c, logger)
+  const { oauthError, headers } = describeError(error, c, logs)
   if (headers.Allow) c.header('Allow', headers.Allow)
   return errorPage(c, oauthError)
 }

@@ -14,7 +14,8 @@ import {
   useFlowServer,
 } from '../../../tests/support/oauth-flow.ts'
 import { runCommand } from '../cli/run-command.ts'
-import { toOAuthResponse } from '../http/error-response.ts'
+import { systemClock } from '../clock.ts'
+import { errorLogs, toOAuthResponse } from '../http/error-response.ts'
 import { createLogger } from '../logger.ts'
 import { keys } from '../store/keys.ts'
 import { protectedResourceGuard } from '../verify/protected-resource-guard.ts'
@@ -66,7 +67,7 @@ describe('deleting a client revokes everything it holds', () => {
     const app = new Hono()
     app.use('/echo/mcp', protectedResourceGuard(deps, echo))
     app.post('/echo/mcp', (c) => c.body(null, 204))
-    app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+    app.onError((error, c) => toOAuthResponse(error, c, errorLogs(deps.logger, 0, systemClock)))
     return (accessToken: string) =>
       app.request('http://localhost:8080/echo/mcp', {
         method: 'POST',

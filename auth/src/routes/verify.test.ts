@@ -217,8 +217,8 @@ describe('GET|POST /verify', () => {
 })
 
 describe('/verify refusal lines', () => {
-  it('writes at most VERIFY_REFUSAL_LOG_RATE a second, whatever a caller sends', async () => {
-    const server = await createTestAuthServer({ VERIFY_REFUSAL_LOG_RATE: '5' })
+  it('writes at most REFUSAL_LOG_RATE a second, whatever a caller sends', async () => {
+    const server = await createTestAuthServer({ REFUSAL_LOG_RATE: '5' })
     try {
       for (let i = 0; i < 40; i += 1) {
         const response = await server.request('/verify', {
@@ -233,6 +233,29 @@ describe('/verify refusal lines', () => {
         headers: { ...forwarded(), Authorization: 'Bearer garbage.again.garbage' },
       })
       expect(server.logs.filter((line) => line.event === 'verify_denied')).toHaveLength(6)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('refusal lines of the other endpoints', () => {
+  it('are bounded as /verify’s: at most REFUSAL_LOG_RATE of each kind a second', async () => {
+    const server = await createTestAuthServer({ REFUSAL_LOG_RATE: '3' })
+    try {
+      for (let i = 0; i < 10; i += 1) {
+        const revoked = await server.request('/revoke', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: `token=abc&client_id=nobody-${i}`,
+        })
+        expect(revoked.status).toBe(401)
+        const page = await server.request(`/authorize?client_id=nobody-${i}`)
+        expect(page.status).toBe(400)
+      }
+      const count = (event: string) => server.logs.filter((line) => line.event === event).length
+      expect(count('request_refused')).toBe(3)
+      expect(count('authorization_refused')).toBe(3)
     } finally {
       await server.close()
     }

@@ -77,7 +77,7 @@ describe('/verify and forwarded paths that normalisation would change', () => {
       ALLOWED_GITHUB_USERS: '*',
       MCP_MEMORY_ENABLED: 'true',
       // Each refusal's reason is read from its line: none may be left to the count of the rest.
-      VERIFY_REFUSAL_LOG_RATE: '0',
+      REFUSAL_LOG_RATE: '0',
     })
     listener = createServer(publicRequestListener(server.app, server.forwardAuth))
     listener.listen(0, '127.0.0.1')

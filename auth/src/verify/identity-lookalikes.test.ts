@@ -10,7 +10,8 @@ import {
   ECHO_FORWARDED_HEADERS,
   type TestAuthServer,
 } from '../../../tests/support/auth-app.ts'
-import { toOAuthResponse } from '../http/error-response.ts'
+import { systemClock } from '../clock.ts'
+import { errorLogs, toOAuthResponse } from '../http/error-response.ts'
 import { publicRequestListener } from '../http/forward-auth-listener.ts'
 import { createLogger } from '../logger.ts'
 import { identityLookalike } from './identity-lookalikes.ts'
@@ -58,7 +59,7 @@ describe('a request carrying an identity lookalike', () => {
     const app = new Hono()
     app.use('/echo/mcp', protectedResourceGuard(deps, echo))
     app.all('/echo/mcp', (c) => c.json({}))
-    app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+    app.onError((error, c) => toOAuthResponse(error, c, errorLogs(deps.logger, 0, systemClock)))
     const standalone = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
     await once(standalone, 'listening')
     guarded = `http://127.0.0.1:${(standalone.address() as AddressInfo).port}/echo/mcp`

@@ -4,7 +4,8 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { expectDefaultIdentity, mintAccessToken } from '../../../tests/support/access-tokens.ts'
 import { createTestAuthServer, type TestAuthServer } from '../../../tests/support/auth-app.ts'
-import { toOAuthResponse } from '../http/error-response.ts'
+import { systemClock } from '../clock.ts'
+import { errorLogs, toOAuthResponse } from '../http/error-response.ts'
 import { createLogger } from '../logger.ts'
 import { protectedResourceGuard } from './protected-resource-guard.ts'
 
@@ -23,7 +24,7 @@ describe('protectedResourceGuard (standalone mode)', () => {
     app = new Hono()
     app.use('/echo/mcp', protectedResourceGuard(deps, echo))
     app.all('/echo/mcp', (c) => c.json(Object.fromEntries(c.req.raw.headers)))
-    app.onError((error, c) => toOAuthResponse(error, c, deps.logger))
+    app.onError((error, c) => toOAuthResponse(error, c, errorLogs(deps.logger, 0, systemClock)))
     const listening = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
     await new Promise((resolve) => listening.once('listening', resolve))
     url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/echo/mcp`

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintAccessToken } from '../../../tests/support/access-tokens.ts'
 import { manualClock, TEST_ISSUER } from '../../../tests/support/auth-app.ts'
 import { createTestRedisStore } from '../../../tests/support/stores.ts'
+import { systemClock } from '../clock.ts'
 import { composeAuthServer } from '../compose-auth-server.ts'
 import { type Config, loadConfig } from '../config.ts'
 import type { AuthDeps } from '../deps.ts'
-import { toOAuthResponse } from '../http/error-response.ts'
+import { errorLogs, toOAuthResponse } from '../http/error-response.ts'
 import { createLogger } from '../logger.ts'
 import { protectedResourceGuard } from './protected-resource-guard.ts'
 
@@ -46,7 +47,7 @@ describe('insufficient_scope challenges of a service that needs several scopes',
     guarded = new Hono()
     guarded.use('/echo/mcp', protectedResourceGuard(deps, echo))
     guarded.all('/echo/mcp', (c) => c.body(null, 204))
-    guarded.onError((error, c) => toOAuthResponse(error, c, logger))
+    guarded.onError((error, c) => toOAuthResponse(error, c, errorLogs(logger, 0, systemClock)))
   })
   afterAll(async () => {
     await store.clear()
