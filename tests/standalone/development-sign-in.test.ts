@@ -7,7 +7,7 @@ async function devLoginStatus(env: Record<string, string>) {
   const port = await freePort()
   const gateway = await startGatewayProcess({ PORT: String(port), ...env })
   try {
-    const page = await fetch(`http://127.0.0.1:${port}/dev-login`)
+    const page = await fetch(`http://localhost:${port}/dev-login`)
     return { status: page.status, output: gateway.output() }
   } finally {
     await gateway.stop()

@@ -344,6 +344,13 @@ describe('fetching from a real https server on this machine', () => {
     expect((await refusal(fetchPath('/said-as-type.html'))).message).toBe(
       'it is not JSON (Content-Type: not a media type (not shown))'
     )
+    server.serve('/said-as-subtype.html', {
+      body: 'x',
+      headers: { 'Content-Type': 'text/Your_account_is_locked_call_555' },
+    })
+    expect((await refusal(fetchPath('/said-as-subtype.html'))).message).toBe(
+      'it is not JSON (Content-Type: not a media type (not shown))'
+    )
     expect((await refusal(fetchPath('/broken.json'))).message).toBe('it is not valid JSON')
     expect(await refusal(fetchPath('/down.json'))).toMatchObject({
       transient: true,

@@ -207,7 +207,7 @@ function redirectProblem(status: number, headers: IncomingHttpHeaders, url: URL)
 function mediaTypeShown(value: string | undefined): string {
   const type = value?.split(';')[0]?.trim() ?? ''
   if (type === '') return 'none'
-  return /^[\w.+-]{1,40}\/[\w.+-]{1,60}$/.test(type) ? type : 'not a media type (not shown)'
+  return /^[\w.+-]{1,20}\/[\w.+-]{1,20}$/.test(type) ? type : 'not a media type (not shown)'
 }
 
 /** `application/json` or `application/<anything>+json`, parameters allowed; nothing else. */

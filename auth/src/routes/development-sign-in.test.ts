@@ -10,13 +10,27 @@ describe('/dev-login, offered on a loopback issuer without DEVELOPMENT_SIGN_IN=t
     try {
       const page = (origin: string, headers: Record<string, string> = {}) =>
         Promise.resolve(server.app.request(`${origin}/dev-login${QUERY}`, { headers }))
+      // The issuer's own host, as the gateway's redirect sends the browser there.
       expect((await page('http://localhost:8080')).status).toBe(200)
-      expect((await page('http://127.0.0.1:8080')).status).toBe(200)
-      expect((await page('http://[::1]:8080')).status).toBe(200)
+      expect((await page('http://localhost:8080', { Host: 'LOCALHOST:8080' })).status).toBe(200)
+      // Another loopback spelling is what a local proxy's default sends.
+      expect((await page('http://127.0.0.1:8080')).status).toBe(400)
+      expect((await page('http://localhost:8080', { Host: '127.0.0.1:8080' })).status).toBe(400)
+      // Two Host lines, whichever comes first.
+      const twice = { Host: 'localhost:8080, evil.example' }
+      expect((await page('http://localhost:8080', twice)).status).toBe(400)
       const tunnelled = await page('https://abc.tunnel.example')
       expect(tunnelled.status).toBe(400)
       expect(await tunnelled.text()).toContain('only requests made on this machine')
-      for (const header of ['X-Forwarded-For', 'Forwarded', 'X-Real-IP', 'Via']) {
+      for (const header of [
+        'X-Forwarded-For',
+        'Forwarded',
+        'X-Real-IP',
+        'Via',
+        'X-Forwarded-Proto',
+        'CF-Connecting-IP',
+        'True-Client-IP',
+      ]) {
         const proxied = await page('http://localhost:8080', { [header]: '203.0.113.9' })
         expect(proxied.status, header).toBe(400)
       }

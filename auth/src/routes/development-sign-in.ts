@@ -26,6 +26,7 @@ const SIGN_IN_LIMITS = { bucket: 'dev-login', limit: 30, globalLimit: 300, windo
  */
 export const developmentSignInRoute = (deps: AuthDeps) => {
   const { store, clock, config } = deps
+  const issuerHost = new URL(config.issuer).host
   const countSignIn = requestLimiter({
     store,
     clock,
@@ -35,7 +36,7 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
   })
   return new Hono()
     .use('/dev-login', async (c, next) => {
-      if (!config.developmentSignInOptedIn && !madeOnThisMachine(c)) {
+      if (!config.developmentSignInOptedIn && !madeOnThisMachine(c, issuerHost)) {
         throw new AuthorizationErrorPage(
           new AccessDenied(
             'the development sign-in answers only requests made on this machine; set DEVELOPMENT_SIGN_IN=true to offer it elsewhere (never for real data)',
@@ -89,17 +90,37 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
     })
 }
 
-/** Headers a proxy or a tunnel adds: a request carrying one was not made on this machine. */
-const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip', 'via']
+/** Headers proxies, tunnels and CDNs add: a request carrying one was not made on this machine. */
+const FORWARDING_HEADERS = [
+  'forwarded',
+  'via',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-original-forwarded-for',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+]
 
 /**
- * A request a browser on this machine sent straight to the gateway: its `Host` a loopback name,
- * no proxy's headers. The listener being on loopback proves less: a tunnel's agent or a local
- * reverse proxy connects from loopback too, and would offer the page to anyone.
+ * A request as a browser on this machine sends it, following the gateway's own redirect: its
+ * `Host` the issuer's very host and port, one `Host` only, a loopback URL, no proxy's headers.
+ * The listener being on loopback proves less: a tunnel's agent or a local reverse proxy connects
+ * from loopback too. This is a judgement of the request, not a proof: a proxy that sends the
+ * issuer's own `Host` and adds nothing looks the same (docs/configuration.md).
  */
-function madeOnThisMachine(c: Context): boolean {
+function madeOnThisMachine(c: Context, issuerHost: string): boolean {
   const headers = c.req.raw.headers
   if (FORWARDING_HEADERS.some((name) => headers.has(name))) return false
-  // The request's URL is built from its Host header.
-  return isLoopbackHost(new URL(c.req.url).hostname)
+  // The URL is built from `Host`, or from an absolute request target, which then names it
+  // instead: both must be the issuer's. Repeated `Host` lines arrive joined, never equal to it.
+  const host = headers.get('host')
+  if (host !== null && host.toLowerCase() !== issuerHost) return false
+  const url = new URL(c.req.url)
+  return url.host === issuerHost && isLoopbackHost(url.hostname)
 }
