@@ -13,7 +13,7 @@ import { ownerRouting } from './owner-routing.ts'
 import { PolicyGate } from './policy/gate.ts'
 import type { MembershipDirectory } from './policy/memberships.ts'
 import { requestGuard } from './request-guard.ts'
-import { requestsPerUser } from './requests-in-hand.ts'
+import { boundedInHand } from './requests-in-hand.ts'
 import { resolveLaunch } from './resolve-launch.ts'
 import { SessionRegistry } from './session-registry.ts'
 import { sharedSecretGuard } from './shared-secret.ts'
@@ -214,7 +214,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         })
   app.use(
     '/mcp',
-    requestsPerUser(
+    boundedInHand(
       {
         requestsPerUser: config.maxRequestsPerUser,
         bytesPerUser: config.maxRequestBytesPerUser,

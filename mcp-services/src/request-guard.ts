@@ -49,8 +49,9 @@ export function hostAndOriginCheck(options: RequestGuardOptions): MiddlewareHand
   const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
   return async (c, next) => {
     const host = c.req.header('host') ?? ''
-    // Node joins repeated fields with commas; a request with two Host lines is answered 400
-    // (RFC 9112 §3.2), never judged by whichever copy comes first.
+    // The Node adapter builds the request's headers from every raw line, joining repeats with
+    // commas: a request with two Host lines is answered 400 (RFC 9112 §3.2), never judged by
+    // whichever copy comes first.
     if (host.includes(',')) {
       return jsonRpcErrorResponse(400, SERVER_ERROR, 'Bad Request: more than one Host header')
     }

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { type InHandBounds, requestsPerUser } from './requests-in-hand.ts'
+import { boundedInHand, type InHandBounds } from './requests-in-hand.ts'
 
 const MiB = 1024 * 1024
 
@@ -8,7 +8,7 @@ const MiB = 1024 * 1024
 function heldApp(bounds: InHandBounds) {
   const app = new Hono()
   const waiting: (() => void)[] = []
-  app.use('/mcp', requestsPerUser(bounds, false))
+  app.use('/mcp', boundedInHand(bounds, false))
   app.post('/mcp', async (c) => {
     await new Promise<void>((resolve) => waiting.push(resolve))
     return c.text('answered')
@@ -44,7 +44,9 @@ describe("/mcp's bounds on what it handles at once", () => {
     const refused = await post('alice', 4 * MiB)
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('1')
-    expect(await refused.json()).toMatchObject({ error: { code: -32000 } })
+    expect(await refused.json()).toMatchObject({
+      error: { code: -32000, message: expect.stringContaining('16777216 bytes') },
+    })
     // Small requests of the same user still fit; another user is not held back by alice.
     const small = post('alice', 0)
     const bob = post('bob', 4 * MiB)

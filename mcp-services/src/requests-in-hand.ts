@@ -23,18 +23,26 @@ export interface InHandBounds {
  * 750 MB. Beyond a user's bound: 429; beyond everyone's: 503; both with `Retry-After: 1`. A
  * request without an identity passes, to be refused where identities are checked.
  */
-export function requestsPerUser(bounds: InHandBounds, allowAnonymous: boolean): MiddlewareHandler {
+export function boundedInHand(bounds: InHandBounds, allowAnonymous: boolean): MiddlewareHandler {
   const handling = new RequestsInHand(bounds)
   return async (c, next) => {
     const identity = identityFromHeaders(c.req.raw.headers, allowAnonymous)
     if (!identity) return next()
     const bytes = declaredBodyBytes(c.req.raw, bounds.maxBodyBytes)
     const refusal = handling.take(identity.userId, bytes)
-    if (refusal === 'user') {
+    if (refusal === 'requests') {
       return jsonRpcErrorResponse(
         429,
         SERVER_ERROR,
-        `Too Many Requests: at most ${bounds.requestsPerUser} of your requests, and ${bounds.bytesPerUser} bytes of their bodies, are handled at once; retry when one is answered`,
+        `Too Many Requests: at most ${bounds.requestsPerUser} of your requests are handled at once; retry when one is answered`,
+        { 'Retry-After': '1' }
+      )
+    }
+    if (refusal === 'bytes') {
+      return jsonRpcErrorResponse(
+        429,
+        SERVER_ERROR,
+        `Too Many Requests: at most ${bounds.bytesPerUser} bytes of your requests' bodies are handled at once; retry when one is answered`,
         { 'Retry-After': '1' }
       )
     }
@@ -42,7 +50,7 @@ export function requestsPerUser(bounds: InHandBounds, allowAnonymous: boolean): 
       return jsonRpcErrorResponse(
         503,
         SERVER_ERROR,
-        'Service Unavailable: the MCP server is handling as much as it may at once; retry shortly',
+        'Service Unavailable: the bridge is handling as much as it may at once; retry shortly',
         { 'Retry-After': '1' }
       )
     }
@@ -69,7 +77,7 @@ function declaredBodyBytes(request: Request, maxBodyBytes: number): number {
 
 /**
  * How many requests of each user the bridge is handling at once, and the bytes of their bodies,
- * within bounds: `take` before handling one (a refusal names whose bound it would pass), `give`
+ * within bounds: `take` before handling one (a refusal names the bound it would pass), `give`
  * once its answer has started. A user with nothing in hand may always send one request whose
  * body is the largest allowed, as the configuration checks the bounds leave room for it.
  */
@@ -82,14 +90,10 @@ export class RequestsInHand {
     this.#bounds = bounds
   }
 
-  take(userId: string, bytes = 0): 'user' | 'everyone' | undefined {
+  take(userId: string, bytes = 0): 'requests' | 'bytes' | 'everyone' | undefined {
     const user = this.#users.get(userId) ?? { requests: 0, bytes: 0 }
-    if (
-      user.requests >= this.#bounds.requestsPerUser ||
-      user.bytes + bytes > this.#bounds.bytesPerUser
-    ) {
-      return 'user'
-    }
+    if (user.requests >= this.#bounds.requestsPerUser) return 'requests'
+    if (user.bytes + bytes > this.#bounds.bytesPerUser) return 'bytes'
     if (this.#bytes + bytes > this.#bounds.bytes) return 'everyone'
     user.requests += 1
     user.bytes += bytes
