@@ -67,6 +67,31 @@ describe('the CORS headers of /mcp answers', () => {
     }
   })
 
+  it('judges an absolute request target by its own host, not the Host line (RFC 9112 §3.2.2)', async () => {
+    const { hostname, port } = new URL(bridge.url)
+    const own = `${hostname}:${port}`
+    const headerLines = Object.entries(identityHeaders('alice')).map(([n, v]) => `${n}: ${v}`)
+    const statusOf = async (target: string, host: string) => {
+      const socket = connect(Number(port), hostname)
+      socket.end(
+        [
+          `POST ${target} HTTP/1.1`,
+          `Host: ${host}`,
+          ...headerLines,
+          'Content-Type: application/json',
+          'Accept: application/json, text/event-stream',
+          'Content-Length: 2',
+          'Connection: close',
+          '',
+          '{}',
+        ].join('\r\n')
+      )
+      return (await text(socket)).split('\r\n')[0]
+    }
+    expect(await statusOf('http://evil.example/mcp', own)).toBe('HTTP/1.1 403 Forbidden')
+    expect(await statusOf(`http://${own}/mcp`, 'evil.example')).not.toBe('HTTP/1.1 403 Forbidden')
+  })
+
   it('allows the origin a browser on the same origin sent', async () => {
     const response = await post({ Origin: origin })
     expect(response.headers.get('access-control-allow-origin')).toBe(origin)

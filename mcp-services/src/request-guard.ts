@@ -55,8 +55,11 @@ export function hostAndOriginCheck(options: RequestGuardOptions): MiddlewareHand
     if (host.includes(',')) {
       return jsonRpcErrorResponse(400, SERVER_ERROR, 'Bad Request: more than one Host header')
     }
-    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(host))) {
-      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${host}`)
+    // The URL's host is `Host`'s, or an absolute request target's, which a server must then
+    // follow instead of `Host` (RFC 9112 §3.2.2): the one the request is for either way.
+    const target = new URL(c.req.url).host
+    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(target))) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${target}`)
     }
     const origin = c.req.header('origin')
     if (origin !== undefined && !originAllowed(origin, c, publicUrl, options.allowedOrigins)) {
