@@ -323,4 +323,30 @@ describe('requests of one user handled at once', () => {
       await bridge.close()
     }
   })
+
+  it('refuses a notification a child that reads nothing cannot take, 503, and serves requests in turn', async () => {
+    const bridge = await startTestBridge(fixtureService)
+    try {
+      const session = await openRawSession(bridge.url, 'ivan')
+      const blocked = session.post({
+        id: 'b',
+        method: 'tools/call',
+        params: { name: 'block', arguments: { ms: 4000 } },
+      })
+      expect((await blocked).status).toBe(200)
+      const pad = { method: 'notifications/roots/list_changed', params: { _meta: { pad: '' } } }
+      pad.params._meta.pad = 'x'.repeat(3 * 1024 * 1024)
+      const statuses: number[] = []
+      for (let i = 0; i < 4; i += 1) statuses.push((await session.post(pad)).status)
+      // 3 MiB each: past 8 MiB unread the child is not sent more, and the client is told so.
+      expect(statuses).toEqual([202, 202, 202, 503])
+      // A request is not refused for it: it is counted in hand, and read once the child is back.
+      const listed = await session.post({ id: 'l', method: 'tools/list' })
+      expect(listed.status).toBe(200)
+      await new SseReader(listed).waitFor((message) => message.id === 'l')
+      expect((await session.post(pad)).status).toBe(202)
+    } finally {
+      await bridge.close()
+    }
+  })
 })

@@ -55,7 +55,7 @@ describe('startChild', () => {
     expect(took).toBeLessThan(6500)
   })
 
-  it('refuses to queue more for a server that does not read its input', async () => {
+  it('refuses to queue more notifications for a server that does not read its input', async () => {
     const child = await startChild(
       { command: '/bin/sh', args: ['-c', 'exec sleep 9'], env: {} },
       logger
@@ -79,6 +79,9 @@ describe('startChild', () => {
       expect(sent).toBeGreaterThanOrEqual(MAX_QUEUED_INPUT_BYTES / (1024 * 1024))
       expect(sent).toBeLessThan(12)
       expect(results.slice(sent)).toEqual(Array(12 - sent).fill('refused'))
+      expect(child.inputBacklog).toBeGreaterThan(MAX_QUEUED_INPUT_BYTES)
+      // A request is queued still: the bridge counts its bytes in hand until it is answered.
+      await child.send({ jsonrpc: '2.0', id: 1, method: 'ping' })
     } finally {
       await child.close()
     }

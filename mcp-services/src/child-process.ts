@@ -28,12 +28,14 @@ export interface ChildSpec {
 export interface ChildConnection {
   readonly pid: number
   /**
-   * Queues one message for the child's stdin; rejects when the child has ended or leaves more
-   * than `MAX_QUEUED_INPUT_BYTES` unread.
+   * Queues one message for the child's stdin; rejects when the child has ended, or for a
+   * notification or response when it leaves more than `MAX_QUEUED_INPUT_BYTES` unread.
    */
   send(message: JSONRPCMessage): Promise<void>
   /** Called for every message the child writes. */
   onmessage: ((message: JSONRPCMessage) => void) | undefined
+  /** Bytes written to the child's stdin that it has not read yet. */
+  readonly inputBacklog: number
   /** Resolves once the process has ended, however it ended. */
   readonly exited: Promise<void>
   readonly hasExited: boolean
@@ -57,9 +59,11 @@ const CLOSE_STEP_MS = 2000
 const PIPES_AFTER_EXIT_MS = 1000
 
 /**
- * What may wait in the child's stdin unread: two of the largest requests. A child that stops
- * reading its input would otherwise make the bridge hold every message sent to it: a client's
- * notifications are answered 202 before the child reads them, so nothing else bounds them.
+ * What may wait in the child's stdin unread before a notification or a response for it is
+ * refused: two of the largest bodies. A child that stops reading its input would otherwise make
+ * the bridge hold every such message, which a client is answered 202 for before the child reads
+ * it. Requests are not refused here: the bridge's in-hand bounds count their bytes until their
+ * answer starts (`requests-in-hand.ts`), and a burst of them is what a child reads in turn.
  */
 export const MAX_QUEUED_INPUT_BYTES = 8 * 1024 * 1024
 
@@ -162,16 +166,20 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     get closeRequested() {
       return closeRequested
     },
-    // Logged here with its cause; the caller answers the request without it.
+    get inputBacklog() {
+      return child.stdin.writableLength
+    },
     async send(message) {
+      const queued = child.stdin.writableLength
+      // Refused without a line of its own: a client can send these as fast as it likes.
+      if (queued > MAX_QUEUED_INPUT_BYTES && !('method' in message && 'id' in message)) {
+        throw new Error(`the MCP server is not reading its input (${queued} bytes wait)`)
+      }
       try {
         if (hasExited || !child.stdin.writable) throw new Error('Not connected')
-        const queued = child.stdin.writableLength
-        if (queued > MAX_QUEUED_INPUT_BYTES) {
-          throw new Error(`the MCP server is not reading its input (${queued} bytes wait)`)
-        }
         child.stdin.write(serializeMessage(message))
       } catch (error) {
+        // Logged here with its cause; the caller answers the request without it.
         childLogger.warn({ err: error }, 'could not write to the MCP server process')
         throw error
       }
@@ -183,6 +191,8 @@ export async function startChild(spec: ChildSpec, logger: Logger): Promise<Child
     (counts) => childLogger.warn({ event: 'child_stdout_suppressed', ...counts }),
     { bytesPerWindow: BAD_LINE_LOG_BYTES_PER_MINUTE, now: Date.now }
   )
+  // What was held back is told once the child is gone, as its stderr's is.
+  void exited.then(badLines.flush)
   readMessages(child.stdout, {
     onMessage: (message) => connection.onmessage?.(message),
     onBadLine: (error) =>

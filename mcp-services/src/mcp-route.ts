@@ -5,7 +5,7 @@ import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildUsers } from './child-ids.ts'
 import type { ChildPool } from './child-pool.ts'
-import { startChild } from './child-process.ts'
+import { MAX_QUEUED_INPUT_BYTES, startChild } from './child-process.ts'
 import { childSpecFor, type GitHubAccess } from './child-spec.ts'
 import type { BridgeConfig } from './config.ts'
 import type { CrashRate } from './crash-rate.ts'
@@ -118,6 +118,16 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
         return jsonRpcErrorResponse(unanswered.status, SERVER_ERROR, unanswered.message, {
           'Retry-After': String(unanswered.retryAfterSeconds),
         })
+      }
+      // Notifications and responses are answered 202 before the child reads them: one it cannot
+      // take is refused now, as the transport says a server must, not dropped after.
+      if (post.requestIds.length === 0 && session.child.inputBacklog > MAX_QUEUED_INPUT_BYTES) {
+        return jsonRpcErrorResponse(
+          503,
+          SERVER_ERROR,
+          'Service Unavailable: the MCP server is not reading its input; retry later',
+          { 'Retry-After': '1' }
+        )
       }
       if (deps.policy && subject) {
         return screenedSessionPost(c.req.raw, post.parsed, session, identity, subject, deps.policy)

@@ -128,6 +128,22 @@ server.registerTool(
 )
 
 server.registerTool(
+  'block',
+  {
+    description:
+      'Keeps its thread busy for the given time: it reads nothing meanwhile, then answers',
+    inputSchema: { ms: z.number().int() },
+  },
+  ({ ms }) => {
+    const until = Date.now() + ms
+    while (Date.now() < until) {
+      // Busy on purpose: a server stuck in a computation reads no input.
+    }
+    return { content: [{ type: 'text', text: 'unblocked' }] }
+  }
+)
+
+server.registerTool(
   'ask',
   {
     description:
