@@ -144,8 +144,11 @@ describe('the consent page in headless Chromium, against the gateway process', (
     await stillHere()
     await page.clock.runFor(1_000)
     expect(await approve.isEnabled()).toBe(true)
-    // Time flows again for the pages the approval goes through.
+    // Time flows again for the pages the approval goes through. The buttons' arming animation
+    // runs on the browser's own time, which the test's clock does not move: a loaded machine may
+    // still be within its 0.8 s, where a click is not taken.
     await page.clock.resume()
+    await page.waitForTimeout(1_000)
     await clickApprove()
     await page.waitForURL((url) => url.href.startsWith(target.callbackUrl))
   })
