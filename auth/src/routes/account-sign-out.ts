@@ -15,9 +15,10 @@ export const accountSignOutRoute = (deps: AuthDeps) => {
   return new Hono().post('/account/sign-out', async (c) => {
     await readOwnForm(c, jar, config.issuer, [])
     const sessionId = jar.get(c, 'session')
-    if (sessionId) await endBrowserSession(store, sessionId)
+    const ended = sessionId !== undefined && (await endBrowserSession(store, sessionId))
     jar.clear(c, 'session')
-    logger.info({ event: 'signed_out' })
+    // Only a session that was there: a form anyone can make up and post is no line of its own.
+    if (ended) logger.info({ event: 'signed_out' })
     return c.body(null, 303, { Location: `${config.issuer}/account`, 'Cache-Control': 'no-store' })
   })
 }

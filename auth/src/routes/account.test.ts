@@ -275,6 +275,20 @@ describe('GET /account, POST /account/sign-in, POST /account/revoke', () => {
     expect(again.body).toContain('name="consent_request"')
     // Signing out ends the browser session only: the application's tokens go on working.
     expect((await verify(tokens.access_token)).status).toBe(200)
+    const signedOutLines = () => server.logs.filter((line) => line.event === 'signed_out').length
+    expect(signedOutLines()).toBe(1)
+    // The same form posted without a session is answered alike, and writes no line.
+    const signInPage = await browser.open(ACCOUNT, 'about:')
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(signInPage.body)?.[1] ?? ''
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await browser.open(`${TEST_ISSUER}/account/sign-out`, 'about:', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: TEST_ISSUER },
+        body: new URLSearchParams({ csrf_token: csrf }).toString(),
+      })
+      expect(answer.url).toBe(ACCOUNT)
+    }
+    expect(signedOutLines()).toBe(1)
   })
 
   it('answers a revoke without a session with the error page', async () => {

@@ -30,6 +30,7 @@ export async function findBrowserSession(
 }
 
 /** Signs the browser out at the gateway: the next authorization goes through sign-in again. */
-export async function endBrowserSession(store: Store, sessionId: string): Promise<void> {
-  await store.delete(keys.browserSession(hashSecret(sessionId)))
+/** Ends a browser session; whether there was one to end. */
+export async function endBrowserSession(store: Store, sessionId: string): Promise<boolean> {
+  return (await store.delete(keys.browserSession(hashSecret(sessionId)))) > 0
 }
