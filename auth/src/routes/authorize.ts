@@ -19,12 +19,14 @@ import {
   AuthorizationErrorRedirect,
   InvalidRequest,
   OAuthError,
+  RateLimited,
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { callerAddress } from '../http/caller.ts'
 import { cookies } from '../http/cookies.ts'
 import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import { utf8QueryParams } from '../http/params.ts'
+import { requestLimiter } from '../http/rate-limit.ts'
 import { redirectWithCode } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
@@ -42,6 +44,22 @@ export const authorizeRoute = (deps: AuthDeps) => {
   const registry = clientLookup(deps)
   const jar = cookies(config.issuer)
   const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
+  /**
+   * Codes of a remembered consent, a user's an hour: each leaves markers for the refresh
+   * lifetime (its code's redemption, and the revocation of the family it ends past the sign-in
+   * limit), so their rate bounds what a client the user approved can make the store keep: at
+   * most 60 × 720 a month, a few MB. A client that signs in again more often has lost its tokens.
+   */
+  const countRememberedConsent = requestLimiter({
+    store,
+    clock: deps.clock,
+    trustProxy: config.trustProxy,
+    bucket: 'remembered-consent',
+    limit: 60,
+    windowSeconds: 3600,
+    description:
+      'this application asked to be let in again too often; wait an hour and start again',
+  })
   const issuerHost = new URL(config.issuer).host
   /** Service hosts (compose: `<name>.$BASE_DOMAIN`) that route `/authorize` here as a fallback. */
   const serviceHosts = new Set(
@@ -132,8 +150,14 @@ export const authorizeRoute = (deps: AuthDeps) => {
         (await hasConsent(store, { userId: session.id, ...request }))
       ) {
         // A remembered consent means this user approved this redirect: errors may go back to it.
-        // Counted as a page shown would be: each code starts a family a client could pile up.
+        // Counted as a page shown would be, and an hour's: each code starts a family a client
+        // could pile up.
         await limitConsentRequests(c, session)
+        try {
+          await countRememberedConsent(c, session)
+        } catch (error) {
+          throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
+        }
         const user = await sessionUserFor(c, session, request)
         if (user) {
           const code = await completeAuthorization(deps, request, user, { remembered: true })

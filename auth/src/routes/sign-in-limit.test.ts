@@ -18,6 +18,11 @@ describe('what a client approved once can make the gateway keep', () => {
   useFlowServer({ ALLOWED_GITHUB_USERS: 'alice' }, (fixture) => {
     ;({ server } = fixture)
   })
+  /** Limits count in fixed windows: a test's own starts a second into the next hour. */
+  const startOfNextHour = () => {
+    const hour = 3_600_000
+    server.clock.advance(hour - (server.clock.now() % hour) + 1000)
+  }
 
   it(`keeps at most ${SIGN_INS_PER_CLIENT} sign-ins of a user with one client, ending the oldest`, async () => {
     const client = await registerTestClient(server)
@@ -58,8 +63,8 @@ describe('what a client approved once can make the gateway keep', () => {
     const client = await registerTestClient(server)
     const browser = browserFor(server)
     const stop = client.redirect_uris[0] ?? ''
-    // A minute of its own: the sign-ins above were counted too.
-    server.clock.advance(60_000)
+    // An hour of its own: the sign-ins above were counted too.
+    startOfNextHour()
     await obtainCode(server, client, newPkce(), browser)
     let answered = 1
     for (; answered < 70; answered += 1) {
@@ -71,5 +76,21 @@ describe('what a client approved once can make the gateway keep', () => {
     }
     // The first page came before sign-in, counted for its caller; then 60 codes for the user.
     expect(answered).toBe(61)
+  })
+
+  it('lets a remembered consent answer with a code at most 60 times an hour', async () => {
+    startOfNextHour()
+    const client = await registerTestClient(server)
+    const browser = browserFor(server)
+    const stop = client.redirect_uris[0] ?? ''
+    await obtainCode(server, client, newPkce(), browser)
+    const silently = async () => (await browser.open(authorizeUrl(client, newPkce()), stop)).url
+    for (let minute = 0; minute < 3; minute += 1) {
+      for (let i = 0; i < 20; i += 1) expect(await silently()).toMatch(stop)
+      server.clock.advance(61_000)
+    }
+    const refused = await browser.open(authorizeUrl(client, newPkce()), stop)
+    expect(refused.response.status).toBe(429)
+    expect(refused.body).toContain('asked to be let in again too often')
   })
 })
