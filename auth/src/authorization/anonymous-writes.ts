@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { AuthDeps } from '../deps.ts'
 import { AuthorizationErrorPage, RateLimited } from '../errors.ts'
-import { requestLimiter, type SignedInCaller } from '../http/rate-limit.ts'
+import { type RateLimitOptions, requestLimiter, type SignedInCaller } from '../http/rate-limit.ts'
 
 /**
  * What a browser can make the gateway store before anyone has proved who they are: a consent
@@ -27,17 +27,27 @@ const WINDOW_SECONDS = 60
  * (`requestLimiter`): a flood from a few addresses does not stop someone who may use the gateway
  * from connecting a client.
  */
-export function anonymousWriteLimit(
+export function anonymousWriteLimit(deps: AuthDeps, kind: keyof typeof LIMITS): PageLimit {
+  return pageLimit(deps, {
+    windowSeconds: WINDOW_SECONDS,
+    description: 'too many authorization requests at once; wait a minute and start again',
+    ...LIMITS[kind],
+  })
+}
+
+/** Counts one request of a browser page; over a limit, a 429 page rather than JSON. */
+export type PageLimit = (c: Context, signedIn?: SignedInCaller | null) => Promise<void>
+
+/** A rate limit of a page a person's browser opens or posts to (`requestLimiter`'s counting). */
+export function pageLimit(
   deps: AuthDeps,
-  kind: keyof typeof LIMITS
-): (c: Context, signedIn?: SignedInCaller | null) => Promise<void> {
+  options: Omit<RateLimitOptions, 'store' | 'clock' | 'trustProxy'>
+): PageLimit {
   const count = requestLimiter({
     store: deps.store,
     clock: deps.clock,
-    windowSeconds: WINDOW_SECONDS,
     trustProxy: deps.config.trustProxy,
-    description: 'too many authorization requests at once; wait a minute and start again',
-    ...LIMITS[kind],
+    ...options,
   })
   return async (c, signedIn) => {
     try {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { namedClient } from '../audit/audit-client.ts'
-import { anonymousWriteLimit } from '../authorization/anonymous-writes.ts'
+import { anonymousWriteLimit, pageLimit } from '../authorization/anonymous-writes.ts'
 import {
   type AuthorizationRequest,
   parseAuthorizationRequest,
@@ -19,14 +19,12 @@ import {
   AuthorizationErrorRedirect,
   InvalidRequest,
   OAuthError,
-  RateLimited,
   TemporarilyUnavailable,
 } from '../errors.ts'
 import { callerAddress } from '../http/caller.ts'
 import { cookies } from '../http/cookies.ts'
 import { FORM_TTL_SECONDS, issueFormToken, readOwnForm, userDecision } from '../http/csrf.ts'
 import { utf8QueryParams } from '../http/params.ts'
-import { requestLimiter } from '../http/rate-limit.ts'
 import { redirectWithCode } from '../http/redirect-to-client.ts'
 import type { TokenSubject } from '../oauth/access-token.ts'
 import { renderConsentPage } from '../pages/consent-page.ts'
@@ -50,10 +48,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
    * limit), so their rate bounds what a client the user approved can make the store keep: at
    * most 60 × 720 a month, a few MB. A client that signs in again more often has lost its tokens.
    */
-  const countRememberedConsent = requestLimiter({
-    store,
-    clock: deps.clock,
-    trustProxy: config.trustProxy,
+  const limitRememberedConsents = pageLimit(deps, {
     bucket: 'remembered-consent',
     limit: 60,
     windowSeconds: 3600,
@@ -153,11 +148,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
         // Counted as a page shown would be, and an hour's: each code starts a family a client
         // could pile up.
         await limitConsentRequests(c, session)
-        try {
-          await countRememberedConsent(c, session)
-        } catch (error) {
-          throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
-        }
+        await limitRememberedConsents(c, session)
         const user = await sessionUserFor(c, session, request)
         if (user) {
           const code = await completeAuthorization(deps, request, user, { remembered: true })

@@ -1,10 +1,10 @@
 import { type Context, Hono } from 'hono'
 import { html } from 'hono/html'
+import { pageLimit } from '../authorization/anonymous-writes.ts'
 import { isLoopbackHost } from '../config-values.ts'
 import type { AuthDeps } from '../deps.ts'
-import { AccessDenied, AuthorizationErrorPage, InvalidRequest, RateLimited } from '../errors.ts'
+import { AccessDenied, AuthorizationErrorPage, InvalidRequest } from '../errors.ts'
 import { readFormParams } from '../http/body.ts'
-import { requestLimiter } from '../http/rate-limit.ts'
 import { isS256Challenge } from '../oauth/pkce.ts'
 import { renderPage } from '../pages/layout.ts'
 import { issueDevelopmentLoginCode } from '../upstream/development-login.ts'
@@ -25,12 +25,9 @@ const SIGN_IN_LIMITS = { bucket: 'dev-login', limit: 30, globalLimit: 300, windo
  * redirect to the callback with a code, as GitHub's would be.
  */
 export const developmentSignInRoute = (deps: AuthDeps) => {
-  const { store, clock, config } = deps
+  const { store, config } = deps
   const issuerHost = new URL(config.issuer).host
-  const countSignIn = requestLimiter({
-    store,
-    clock,
-    trustProxy: config.trustProxy,
+  const limitSignIns = pageLimit(deps, {
     ...SIGN_IN_LIMITS,
     description: 'too many sign-ins at once; wait a minute and start again',
   })
@@ -78,11 +75,7 @@ export const developmentSignInRoute = (deps: AuthDeps) => {
           new InvalidRequest('this sign-in did not start at the gateway; start again')
         )
       }
-      try {
-        await countSignIn(c)
-      } catch (error) {
-        throw error instanceof RateLimited ? new AuthorizationErrorPage(error) : error
-      }
+      await limitSignIns(c)
       const code = await issueDevelopmentLoginCode(store, { login, codeChallenge })
       const callback = new URL(`${config.issuer}/callback`)
       callback.search = new URLSearchParams({ code, state }).toString()
