@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import { boundedLog } from './bounded-log.ts'
 import { type BridgeMetrics, bridgeRequestMetrics, createBridgeMetrics } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import { type ChildUsers, createChildUsers } from './child-ids.ts'
@@ -121,6 +122,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const now = deps.now ?? Date.now
   const launch = resolveLaunch(service.launch)
   const metrics = deps.metrics ?? createBridgeMetrics(service.name)
+  const refusals = boundedLog(logger, { perSecond: config.refusalLogRate, now })
   const registry = new SessionRegistry(config)
   const github = gitHubAccess(service, config, deps.userDirectory, logger)
   const crashRate = new CrashRate(config.childCrashRate, now, (userId, retryAfterSeconds) =>
@@ -158,6 +160,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       directory: deps.userDirectory,
       resource: deps.resource,
       logger,
+      refusals,
       now,
     })
   let accepting = true
@@ -193,7 +196,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   )
   app.use('/mcp', bridgeRequestMetrics(metrics))
   app.use('/mcp', coalescedWrites)
-  if (deps.sharedSecret !== undefined) app.use('/mcp', sharedSecretGuard(deps.sharedSecret, logger))
+  if (deps.sharedSecret !== undefined)
+    app.use('/mcp', sharedSecretGuard(deps.sharedSecret, refusals))
   app.use(
     '/mcp',
     ...requestGuard({
@@ -236,6 +240,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       crashRate,
       childUsers,
       logger,
+      refusals,
       now,
       accepting: () => accepting,
       policy,

@@ -128,6 +128,11 @@ export const environmentSchema = z.object({
     .enum(['json', 'pretty'])
     .optional()
     .describe('json, or pretty (readable lines); unset: pretty when stdout is a terminal'),
+  REFUSAL_LOG_RATE: wholeNumber(0, 1_000_000)
+    .default(20)
+    .describe(
+      'refusal lines of each kind (shared_secret_refused, policy_denied, session_cap) logged a second; the rest are counted in one line; 0: every one'
+    ),
   SESSION_IDLE_TIMEOUT: decimalNumber({ above: 0 })
     .default(1800)
     .describe('seconds without a request (and nothing in flight) before a session is ended'),

@@ -27,6 +27,8 @@ export interface BridgeConfig {
   readonly logLevel: string
   /** `json` or `pretty`; unset: pretty when stdout is a terminal, else JSON. */
   readonly logFormat: 'json' | 'pretty' | undefined
+  /** Refusal lines of each kind written a second (`REFUSAL_LOG_RATE`, `bounded-log.ts`). */
+  readonly refusalLogRate: number
   /** A session with no request and nothing in flight for this long is ended. */
   readonly idleTimeoutMs: number
   /** How often idle sessions are looked for. */
@@ -182,6 +184,7 @@ export function parseBridgeConfig(
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    refusalLogRate: e.REFUSAL_LOG_RATE,
     idleTimeoutMs,
     sweepIntervalMs: Math.min(30_000, Math.max(50, idleTimeoutMs / 4)),
     childStartTimeoutMs: 60_000,

@@ -1,6 +1,7 @@
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import type { BoundedLog } from './bounded-log.ts'
 import { type BridgeMetrics, countChild } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import type { ChildUsers } from './child-ids.ts'
@@ -55,6 +56,8 @@ export interface McpRouteDeps {
   /** Where a service acting as the user on GitHub gets their token (`child-spec.ts`). */
   readonly github?: GitHubAccess | undefined
   readonly logger: Logger
+  /** Where refusals are logged, within `REFUSAL_LOG_RATE`. */
+  readonly refusals: BoundedLog
   readonly now: () => number
   /** False once the bridge is shutting down: new sessions are refused. */
   readonly accepting: () => boolean
@@ -217,7 +220,7 @@ async function startSession(
 
 /** Every session in the way is busy: 429 at the user's cap, 503 at the total cap. */
 function capReached(cap: SessionCap, retryAfterSeconds: number, deps: McpRouteDeps): Response {
-  deps.logger.warn({ event: 'session_cap', cap, retryAfterSeconds }, 'session refused')
+  deps.refusals('warn', 'session_cap', { reason: cap, cap, retryAfterSeconds }, 'session refused')
   const headers = { 'Retry-After': String(retryAfterSeconds) }
   if (cap === 'total') {
     return jsonRpcErrorResponse(

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertListenerGuarded, parseBridgeConfig } from './config.ts'
 import { SHARED_SECRET_HEADER } from './shared-secret.ts'
@@ -11,6 +12,7 @@ import {
   type TestBridge,
   textOf,
 } from './testing/harness.ts'
+import { ManualClock } from './testing/manual-clock.ts'
 import { RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
 
 const SECRET = 'edge-secret-0123456789abcdef0123456789'
@@ -69,6 +71,42 @@ describe('a bridge holding the edge’s shared secret', () => {
   it('still answers its health check, which reveals nobody’s data', async () => {
     const response = await fetch(bridge.url.replace(/\/mcp$/, '/health'))
     expect(response.status).toBe(200)
+  })
+})
+
+describe('a flood of requests without the secret', () => {
+  it('is logged at most REFUSAL_LOG_RATE lines a second, the rest counted by reason', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line)) }
+    )
+    const clock = new ManualClock()
+    const bridge = await startTestBridge(
+      fixtureService,
+      { refusalLogRate: 3 },
+      { sharedSecret: SECRET, logger, now: clock.now }
+    )
+    try {
+      const knock = (headers: Record<string, string>) =>
+        fetch(bridge.url, {
+          method: 'POST',
+          headers: { ...POST_HEADERS, ...identityHeaders('victim'), ...headers },
+          body: JSON.stringify(INIT),
+        })
+      for (let i = 0; i < 10; i += 1) {
+        expect((await knock(i % 2 ? { [SHARED_SECRET_HEADER]: 'wrong' } : {})).status).toBe(403)
+      }
+      expect(lines.filter((line) => line.event === 'shared_secret_refused')).toHaveLength(3)
+      clock.advance(1000)
+      expect((await knock({})).status).toBe(403)
+      expect(lines.filter((line) => line.event === 'shared_secret_refused')).toHaveLength(4)
+      expect(lines.filter((line) => line.event === 'shared_secret_refused_suppressed')).toEqual([
+        expect.objectContaining({ level: 40, suppressed: 7, reasons: { absent: 3, wrong: 4 } }),
+      ])
+    } finally {
+      await bridge.close()
+    }
   })
 })
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
-import type { Logger } from 'pino'
+import type { BoundedLog } from './bounded-log.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR } from './json-rpc-error.ts'
 
 /** The header the edge (Traefik, Caddy, nginx) sets to `BRIDGE_SHARED_SECRET` on every request. */
@@ -13,13 +13,18 @@ export const SHARED_SECRET_HEADER = 'X-Bridge-Secret'
  * code running in another MCP container) could act as any user. Compared in constant time (both
  * sides hashed to equal length first); refused with 403 before anything else runs.
  */
-export function sharedSecretGuard(secret: string, logger: Logger): MiddlewareHandler {
+export function sharedSecretGuard(secret: string, refusals: BoundedLog): MiddlewareHandler {
   const expected = digest(secret)
   return async (c, next) => {
     const presented = c.req.header(SHARED_SECRET_HEADER)
     if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
-      logger.warn(
-        { event: 'shared_secret_refused', presented: presented !== undefined },
+      refusals(
+        'warn',
+        'shared_secret_refused',
+        {
+          reason: presented === undefined ? 'absent' : 'wrong',
+          presented: presented !== undefined,
+        },
         'request without the edge’s shared secret refused'
       )
       return jsonRpcErrorResponse(

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { type BoundedLog, boundedLog } from '../../../mcp-services/src/bounded-log.ts'
 import type { Clock } from '../clock.ts'
 import {
   AccessDenied,
@@ -20,7 +21,6 @@ import {
 import type { Logger } from '../logger.ts'
 import { storeFailureReason } from '../store/redis-failures.ts'
 import { DamagedRecord, StoreMisconfigured, StoreUnavailable } from '../store/store.ts'
-import { type BoundedLog, boundedLog } from './bounded-log.ts'
 
 /**
  * On a protected resource's refusal (401 or 403 with `resource_metadata`): a browser client may
@@ -33,15 +33,18 @@ const READABLE_REFUSAL: Readonly<Record<string, string>> = {
   'Access-Control-Expose-Headers': 'WWW-Authenticate',
 }
 
-/** Where errors are logged: bugs and outages whole, a client's refusals within a bound. */
+/**
+ * Where errors are logged: bugs whole; a client's refusals, and a store outage's failures (each
+ * request in it fails alike), within a bound.
+ */
 export interface ErrorLogs {
   readonly logger: Logger
   readonly refusals: BoundedLog
 }
 
-/** An app's error logs: its refusals at most `perSecond` a second of each (`REFUSAL_LOG_RATE`). */
+/** An app's error logs: at most `perSecond` lines a second of each kind (`REFUSAL_LOG_RATE`). */
 export function errorLogs(logger: Logger, perSecond: number, clock: Clock): ErrorLogs {
-  return { logger, refusals: boundedLog(logger, { perSecond, clock }) }
+  return { logger, refusals: boundedLog(logger, { perSecond, now: () => clock.now() }) }
 }
 
 /**
@@ -72,20 +75,19 @@ export function describeError(
   if (error instanceof StoreMisconfigured) {
     // A store refusing what we send (a command or key its ACL user lacks) will not mend by
     // retrying: an operator's to fix, so at error, though without a stack either.
-    logger.error(
-      {
-        event: 'store_misconfigured',
-        method: c.req.method,
-        path: c.req.path,
-        reason: error.message,
-      },
+    refusals(
+      'error',
+      'store_misconfigured',
+      { method: c.req.method, path: c.req.path, reason: error.message },
       'the store refused the request: 503'
     )
   } else if (error instanceof StoreUnavailable) {
     // An outage the answer (503, Retry-After) already handles: named, without a stack, and at
     // warn, so it does not read as a bug of ours; `auth_store_errors_total` counts them.
-    logger.warn(
-      { event: 'store_unavailable', method: c.req.method, path: c.req.path, reason: error.message },
+    refusals(
+      'warn',
+      'store_unavailable',
+      { method: c.req.method, path: c.req.path, reason: error.message },
       'the store did not answer: 503'
     )
   } else if (oauthError instanceof ServerError) {

@@ -1,3 +1,4 @@
+import { boundedLog } from '../../../mcp-services/src/bounded-log.ts'
 import type { AuthDeps } from '../deps.ts'
 import { AccessDenied } from '../errors.ts'
 import type { AuthMetrics } from '../metrics/auth-metrics.ts'
@@ -10,7 +11,6 @@ import {
   createAccessTokenVerifier,
   type VerifiedToken,
 } from '../verify/token-verifier.ts'
-import { boundedLog } from './bounded-log.ts'
 import { forwardAuthRefusal } from './error-response.ts'
 
 /** What `/verify` answers: a status and headers, never a body (`Content-Length: 0`). */
@@ -43,7 +43,7 @@ export function createForwardAuth(
   const allow = allowance()
   const refusalLog = boundedLog(deps.logger, {
     perSecond: deps.config.refusalLogRate,
-    clock: deps.clock,
+    now: () => deps.clock.now(),
   })
   const refuse = (error: unknown): ForwardAuthAnswer =>
     forwardAuthRefusal(error, '/verify', deps.logger, refusalLog)

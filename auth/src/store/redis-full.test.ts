@@ -20,12 +20,17 @@ describe('a full Redis (maxmemory, noeviction)', () => {
   })
 
   it('refuses writes with StoreFull, keeps live keys, and the gateway answers 503', async () => {
-    const config = loadConfig({ AUTH_ISSUER: 'http://localhost:8080', LOG_LEVEL: 'silent' })
+    const config = loadConfig({
+      AUTH_ISSUER: 'http://localhost:8080',
+      LOG_LEVEL: 'silent',
+      REFUSAL_LOG_RATE: '2',
+    })
     const logs: Record<string, unknown>[] = []
+    const clock = manualClock()
     const { app } = await composeAuthServer({
       config,
       store,
-      clock: manualClock(),
+      clock,
       logger: createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) }),
     })
     await store.put('live', 'kept')
@@ -46,11 +51,13 @@ describe('a full Redis (maxmemory, noeviction)', () => {
     expect(await store.get('live')).toBe('kept')
     expect(await store.get('filler:0')).toBe('x'.repeat(1024))
 
-    const response = await app.request('http://localhost:8080/register', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
-    })
+    const register = () =>
+      app.request('http://localhost:8080/register', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'] }),
+      })
+    const response = await register()
     expect(response.status).toBe(503)
     expect(response.headers.get('retry-after')).toBe('5')
     expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable' })
@@ -60,6 +67,14 @@ describe('a full Redis (maxmemory, noeviction)', () => {
       expect.objectContaining({ level: 40, event: 'store_unavailable', method: 'POST' }),
     ])
     expect(JSON.stringify(logged)).not.toContain('stack')
+    // Every request in an outage fails alike: REFUSAL_LOG_RATE lines a second, the rest counted.
+    for (let i = 0; i < 4; i += 1) expect((await register()).status).toBe(503)
+    clock.advance(1000)
+    expect((await register()).status).toBe(503)
+    expect(logs.filter((line) => line.event === 'store_unavailable')).toHaveLength(3)
+    expect(logs.filter((line) => line.event === 'store_unavailable_suppressed')).toEqual([
+      expect.objectContaining({ level: 40, suppressed: 3 }),
+    ])
 
     // Reads and deletes still work when full, so room can be made: a batch of deletions too (a
     // revocation's or a withdrawn consent's), but never one that writes as well.

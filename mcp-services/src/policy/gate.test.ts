@@ -1,5 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { boundedLog } from '../bounded-log.ts'
 import type { Identity } from '../identity.ts'
 import { PolicyGate } from './gate.ts'
 import { parsePolicy, type ServicePolicy } from './policy-format.ts'
@@ -15,15 +16,18 @@ const policy = parsePolicy({
   },
 }).services.echo as ServicePolicy
 
-const gate = (resource?: string) =>
-  new PolicyGate({
+const gate = (resource?: string) => {
+  const logger = pino({ level: 'silent' })
+  return new PolicyGate({
     policy,
     serviceScopes: ['mcp'],
     directory: undefined,
     resource,
-    logger: pino({ level: 'silent' }),
+    logger,
+    refusals: boundedLog(logger, { perSecond: 0, now: () => 0 }),
     now: () => 0,
   })
+}
 
 const identity = (userId: string, scopes: string): Identity => ({
   userId,

@@ -1,5 +1,6 @@
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from 'pino'
+import type { BoundedLog } from '../bounded-log.ts'
 import type { Identity } from '../identity.ts'
 import {
   decideToolCall,
@@ -28,6 +29,8 @@ export interface PolicyGateDeps {
    */
   readonly resource: string | undefined
   readonly logger: Logger
+  /** Where refusals are logged, within `REFUSAL_LOG_RATE`: an allowed user can ask again and again. */
+  readonly refusals: BoundedLog
   readonly now: () => number
 }
 
@@ -65,7 +68,7 @@ export class PolicyGate {
   serviceRefused(subject: Subject): Response | undefined {
     const reason = serviceRefusal(this.#deps.policy, subject)
     if (reason === undefined) return undefined
-    this.#deps.logger.info({ event: 'policy_denied', user: subject.userId, reason })
+    this.#deps.refusals('info', 'policy_denied', { user: subject.userId, reason })
     const error = { code: SERVICE_REFUSED, message: `Forbidden: ${reason}` }
     return Response.json({ jsonrpc: '2.0', id: null, error }, { status: 403 })
   }
@@ -77,12 +80,16 @@ export class PolicyGate {
     const granted = identity.scopes.split(' ').filter(Boolean)
     const decision = decideToolCall(this.#deps.policy, call, subject, granted)
     if (decision.kind !== 'allowed') {
-      this.#deps.logger.info({
-        event: decision.kind === 'refused' ? 'policy_denied' : 'policy_step_up',
-        user: subject.userId,
-        tool: call,
-        ...(decision.kind === 'step-up' ? { missing: decision.missingScopes } : {}),
-      })
+      this.#deps.refusals(
+        'info',
+        decision.kind === 'refused' ? 'policy_denied' : 'policy_step_up',
+        {
+          user: subject.userId,
+          tool: call,
+          ...(decision.kind === 'step-up' ? { missing: decision.missingScopes } : {}),
+          reason: decision.kind === 'refused' ? decision.reason : 'missing_scopes',
+        }
+      )
     }
     return decision
   }

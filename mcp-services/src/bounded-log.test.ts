@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { manualClock } from '../../../tests/support/auth-app.ts'
-import { createLogger } from '../logger.ts'
-import { boundedLog } from './bounded-log.ts'
+import { type BoundedLevel, boundedLog } from './bounded-log.ts'
+import { createLogger } from './logger.ts'
+import { ManualClock } from './testing/manual-clock.ts'
 
 describe('boundedLog', () => {
   beforeEach(() => {
@@ -18,9 +18,9 @@ describe('boundedLog', () => {
         lines.push(JSON.parse(line) as Record<string, unknown>)
       },
     })
-    const clock = manualClock()
-    const bounded = boundedLog(logger, { perSecond, clock })
-    const log = (level: 'info' | 'error', fields: Record<string, string>) =>
+    const clock = new ManualClock()
+    const bounded = boundedLog(logger, { perSecond, now: clock.now })
+    const log = (level: BoundedLevel, fields: Record<string, string>) =>
       bounded(level, 'verify_denied', fields)
     return { lines, clock, log }
   }
@@ -53,6 +53,19 @@ describe('boundedLog', () => {
     expect(lines.at(-1)).toMatchObject({ event: 'verify_denied', reason: 'revoked' })
     vi.advanceTimersByTime(5000)
     expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toHaveLength(2)
+  })
+
+  it('gives warnings a budget of their own, told as a warning', () => {
+    const { lines, clock, log } = setUp(2)
+    for (let i = 0; i < 3; i += 1) log('info', { reason: 'signature' })
+    for (let i = 0; i < 5; i += 1) log('warn', { reason: 'store_timeout' })
+    expect(lines.filter((line) => line.level === 40)).toHaveLength(2)
+    clock.advance(1000)
+    vi.advanceTimersByTime(1000)
+    expect(lines.filter((line) => line.event === 'verify_denied_suppressed')).toEqual([
+      expect.objectContaining({ level: 40, suppressed: 1, reasons: { signature: 1 } }),
+      expect.objectContaining({ level: 40, suppressed: 3, reasons: { store_timeout: 3 } }),
+    ])
   })
 
   it('writes every line when perSecond is 0', () => {

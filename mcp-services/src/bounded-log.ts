@@ -1,5 +1,4 @@
-import type { Clock } from '../clock.ts'
-import type { Logger } from '../logger.ts'
+import type { Logger } from './logger.ts'
 
 /** The fields of one line; `reason` (else `error`) is what suppressed lines are counted by. */
 export interface BoundedLogFields {
@@ -8,22 +7,30 @@ export interface BoundedLogFields {
   readonly [field: string]: unknown
 }
 
-export type BoundedLog = (level: 'info' | 'error', event: string, fields: BoundedLogFields) => void
+export type BoundedLevel = 'info' | 'warn' | 'error'
+
+export type BoundedLog = (
+  level: BoundedLevel,
+  event: string,
+  fields: BoundedLogFields,
+  message?: string
+) => void
 
 /**
- * Refusal lines, at most `perSecond` a second of each event and level; beyond that they are
- * counted by reason and told in one `<event>_suppressed` line when the second is over (a warning
- * for info lines, an error for errors). The gateway's refusals come as fast as anyone sends
- * requests: `/verify` has no rate limit at all (the proxy asks it about every request), and most
- * endpoints refuse a request before any limit counts it. Without a bound one caller writes a line
- * for each, to a log the host may keep whole. The metrics still count every answer. `perSecond`
- * 0 writes every line.
+ * Lines a request makes, at most `perSecond` a second of each event and level; beyond that they
+ * are counted by reason and told in one `<event>_suppressed` line when the second is over (a
+ * warning for info and warn lines, an error for errors). Such lines come as fast as anyone sends
+ * requests: `/verify` has no rate limit at all (the proxy asks it about every request), most
+ * endpoints refuse a request before any limit counts it, anything on the bridge's network can
+ * knock without its secret, and every request during a store outage fails alike. Without a bound
+ * one caller writes a line for each, to a log the host may keep whole. The metrics still count
+ * every answer. `perSecond` 0 writes every line (`REFUSAL_LOG_RATE`, read by both servers).
  */
 export function boundedLog(
   logger: Logger,
-  options: { readonly perSecond: number; readonly clock: Clock }
+  options: { readonly perSecond: number; readonly now: () => number }
 ): BoundedLog {
-  const { perSecond, clock } = options
+  const { perSecond, now: timeNow } = options
   // Each event and level its own budget: a flood of refusals hides no outage's errors.
   const budgets = new Map<string, Budget>()
   let windowStartedAt = Number.NEGATIVE_INFINITY
@@ -34,7 +41,7 @@ export function boundedLog(
     count: number
     tell(): void
   }
-  const budgetFor = (event: string, level: 'info' | 'error'): Budget => {
+  const budgetFor = (event: string, level: BoundedLevel): Budget => {
     const key = `${level} ${event}`
     let budget = budgets.get(key)
     if (budget) return budget
@@ -62,12 +69,12 @@ export function boundedLog(
     return budget
   }
 
-  return (level, event, fields) => {
+  return (level, event, fields, message) => {
     if (perSecond === 0) {
-      logger[level]({ event, ...fields })
+      logger[level]({ event, ...fields }, message)
       return
     }
-    const now = clock.now()
+    const now = timeNow()
     if (now - windowStartedAt >= 1000) {
       // A second's count is told with that second, not with the next one's.
       for (const each of budgets.values()) {
@@ -79,7 +86,7 @@ export function boundedLog(
     const budget = budgetFor(event, level)
     if (budget.written < perSecond) {
       budget.written += 1
-      logger[level]({ event, ...fields })
+      logger[level]({ event, ...fields }, message)
       return
     }
     if (!budget.suppressed) {
