@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { parseBridgeConfig } from './config.ts'
-import { hostName } from './request-guard.ts'
 
 describe('parseBridgeConfig', () => {
   it('has safe defaults on loopback', () => {
@@ -157,14 +156,6 @@ describe('replicas (BRIDGE_PEERS, BRIDGE_REPLICA_ID)', () => {
       /BRIDGE_REPLICA_ID: "c" is not among the ids of BRIDGE_PEERS/
     )
     expect(() => parseBridgeConfig({ BRIDGE_REPLICA_ID: 'a b' })).toThrow(/BRIDGE_REPLICA_ID/)
-  })
-})
-
-describe('hostName', () => {
-  it('drops the port', () => {
-    expect(hostName('Example.COM:8443')).toBe('example.com')
-    expect(hostName('[::1]:3000')).toBe('[::1]')
-    expect(hostName('localhost')).toBe('localhost')
   })
 })
 

@@ -78,6 +78,17 @@ describe('the CORS headers of /mcp answers', () => {
     expect((await rawPost(`http://${own}/mcp`, ['evil.example']))[0]).not.toBe(forbidden)
   })
 
+  it('compares the Host name without its port or case, IPv6 literals too', async () => {
+    const { port } = new URL(bridge.url)
+    const forbidden = 'HTTP/1.1 403 Forbidden'
+    for (const host of [`LocalHost:${port}`, `[::1]:${port}`, '127.0.0.1']) {
+      expect((await rawPost('/mcp', [host]))[0], host).not.toBe(forbidden)
+    }
+    for (const host of [`localhost.evil.example:${port}`, `[::2]:${port}`, `127.0.0.2:${port}`]) {
+      expect((await rawPost('/mcp', [host]))[0], host).toBe(forbidden)
+    }
+  })
+
   it('allows the origin a browser on the same origin sent', async () => {
     const response = await post({ Origin: origin })
     expect(response.headers.get('access-control-allow-origin')).toBe(origin)

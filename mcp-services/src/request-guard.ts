@@ -57,9 +57,9 @@ export function hostAndOriginCheck(options: RequestGuardOptions): MiddlewareHand
     }
     // The URL's host is `Host`'s, or an absolute request target's, which a server must then
     // follow instead of `Host` (RFC 9112 §3.2.2): the one the request is for either way.
-    const target = new URL(c.req.url).host
-    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(hostName(target))) {
-      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${target}`)
+    const target = new URL(c.req.url)
+    if (options.allowedHosts !== '*' && !options.allowedHosts.includes(target.hostname)) {
+      return jsonRpcErrorResponse(403, SERVER_ERROR, `Forbidden: Host not allowed: ${target.host}`)
     }
     const origin = c.req.header('origin')
     if (origin !== undefined && !originAllowed(origin, c, publicUrl, options.allowedOrigins)) {
@@ -108,14 +108,6 @@ function addCorsHeaders(c: Context, origin: string | undefined): void {
     ['Access-Control-Expose-Headers', EXPOSED_HEADERS.join(',')],
     ['Vary', 'Origin', true],
   ])
-}
-
-/** `example.com:8443` → `example.com`, `[::1]:3000` → `[::1]`. */
-export function hostName(host: string): string {
-  const lower = host.toLowerCase()
-  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1)
-  const colon = lower.indexOf(':')
-  return colon === -1 ? lower : lower.slice(0, colon)
 }
 
 function originAllowed(

@@ -1,4 +1,4 @@
-import { isLoopbackHost, redirectUriProblem } from './redirect-uri.ts'
+import { isLoopbackRedirectHost, redirectUriProblem } from './redirect-uri.ts'
 
 /**
  * OAuth 2.1 §4.1.1 / RFC 8252 §7.3: the redirect URI of a request must equal a registered one
@@ -28,7 +28,7 @@ function loopbackWithoutPort(uri: string): string | undefined {
   } catch {
     return undefined
   }
-  if (url.protocol !== 'http:' || !isLoopbackHost(url.hostname)) return undefined
+  if (url.protocol !== 'http:' || !isLoopbackRedirectHost(url.hostname)) return undefined
   url.port = ''
   return url.href
 }

@@ -113,7 +113,12 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 export const MAX_REDIRECT_URI_LENGTH = 2000
 
-export function isLoopbackHost(hostname: string): boolean {
+/**
+ * The loopback names a native app's redirect URI may use with any port (RFC 8252 §7.3, §8.3):
+ * these exactly, not the rest of 127/8, which the RFC does not name and no client sends. Where
+ * the gateway itself listens, any 127/8 address is loopback (`config-values.ts`).
+ */
+export function isLoopbackRedirectHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase())
 }
 
@@ -148,7 +153,7 @@ export function redirectUriProblem(value: string): string | undefined {
     return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
   }
   if (scheme === 'http') {
-    if (!isLoopbackHost(url.hostname)) {
+    if (!isLoopbackRedirectHost(url.hostname)) {
       return 'may use http only on a loopback host (127.0.0.1, [::1], localhost)'
     }
     return url.port === '0' ? 'must not use port 0, where nothing can listen' : undefined
