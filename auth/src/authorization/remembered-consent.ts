@@ -1,6 +1,10 @@
+import type { Context } from 'hono'
 import { redirectPlace } from '../clients/client-id-metadata.ts'
 import { isMetadataDocumentClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
+import type { AuthDeps } from '../deps.ts'
+import { RateLimited } from '../errors.ts'
+import { requestLimiter, type SignedInCaller } from '../http/rate-limit.ts'
 
 /**
  * Redirect pages known to pass the code on to a local program that the request's `state` names,
@@ -39,4 +43,37 @@ export function asksEveryTime(client: ClientRecord, redirectUri: string): boolea
     client.metadata.token_endpoint_auth_method === 'none' &&
     new URL(redirectUri).protocol !== 'https:'
   )
+}
+
+/** Codes a user's remembered consents may answer with in an hour (`rememberedConsentBound`). */
+export const REMEMBERED_CODES_AN_HOUR = 60
+
+/**
+ * Whether one more code may ride on a remembered consent this hour: at most
+ * `REMEMBERED_CODES_AN_HOUR` a user. Each code leaves markers for the refresh lifetime (its
+ * redemption's, and the revocation of the family it ends past the sign-in limit), so their rate
+ * bounds what a client the user approved can make the store keep: at most 60 × 720 a month, a
+ * few MB. Past it the user is asked again rather than refused: any site can send their browser
+ * to `/authorize` with a client they approved, and a refusal would lock them out of every client
+ * for the rest of the hour, while a click on the page is theirs alone to give.
+ */
+export function rememberedConsentBound(
+  deps: AuthDeps
+): (c: Context, user: SignedInCaller) => Promise<boolean> {
+  const count = requestLimiter({
+    store: deps.store,
+    clock: deps.clock,
+    trustProxy: deps.config.trustProxy,
+    bucket: 'remembered-consent',
+    limit: REMEMBERED_CODES_AN_HOUR,
+    windowSeconds: 3600,
+  })
+  return (c, user) =>
+    count(c, user).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof RateLimited) return false
+        throw error
+      }
+    )
 }

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { namedClient } from '../audit/audit-client.ts'
-import { anonymousWriteLimit, pageLimit } from '../authorization/anonymous-writes.ts'
+import { anonymousWriteLimit } from '../authorization/anonymous-writes.ts'
 import {
   type AuthorizationRequest,
   parseAuthorizationRequest,
@@ -8,7 +8,7 @@ import {
 import { completeAuthorization } from '../authorization/complete-authorization.ts'
 import { hasApprovedRedirect, hasConsent } from '../authorization/consent.ts'
 import { saveConsentRequest, takeConsentRequest } from '../authorization/consent-request.ts'
-import { asksEveryTime } from '../authorization/remembered-consent.ts'
+import { asksEveryTime, rememberedConsentBound } from '../authorization/remembered-consent.ts'
 import { hasUpstream, redirectToUpstream } from '../authorization/upstream-sign-in.ts'
 import { clientLookup, lookUpClient } from '../clients/client-lookup.ts'
 import type { ClientRecord } from '../clients/client-registry.ts'
@@ -42,19 +42,7 @@ export const authorizeRoute = (deps: AuthDeps) => {
   const registry = clientLookup(deps)
   const jar = cookies(config.issuer)
   const limitConsentRequests = anonymousWriteLimit(deps, 'consentRequest')
-  /**
-   * Codes of a remembered consent, a user's an hour: each leaves markers for the refresh
-   * lifetime (its code's redemption, and the revocation of the family it ends past the sign-in
-   * limit), so their rate bounds what a client the user approved can make the store keep: at
-   * most 60 × 720 a month, a few MB. A client that signs in again more often has lost its tokens.
-   */
-  const limitRememberedConsents = pageLimit(deps, {
-    bucket: 'remembered-consent',
-    limit: 60,
-    windowSeconds: 3600,
-    description:
-      'this application asked to be let in again too often; wait an hour and start again',
-  })
+  const mayRemember = rememberedConsentBound(deps)
   const issuerHost = new URL(config.issuer).host
   /** Service hosts (compose: `<name>.$BASE_DOMAIN`) that route `/authorize` here as a fallback. */
   const serviceHosts = new Set(
@@ -138,35 +126,38 @@ export const authorizeRoute = (deps: AuthDeps) => {
       const session = await findBrowserSession(store, jar.get(c, 'session'))
       const { client, request } = await parse(params, session, callerAddress(c, config.trustProxy))
       let subject = session
+      let counted = false
       if (
         session &&
         !asksEveryTime(client, request.redirectUri) &&
         !asksForThePage(params) &&
         (await hasConsent(store, { userId: session.id, ...request }))
       ) {
-        // A remembered consent means this user approved this redirect: errors may go back to it.
-        // Counted as a page shown would be, and an hour's: each code starts a family a client
-        // could pile up.
+        // Counted as a page shown would be, the code or the page this request gets.
         await limitConsentRequests(c, session)
-        await limitRememberedConsents(c, session)
-        const user = await sessionUserFor(c, session, request)
-        if (user) {
-          const code = await completeAuthorization(deps, request, user, { remembered: true })
-          await audit.record({
-            event: 'authorization.consent_given',
-            user,
-            client,
-            flow: 'authorization_code',
-            scope: request.scopes.join(' '),
-            resource: request.resources,
-            remembered: true,
-          })
-          return redirectWithCode(c, config.issuer, request, code)
+        counted = true
+        if (await mayRemember(c, session)) {
+          // A remembered consent means this user approved this redirect: errors may go back to it.
+          const user = await sessionUserFor(c, session, request)
+          if (user) {
+            const code = await completeAuthorization(deps, request, user, { remembered: true })
+            await audit.record({
+              event: 'authorization.consent_given',
+              user,
+              client,
+              flow: 'authorization_code',
+              scope: request.scopes.join(' '),
+              resource: request.resources,
+              remembered: true,
+            })
+            return redirectWithCode(c, config.issuer, request, code)
+          }
+          // A session the identity provider refused just now counts as none, counted as such.
+          subject = null
+          counted = false
         }
-        subject = null
       }
-      // `subject`: a session the identity provider refused just now counts as none.
-      await limitConsentRequests(c, subject)
+      if (!counted) await limitConsentRequests(c, subject)
       const csrfToken = issueFormToken(c, jar)
       const consentRequest = await saveConsentRequest(store, request, csrfToken, FORM_TTL_SECONDS)
       return renderConsentPage(c, {

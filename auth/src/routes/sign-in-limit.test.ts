@@ -78,7 +78,7 @@ describe('what a client approved once can make the gateway keep', () => {
     expect(answered).toBe(61)
   })
 
-  it('lets a remembered consent answer with a code at most 60 times an hour', async () => {
+  it('lets a remembered consent answer with a code at most 60 times an hour, then asks again', async () => {
     startOfNextHour()
     const client = await registerTestClient(server)
     const browser = browserFor(server)
@@ -89,8 +89,17 @@ describe('what a client approved once can make the gateway keep', () => {
       for (let i = 0; i < 20; i += 1) expect(await silently()).toMatch(stop)
       server.clock.advance(61_000)
     }
-    const refused = await browser.open(authorizeUrl(client, newPkce()), stop)
-    expect(refused.response.status).toBe(429)
-    expect(refused.body).toContain('asked to be let in again too often')
+    // Any site can send the user's browser here: past the bound they are asked, not locked out,
+    // for this client and every other they approved.
+    const other = await registerTestClient(server)
+    await obtainCode(server, other, newPkce(), browser)
+    for (const each of [client, other]) {
+      const asked = await browser.open(authorizeUrl(each, newPkce()), each.redirect_uris[0] ?? '')
+      expect(asked.response.status).toBe(200)
+      expect(asked.body).toContain('name="consent_request"')
+    }
+    // And the page, approved, still gives a code.
+    const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
+    expect((await exchangeCode(server, client, code, pkce)).status).toBe(200)
   })
 })
