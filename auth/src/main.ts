@@ -11,7 +11,7 @@ import {
   stopIfCannotListen,
 } from '../../mcp-services/src/http-server.ts'
 import { collectProcessMetrics } from '../../mcp-services/src/process-metrics.ts'
-import { onStopSignals } from '../../mcp-services/src/stop-signals.ts'
+import { onStopSignals, settlesWithin } from '../../mcp-services/src/stop-signals.ts'
 import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
@@ -29,6 +29,9 @@ import { DamagedRecord, type Store, StoreMisconfigured } from './store/store.ts'
 
 const DAMAGED_RING_REMEDY =
   'delete that key, then restore the newest backup (npm run admin -- restore) to bring the keys back; with no backup, the next start makes a new ring, and tokens signed before stop verifying'
+
+/** The shutdown's last commands to the store (well within the 5 s the grace period leaves). */
+const STORE_FAREWELL_MS = 2_000
 
 /** Composition root: configuration → store → keys → app (+ bridged services) → HTTP server. */
 async function main(): Promise<void> {
@@ -181,9 +184,19 @@ async function main(): Promise<void> {
     const [outcome] = await closed
     logger.info({ event: 'listener_closed', outcome }, 'no connection left')
     await services?.close()
-    await replicas.stop().catch(() => {})
     deps.signingKeys.stop()
-    await store.close()
+    // Withdrawing this replica and quitting the store wait on Redis, which may be what is down:
+    // the exit must still come within the grace period docs/operations.md sizes.
+    const farewell = replicas
+      .stop()
+      .catch(() => {})
+      .then(() => store.close())
+    if (!(await settlesWithin(farewell, STORE_FAREWELL_MS))) {
+      logger.warn(
+        { event: 'store_farewell_abandoned', waitedMs: STORE_FAREWELL_MS },
+        'the store did not answer the last commands; exiting without them (the replica record expires by itself)'
+      )
+    }
     logger.info({ event: 'stopped' }, 'stopped')
     process.exit(0)
   }

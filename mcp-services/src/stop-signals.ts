@@ -16,3 +16,26 @@ export function onStopSignals(stop: (signal: NodeJS.Signals) => void): void {
   process.on('SIGTERM', handle)
   process.on('SIGINT', handle)
 }
+
+/**
+ * Waits for `work` at most `ms`: true when it settled in time (fulfilled or not). A shutdown's
+ * last steps talk to peers that may be down; the exit must still come within the grace period
+ * the orchestrator gives before it kills.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true
+      ),
+      late,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}

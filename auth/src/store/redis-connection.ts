@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis'
+import { settlesWithin } from '../../../mcp-services/src/stop-signals.ts'
 import { NodeReports } from './redis-failures.ts'
 import { effectiveKeyPrefix, parseRedisUrl } from './redis-topology.ts'
 import { StoreUnavailable } from './store.ts'
@@ -193,6 +194,10 @@ function silenceWatch(
  * (its subscriptions to every Sentinel) would otherwise keep the process alive for ever.
  */
 async function closeConnection(connection: Redis | Cluster): Promise<void> {
-  await connection.quit().catch(() => {})
+  // QUIT to a store that is down can wait for ever (a Cluster with no node up does).
+  await settlesWithin(connection.quit(), QUIT_WAIT_MS)
   connection.disconnect()
 }
+
+/** How long `QUIT` may wait for its answer before the connection is dropped. */
+const QUIT_WAIT_MS = 1_000
