@@ -197,11 +197,15 @@ export class ChildPool {
       abandonedAtMost: config.maxRequestsPerUser,
       now: this.#deps.now,
     })
-    pooled.onOverworked = (abandoned) =>
+    pooled.onOverworked = (abandoned) => {
+      // Out of the pool before it is ended, as the sweep and eviction do: a child takes seconds
+      // to exit once its input is closed, and the next request must start another, not reach it.
+      if (this.#children.get(key) === pooled) this.#children.delete(key)
       logger.warn(
         { event: 'child_overworked', abandoned },
         'calls whose clients left are still running: the MCP server process is ended'
       )
+    }
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
     })

@@ -140,9 +140,20 @@ describe("the stateless era's limits per user", { timeout: 60_000 }, () => {
     }
     expect(await pid()).toBe(first)
     await abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 200)
+    // Every call answered meanwhile: by the old child until the bridge notices the client left,
+    // then by a new one at once, never the ending child's refusal while it takes its time to exit.
+    const answers: string[] = []
     await expect
-      .poll(async () => (await pid()) ?? 'no answer', { timeout: 5_000 })
+      .poll(
+        async () => {
+          const reply = await call(url, 'alice', 'c1', 'pid')
+          answers.push(textOf(reply) ?? JSON.stringify(reply.json))
+          return answers.at(-1)
+        },
+        { timeout: 5_000, interval: 20 }
+      )
       .toMatch(new RegExp(`^(?!${first}$)\\d+$`))
+    expect(answers.filter((answer) => !/^\d+$/.test(answer))).toEqual([])
     expect(bridge.bridge.pool.pids()).not.toContain(Number(first))
   })
 
