@@ -215,6 +215,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           sharedSecret: config.sharedSecret,
           maxRequestBodyBytes: config.maxRequestBodyBytes,
           logger,
+          refusals,
         })
   app.use(
     '/mcp',

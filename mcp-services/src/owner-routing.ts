@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import type { Logger } from 'pino'
+import type { BoundedLog } from './bounded-log.ts'
 import type { ReplicaPeer, ReplicaSetConfig } from './config.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR, SESSION_NOT_FOUND } from './json-rpc-error.ts'
 import { sessionIdOf } from './modern-protocol.ts'
@@ -12,6 +13,11 @@ export interface OwnerRoutingDeps {
   readonly sharedSecret: string | undefined
   readonly maxRequestBodyBytes: number
   readonly logger: Logger
+  /**
+   * Where a forward loop is logged, within `REFUSAL_LOG_RATE`: a client can send the forwarding
+   * header through the edge, with a session id naming another replica, as often as it likes.
+   */
+  readonly refusals: BoundedLog
 }
 
 export interface OwnerRouting {
@@ -84,9 +90,12 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
     }
     const from = c.req.header(FORWARDED_HEADER)
     if (from !== undefined) {
-      logger.warn(
-        { event: 'session_forward_loop', from, owner: owner.id },
-        'a forwarded request names another replica’s session; the peer lists disagree'
+      // The header's length, not its value: it may be a client's, many kilobytes of it.
+      deps.refusals(
+        'warn',
+        'session_forward_loop',
+        { reason: owner.id, from_length: from.length, owner: owner.id },
+        'a forwarded request names another replica’s session: the peer lists disagree, or a client sent the header'
       )
       return jsonRpcErrorResponse(404, SESSION_NOT_FOUND, 'Session not found')
     }

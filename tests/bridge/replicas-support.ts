@@ -33,6 +33,8 @@ export interface Replica {
   /** SSE streams this replica is sending that neither ended nor lost their reader. */
   readonly openStreams: () => number
   readonly bridge: Bridge
+  /** The warnings and errors it logged, parsed. */
+  readonly warnings: Record<string, unknown>[]
   stop(): Promise<void>
 }
 
@@ -77,7 +79,11 @@ export async function startReplica(
     BRIDGE_REPLICA_ID: id,
     BRIDGE_PEERS: peers,
   })
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const warnings: Record<string, unknown>[] = []
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) }
+  )
   const bridge = createBridge({ service: fixtureService, config, logger, sharedSecret: SECRET })
   const served: Served[] = []
   let openStreams = 0
@@ -104,6 +110,7 @@ export async function startReplica(
     served,
     openStreams: () => openStreams,
     bridge,
+    warnings,
     async stop() {
       if (stopped) return
       stopped = true

@@ -138,6 +138,27 @@ describe('two bridge replicas behind nginx, round-robin', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
     })
     expect(looped.status).toBe(404)
+    // A client can send the header through the edge as often as it likes, kilobytes of it: the
+    // warnings are bounded (REFUSAL_LOG_RATE, 20 a second) and name its length, not its value.
+    const forged = 'r'.repeat(7000)
+    for (let i = 0; i < 40; i++) {
+      const again = await direct(other, {
+        method: 'POST',
+        headers: { ...session.headers, 'X-Bridge-Forwarded': forged },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }),
+      })
+      expect(again.status).toBe(404)
+    }
+    const loops = () => other.warnings.filter((line) => line.event === 'session_forward_loop')
+    const suppressed = () =>
+      other.warnings
+        .filter((line) => line.event === 'session_forward_loop_suppressed')
+        .reduce((sum, line) => sum + Number(line.suppressed), 0)
+    // Every one counted: written, or told in the next second's count.
+    await vi.waitFor(() => expect(loops().length + suppressed()).toBe(41), { timeout: 3_000 })
+    expect(loops().length).toBeLessThan(41)
+    expect(loops().at(-1)).toMatchObject({ from_length: 7000 })
+    expect(JSON.stringify(other.warnings)).not.toContain(forged)
     const deleted = await direct(other, { method: 'DELETE', headers: session.headers })
     expect(deleted.status).toBe(200)
     expect(owner.bridge.sessionCount()).toBe(0)
