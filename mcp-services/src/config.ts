@@ -48,8 +48,9 @@ export interface BridgeConfig {
    */
   readonly maxRequestsPerUser: number
   /**
-   * The body bytes of a user's requests handled at once (`MAX_REQUEST_BYTES_PER_USER`), and of
-   * everyone's (`MAX_REQUEST_BYTES`): a body is held several times over while it is handled.
+   * The body bytes of a user's requests handled at once, as declared
+   * (`MAX_REQUEST_BYTES_PER_USER`), and of everyone's, as they arrive (`MAX_REQUEST_BYTES`): a
+   * body is held several times over while it is handled (requests-in-hand.ts).
    */
   readonly maxRequestBytesPerUser: number
   readonly maxRequestBytes: number

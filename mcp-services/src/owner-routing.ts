@@ -6,6 +6,7 @@ import type { ReplicaPeer, ReplicaSetConfig } from './config.ts'
 import { jsonRpcErrorResponse, SERVER_ERROR, SESSION_NOT_FOUND } from './json-rpc-error.ts'
 import { sessionIdOf } from './modern-protocol.ts'
 import { BodyTooLarge, FORWARDED_HEADER, PeerForwarder } from './peer-forwarding.ts'
+import { BridgeFull, bridgeFullAnswer } from './requests-in-hand.ts'
 
 export interface OwnerRoutingDeps {
   readonly replicas: ReplicaSetConfig
@@ -105,6 +106,7 @@ export function ownerRouting(deps: OwnerRoutingDeps): OwnerRouting {
       if (error instanceof BodyTooLarge) {
         return jsonRpcErrorResponse(413, SERVER_ERROR, 'Payload Too Large')
       }
+      if (error instanceof BridgeFull) return bridgeFullAnswer()
       if (c.req.raw.signal.aborted) {
         return jsonRpcErrorResponse(400, SERVER_ERROR, 'Bad Request: the client went away')
       }

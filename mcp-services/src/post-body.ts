@@ -7,17 +7,22 @@ import {
   PARSE_ERROR,
   SERVER_ERROR,
 } from './json-rpc-error.ts'
+import { BridgeFull, bridgeFullAnswer } from './requests-in-hand.ts'
 
 /**
- * A POST's body as text, or the answer to give instead: 413 over `maxBytes`, 400 when it did not
- * arrive whole (the client went away mid-body). The second is the client's doing, so it is
- * answered, not thrown to become a 500 with a stack in the log.
+ * A POST's body as text, or the answer to give instead: 413 over `maxBytes`, 503 when the bridge
+ * holds as many bodies' bytes as it may (requests-in-hand.ts), 400 when it did not arrive whole
+ * (the client went away mid-body). The last is the client's doing, so it is answered, not thrown
+ * to become a 500 with a stack in the log.
  */
 async function readPostBody(
   request: Request,
   maxBytes: number
 ): Promise<{ readonly text: string } | { readonly refusal: Response }> {
-  const body = await readRequestBody(request, maxBytes).catch(() => undefined)
+  const body = await readRequestBody(request, maxBytes).catch((error: unknown) =>
+    error instanceof BridgeFull ? error : undefined
+  )
+  if (body instanceof BridgeFull) return { refusal: bridgeFullAnswer() }
   if (body === undefined) {
     return {
       refusal: jsonRpcErrorResponse(
