@@ -180,14 +180,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
   reaper.unref()
 
   const app = new Hono()
-  app.get('/health', (c) =>
-    c.json({
-      status: accepting ? 'ok' : 'closing',
-      service: service.name,
-      sessions: registry.size,
-      pooledChildren: pool.size,
-    })
-  )
+  // Public (a proxy's liveness check): no counts, which would tell anyone when the service is
+  // used and by how many; the metrics have them.
+  app.get('/health', (c) => c.json({ status: accepting ? 'ok' : 'closing', service: service.name }))
   // A proxy's readiness check: false from the start of a shutdown, so it stops sending.
   app.get('/ready', (c) =>
     notReadyReason === undefined

@@ -68,9 +68,10 @@ describe('a bridge holding the edge’s shared secret', () => {
     await transport.terminateSession()
   })
 
-  it('still answers its health check, which reveals nobody’s data', async () => {
+  it('still answers its health check, which tells nothing of who uses it or how much', async () => {
     const response = await fetch(bridge.url.replace(/\/mcp$/, '/health'))
     expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ok', service: 'fixture' })
   })
 })
 

@@ -24,7 +24,12 @@ const bridge = createBridge({
   config,
   logger,
 })
-const server = serve({ fetch: bridge.app.fetch, port: config.port, hostname: config.host })
+// The benchmark checks it holds every session it opened; `/health` does not tell the public.
+const fetch = (request: Request) =>
+  new URL(request.url).pathname === '/bench/sessions'
+    ? Response.json({ sessions: bridge.sessionCount() })
+    : bridge.app.fetch(request)
+const server = serve({ fetch, port: config.port, hostname: config.host })
 
 // The benchmark asks for a full collection before it reads the resident set (run with --expose-gc).
 process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.())

@@ -58,9 +58,9 @@ export async function benchIdleSessions(sessions = 1000): Promise<IdleSessionsRe
     }
     // Children start slowly on a small VM (a fork of the bridge each): 32 sessions open at once.
     await Promise.all(Array.from({ length: 32 }, opener))
-    const health = (await (await fetch(`${base}/health`)).json()) as { sessions: number }
-    if (health.sessions !== sessions) {
-      throw new Error(`the bridge holds ${health.sessions} sessions, not ${sessions}`)
+    const held = (await (await fetch(`${base}/bench/sessions`)).json()) as { sessions: number }
+    if (held.sessions !== sessions) {
+      throw new Error(`the bridge holds ${held.sessions} sessions, not ${sessions}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const idle = await residentBytes(pid)
