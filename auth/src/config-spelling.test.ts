@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { environmentSchema as bridgeSettings } from '../../mcp-services/src/config-environment.ts'
+import { misspeltSettings } from '../../mcp-services/src/config-spelling.ts'
 import { environmentSchema } from './config.ts'
-import { misspeltSettings } from './config-spelling.ts'
 
 const KNOWN = new Set([
   ...Object.keys(environmentSchema.shape),

@@ -5,6 +5,7 @@ import type { Hono } from 'hono'
 import { answerClientErrors } from '../../mcp-services/src/client-errors.ts'
 import type { BridgeConfig } from '../../mcp-services/src/config.ts'
 import { environmentSchema as bridgeEnvironment } from '../../mcp-services/src/config-environment.ts'
+import { misspeltSettings } from '../../mcp-services/src/config-spelling.ts'
 import {
   gracefulClose,
   listenerOptions,
@@ -16,7 +17,6 @@ import type { UserDirectory } from '../../mcp-services/src/user-directory.ts'
 import { systemClock } from './clock.ts'
 import { composeAuthServer } from './compose-auth-server.ts'
 import { type Config, ConfigError, environmentSchema, loadConfig } from './config.ts'
-import { misspeltSettings } from './config-spelling.ts'
 import type { AuthDeps } from './deps.ts'
 import { publicRequestListener } from './http/forward-auth-listener.ts'
 import { createLogger, type Logger } from './logger.ts'

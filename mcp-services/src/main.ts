@@ -13,6 +13,8 @@ import {
   BridgeConfigError,
   parseBridgeConfig,
 } from './config.ts'
+import { environmentSchema } from './config-environment.ts'
+import { misspeltSettings } from './config-spelling.ts'
 import { gracefulClose, listenerOptions, stopIfCannotListen } from './http-server.ts'
 import { jsonRpcError, SERVER_ERROR } from './json-rpc-error.ts'
 import { createLogger } from './logger.ts'
@@ -43,6 +45,15 @@ try {
   process.exit(2)
 }
 const logger = createLogger(config.logLevel, undefined, config.logFormat)
+for (const { name, meant } of misspeltSettings(
+  process.env,
+  new Set(Object.keys(environmentSchema.shape))
+)) {
+  logger.warn(
+    { event: 'unknown_setting', name, meant },
+    `${name} is not a setting of this bridge (ignored); did you mean ${meant}?`
+  )
+}
 const advice = childUserAdvice(config.childUser, process.getuid?.())
 if (advice) logger.warn({ event: 'children_as_root' }, advice)
 // Behind a reverse proxy the user directory is the auth server's internal API.

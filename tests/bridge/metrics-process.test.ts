@@ -28,11 +28,19 @@ describe('a bridge process with METRICS_PORT', () => {
         BRIDGE_SHARED_SECRET: SECRET,
         METRICS_PORT: String(metricsPort),
         METRICS_TOKEN: TOKEN,
+        // A typo of MAX_SESSIONS, which would leave the default in force without a word.
+        MAX_SESION: '5',
       }
     )
   }, 30_000)
   afterAll(async () => {
     await bridge?.stop()
+  })
+
+  it('names a misspelt setting at start', () => {
+    expect(bridge.output()).toMatch(
+      /"event":"unknown_setting","name":"MAX_SESION","meant":"MAX_SESSIONS"/
+    )
   })
 
   it('serves its requests and the process own metrics to the token only', async () => {
