@@ -85,10 +85,10 @@ bench:
 generate-traefik-routes:
     npx node scripts/generate-traefik-routes.ts
 
-# Get an access token for a CLI or script through the device flow (prints JSON on stdout)
+# Get an access token for a CLI or script through the device flow (prints JSON on stdout); the issuer defaults to the gateway's own (AUTH_ISSUER, https://auth.$BASE_DOMAIN or http://localhost:$PORT)
 [group('clients and tokens')]
-mcp-client-token issuer=env_var_or_default("AUTH_ISSUER", "http://localhost:8080") resource="":
-    npm run -s client-token -- --issuer {{ issuer }} {{ if resource == "" { "" } else { "--resource " + resource } }}
+mcp-client-token issuer="" resource="":
+    npm run -s client-token -- {{ if issuer == "" { "" } else { "--issuer " + issuer } }} {{ if resource == "" { "" } else { "--resource " + resource } }}
 
 # List the registered OAuth clients (add --json for machine-readable output)
 [group('clients and tokens')]

@@ -12,6 +12,26 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
+/**
+ * Where the gateway is reached: AUTH_ISSUER, else the compose edge's `auth.` host on BASE_DOMAIN,
+ * else the loopback origin of the port it listens on (PORT, else its mode's default).
+ */
+export function publicAddress(settings: {
+  readonly NODE_ENV: string
+  readonly GATEWAY_MODE: string
+  readonly PORT?: number | undefined
+  readonly AUTH_ISSUER?: string | undefined
+  readonly BASE_DOMAIN?: string | undefined
+}): { port: number; issuer: string } {
+  const { AUTH_ISSUER, BASE_DOMAIN, GATEWAY_MODE, NODE_ENV } = settings
+  const port = settings.PORT ?? (GATEWAY_MODE === 'standalone' ? 8080 : 8000)
+  const issuer = parseIssuer(
+    AUTH_ISSUER ?? (BASE_DOMAIN ? `https://auth.${BASE_DOMAIN}` : `http://localhost:${port}`),
+    NODE_ENV === 'production'
+  )
+  return { port, issuer }
+}
+
 export function parseIssuer(value: string, production: boolean): string {
   let url: URL
   try {
@@ -185,4 +205,16 @@ export function checkLifetimes(ttl: {
       `AUTH_CODE_TTL: at most ${MAX_AUTH_CODE_TTL} s (a code is redeemed right after the redirect; OAuth 2.1 recommends 10 minutes at most); lifetimes are in seconds`
     )
   }
+}
+
+/** GitHub OAuth scope names (`repo`, `public_repo`, `read:project`, ...); anything else stops start-up. */
+export function gitHubScopes(scopes: readonly string[]): readonly string[] {
+  for (const scope of scopes) {
+    if (!/^[a-z_]+(:[a-z_]+)?$/.test(scope)) {
+      throw new ConfigError(
+        `GITHUB_EXTRA_SCOPES: "${scope}" is not a GitHub scope name (comma-separated, e.g. public_repo,read:project)`
+      )
+    }
+  }
+  return [...new Set(scopes)]
 }

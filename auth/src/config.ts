@@ -17,9 +17,10 @@ import {
   checkLifetimes,
   developmentSignInAllowed,
   enabledServices,
+  gitHubScopes,
   orgList,
-  parseIssuer,
   positive,
+  publicAddress,
   servicePolicy,
   serviceVariable,
   teamList,
@@ -135,21 +136,31 @@ export const environmentSchema = z.object({
   SHUTDOWN_TIMEOUT: decimalNumber({ atLeast: 0, atMost: 300 }).default(20),
 })
 
-export function loadConfig(environment: Readonly<Record<string, string | undefined>>): Config {
+type Environment = Readonly<Record<string, string | undefined>>
+
+/** The settings the public address is made of. */
+const addressSchema = environmentSchema.pick({
+  NODE_ENV: true,
+  GATEWAY_MODE: true,
+  PORT: true,
+  AUTH_ISSUER: true,
+  BASE_DOMAIN: true,
+})
+
+/**
+ * The issuer `loadConfig` announces for this environment, read from the few settings it is made
+ * of: a client of the gateway (`npm run client-token`) run with the gateway's `.env` must not stop
+ * at a server setting it has no use for, such as a policy file's path inside a container.
+ */
+export function loadIssuer(environment: Environment): string {
+  return publicAddress(parseEnvironment(addressSchema, environment)).issuer
+}
+
+export function loadConfig(environment: Environment): Config {
   const env = withoutEmptyValues(environment)
-  const parsed = environmentSchema.safeParse(env)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const variable = String(issue?.path[0] ?? 'environment')
-    throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid value'}`)
-  }
-  const e = parsed.data
+  const e = parseEnvironment(environmentSchema, env)
   const production = e.NODE_ENV === 'production'
-  const port = e.PORT ?? (e.GATEWAY_MODE === 'standalone' ? 8080 : 8000)
-  const issuer = parseIssuer(
-    e.AUTH_ISSUER ?? (e.BASE_DOMAIN ? `https://auth.${e.BASE_DOMAIN}` : `http://localhost:${port}`),
-    production
-  )
+  const { port, issuer } = publicAddress(e)
 
   if (production && !e.REDIS_URL) {
     throw new ConfigError(
@@ -262,6 +273,15 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   })
 }
 
+/** The first fault of `environment` as a `ConfigError` naming the variable, else its values. */
+function parseEnvironment<S extends z.ZodType>(schema: S, environment: Environment): z.output<S> {
+  const parsed = schema.safeParse(withoutEmptyValues(environment))
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  const variable = String(issue?.path[0] ?? 'environment')
+  throw new ConfigError(`${variable}: ${issue?.message ?? 'invalid value'}`)
+}
+
 /** The bridges' policy file, read here for the scopes its tools need (docs/policy.md). */
 function policyFileOf(path: string | undefined): GatewayPolicy | undefined {
   if (path === undefined || path.trim() === '') return undefined
@@ -273,18 +293,6 @@ function policyFileOf(path: string | undefined): GatewayPolicy | undefined {
   } catch (error) {
     throw new ConfigError((error as Error).message)
   }
-}
-
-/** GitHub OAuth scope names (`repo`, `public_repo`, `read:project`, ...); anything else stops start-up. */
-function gitHubScopes(scopes: readonly string[]): readonly string[] {
-  for (const scope of scopes) {
-    if (!/^[a-z_]+(:[a-z_]+)?$/.test(scope)) {
-      throw new ConfigError(
-        `GITHUB_EXTRA_SCOPES: "${scope}" is not a GitHub scope name (comma-separated, e.g. public_repo,read:project)`
-      )
-    }
-  }
-  return [...new Set(scopes)]
 }
 
 /** `JWT_PRIVATE_KEY_B64` must be a key the gateway can sign with (keys/pinned-key.ts). */

@@ -5,12 +5,22 @@ import { once } from 'node:events'
  * The admin CLI as an operator runs it, with only the environment given. One still running after
  * `timeoutMs` is killed: its exit code is then null.
  */
-export async function admin(
+export function admin(
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000
 ) {
-  const child = spawn(process.execPath, ['auth/src/cli/main.ts', ...args], {
+  return runScript('auth/src/cli/main.ts', args, env, timeoutMs)
+}
+
+/** A command-line script of the repository (`auth/src/cli/client-token.ts`), as `admin` runs the CLI. */
+export async function runScript(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000
+) {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: new URL('../../', import.meta.url).pathname,
     env: { PATH: process.env.PATH ?? '', ...env },
   })
