@@ -110,15 +110,15 @@ oauth-delete-registration client_id *flags:
 oauth-count-registrations *flags:
     {{ store-admin }} clients count {{ flags }}
 
-# The clients a user consented to (the user's GitHub id, as `oauth-list-tokens` shows it)
+# The clients a user consented to (the user's GitHub id, or their login while they hold tokens, as for `oauth-list-tokens --user`)
 [group('clients and tokens')]
-oauth-list-consents user_id *flags:
-    {{ store-admin }} consents list {{ user_id }} {{ flags }}
+oauth-list-consents user *flags:
+    {{ store-admin }} consents list {{ user }} {{ flags }}
 
 # Withdraw a user's consent to a client and revoke the tokens it led to (recorded with by: admin)
 [group('clients and tokens')]
-oauth-revoke-consent user_id client_id *flags:
-    {{ store-admin }} consents revoke {{ user_id }} {{ client_id }} {{ flags }}
+oauth-revoke-consent user client_id *flags:
+    {{ store-admin }} consents revoke {{ user }} {{ client_id }} {{ flags }}
 
 # List live token families: user, client, scopes, dates (--user, --client, --family filter; never token values)
 [group('clients and tokens')]

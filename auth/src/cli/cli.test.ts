@@ -83,7 +83,7 @@ describe('admin CLI', () => {
     ])
     expect(again.exitCode).toBe(1)
     expect(again.text).toBe(
-      `no consent or tokens of user ${ALICE.id} for client ${client.client_id}`
+      `no consent or tokens of user ${ALICE.id} for client ${client.client_id} (no live token has the login ${ALICE.id} either: pass the user id, which audit --user ${ALICE.id} shows)`
     )
     expect(audited).toHaveLength(2)
 
@@ -94,6 +94,24 @@ describe('admin CLI', () => {
     expect(await refresh.json()).toMatchObject({ error: 'invalid_grant' })
     const page = await browser.open(authorizeUrl(client, newPkce()), client.redirect_uris[0] ?? '')
     expect(page.body).toContain('Approve')
+  })
+
+  it('takes a login for the user of `consents`, as `tokens` does, and says when none resolves', async () => {
+    const client = await registerTestClient(server)
+    const { code, pkce } = await obtainCode(server, client, newPkce(), browserFor(server))
+    await exchangeCode(server, client, code, pkce)
+
+    const listed = await runCommand(context(), ['consents', 'list', 'Alice'])
+    expect(listed.data).toEqual({ user_id: String(ALICE.id), clients: [client.client_id] })
+    const revoked = await runCommand(context(), ['consents', 'revoke', 'alice', client.client_id])
+    expect(revoked.data).toMatchObject({ user_id: String(ALICE.id), withdrawn: true })
+    expect(revoked.data).toMatchObject({ revoked_families: [expect.any(String)] })
+
+    const unknown = await runCommand(context(), ['consents', 'list', 'bob'])
+    expect([unknown.text, unknown.exitCode]).toEqual([
+      'no consents (no live token has the login bob either: pass the user id, which audit --user bob shows)',
+      undefined,
+    ])
   })
 
   it('lists and deletes clients, and rotates keys', async () => {
@@ -212,7 +230,9 @@ describe('admin CLI', () => {
     expect(shownJson.code).toBe(1)
     expect(JSON.parse(shownJson.stdout)).toEqual({ client_id: 'no-such-client', found: false })
     expect([revoked.code, revoked.stdout]).toEqual([1, ''])
-    expect(revoked.stderr).toBe('no consent or tokens of user 7000 for client no-such-client\n')
+    expect(revoked.stderr).toBe(
+      'no consent or tokens of user 7000 for client no-such-client (no live token has the login 7000 either: pass the user id, which audit --user 7000 shows)\n'
+    )
   })
 
   it('prints its usage on standard output when asked, exit 0; a mistake’s on standard error', async () => {

@@ -1,5 +1,6 @@
 import { type Clock, epochSeconds } from '../clock.ts'
 import type { DeviceAuthorization } from '../device/device-authorization.ts'
+import type { TokenSubject } from '../oauth/access-token.ts'
 import type { AuthorizationCodeGrant } from '../oauth/authorization-code.ts'
 import { keyPrefixes, keys } from '../store/keys.ts'
 import type { Store } from '../store/store.ts'
@@ -86,6 +87,17 @@ export async function listTokenFamilies(
     })
   )
   return listed.sort((a, b) => a.created_at.localeCompare(b.created_at))
+}
+
+/**
+ * The users `user` names among the live families, as `--user` matches them: by id, or by login
+ * (any case). A login is known here only while its user holds a family; one login may name
+ * several users, as GitHub gives up a login its user changed.
+ */
+export async function usersNamed(store: Store, user: string): Promise<TokenSubject[]> {
+  const byId = new Map<string, TokenSubject>()
+  for (const { subject } of await findFamilies(store, { user })) byId.set(subject.id, subject)
+  return [...byId.values()]
 }
 
 /**
