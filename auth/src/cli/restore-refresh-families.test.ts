@@ -75,6 +75,38 @@ describe('refresh families restored from a backup', () => {
     expect((await gateway.verify(next.access_token ?? '')).status).toBe(401)
   })
 
+  it('lists no family revoked since the backup, by family or by deleting its client, once restored into the live store', async () => {
+    const kept = await registerTestClient(server, { client_name: 'Kept' })
+    const deleted = await registerTestClient(server, { client_name: 'Deleted after backup' })
+    const withFamily = async (client: RegisteredClient) => {
+      const tokens = await signIn(client)
+      return { tokens, family: decodeJwt(tokens.access_token ?? '').fam as string }
+    }
+    const live = await withFamily(kept)
+    const revoked = await withFamily(kept)
+    const ofDeleted = await withFamily(deleted)
+    const file = join(dir, 'before-revocations.json')
+    await runCommand(context(), ['backup', file])
+    await runCommand(context(), ['tokens', 'revoke', '--family', revoked.family])
+    await runCommand(context(), ['clients', 'delete', deleted.client_id])
+    // The deleted client's marker alone refuses its tokens (/verify reads it), so it alone is
+    // enough to leave the family out.
+    await server.store.delete(keys.revokedFamily(ofDeleted.family))
+
+    await runCommand(context(), ['restore', file])
+    const listed = await runCommand(context(), ['tokens', 'list'])
+    const ids = (listed.data as { id: string }[]).map((family) => family.id)
+    expect(ids).toContain(live.family)
+    expect(ids).not.toContain(revoked.family)
+    expect(ids).not.toContain(ofDeleted.family)
+    // As the gateway has it: the restored record refreshes nothing.
+    const refreshed = await tokenRequest(server, kept, {
+      grant_type: 'refresh_token',
+      refresh_token: revoked.tokens.refresh_token ?? '',
+    })
+    expect(await refreshed.json()).toMatchObject({ error: 'invalid_grant' })
+  })
+
   it('marks the families it writes, and no family the store holds another version of', async () => {
     const client = await registerTestClient(server, { client_name: 'Marked on restore' })
     const first = await signIn(client)

@@ -79,7 +79,7 @@ export async function listTokenFamilies(
   filter: TokenFilter = {}
 ): Promise<FamilyListing[]> {
   const now = epochSeconds(clock)
-  const found = await findFamilies(store, filter)
+  const found = await unrevoked(store, await findFamilies(store, filter))
   const listed = await Promise.all(
     found.map(async (family) => {
       const ttl = await store.ttl(keys.refreshFamily(family.familyId))
@@ -141,6 +141,26 @@ async function findFamilies(store: Store, filter: TokenFilter): Promise<RefreshF
   }
   const families = await readAll<RefreshFamily>(store, keyPrefixes.refreshFamily)
   return families.filter((family) => matchesFilter(family, filter))
+}
+
+/**
+ * The families no revocation marker refuses, of the family or of its deleted client. A record
+ * alone is no live family: a restore into a live store writes back one revoked since the backup,
+ * and the marker, which it keeps, refuses its refresh and access tokens.
+ */
+async function unrevoked(store: Store, families: RefreshFamily[]): Promise<RefreshFamily[]> {
+  const live: RefreshFamily[] = []
+  for (let start = 0; start < families.length; start += 100) {
+    const batch = families.slice(start, start + 100)
+    const markers = await store.getMany(
+      batch.flatMap((family) => [
+        keys.revokedFamily(family.familyId),
+        keys.revokedClient(family.clientId),
+      ])
+    )
+    live.push(...batch.filter((_, at) => markers[2 * at] === null && markers[2 * at + 1] === null))
+  }
+  return live
 }
 
 /**
