@@ -61,13 +61,19 @@ export class ChildPool {
   >()
   /** Children started but not yet initialized: `close()` ends them rather than wait. */
   readonly #initializing = new Set<PooledChild>()
+  /**
+   * Children ended for the calls their clients left, until they have exited: out of reach of
+   * requests, but counted at the caps, or a user could keep several such processes ending at
+   * once (one can take seconds) beyond the caps the bridge's memory is sized on.
+   */
+  readonly #ending = new Set<PooledChild>()
 
   constructor(deps: ChildPoolDeps) {
     this.#deps = deps
   }
 
   get size(): number {
-    return this.#children.size + this.#starting.size
+    return this.#children.size + this.#starting.size + this.#ending.size
   }
 
   /**
@@ -121,6 +127,7 @@ export class ChildPool {
     let count = 0
     for (const pooled of this.#children.values()) if (pooled.userId === userId) count += 1
     for (const starting of this.#starting.values()) if (starting.userId === userId) count += 1
+    for (const ending of this.#ending) if (ending.userId === userId) count += 1
     return count
   }
 
@@ -161,7 +168,7 @@ export class ChildPool {
   async close(): Promise<void> {
     for (const pooled of this.#initializing) void pooled.close()
     await Promise.allSettled([...this.#starting.values()].map((starting) => starting.started))
-    const children = [...this.#children.values()]
+    const children = [...this.#children.values(), ...this.#ending]
     this.#children.clear()
     await Promise.all(children.map((pooled) => pooled.close()))
   }
@@ -198,9 +205,10 @@ export class ChildPool {
       now: this.#deps.now,
     })
     pooled.onOverworked = (abandoned) => {
-      // Out of the pool before it is ended, as the sweep and eviction do: a child takes seconds
-      // to exit once its input is closed, and the next request must start another, not reach it.
+      // Out of reach before it is ended: a child takes seconds to exit once its input is closed,
+      // and the next request must start another, not reach it.
       if (this.#children.get(key) === pooled) this.#children.delete(key)
+      this.#ending.add(pooled)
       logger.warn(
         { event: 'child_overworked', abandoned },
         'calls whose clients left are still running: the MCP server process is ended'
@@ -208,6 +216,7 @@ export class ChildPool {
     }
     void child.exited.then(() => {
       if (this.#children.get(key) === pooled) this.#children.delete(key)
+      this.#ending.delete(pooled)
     })
     this.#initializing.add(pooled)
     try {

@@ -159,7 +159,10 @@ export class PooledChild {
     }
   }
 
-  /** Told when the child is ended for the calls nobody waits for (how many), for the log. */
+  /**
+   * Told when the child is ended for the calls nobody waits for (how many), before it is: the
+   * pool takes it out of reach of requests, and logs it.
+   */
   onOverworked: ((abandoned: number) => void) | undefined
 
   send(message: JsonObject): Promise<void> {

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { fixtureService, startTestBridge, type TestBridge } from './testing/harness.ts'
+import {
+  fixtureService,
+  processAlive,
+  startTestBridge,
+  type TestBridge,
+} from './testing/harness.ts'
 import { modernEnvelope, modernHeaders, postModern } from './testing/modern-client.ts'
 
 const ofClient = (clientId: string) => ({ 'X-Client-Id': clientId })
@@ -155,6 +160,36 @@ describe("the stateless era's limits per user", { timeout: 60_000 }, () => {
       .toMatch(new RegExp(`^(?!${first}$)\\d+$`))
     expect(answers.filter((answer) => !/^\d+$/.test(answer))).toEqual([])
     expect(bridge.bridge.pool.pids()).not.toContain(Number(first))
+  })
+
+  it('counts a child ended for its left calls at the caps until it has exited', async () => {
+    bridge = await startTestBridge(fixtureService, {
+      maxRequestsPerUser: 3,
+      maxSessionsPerUser: 1,
+      maxSessions: 2,
+    })
+    const { url } = bridge
+    const seen = new Set<number>()
+    let mostAlive = 0
+    const sampler = setInterval(() => {
+      mostAlive = Math.max(mostAlive, [...seen].filter(processAlive).length)
+    }, 10)
+    try {
+      // A child takes about 2.5 s to end (its input closed, then SIGTERM): until a second one.
+      const until = Date.now() + 15_000
+      while (seen.size < 2 && Date.now() < until) {
+        const pid = Number(textOf(await call(url, 'alice', 'c1', 'pid')))
+        if (Number.isInteger(pid) && pid > 0) seen.add(pid)
+        for (let left = 0; left < 3; left++) {
+          await abandonedCall(url, 'alice', 'sleep', { ms: 30_000 }, 100)
+        }
+      }
+    } finally {
+      clearInterval(sampler)
+    }
+    // The user ended several children, never with two of theirs alive at once (their cap is 1).
+    expect(seen.size).toBe(2)
+    expect(mostAlive).toBe(1)
   })
 
   it('bounds the subscriptions/listen streams a user holds open', async () => {
