@@ -53,12 +53,13 @@ export function boundedInHand(bounds: InHandBounds, allowAnonymous: boolean): Mi
         { 'Retry-After': '1' }
       )
     }
-    const arrived = countArrivingBody(c, handling, bounds.maxBodyBytes)
+    let arrived: { giveBack(): void } | undefined
     try {
+      arrived = countArrivingBody(c, handling, bounds.maxBodyBytes)
       await next()
     } finally {
       handling.give(identity.userId, bytes)
-      arrived.giveBack()
+      arrived?.giveBack()
     }
     return undefined
   }
