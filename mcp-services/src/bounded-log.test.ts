@@ -68,6 +68,20 @@ describe('boundedLog', () => {
     ])
   })
 
+  it("neither writes nor counts the lines its logger's level leaves out", () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = createLogger('warn', {
+      write: (line: string) => void lines.push(JSON.parse(line)),
+    })
+    const clock = new ManualClock()
+    const bounded = boundedLog(logger, { perSecond: 1, now: clock.now })
+    for (let i = 0; i < 5; i += 1) bounded('info', 'policy_denied', { reason: 'tool_refused' })
+    clock.advance(1000)
+    vi.advanceTimersByTime(1000)
+    bounded('info', 'policy_denied', { reason: 'tool_refused' })
+    expect(lines).toEqual([])
+  })
+
   it('writes every line when perSecond is 0', () => {
     const { lines, log } = setUp(0)
     for (let i = 0; i < 100; i += 1) log('info', { reason: 'signature' })

@@ -70,6 +70,8 @@ export function boundedLog(
   }
 
   return (level, event, fields, message) => {
+    // A line the level leaves out is neither written nor counted as left out.
+    if (!logger.isLevelEnabled(level)) return
     if (perSecond === 0) {
       logger[level]({ event, ...fields }, message)
       return

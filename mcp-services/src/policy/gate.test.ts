@@ -40,6 +40,41 @@ const identity = (userId: string, scopes: string): Identity => ({
 const call = (name: string) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name } })
 
 describe('PolicyGate', () => {
+  it('logs a refused call with the first 128 characters of its name, counting by kind', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line)) }
+    )
+    let time = 0
+    const denying = new PolicyGate({
+      policy: { ...policy, unlistedTools: 'deny' },
+      serviceScopes: ['mcp'],
+      directory: undefined,
+      resource: undefined,
+      logger,
+      refusals: boundedLog(logger, { perSecond: 1, now: () => time }),
+      now: () => time,
+    })
+    const caller = identity('2', 'mcp')
+    const subject = await denying.subject(caller)
+    for (const name of ['x'.repeat(10_000), 'y'.repeat(10_000), 'z'.repeat(10_000)]) {
+      expect(denying.decide(call(name), subject, caller).kind).toBe('refused')
+    }
+    time += 1000
+    denying.decide(call('short'), subject, caller)
+    expect(lines.find((line) => line.event === 'policy_denied')).toMatchObject({
+      tool: `${'x'.repeat(128)}…`,
+      tool_length: 10_000,
+      reason: 'tool_refused',
+    })
+    expect(lines.find((line) => line.event === 'policy_denied_suppressed')).toMatchObject({
+      suppressed: 2,
+      reasons: { tool_refused: 2 },
+    })
+    expect(JSON.stringify(lines).length).toBeLessThan(2_000)
+  })
+
   it('names the metadata of the resource the client used, behind a proxy too', async () => {
     const asked = identity('2', 'mcp offline_access')
     const decision = gate().decide(call('deploy'), await gate().subject(asked), asked)

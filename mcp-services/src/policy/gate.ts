@@ -12,6 +12,9 @@ import {
 import { MembershipCache, type MembershipDirectory } from './memberships.ts'
 import { needsMemberships, type ServicePolicy } from './policy-format.ts'
 
+/** The characters of a tool's name a refusal's log line keeps (names are 1-128 in the spec). */
+const LOGGED_TOOL_NAME = 128
+
 /** JSON-RPC code of a refused `tools/call`: the one MCP servers give for a tool they do not offer. */
 export const TOOL_REFUSED = -32602
 /** JSON-RPC code of a request refused because the user may not use the service at all. */
@@ -80,14 +83,17 @@ export class PolicyGate {
     const granted = identity.scopes.split(' ').filter(Boolean)
     const decision = decideToolCall(this.#deps.policy, call, subject, granted)
     if (decision.kind !== 'allowed') {
+      // The name is the client's, as long as its body: its first characters and its length, and
+      // the suppressed lines counted by kind, so the log does not grow with what it is sent.
       this.#deps.refusals(
         'info',
         decision.kind === 'refused' ? 'policy_denied' : 'policy_step_up',
         {
           user: subject.userId,
-          tool: call,
+          tool: call.length > LOGGED_TOOL_NAME ? `${call.slice(0, LOGGED_TOOL_NAME)}…` : call,
+          tool_length: call.length,
           ...(decision.kind === 'step-up' ? { missing: decision.missingScopes } : {}),
-          reason: decision.kind === 'refused' ? decision.reason : 'missing_scopes',
+          reason: decision.kind === 'refused' ? 'tool_refused' : 'missing_scopes',
         }
       )
     }
