@@ -161,11 +161,30 @@ export function servicePolicy(
 
 /** The per-service settings (`MCP_<NAME>_…`): a name the catalog lacks is a typo, not a wish. */
 const SERVICE_VARIABLE = /^MCP_([A-Z0-9_]+)_(ENABLED|ALLOWED_USERS|ALLOWED_ORGS)$/
+const SERVICE_SETTINGS = ['ENABLED', 'ALLOWED_USERS', 'ALLOWED_ORGS'] as const
+
+/**
+ * A variable named for a service of the catalog that is none of its settings
+ * (`MCP_ECHO_ALLOWED_USER`): left aside, the service it was meant to close would be open to
+ * everyone the gateway lets in, so it stops start-up like an unknown service does.
+ */
+function unknownServiceSetting(name: string): string | undefined {
+  const isSettingOf = (s: ServiceDefinition) =>
+    SERVICE_SETTINGS.some((suffix) => serviceVariable(s, suffix) === name)
+  // Any service's: one name may begin like another's (`memory`, `memory-lite`).
+  if (serviceCatalog.some(isSettingOf)) return undefined
+  const service = serviceCatalog.find((s) => name.startsWith(serviceVariable(s, '')))
+  if (!service) return undefined
+  const settings = SERVICE_SETTINGS.map((suffix) => serviceVariable(service, suffix)).join(', ')
+  return `${name}: not a setting of the ${service.name} service (it takes ${settings})`
+}
 
 export function enabledServices(
   env: Readonly<Record<string, string | undefined>>
 ): ServiceDefinition[] {
   for (const name of Object.keys(env)) {
+    const unknown = unknownServiceSetting(name)
+    if (unknown !== undefined) throw new ConfigError(unknown)
     const match = SERVICE_VARIABLE.exec(name)
     if (!match || serviceCatalog.some((s) => serviceVariable(s, match[2] as string) === name)) {
       continue

@@ -242,6 +242,13 @@ describe('loadConfig', () => {
       /^MCP_MEMMORY_ENABLED: the catalog has no service of that name \(it has echo, /,
     ],
     [{ MCP_ECHO2_ALLOWED_USERS: 'alice' }, /^MCP_ECHO2_ALLOWED_USERS: the catalog has no service/],
+    // A misspelt allow-list would leave its service open to everyone the gateway lets in.
+    [
+      { MCP_ECHO_ALLOWED_USER: 'alice' },
+      /^MCP_ECHO_ALLOWED_USER: not a setting of the echo service \(it takes MCP_ECHO_ENABLED, MCP_ECHO_ALLOWED_USERS, MCP_ECHO_ALLOWED_ORGS\)$/,
+    ],
+    [{ MCP_MEMORY_ALLOWED_ORG: 'acme' }, /^MCP_MEMORY_ALLOWED_ORG: not a setting of the memory/],
+    [{ MCP_ECHO_ENABLD: 'false' }, /^MCP_ECHO_ENABLD: not a setting of the echo service/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ GATEWAY_MODE: 'both' }, /^GATEWAY_MODE: /],
     [{ INTERNAL_API_SECRET: 'too-short' }, /^INTERNAL_API_SECRET: at least 32/],

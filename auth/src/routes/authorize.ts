@@ -155,6 +155,12 @@ export const authorizeRoute = (deps: AuthDeps) => {
           // A session the identity provider refused just now counts as none, counted as such.
           subject = null
           counted = false
+        } else {
+          // Seen by the operator: a page elsewhere sending the user's browser here does this.
+          deps.logger.info(
+            { event: 'remembered_consent_bound', user: session.id, client_id: client.client_id },
+            'remembered consents answered 60 times this hour: the consent page is shown'
+          )
         }
       }
       if (!counted) await limitConsentRequests(c, subject)

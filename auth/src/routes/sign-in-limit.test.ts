@@ -98,6 +98,10 @@ describe('what a client approved once can make the gateway keep', () => {
       expect(asked.response.status).toBe(200)
       expect(asked.body).toContain('name="consent_request"')
     }
+    expect(server.logs.filter((line) => line.event === 'remembered_consent_bound')).toEqual([
+      expect.objectContaining({ user: expect.any(String), client_id: client.client_id }),
+      expect.objectContaining({ client_id: other.client_id }),
+    ])
     // And the page, approved, still gives a code.
     const { code, pkce } = await obtainCode(server, client, newPkce(), browser)
     expect((await exchangeCode(server, client, code, pkce)).status).toBe(200)
