@@ -82,6 +82,21 @@ describe('boundedLog', () => {
     expect(lines).toEqual([])
   })
 
+  it("keeps a request's words in a line, and the reasons it counts, short", () => {
+    const { lines, clock, log } = setUp(1)
+    log('info', { reason: 'signature', path: `/${'p'.repeat(10_000)}` })
+    for (let i = 0; i < 30; i += 1) log('info', { reason: `${i}-${'r'.repeat(1_000)}` })
+    clock.advance(1000)
+    vi.advanceTimersByTime(1000)
+    expect(lines[0]).toMatchObject({ path: `/${'p'.repeat(255)}…`, path_length: 10_001 })
+    const told = lines.find((line) => line.event === 'verify_denied_suppressed')
+    const reasons = told?.reasons as Record<string, number>
+    expect(Object.keys(reasons)).toHaveLength(21)
+    expect(reasons.other).toBe(10)
+    expect(Object.keys(reasons).every((reason) => reason.length <= 64)).toBe(true)
+    expect(JSON.stringify(lines).length).toBeLessThan(3_000)
+  })
+
   it('writes every line when perSecond is 0', () => {
     const { lines, log } = setUp(0)
     for (let i = 0; i < 100; i += 1) log('info', { reason: 'signature' })

@@ -69,11 +69,14 @@ export function boundedLog(
     return budget
   }
 
+  const write = (level: BoundedLevel, event: string, fields: BoundedLogFields, message?: string) =>
+    logger[level]({ event, ...shortened(fields) }, message)
+
   return (level, event, fields, message) => {
     // A line the level leaves out is neither written nor counted as left out.
     if (!logger.isLevelEnabled(level)) return
     if (perSecond === 0) {
-      logger[level]({ event, ...fields }, message)
+      write(level, event, fields, message)
       return
     }
     const now = timeNow()
@@ -88,7 +91,7 @@ export function boundedLog(
     const budget = budgetFor(event, level)
     if (budget.written < perSecond) {
       budget.written += 1
-      logger[level]({ event, ...fields }, message)
+      write(level, event, fields, message)
       return
     }
     if (!budget.suppressed) {
@@ -97,7 +100,29 @@ export function boundedLog(
       setTimeout(budget.tell, Math.max(0, windowStartedAt + 1000 - now)).unref()
     }
     budget.count += 1
-    const key = fields.reason ?? fields.error ?? 'other'
+    const reason = String(fields.reason ?? fields.error ?? 'other').slice(0, MAX_REASON)
+    const known = Object.hasOwn(budget.suppressed, reason)
+    const key = known || Object.keys(budget.suppressed).length < MAX_REASONS ? reason : 'other'
     budget.suppressed[key] = (budget.suppressed[key] ?? 0) + 1
   }
+}
+
+/**
+ * A request's own words can reach these lines (a path, a header, a name), as long as the request
+ * may be: kept to their first `MAX_FIELD` characters, with their length, so a line's size does
+ * not follow what a client sends. Likewise the reasons a suppressed line counts by.
+ */
+const MAX_FIELD = 256
+const MAX_REASON = 64
+const MAX_REASONS = 20
+
+function shortened(fields: BoundedLogFields): BoundedLogFields {
+  let copy: Record<string, unknown> | undefined
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value !== 'string' || value.length <= MAX_FIELD) continue
+    copy ??= { ...fields }
+    copy[name] = `${value.slice(0, MAX_FIELD)}…`
+    copy[`${name}_length`] = value.length
+  }
+  return copy ?? fields
 }
