@@ -56,4 +56,17 @@ describe('the host nginx forwards to /verify', () => {
     const seen = gateway.upstreamRequests.at(-1)?.headers ?? {}
     expect(seen['x-user-id']).toBe('1001')
   })
+
+  it('lets through a body as large as the bridge takes (MAX_REQUEST_BODY_BYTES, 4 MiB)', async () => {
+    const { token } = await mintAccessToken(gateway.auth, {
+      audience: `${gateway.proxyUrl}/echo/mcp`,
+    })
+    const response = await fetch(`${gateway.proxyUrl}/echo/mcp`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: 'x'.repeat(4 * 1024 * 1024 - 1024),
+    })
+    expect(response.status).toBe(200)
+    await response.arrayBuffer()
+  })
 })

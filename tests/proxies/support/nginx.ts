@@ -28,6 +28,7 @@ export function nginxServer(targets: ProxyTargets): string {
   server {
     listen 127.0.0.1:${targets.proxyPort};
     server_name 127.0.0.1;
+    client_max_body_size 4m;
 
     location / {
       auth_request /_gateway_verify;
