@@ -11,7 +11,9 @@ import { RAW_POST_HEADERS, rawInitialize } from './testing/raw-client.ts'
 
 const KiB = 1024
 /** Every bound at the largest body: one such body passes only while nothing else is held. */
-const BOUND = 64 * KiB
+const BOUND = 256 * KiB
+/** What a slow body has sent, above the size counted in full at arrival (64 KiB). */
+const HELD = 160 * KiB
 
 /**
  * The bytes of bodies `/mcp` holds at once, on a real bridge that is also one of two replicas
@@ -117,10 +119,10 @@ describe('body bytes in hand on a real bridge', { timeout: 60_000 }, () => {
   })
 
   it('counts the bytes that arrived, and answers a body that would pass the bound 503', async () => {
-    const slow = await slowPost('fay', BOUND, 40 * KiB)
+    const slow = await slowPost('fay', BOUND, HELD)
     await inHand('fay')
-    expect((await probe(BOUND - 40 * KiB)).status).toBe(400)
-    const refused = await probe(BOUND - 40 * KiB + 1)
+    expect((await probe(BOUND - HELD)).status).toBe(400)
+    const refused = await probe(BOUND - HELD + 1)
     expect(refused.status).toBe(503)
     expect(refused.retryAfter).toBe('1')
     expect(refused.body).toEqual({
@@ -133,6 +135,15 @@ describe('body bytes in hand on a real bridge', { timeout: 60_000 }, () => {
       id: null,
     })
     // What the slow body held is given back when its client goes away mid-body.
+    slow.destroy()
+    await expect.poll(nothingHeld, { timeout: 10_000 }).toBe(true)
+  })
+
+  it('counts a body declared small (64 KiB at most) in full from its arrival', async () => {
+    const slow = await slowPost('kim', 64 * KiB, 0)
+    // Nothing of it has come, and it holds its whole 64 KiB once in hand.
+    await expect.poll(async () => (await probe(BOUND - 64 * KiB + 1)).status).toBe(503)
+    expect((await probe(BOUND - 64 * KiB)).status).toBe(400)
     slow.destroy()
     await expect.poll(nothingHeld, { timeout: 10_000 }).toBe(true)
   })
@@ -161,14 +172,14 @@ describe('body bytes in hand on a real bridge', { timeout: 60_000 }, () => {
     // The owner reads the whole body, then answers 404: the session is not one of its own.
     expect((await probe(BOUND, forwarded)).status).toBe(404)
     expect(await nothingHeld()).toBe(true)
-    const slow = await slowPost('hal', BOUND, 40 * KiB)
+    const slow = await slowPost('hal', BOUND, HELD)
     await inHand('hal')
-    expect((await probe(30 * KiB, forwarded)).status).toBe(503)
+    expect((await probe(100 * KiB, forwarded)).status).toBe(503)
     slow.destroy()
     await expect.poll(nothingHeld, { timeout: 10_000 }).toBe(true)
-    const gone = await slowPost('ivy', BOUND, 40 * KiB, forwarded)
+    const gone = await slowPost('ivy', BOUND, HELD, forwarded)
     await inHand('ivy')
-    expect((await probe(30 * KiB)).status).toBe(503)
+    expect((await probe(100 * KiB)).status).toBe(503)
     gone.destroy()
     await expect.poll(nothingHeld, { timeout: 10_000 }).toBe(true)
   })
