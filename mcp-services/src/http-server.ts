@@ -1,6 +1,7 @@
 import type { Server, ServerOptions, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ServerType } from '@hono/node-server'
+import { settlesWithin } from './stop-signals.ts'
 
 /** How long a listener waits on its clients, in milliseconds. */
 export interface ListenerTimeouts {
@@ -133,12 +134,7 @@ export function gracefulClose(server: ServerType): CloseGracefully {
       const deadline = setTimeout(async () => {
         outcome = 'forced'
         if (beforeCut) {
-          const grace = new AbortController()
-          await Promise.race([
-            beforeCut().catch(() => {}),
-            sleep(CUT_GRACE_MS, undefined, { signal: grace.signal }).catch(() => {}),
-          ])
-          grace.abort()
+          await settlesWithin(beforeCut(), CUT_GRACE_MS)
           // The errors just given are written over a few turns of the event loop.
           await sleep(ANSWERS_WRITTEN_MS)
         }
