@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type BoundedLevel, boundedLog } from './bounded-log.ts'
-import { createLogger } from './logger.ts'
+import { capturedLogs } from './testing/captured-logs.ts'
 import { ManualClock } from './testing/manual-clock.ts'
 
 describe('boundedLog', () => {
@@ -12,12 +12,7 @@ describe('boundedLog', () => {
   })
 
   const setUp = (perSecond: number) => {
-    const lines: Record<string, unknown>[] = []
-    const logger = createLogger('info', {
-      write: (line: string) => {
-        lines.push(JSON.parse(line) as Record<string, unknown>)
-      },
-    })
+    const { logger, lines } = capturedLogs()
     const clock = new ManualClock()
     const bounded = boundedLog(logger, { perSecond, now: clock.now })
     const log = (level: BoundedLevel, fields: Record<string, string>) =>
@@ -69,10 +64,7 @@ describe('boundedLog', () => {
   })
 
   it("neither writes nor counts the lines its logger's level leaves out", () => {
-    const lines: Record<string, unknown>[] = []
-    const logger = createLogger('warn', {
-      write: (line: string) => void lines.push(JSON.parse(line)),
-    })
+    const { logger, lines } = capturedLogs('warn')
     const clock = new ManualClock()
     const bounded = boundedLog(logger, { perSecond: 1, now: clock.now })
     for (let i = 0; i < 5; i += 1) bounded('info', 'policy_denied', { reason: 'tool_refused' })

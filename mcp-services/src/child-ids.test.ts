@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createChildUsers } from './child-ids.ts'
 import { startChild } from './child-process.ts'
 import { type ChildUser, parseChildUser, parseUidRange, runAs, SETPRIV } from './child-user.ts'
+import { capturedLogs } from './testing/captured-logs.ts'
 import {
   connectClient,
   fixtureService,
@@ -31,11 +32,7 @@ function heldReclaims() {
 const settled = () => new Promise((resolve) => setImmediate(resolve))
 
 /** Error lines of a logger, parsed. */
-function errorLog() {
-  const lines: unknown[] = []
-  const logger = pino({ level: 'error' }, { write: (line: string) => lines.push(JSON.parse(line)) })
-  return { lines, logger }
-}
+const errorLog = () => capturedLogs('error')
 
 describe('the ids of CHILD_UID_RANGE', () => {
   const base = parseChildUser('node', PASSWD)

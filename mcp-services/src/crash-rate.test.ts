@@ -1,9 +1,9 @@
-import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Era } from './bridge-metrics.ts'
 import type { ServiceDefinition } from './catalog.ts'
 import type { BridgeConfig } from './config.ts'
 import { CrashRate } from './crash-rate.ts'
+import { capturedLogs } from './testing/captured-logs.ts'
 import {
   connectClient,
   fixtureService,
@@ -226,11 +226,7 @@ describe('a user whose MCP server never answers initialize', { timeout: 60_000 }
   })
 
   it('spends the same budget on each start that times out, and the operator is told once', async () => {
-    const lines: Record<string, unknown>[] = []
-    const logger = pino(
-      { level: 'warn' },
-      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }
-    )
+    const { logger, lines } = capturedLogs('warn')
     // The budget's clock stands still: on a loaded machine five starts could outlast a refill.
     bridge = await startTestBridge(
       stuckService,

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertListenerGuarded, parseBridgeConfig } from './config.ts'
 import { SHARED_SECRET_HEADER } from './shared-secret.ts'
+import { capturedLogs } from './testing/captured-logs.ts'
 import {
   connectClient,
   fixtureService,
@@ -77,11 +77,7 @@ describe('a bridge holding the edge’s shared secret', () => {
 
 describe('a flood of requests without the secret', () => {
   it('is logged at most REFUSAL_LOG_RATE lines a second, the rest counted by reason', async () => {
-    const lines: Record<string, unknown>[] = []
-    const logger = pino(
-      { level: 'info' },
-      { write: (line: string) => void lines.push(JSON.parse(line)) }
-    )
+    const { logger, lines } = capturedLogs()
     const clock = new ManualClock()
     const bridge = await startTestBridge(
       fixtureService,

@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
-import { pino } from 'pino'
 import { type Bridge, createBridge } from '../../mcp-services/src/bridge.ts'
 import { parseBridgeConfig } from '../../mcp-services/src/config.ts'
 import { listenerOptions } from '../../mcp-services/src/http-server.ts'
 import { onEnd } from '../../mcp-services/src/sse.ts'
+import { capturedLogs } from '../../mcp-services/src/testing/captured-logs.ts'
 import { fixtureService } from '../../mcp-services/src/testing/harness.ts'
 import { startNginxWith } from '../proxies/support/nginx.ts'
 import type { RunningProxy } from '../proxies/support/proxy.ts'
@@ -79,11 +79,7 @@ export async function startReplica(
     BRIDGE_REPLICA_ID: id,
     BRIDGE_PEERS: peers,
   })
-  const warnings: Record<string, unknown>[] = []
-  const logger = pino(
-    { level: 'warn' },
-    { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) }
-  )
+  const { logger, lines: warnings } = capturedLogs('warn')
   const bridge = createBridge({ service: fixtureService, config, logger, sharedSecret: SECRET })
   const served: Served[] = []
   let openStreams = 0

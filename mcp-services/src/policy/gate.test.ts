@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { boundedLog } from '../bounded-log.ts'
 import type { Identity } from '../identity.ts'
+import { capturedLogs } from '../testing/captured-logs.ts'
 import { PolicyGate } from './gate.ts'
 import { parsePolicy, type ServicePolicy } from './policy-format.ts'
 
@@ -41,11 +42,7 @@ const call = (name: string) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', p
 
 describe('PolicyGate', () => {
   it('logs a refused call with the first 128 characters of its name, counting by kind', async () => {
-    const lines: Record<string, unknown>[] = []
-    const logger = pino(
-      { level: 'info' },
-      { write: (line: string) => void lines.push(JSON.parse(line)) }
-    )
+    const { logger, lines } = capturedLogs()
     let time = 0
     const denying = new PolicyGate({
       policy: { ...policy, unlistedTools: 'deny' },
